@@ -1,0 +1,264 @@
+"""
+Applying a mapping to located tables: columns found by name, values transformed, and the
+cameras joined to their groups. Pure: works on ``layout.Table`` values; lookups arrive as
+ready tables. Every problem is a ``Problem`` with its row; a missing column is an
+``InputError`` listing all that are missing at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from loader import transforms
+from loader.errors import InputError
+from loader.layout import Table
+from loader.mapping import (
+    INTRINSIC,
+    AffixSpec,
+    ColumnSpec,
+    LookupSpec,
+    MapSpec,
+    ReplaceSpec,
+    SheetSpec,
+    TransformSpec,
+    ZfillSpec,
+    did_you_mean,
+    fold,
+)
+from loader.problems import Place, Problem, Severity
+
+Lookups = MappingABC[str, MappingABC[str, str]]
+ROW: Final = "_row"  # Excel row number column of a mapped frame
+
+
+@dataclass
+class MappedSheet:
+    """One sheet's rows as API fields (text), with their Excel rows and problems."""
+
+    table: Table
+    frame: pd.DataFrame  # one column per mapped field, plus ROW
+    bad: np.ndarray  # rows with an error in some cell
+    columns: dict[str, str]  # field -> header it was read from ("" for defaults)
+    problems: list[Problem] = field(default_factory=list)
+
+    def place(self, row: int) -> Place:
+        """Where Excel row ``row`` of this sheet is."""
+        return self.table.place(row)
+
+
+def lookup_key(spec: LookupSpec) -> str:
+    """The key under which a lookup's table is handed to ``map_sheet``."""
+    table = spec.lookup
+    return f"{table.file or ''}|{table.sheet or ''}|{table.key}|{table.value}"
+
+
+def map_sheet(table: Table, spec: SheetSpec, lookups: Lookups, *, mapping_name: str) -> MappedSheet:
+    """The fields of ``spec`` read from ``table``; unused headers reported as warnings."""
+    index = _header_index(table.headers)
+    found, missing = _resolve_columns(spec, index)
+    if missing:
+        raise _missing_columns(table, spec, missing, mapping_name)
+    problems = _unused_headers(table, spec, found, mapping_name)
+    frame = pd.DataFrame({ROW: table.rows}, index=table.body.index)
+    bad = np.zeros(len(frame), dtype=bool)
+    columns: dict[str, str] = {}
+    for name, column_spec in spec.columns.items():
+        raw, header = _raw_values(table, column_spec, found.get(name, []))
+        columns[name] = header
+        values, errors = _transform(raw, column_spec, lookups, INTRINSIC.get(name))
+        frame[name] = values
+        for position, message, fix in errors:
+            bad[position] = True
+            problems.append(
+                Problem.at(
+                    table.place(int(table.rows[position])),
+                    Severity.ERROR,
+                    f"bad-{name}",
+                    message,
+                    fix=fix,
+                    column=header or name,
+                    value=str(raw.iloc[position]),
+                )
+            )
+        empty = (values == "") & ~bad
+        if column_spec.required and empty.any():
+            bad |= empty
+            problems += [
+                Problem.at(
+                    table.place(int(row)),
+                    Severity.ERROR,
+                    f"missing-{name}",
+                    f"{name} is empty",
+                    fix=f"fill in {header or name}",
+                    column=header or name,
+                )
+                for row in table.rows[empty]
+            ]
+    return MappedSheet(table, frame.reset_index(drop=True), bad, columns, problems)
+
+
+def _header_index(headers: list[str]) -> dict[str, int]:
+    """Folded header -> grid position (the first, when a header is repeated)."""
+    index: dict[str, int] = {}
+    for position, header in enumerate(headers):
+        if header:
+            index.setdefault(fold(header), position)
+    return index
+
+
+def _resolve_columns(
+    spec: SheetSpec, index: dict[str, int]
+) -> tuple[dict[str, list[int]], dict[str, ColumnSpec]]:
+    """Grid positions of each field's column(s), and the fields whose columns are absent."""
+    found: dict[str, list[int]] = {}
+    missing: dict[str, ColumnSpec] = {}
+    for name, column_spec in spec.columns.items():
+        if column_spec.template is not None:
+            positions = [index.get(fold(c)) for c in column_spec.template_columns]
+            if None not in positions:
+                found[name] = [p for p in positions if p is not None]
+            elif column_spec.default is None:
+                missing[name] = column_spec
+            continue
+        position = next((index[fold(n)] for n in column_spec.names if fold(n) in index), None)
+        if position is not None:
+            found[name] = [position]
+        elif column_spec.names and column_spec.required and column_spec.default is None:
+            missing[name] = column_spec
+    return found, missing
+
+
+def _missing_columns(
+    table: Table, spec: SheetSpec, missing: dict[str, ColumnSpec], mapping_name: str
+) -> InputError:
+    """One error naming every missing column, with the closest headers the sheet has."""
+    headers = [h for h in table.headers if h]
+    lines = []
+    for name, column_spec in missing.items():
+        wanted = column_spec.template_columns if column_spec.template else column_spec.names
+        guesses = "".join(did_you_mean(w, headers) for w in wanted[:3])
+        lines.append(f"{name}: no column {' / '.join(repr(w) for w in wanted)}{guesses}")
+    return InputError(
+        f"sheet {table.sheet!r} of {table.file} (header on row {table.header_row}) lacks"
+        f" required columns for mapping {mapping_name!r}: " + "; ".join(lines),
+        path=table.file,
+        hint="rename the columns in the sheet, or add the names as aliases in the mapping;"
+        f" the sheet's headers are: {', '.join(headers) or '(none)'}",
+    )
+
+
+def _unused_headers(
+    table: Table, spec: SheetSpec, found: dict[str, list[int]], mapping_name: str
+) -> list[Problem]:
+    """A warning for every header no field reads (a typo loses data silently otherwise)."""
+    used = {p for positions in found.values() for p in positions}
+    ignored = {fold(i) for i in spec.ignore}
+    unmatched = [n for f, c in spec.columns.items() if f not in found for n in c.names]
+    problems = []
+    for position, header in enumerate(table.headers):
+        if not header or position in used or fold(header) in ignored:
+            continue
+        hint = did_you_mean(header, unmatched)
+        problems.append(
+            Problem.at(
+                table.place(table.header_row),
+                Severity.WARNING,
+                "unused-column",
+                f"column {header!r} is not used by mapping {mapping_name!r}{hint}",
+                fix="add it to the mapping's columns (or aliases), or to ignore = [...]",
+                column=header,
+            )
+        )
+    return problems
+
+
+def _raw_values(table: Table, spec: ColumnSpec, positions: list[int]) -> tuple[pd.Series, str]:
+    """A field's cell text per row (a template joins several), and the header it came from."""
+    body = table.body
+    if not positions:
+        return pd.Series(spec.default or "", index=body.index, dtype=object), ""
+    if spec.template is None:
+        values = body.iloc[:, positions[0]]
+        header = table.headers[positions[0]]
+    else:
+        values = _fill_template(
+            spec.template, [body.iloc[:, p] for p in positions], spec.template_columns
+        )
+        header = spec.template
+    if spec.default is not None:
+        values = values.where(values != "", spec.default)
+    return values.astype(object), header
+
+
+def _fill_template(template: str, columns: list[pd.Series], names: list[str]) -> pd.Series:
+    """``"{Site}-{Zone}"`` per row; empty when every referenced cell is empty."""
+    result = (
+        pd.Series("", index=columns[0].index, dtype=object) if columns else pd.Series(dtype=object)
+    )
+    rest = template
+    any_filled = np.zeros(len(result), dtype=bool)
+    for name, column in zip(names, columns, strict=True):
+        before, rest = rest.split("{" + name + "}", 1)
+        result = result + before + column.astype(str)
+        any_filled |= (column != "").to_numpy()
+    result = result + rest
+    return result.where(any_filled, "")
+
+
+def _transform(
+    raw: pd.Series,
+    spec: ColumnSpec,
+    lookups: Lookups,
+    intrinsic: Callable[[str], str] | None,
+) -> tuple[np.ndarray, list[tuple[int, str, str]]]:
+    """Apply the field's transforms once per distinct value; errors as (position, why, fix)."""
+    steps = [_build(t, lookups) for t in spec.transforms]
+    if intrinsic is not None:
+        steps.append(intrinsic)
+    codes, uniques = pd.factorize(raw.to_numpy(dtype=object), use_na_sentinel=False)
+    if not steps:
+        return np.asarray(uniques, dtype=object)[codes], []
+    results = np.empty(len(uniques), dtype=object)
+    failures: dict[int, tuple[str, str]] = {}
+    for number, value in enumerate(uniques):
+        text = str(value)
+        try:
+            for step in steps:
+                if text:
+                    text = step(text)
+        except transforms.TransformError as exc:
+            failures[number] = (str(exc), exc.fix)
+            text = ""
+        results[number] = text
+    errors: list[tuple[int, str, str]] = []
+    if failures:
+        for position in np.flatnonzero(np.isin(codes, list(failures))):
+            errors.append((int(position), *failures[int(codes[position])]))
+    return results[codes], errors
+
+
+def _build(spec: TransformSpec, lookups: Lookups) -> Callable[[str], str]:
+    """The callable of one transform entry of a mapping."""
+    match spec:
+        case str():
+            return transforms.SIMPLE[spec]
+        case MapSpec():
+            return transforms.value_map(spec.map, strict=spec.strict)
+        case LookupSpec():
+            place = spec.lookup.file or f"sheet {spec.lookup.sheet}"
+            return transforms.lookup(
+                lookups[lookup_key(spec)], source=f"{place} ({spec.lookup.key})"
+            )
+        case ZfillSpec():
+            return transforms.zfill(spec.zfill)
+        case ReplaceSpec():
+            return transforms.replace(spec.replace, spec.replacement)
+        case AffixSpec():
+            return transforms.affix(spec.prefix, spec.suffix)
+    raise AssertionError(spec)  # pragma: no cover - the union is exhaustive

@@ -1,0 +1,198 @@
+"""
+The read -> map -> validate path for one input file, with the mapping named or chosen.
+
+This is the I/O edge of the pure stages: it reads the file (and any lookup files) and hands
+grids to ``layout``, ``inventory`` and ``validate``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from loader.errors import InputError
+from loader.inventory import MappedSheet, lookup_key, map_sheet
+from loader.layout import Table, find_header, locate
+from loader.mapping import LookupSpec, Mapping, SheetSpec, bundled, find_mapping, fold
+from loader.sheets import Engine, Workbook, read_workbook
+from loader.validate import Checked, check
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A checked inventory and how it was read."""
+
+    workbook: Workbook
+    mapping: Mapping
+    chosen: str  # how the mapping was chosen, for the user
+    cameras: MappedSheet
+    groups: MappedSheet | None
+    checked: Checked
+
+
+def load(
+    path: Path,
+    mapping: str | Mapping | None = None,
+    *,
+    engine: Engine = "calamine",
+    encoding: str | None = None,
+) -> Loaded:
+    """Read, map and validate ``path``; InputError/ConfigError when it cannot be used."""
+    workbook = read_workbook(path, engine=engine, encoding=encoding)
+    if mapping is None:
+        chosen_mapping, chosen = choose_mapping(workbook, bundled())
+    elif isinstance(mapping, str):
+        chosen_mapping, chosen = find_mapping(mapping), "named with -m"
+    else:
+        chosen_mapping, chosen = mapping, "given"
+    return _apply(workbook, chosen_mapping, chosen)
+
+
+def _apply(workbook: Workbook, mapping: Mapping, chosen: str) -> Loaded:
+    """Map and check a read workbook."""
+    lookups = _lookups(workbook, mapping)
+    cameras_table = _table(workbook, mapping.cameras, "video_source_id")
+    cameras = map_sheet(cameras_table, mapping.cameras, lookups, mapping_name=mapping.name)
+    cameras.problems[:0] = cameras_table.skipped
+    groups = None
+    if mapping.groups is not None:
+        groups_table = _table(workbook, mapping.groups, "group")
+        groups = map_sheet(groups_table, mapping.groups, lookups, mapping_name=mapping.name)
+        groups.problems[:0] = groups_table.skipped
+    return Loaded(workbook, mapping, chosen, cameras, groups, check(mapping, cameras, groups))
+
+
+def choose_mapping(workbook: Workbook, candidates: list[Mapping]) -> tuple[Mapping, str]:
+    """The candidate whose columns the workbook's headers match best."""
+    scored = sorted(
+        ((score(workbook, m), m) for m in candidates), key=lambda pair: pair[0], reverse=True
+    )
+    if not scored or scored[0][0] <= (0, 0):
+        sheets = ", ".join(workbook.sheets) or "(none)"
+        raise InputError(
+            f"no bundled mapping fits {workbook.file} (sheets: {sheets})",
+            path=workbook.file,
+            hint="write a mapping for this layout (see mappings/README.md) and pass it with -m;"
+            " `bulkload mappings` lists the bundled ones",
+        )
+    (matched, _), best = scored[0]
+    return best, f"chosen by its headers ({matched} columns matched)"
+
+
+def score(workbook: Workbook, mapping: Mapping) -> tuple[int, int]:
+    """(columns matched, -columns missing) of a mapping on a workbook; (0, 0) if unusable."""
+    matched = missing = 0
+    for spec, key in ((mapping.cameras, "video_source_id"), (mapping.groups, "group")):
+        if spec is None:
+            continue
+        try:
+            name = _sheet_name(workbook, spec, key)
+        except InputError:
+            return (0, 0)
+        grid = workbook.sheets[name]
+        header = (
+            {fold(h) for h in grid.iloc[find_header(grid, _known(spec))]} if len(grid) else set()
+        )
+        for field, column in spec.columns.items():
+            wanted = column.template_columns if column.template else column.names
+            if not wanted:
+                continue
+            if any(fold(w) in header for w in wanted):
+                matched += 1
+            elif (column.required or field == key) and column.default is None:
+                return (0, 0)
+            else:
+                missing += 1
+    return (matched, -missing)
+
+
+def _table(workbook: Workbook, spec: SheetSpec, key: str) -> Table:
+    """The located table of the sheet ``spec`` names."""
+    name = _sheet_name(workbook, spec, key)
+    keys = spec.columns[key].names if key in spec.columns else []
+    return locate(
+        workbook.sheets[name], spec, _known(spec), keys=keys, file=workbook.file, sheet=name
+    )
+
+
+def _sheet_name(workbook: Workbook, spec: SheetSpec, key: str) -> str:
+    """The sheet a spec reads: by name or 1-based index, else the one that has its key column."""
+    names = list(workbook.sheets)
+    by_fold = {fold(n): n for n in names}
+    for wanted in spec.sheet_names:
+        if isinstance(wanted, int) and 1 <= wanted <= len(names):
+            return names[wanted - 1]
+        if isinstance(wanted, str) and fold(wanted) in by_fold:
+            return by_fold[fold(wanted)]
+    if len(names) == 1 and (not spec.sheet_names or workbook.kind == "csv"):
+        return names[0]
+    if not spec.sheet_names:
+        key_names = {fold(n) for n in spec.columns[key].names} if key in spec.columns else set()
+        for name in names:
+            grid = workbook.sheets[name]
+            if len(grid) and key_names & {
+                fold(h) for h in grid.iloc[find_header(grid, _known(spec))]
+            }:
+                return name
+    wanted_text = " or ".join(repr(w) for w in spec.sheet_names) or f"one with a {key} column"
+    raise InputError(
+        f"{workbook.file} has no sheet {wanted_text}; its sheets are {', '.join(names)}",
+        path=workbook.file,
+        hint='rename the sheet, or set sheet = "..." in the mapping',
+    )
+
+
+def _known(spec: SheetSpec) -> list[str]:
+    """Every header name a spec knows: columns, aliases, template parts, ignored ones."""
+    names = [n for c in spec.columns.values() for n in (*c.names, *c.template_columns)]
+    return names + list(spec.ignore)
+
+
+def _lookups(workbook: Workbook, mapping: Mapping) -> dict[str, dict[str, str]]:
+    """Every lookup table the mapping's transforms use, keyed by ``lookup_key``."""
+    specs = [mapping.cameras, *([mapping.groups] if mapping.groups else [])]
+    tables: dict[str, dict[str, str]] = {}
+    for spec in specs:
+        for column in spec.columns.values():
+            for transform in column.transforms:
+                if isinstance(transform, LookupSpec):
+                    tables[lookup_key(transform)] = _lookup_table(workbook, transform)
+    return tables
+
+
+def _lookup_table(workbook: Workbook, spec: LookupSpec) -> dict[str, str]:
+    """A key -> value table from a sheet of the workbook or a file beside it."""
+    source = spec.lookup
+    if source.file is not None:
+        path = Path(source.file)
+        if not path.is_absolute():
+            path = workbook.path.parent / path
+        book = read_workbook(path)
+        grid = next(iter(book.sheets.values()))
+        where = path.name
+    else:
+        matches = [n for n in workbook.sheets if fold(n) == fold(source.sheet or "")]
+        if not matches:
+            raise InputError(
+                f"lookup sheet {source.sheet!r} is not in {workbook.file}",
+                path=workbook.file,
+                hint=f"its sheets are {', '.join(workbook.sheets)}",
+            )
+        grid = workbook.sheets[matches[0]]
+        where = matches[0]
+    header_index = (
+        (source.header_row - 1)
+        if source.header_row
+        else find_header(grid, [source.key, source.value])
+    )
+    headers = [fold(h) for h in grid.iloc[header_index]]
+    try:
+        key_at, value_at = headers.index(fold(source.key)), headers.index(fold(source.value))
+    except ValueError:
+        raise InputError(
+            f"lookup {where} lacks column {source.key!r} or {source.value!r}",
+            hint=f"its headers are {', '.join(h for h in grid.iloc[header_index] if h)}",
+        ) from None
+    body = grid.iloc[header_index + 1 :]
+    pairs = zip(body.iloc[:, key_at], body.iloc[:, value_at], strict=True)
+    return {k: v for k, v in reversed(list(pairs)) if k and v}

@@ -1,0 +1,447 @@
+"""
+Checking mapped rows against the API's rules: cameras joined to their groups, every
+setting resolved (cell, else group, else ``[task]``) and checked once per distinct
+combination, camera fields checked column-wise, duplicates found. Pure.
+
+Every input row ends with a status: ``valid`` (to be planned), ``rejected`` (an error
+names why) or ``duplicate`` (the same camera, group and settings as an earlier row).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from loader.errors import ConfigError
+from loader.inventory import ROW, MappedSheet
+from loader.mapping import CAMERA_FIELDS, INTRINSIC, SETTINGS_FIELDS, Mapping
+from loader.payload import VIDEO_SOURCE_ID_PATTERN, TaskSettings, roi_problem
+from loader.problems import Problem, Severity
+from loader.task_settings import SettingsError, build_settings
+from loader.transforms import TransformError
+
+STATUS: Final = "_status"
+SETTINGS: Final = "_settings"
+_BAD_ID = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+class RowStatus(StrEnum):
+    """What validation made of an input row."""
+
+    VALID = "valid"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class Camera:
+    """One valid camera row, ready for planning."""
+
+    row: int  # Excel row on the cameras sheet
+    group: str  # video_source_group_id
+    video_source_id: str
+    target_roi: str | None
+    settings: int  # index into Checked.settings
+
+
+@dataclass(frozen=True)
+class SettingsClass:
+    """One distinct combination of task settings; groups share batches only within one."""
+
+    settings: TaskSettings
+    name_prefix: str
+
+
+@dataclass
+class Checked:
+    """An inventory after validation: valid cameras, settings classes, every problem."""
+
+    file: str
+    sheet: str
+    mapping: str
+    cameras: list[Camera]
+    settings: list[SettingsClass]
+    rows: pd.DataFrame  # every camera data row: ROW, fields, STATUS, SETTINGS
+    problems: list[Problem] = field(default_factory=list)
+    group_rows: int = 0
+
+    def count(self, status: RowStatus) -> int:
+        """How many camera rows ended with ``status``."""
+        return int((self.rows[STATUS] == status).sum())
+
+
+def check(mapping: Mapping, cameras: MappedSheet, groups: MappedSheet | None = None) -> Checked:
+    """Validate mapped camera rows (joined to ``groups``) and resolve their settings."""
+    frame = cameras.frame.copy()
+    for name in CAMERA_FIELDS:
+        if name not in frame:
+            frame[name] = ""
+    bad = cameras.bad.copy()
+    problems = [*cameras.problems, *(groups.problems if groups else [])]
+    if groups is not None:
+        problems += _join_groups(frame, bad, cameras, groups)
+    frame["group"] = frame["group_id"].where(frame["group_id"] != "", frame["group"])
+    defaults = _default_texts(mapping)
+    for name in SETTINGS_FIELDS:
+        if name in frame.columns:
+            frame[name] = frame[name].where(frame[name] != "", defaults.get(name, ""))
+        else:
+            frame[name] = defaults.get(name, "")
+    problems += _check_camera_fields(frame, bad, cameras)
+    settings, codes = _resolve_settings(frame, bad, mapping, cameras, groups, problems)
+    frame[SETTINGS] = codes
+    status = np.where(bad, RowStatus.REJECTED.value, RowStatus.VALID.value).astype(object)
+    problems += _mark_duplicates(frame, status, cameras)
+    frame[STATUS] = status
+    valid = frame[status == RowStatus.VALID.value]
+    camera_list = [
+        Camera(int(row), group, source, roi or None, int(settings_index))
+        for row, group, source, roi, settings_index in zip(
+            valid[ROW],
+            valid["group"],
+            valid["video_source_id"],
+            valid["target_roi"],
+            valid[SETTINGS],
+            strict=True,
+        )
+    ]
+    problems = list({_identity(p): p for p in problems}.values())
+    order = {cameras.table.sheet: 0, **({groups.table.sheet: 1} if groups else {})}
+    problems.sort(key=lambda p: (order.get(p.sheet, 2), p.row or 0))
+    return Checked(
+        cameras.table.file,
+        cameras.table.sheet,
+        mapping.name,
+        camera_list,
+        settings,
+        frame,
+        problems,
+        len(groups.frame) if groups else 0,
+    )
+
+
+def _join_groups(
+    frame: pd.DataFrame, bad: np.ndarray, cameras: MappedSheet, groups: MappedSheet
+) -> list[Problem]:
+    """Fill the cameras' empty group fields from their group's row; unknown groups rejected."""
+    problems: list[Problem] = []
+    gframe = groups.frame
+    gbad = groups.bad.copy()
+    empty_key = (gframe["group"] == "") & ~gbad
+    gbad |= empty_key.to_numpy()
+    problems += [
+        Problem.at(
+            groups.place(int(r)),
+            Severity.ERROR,
+            "missing-group",
+            "the group id is empty",
+            fix="fill in the group id",
+            column=groups.columns.get("group", "group"),
+        )
+        for r in gframe[ROW][empty_key]
+    ]
+    repeated = gframe["group"].duplicated(keep="first").to_numpy() & ~gbad
+    first_row = dict(zip(gframe["group"][::-1], gframe[ROW][::-1], strict=True))
+    problems += [
+        Problem.at(
+            groups.place(int(r)),
+            Severity.ERROR,
+            "duplicate-group",
+            f"group {g!r} is listed again; its first row is {first_row[g]}",
+            fix="keep one row per group",
+            column=groups.columns["group"],
+            value=g,
+        )
+        for g, r in zip(gframe["group"][repeated], gframe[ROW][repeated], strict=True)
+    ]
+    usable = gframe[~gbad & ~repeated].set_index("group")
+    broken = {g: int(r) for g, r in zip(gframe["group"][gbad], gframe[ROW][gbad], strict=True) if g}
+    for name in usable.columns:
+        if name == ROW:
+            continue
+        joined = frame["group"].map(usable[name]).fillna("")
+        frame[name] = frame[name].where(frame[name] != "", joined) if name in frame else joined
+    group_sheet = groups.table.sheet
+    group_of = _texts(frame, "group")
+    row_of = frame[ROW].to_numpy()
+    known = [str(g) for g in usable.index[:5000]]
+    for position in np.flatnonzero(~bad):
+        group = str(group_of[position])
+        if not group or group in usable.index:
+            continue
+        bad[position] = True
+        if group in broken:
+            message = f"group {group!r} has errors on sheet {group_sheet!r} row {broken[group]}"
+            fix = "fix the group's row"
+        else:
+            close = [g for g in known if g.casefold() == group.casefold()]
+            message = f"group {group!r} is not on sheet {group_sheet!r}"
+            fix = f"did you mean {close[0]!r}?" if close else f"add the group to {group_sheet!r}"
+        problems.append(
+            Problem.at(
+                cameras.place(int(row_of[position])),
+                Severity.ERROR,
+                "unknown-group",
+                message,
+                fix=fix,
+                column=cameras.columns.get("group", "group"),
+                value=group,
+            )
+        )
+    return problems
+
+
+def _default_texts(mapping: Mapping) -> dict[str, str]:
+    """``[task]`` in cell form, through the same parsers as cells; bad defaults stop the run."""
+    texts = mapping.task.as_text()
+    for name, parse in INTRINSIC.items():
+        if name in texts:
+            try:
+                texts[name] = parse(texts[name])
+            except TransformError as exc:
+                raise ConfigError(
+                    f"mapping {mapping.name!r}: [task] {name} = {texts[name]!r}: {exc}",
+                    hint=exc.fix,
+                ) from exc
+    return texts
+
+
+def _check_camera_fields(
+    frame: pd.DataFrame, bad: np.ndarray, cameras: MappedSheet
+) -> list[Problem]:
+    """Group and source ids present and clean, ROIs well formed, odd ids warned about."""
+    problems: list[Problem] = []
+    for name, required in (("group", True), ("video_source_id", True)):
+        values = frame[name] if name in frame else pd.Series("", index=frame.index)
+        column = cameras.columns.get(name, name)
+        empty = (values == "").to_numpy() & ~bad
+        if required and empty.any():
+            problems += _row_problems(
+                frame,
+                empty,
+                cameras,
+                Severity.ERROR,
+                f"missing-{name}",
+                f"{name} is empty",
+                f"fill in {column}",
+                column,
+            )
+            bad |= empty
+        dirty = values.str.contains(_BAD_ID, regex=True).to_numpy() & ~bad
+        if dirty.any():
+            problems += _row_problems(
+                frame,
+                dirty,
+                cameras,
+                Severity.ERROR,
+                f"bad-{name}",
+                f"{name} holds spaces or control characters",
+                "remove the spaces inside the id",
+                column,
+                values,
+            )
+            bad |= dirty
+    ids = frame["video_source_id"]
+    odd = ~ids.str.fullmatch(VIDEO_SOURCE_ID_PATTERN).to_numpy() & ~bad
+    if odd.any():
+        problems += _row_problems(
+            frame,
+            odd,
+            cameras,
+            Severity.WARNING,
+            "unusual-video-source-id",
+            "VIAS documents video source ids as 4-36 of a-z, 0-9, - and _; the API may refuse it",
+            'check the id in the VIAS console; add transforms = ["lower"] if case differs',
+            cameras.columns.get("video_source_id", "video_source_id"),
+            ids,
+        )
+    problems += _check_rois(frame, bad, cameras)
+    return problems
+
+
+def _check_rois(frame: pd.DataFrame, bad: np.ndarray, cameras: MappedSheet) -> list[Problem]:
+    """Each distinct ROI checked once; rows with a bad one rejected."""
+    rois = frame["target_roi"]
+    codes, uniques = pd.factorize(rois.to_numpy(dtype=object), use_na_sentinel=False)
+    reasons = {i: roi_problem(str(u)) for i, u in enumerate(uniques) if u}
+    failing = {i: r for i, r in reasons.items() if r}
+    problems = []
+    if failing:
+        positions = np.flatnonzero(np.isin(codes, list(failing)) & ~bad)
+        column = cameras.columns.get("target_roi", "target_roi")
+        row_of = frame[ROW].to_numpy()
+        for position in positions:
+            bad[position] = True
+            problems.append(
+                Problem.at(
+                    cameras.place(int(row_of[position])),
+                    Severity.ERROR,
+                    "bad-target_roi",
+                    failing[int(codes[position])] or "",
+                    fix="see mappings/README.md for the ROI forms",
+                    column=column,
+                    value=str(uniques[codes[position]])[:200],
+                )
+            )
+    return problems
+
+
+def _resolve_settings(
+    frame: pd.DataFrame,
+    bad: np.ndarray,
+    mapping: Mapping,
+    cameras: MappedSheet,
+    groups: MappedSheet | None,
+    problems: list[Problem],
+) -> tuple[list[SettingsClass], np.ndarray]:
+    """One SettingsClass per distinct valid combination; each row's index (-1 if none)."""
+    codes = np.full(len(frame), -1, dtype=np.int64)
+    live = np.flatnonzero(~bad)
+    if not len(live):
+        return [], codes
+    keys = frame.iloc[live].groupby(list(SETTINGS_FIELDS), sort=False).ngroup().to_numpy()
+    first_of = pd.Series(np.arange(len(keys))).groupby(keys, sort=False).first()
+    column_backed = mapping.fields_from_columns()
+    headers = mapping.task.webhook_headers
+    classes: list[SettingsClass] = []
+    class_of: dict[int, int] = {}
+    for key, first in zip(first_of.index, first_of.to_numpy(), strict=True):
+        texts = {f: str(_texts(frame, f)[live[first]]) for f in SETTINGS_FIELDS}
+        try:
+            settings = build_settings(texts, headers)
+        except SettingsError as exc:
+            _raise_if_mapping_wide(exc, column_backed, mapping)
+            rows = live[keys == key]
+            bad[rows] = True
+            problems += _settings_problems(exc, rows, frame, cameras, groups)
+            continue
+        class_of[int(key)] = len(classes)
+        classes.append(
+            SettingsClass(settings, texts.get("name_prefix") or mapping.task.name_prefix)
+        )
+    for key, index in class_of.items():
+        codes[live[keys == key]] = index
+    return classes, codes
+
+
+def _raise_if_mapping_wide(exc: SettingsError, column_backed: set[str], mapping: Mapping) -> None:
+    """A setting no column can change is wrong for every row: a mapping error, not a row's."""
+    for fields, message in exc.issues:
+        if not set(fields) & column_backed:
+            raise ConfigError(
+                f"mapping {mapping.name!r}: {message}",
+                hint=f"set it in [task] of {mapping.source or mapping.name} or map a column to it",
+            ) from exc
+
+
+def _settings_problems(
+    exc: SettingsError,
+    rows: np.ndarray,
+    frame: pd.DataFrame,
+    cameras: MappedSheet,
+    groups: MappedSheet | None,
+) -> list[Problem]:
+    """An error per rejected row and issue, on the column the bad setting came from."""
+    problems = []
+    for fields, message in exc.issues:
+        column = next((cameras.columns[f] for f in fields if cameras.columns.get(f)), "")
+        if not column and groups is not None:
+            column = next((groups.columns[f] for f in fields if groups.columns.get(f)), "")
+        value = next((str(_texts(frame, f)[rows[0]]) for f in fields if f in frame), "")
+        row_of = frame[ROW].to_numpy()
+        for position in rows:
+            problems.append(
+                Problem.at(
+                    cameras.place(int(row_of[position])),
+                    Severity.ERROR,
+                    "bad-settings",
+                    message,
+                    fix="correct the value in the sheet or mapping",
+                    column=column or ",".join(fields),
+                    value=value,
+                )
+            )
+    return problems
+
+
+def _mark_duplicates(
+    frame: pd.DataFrame, status: np.ndarray, cameras: MappedSheet
+) -> list[Problem]:
+    """Later rows with the same settings, group and source: sent once, through the first."""
+    valid = np.flatnonzero(status == RowStatus.VALID.value)
+    keys = zip(
+        frame[SETTINGS].to_numpy()[valid],
+        _texts(frame, "group")[valid],
+        _texts(frame, "video_source_id")[valid],
+        strict=True,
+    )
+    row_of = frame[ROW].to_numpy()
+    first_row: dict[tuple[object, ...], int] = {}
+    problems = []
+    column = cameras.columns.get("video_source_id", "video_source_id")
+    for position, key in zip(valid, keys, strict=True):
+        first = first_row.setdefault(key, int(row_of[position]))
+        if first == row_of[position]:
+            continue
+        status[position] = RowStatus.DUPLICATE.value
+        problems.append(
+            Problem.at(
+                cameras.place(int(row_of[position])),
+                Severity.WARNING,
+                "duplicate",
+                f"the same camera in the same group as row {first}; sent once, through that row",
+                fix="delete the repeated row",
+                column=column,
+                value=str(key[2]),
+            )
+        )
+    return problems
+
+
+def _row_problems(
+    frame: pd.DataFrame,
+    mask: np.ndarray,
+    sheet: MappedSheet,
+    severity: Severity,
+    code: str,
+    message: str,
+    fix: str,
+    column: str,
+    values: pd.Series | None = None,
+) -> list[Problem]:
+    """The same problem on every row under ``mask``."""
+    rows = frame[ROW].to_numpy()[mask]
+    texts: Iterable[str] = values.to_numpy()[mask] if values is not None else [""] * len(rows)
+    return [
+        Problem.at(
+            sheet.place(int(r)), severity, code, message, fix=fix, column=column, value=str(v)
+        )
+        for r, v in zip(rows, texts, strict=True)
+    ]
+
+
+def settings_key(settings: TaskSettings, prefix: str) -> str:
+    """A canonical text of a settings class, for hashing and ordering."""
+    return json.dumps(
+        [prefix, settings.model_dump(mode="json", exclude_none=True)],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _texts(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A text column as an object array, for positional access."""
+    return frame[name].to_numpy(dtype=object)
+
+
+def _identity(problem: Problem) -> tuple[str, str, int | None, str, str]:
+    """What makes two problems the same finding (one column may feed two fields)."""
+    return (problem.sheet, str(problem.severity), problem.row, problem.column, problem.message)
