@@ -180,12 +180,19 @@ def sniff_delimiter(text: str) -> str:
 
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cells as trimmed text; positional column labels 0..n-1; index = Excel row - 1."""
+    """Cells as trimmed text; positional column labels 0..n-1; index = Excel row - 1.
+
+    Columns right of the last one holding any text are dropped (formatting residue in
+    Excel, delimiter guesses in CSV).
+    """
     frame = frame.reset_index(drop=True)
     frame.columns = pd.RangeIndex(frame.shape[1])
     for column in frame.columns:
         frame[column] = frame[column].astype(object).fillna("").astype(str).str.strip()
-    return frame
+    width = frame.shape[1]
+    while width > 1 and not frame[width - 1].astype(bool).any():
+        width -= 1
+    return frame.iloc[:, :width] if width < frame.shape[1] else frame
 
 
 def _short(exc: BaseException) -> str:

@@ -1,0 +1,161 @@
+"""The command line: output, files and exit codes (0 fine, 1 rows rejected, 2 unusable input)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from loader.cli import app
+from loader.payload import BatchTaskRequest
+from tests.conftest import SAMPLES
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("sample", "code"),
+    [
+        ("site_rollout.xlsx", 0),
+        ("legacy_vms_export.xlsx", 1),
+        ("legacy_two_sheet.xlsx", 0),
+        ("nvr_export.csv", 0),
+    ],
+)
+def test_validate_exit_codes_on_samples(sample: str, code: int) -> None:
+    """0 when every row can be sent, 1 when some are rejected."""
+    result = runner.invoke(app, ["validate", str(SAMPLES / sample)])
+
+    assert result.exit_code == code
+
+
+def test_validate_json_lists_counts_and_every_problem() -> None:
+    """--json: one object on stdout with row counts and all problems; tables on stderr."""
+    result = runner.invoke(app, ["validate", str(SAMPLES / "legacy_vms_export.xlsx"), "--json"])
+
+    summary = json.loads(result.stdout)
+    assert summary["rows"] == {"total": 128, "valid": 120, "rejected": 7, "duplicate": 1}
+    assert (summary["mapping"], summary["exit_code"], len(summary["problems"])) == (
+        "vms-flat",
+        1,
+        14,
+    )
+    assert summary["problems"][4] == {
+        "severity": "error",
+        "code": "bad-days_of_week",
+        "file": "legacy_vms_export.xlsx",
+        "sheet": "Camera Export",
+        "row": 129,
+        "column": "Detect Days",
+        "value": "Funday",
+        "message": "'funday' in 'Funday' is not a day of the week",
+        "fix": "write days as Mon-Fri, Mon,Wed,Fri, 1-5, weekdays, weekends or daily",
+    }
+    assert "Camera Export!129" in result.stderr
+
+
+def test_plan_out_writes_exact_bodies_and_a_summary(tmp_path: Path) -> None:
+    """plan --out: one file per batch holding the exact body, plus plan.json."""
+    out = tmp_path / "plan"
+
+    result = runner.invoke(
+        app, ["plan", str(SAMPLES / "site_rollout.xlsx"), "--out", str(out), "--json"]
+    )
+
+    summary = json.loads(result.stdout)
+    files = sorted(p.name for p in out.iterdir())
+    batches = summary["plan"]["batches"]
+    assert (result.exit_code, files) == (0, sorted([b["file"] for b in batches] + ["plan.json"]))
+    assert summary["plan"]["batch_count"] == summary["plan"]["minimum_batches"] == 3
+    assert sum(b["cameras"] for b in batches) == 637
+    for batch in batches:
+        content = (out / batch["file"]).read_bytes()
+        assert (len(content), BatchTaskRequest.model_validate_json(content).name) == (
+            batch["bytes"],
+            batch["name"],
+        )
+
+
+def test_plan_again_replaces_the_previous_payload_files(tmp_path: Path) -> None:
+    """A second plan into the same folder leaves only its own payload files."""
+    out = tmp_path / "plan"
+    runner.invoke(app, ["plan", str(SAMPLES / "site_rollout.xlsx"), "--out", str(out)])
+    (out / "notes.txt").write_text("mine")
+
+    runner.invoke(app, ["plan", str(SAMPLES / "nvr_export.csv"), "--out", str(out)])
+
+    names = sorted(p.name for p in out.iterdir())
+    assert [n for n in names if n.endswith(".json") and n != "plan.json"] == sorted(
+        b["file"] for b in json.loads((out / "plan.json").read_text())["plan"]["batches"]
+    )
+    assert "notes.txt" in names
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        pytest.param(["validate", "nope.xlsx"], "nope.xlsx does not exist", id="missing-file"),
+        pytest.param(
+            ["validate", str(SAMPLES / "site_rollout.xlsx"), "-m", "defualt"],
+            "did you mean 'default'?",
+            id="mapping-typo",
+        ),
+        pytest.param(
+            ["validate", str(SAMPLES / "site_rollout.xlsx"), "-m", "vms-flat"],
+            "lacks required columns",
+            id="wrong-mapping",
+        ),
+        pytest.param(
+            ["validate", str(SAMPLES / "site_rollout.xlsx"), "--engine", "xlrd"],
+            "--engine must be calamine or openpyxl",
+            id="bad-engine",
+        ),
+    ],
+)
+def test_unusable_input_exits_2_with_a_message_and_no_traceback(
+    arguments: list[str], message: str
+) -> None:
+    """Usage, configuration and input errors: a message on stderr, exit 2, no traceback."""
+    result = runner.invoke(app, arguments)
+
+    assert (
+        result.exit_code,
+        message in " ".join(result.stderr.split()),
+        "Traceback" in result.stderr,
+    ) == (2, True, False)
+
+
+def test_report_writes_every_problem_as_csv(tmp_path: Path) -> None:
+    """--report FILE.csv: all problems, with a header, readable by Excel (BOM)."""
+    report = tmp_path / "problems.csv"
+
+    runner.invoke(
+        app, ["validate", str(SAMPLES / "legacy_vms_export.xlsx"), "--report", str(report)]
+    )
+
+    lines = report.read_text(encoding="utf-8-sig").splitlines()
+    assert (lines[0], len(lines)) == ("severity,code,file,sheet,row,column,value,message,fix", 15)
+
+
+def test_mappings_lists_bundled_and_shows_one() -> None:
+    """`mappings` lists every bundled file; `mappings NAME` shows its columns."""
+    listing = runner.invoke(app, ["mappings"])
+    shown = runner.invoke(app, ["mappings", "vms-flat"])
+
+    assert all(n in listing.stderr for n in ("default", "vms-flat", "legacy-two-sheet", "nvr-csv"))
+    assert ("Device UUID" in shown.stderr, shown.exit_code) == (True, 0)
+
+
+def test_demo_plans_every_sample(tmp_path: Path) -> None:
+    """The demo validates and plans each sample sheet and exits 0."""
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
+
+    assert result.exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "legacy_two_sheet",
+        "legacy_vms_export",
+        "nvr_export",
+        "site_rollout",
+    ]

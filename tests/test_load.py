@@ -1,0 +1,291 @@
+"""Read -> map -> validate on whole files: the samples, and small inventories built here."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from loader.errors import ConfigError, InputError
+from loader.load import load
+from loader.validate import STATUS
+from tests.conftest import SAMPLES, XlsxWriter
+
+FLAT = """
+name = "flat"
+[cameras]
+[cameras.columns]
+video_source_id = { column = "Camera", required = true }
+group = { column = "Group", required = true }
+service_name = "Algorithm"
+[task]
+service_version = "3.0"
+event_center = true
+"""
+
+
+def _statuses(path: Path, mapping: str | None = None) -> dict[int, str]:
+    """Excel row -> status of every camera data row."""
+    rows = load(path, mapping).checked.rows
+    return dict(zip(rows["_row"].tolist(), rows[STATUS].tolist(), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("sample", "mapping"),
+    [
+        ("site_rollout.xlsx", "default"),
+        ("legacy_vms_export.xlsx", "vms-flat"),
+        ("legacy_two_sheet.xlsx", "legacy-two-sheet"),
+        ("nvr_export.csv", "nvr-csv"),
+    ],
+)
+def test_each_sample_gets_its_mapping_by_header(sample: str, mapping: str) -> None:
+    """Without -m, the bundled mapping whose headers match is chosen and named."""
+    loaded = load(SAMPLES / sample)
+
+    assert (loaded.mapping.name, loaded.chosen.startswith("chosen by its headers")) == (
+        mapping,
+        True,
+    )
+
+
+def test_site_rollout_is_all_valid_with_one_group_over_100() -> None:
+    """The main sample: every camera valid, no problem, one group of 140."""
+    checked = load(SAMPLES / "site_rollout.xlsx").checked
+
+    sizes = Counter(c.group for c in checked.cameras)
+    assert (len(checked.cameras), checked.problems, max(sizes.values()), len(sizes)) == (
+        637,
+        [],
+        140,
+        34,
+    )
+
+
+def test_legacy_export_rows_each_end_with_the_right_status() -> None:
+    """Every data row of the messy export: 120 valid, 7 rejected, 1 duplicate, by row."""
+    statuses = _statuses(SAMPLES / "legacy_vms_export.xlsx")
+
+    rejected = sorted(r for r, s in statuses.items() if s == "rejected")
+    duplicate = sorted(r for r, s in statuses.items() if s == "duplicate")
+    assert (len(statuses), rejected, duplicate) == (128, [128, 129, 130, 131, 132, 134, 135], [133])
+
+
+def test_legacy_export_reports_every_problem_with_its_place() -> None:
+    """Title, page-break header, blanks, footer and the bad rows, each with row and column."""
+    problems = load(SAMPLES / "legacy_vms_export.xlsx").checked.problems
+
+    found = [(p.severity.value, p.row, p.column, p.value) for p in problems]
+    assert found == [
+        (
+            "info",
+            1,
+            "",
+            "ACME VMS 7.2 - Camera Inventory Export | Site: Shenzhen Campus (深圳园区) | Generated: 2026-11-20 09:14",
+        ),
+        ("info", 66, "", ""),
+        ("info", 97, "", ""),
+        ("error", 128, "Device UUID", ""),
+        ("error", 129, "Detect Days", "Funday"),
+        ("error", 130, "Detect Hours", "25:00-26:00"),
+        ("error", 131, "Zone Points", "10,20;30"),
+        ("error", 132, "Analytics", "Face Blur"),
+        ("warning", 133, "Device UUID", found[8][3]),
+        ("error", 134, "Device UUID", "ab cd-0001"),
+        ("error", 135, "Channel Group ID", ""),
+        ("info", 136, "", ""),
+        ("info", 137, "", "Total cameras: 128"),
+        ("info", 138, "", "Exported by ACME VMS 7.2 (build 4411)"),
+    ]
+
+
+def test_two_sheet_join_on_zero_padded_codes_uses_the_vias_group_id() -> None:
+    """Codes 101 and "0101" join; the API group id comes from the VIAS Group ID column."""
+    loaded = load(SAMPLES / "legacy_two_sheet.xlsx")
+
+    groups = {c.group for c in loaded.checked.cameras}
+    assert (len(loaded.checked.cameras), len(groups), all(len(g) == 32 for g in groups)) == (
+        90,
+        7,
+        True,
+    )
+
+
+def test_csv_lookup_replaces_legacy_ids() -> None:
+    """Legacy camera ids are looked up in the CSV beside the export."""
+    checked = load(SAMPLES / "nvr_export.csv").checked
+
+    assert (len(checked.cameras), checked.cameras[0].video_source_id != "NVR0001") == (60, True)
+    assert all(len(c.video_source_id) == 32 for c in checked.cameras)
+
+
+def test_missing_required_column_names_every_gap_with_suggestions(
+    write_xlsx: XlsxWriter, write_mapping: Callable[[str], Path]
+) -> None:
+    """A sheet without the mapping's required columns: one error, did-you-mean for each."""
+    sheet = write_xlsx({"S": [["Camra", "Groups", "Algorithm"], ["c1", "g1", "c-smoke"]]})
+
+    with pytest.raises(InputError) as caught:
+        load(sheet, str(write_mapping(FLAT)))
+
+    assert "video_source_id: no column 'Camera' (did you mean 'Camra'?)" in caught.value.message
+    assert "group: no column 'Group' (did you mean 'Groups'?)" in caught.value.message
+
+
+def test_unused_column_is_warned_about_with_a_suggestion(
+    write_xlsx: XlsxWriter, write_mapping: Callable[[str], Path]
+) -> None:
+    """A header no field reads is a warning on the header row (a typo must not hide)."""
+    sheet = write_xlsx({"S": [["Camera", "Group", "Algoritm"], ["c-0001", "g1", "x"]]})
+
+    problems = load(sheet, str(write_mapping(FLAT))).checked.problems
+
+    unused = [p for p in problems if p.code == "unused-column"]
+    assert [(p.row, p.column, p.message) for p in unused] == [
+        (
+            1,
+            "Algoritm",
+            "column 'Algoritm' is not used by mapping 'flat' (did you mean 'Algorithm'?)",
+        )
+    ]
+
+
+def test_a_lone_id_in_the_last_row_is_a_camera_not_a_footer(
+    write_xlsx: XlsxWriter, write_mapping: Callable[[str], Path]
+) -> None:
+    """A camera row with only its id filled is data (rejected or sent), never skipped."""
+    sheet = write_xlsx(
+        {"S": [["Camera", "Group", "Algorithm"], ["cam-0001", "g1", "c-smoke"], ["cam-0002"]]}
+    )
+
+    statuses = _statuses(sheet, str(write_mapping(FLAT)))
+
+    assert statuses == {2: "valid", 3: "rejected"}
+
+
+def test_settings_errors_are_reported_on_their_column_and_reject_the_row(
+    write_xlsx: XlsxWriter, write_mapping: Callable[[str], Path]
+) -> None:
+    """An algorithm id with spaces rejects exactly the rows that carry it."""
+    sheet = write_xlsx(
+        {
+            "S": [
+                ["Camera", "Group", "Algorithm"],
+                ["cam-0001", "g1", "c-smoke"],
+                ["cam-0002", "g1", "Smoke and fire"],
+            ]
+        }
+    )
+
+    checked = load(sheet, str(write_mapping(FLAT))).checked
+
+    errors = [(p.row, p.column, p.value) for p in checked.problems if p.severity == "error"]
+    assert (errors, [c.row for c in checked.cameras]) == ([(3, "Algorithm", "Smoke and fire")], [2])
+
+
+def test_mapping_wide_setting_errors_stop_before_reading_rows(
+    write_xlsx: XlsxWriter, write_mapping: Callable[[str], Path]
+) -> None:
+    """A default no column can change (no output at all) is a ConfigError, not N row errors."""
+    sheet = write_xlsx({"S": [["Camera", "Group", "Algorithm"], ["cam-0001", "g1", "c-smoke"]]})
+
+    with pytest.raises(ConfigError, match="output needs at least one mode"):
+        load(sheet, str(write_mapping(FLAT.replace("event_center = true", ""))))
+
+
+def test_unknown_and_broken_groups_reject_their_cameras(
+    write_xlsx: XlsxWriter, write_mapping: Callable[[str], Path]
+) -> None:
+    """Cameras of a group missing from, or invalid on, the Groups sheet are rejected."""
+    mapping = write_mapping(
+        """
+name = "two"
+[cameras]
+sheet = "Cameras"
+[cameras.columns]
+video_source_id = { column = "Camera", required = true }
+group = { column = "Group", required = true }
+[groups]
+sheet = "Groups"
+[groups.columns]
+group = { column = "Group", required = true }
+service_name = "Algorithm"
+days_of_week = "Days"
+[task]
+service_version = "3.0"
+event_center = true
+timezone = "GMT+08:00"
+periods = "all day"
+"""
+    )
+    sheet = write_xlsx(
+        {
+            "Cameras": [
+                ["Camera", "Group"],
+                ["cam-0001", "G1"],
+                ["cam-0002", "g2"],
+                ["cam-0003", "g3"],
+                ["cam-0004", "gx"],
+            ],
+            "Groups": [
+                ["Group", "Algorithm", "Days"],
+                ["G1", "c-smoke", "Mon-Fri"],
+                ["g2", "c-smoke", "Funday"],
+                ["g3", "c-fire", "daily"],
+                ["g3", "c-fire", "daily"],
+            ],
+        }
+    )
+
+    checked = load(sheet, str(mapping)).checked
+
+    found = [(p.sheet, p.row, p.code) for p in checked.problems if p.severity == "error"]
+    assert found == [
+        ("Cameras", 3, "unknown-group"),
+        ("Cameras", 5, "unknown-group"),
+        ("Groups", 3, "bad-days_of_week"),
+        ("Groups", 5, "duplicate-group"),
+    ]
+    assert [(c.row, c.group) for c in checked.cameras] == [(2, "G1"), (4, "g3")]
+
+
+def test_template_builds_a_field_from_two_columns(
+    write_xlsx: XlsxWriter, write_mapping: Callable[[str], Path]
+) -> None:
+    """``template = "{Site}-{Zone}"`` joins columns into one value."""
+    sheet = write_xlsx({"S": [["Camera", "Site", "Zone"], ["cam-0001", "sz", "gate"]]})
+    mapping = FLAT.replace(
+        'group = { column = "Group", required = true }',
+        'group = { template = "{Site}-{Zone}", required = true }',
+    ).replace('service_name = "Algorithm"', "")
+    mapping = mapping.replace(
+        'service_version = "3.0"', 'service_version = "3.0"\nservice_name = "c-smoke"'
+    )
+
+    checked = load(sheet, str(write_mapping(mapping))).checked
+
+    assert [(c.group, c.video_source_id) for c in checked.cameras] == [("sz-gate", "cam-0001")]
+
+
+def test_bad_mapping_file_is_a_config_error_naming_the_key(
+    write_mapping: Callable[[str], Path], write_xlsx: XlsxWriter
+) -> None:
+    """A typo in a mapping key is caught when the mapping loads, with a suggestion."""
+    sheet = write_xlsx({"S": [["Camera"], ["c"]]})
+
+    with pytest.raises(ConfigError) as caught:
+        load(sheet, str(write_mapping(FLAT.replace("service_name =", "servce_name ="))))
+
+    assert caught.value.message.endswith(
+        "cameras.columns: unknown field 'servce_name' (did you mean 'service_name' or 'camera_name'?)"
+    )
+
+
+def test_no_bundled_mapping_fits_is_an_input_error(write_xlsx: XlsxWriter) -> None:
+    """A layout nothing knows asks for a mapping instead of guessing."""
+    sheet = write_xlsx({"S": [["Foo", "Bar"], ["1", "2"]]})
+
+    with pytest.raises(InputError, match="no bundled mapping fits"):
+        load(sheet)

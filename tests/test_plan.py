@@ -1,0 +1,145 @@
+"""The planner: every camera exactly once, every payload valid, the minimum count, stable names."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from loader.errors import ConfigError
+from loader.payload import BatchTaskRequest, TaskSettings
+from loader.plan import Plan, minimum_batches, plan
+from loader.validate import Camera, SettingsClass
+
+SETTINGS = [
+    SettingsClass(
+        TaskSettings(service_name=name, service_version="3.0", output={"event_center": True}),  # type: ignore[arg-type]
+        prefix,
+    )
+    for name, prefix in (("c-smoke", "rollout"), ("c-intrusion", "rollout"), ("c-smoke", "site b"))
+]
+ROI = '{"polygons":[{"data":[[0,0],[100,0],[100,100]]}]}'
+
+
+def _cameras(sizes: list[tuple[int, int]]) -> list[Camera]:
+    """Cameras for (settings index, camera count) per group, groups g0, g1, ..."""
+    cameras = []
+    row = 2
+    for group, (settings_index, count) in enumerate(sizes):
+        for number in range(count):
+            roi = ROI if number % 3 == 0 else None
+            cameras.append(Camera(row, f"g{group}", f"cam-{group}-{number}", roi, settings_index))
+            row += 1
+    return cameras
+
+
+def _placed(result: Plan) -> Counter[tuple[int, str, str]]:
+    """(settings, group, source) of every camera in every batch."""
+    return Counter(
+        (batch.settings, entry.group, camera.video_source_id)
+        for batch in result.batches
+        for entry in batch.entries
+        for camera in entry.cameras
+    )
+
+
+groups_strategy = st.lists(
+    st.tuples(st.integers(0, len(SETTINGS) - 1), st.integers(1, 260)), min_size=1, max_size=160
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(groups_strategy)
+def test_every_camera_once_every_payload_valid_minimum_count(sizes: list[tuple[int, int]]) -> None:
+    """The planner's contract, for any mix of group sizes and settings."""
+    cameras = _cameras(sizes)
+
+    result = plan(cameras, SETTINGS)
+
+    assert _placed(result) == Counter((c.settings, c.group, c.video_source_id) for c in cameras)
+    for batch in result.batches:
+        body = json.loads(batch.content())
+        assert BatchTaskRequest.model_validate(body).name == batch.name
+        assert {c.settings for e in batch.entries for c in e.cameras} == {batch.settings}
+    assert len(result.batches) == minimum_batches(cameras)
+
+
+@settings(max_examples=25, deadline=None)
+@given(groups_strategy, st.integers(4_000, 60_000))
+def test_byte_cap_is_respected_and_nothing_lost(sizes: list[tuple[int, int]], cap: int) -> None:
+    """With --max-payload-bytes every body fits, every camera is still placed once."""
+    cameras = _cameras(sizes)
+
+    result = plan(cameras, SETTINGS, max_payload_bytes=cap)
+
+    assert max(len(b.content()) for b in result.batches) <= cap
+    assert _placed(result) == Counter((c.settings, c.group, c.video_source_id) for c in cameras)
+    assert all(BatchTaskRequest.model_validate(json.loads(b.content())) for b in result.batches)
+
+
+@settings(max_examples=20, deadline=None)
+@given(groups_strategy)
+def test_same_input_same_names_and_bodies(sizes: list[tuple[int, int]]) -> None:
+    """Planning twice gives byte-identical payloads and names; names never repeat."""
+    first = plan(_cameras(sizes), SETTINGS)
+    second = plan(_cameras(sizes), SETTINGS)
+
+    assert [(b.name, b.content()) for b in first.batches] == [
+        (b.name, b.content()) for b in second.batches
+    ]
+    assert len({b.name for b in first.batches}) == len(first.batches)
+
+
+def test_group_over_100_is_split_into_entries_that_share_a_batch() -> None:
+    """250 cameras of one group: entries of 100, 100, 50, all in one batch."""
+    result = plan(_cameras([(0, 250)]), SETTINGS)
+
+    assert [[len(e.cameras) for e in b.entries] for b in result.batches] == [[100, 100, 50]]
+    assert [e.group for e in result.batches[0].entries] == ["g0", "g0", "g0"]
+
+
+def test_101_groups_need_two_batches_and_settings_never_mix() -> None:
+    """101 one-camera groups of one settings class, and one group of another class."""
+    result = plan(_cameras([(0, 1)] * 101 + [(1, 1)]), SETTINGS)
+
+    assert [(b.settings, len(b.entries)) for b in result.batches] == [(0, 100), (0, 1), (1, 1)]
+
+
+def test_names_carry_prefix_and_content_hash() -> None:
+    """``<prefix>-<12 hex>``; an unsafe prefix is cleaned to the name pattern."""
+    result = plan(_cameras([(2, 3)]), SETTINGS)
+
+    name = result.batches[0].name
+    assert (name[:7], len(name), all(c in "0123456789abcdef" for c in name[7:])) == (
+        "site-b-",
+        19,
+        True,
+    )
+
+
+def test_changing_one_camera_changes_only_its_batch_name() -> None:
+    """The hash covers the body: a different camera list is a different name."""
+    cameras = _cameras([(0, 1)] * 150)
+    before = [b.name for b in plan(cameras, SETTINGS).batches]
+    cameras[-1] = Camera(cameras[-1].row, cameras[-1].group, "cam-other", None, 0)
+
+    after = [b.name for b in plan(cameras, SETTINGS).batches]
+
+    assert (before[0] == after[0], before[1] == after[1]) == (True, False)
+
+
+def test_cap_below_one_camera_is_a_config_error() -> None:
+    """A cap no single camera fits in stops with a clear message."""
+    with pytest.raises(ConfigError, match="too small for camera row 2"):
+        plan(_cameras([(0, 1)]), SETTINGS, max_payload_bytes=100)
+
+
+def test_minimum_counts_entries_per_settings_class() -> None:
+    """sum over classes of ceil(sum of ceil(group / 100) / 100)."""
+    cameras = _cameras([(0, 250)] * 40 + [(1, 5)] * 3)
+
+    assert minimum_batches(cameras) == math.ceil(120 / 100) + 1 == 3
