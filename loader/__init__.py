@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from loader.errors import ConfigError, InputError, LoaderError
-from loader.load import Loaded, load
 from loader.mapping import Mapping, find_mapping
+from loader.pipeline import Loaded, load
 from loader.plan import Batch, Plan, plan
 from loader.problems import Problem, Severity
 from loader.validate import Camera, Checked

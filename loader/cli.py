@@ -20,8 +20,8 @@ from rich.table import Table
 
 from loader import output
 from loader.errors import LoaderError
-from loader.load import Loaded, load
 from loader.mapping import bundled, bundled_dir, find_mapping
+from loader.pipeline import Loaded, load
 from loader.plan import Plan, plan
 from loader.report import exit_code, format_plan, format_validation, problem_rows
 from loader.settings import Settings

@@ -221,26 +221,31 @@ def _transform(
     steps = [_build(t, lookups) for t in spec.transforms]
     if intrinsic is not None:
         steps.append(intrinsic)
-    codes, uniques = pd.factorize(raw.to_numpy(dtype=object), use_na_sentinel=False)
+    values = raw.to_numpy(dtype=object)
     if not steps:
-        return np.asarray(uniques, dtype=object)[codes], []
-    results = np.empty(len(uniques), dtype=object)
-    failures: dict[int, tuple[str, str]] = {}
-    for number, value in enumerate(uniques):
-        text = str(value)
+        return values, []
+    done: dict[str, str] = {}
+    failures: dict[str, tuple[str, str]] = {}
+
+    def apply(value: str) -> str:
+        """One distinct value through every step (memoised: columns repeat values)."""
+        text = value
         try:
             for step in steps:
                 if text:
                     text = step(text)
         except transforms.TransformError as exc:
-            failures[number] = (str(exc), exc.fix)
+            failures[value] = (str(exc), exc.fix)
             text = ""
-        results[number] = text
+        done[value] = text
+        return text
+
+    results = np.array([done[v] if v in done else apply(v) for v in values], dtype=object)
     errors: list[tuple[int, str, str]] = []
     if failures:
-        for position in np.flatnonzero(np.isin(codes, list(failures))):
-            errors.append((int(position), *failures[int(codes[position])]))
-    return results[codes], errors
+        failing = np.fromiter((v in failures for v in values), dtype=bool, count=len(values))
+        errors = [(int(p), *failures[values[p]]) for p in np.flatnonzero(failing)]
+    return results, errors
 
 
 def _build(spec: TransformSpec, lookups: Lookups) -> Callable[[str], str]:

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from loader.bulk import bulk
 from loader.errors import ConfigError
 from loader.payload import MAX_GROUPS_PER_BATCH, MAX_SOURCES_PER_GROUP
 from loader.validate import Camera, SettingsClass
@@ -45,12 +46,12 @@ class GroupEntry:
 
 @dataclass(frozen=True)
 class Batch:
-    """One planned request: its name, settings class, entries and exact body."""
+    """One planned request: its name, settings class, entries and the exact bytes to POST."""
 
     name: str
     settings: int
     entries: tuple[GroupEntry, ...]
-    body: dict[str, Any]
+    payload: bytes
 
     @property
     def camera_count(self) -> int:
@@ -58,8 +59,14 @@ class Batch:
         return sum(len(e.cameras) for e in self.entries)
 
     def content(self) -> bytes:
-        """The exact bytes to POST: compact UTF-8 JSON."""
-        return dumps(self.body)
+        """The exact bytes to POST: compact UTF-8 JSON, ``name`` first."""
+        return self.payload
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The body as data."""
+        result: dict[str, Any] = json.loads(self.payload)
+        return result
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,7 @@ def minimum_batches(cameras: Sequence[Camera]) -> int:
     return sum(math.ceil(n / MAX_GROUPS_PER_BATCH) for n in entries.values())
 
 
+@bulk
 def plan(
     cameras: Sequence[Camera],
     settings: Sequence[SettingsClass],
@@ -138,9 +146,12 @@ def _batch(
         **settings_body,
         "batch_input": {"video_source_group": [e.body() for e in entries]},
     }
-    digest = hashlib.sha256(dumps(content)).hexdigest()[:HASH_CHARS]
-    name = f"{prefix}-{digest}"
-    return Batch(name, settings, tuple(entries), {"name": name, **content})
+    unnamed = dumps(content)
+    name = f"{prefix}-{hashlib.sha256(unnamed).hexdigest()[:HASH_CHARS]}"
+    # Splice the name in front rather than encode the body twice: the same bytes as
+    # dumps({"name": name, **content}).
+    payload = b'{"name":' + json.dumps(name).encode() + b"," + unnamed[1:]
+    return Batch(name, settings, tuple(entries), payload)
 
 
 class _Packer:

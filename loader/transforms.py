@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Final
 
+from loader.payload import MAX_ROI_CHARS, roi_problem
+
 Transform = Callable[[str], str]
 
 
@@ -135,44 +137,60 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def roi(text: str) -> str:
-    """A region of interest as the API's compact JSON string.
+    """A region of interest as the API's compact JSON string, checked against its rules.
 
     Takes the API's own JSON, a JSON point list (one polygon, or a list of polygons), or
     ``x,y;x,y;...`` point text with polygons apart by ``|`` or new lines. A two-point
-    shape is a line (a crossing line for counting), three or more a polygon.
+    shape is a line (a crossing line for counting), three or more a polygon. What comes
+    out always satisfies ``payload.roi_problem``: a bad ROI fails here, on its cell.
     """
     stripped = text.strip()
-    if stripped.startswith("{"):
-        try:
-            return json.dumps(json.loads(stripped), separators=(",", ":"), ensure_ascii=False)
-        except ValueError as exc:
-            raise TransformError(f"ROI JSON does not parse: {exc}", _ROI_FIX) from exc
-    shapes = _json_shapes(stripped) if stripped.startswith("[") else _text_shapes(stripped)
-    regions: dict[str, list[dict[str, list[list[int]]]]] = {}
+    if not stripped.startswith("{"):
+        shapes = _json_shapes(stripped) if stripped.startswith("[") else _text_shapes(stripped)
+        result = _roi_json(shapes, text)  # well formed by construction; only length to check
+        if len(result) > MAX_ROI_CHARS:
+            raise TransformError(
+                f"ROI is {len(result)} characters as JSON; the API takes at most {MAX_ROI_CHARS}",
+                "use fewer points",
+            )
+        return result
+    try:
+        result = json.dumps(json.loads(stripped), separators=(",", ":"), ensure_ascii=False)
+    except ValueError as exc:
+        raise TransformError(f"ROI JSON does not parse: {exc}", _ROI_FIX) from exc
+    problem = roi_problem(result)
+    if problem:
+        raise TransformError(problem, _ROI_FIX)
+    return result
+
+
+def _roi_json(shapes: list[list[tuple[int, int]]], text: str) -> str:
+    """Shapes as ``{"lines":[...],"polygons":[...]}`` text, written directly (hot path)."""
+    kinds: dict[str, list[str]] = {}
     for shape in shapes:
         if len(shape) < 2:
             raise TransformError(f"ROI shape {shape} has fewer than 2 points", _ROI_FIX)
-        regions.setdefault("lines" if len(shape) == 2 else "polygons", []).append({"data": shape})
-    if not regions:
+        data = ",".join(f"[{x},{y}]" for x, y in shape)
+        kinds.setdefault("lines" if len(shape) == 2 else "polygons", []).append(
+            f'{{"data":[{data}]}}'
+        )
+    if not kinds:
         raise TransformError(f"no ROI points in {text!r}", _ROI_FIX)
-    return json.dumps(regions, separators=(",", ":"))
+    return "{" + ",".join(f'"{k}":[{",".join(v)}]' for k, v in kinds.items()) + "}"
 
 
-def _json_shapes(text: str) -> list[list[list[int]]]:
+def _json_shapes(text: str) -> list[list[tuple[int, int]]]:
     """Shapes from ``[[x,y],...]`` (one) or ``[[[x,y],...],...]`` (several)."""
     try:
         value = json.loads(text)
     except ValueError as exc:
         raise TransformError(f"ROI point list does not parse: {exc}", _ROI_FIX) from exc
-    shapes = (
-        value
-        if value and isinstance(value[0], list) and value[0] and isinstance(value[0][0], list)
-        else [value]
-    )
+    nested = bool(value) and isinstance(value[0], list) and bool(value[0])
+    shapes = value if nested and isinstance(value[0][0], list) else [value]
     return [[_point(p, text) for p in shape] for shape in shapes]
 
 
-def _text_shapes(text: str) -> list[list[list[int]]]:
+def _text_shapes(text: str) -> list[list[tuple[int, int]]]:
     """Shapes from ``x,y;x,y`` or ``(x,y) (x,y)`` text, several apart by ``|`` or lines."""
     shapes = []
     for chunk in re.split(r"\s*[|\n]\s*", text):
@@ -181,12 +199,17 @@ def _text_shapes(text: str) -> list[list[list[int]]]:
             continue
         if len(numbers) % 2:
             raise TransformError(f"ROI {chunk!r} has an odd count of numbers", _ROI_FIX)
+        if all(n.isdigit() for n in numbers):
+            shapes.append(
+                [(int(x), int(y)) for x, y in zip(numbers[::2], numbers[1::2], strict=True)]
+            )
+            continue
         pairs = zip(numbers[::2], numbers[1::2], strict=True)
         shapes.append([_point([float(x), float(y)], text) for x, y in pairs])
     return shapes
 
 
-def _point(value: object, text: str) -> list[int]:
+def _point(value: object, text: str) -> tuple[int, int]:
     """A point as whole non-negative pixels (``204.0`` is ``204``)."""
     if (
         isinstance(value, list)
@@ -194,7 +217,7 @@ def _point(value: object, text: str) -> list[int]:
         and all(isinstance(c, int | float) and not isinstance(c, bool) for c in value)
         and all(c >= 0 and float(c).is_integer() for c in value)
     ):
-        return [int(value[0]), int(value[1])]
+        return (int(value[0]), int(value[1]))
     raise TransformError(
         f"ROI point {value} in {text!r} is not whole non-negative pixels", _ROI_FIX
     )

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ import pandas as pd
 from loader.errors import ConfigError
 from loader.inventory import ROW, MappedSheet
 from loader.mapping import CAMERA_FIELDS, INTRINSIC, SETTINGS_FIELDS, Mapping
-from loader.payload import VIDEO_SOURCE_ID_PATTERN, TaskSettings, roi_problem
+from loader.payload import VIDEO_SOURCE_ID_PATTERN, TaskSettings
 from loader.problems import Problem, Severity
 from loader.task_settings import SettingsError, build_settings
 from loader.transforms import TransformError
@@ -30,6 +30,7 @@ from loader.transforms import TransformError
 STATUS: Final = "_status"
 SETTINGS: Final = "_settings"
 _BAD_ID = re.compile(r"[\s\x00-\x1f\x7f]")
+_GOOD_ID = re.compile(VIDEO_SOURCE_ID_PATTERN)
 
 
 class RowStatus(StrEnum):
@@ -40,9 +41,8 @@ class RowStatus(StrEnum):
     DUPLICATE = "duplicate"
 
 
-@dataclass(frozen=True, slots=True)
-class Camera:
-    """One valid camera row, ready for planning."""
+class Camera(NamedTuple):
+    """One valid camera row, ready for planning (a tuple: a million of them stay cheap)."""
 
     row: int  # Excel row on the cameras sheet
     group: str  # video_source_group_id
@@ -90,28 +90,25 @@ def check(mapping: Mapping, cameras: MappedSheet, groups: MappedSheet | None = N
     frame["group"] = frame["group_id"].where(frame["group_id"] != "", frame["group"])
     defaults = _default_texts(mapping)
     for name in SETTINGS_FIELDS:
-        if name in frame.columns:
+        if name in frame.columns:  # a column of either sheet; the rest stay [task] constants
             frame[name] = frame[name].where(frame[name] != "", defaults.get(name, ""))
-        else:
-            frame[name] = defaults.get(name, "")
     problems += _check_camera_fields(frame, bad, cameras)
-    settings, codes = _resolve_settings(frame, bad, mapping, cameras, groups, problems)
+    settings, codes = _resolve_settings(frame, bad, mapping, defaults, (cameras, groups), problems)
     frame[SETTINGS] = codes
     status = np.where(bad, RowStatus.REJECTED.value, RowStatus.VALID.value).astype(object)
     problems += _mark_duplicates(frame, status, cameras)
     frame[STATUS] = status
     valid = frame[status == RowStatus.VALID.value]
-    camera_list = [
-        Camera(int(row), group, source, roi or None, int(settings_index))
-        for row, group, source, roi, settings_index in zip(
-            valid[ROW],
-            valid["group"],
-            valid["video_source_id"],
-            valid["target_roi"],
-            valid[SETTINGS],
-            strict=True,
+    camera_list = list(
+        map(
+            Camera,
+            valid[ROW].tolist(),
+            valid["group"].tolist(),
+            valid["video_source_id"].tolist(),
+            [roi or None for roi in valid["target_roi"].tolist()],
+            valid[SETTINGS].tolist(),
         )
-    ]
+    )
     problems = list({_identity(p): p for p in problems}.values())
     order = {cameras.table.sheet: 0, **({groups.table.sheet: 1} if groups else {})}
     problems.sort(key=lambda p: (order.get(p.sheet, 2), p.row or 0))
@@ -234,7 +231,7 @@ def _check_camera_fields(
                 column,
             )
             bad |= empty
-        dirty = values.str.contains(_BAD_ID, regex=True).to_numpy() & ~bad
+        dirty = _matching(_BAD_ID, values.to_numpy(dtype=object)) & ~bad
         if dirty.any():
             problems += _row_problems(
                 frame,
@@ -249,7 +246,7 @@ def _check_camera_fields(
             )
             bad |= dirty
     ids = frame["video_source_id"]
-    odd = ~ids.str.fullmatch(VIDEO_SOURCE_ID_PATTERN).to_numpy() & ~bad
+    odd = ~_matching(_GOOD_ID, ids.to_numpy(dtype=object)) & ~bad
     if odd.any():
         problems += _row_problems(
             frame,
@@ -262,34 +259,6 @@ def _check_camera_fields(
             cameras.columns.get("video_source_id", "video_source_id"),
             ids,
         )
-    problems += _check_rois(frame, bad, cameras)
-    return problems
-
-
-def _check_rois(frame: pd.DataFrame, bad: np.ndarray, cameras: MappedSheet) -> list[Problem]:
-    """Each distinct ROI checked once; rows with a bad one rejected."""
-    rois = frame["target_roi"]
-    codes, uniques = pd.factorize(rois.to_numpy(dtype=object), use_na_sentinel=False)
-    reasons = {i: roi_problem(str(u)) for i, u in enumerate(uniques) if u}
-    failing = {i: r for i, r in reasons.items() if r}
-    problems = []
-    if failing:
-        positions = np.flatnonzero(np.isin(codes, list(failing)) & ~bad)
-        column = cameras.columns.get("target_roi", "target_roi")
-        row_of = frame[ROW].to_numpy()
-        for position in positions:
-            bad[position] = True
-            problems.append(
-                Problem.at(
-                    cameras.place(int(row_of[position])),
-                    Severity.ERROR,
-                    "bad-target_roi",
-                    failing[int(codes[position])] or "",
-                    fix="see mappings/README.md for the ROI forms",
-                    column=column,
-                    value=str(uniques[codes[position]])[:200],
-                )
-            )
     return problems
 
 
@@ -297,8 +266,8 @@ def _resolve_settings(
     frame: pd.DataFrame,
     bad: np.ndarray,
     mapping: Mapping,
-    cameras: MappedSheet,
-    groups: MappedSheet | None,
+    defaults: dict[str, str],
+    sheets: tuple[MappedSheet, MappedSheet | None],
     problems: list[Problem],
 ) -> tuple[list[SettingsClass], np.ndarray]:
     """One SettingsClass per distinct valid combination; each row's index (-1 if none)."""
@@ -306,29 +275,37 @@ def _resolve_settings(
     live = np.flatnonzero(~bad)
     if not len(live):
         return [], codes
-    keys = frame.iloc[live].groupby(list(SETTINGS_FIELDS), sort=False).ngroup().to_numpy()
-    first_of = pd.Series(np.arange(len(keys))).groupby(keys, sort=False).first()
+    varying = [f for f in SETTINGS_FIELDS if f in frame.columns]
+    keys = _combination_keys(frame, varying, live)
+    firsts = np.unique(keys, return_index=True)[1]
     column_backed = mapping.fields_from_columns()
-    headers = mapping.task.webhook_headers
     classes: list[SettingsClass] = []
-    class_of: dict[int, int] = {}
-    for key, first in zip(first_of.index, first_of.to_numpy(), strict=True):
-        texts = {f: str(_texts(frame, f)[live[first]]) for f in SETTINGS_FIELDS}
+    class_of = np.full(len(firsts), -1, dtype=np.int64)
+    for key in np.argsort(firsts):  # in order of first appearance
+        position = live[firsts[key]]
+        texts = defaults | {f: str(_texts(frame, f)[position]) for f in varying}
         try:
-            settings = build_settings(texts, headers)
+            settings = build_settings(texts, mapping.task.webhook_headers)
         except SettingsError as exc:
             _raise_if_mapping_wide(exc, column_backed, mapping)
             rows = live[keys == key]
             bad[rows] = True
-            problems += _settings_problems(exc, rows, frame, cameras, groups)
+            problems += _settings_problems(exc, rows, frame, *sheets)
             continue
-        class_of[int(key)] = len(classes)
-        classes.append(
-            SettingsClass(settings, texts.get("name_prefix") or mapping.task.name_prefix)
-        )
-    for key, index in class_of.items():
-        codes[live[keys == key]] = index
+        class_of[key] = len(classes)
+        prefix = texts.get("name_prefix") or mapping.task.name_prefix
+        classes.append(SettingsClass(settings, prefix))
+    codes[live] = class_of[keys]
     return classes, codes
+
+
+def _combination_keys(frame: pd.DataFrame, fields: list[str], rows: np.ndarray) -> np.ndarray:
+    """A small integer per distinct combination of ``fields`` over ``rows`` (0..n-1)."""
+    keys = np.zeros(len(rows), dtype=np.int64)
+    for name in fields:
+        codes, uniques = pd.factorize(_texts(frame, name)[rows])
+        keys, _ = pd.factorize(keys * len(uniques) + codes)
+    return keys
 
 
 def _raise_if_mapping_wide(exc: SettingsError, column_backed: set[str], mapping: Mapping) -> None:
@@ -376,18 +353,18 @@ def _mark_duplicates(
 ) -> list[Problem]:
     """Later rows with the same settings, group and source: sent once, through the first."""
     valid = np.flatnonzero(status == RowStatus.VALID.value)
-    keys = zip(
-        frame[SETTINGS].to_numpy()[valid],
-        _texts(frame, "group")[valid],
-        _texts(frame, "video_source_id")[valid],
-        strict=True,
-    )
+    subset = frame.iloc[valid][[SETTINGS, "group", "video_source_id"]]
+    repeated = subset.duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return []
     row_of = frame[ROW].to_numpy()
+    column = cameras.columns.get("video_source_id", "video_source_id")
     first_row: dict[tuple[object, ...], int] = {}
     problems = []
-    column = cameras.columns.get("video_source_id", "video_source_id")
-    for position, key in zip(valid, keys, strict=True):
-        first = first_row.setdefault(key, int(row_of[position]))
+    for position, key in zip(
+        valid[repeated], subset[repeated].itertuples(index=False), strict=True
+    ):
+        first = first_row.setdefault(tuple(key), int(row_of[position]))
         if first == row_of[position]:
             continue
         status[position] = RowStatus.DUPLICATE.value
@@ -445,3 +422,9 @@ def _texts(frame: pd.DataFrame, name: str) -> np.ndarray:
 def _identity(problem: Problem) -> tuple[str, str, int | None, str, str]:
     """What makes two problems the same finding (one column may feed two fields)."""
     return (problem.sheet, str(problem.severity), problem.row, problem.column, problem.message)
+
+
+def _matching(pattern: re.Pattern[str], values: np.ndarray) -> np.ndarray:
+    """Which values ``pattern`` finds something in (a plain loop beats .str on objects)."""
+    search = pattern.search
+    return np.fromiter((search(v) is not None for v in values), dtype=bool, count=len(values))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from loader.errors import ConfigError, InputError
-from loader.load import load
+from loader.pipeline import load
 from loader.validate import STATUS
 from tests.conftest import SAMPLES, XlsxWriter
 

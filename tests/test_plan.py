@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from loader.errors import ConfigError
 from loader.payload import BatchTaskRequest, TaskSettings
-from loader.plan import Plan, minimum_batches, plan
+from loader.plan import Plan, dumps, minimum_batches, plan
 from loader.validate import Camera, SettingsClass
 
 SETTINGS = [
@@ -64,6 +64,7 @@ def test_every_camera_once_every_payload_valid_minimum_count(sizes: list[tuple[i
     for batch in result.batches:
         body = json.loads(batch.content())
         assert BatchTaskRequest.model_validate(body).name == batch.name
+        assert batch.content() == dumps(body)  # the spliced name gives the canonical bytes
         assert {c.settings for e in batch.entries for c in e.cameras} == {batch.settings}
     assert len(result.batches) == minimum_batches(cameras)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from loader.bulk import bulk
 from loader.errors import InputError
 from loader.inventory import MappedSheet, lookup_key, map_sheet
 from loader.layout import Table, find_header, locate
@@ -30,6 +31,7 @@ class Loaded:
     checked: Checked
 
 
+@bulk
 def load(
     path: Path,
     mapping: str | Mapping | None = None,

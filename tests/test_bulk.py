@@ -1,0 +1,38 @@
+"""The collector pause around bulk stages restores the collector's state."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from loader.bulk import bulk, paused_gc
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_paused_gc_restores_previous_state(enabled: bool) -> None:
+    """Off inside the block; as before after it, even when the block raises."""
+    seen = []
+
+    def stage() -> None:
+        with paused_gc():
+            seen.append(gc.isenabled())
+            raise RuntimeError
+
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with pytest.raises(RuntimeError):
+            stage()
+        assert (seen, gc.isenabled()) == ([False], enabled)
+    finally:
+        gc.enable()
+
+
+def test_bulk_decorator_runs_the_function_paused() -> None:
+    """A decorated stage sees the collector off and returns its result."""
+
+    @bulk
+    def stage(value: int) -> tuple[int, bool]:
+        return value * 2, gc.isenabled()
+
+    assert (stage(21), gc.isenabled()) == ((42, False), True)
