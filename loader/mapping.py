@@ -193,6 +193,7 @@ class SheetSpec(BaseModel):
     """One sheet of a layout: which sheet, where its header is, what its columns mean."""
 
     model_config = _STRICT
+    file: str | None = None  # another file beside the input (groups.csv), else the input
     sheet: str | int | list[str] | None = None
     header_row: int | None = Field(default=None, ge=1)
     columns: dict[str, ColumnSpec]

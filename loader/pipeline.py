@@ -88,10 +88,11 @@ def score(workbook: Workbook, mapping: Mapping) -> tuple[int, int]:
         if spec is None:
             continue
         try:
-            name = _sheet_name(workbook, spec, key)
+            book = _book_for(workbook, spec)
+            name = _sheet_name(book, spec, key)
         except InputError:
             return (0, 0)
-        grid = workbook.sheets[name]
+        grid = book.sheets[name]
         header = (
             {fold(h) for h in grid.iloc[find_header(grid, _known(spec))]} if len(grid) else set()
         )
@@ -109,12 +110,26 @@ def score(workbook: Workbook, mapping: Mapping) -> tuple[int, int]:
 
 
 def _table(workbook: Workbook, spec: SheetSpec, key: str) -> Table:
-    """The located table of the sheet ``spec`` names."""
+    """The located table of the sheet ``spec`` names (in the input, or in ``spec.file``)."""
+    workbook = _book_for(workbook, spec)
     name = _sheet_name(workbook, spec, key)
     keys = spec.columns[key].names if key in spec.columns else []
     return locate(
         workbook.sheets[name], spec, _known(spec), keys=keys, file=workbook.file, sheet=name
     )
+
+
+def _book_for(workbook: Workbook, spec: SheetSpec) -> Workbook:
+    """The workbook a sheet spec reads: the input, or a file beside it."""
+    if spec.file is None:
+        return workbook
+    return read_workbook(_beside(workbook, spec.file))
+
+
+def _beside(workbook: Workbook, name: str) -> Path:
+    """A file named in a mapping, relative to the input's folder unless absolute."""
+    path = Path(name)
+    return path if path.is_absolute() else workbook.path.parent / path
 
 
 def _sheet_name(workbook: Workbook, spec: SheetSpec, key: str) -> str:
@@ -166,9 +181,7 @@ def _lookup_table(workbook: Workbook, spec: LookupSpec) -> dict[str, str]:
     """A key -> value table from a sheet of the workbook or a file beside it."""
     source = spec.lookup
     if source.file is not None:
-        path = Path(source.file)
-        if not path.is_absolute():
-            path = workbook.path.parent / path
+        path = _beside(workbook, source.file)
         book = read_workbook(path)
         grid = next(iter(book.sheets.values()))
         where = path.name

@@ -289,3 +289,36 @@ def test_no_bundled_mapping_fits_is_an_input_error(write_xlsx: XlsxWriter) -> No
 
     with pytest.raises(InputError, match="no bundled mapping fits"):
         load(sheet)
+
+
+def test_groups_can_live_in_a_second_file(
+    tmp_path: Path, write_mapping: Callable[[str], Path]
+) -> None:
+    """``[groups] file = "groups.csv"``: a two-file export joins like two sheets."""
+    (tmp_path / "cameras.csv").write_text(
+        "Camera,Group\ncam-0001,g1\ncam-0002,g2\n", encoding="utf-8"
+    )
+    (tmp_path / "groups.csv").write_text("Group,Algorithm\ng1,c-smoke\n", encoding="utf-8")
+    mapping = write_mapping(
+        """
+name = "two-files"
+[cameras.columns]
+video_source_id = { column = "Camera", required = true }
+group = { column = "Group", required = true }
+[groups]
+file = "groups.csv"
+[groups.columns]
+group = { column = "Group", required = true }
+service_name = "Algorithm"
+[task]
+service_version = "3.0"
+event_center = true
+"""
+    )
+
+    checked = load(tmp_path / "cameras.csv", str(mapping)).checked
+
+    assert [(c.row, c.group) for c in checked.cameras] == [(2, "g1")]
+    assert [(p.file, p.row, p.code) for p in checked.problems] == [
+        ("cameras.csv", 3, "unknown-group")
+    ]
