@@ -34,16 +34,8 @@ CAMERA_FIELDS: Final = (
     "camera_name",
     "group_name",
 )
-# Fields that decide a task's settings; a row's value, else its group's, else [task]'s.
-SETTINGS_FIELDS: Final = (
-    "service_name",
-    "service_version",
-    "resource_order_id",
-    "description",
-    "is_saved_as_template",
-    "timezone",
-    "days_of_week",
-    "periods",
+SCHEDULE_FIELDS: Final = ("timezone", "days_of_week", "periods")
+OUTPUT_FIELDS: Final = (
     "obs_bucket",
     "obs_path",
     "obs_data_category",
@@ -52,6 +44,16 @@ SETTINGS_FIELDS: Final = (
     "webhook_url",
     "webhook_data_category",
     "event_center",
+)
+# Fields that decide a task's settings; a row's value, else its group's, else [task]'s.
+SETTINGS_FIELDS: Final = (
+    "service_name",
+    "service_version",
+    "resource_order_id",
+    "description",
+    "is_saved_as_template",
+    *SCHEDULE_FIELDS,
+    *OUTPUT_FIELDS,
     "config_common",
     "name_prefix",
 )

@@ -12,19 +12,9 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from loader.mapping import OUTPUT_FIELDS, SCHEDULE_FIELDS
 from loader.payload import TaskSettings, explain
 
-SCHEDULE_FIELDS: Final = ("timezone", "days_of_week", "periods")
-OUTPUT_FIELDS: Final = (
-    "obs_bucket",
-    "obs_path",
-    "obs_data_category",
-    "dis_stream",
-    "dis_data_category",
-    "webhook_url",
-    "webhook_data_category",
-    "event_center",
-)
 # API field path prefix -> the mapping fields it is built from (longest prefix wins).
 _PATH_FIELDS: Final = {
     "service_name": ("service_name",),
