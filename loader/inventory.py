@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -35,21 +36,55 @@ from loader.problems import Place, Problem, Severity
 
 Lookups = MappingABC[str, MappingABC[str, str]]
 ROW: Final = "_row"  # Excel row number column of a mapped frame
+SHEET: Final = "_sheet"  # sheet name column of a mapped frame
 
 
 @dataclass
 class MappedSheet:
-    """One sheet's rows as API fields (text), with their Excel rows and problems."""
+    """The rows of one sheet (or of several alike) as API fields, with their places."""
 
-    table: Table
-    frame: pd.DataFrame  # one column per mapped field, plus ROW
+    tables: list[Table]
+    frame: pd.DataFrame  # one column per mapped field, plus SHEET and ROW
     bad: np.ndarray  # rows with an error in some cell
     columns: dict[str, str]  # field -> header it was read from ("" for defaults)
     problems: list[Problem] = field(default_factory=list)
 
-    def place(self, row: int) -> Place:
-        """Where Excel row ``row`` of this sheet is."""
-        return self.table.place(row)
+    @property
+    def file(self) -> str:
+        """The file the rows come from."""
+        return self.tables[0].file
+
+    @property
+    def sheet(self) -> str:
+        """The sheet name (names joined with "+" when several sheets are read as one)."""
+        return "+".join(t.sheet for t in self.tables)
+
+    def place_at(self, position: int) -> Place:
+        """Where the row at ``position`` of ``frame`` is."""
+        sheets, rows = self._places
+        return Place(self.file, str(sheets[position]), int(rows[position]))
+
+    @cached_property
+    def _places(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sheet and row columns as arrays, for cheap positional access."""
+        return self.frame[SHEET].to_numpy(dtype=object), self.frame[ROW].to_numpy()
+
+
+def combine(sheets: list[MappedSheet]) -> MappedSheet:
+    """Several sheets of one layout (one per site, say) read as one list of rows."""
+    if len(sheets) == 1:
+        return sheets[0]
+    columns = dict(sheets[0].columns)
+    for sheet in sheets[1:]:
+        for name, header in sheet.columns.items():
+            columns.setdefault(name, header)
+    return MappedSheet(
+        [t for s in sheets for t in s.tables],
+        pd.concat([s.frame for s in sheets], ignore_index=True),
+        np.concatenate([s.bad for s in sheets]),
+        columns,
+        [p for s in sheets for p in s.problems],
+    )
 
 
 def lookup_key(spec: LookupSpec) -> str:
@@ -65,7 +100,7 @@ def map_sheet(table: Table, spec: SheetSpec, lookups: Lookups, *, mapping_name: 
     if missing:
         raise _missing_columns(table, spec, missing, mapping_name)
     problems = _unused_headers(table, spec, found, mapping_name)
-    frame = pd.DataFrame({ROW: table.rows}, index=table.body.index)
+    frame = pd.DataFrame({SHEET: table.sheet, ROW: table.rows}, index=table.body.index)
     bad = np.zeros(len(frame), dtype=bool)
     columns: dict[str, str] = {}
     for name, column_spec in spec.columns.items():
@@ -100,7 +135,7 @@ def map_sheet(table: Table, spec: SheetSpec, lookups: Lookups, *, mapping_name: 
                 )
                 for row in table.rows[empty]
             ]
-    return MappedSheet(table, frame.reset_index(drop=True), bad, columns, problems)
+    return MappedSheet([table], frame.reset_index(drop=True), bad, columns, problems)
 
 
 def _header_index(headers: list[str]) -> dict[str, int]:
@@ -191,6 +226,8 @@ def _raw_values(table: Table, spec: ColumnSpec, positions: list[int]) -> tuple[p
             spec.template, [body.iloc[:, p] for p in positions], spec.template_columns
         )
         header = spec.template
+    if spec.fill_down:
+        values = values.where(values != "").ffill().fillna("")
     if spec.default is not None:
         values = values.where(values != "", spec.default)
     return values.astype(object), header

@@ -68,6 +68,7 @@ INTRINSIC: Final = {
     "event_center": transforms.boolean,
     "config_common": transforms.json_object,
 }
+ALL_SHEETS: Final = "*"  # sheet = "*": every sheet with the key column, read as one
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -162,6 +163,7 @@ class ColumnSpec(BaseModel):
     template: str | None = None
     default: str | None = None
     required: bool = False
+    fill_down: bool = False  # an empty cell repeats the one above (merged or grouped cells)
     transforms: list[TransformSpec] = Field(default_factory=list)
 
     @model_validator(mode="before")

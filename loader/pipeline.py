@@ -12,9 +12,9 @@ from pathlib import Path
 
 from loader.bulk import bulk
 from loader.errors import InputError
-from loader.inventory import MappedSheet, lookup_key, map_sheet
+from loader.inventory import Lookups, MappedSheet, combine, lookup_key, map_sheet
 from loader.layout import Table, find_header, locate
-from loader.mapping import LookupSpec, Mapping, SheetSpec, bundled, find_mapping, fold
+from loader.mapping import ALL_SHEETS, LookupSpec, Mapping, SheetSpec, bundled, find_mapping, fold
 from loader.sheets import Engine, Workbook, read_workbook
 from loader.validate import Checked, check
 
@@ -53,15 +53,23 @@ def load(
 def _apply(workbook: Workbook, mapping: Mapping, chosen: str) -> Loaded:
     """Map and check a read workbook."""
     lookups = _lookups(workbook, mapping)
-    cameras_table = _table(workbook, mapping.cameras, "video_source_id")
-    cameras = map_sheet(cameras_table, mapping.cameras, lookups, mapping_name=mapping.name)
-    cameras.problems[:0] = cameras_table.skipped
+    cameras = _mapped(workbook, mapping, mapping.cameras, "video_source_id", lookups)
     groups = None
     if mapping.groups is not None:
-        groups_table = _table(workbook, mapping.groups, "group")
-        groups = map_sheet(groups_table, mapping.groups, lookups, mapping_name=mapping.name)
-        groups.problems[:0] = groups_table.skipped
+        groups = _mapped(workbook, mapping, mapping.groups, "group", lookups)
     return Loaded(workbook, mapping, chosen, cameras, groups, check(mapping, cameras, groups))
+
+
+def _mapped(
+    workbook: Workbook, mapping: Mapping, spec: SheetSpec, key: str, lookups: Lookups
+) -> MappedSheet:
+    """Every sheet ``spec`` names, located and mapped, as one list of rows."""
+    mapped = []
+    for table in _tables(workbook, mapping, spec, key):
+        sheet = map_sheet(table, spec, lookups, mapping_name=mapping.name)
+        sheet.problems[:0] = table.skipped
+        mapped.append(sheet)
+    return combine(mapped)
 
 
 def choose_mapping(workbook: Workbook, candidates: list[Mapping]) -> tuple[Mapping, str]:
@@ -89,10 +97,14 @@ def score(workbook: Workbook, mapping: Mapping) -> tuple[int, int]:
             continue
         try:
             book = _book_for(workbook, spec)
-            name = _sheet_name(book, spec, key)
+            names = (
+                _sheets_with_key(book, spec, key, exclude=_named_elsewhere(mapping, spec))
+                if spec.sheet == ALL_SHEETS
+                else [_sheet_name(book, spec, key)]
+            )
         except InputError:
             return (0, 0)
-        grid = book.sheets[name]
+        grid = book.sheets[names[0]]
         header = (
             {fold(h) for h in grid.iloc[find_header(grid, _known(spec))]} if len(grid) else set()
         )
@@ -109,14 +121,58 @@ def score(workbook: Workbook, mapping: Mapping) -> tuple[int, int]:
     return (matched, -missing)
 
 
-def _table(workbook: Workbook, spec: SheetSpec, key: str) -> Table:
-    """The located table of the sheet ``spec`` names (in the input, or in ``spec.file``)."""
+def _tables(workbook: Workbook, mapping: Mapping, spec: SheetSpec, key: str) -> list[Table]:
+    """The located tables of the sheets ``spec`` names (in the input, or in ``spec.file``)."""
     workbook = _book_for(workbook, spec)
-    name = _sheet_name(workbook, spec, key)
+    if spec.sheet == ALL_SHEETS:
+        names = _sheets_with_key(workbook, spec, key, exclude=_named_elsewhere(mapping, spec))
+    else:
+        names = [_sheet_name(workbook, spec, key)]
     keys = spec.columns[key].names if key in spec.columns else []
-    return locate(
-        workbook.sheets[name], spec, _known(spec), keys=keys, file=workbook.file, sheet=name
-    )
+    return [
+        locate(workbook.sheets[n], spec, _known(spec), keys=keys, file=workbook.file, sheet=n)
+        for n in names
+    ]
+
+
+def _sheets_with_key(
+    workbook: Workbook, spec: SheetSpec, key: str, *, exclude: set[str]
+) -> list[str]:
+    """``sheet = "*"``: every sheet whose header has the key column (one sheet per site)."""
+    key_names = {fold(n) for n in spec.columns[key].names} if key in spec.columns else set()
+    found = [
+        name
+        for name, grid in workbook.sheets.items()
+        if fold(name) not in exclude
+        and len(grid)
+        and key_names & {fold(h) for h in grid.iloc[find_header(grid, _known(spec))]}
+    ]
+    if not found:
+        raise InputError(
+            f"no sheet of {workbook.file} has a {key} column"
+            f" ({' / '.join(spec.columns[key].names)})",
+            path=workbook.file,
+            hint=f"its sheets are {', '.join(workbook.sheets)}",
+        )
+    return found
+
+
+def _named_elsewhere(mapping: Mapping, spec: SheetSpec) -> set[str]:
+    """Folded names of the sheets other parts of the mapping read (groups, lookups)."""
+    names = {
+        fold(str(n))
+        for other in (mapping.cameras, mapping.groups)
+        if other is not None and other is not spec
+        for n in other.sheet_names
+    }
+    for other in (mapping.cameras, mapping.groups):
+        for column in other.columns.values() if other is not None else []:
+            names |= {
+                fold(t.lookup.sheet)
+                for t in column.transforms
+                if isinstance(t, LookupSpec) and t.lookup.sheet
+            }
+    return names
 
 
 def _book_for(workbook: Workbook, spec: SheetSpec) -> Workbook:

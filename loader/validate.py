@@ -44,7 +44,8 @@ class RowStatus(StrEnum):
 class Camera(NamedTuple):
     """One valid camera row, ready for planning (a tuple: a million of them stay cheap)."""
 
-    row: int  # Excel row on the cameras sheet
+    position: int  # index into Checked.rows (unique across sheets)
+    row: int  # Excel row on its sheet, for messages
     group: str  # video_source_group_id
     video_source_id: str
     target_roi: str | None
@@ -98,10 +99,12 @@ def check(mapping: Mapping, cameras: MappedSheet, groups: MappedSheet | None = N
     status = np.where(bad, RowStatus.REJECTED.value, RowStatus.VALID.value).astype(object)
     problems += _mark_duplicates(frame, status, cameras)
     frame[STATUS] = status
-    valid = frame[status == RowStatus.VALID.value]
+    positions = np.flatnonzero(status == RowStatus.VALID.value)
+    valid = frame.iloc[positions]
     camera_list = list(
         map(
             Camera,
+            positions.tolist(),
             valid[ROW].tolist(),
             valid["group"].tolist(),
             valid["video_source_id"].tolist(),
@@ -110,11 +113,13 @@ def check(mapping: Mapping, cameras: MappedSheet, groups: MappedSheet | None = N
         )
     )
     problems = list({_identity(p): p for p in problems}.values())
-    order = {cameras.table.sheet: 0, **({groups.table.sheet: 1} if groups else {})}
+    order = {
+        t.sheet: n for n, t in enumerate([*cameras.tables, *(groups.tables if groups else [])])
+    }
     problems.sort(key=lambda p: (order.get(p.sheet, 2), p.row or 0))
     return Checked(
-        cameras.table.file,
-        cameras.table.sheet,
+        cameras.file,
+        cameras.sheet,
         mapping.name,
         camera_list,
         settings,
@@ -135,47 +140,48 @@ def _join_groups(
     gbad |= empty_key.to_numpy()
     problems += [
         Problem.at(
-            groups.place(int(r)),
+            groups.place_at(int(p)),
             Severity.ERROR,
             "missing-group",
             "the group id is empty",
             fix="fill in the group id",
             column=groups.columns.get("group", "group"),
         )
-        for r in gframe[ROW][empty_key]
+        for p in np.flatnonzero(empty_key.to_numpy())
     ]
     repeated = gframe["group"].duplicated(keep="first").to_numpy() & ~gbad
-    first_row = dict(zip(gframe["group"][::-1], gframe[ROW][::-1], strict=True))
+    group_of = _texts(gframe, "group")
+    first_at = {g: int(p) for p, g in reversed(list(enumerate(group_of)))}
     problems += [
         Problem.at(
-            groups.place(int(r)),
+            groups.place_at(int(p)),
             Severity.ERROR,
             "duplicate-group",
-            f"group {g!r} is listed again; its first row is {first_row[g]}",
+            f"group {group_of[p]!r} is listed again;"
+            f" first at {_where(groups, first_at[group_of[p]])}",
             fix="keep one row per group",
             column=groups.columns["group"],
-            value=g,
+            value=str(group_of[p]),
         )
-        for g, r in zip(gframe["group"][repeated], gframe[ROW][repeated], strict=True)
+        for p in np.flatnonzero(repeated)
     ]
     usable = gframe[~gbad & ~repeated].set_index("group")
-    broken = {g: int(r) for g, r in zip(gframe["group"][gbad], gframe[ROW][gbad], strict=True) if g}
+    broken = {str(group_of[p]): int(p) for p in np.flatnonzero(gbad) if group_of[p]}
     for name in usable.columns:
         if name == ROW:
             continue
         joined = frame["group"].map(usable[name]).fillna("")
         frame[name] = frame[name].where(frame[name] != "", joined) if name in frame else joined
-    group_sheet = groups.table.sheet
-    group_of = _texts(frame, "group")
-    row_of = frame[ROW].to_numpy()
+    group_sheet = groups.sheet
+    camera_group = _texts(frame, "group")
     known = [str(g) for g in usable.index[:5000]]
     for position in np.flatnonzero(~bad):
-        group = str(group_of[position])
+        group = str(camera_group[position])
         if not group or group in usable.index:
             continue
         bad[position] = True
         if group in broken:
-            message = f"group {group!r} has errors on sheet {group_sheet!r} row {broken[group]}"
+            message = f"group {group!r} has errors at {_where(groups, broken[group])}"
             fix = "fix the group's row"
         else:
             close = [g for g in known if g.casefold() == group.casefold()]
@@ -183,7 +189,7 @@ def _join_groups(
             fix = f"did you mean {close[0]!r}?" if close else f"add the group to {group_sheet!r}"
         problems.append(
             Problem.at(
-                cameras.place(int(row_of[position])),
+                cameras.place_at(int(position)),
                 Severity.ERROR,
                 "unknown-group",
                 message,
@@ -332,11 +338,10 @@ def _settings_problems(
         if not column and groups is not None:
             column = next((groups.columns[f] for f in fields if groups.columns.get(f)), "")
         value = next((str(_texts(frame, f)[rows[0]]) for f in fields if f in frame), "")
-        row_of = frame[ROW].to_numpy()
         for position in rows:
             problems.append(
                 Problem.at(
-                    cameras.place(int(row_of[position])),
+                    cameras.place_at(int(position)),
                     Severity.ERROR,
                     "bad-settings",
                     message,
@@ -357,23 +362,23 @@ def _mark_duplicates(
     repeated = subset.duplicated(keep=False).to_numpy()
     if not repeated.any():
         return []
-    row_of = frame[ROW].to_numpy()
     column = cameras.columns.get("video_source_id", "video_source_id")
-    first_row: dict[tuple[object, ...], int] = {}
+    first_at: dict[tuple[object, ...], int] = {}
     problems = []
     for position, key in zip(
         valid[repeated], subset[repeated].itertuples(index=False), strict=True
     ):
-        first = first_row.setdefault(tuple(key), int(row_of[position]))
-        if first == row_of[position]:
+        first = first_at.setdefault(tuple(key), int(position))
+        if first == position:
             continue
         status[position] = RowStatus.DUPLICATE.value
         problems.append(
             Problem.at(
-                cameras.place(int(row_of[position])),
+                cameras.place_at(int(position)),
                 Severity.WARNING,
                 "duplicate",
-                f"the same camera in the same group as row {first}; sent once, through that row",
+                f"the same camera in the same group as {_where(cameras, first)};"
+                " sent once, through that row",
                 fix="delete the repeated row",
                 column=column,
                 value=str(key[2]),
@@ -394,14 +399,20 @@ def _row_problems(
     values: pd.Series | None = None,
 ) -> list[Problem]:
     """The same problem on every row under ``mask``."""
-    rows = frame[ROW].to_numpy()[mask]
-    texts: Iterable[str] = values.to_numpy()[mask] if values is not None else [""] * len(rows)
+    positions = np.flatnonzero(mask)
+    texts: Iterable[str] = values.to_numpy()[mask] if values is not None else [""] * len(positions)
     return [
         Problem.at(
-            sheet.place(int(r)), severity, code, message, fix=fix, column=column, value=str(v)
+            sheet.place_at(int(p)), severity, code, message, fix=fix, column=column, value=str(v)
         )
-        for r, v in zip(rows, texts, strict=True)
+        for p, v in zip(positions, texts, strict=True)
     ]
+
+
+def _where(sheet: MappedSheet, position: int) -> str:
+    """``sheet 'Groups' row 7`` for a row of a mapped sheet."""
+    place = sheet.place_at(position)
+    return f"sheet {place.sheet!r} row {place.row}"
 
 
 def settings_key(settings: TaskSettings, prefix: str) -> str:

@@ -322,3 +322,62 @@ event_center = true
     assert [(p.file, p.row, p.code) for p in checked.problems] == [
         ("cameras.csv", 3, "unknown-group")
     ]
+
+
+def test_fill_down_repeats_merged_group_cells(
+    write_xlsx: XlsxWriter, write_mapping: Callable[[str], Path]
+) -> None:
+    """``fill_down = true``: a group named once above its cameras applies to all of them."""
+    sheet = write_xlsx(
+        {
+            "S": [
+                ["Group", "Camera", "Algorithm"],
+                ["g1", "cam-0001", "c-smoke"],
+                [None, "cam-0002", "c-smoke"],
+                ["g2", "cam-0003", "c-smoke"],
+                [None, "cam-0004", "c-smoke"],
+            ]
+        }
+    )
+    mapping = FLAT.replace(
+        'group = { column = "Group", required = true }',
+        'group = { column = "Group", required = true, fill_down = true }',
+    )
+
+    checked = load(sheet, str(write_mapping(mapping))).checked
+
+    assert [(c.row, c.group) for c in checked.cameras] == [
+        (2, "g1"),
+        (3, "g1"),
+        (4, "g2"),
+        (5, "g2"),
+    ]
+
+
+def test_all_sheets_with_the_key_column_are_read_as_one(
+    write_xlsx: XlsxWriter, write_mapping: Callable[[str], Path]
+) -> None:
+    """``sheet = "*"``: one sheet per site, each row keeps its own sheet and row."""
+    header = ["Camera", "Group", "Algorithm"]
+    sheet = write_xlsx(
+        {
+            "Read me": [["This workbook lists cameras per site"]],
+            "Site A": [header, ["cam-0001", "g1", "c-smoke"], ["cam-0002", "g1", "c-smoke"]],
+            "Site B": [
+                ["Site B cameras"],
+                header,
+                ["cam-0001", "g1", "c-smoke"],
+                ["", "g2", "c-smoke"],
+            ],
+        }
+    )
+    mapping = FLAT.replace("[cameras]", '[cameras]\nsheet = "*"')
+
+    checked = load(sheet, str(write_mapping(mapping))).checked
+
+    assert checked.sheet == "Site A+Site B"
+    assert [(p.sheet, p.row, p.code) for p in checked.problems if p.severity != "info"] == [
+        ("Site B", 3, "duplicate"),
+        ("Site B", 4, "missing-video_source_id"),
+    ]
+    assert [c.row for c in checked.cameras] == [2, 3]

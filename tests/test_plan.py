@@ -32,7 +32,8 @@ def _cameras(sizes: list[tuple[int, int]]) -> list[Camera]:
     for group, (settings_index, count) in enumerate(sizes):
         for number in range(count):
             roi = ROI if number % 3 == 0 else None
-            cameras.append(Camera(row, f"g{group}", f"cam-{group}-{number}", roi, settings_index))
+            camera = Camera(row - 2, row, f"g{group}", f"cam-{group}-{number}", roi, settings_index)
+            cameras.append(camera)
             row += 1
     return cameras
 
@@ -126,7 +127,7 @@ def test_changing_one_camera_changes_only_its_batch_name() -> None:
     """The hash covers the body: a different camera list is a different name."""
     cameras = _cameras([(0, 1)] * 150)
     before = [b.name for b in plan(cameras, SETTINGS).batches]
-    cameras[-1] = Camera(cameras[-1].row, cameras[-1].group, "cam-other", None, 0)
+    cameras[-1] = cameras[-1]._replace(video_source_id="cam-other", target_roi=None)
 
     after = [b.name for b in plan(cameras, SETTINGS).batches]
 
