@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -19,13 +20,25 @@ from rich.markup import escape
 from rich.table import Table
 
 from loader import output
-from loader.errors import LoaderError
+from loader.errors import ConfigError, LoaderError
 from loader.mapping import bundled, bundled_dir, find_mapping
 from loader.pipeline import Loaded, load
 from loader.plan import Plan, plan
+from loader.progress import RunProgress
 from loader.report import exit_code, format_plan, format_validation, problem_rows
-from loader.settings import Settings
+from loader.runner import RunReport, format_run, resume_run, start_run
+from loader.settings import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_RATE,
+    DEFAULT_TIMEOUT,
+    Credentials,
+    Settings,
+    credentials_from,
+    environment,
+)
 from loader.sheets import Engine
+from loader.sim import FAULTS, SimConfig, running_simulator, serve_forever
 
 app = typer.Typer(
     name="bulkload",
@@ -36,6 +49,7 @@ app = typer.Typer(
 )
 err = Console(stderr=True, highlight=False)
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_sheets"
+DEMO_SAMPLES = ("site_rollout.xlsx", "legacy_vms_export.xlsx")
 PROBLEMS_SHOWN = 40
 T = TypeVar("T")
 
@@ -141,22 +155,178 @@ def mappings(
 
 
 @app.command()
+def run(
+    sheet: SheetArg,
+    mapping: MappingOpt = None,
+    endpoint: Annotated[str | None, typer.Option(help="API endpoint (BULKLOAD_ENDPOINT)")] = None,
+    project_id: Annotated[str | None, typer.Option(help="Project id (BULKLOAD_PROJECT_ID)")] = None,
+    run_dir: Annotated[
+        Path | None, typer.Option(help="Run directory; default runs/<time>-<sheet>")
+    ] = None,
+    rate: Annotated[
+        float, typer.Option(min=0.01, help="Requests per second, all workers")
+    ] = DEFAULT_RATE,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=256, help="Most requests in flight")
+    ] = DEFAULT_CONCURRENCY,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds to wait for an answer")
+    ] = DEFAULT_TIMEOUT,
+    max_attempts: Annotated[
+        int, typer.Option(min=1, help="Sends per batch at most")
+    ] = DEFAULT_MAX_ATTEMPTS,
+    max_payload_bytes: Annotated[
+        int | None, typer.Option(min=1024, help="Byte cap per payload")
+    ] = None,
+    as_json: JsonOpt = False,
+    engine: EngineOpt = "calamine",
+    encoding: EncodingOpt = None,
+) -> None:
+    """Validate, plan and send an inventory; settle every batch exactly once."""
+    env = environment()
+    settings = Settings(
+        mapping=mapping,
+        engine=_engine(engine),
+        encoding=encoding,
+        json=as_json,
+        max_payload_bytes=max_payload_bytes,
+        endpoint=endpoint or env.get("BULKLOAD_ENDPOINT"),
+        project_id=project_id or env.get("BULKLOAD_PROJECT_ID"),
+        run_dir=run_dir,
+        rate=rate,
+        concurrency=concurrency,
+        timeout=timeout,
+        max_attempts=max_attempts,
+        credentials=credentials_from(env),
+        environment=env,
+    )
+    with RunProgress(err, enabled=not as_json) as progress:
+        report = _guarded(partial(start_run, sheet, settings, progress))
+    _finish_run(report, as_json)
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="The run directory a run printed")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Finish an interrupted run: never resends an accepted batch."""
+    env = environment()
+    settings = Settings(json=as_json, credentials=credentials_from(env), environment=env)
+    with RunProgress(err, enabled=not as_json) as progress:
+        report = _guarded(partial(resume_run, run_dir, settings, progress))
+    _finish_run(report, as_json)
+
+
+@app.command()
+def simulate(
+    port: Annotated[int, typer.Option(help="Loopback port")] = 8080,
+    rate: Annotated[float | None, typer.Option(help="Requests/s before 429 APIG.0308")] = None,
+    latency: Annotated[float, typer.Option(help="Seconds every answer takes")] = 0.0,
+    fault: Annotated[
+        list[str] | None, typer.Option(help="KIND=PROBABILITY, e.g. 5xx-after=0.1")
+    ] = None,
+    lag: Annotated[float, typer.Option(help="Seconds before a new batch shows in lists")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the fault draws")] = 0,
+) -> None:
+    """Serve the simulated VIAS API on 127.0.0.1 (token: sim-token; IAM: sim-user/sim-password)."""
+    faults = _guarded(partial(_parse_faults, fault or []))
+    config = SimConfig(rate=rate, latency=latency, faults=faults, list_lag=lag, seed=seed)
+    err.print(
+        f"simulated VIAS on http://127.0.0.1:{port}  project {config.project_id}  (Ctrl-C stops)"
+    )
+    serve_forever(config, port)
+
+
+@app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Where the demo writes its plans")] = Path(
-        "runs/demo"
+    out: Annotated[Path, typer.Option("--runs", help="Where the demo's run directories go")] = Path(
+        "runs"
     ),
 ) -> None:
-    """Validate and plan every bundled sample sheet and show what would be sent."""
-    samples = sorted(
-        p for p in SAMPLES.glob("*") if p.suffix in {".xlsx", ".csv"} and "id_map" not in p.name
+    """End to end on the bundled samples against the simulator started here on loopback."""
+    config = SimConfig(
+        rate=20,
+        latency=0.02,
+        faults={"5xx-after": 0.1, "reset-before": 0.1, "429": 0.05},
+        seed=3,
     )
-    for sample in samples:
-        err.rule(f"[bold]{sample.name}")
-        settings = Settings(out=out / sample.stem)
-        loaded, planned, summary = _guarded(partial(_plan, sample, settings))
-        _show_validation(loaded, summary["validation"])
-        _show_plan(planned, summary["plan"], settings.out)
-    err.print(f"\n[bold green]demo done[/]: payload files under {out}/ (nothing was sent)")
+    with running_simulator(config) as sim:
+        err.print(f"simulated VIAS on {sim.url} (rate 20/s, 25% of creates hit a fault)")
+        for name in DEMO_SAMPLES:
+            err.rule(f"[bold]{name}")
+            settings = Settings(
+                endpoint=sim.url,
+                project_id=config.project_id,
+                rate=15,
+                run_dir=out / f"demo-{Path(name).stem}-{_stamp()}",
+                credentials=Credentials(
+                    iam_url=sim.url,
+                    iam_user=config.iam_user,
+                    iam_password=config.iam_password,
+                    iam_domain=config.iam_domain,
+                ),
+            )
+            with RunProgress(err) as progress:
+                report = _guarded(partial(start_run, SAMPLES / name, settings, progress))
+            _show_run(report)
+            counts = sim.state.task_counts()
+            err.print(
+                f"simulator: {sum(counts.values())} tasks so far, cameras with two tasks: "
+                f"{sum(1 for n in counts.values() if n > 1)}"
+            )
+            if report.exit_code not in (0, 1):
+                raise typer.Exit(report.exit_code)
+    err.print(
+        "\n[bold green]demo done[/]: the run directories above hold journal.sqlite, log.jsonl,"
+        " payloads/ and summary.json"
+    )
+
+
+def _finish_run(report: RunReport, as_json: bool) -> None:
+    """Show a finished run and exit with its code."""
+    _show_run(report)
+    if as_json:
+        _print_json(format_run(report))
+    raise typer.Exit(report.exit_code)
+
+
+def _show_run(report: RunReport) -> None:
+    """Validation problems, then how the run ended, on stderr."""
+    _show_validation(
+        report.loaded, format_validation(report.loaded.checked, mapping_chosen=report.loaded.chosen)
+    )
+    counts = report.counts
+    err.print(
+        f"batches: {counts['batches']}  accepted [green]{counts['accepted']}[/]"
+        f"  rejected [red]{counts['rejected']}[/]  not settled [yellow]{counts['unsettled']}[/]"
+        f"  cameras failed at the API {counts['failed_cameras']}  retries {report.retries}"
+        f"  lookups {report.lookups}  ({report.seconds:.1f} s)"
+    )
+    if report.stop_reason:
+        err.print(f"[yellow]stopped[/]: {escape(report.stop_reason)}")
+    err.print(f"run directory: [bold]{report.run_dir}[/]")
+    if report.exit_code == 3:
+        err.print(f"to finish it: [bold]bulkload resume {report.run_dir}[/]")
+
+
+def _parse_faults(items: list[str]) -> dict[str, float]:
+    """``KIND=P`` pairs, checked against the simulator's fault kinds."""
+    faults = {}
+    for item in items:
+        kind, _, value = item.partition("=")
+        if kind not in FAULTS:
+            raise ConfigError(f"unknown fault {kind!r}", hint=f"kinds: {', '.join(FAULTS)}")
+        try:
+            faults[kind] = float(value or "1")
+        except ValueError:
+            raise ConfigError(f"fault {item!r}: the probability must be a number") from None
+    return faults
+
+
+def _stamp() -> str:
+    """A UTC time stamp for run directory names."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _load(sheet: Path, settings: Settings) -> Loaded:

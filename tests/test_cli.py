@@ -148,14 +148,17 @@ def test_mappings_lists_bundled_and_shows_one() -> None:
     assert ("Device UUID" in shown.stderr, shown.exit_code) == (True, 0)
 
 
-def test_demo_plans_every_sample(tmp_path: Path) -> None:
-    """The demo validates and plans each sample sheet and exits 0."""
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
+def test_demo_runs_the_samples_end_to_end(tmp_path: Path) -> None:
+    """The demo sends both samples to its simulator and exits 0; each run has its files."""
+    result = runner.invoke(app, ["demo", "--runs", str(tmp_path)])
 
-    assert result.exit_code == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "legacy_two_sheet",
-        "legacy_vms_export",
-        "nvr_export",
-        "site_rollout",
-    ]
+    runs = sorted(tmp_path.iterdir())
+    assert (result.exit_code, len(runs)) == (0, 2)
+    for run in runs:
+        assert sorted(p.name for p in run.iterdir()) == [
+            "journal.sqlite",
+            "log.jsonl",
+            "payloads",
+            "summary.json",
+        ]
+    assert "cameras with two tasks: 0" in result.stderr

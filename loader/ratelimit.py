@@ -1,0 +1,92 @@
+"""
+Pacing and adaptive concurrency for the submission workers, over an injectable clock so
+tests run without sleeping.
+
+- ``RateLimiter``: one shared pacer. Calls are handed out evenly, ``1/rate`` apart plus a
+  2% margin, so no one-second window at the API sees more than ``rate`` calls even with
+  scheduling jitter; a throttled answer's Retry-After pauses every worker at once.
+- ``AdaptiveLimit``: AIMD on the number of requests in flight: +1 per window of successes,
+  halved on throttling or timeouts (once per window: requests that started before a cut
+  cannot cut again).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+import anyio
+
+PACING_MARGIN = 1.02
+
+
+class Clock(Protocol):
+    """Monotonic time and sleeping; tests pass a fake one."""
+
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+
+
+class RateLimiter:
+    """Hands out evenly spaced slots at most ``rate`` per second, shared by all workers."""
+
+    def __init__(self, rate: float, clock: Clock) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.interval = PACING_MARGIN / rate
+        self.clock = clock
+        self.next_slot = 0.0
+
+    async def acquire(self) -> None:
+        """Wait for this caller's slot (reserved at once, so callers never collide)."""
+        now = self.clock.now()
+        slot = max(now, self.next_slot)
+        self.next_slot = slot + self.interval
+        if slot > now:
+            await self.clock.sleep(slot - now)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller off for ``seconds`` (the API said Retry-After)."""
+        self.next_slot = max(self.next_slot, self.clock.now() + seconds)
+
+
+class AdaptiveLimit:
+    """An AIMD cap on requests in flight, between 1 and ``maximum``."""
+
+    def __init__(self, maximum: int, initial: int | None = None) -> None:
+        self.maximum = max(1, maximum)
+        self.limit = float(min(self.maximum, initial or min(self.maximum, 2)))
+        self.in_flight = 0
+        self.epoch = 0  # increments on every cut
+        self._changed = anyio.Condition()
+
+    async def acquire(self) -> int:
+        """Wait for room in flight; returns the epoch the request starts in."""
+        async with self._changed:
+            while self.in_flight >= int(self.limit):
+                await self._changed.wait()
+            self.in_flight += 1
+            return self.epoch
+
+    async def release(self, *, epoch: int, congested: bool) -> None:
+        """A request ended: grow on success, halve on congestion (once per epoch)."""
+        async with self._changed:
+            self.in_flight -= 1
+            if congested:
+                if epoch == self.epoch:
+                    self.limit = max(1.0, self.limit / 2)
+                    self.epoch += 1
+            else:
+                self.limit = min(float(self.maximum), self.limit + 1 / self.limit)
+            self._changed.notify_all()

@@ -1,0 +1,296 @@
+"""
+The submission engine: workers fed from a memory stream settle each batch exactly once.
+
+    submit_all -> _worker -> _settle -> _send_once / _resolve
+
+- Every call goes through the client's shared ``RateLimiter``; requests in flight are
+  capped by an AIMD ``AdaptiveLimit``.
+- A request that provably did not reach the API (throttled, connection refused) is sent
+  again after full-jitter backoff or the API's Retry-After.
+- A request that may have reached it (5xx, timeout, reset, "name exists") is never sent
+  again blindly: the batch is looked up by its exact name over a settle window (the list
+  may lag behind writes); found, it is accepted; provably absent, it is sent again.
+- Attempts per batch are capped, retries across the run are budgeted, and a run of
+  failures with no success anywhere is an outage: the run stops in bounded time and every
+  batch that is not settled is reported (``resume`` finishes it).
+- Every decision is an event, recorded durably before the action that depends on it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import anyio
+from anyio.abc import ObjectReceiveStream
+
+from loader.api import Outcome, Verdict, ViasClient
+from loader.errors import SubmitError
+from loader.events import (
+    BatchAbsent,
+    BatchAccepted,
+    BatchAmbiguous,
+    BatchGaveUp,
+    BatchLookedUp,
+    BatchRejected,
+    BatchRetrying,
+    BatchSending,
+    Event,
+)
+from loader.ratelimit import AdaptiveLimit, Clock
+from loader.runstate import BatchState, BatchStatus
+
+Emit = Callable[[Event], Awaitable[None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmitOptions:
+    """How hard and how long to try."""
+
+    concurrency: int = 8
+    max_attempts: int = 6
+    backoff_base: float = 0.5
+    backoff_cap: float = 20.0
+    retry_budget: int | None = None  # default: one retry per batch, at least 20
+    outage_after: int = 12  # failures in a row, none succeeding, that end the run
+    lookup_delays: tuple[float, ...] = (1.0, 2.0, 4.0)  # the settle window for list lag
+
+
+@dataclass
+class Job:
+    """One batch to settle: its name, exact bytes (secrets resolved) and folded state."""
+
+    name: str
+    content: bytes
+    state: BatchState
+
+
+@dataclass
+class RunControl:
+    """Shared stop switch, retry budget and failure streak of one run."""
+
+    budget: int
+    outage_after: int
+    stop_reason: str = ""
+    streak: int = 0
+    retries: int = 0
+    lookups: int = 0
+    _stopped: anyio.Event = field(default_factory=anyio.Event)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopped.is_set()
+
+    def stop(self, reason: str) -> None:
+        """Take no new batch and no new attempt; the first reason stands."""
+        if not self.stopping:
+            self.stop_reason = reason
+            self._stopped.set()
+
+    def failed(self) -> None:
+        """A request failed (retriable or ambiguous): spend budget, watch for an outage."""
+        self.retries += 1
+        self.streak += 1
+        if self.retries > self.budget:
+            self.stop(f"retry budget of {self.budget} spent")
+        elif self.streak >= self.outage_after:
+            self.stop(f"the API failed {self.streak} requests in a row (outage)")
+
+    def succeeded(self) -> None:
+        self.streak = 0
+
+
+class Engine:
+    """Settles jobs against one client; ``run`` returns when all are settled or given up."""
+
+    def __init__(
+        self,
+        client: ViasClient,
+        emit: Emit,
+        clock: Clock,
+        options: SubmitOptions,
+        *,
+        jobs: int,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.client = client
+        self.emit = emit
+        self.clock = clock
+        self.options = options
+        self.random = rng or random.Random()
+        budget = options.retry_budget if options.retry_budget is not None else max(20, jobs)
+        self.control = RunControl(budget, options.outage_after)
+        self.limit = AdaptiveLimit(options.concurrency)
+
+    async def run(self, jobs: Sequence[Job]) -> None:
+        """Feed the jobs to ``concurrency`` workers and wait for all of them."""
+        send, receive = anyio.create_memory_object_stream[Job]()
+        async with anyio.create_task_group() as group:
+            for _ in range(max(1, self.options.concurrency)):
+                group.start_soon(self._worker, receive.clone())
+            receive.close()
+            async with send:
+                for job in jobs:
+                    await send.send(job)
+
+    async def _worker(self, jobs: ObjectReceiveStream[Job]) -> None:
+        async with jobs:
+            async for job in jobs:
+                if self.control.stopping:
+                    await self.emit(BatchGaveUp(batch=job.name, reason=self.control.stop_reason))
+                    continue
+                await self._settle(job)
+
+    async def _settle(self, job: Job) -> None:
+        """Drive one batch until it is accepted, rejected, or the run gives up on it."""
+        if job.state.status == BatchStatus.IN_DOUBT and not await self._absent(job):
+            return
+        while True:
+            reason = self._give_up_reason(job)
+            if reason:
+                await self.emit(BatchGaveUp(batch=job.name, reason=reason))
+                return
+            outcome = await self._send_once(job)
+            if outcome.verdict in (Verdict.ACCEPTED, Verdict.REJECTED):
+                return
+            if outcome.verdict in (Verdict.FATAL, Verdict.UNAUTHORIZED):
+                continue  # the run is stopping: the next turn records giving up
+            if outcome.verdict == Verdict.RETRIABLE:
+                await self._back_off(job, outcome)
+            elif not await self._absent(job):
+                return
+
+    def _give_up_reason(self, job: Job) -> str:
+        """Why no further attempt is made, or "" to go on."""
+        if self.control.stopping:
+            return self.control.stop_reason
+        if job.state.attempts >= self.options.max_attempts:
+            return f"{job.state.attempts} attempts without a clear answer"
+        return ""
+
+    async def _send_once(self, job: Job) -> Outcome:
+        """One create request, recorded before it leaves and after it is classified."""
+        epoch = await self.limit.acquire()
+        job.state.attempts += 1
+        await self.emit(BatchSending(batch=job.name, attempt=job.state.attempts))
+        outcome = await self.client.create_batch(job.content)
+        await self.limit.release(epoch=epoch, congested=outcome.congested)
+        await self._record(job, outcome)
+        return outcome
+
+    async def _record(self, job: Job, outcome: Outcome) -> None:
+        """The event for an outcome, and what it means for the run."""
+        name = job.name
+        match outcome.verdict:
+            case Verdict.ACCEPTED if outcome.response is not None:
+                answer = outcome.response
+                self.control.succeeded()
+                job.state.status = BatchStatus.ACCEPTED
+                await self.emit(
+                    BatchAccepted(
+                        batch=name,
+                        batch_id=answer.id,
+                        total=answer.total_count,
+                        failed=answer.failed_count,
+                        succeeded=answer.succeed_count,
+                        error_list=list(answer.error_list),
+                    )
+                )
+            case Verdict.REJECTED:
+                self.control.succeeded()
+                job.state.status = BatchStatus.REJECTED
+                await self.emit(
+                    BatchRejected(
+                        batch=name,
+                        status=outcome.status,
+                        code=outcome.code,
+                        message=outcome.message,
+                    )
+                )
+            case Verdict.FATAL | Verdict.UNAUTHORIZED:
+                job.state.status = BatchStatus.PENDING
+                await self.emit(
+                    BatchRetrying(batch=name, attempt=job.state.attempts, reason=_describe(outcome))
+                )
+                self.control.stop(f"the API refused the run: {_describe(outcome)}")
+            case Verdict.RETRIABLE:
+                job.state.status = BatchStatus.PENDING
+                self.control.failed()
+            case Verdict.AMBIGUOUS | Verdict.EXISTS:
+                if outcome.verdict == Verdict.AMBIGUOUS:
+                    self.control.failed()
+                await self.emit(
+                    BatchAmbiguous(
+                        batch=name, attempt=job.state.attempts, reason=_describe(outcome)
+                    )
+                )
+
+    async def _back_off(self, job: Job, outcome: Outcome) -> None:
+        """Wait before resending what never arrived: Retry-After, else full jitter."""
+        ceiling = min(
+            self.options.backoff_cap, self.options.backoff_base * 2 ** (job.state.attempts - 1)
+        )
+        delay = self.random.uniform(0, ceiling)
+        if outcome.retry_after is not None:
+            delay = max(delay, outcome.retry_after)
+            self.client.limiter.pause(outcome.retry_after)
+        await self.emit(
+            BatchRetrying(
+                batch=job.name,
+                attempt=job.state.attempts,
+                reason=_describe(outcome),
+                delay=round(delay, 3),
+            )
+        )
+        await self._sleep(delay)
+
+    async def _absent(self, job: Job) -> bool:
+        """Look the batch up by name over the settle window: True only if provably absent.
+
+        Found: recorded as accepted (False). Every lookup answered and none found: absent
+        (True). Lookups failing: the batch stays in doubt and the run gives up on it (False).
+        """
+        answered = 0
+        for number, delay in enumerate(self.options.lookup_delays * 2, start=1):
+            if self.control.stopping:
+                break
+            await self._sleep(delay)
+            try:
+                found = await self.client.find_batch(job.name)
+            except SubmitError:
+                continue
+            finally:
+                self.control.lookups += 1
+            await self.emit(
+                BatchLookedUp(batch=job.name, found_id=found[0] if found else "", lookup=number)
+            )
+            if found:
+                self.control.succeeded()
+                job.state.status = BatchStatus.ACCEPTED
+                await self.emit(
+                    BatchAccepted(batch=job.name, batch_id=found[0], found_by_lookup=True)
+                )
+                return False
+            answered += 1
+            if answered == len(self.options.lookup_delays):
+                job.state.status = BatchStatus.PENDING
+                await self.emit(BatchAbsent(batch=job.name, lookups=answered))
+                return True
+        reason = self.control.stop_reason or "lookups failed: it may or may not exist"
+        await self.emit(BatchGaveUp(batch=job.name, reason=f"in doubt: {reason}"))
+        return False
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, waking early when the run is stopped."""
+        remaining = seconds
+        while remaining > 0 and not self.control.stopping:
+            step = min(remaining, 0.25)
+            await self.clock.sleep(step)
+            remaining -= step
+
+
+def _describe(outcome: Outcome) -> str:
+    """An outcome in a few words for events and logs."""
+    parts = [str(outcome.status) if outcome.status else "", outcome.code, outcome.message]
+    return " ".join(p for p in parts if p) or outcome.verdict.value
