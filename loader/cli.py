@@ -31,6 +31,7 @@ from loader.settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_RATE,
+    DEFAULT_SETTLE,
     DEFAULT_TIMEOUT,
     Credentials,
     Settings,
@@ -178,6 +179,10 @@ def run(
     max_payload_bytes: Annotated[
         int | None, typer.Option(min=1024, help="Byte cap per payload")
     ] = None,
+    settle: Annotated[
+        float,
+        typer.Option(min=0.0, help="Seconds before looking up an in-doubt batch (then 2x, 4x)"),
+    ] = DEFAULT_SETTLE,
     as_json: JsonOpt = False,
     engine: EngineOpt = "calamine",
     encoding: EncodingOpt = None,
@@ -197,6 +202,7 @@ def run(
         concurrency=concurrency,
         timeout=timeout,
         max_attempts=max_attempts,
+        settle=settle,
         credentials=credentials_from(env),
         environment=env,
     )

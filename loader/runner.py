@@ -67,7 +67,8 @@ class _Recorder:
 
     async def __call__(self, event: Event) -> None:
         await self.journal.record(event)
-        self.state.apply(event)
+        if not event.batch:  # batch events are folded by the engine into the shared states
+            self.state.apply(event)
         logs.log_event(event)
         if self.observer is not None:
             self.observer(event, self.state)
@@ -323,6 +324,7 @@ def _options(settings: Settings) -> dict[str, Any]:
         "concurrency": settings.concurrency,
         "timeout": settings.timeout,
         "max_attempts": settings.max_attempts,
+        "settle": settings.settle,
     }
 
 
@@ -336,11 +338,18 @@ def _with_options(settings: Settings, options: dict[str, Any], started: RunStart
         concurrency=int(options.get("concurrency", settings.concurrency)),
         timeout=float(options.get("timeout", settings.timeout)),
         max_attempts=int(options.get("max_attempts", settings.max_attempts)),
+        settle=float(options.get("settle", settings.settle)),
     )
 
 
 def _submit_options(settings: Settings) -> SubmitOptions:
-    return SubmitOptions(concurrency=settings.concurrency, max_attempts=settings.max_attempts)
+    """The engine's options: lookups of an in-doubt batch at settle, 2x and 4x settle."""
+    settle = settings.settle
+    return SubmitOptions(
+        concurrency=settings.concurrency,
+        max_attempts=settings.max_attempts,
+        lookup_delays=(settle, 2 * settle, 4 * settle),
+    )
 
 
 def _token_source(settings: Settings, project_id: str) -> TokenSource:

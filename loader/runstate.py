@@ -57,6 +57,10 @@ class BatchState:
         """Accepted or rejected: nothing more to send."""
         return self.status in (BatchStatus.ACCEPTED, BatchStatus.REJECTED)
 
+    def apply(self, event: Event) -> None:
+        """Fold one of this batch's events in."""
+        _apply_batch(self, event)
+
 
 @dataclass
 class RunState:
@@ -77,7 +81,7 @@ class RunState:
         elif isinstance(event, RunInterrupted):
             self.interrupted = True
         elif event.batch:
-            _apply_batch(self.batches.setdefault(event.batch, BatchState(event.batch)), event)
+            self.batches.setdefault(event.batch, BatchState(event.batch)).apply(event)
 
     def unsettled(self) -> list[BatchState]:
         """Batches still to send or to look up, in plan order."""

@@ -19,6 +19,7 @@ DEFAULT_RATE = 10.0
 DEFAULT_CONCURRENCY = 8
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_ATTEMPTS = 6
+DEFAULT_SETTLE = 1.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +55,7 @@ class Settings:
     concurrency: int = DEFAULT_CONCURRENCY
     timeout: float = DEFAULT_TIMEOUT
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    settle: float = DEFAULT_SETTLE  # first lookup delay of an in-doubt batch (then 2x, 4x)
     ledger: Path | None = None
     force: bool = False
     credentials: Credentials = field(default_factory=Credentials)

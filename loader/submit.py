@@ -100,6 +100,10 @@ class RunControl:
     def succeeded(self) -> None:
         self.streak = 0
 
+    async def stopped(self) -> None:
+        """Wait until the run is stopped."""
+        await self._stopped.wait()
+
 
 class Engine:
     """Settles jobs against one client; ``run`` returns when all are settled or given up."""
@@ -138,9 +142,16 @@ class Engine:
         async with jobs:
             async for job in jobs:
                 if self.control.stopping:
-                    await self.emit(BatchGaveUp(batch=job.name, reason=self.control.stop_reason))
+                    await self._emit(
+                        job, BatchGaveUp(batch=job.name, reason=self.control.stop_reason)
+                    )
                     continue
                 await self._settle(job)
+
+    async def _emit(self, job: Job, event: Event) -> None:
+        """Fold the event into the job's state, then record it (before acting on it)."""
+        job.state.apply(event)
+        await self.emit(event)
 
     async def _settle(self, job: Job) -> None:
         """Drive one batch until it is accepted, rejected, or the run gives up on it."""
@@ -149,7 +160,7 @@ class Engine:
         while True:
             reason = self._give_up_reason(job)
             if reason:
-                await self.emit(BatchGaveUp(batch=job.name, reason=reason))
+                await self._emit(job, BatchGaveUp(batch=job.name, reason=reason))
                 return
             outcome = await self._send_once(job)
             if outcome.verdict in (Verdict.ACCEPTED, Verdict.REJECTED):
@@ -172,8 +183,7 @@ class Engine:
     async def _send_once(self, job: Job) -> Outcome:
         """One create request, recorded before it leaves and after it is classified."""
         epoch = await self.limit.acquire()
-        job.state.attempts += 1
-        await self.emit(BatchSending(batch=job.name, attempt=job.state.attempts))
+        await self._emit(job, BatchSending(batch=job.name, attempt=job.state.attempts + 1))
         outcome = await self.client.create_batch(job.content)
         await self.limit.release(epoch=epoch, congested=outcome.congested)
         await self._record(job, outcome)
@@ -186,8 +196,8 @@ class Engine:
             case Verdict.ACCEPTED if outcome.response is not None:
                 answer = outcome.response
                 self.control.succeeded()
-                job.state.status = BatchStatus.ACCEPTED
-                await self.emit(
+                await self._emit(
+                    job,
                     BatchAccepted(
                         batch=name,
                         batch_id=answer.id,
@@ -195,35 +205,37 @@ class Engine:
                         failed=answer.failed_count,
                         succeeded=answer.succeed_count,
                         error_list=list(answer.error_list),
-                    )
+                    ),
                 )
             case Verdict.REJECTED:
                 self.control.succeeded()
-                job.state.status = BatchStatus.REJECTED
-                await self.emit(
+                await self._emit(
+                    job,
                     BatchRejected(
                         batch=name,
                         status=outcome.status,
                         code=outcome.code,
                         message=outcome.message,
-                    )
+                    ),
                 )
             case Verdict.FATAL | Verdict.UNAUTHORIZED:
-                job.state.status = BatchStatus.PENDING
-                await self.emit(
-                    BatchRetrying(batch=name, attempt=job.state.attempts, reason=_describe(outcome))
+                await self._emit(
+                    job,
+                    BatchRetrying(
+                        batch=name, attempt=job.state.attempts, reason=_describe(outcome)
+                    ),
                 )
                 self.control.stop(f"the API refused the run: {_describe(outcome)}")
             case Verdict.RETRIABLE:
-                job.state.status = BatchStatus.PENDING
                 self.control.failed()
             case Verdict.AMBIGUOUS | Verdict.EXISTS:
                 if outcome.verdict == Verdict.AMBIGUOUS:
                     self.control.failed()
-                await self.emit(
+                await self._emit(
+                    job,
                     BatchAmbiguous(
                         batch=name, attempt=job.state.attempts, reason=_describe(outcome)
-                    )
+                    ),
                 )
 
     async def _back_off(self, job: Job, outcome: Outcome) -> None:
@@ -235,13 +247,14 @@ class Engine:
         if outcome.retry_after is not None:
             delay = max(delay, outcome.retry_after)
             self.client.limiter.pause(outcome.retry_after)
-        await self.emit(
+        await self._emit(
+            job,
             BatchRetrying(
                 batch=job.name,
                 attempt=job.state.attempts,
                 reason=_describe(outcome),
                 delay=round(delay, 3),
-            )
+            ),
         )
         await self._sleep(delay)
 
@@ -262,32 +275,34 @@ class Engine:
                 continue
             finally:
                 self.control.lookups += 1
-            await self.emit(
-                BatchLookedUp(batch=job.name, found_id=found[0] if found else "", lookup=number)
-            )
+            found_id = found[0] if found else ""
+            await self._emit(job, BatchLookedUp(batch=job.name, found_id=found_id, lookup=number))
             if found:
                 self.control.succeeded()
-                job.state.status = BatchStatus.ACCEPTED
-                await self.emit(
-                    BatchAccepted(batch=job.name, batch_id=found[0], found_by_lookup=True)
-                )
+                accepted = BatchAccepted(batch=job.name, batch_id=found_id, found_by_lookup=True)
+                await self._emit(job, accepted)
                 return False
             answered += 1
             if answered == len(self.options.lookup_delays):
-                job.state.status = BatchStatus.PENDING
-                await self.emit(BatchAbsent(batch=job.name, lookups=answered))
+                await self._emit(job, BatchAbsent(batch=job.name, lookups=answered))
                 return True
         reason = self.control.stop_reason or "lookups failed: it may or may not exist"
-        await self.emit(BatchGaveUp(batch=job.name, reason=f"in doubt: {reason}"))
+        await self._emit(job, BatchGaveUp(batch=job.name, reason=f"in doubt: {reason}"))
         return False
 
     async def _sleep(self, seconds: float) -> None:
-        """Sleep, waking early when the run is stopped."""
-        remaining = seconds
-        while remaining > 0 and not self.control.stopping:
-            step = min(remaining, 0.25)
-            await self.clock.sleep(step)
-            remaining -= step
+        """Sleep on the engine's clock, cut short when the run is stopped."""
+        if self.control.stopping:
+            return
+        async with anyio.create_task_group() as group:
+
+            async def wake_on_stop() -> None:
+                await self.control.stopped()
+                group.cancel_scope.cancel()
+
+            group.start_soon(wake_on_stop)
+            await self.clock.sleep(seconds)
+            group.cancel_scope.cancel()
 
 
 def _describe(outcome: Outcome) -> str:

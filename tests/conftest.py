@@ -80,3 +80,58 @@ def write_mapping(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio (the backend the CLI uses)."""
+    return "asyncio"
+
+
+class FakeClock:
+    """A clock whose sleeps advance time at once: deterministic, no waiting."""
+
+    def __init__(self) -> None:
+        self.time = 1000.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        import anyio.lowlevel
+
+        self.sleeps.append(seconds)
+        self.time += seconds
+        await anyio.lowlevel.checkpoint()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fresh fake clock."""
+    return FakeClock()
+
+
+FLAT_MAPPING = """
+name = "flat-test"
+[cameras.columns]
+video_source_id = { column = "Camera", required = true }
+group = { column = "Group", required = true }
+service_name = "Algorithm"
+[task]
+service_version = "3.0"
+event_center = true
+"""
+
+
+def write_inventory(
+    folder: Path, groups: int, per_group: int, *, name: str = "inventory.csv"
+) -> Path:
+    """A flat CSV of ``groups`` x ``per_group`` cameras (ids cam-G-N), with its mapping beside."""
+    lines = ["Camera,Group,Algorithm"]
+    for group in range(groups):
+        lines += [f"cam-{group:05d}-{n:03d},grp-{group:05d},c-smoke" for n in range(per_group)]
+    path = folder / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "flat-test.toml").write_text(FLAT_MAPPING, encoding="utf-8")
+    return path

@@ -188,6 +188,7 @@ class _Api:
         token = "sim-iam-" + uuid.uuid4().hex
         with self.state.lock:
             self.state.tokens.add(token)
+            self.state.issued.append(token)
         body = {
             "token": {
                 "project": {"id": self.config.project_id},

@@ -41,6 +41,7 @@ class SimBatch:
     created_at: float
     tasks: list[SimTask]
     failed: list[str]
+    webhook_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,14 +55,18 @@ class SimState:
     running_after: float = 1.5
     batches: dict[str, SimBatch] = field(default_factory=dict)
     tasks: dict[str, SimTask] = field(default_factory=dict)
-    tokens: set[str] = field(default_factory=set)
+    tokens: set[str] = field(default_factory=set)  # valid now
+    issued: list[str] = field(default_factory=list)  # every token IAM handed out
     requests: list[tuple[float, str, str, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def create(self, body: dict[str, Any]) -> SimBatch:
         """Commit a validated body: a batch and one task per known camera."""
         now = self.clock()
-        batch = SimBatch(uuid.uuid4().hex, body["name"], body["service_name"], now, [], [])
+        headers = (body["output"].get("webhook") or {}).get("headers") or {}
+        batch = SimBatch(
+            uuid.uuid4().hex, body["name"], body["service_name"], now, [], [], dict(headers)
+        )
         for group in body["batch_input"]["video_source_group"]:
             for source in group["video_source_list"]:
                 source_id = source["video_source_id"]

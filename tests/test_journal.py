@@ -1,0 +1,111 @@
+"""The journal stores events durably and in order; the fold rebuilds every batch's state."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from loader.events import (
+    BatchAbsent,
+    BatchAccepted,
+    BatchAmbiguous,
+    BatchGaveUp,
+    BatchPlanned,
+    BatchRejected,
+    BatchRetrying,
+    BatchSending,
+    RunFinished,
+    RunStarted,
+)
+from loader.journal import Journal
+from loader.runstate import BatchStatus, fold
+
+
+def test_events_round_trip_in_order(tmp_path: Path) -> None:
+    """What goes in comes back equal, in append order, across a reopen."""
+    events = [
+        RunStarted(input_file="x.xlsx", batches=2, options={"rate": 5.0}),
+        BatchPlanned(batch="a", file="0001-a.json", cameras=3),
+        BatchSending(batch="a", attempt=1),
+        BatchAccepted(batch="a", batch_id="id-a", total=3, succeeded=3, error_list=["e1"]),
+        RunFinished(exit_code=0, counts={"accepted": 1}),
+    ]
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.append_many(events[:2])
+    for event in events[2:]:
+        journal.append(event)
+    journal.close()
+
+    assert list(Journal(tmp_path / "j.sqlite").events()) == events
+
+
+def test_journal_is_wal_with_full_sync(tmp_path: Path) -> None:
+    """The file is a real SQLite database in WAL mode; each connection syncs fully."""
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.append(RunStarted())
+
+    mode = sqlite3.connect(tmp_path / "j.sqlite").execute("PRAGMA journal_mode").fetchone()[0]
+    synchronous = journal._db.execute("PRAGMA synchronous").fetchone()[0]
+    assert (mode, synchronous) == ("wal", 2)
+
+
+def test_scrubber_runs_before_storing(tmp_path: Path) -> None:
+    """Secret text never reaches the file."""
+    journal = Journal(tmp_path / "j.sqlite", scrub=lambda text: text.replace("s3cret", "***"))
+    journal.append(BatchRejected(batch="a", message="token s3cret refused"))
+
+    raw = (tmp_path / "j.sqlite").read_bytes() + (tmp_path / "j.sqlite-wal").read_bytes()
+    assert (b"s3cret" in raw, next(journal.events()).message) == (False, "token *** refused")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("events", "status"),
+    [
+        pytest.param([BatchPlanned(batch="a")], BatchStatus.PENDING, id="planned"),
+        pytest.param(
+            [BatchSending(batch="a", attempt=1)], BatchStatus.IN_DOUBT, id="sent-no-answer"
+        ),
+        pytest.param(
+            [BatchSending(batch="a", attempt=1), BatchRetrying(batch="a")],
+            BatchStatus.PENDING,
+            id="throttled",
+        ),
+        pytest.param(
+            [BatchSending(batch="a", attempt=1), BatchAmbiguous(batch="a")],
+            BatchStatus.IN_DOUBT,
+            id="ambiguous",
+        ),
+        pytest.param(
+            [BatchSending(batch="a", attempt=1), BatchAmbiguous(batch="a"), BatchAbsent(batch="a")],
+            BatchStatus.PENDING,
+            id="absent",
+        ),
+        pytest.param(
+            [BatchSending(batch="a", attempt=1), BatchAmbiguous(batch="a"), BatchGaveUp(batch="a")],
+            BatchStatus.IN_DOUBT,
+            id="gave-up-in-doubt",
+        ),
+        pytest.param(
+            [BatchSending(batch="a", attempt=1), BatchAccepted(batch="a", batch_id="x")],
+            BatchStatus.ACCEPTED,
+            id="accepted",
+        ),
+        pytest.param(
+            [BatchSending(batch="a", attempt=1), BatchRejected(batch="a", status=400)],
+            BatchStatus.REJECTED,
+            id="rejected",
+        ),
+        pytest.param(
+            [BatchAccepted(batch="a", batch_id="x"), BatchSending(batch="a", attempt=2)],
+            BatchStatus.ACCEPTED,
+            id="settled-stays",
+        ),
+    ],
+)
+def test_fold_status(events: list[object], status: BatchStatus) -> None:
+    """Whether a batch must be sent, looked up, or is settled, from its events alone."""
+    state = fold([RunStarted(), *events])  # type: ignore[list-item]
+
+    assert state.batches["a"].status == status

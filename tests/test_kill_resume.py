@@ -1,0 +1,118 @@
+"""A `bulkload run` process killed with SIGKILL, then resumed: every camera exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from loader.sim import RunningSim, SimConfig, running_simulator
+from tests.conftest import write_inventory
+
+
+def bulkload(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "loader", *arguments]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "BULKLOAD_AUTH_TOKEN": "sim-token"}
+
+
+def start(sheet: Path, sim: RunningSim, run_dir: Path) -> subprocess.Popen[bytes]:
+    """`bulkload run` against the simulator, in its own process."""
+    command = bulkload(
+        "run",
+        str(sheet),
+        "-m",
+        str(sheet.parent / "flat-test.toml"),
+        "--endpoint",
+        sim.url,
+        "--project-id",
+        sim.config.project_id,
+        "--run-dir",
+        str(run_dir),
+        "--rate",
+        "30",
+        "--settle",
+        "0.2",
+        "--timeout",
+        "5",
+        "--json",
+    )
+    return subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_for(
+    condition: Callable[[], bool], process: subprocess.Popen[bytes], seconds: float = 60
+) -> None:
+    """Poll a condition on the simulator's state while the run process works."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"the run ended (or stalled) first: {process.poll()}")
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize(
+    ("point", "condition", "faults"),
+    [
+        pytest.param(
+            "before-first-send", lambda sim: len(sim.state.requests) >= 1, [], id="at-first-request"
+        ),
+        pytest.param("mid-run", lambda sim: len(sim.state.batches) >= 7, [], id="mid-run"),
+        pytest.param(
+            "in-doubt",
+            lambda sim: len(sim.state.batches) >= 3,
+            ["none", "none", "slow"],
+            id="commit-then-kill",
+        ),
+    ],
+)
+def test_sigkill_then_resume_creates_every_camera_once(
+    tmp_path: Path, point: str, condition: Callable[[RunningSim], bool], faults: list[str]
+) -> None:
+    """Kill -9 at a point, resume: exit 0, and the server holds each camera exactly once."""
+    sheet = write_inventory(tmp_path, groups=2000, per_group=2)
+    run_dir = tmp_path / "run"
+    config = SimConfig(latency=0.05, fault_sequence=faults, slow_seconds=30)
+
+    with running_simulator(config) as sim:
+        process = start(sheet, sim, run_dir)
+        wait_for(lambda: condition(sim), process)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        resumed = subprocess.run(
+            bulkload("resume", str(run_dir), "--json"), env=_env(), capture_output=True, timeout=120
+        )
+        counts = sim.state.task_counts()
+
+    assert (process.returncode, resumed.returncode) == (-signal.SIGKILL, 0), (
+        resumed.stderr.decode()[-2000:]
+    )
+    assert (sum(counts.values()), max(counts.values())) == (4000, 1)
+
+
+def test_resume_refuses_a_changed_input(tmp_path: Path) -> None:
+    """The sheet changed after the run started: resume says so and exits 2."""
+    sheet = write_inventory(tmp_path, groups=300, per_group=1)
+    run_dir = tmp_path / "run"
+
+    with running_simulator(SimConfig(latency=0.2)) as sim:
+        process = start(sheet, sim, run_dir)
+        wait_for(lambda: len(sim.state.requests) >= 1, process)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        sheet.write_text(sheet.read_text() + "cam-new,grp-new,c-smoke\n")
+        resumed = subprocess.run(
+            bulkload("resume", str(run_dir)), env=_env(), capture_output=True, timeout=60
+        )
+
+    assert resumed.returncode == 2
+    assert "changed since the run started" in resumed.stderr.decode()
+    assert b"Traceback" not in resumed.stderr
