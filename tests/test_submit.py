@@ -144,7 +144,9 @@ async def test_429_without_retry_after_uses_full_jitter_within_the_cap(clock: Fa
     events, _, _ = await settle(api, clock, ["n1"])
 
     delays = [e.delay for e in events if e.kind == "BatchRetrying"]  # type: ignore[attr-defined]
-    assert len(delays) == 2 and 0 <= delays[0] <= 0.5 and 0 <= delays[1] <= 1.0
+    assert len(delays) == 2
+    assert 0 <= delays[0] <= 0.5
+    assert 0 <= delays[1] <= 1.0
 
 
 @pytest.mark.anyio
