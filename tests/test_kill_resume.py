@@ -45,7 +45,9 @@ def start(sheet: Path, sim: RunningSim, run_dir: Path) -> subprocess.Popen[bytes
         "5",
         "--json",
     )
-    return subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def wait_for(
