@@ -39,7 +39,13 @@ class SystemClock:
 
 
 class RateLimiter:
-    """Hands out evenly spaced slots at most ``rate`` per second, shared by all workers."""
+    """Hands out evenly spaced slots at most ``rate`` per second, shared by all workers.
+
+    Each caller reserves the next slot at once (callers never collide), and on waking
+    also keeps ``interval`` after the previous caller actually went: if the process
+    stalled and two callers wake together, the second waits its turn instead of
+    following the first within a millisecond.
+    """
 
     def __init__(self, rate: float, clock: Clock) -> None:
         if rate <= 0:
@@ -47,14 +53,19 @@ class RateLimiter:
         self.interval = PACING_MARGIN / rate
         self.clock = clock
         self.next_slot = 0.0
+        self.last_granted = -float("inf")
 
     async def acquire(self) -> None:
-        """Wait for this caller's slot (reserved at once, so callers never collide)."""
+        """Wait for this caller's slot and for the spacing after the last caller."""
         now = self.clock.now()
         slot = max(now, self.next_slot)
         self.next_slot = slot + self.interval
-        if slot > now:
-            await self.clock.sleep(slot - now)
+        while True:
+            wait = max(slot, self.last_granted + self.interval) - self.clock.now()
+            if wait <= 0:
+                break
+            await self.clock.sleep(wait)
+        self.last_granted = self.clock.now()
 
     def pause(self, seconds: float) -> None:
         """Hold every caller off for ``seconds`` (the API said Retry-After)."""

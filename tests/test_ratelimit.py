@@ -106,3 +106,27 @@ async def test_acquire_waits_while_full_and_wakes_on_release() -> None:
         await checkpoint()
 
     assert (blocked, admitted, limit.in_flight) == ([], ["second"], 1)
+
+
+@pytest.mark.anyio
+async def test_callers_woken_together_after_a_stall_still_keep_their_spacing() -> None:
+    """Two callers whose slots passed during a stall go one interval apart, not together."""
+
+    class StallingClock(FakeClock):
+        async def sleep(self, seconds: float) -> None:
+            await super().sleep(seconds + 0.5)  # every wake-up is half a second late
+
+    clock = StallingClock()
+    limiter = RateLimiter(10, clock)
+    granted: list[float] = []
+
+    async def call() -> None:
+        await limiter.acquire()
+        granted.append(clock.now())
+
+    async with anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(call)
+
+    gaps = [round(b - a, 3) for a, b in zip(granted, granted[1:], strict=False)]
+    assert min(gaps) >= PACING_MARGIN / 10
