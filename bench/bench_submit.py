@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 
-from loader.plan import plan
 from loader.pipeline import load
+from loader.plan import plan
 from loader.runner import start_run
 from loader.settings import Credentials, Settings
 from loader.sim import SimConfig, running_simulator
