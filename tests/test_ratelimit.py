@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import anyio
 import pytest
 from anyio import wait_all_tasks_blocked
@@ -128,5 +130,5 @@ async def test_callers_woken_together_after_a_stall_still_keep_their_spacing() -
         for _ in range(3):
             group.start_soon(call)
 
-    gaps = [round(b - a, 3) for a, b in zip(granted, granted[1:], strict=False)]
+    gaps = [round(b - a, 3) for a, b in itertools.pairwise(granted)]
     assert min(gaps) >= PACING_MARGIN / 10
