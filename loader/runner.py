@@ -83,6 +83,9 @@ def start_run(sheet: Path, settings: Settings, observer: Observer | None = None)
         loaded.checked.settings,
         max_payload_bytes=settings.max_payload_bytes,
     )
+    _token_source(settings, project_id)  # no credentials: stop before making a run directory
+    for batch in planned.batches:
+        resolve(batch.content(), settings.environment)  # an unset ${VAR}: likewise
     run_dir = _new_run_dir(settings, sheet)
     files = output.write_plan(run_dir / "payloads", planned)
     scrubber = Scrubber()

@@ -118,3 +118,44 @@ def test_resume_refuses_a_changed_input(tmp_path: Path) -> None:
     assert resumed.returncode == 2
     assert "changed since the run started" in resumed.stderr.decode()
     assert b"Traceback" not in resumed.stderr
+
+
+def test_ctrl_c_finishes_in_flight_exits_3_and_names_resume(tmp_path: Path) -> None:
+    """SIGINT: no new batch starts, the run exits 3 and prints the resume command."""
+    sheet = write_inventory(tmp_path, groups=3000, per_group=1)
+    run_dir = tmp_path / "run"
+    command = bulkload(
+        "run",
+        str(sheet),
+        "-m",
+        str(tmp_path / "flat-test.toml"),
+        "--run-dir",
+        str(run_dir),
+        "--rate",
+        "20",
+        "--project-id",
+        "sim-project",
+        "--endpoint",
+    )
+
+    with running_simulator(SimConfig(latency=0.1)) as sim:
+        process = subprocess.Popen(
+            [*command, sim.url], env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        wait_for(lambda: len(sim.state.batches) >= 3, process)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        created = len(sim.state.batches)
+        resumed = subprocess.run(
+            bulkload("resume", str(run_dir)), env=_env(), capture_output=True, timeout=120
+        )
+        counts = sim.state.task_counts()
+
+    text = " ".join(stderr.decode().split())
+    assert (process.returncode, f"bulkload resume {run_dir}" in text, "Traceback" in text) == (
+        3,
+        True,
+        False,
+    )
+    assert created < 30
+    assert (resumed.returncode, sum(counts.values()), max(counts.values())) == (0, 3000, 1)

@@ -200,3 +200,41 @@ def test_secrets_never_reach_files_or_output(
     assert [s for s in secrets if s.encode() in written or s in captured.out + captured.err] == []
     first_payload = sorted((tmp_path / "run" / "payloads").iterdir())[0]
     assert b"Bearer ${HOOK_SECRET}" in first_payload.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("credentials", "environment", "message"),
+    [
+        pytest.param(Credentials(), {}, "no credentials", id="no-credentials"),
+        pytest.param(
+            Credentials(token="sim-token"),
+            {},
+            "refers to ${HOOK_SECRET}, which is not set",
+            id="unset-header-variable",
+        ),
+    ],
+)
+def test_missing_secrets_stop_before_a_run_directory_exists(
+    tmp_path: Path, credentials: Credentials, environment: dict[str, str], message: str
+) -> None:
+    """No credentials, or a webhook header variable unset: ConfigError, nothing created."""
+    from loader.errors import ConfigError
+
+    sheet = write_inventory(tmp_path, groups=2, per_group=1)
+    mapping = (
+        (tmp_path / "flat-test.toml")
+        .read_text()
+        .replace(
+            "event_center = true",
+            'webhook_url = "https://h/x"\nwebhook_headers = { A = "${HOOK_SECRET}" }',
+        )
+    )
+    (tmp_path / "flat-test.toml").write_text(mapping)
+    settings = settings_for(
+        "http://127.0.0.1:9", tmp_path, credentials=credentials, environment=environment
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        start_run(sheet, settings)
+
+    assert (message in caught.value.message, (tmp_path / "run").exists()) == (True, False)
