@@ -26,7 +26,7 @@ from loader.pipeline import Loaded, load
 from loader.plan import Plan, plan
 from loader.progress import RunProgress
 from loader.report import exit_code, format_plan, format_validation, problem_rows
-from loader.runner import RunReport, format_run, resume_run, start_run
+from loader.runner import RunReport, format_run, reconcile_run, resume_run, start_run
 from loader.settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_ATTEMPTS,
@@ -179,6 +179,15 @@ def run(
     max_payload_bytes: Annotated[
         int | None, typer.Option(min=1024, help="Byte cap per payload")
     ] = None,
+    ledger: Annotated[
+        Path | None, typer.Option(help="Ledger of earlier runs; default beside the run directory")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Send cameras loaded earlier with other settings")
+    ] = False,
+    retry_failed: Annotated[
+        bool, typer.Option(help="Send cameras that failed in an earlier run again")
+    ] = False,
     settle: Annotated[
         float,
         typer.Option(min=0.0, help="Seconds before looking up an in-doubt batch (then 2x, 4x)"),
@@ -203,6 +212,9 @@ def run(
         timeout=timeout,
         max_attempts=max_attempts,
         settle=settle,
+        ledger=ledger,
+        force=force,
+        retry_failed=retry_failed,
         credentials=credentials_from(env),
         environment=env,
     )
@@ -221,6 +233,18 @@ def resume(
     settings = Settings(json=as_json, credentials=credentials_from(env), environment=env)
     with RunProgress(err, enabled=not as_json) as progress:
         report = _guarded(partial(resume_run, run_dir, settings, progress))
+    _finish_run(report, as_json)
+
+
+@app.command()
+def reconcile(
+    run_dir: Annotated[Path, typer.Argument(help="The run directory a run printed")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Ask the API what became of each batch's cameras; rewrite results.xlsx."""
+    env = environment()
+    settings = Settings(json=as_json, credentials=credentials_from(env), environment=env)
+    report = _guarded(partial(reconcile_run, run_dir, settings))
     _finish_run(report, as_json)
 
 
@@ -305,15 +329,17 @@ def _show_run(report: RunReport) -> None:
     counts = report.counts
     err.print(
         f"batches: {counts['batches']}  accepted [green]{counts['accepted']}[/]"
-        f"  rejected [red]{counts['rejected']}[/]  not settled [yellow]{counts['unsettled']}[/]"
-        f"  cameras failed at the API {counts['failed_cameras']}  retries {report.retries}"
-        f"  lookups {report.lookups}  ({report.seconds:.1f} s)"
+        f"  refused [red]{counts['rejected']}[/]  not settled [yellow]{counts['unsettled']}[/]"
+        f"  retries {report.retries}  lookups {report.lookups}  ({report.seconds:.1f} s)"
     )
+    err.print("camera rows: " + "  ".join(f"{s} {n}" for s, n in report.statuses.items() if n))
     if report.stop_reason:
         err.print(f"[yellow]stopped[/]: {escape(report.stop_reason)}")
-    err.print(f"run directory: [bold]{report.run_dir}[/]")
-    if report.exit_code == 3:
+    err.print(f"results: [bold]{report.run_dir / 'results.xlsx'}[/]")
+    if report.counts.get("unsettled"):
         err.print(f"to finish it: [bold]bulkload resume {report.run_dir}[/]")
+    elif report.statuses.get("unknown"):
+        err.print(f"to settle the unknown cameras: [bold]bulkload reconcile {report.run_dir}[/]")
 
 
 def _parse_faults(items: list[str]) -> dict[str, float]:

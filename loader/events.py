@@ -41,6 +41,8 @@ class RunStarted(Event):
     rejected_rows: int = 0
     options: dict[str, Any] = field(default_factory=dict)
     resumed: bool = False
+    run_id: str = ""
+    started_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,17 @@ class BatchGaveUp(Event):
 
     kind: ClassVar[str] = "BatchGaveUp"
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class TasksObserved(Event):
+    """What ListBatchTasks and ListTasks said of an accepted batch (reconciliation)."""
+
+    kind: ClassVar[str] = "TasksObserved"
+    batch_id: str = ""
+    state_counts: dict[str, int] = field(default_factory=dict)
+    tasks: list[list[str]] = field(default_factory=list)  # [video_source_id, task_id, state]
+    complete: bool = True  # False: some tasks could not be matched to a camera
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from loader.events import (
     RunFinished,
     RunInterrupted,
     RunStarted,
+    TasksObserved,
 )
 
 
@@ -51,6 +52,9 @@ class BatchState:
     message: str = ""
     http_status: int = 0
     gave_up: str = ""
+    found_by_lookup: bool = False
+    state_counts: dict[str, int] = field(default_factory=dict)
+    tasks: dict[str, list[tuple[str, str]]] | None = None  # source id -> [(task id, state)]
 
     @property
     def settled(self) -> bool:
@@ -93,7 +97,7 @@ class RunState:
 
 
 def _apply_batch(state: BatchState, event: Event) -> None:
-    """One batch event."""
+    """One batch event; applying the same event twice changes nothing."""
     match event:
         case BatchPlanned():
             state.file, state.cameras = event.file, event.cameras
@@ -105,7 +109,14 @@ def _apply_batch(state: BatchState, event: Event) -> None:
             state.status = BatchStatus.ACCEPTED
             state.batch_id, state.total, state.failed = event.batch_id, event.total, event.failed
             state.error_list = list(event.error_list)
+            state.found_by_lookup = event.found_by_lookup
             state.http_status = 200 if not event.found_by_lookup else state.http_status
+        case TasksObserved():
+            state.state_counts = dict(event.state_counts)
+            tasks: dict[str, list[tuple[str, str]]] = {}
+            for source, task_id, task_state in event.tasks:
+                tasks.setdefault(source, []).append((task_id, task_state))
+            state.tasks = tasks
         case BatchRejected():
             state.status = BatchStatus.REJECTED
             state.http_status, state.message = event.status, f"{event.code} {event.message}".strip()

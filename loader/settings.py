@@ -58,6 +58,7 @@ class Settings:
     settle: float = DEFAULT_SETTLE  # first lookup delay of an in-doubt batch (then 2x, 4x)
     ledger: Path | None = None
     force: bool = False
+    retry_failed: bool = False
     credentials: Credentials = field(default_factory=Credentials)
     environment: Mapping[str, str] = field(default_factory=dict, repr=False)
 

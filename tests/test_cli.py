@@ -152,13 +152,14 @@ def test_demo_runs_the_samples_end_to_end(tmp_path: Path) -> None:
     """The demo sends both samples to its simulator and exits 0; each run has its files."""
     result = runner.invoke(app, ["demo", "--runs", str(tmp_path)])
 
-    runs = sorted(tmp_path.iterdir())
-    assert (result.exit_code, len(runs)) == (0, 2)
+    runs = sorted(p for p in tmp_path.iterdir() if p.is_dir())
+    assert (result.exit_code, len(runs), (tmp_path / "ledger.sqlite").is_file()) == (0, 2, True)
     for run in runs:
         assert sorted(p.name for p in run.iterdir()) == [
             "journal.sqlite",
             "log.jsonl",
             "payloads",
+            "results.xlsx",
             "summary.json",
         ]
     assert "cameras with two tasks: 0" in result.stderr

@@ -103,12 +103,15 @@ def test_throttling_server_with_retry_after_dates(tmp_path: Path) -> None:
 
 
 def test_batch_already_created_by_an_earlier_run_is_found_not_duplicated(tmp_path: Path) -> None:
-    """The same payload again: the name exists, the lookup finds it, nothing is created twice."""
+    """Without the first run's ledger, the same payloads: names exist, lookups find them."""
     sheet = write_inventory(tmp_path, groups=150, per_group=1)
 
     with running_simulator() as sim:
         start_run(sheet, settings_for(sim.url, tmp_path))
-        again = start_run(sheet, settings_for(sim.url, tmp_path, run_dir=tmp_path / "run2"))
+        other_ledger = tmp_path / "elsewhere" / "ledger.sqlite"
+        again = start_run(
+            sheet, settings_for(sim.url, tmp_path, run_dir=tmp_path / "run2", ledger=other_ledger)
+        )
         counts = sim.state.task_counts()
 
     assert (counts, again.exit_code, again.counts["accepted"]) == (expected_cameras(150, 1), 0, 2)

@@ -1,0 +1,88 @@
+"""
+What a run sends, given the ledger: new camera tasks go out; ones loaded earlier with the
+same settings are ``unchanged``; with other settings ``changed`` (sent only with
+``--force``); ones that failed earlier with the same settings stay ``failed`` (sent again
+only with ``--retry-failed``). Pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from loader.ledger import Key, LedgerEntry
+from loader.validate import Camera, SettingsClass
+
+
+class Earlier(StrEnum):
+    """What the ledger says of a camera task."""
+
+    UNCHANGED = "unchanged"
+    CHANGED = "changed"
+    FAILED = "failed"
+
+
+@dataclass
+class Delta:
+    """The cameras to send, and for the others, what an earlier run did."""
+
+    send: list[Camera]
+    held: dict[int, tuple[Earlier, LedgerEntry]] = field(default_factory=dict)  # by position
+    fingerprints: dict[int, str] = field(default_factory=dict)  # by position, sent or not
+
+
+def camera_key(camera: Camera, settings: Sequence[SettingsClass]) -> Key:
+    """A camera task's identity: the camera in its group under one algorithm."""
+    return (camera.group, camera.video_source_id, settings[camera.settings].settings.service_name)
+
+
+def fingerprints_of(settings: Sequence[SettingsClass]) -> list[str]:
+    """A short hash of each settings class's body (everything but the name and cameras)."""
+    return [
+        hashlib.sha256(
+            json.dumps(
+                s.settings.model_dump(mode="json", exclude_none=True), sort_keys=True
+            ).encode()
+        ).hexdigest()[:16]
+        for s in settings
+    ]
+
+
+def fingerprint(camera: Camera, settings_prints: Sequence[str]) -> str:
+    """Settings and ROI of one camera task, as a short hash."""
+    text = f"{settings_prints[camera.settings]}|{camera.target_roi or ''}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def partition(
+    cameras: Sequence[Camera],
+    settings: Sequence[SettingsClass],
+    ledger: Mapping[Key, LedgerEntry],
+    *,
+    force: bool = False,
+    retry_failed: bool = False,
+) -> Delta:
+    """Split ``cameras`` into what to send and what the ledger already accounts for."""
+    prints = fingerprints_of(settings)
+    send_anyway = {Earlier.UNCHANGED: False, Earlier.CHANGED: force, Earlier.FAILED: retry_failed}
+    delta = Delta(send=[])
+    for camera in cameras:
+        mark = fingerprint(camera, prints)
+        delta.fingerprints[camera.position] = mark
+        entry = ledger.get(camera_key(camera, settings))
+        earlier = _earlier(entry, mark) if entry is not None else None
+        if entry is None or earlier is None or send_anyway[earlier]:
+            delta.send.append(camera)
+        else:
+            delta.held[camera.position] = (earlier, entry)
+    return delta
+
+
+def _earlier(entry: LedgerEntry, mark: str) -> Earlier | None:
+    """How an earlier outcome bears on sending this camera task now (None: send it)."""
+    if entry.state == "loaded":
+        return Earlier.UNCHANGED if entry.fingerprint == mark else Earlier.CHANGED
+    return Earlier.FAILED if entry.fingerprint == mark else None

@@ -1,0 +1,376 @@
+"""
+The results of a run as tables, one row per input row: a projection of the checked
+inventory, the plan, the ledger's verdicts and the journal's fold. The workbook writer
+only renders it. Pure.
+
+Status of a camera row (DESIGN.md section 7): ``loaded``, ``failed``, ``rejected``,
+``duplicate``, ``unchanged``, ``changed`` or ``unknown``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from loader.delta import Delta, Earlier
+from loader.inventory import ROW, SHEET
+from loader.ledger import LedgerEntry
+from loader.mapping import SETTINGS_FIELDS
+from loader.pipeline import Loaded
+from loader.plan import Plan
+from loader.problems import Severity
+from loader.runstate import BatchState, BatchStatus, RunState
+from loader.validate import STATUS, RowStatus
+
+STATUSES: Final = ("loaded", "failed", "rejected", "duplicate", "unchanged", "changed", "unknown")
+RESULT_COLUMNS: Final = ("Status", "Batch", "Batch ID", "Task State", "Message", "Source Row")
+API_PREFIX: Final = "api."
+FAILED_TASK_STATES: Final = frozenset(
+    {"CREATE_FAILED", "START_FAILED", "ABNORMAL", "FAILED", "LACK_OF_RESOURCES"}
+)
+_ID_TOKEN = re.compile(r"[A-Za-z0-9_.:-]+")
+
+
+@dataclass
+class Outcomes:
+    """Per input row (by position): status, batch, batch id, task state, message."""
+
+    status: np.ndarray
+    batch: np.ndarray
+    batch_id: np.ndarray
+    task_state: np.ndarray
+    message: np.ndarray
+
+    @classmethod
+    def empty(cls, rows: int) -> Outcomes:
+        return cls(*(np.full(rows, "", dtype=object) for _ in range(5)))
+
+    def set(
+        self,
+        position: int,
+        status: str,
+        batch: str = "",
+        batch_id: str = "",
+        task_state: str = "",
+        message: str = "",
+    ) -> None:
+        self.status[position] = status
+        self.batch[position], self.batch_id[position] = batch, batch_id
+        self.task_state[position], self.message[position] = task_state, message
+
+    def counts(self) -> dict[str, int]:
+        found = Counter(self.status.tolist())
+        return {s: found.get(s, 0) for s in STATUSES}
+
+
+@dataclass
+class Results:
+    """Everything the results workbook shows."""
+
+    facts: list[tuple[str, str]]
+    counts: dict[str, int]
+    cameras: pd.DataFrame
+    groups: pd.DataFrame
+    batches: pd.DataFrame
+    problems: pd.DataFrame
+    not_in_sheet: pd.DataFrame
+    original_columns: list[str] = field(default_factory=list)
+
+
+def outcomes(loaded: Loaded, planned: Plan, delta: Delta, state: RunState) -> Outcomes:
+    """Each input row's outcome."""
+    checked = loaded.checked
+    result = Outcomes.empty(len(checked.rows))
+    _from_validation(result, loaded)
+    for position, (earlier, entry) in delta.held.items():
+        result.set(
+            position, earlier.value, entry.batch, entry.batch_id, "", _held_message(earlier, entry)
+        )
+    for batch in planned.batches:
+        batch_state = state.batches.get(batch.name)
+        cameras = [c for e in batch.entries for c in e.cameras]
+        if batch_state is None:
+            for camera in cameras:
+                result.set(camera.position, "unknown", batch.name, message="not sent yet")
+            continue
+        _from_batch(result, batch_state, [(c.position, c.video_source_id) for c in cameras])
+    return result
+
+
+def _from_validation(result: Outcomes, loaded: Loaded) -> None:
+    """Rejected and duplicate rows, with their first error (or the duplicate's note)."""
+    statuses = loaded.checked.rows[STATUS].to_numpy()
+    sheets = loaded.checked.rows[SHEET].to_numpy()
+    rows = loaded.checked.rows[ROW].to_numpy()
+    notes: dict[tuple[str, int], str] = {}
+    for problem in loaded.checked.problems:
+        if problem.row is not None and problem.severity != Severity.INFO:
+            key = (problem.sheet, problem.row)
+            if key not in notes or (
+                problem.severity == Severity.ERROR and not notes[key].startswith("E")
+            ):
+                notes[key] = ("E" if problem.severity == Severity.ERROR else "W") + problem.message
+    for position, status in enumerate(statuses):
+        if status == RowStatus.REJECTED.value or status == RowStatus.DUPLICATE.value:
+            note = notes.get((str(sheets[position]), int(rows[position])), " ")[1:]
+            result.set(position, str(status), message=note)
+
+
+def _held_message(earlier: Earlier, entry: LedgerEntry) -> str:
+    """Why a camera task was not sent this time."""
+    if earlier == Earlier.UNCHANGED:
+        return f"loaded by run {entry.run}; same settings"
+    if earlier == Earlier.CHANGED:
+        return f"loaded by run {entry.run} with other settings; run with --force to send it again"
+    return f"failed in run {entry.run}: {entry.message}; fix it, then run with --retry-failed"
+
+
+def _from_batch(result: Outcomes, batch: BatchState, cameras: list[tuple[int, str]]) -> None:
+    """The outcome of each camera of one sent batch."""
+    name, batch_id = batch.name, batch.batch_id
+    if batch.status == BatchStatus.REJECTED:
+        for position, _ in cameras:
+            result.set(
+                position, "failed", name, "", "", f"the API refused the batch: {batch.message}"
+            )
+        return
+    if batch.status != BatchStatus.ACCEPTED:
+        note = batch.gave_up or "not settled"
+        for position, _ in cameras:
+            result.set(position, "unknown", name, "", "", f"{note}; bulkload resume settles it")
+        return
+    if batch.tasks is not None:
+        _from_tasks(result, batch, cameras)
+        return
+    named = attribute_errors(batch.error_list, {source for _, source in cameras})
+    unexplained = max(batch.failed - len(named), 0)
+    for position, source in cameras:
+        if source in named:
+            result.set(position, "failed", name, batch_id, "", named[source])
+        elif unexplained and batch.failed >= batch.total > 0:
+            result.set(
+                position, "failed", name, batch_id, "", "; ".join(batch.error_list) or "failed"
+            )
+        elif unexplained:
+            result.set(
+                position,
+                "unknown",
+                name,
+                batch_id,
+                "",
+                f"{batch.failed} of {batch.total} cameras failed and the API did not say which;"
+                " bulkload reconcile asks it",
+            )
+        else:
+            note = "found by name after an unclear answer" if batch.found_by_lookup else ""
+            result.set(position, "loaded", name, batch_id, "", note)
+
+
+def _from_tasks(result: Outcomes, batch: BatchState, cameras: list[tuple[int, str]]) -> None:
+    """Outcomes from observed tasks: a camera with no task failed to be created."""
+    tasks = {source: list(found) for source, found in (batch.tasks or {}).items()}
+    named = attribute_errors(batch.error_list, {source for _, source in cameras})
+    for position, source in cameras:
+        found = tasks.get(source) or []
+        if not found:
+            reason = named.get(source, "no task was created for this camera")
+            result.set(position, "failed", batch.name, batch.batch_id, "", reason)
+            continue
+        task_id, task_state = found.pop(0)
+        status = "failed" if task_state.upper() in FAILED_TASK_STATES else "loaded"
+        message = f"task {task_id} is {task_state}" if status == "failed" else ""
+        result.set(position, status, batch.name, batch.batch_id, task_state, message)
+
+
+def attribute_errors(error_list: Sequence[str], sources: set[str]) -> dict[str, str]:
+    """error_list entries that name a camera of the batch: source id -> message."""
+    named: dict[str, str] = {}
+    for message in error_list:
+        for token in _ID_TOKEN.findall(message):
+            if token in sources:
+                named.setdefault(token, message)
+    return named
+
+
+def build(
+    loaded: Loaded,
+    planned: Plan,
+    delta: Delta,
+    state: RunState,
+    facts: list[tuple[str, str]],
+    not_in_sheet: Sequence[LedgerEntry] = (),
+) -> Results:
+    """All the tables of the results workbook."""
+    result = outcomes(loaded, planned, delta, state)
+    cameras, original = _cameras(loaded, result)
+    return Results(
+        facts=facts,
+        counts=result.counts(),
+        cameras=cameras,
+        groups=_groups(loaded, result),
+        batches=_batches(planned, state),
+        problems=pd.DataFrame(
+            [p.as_dict() for p in loaded.checked.problems],
+            columns=[
+                "severity",
+                "code",
+                "file",
+                "sheet",
+                "row",
+                "column",
+                "value",
+                "message",
+                "fix",
+            ],
+        ),
+        not_in_sheet=pd.DataFrame(
+            [
+                (
+                    e.group_id,
+                    e.video_source_id,
+                    e.service_name,
+                    e.state,
+                    e.run,
+                    e.batch,
+                    e.batch_id,
+                    e.at,
+                )
+                for e in not_in_sheet
+            ],
+            columns=[
+                "Group ID",
+                "Video Source ID",
+                "Service",
+                "Ledger State",
+                "Run",
+                "Batch",
+                "Batch ID",
+                "Recorded",
+            ],
+        ),
+        original_columns=original,
+    )
+
+
+def _cameras(loaded: Loaded, result: Outcomes) -> tuple[pd.DataFrame, list[str]]:
+    """Original columns of every camera row, the result columns, then the resolved fields."""
+    parts = []
+    for table in loaded.cameras.tables:
+        headers = _unique_headers(table.headers, table.body.shape[1])
+        parts.append(pd.DataFrame(table.body.to_numpy(dtype=object), columns=headers))
+    original = pd.concat(parts, ignore_index=True).fillna("") if parts else pd.DataFrame()
+    rows = loaded.checked.rows
+    sources = [f"{s}!{r}" for s, r in zip(rows[SHEET].tolist(), rows[ROW].tolist(), strict=True)]
+    columns: dict[str, object] = {
+        "Status": result.status,
+        "Batch": result.batch,
+        "Batch ID": result.batch_id,
+        "Task State": result.task_state,
+        "Message": result.message,
+        "Source Row": sources,
+    }
+    frame = pd.concat([original, pd.DataFrame(columns)], axis=1)
+    for name in ("video_source_id", "group", "target_roi", "camera_name", *SETTINGS_FIELDS):
+        if name in rows.columns:
+            frame[API_PREFIX + name] = rows[name].to_numpy(dtype=object)
+    return frame, list(original.columns)
+
+
+def _unique_headers(headers: list[str], width: int) -> list[str]:
+    """Headers usable as column names: empty ones named by letter, repeats numbered."""
+    seen: Counter[str] = Counter()
+    names = []
+    for position in range(width):
+        header = (
+            headers[position]
+            if position < len(headers) and headers[position]
+            else _letter(position)
+        )
+        seen[header] += 1
+        names.append(header if seen[header] == 1 else f"{header} ({seen[header]})")
+    return names
+
+
+def _letter(position: int) -> str:
+    """Excel's column letter for a 0-based position (A, B, ..., AA)."""
+    letters = ""
+    position += 1
+    while position:
+        position, remainder = divmod(position - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return f"Column {letters}"
+
+
+def _groups(loaded: Loaded, result: Outcomes) -> pd.DataFrame:
+    """Per group: its name and how many of its camera rows ended in each status."""
+    rows = loaded.checked.rows
+    frame = pd.DataFrame(
+        {"Group ID": rows["group"].to_numpy(dtype=object), "Status": result.status}
+    )
+    if "group_name" in rows.columns:
+        frame["Group Name"] = rows["group_name"].to_numpy(dtype=object)
+    table = pd.crosstab(frame["Group ID"], frame["Status"]).reindex(
+        columns=list(STATUSES), fill_value=0
+    )
+    table.insert(0, "Cameras", table.sum(axis=1))
+    table = table.reset_index()
+    if "Group Name" in frame:
+        names = frame.drop_duplicates("Group ID").set_index("Group ID")["Group Name"]
+        table.insert(1, "Group Name", table["Group ID"].map(names).fillna(""))
+    return table
+
+
+def _batches(planned: Plan, state: RunState) -> pd.DataFrame:
+    """Per planned batch: what was sent and what the API answered."""
+    records = []
+    for batch in planned.batches:
+        found = state.batches.get(batch.name)
+        settings = planned.settings[batch.settings].settings
+        records.append(
+            {
+                "Batch": batch.name,
+                "Service": settings.service_name,
+                "Version": settings.service_version,
+                "Groups": len({e.group for e in batch.entries}),
+                "Cameras": batch.camera_count,
+                "Status": found.status.value if found else "planned",
+                "Attempts": found.attempts if found else 0,
+                "HTTP Status": found.http_status if found else 0,
+                "Batch ID": found.batch_id if found else "",
+                "Total": found.total if found else 0,
+                "Failed": found.failed if found else 0,
+                "Error List": " | ".join(found.error_list) if found else "",
+                "Task States": _states(found.state_counts) if found else "",
+                "Message": (found.gave_up or found.message) if found else "",
+            }
+        )
+    return pd.DataFrame(
+        records,
+        columns=[
+            "Batch",
+            "Service",
+            "Version",
+            "Groups",
+            "Cameras",
+            "Status",
+            "Attempts",
+            "HTTP Status",
+            "Batch ID",
+            "Total",
+            "Failed",
+            "Error List",
+            "Task States",
+            "Message",
+        ],
+    )
+
+
+def _states(counts: Mapping[str, int]) -> str:
+    """Non-zero per-state counts as ``running 90, start_failed 2``."""
+    return ", ".join(f"{k} {v}" for k, v in counts.items() if v)

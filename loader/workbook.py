@@ -1,0 +1,183 @@
+"""
+The results workbook (``results.xlsx``): Summary with a chart, Cameras (every input row),
+Groups, Batches, Problems and Not in sheet. Written with xlsxwriter in constant-memory
+mode, row by row. [I/O]
+
+Every text from the input or the API is written as a string, never a formula; text that
+starts with ``=``, ``+``, ``-``, ``@``, tab, CR or LF gets a leading ``'`` as OWASP advises
+against CSV/formula injection (the results mapping strips it again on re-import).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from loader.results import RESULT_COLUMNS, STATUSES, Results
+
+DANGEROUS_START: Final = ("=", "+", "-", "@", "\t", "\r", "\n")
+STATUS_COLOURS: Final = {
+    "loaded": "#C6EFCE",
+    "failed": "#FFC7CE",
+    "rejected": "#F8CBAD",
+    "duplicate": "#FFEB9C",
+    "unchanged": "#DDEBF7",
+    "changed": "#E4DFEC",
+    "unknown": "#D9D9D9",
+}
+MAX_WIDTH: Final = 60
+WIDTH_SAMPLE: Final = 2000
+
+
+def neutralise(text: str) -> str:
+    """Text that a spreadsheet would read as a formula, made inert (OWASP)."""
+    return "'" + text if text.startswith(DANGEROUS_START) else text
+
+
+def write_results(path: Path, results: Results) -> None:
+    """Write ``results`` to ``path`` (replaced atomically: a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.xlsx")
+    book = xlsxwriter.Workbook(
+        str(partial),
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    styles = _Styles(book)
+    _summary(book, styles, results)
+    _table(book, styles, "Cameras", results.cameras, status_column="Status")
+    _table(book, styles, "Groups", results.groups)
+    _table(book, styles, "Batches", results.batches, status_column="Status")
+    _table(book, styles, "Problems", results.problems)
+    _table(book, styles, "Not in sheet", results.not_in_sheet)
+    book.close()
+    partial.replace(path)
+
+
+class _Styles:
+    """The few formats the workbook uses."""
+
+    def __init__(self, book: xlsxwriter.Workbook) -> None:
+        self.header = book.add_format(
+            {
+                "bold": True,
+                "bg_color": "#305496",
+                "font_color": "#FFFFFF",
+                "border": 1,
+                "text_wrap": True,
+                "valign": "top",
+            }
+        )
+        self.title = book.add_format({"bold": True, "font_size": 14})
+        self.key = book.add_format({"bold": True})
+        self.status = {s: book.add_format({"bg_color": c}) for s, c in STATUS_COLOURS.items()}
+
+
+def _summary(book: xlsxwriter.Workbook, styles: _Styles, results: Results) -> None:
+    """Run facts, counts by status, and a chart of them."""
+    sheet = book.add_worksheet("Summary")
+    sheet.write_string(0, 0, "bulkload results", styles.title)
+    row = 2
+    for key, value in results.facts:
+        sheet.write_string(row, 0, key, styles.key)
+        sheet.write_string(row, 1, neutralise(value))
+        row += 1
+    row += 1
+    sheet.write_string(row, 0, "Status", styles.header)
+    sheet.write_string(row, 1, "Camera rows", styles.header)
+    first = row + 1
+    for status in STATUSES:
+        row += 1
+        sheet.write_string(row, 0, status, styles.status[status])
+        sheet.write_number(row, 1, results.counts.get(status, 0))
+    row += 1
+    sheet.write_string(row, 0, "total", styles.key)
+    sheet.write_number(row, 1, sum(results.counts.values()))
+    chart = book.add_chart({"type": "bar"})
+    chart.add_series(
+        {
+            "name": "Camera rows by status",
+            "categories": ["Summary", first, 0, first + len(STATUSES) - 1, 0],
+            "values": ["Summary", first, 1, first + len(STATUSES) - 1, 1],
+            "points": [
+                {"fill": {"color": STATUS_COLOURS[s]}, "border": {"color": "#7F7F7F"}}
+                for s in STATUSES
+            ],
+        }
+    )
+    chart.set_title({"name": "Camera rows by status"})
+    chart.set_legend({"none": True})
+    sheet.insert_chart(2, 3, chart, {"x_scale": 1.3, "y_scale": 1.2})
+    sheet.set_column(0, 0, 24)
+    sheet.set_column(1, 1, 60)
+
+
+def _table(
+    book: xlsxwriter.Workbook,
+    styles: _Styles,
+    name: str,
+    frame: pd.DataFrame,
+    *,
+    status_column: str | None = None,
+) -> None:
+    """One table sheet: frozen header, autofilter, sensible widths, statuses coloured."""
+    sheet = book.add_worksheet(name)
+    columns = [str(c) for c in frame.columns]
+    _widths(sheet, columns, frame)
+    for column, header in enumerate(columns):
+        sheet.write_string(0, column, neutralise(header), styles.header)
+    sheet.freeze_panes(1, 0)
+    rows = len(frame)
+    sheet.autofilter(0, 0, max(rows, 1), max(len(columns) - 1, 0))
+    if status_column in columns and rows:
+        at = columns.index(status_column)
+        for status, style in styles.status.items():
+            sheet.conditional_format(
+                1,
+                at,
+                rows,
+                at,
+                {"type": "cell", "criteria": "==", "value": f'"{status}"', "format": style},
+            )
+    kinds = [_writer(frame[c]) for c in frame.columns]
+    for number, values in enumerate(_rows(frame), start=1):
+        for column, (value, numeric) in enumerate(zip(values, kinds, strict=True)):
+            if numeric:
+                if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                    sheet.write_number(number, column, value)
+            elif value is not None and value != "":
+                sheet.write_string(number, column, neutralise(str(value)))
+
+
+def _writer(series: pd.Series) -> bool:
+    """Whether a column holds numbers (written as numbers), else text."""
+    return bool(pd.api.types.is_numeric_dtype(series.dtype)) and not pd.api.types.is_bool_dtype(
+        series.dtype
+    )
+
+
+def _rows(frame: pd.DataFrame) -> Iterable[tuple[Any, ...]]:
+    """The frame's rows as plain tuples."""
+    return frame.itertuples(index=False, name=None)
+
+
+def _widths(sheet: Worksheet, columns: list[str], frame: pd.DataFrame) -> None:
+    """Column widths from the header and a sample of values, capped."""
+    sample = frame.head(WIDTH_SAMPLE)
+    for position, header in enumerate(columns):
+        values = sample.iloc[:, position].astype(str) if len(sample) else pd.Series([], dtype=str)
+        longest = max([len(header), *(len(v) for v in values.tolist())], default=8)
+        width = min(max(longest + 2, 8), MAX_WIDTH)
+        if header in RESULT_COLUMNS and header == "Message":
+            width = MAX_WIDTH
+        sheet.set_column(position, position, width)
