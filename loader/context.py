@@ -152,7 +152,8 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
         known = ledger.entries(context.started.endpoint, context.started.project_id)
     finally:
         ledger.close()
-    absent = [e for k, e in known.items() if k not in keys]
+    inventory = Path(context.started.input_file).name
+    absent = [e for k, e in known.items() if k not in keys and e.inventory == inventory]
     results = build(context.loaded, context.planned, context.delta, context.state, facts, absent)
     write_results(context.run_dir / RESULTS, results)
     return result
@@ -178,6 +179,7 @@ def _ledger_entries(context: RunContext, result: Outcomes) -> list[LedgerEntry]:
                 str(result.batch[camera.position]),
                 str(result.batch_id[camera.position]),
                 str(result.message[camera.position]),
+                inventory=Path(context.started.input_file).name,
             )
         )
     return entries

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS cameras (
     batch_id        TEXT NOT NULL,
     message         TEXT NOT NULL,
     at              TEXT NOT NULL,
+    inventory       TEXT NOT NULL,
     PRIMARY KEY (endpoint, project, group_id, video_source_id, service_name)
 );
 """
@@ -50,6 +51,7 @@ class LedgerEntry:
     batch_id: str = ""
     message: str = ""
     at: str = ""
+    inventory: str = ""  # the input file's name: "not in sheet" compares like with like
 
     @property
     def key(self) -> Key:
@@ -78,7 +80,8 @@ class Ledger:
         """Every camera task recorded for this endpoint and project (but ``excluding_run``'s)."""
         rows = self._db.execute(
             "SELECT group_id, video_source_id, service_name, fingerprint, state, run, batch,"
-            " batch_id, message, at FROM cameras WHERE endpoint = ? AND project = ? AND run != ?",
+            " batch_id, message, at, inventory FROM cameras"
+            " WHERE endpoint = ? AND project = ? AND run != ?",
             (endpoint, project, excluding_run),
         )
         return {(r[0], r[1], r[2]): LedgerEntry(*r) for r in rows}
@@ -100,12 +103,13 @@ class Ledger:
                 e.batch_id,
                 e.message,
                 e.at or at,
+                e.inventory,
             )
             for e in entries
         ]
         self._db.execute("BEGIN")
         self._db.executemany(
-            "INSERT OR REPLACE INTO cameras VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows
+            "INSERT OR REPLACE INTO cameras VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
         )
         self._db.execute("COMMIT")
         return len(rows)

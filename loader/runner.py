@@ -243,7 +243,7 @@ def _facts(context: RunContext, activity: _Activity, seconds: float) -> list[tup
         ("Batches", str(len(context.state.batches))),
         ("Duration of this pass", f"{seconds:.1f} s"),
         ("Retries", str(activity.retries)),
-        ("Stopped because", activity.stop_reason or "-"),
+        ("Stopped because", activity.stop_reason or "(it finished)"),
         ("Ledger", str(context.ledger_path)),
     ]
 

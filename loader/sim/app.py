@@ -74,6 +74,7 @@ class SimConfig:
     static_tokens: frozenset[str] = frozenset({"sim-token"})
     token_uses: int | None = None  # a token expires after this many API calls
     unknown_sources: frozenset[str] = frozenset()
+    source_names: dict[str, str] = field(default_factory=dict)  # video source id -> name
     start_fail_percent: int = 5
     starting_after: float = 0.5
     running_after: float = 1.5
@@ -360,7 +361,7 @@ class _Api:
                         "id": t.id,
                         "name": t.name,
                         "state": self.state.state_of(t),
-                        "video_source_name": "",
+                        "video_source_name": self.config.source_names.get(t.video_source_id, ""),
                         "type": "0",
                         "created_at": str(int(t.created_at * 1000)),
                     }
