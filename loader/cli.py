@@ -26,6 +26,7 @@ from loader.pipeline import Loaded, load
 from loader.plan import Plan, plan
 from loader.progress import RunProgress
 from loader.report import exit_code, format_plan, format_validation, problem_rows
+from loader.results import STATUSES
 from loader.runner import RunReport, format_run, reconcile_run, resume_run, start_run
 from loader.settings import (
     DEFAULT_CONCURRENCY,
@@ -40,6 +41,7 @@ from loader.settings import (
 )
 from loader.sheets import Engine
 from loader.sim import FAULTS, SimConfig, running_simulator, serve_forever
+from loader.template import write_template
 
 app = typer.Typer(
     name="bulkload",
@@ -64,6 +66,10 @@ EngineOpt = Annotated[str, typer.Option("--engine", help="Excel reader: calamine
 EncodingOpt = Annotated[
     str | None, typer.Option("--encoding", help="CSV encoding (default: detected)")
 ]
+OnlyOpt = Annotated[
+    str | None,
+    typer.Option("--only", help="Keep rows whose Status is one of these (results workbooks)"),
+]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write every problem to this CSV")]
 
 
@@ -80,9 +86,12 @@ def validate(
     engine: EngineOpt = "calamine",
     encoding: EncodingOpt = None,
     report: ReportOpt = None,
+    only: OnlyOpt = None,
 ) -> None:
     """Read, map and check an inventory; list every problem."""
-    settings = Settings(mapping=mapping, engine=_engine(engine), encoding=encoding, json=as_json)
+    settings = Settings(
+        mapping=mapping, engine=_engine(engine), encoding=encoding, json=as_json, only=_only(only)
+    )
     loaded = _guarded(lambda: _load(sheet, settings))
     summary = format_validation(loaded.checked, mapping_chosen=loaded.chosen)
     _show_validation(loaded, summary)
@@ -105,6 +114,7 @@ def plan_command(
     engine: EngineOpt = "calamine",
     encoding: EncodingOpt = None,
     report: ReportOpt = None,
+    only: OnlyOpt = None,
 ) -> None:
     """Dry run: validate, then show (and with --out write) exactly what would be sent."""
     settings = Settings(
@@ -114,6 +124,7 @@ def plan_command(
         max_payload_bytes=max_payload_bytes,
         out=out,
         json=as_json,
+        only=_only(only),
     )
     loaded, planned, summary = _guarded(lambda: _plan(sheet, settings))
     _show_validation(loaded, summary["validation"])
@@ -123,6 +134,18 @@ def plan_command(
     if as_json:
         _print_json(summary)
     raise typer.Exit(exit_code(loaded.checked))
+
+
+@app.command()
+def template(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the workbook")] = Path(
+        "bulkload-template.xlsx"
+    ),
+) -> None:
+    """Write a blank input workbook for the default mapping (dropdowns, help, an example)."""
+    mapping = _guarded(partial(find_mapping, "default"))
+    write_template(out, mapping)
+    err.print(f"template written: [bold]{out}[/]  (then: bulkload validate {out})")
 
 
 @app.command()
@@ -195,6 +218,7 @@ def run(
     as_json: JsonOpt = False,
     engine: EngineOpt = "calamine",
     encoding: EncodingOpt = None,
+    only: OnlyOpt = None,
 ) -> None:
     """Validate, plan and send an inventory; settle every batch exactly once."""
     env = environment()
@@ -215,6 +239,7 @@ def run(
         ledger=ledger,
         force=force,
         retry_failed=retry_failed,
+        only=_only(only),
         credentials=credentials_from(env),
         environment=env,
     )
@@ -356,6 +381,20 @@ def _parse_faults(items: list[str]) -> dict[str, float]:
     return faults
 
 
+def _only(text: str | None) -> frozenset[str] | None:
+    """``--only failed,rejected`` as a set of statuses, checked."""
+    if not text:
+        return None
+    wanted = frozenset(s.strip().lower() for s in text.split(",") if s.strip())
+    unknown = sorted(wanted - set(STATUSES))
+    if unknown:
+        err.print(
+            f"[red]error[/]: --only: unknown status {', '.join(unknown)}; use {', '.join(STATUSES)}"
+        )
+        raise typer.Exit(2)
+    return wanted
+
+
 def _stamp() -> str:
     """A UTC time stamp for run directory names."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -363,7 +402,13 @@ def _stamp() -> str:
 
 def _load(sheet: Path, settings: Settings) -> Loaded:
     """Read, map and check one sheet."""
-    return load(sheet, settings.mapping, engine=settings.engine, encoding=settings.encoding)
+    return load(
+        sheet,
+        settings.mapping,
+        engine=settings.engine,
+        encoding=settings.encoding,
+        only=settings.only,
+    )
 
 
 def _plan(sheet: Path, settings: Settings) -> tuple[Loaded, Plan, dict[str, Any]]:

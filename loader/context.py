@@ -54,7 +54,13 @@ class RunContext:
 def new_context(sheet: Path, settings: Settings) -> RunContext:
     """Load, consult the ledger, plan, and open a new run directory with its journal."""
     endpoint, project_id = settings.api_target()
-    loaded = load(sheet, settings.mapping, engine=settings.engine, encoding=settings.encoding)
+    loaded = load(
+        sheet,
+        settings.mapping,
+        engine=settings.engine,
+        encoding=settings.encoding,
+        only=settings.only,
+    )
     run_dir = _new_run_dir(settings, sheet)
     ledger_path = settings.ledger or run_dir.parent / LEDGER
     delta = _delta(
@@ -113,11 +119,13 @@ def rebuild_context(run_dir: Path) -> RunContext:
     if started.mapping_sha256:
         _check_unchanged(Path(started.mapping), started.mapping_sha256, "mapping")
     options = started.options
+    only = options.get("only")
     loaded = load(
         Path(started.input_file),
         started.mapping,
         engine=options.get("engine", "calamine"),
         encoding=options.get("encoding"),
+        only=frozenset(only) if only else None,
     )
     delta = _delta(
         loaded,
@@ -255,4 +263,5 @@ def _options(settings: Settings) -> dict[str, Any]:
         "settle": settings.settle,
         "force": settings.force,
         "retry_failed": settings.retry_failed,
+        "only": sorted(settings.only) if settings.only else None,
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from functools import cached_property
 from typing import Final
 
@@ -104,7 +105,7 @@ def map_sheet(table: Table, spec: SheetSpec, lookups: Lookups, *, mapping_name: 
     bad = np.zeros(len(frame), dtype=bool)
     columns: dict[str, str] = {}
     for name, column_spec in spec.columns.items():
-        raw, header = _raw_values(table, column_spec, found.get(name, []))
+        raw, header = _raw_values(table, column_spec, found.get(name, []), unquote=spec.unquote)
         columns[name] = header
         values, errors = _transform(raw, column_spec, lookups, INTRINSIC.get(name))
         frame[name] = values
@@ -193,11 +194,12 @@ def _unused_headers(
 ) -> list[Problem]:
     """A warning for every header no field reads (a typo loses data silently otherwise)."""
     used = {p for positions in found.values() for p in positions}
-    ignored = {fold(i) for i in spec.ignore}
+    ignored = [transforms.fold(i) for i in spec.ignore]  # keep * and ? for patterns
     unmatched = [n for f, c in spec.columns.items() if f not in found for n in c.names]
     problems = []
     for position, header in enumerate(table.headers):
-        if not header or position in used or fold(header) in ignored:
+        folded = transforms.fold(header)
+        if not header or position in used or any(fnmatch(folded, i) for i in ignored):
             continue
         hint = did_you_mean(header, unmatched)
         problems.append(
@@ -213,7 +215,14 @@ def _unused_headers(
     return problems
 
 
-def _raw_values(table: Table, spec: ColumnSpec, positions: list[int]) -> tuple[pd.Series, str]:
+def _unquote(text: str) -> str:
+    """``'=x`` back to ``=x``: undo the results workbook's formula neutralisation."""
+    return text[1:] if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@") else text
+
+
+def _raw_values(
+    table: Table, spec: ColumnSpec, positions: list[int], *, unquote: bool = False
+) -> tuple[pd.Series, str]:
     """A field's cell text per row (a template joins several), and the header it came from."""
     body = table.body
     if not positions:
@@ -226,6 +235,8 @@ def _raw_values(table: Table, spec: ColumnSpec, positions: list[int]) -> tuple[p
             spec.template, [body.iloc[:, p] for p in positions], spec.template_columns
         )
         header = spec.template
+    if unquote:
+        values = values.map(_unquote)
     if spec.fill_down:
         values = values.where(values != "").ffill().fillna("")
     if spec.default is not None:

@@ -7,12 +7,13 @@ reported. Pure: works on the text grid ``sheets.py`` reads.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
+from loader.errors import InputError
 from loader.mapping import SheetSpec, fold
 from loader.problems import Place, Problem, Severity
 
@@ -73,6 +74,18 @@ def locate(
     ]
     key_folded = {fold(k) for k in keys}
     key_positions = {i for i, h in enumerate(folded_header) if h and h in key_folded}
+    if spec.comment_marker:
+        comments = _comments(body, keep, spec.comment_marker)
+        keep &= ~comments
+        skipped += [
+            Problem.at(
+                Place(file, sheet, int(i) + 1),
+                Severity.INFO,
+                "comment-row",
+                f"starts with {spec.comment_marker!r}: a note, skipped",
+            )
+            for i in body.index[comments]
+        ]
     footer = _footer(body, keep, filled, spec.footer_markers, key_positions)
     keep &= ~footer
     skipped += [
@@ -87,6 +100,32 @@ def locate(
     ]
     kept = body[keep]
     return Table(file, sheet, header_index + 1, headers, kept, kept.index.to_numpy() + 1, skipped)
+
+
+def select(table: Table, column: str, allowed: frozenset[str]) -> Table:
+    """Only the rows whose ``column`` holds one of ``allowed`` (``--only failed,rejected``)."""
+    folded = [fold(h) for h in table.headers]
+    if fold(column) not in folded:
+        raise InputError(
+            f"--only needs a {column!r} column; sheet {table.sheet!r} of {table.file} has none",
+            path=table.file,
+            hint="give the Cameras sheet of a results workbook, or leave --only out",
+        )
+    values = table.body.iloc[:, folded.index(fold(column))].str.strip().str.lower()
+    chosen = values.isin(allowed).to_numpy()
+    dropped = int((~chosen).sum())
+    note = Problem.at(
+        Place(table.file, table.sheet, table.header_row),
+        Severity.INFO,
+        "not-selected",
+        f"{dropped} rows skipped: their {column} is not {' or '.join(sorted(allowed))} (--only)",
+    )
+    return replace(
+        table,
+        body=table.body[chosen],
+        rows=table.rows[chosen],
+        skipped=[*table.skipped, *([note] if dropped else [])],
+    )
 
 
 def find_header(grid: pd.DataFrame, known: Collection[str]) -> int:
@@ -161,6 +200,19 @@ def _repeated_headers(body: pd.DataFrame, keep: np.ndarray, header: list[str]) -
         row = body.iloc[position]
         repeated[position] = all(fold(row.iloc[i]) == header[i] for i in named)
     return repeated
+
+
+def _comments(body: pd.DataFrame, keep: np.ndarray, marker: str) -> np.ndarray:
+    """Rows whose first value starts with the comment marker (example rows, notes)."""
+    first = np.full(len(body), "", dtype=object)
+    for column in range(body.shape[1]):
+        empty = first == ""
+        if not empty.any():
+            break
+        first[empty] = body.iloc[:, column].to_numpy(dtype=object)[empty]
+    marked = np.fromiter((str(v).startswith(marker) for v in first), dtype=bool, count=len(first))
+    result: np.ndarray = marked & keep
+    return result
 
 
 def _footer(

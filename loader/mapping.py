@@ -202,6 +202,8 @@ class SheetSpec(BaseModel):
     header_row: int | None = Field(default=None, ge=1)
     columns: dict[str, ColumnSpec]
     ignore: list[str] = Field(default_factory=list)
+    comment_marker: str | None = None  # rows whose first value starts so are notes, skipped
+    unquote: bool = False  # drop the ' bulkload's results workbook puts before = + - @
     footer_markers: list[str] = Field(
         default_factory=lambda: [
             "total",

@@ -13,7 +13,7 @@ from pathlib import Path
 from loader.bulk import bulk
 from loader.errors import InputError
 from loader.inventory import Lookups, MappedSheet, combine, lookup_key, map_sheet
-from loader.layout import Table, find_header, locate
+from loader.layout import Table, find_header, locate, select
 from loader.mapping import ALL_SHEETS, LookupSpec, Mapping, SheetSpec, bundled, find_mapping, fold
 from loader.sheets import Engine, Workbook, read_workbook
 from loader.validate import Checked, check
@@ -38,8 +38,12 @@ def load(
     *,
     engine: Engine = "calamine",
     encoding: str | None = None,
+    only: frozenset[str] | None = None,
 ) -> Loaded:
-    """Read, map and validate ``path``; InputError/ConfigError when it cannot be used."""
+    """Read, map and validate ``path``; InputError/ConfigError when it cannot be used.
+
+    ``only``: keep just the camera rows whose Status column holds one of these values.
+    """
     workbook = read_workbook(path, engine=engine, encoding=encoding)
     if mapping is None:
         chosen_mapping, chosen = choose_mapping(workbook, bundled())
@@ -47,13 +51,15 @@ def load(
         chosen_mapping, chosen = find_mapping(mapping), "named with -m"
     else:
         chosen_mapping, chosen = mapping, "given"
-    return _apply(workbook, chosen_mapping, chosen)
+    return _apply(workbook, chosen_mapping, chosen, only)
 
 
-def _apply(workbook: Workbook, mapping: Mapping, chosen: str) -> Loaded:
+def _apply(
+    workbook: Workbook, mapping: Mapping, chosen: str, only: frozenset[str] | None
+) -> Loaded:
     """Map and check a read workbook."""
     lookups = _lookups(workbook, mapping)
-    cameras = _mapped(workbook, mapping, mapping.cameras, "video_source_id", lookups)
+    cameras = _mapped(workbook, mapping, mapping.cameras, "video_source_id", lookups, only)
     groups = None
     if mapping.groups is not None:
         groups = _mapped(workbook, mapping, mapping.groups, "group", lookups)
@@ -61,11 +67,17 @@ def _apply(workbook: Workbook, mapping: Mapping, chosen: str) -> Loaded:
 
 
 def _mapped(
-    workbook: Workbook, mapping: Mapping, spec: SheetSpec, key: str, lookups: Lookups
+    workbook: Workbook,
+    mapping: Mapping,
+    spec: SheetSpec,
+    key: str,
+    lookups: Lookups,
+    only: frozenset[str] | None = None,
 ) -> MappedSheet:
     """Every sheet ``spec`` names, located and mapped, as one list of rows."""
     mapped = []
-    for table in _tables(workbook, mapping, spec, key):
+    for located in _tables(workbook, mapping, spec, key):
+        table = select(located, "Status", only) if only else located
         sheet = map_sheet(table, spec, lookups, mapping_name=mapping.name)
         sheet.problems[:0] = table.skipped
         mapped.append(sheet)

@@ -13,7 +13,9 @@ from loader.plan import Plan, minimum_batches
 from loader.problems import Problem, Severity
 from loader.validate import Checked, RowStatus
 
-SKIPPED_CODES = frozenset({"blank-rows", "footer", "repeated-header", "title-rows"})
+SKIPPED_CODES = frozenset(
+    {"blank-rows", "footer", "repeated-header", "title-rows", "comment-row", "not-selected"}
+)
 
 
 def exit_code(checked: Checked) -> int:

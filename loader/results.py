@@ -26,7 +26,7 @@ from loader.pipeline import Loaded
 from loader.plan import Plan
 from loader.problems import Severity
 from loader.runstate import BatchState, BatchStatus, RunState
-from loader.validate import STATUS, RowStatus
+from loader.validate import STATUS, RowStatus, default_texts
 
 STATUSES: Final = ("loaded", "failed", "rejected", "duplicate", "unchanged", "changed", "unknown")
 RESULT_COLUMNS: Final = ("Status", "Batch", "Batch ID", "Task State", "Message", "Source Row")
@@ -276,9 +276,12 @@ def _cameras(loaded: Loaded, result: Outcomes) -> tuple[pd.DataFrame, list[str]]
         "Source Row": sources,
     }
     frame = pd.concat([original, pd.DataFrame(columns)], axis=1)
+    defaults = default_texts(loaded.mapping)
     for name in ("video_source_id", "group", "target_roi", "camera_name", *SETTINGS_FIELDS):
         if name in rows.columns:
             frame[API_PREFIX + name] = rows[name].to_numpy(dtype=object)
+        elif defaults.get(name):
+            frame[API_PREFIX + name] = defaults[name]
     return frame, list(original.columns)
 
 

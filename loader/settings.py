@@ -43,6 +43,7 @@ class Settings:
     """What a command runs with."""
 
     mapping: str | None = None
+    only: frozenset[str] | None = None  # keep rows whose Status is one of these
     engine: Engine = "calamine"
     encoding: str | None = None
     max_payload_bytes: int | None = None

@@ -89,7 +89,7 @@ def check(mapping: Mapping, cameras: MappedSheet, groups: MappedSheet | None = N
     if groups is not None:
         problems += _join_groups(frame, bad, cameras, groups)
     frame["group"] = frame["group_id"].where(frame["group_id"] != "", frame["group"])
-    defaults = _default_texts(mapping)
+    defaults = default_texts(mapping)
     for name in SETTINGS_FIELDS:
         if name in frame.columns:  # a column of either sheet; the rest stay [task] constants
             frame[name] = frame[name].where(frame[name] != "", defaults.get(name, ""))
@@ -201,7 +201,7 @@ def _join_groups(
     return problems
 
 
-def _default_texts(mapping: Mapping) -> dict[str, str]:
+def default_texts(mapping: Mapping) -> dict[str, str]:
     """``[task]`` in cell form, through the same parsers as cells; bad defaults stop the run."""
     texts = mapping.task.as_text()
     for name, parse in INTRINSIC.items():
