@@ -7,6 +7,7 @@ ready tables. Every problem is a ``Problem`` with its row; a missing column is a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from loader.errors import InputError
 from loader.layout import Table
 from loader.mapping import (
     INTRINSIC,
+    SETTINGS_FIELDS,
     AffixSpec,
     ColumnSpec,
     LookupSpec,
@@ -136,7 +138,70 @@ def map_sheet(table: Table, spec: SheetSpec, lookups: Lookups, *, mapping_name: 
                 )
                 for row in table.rows[empty]
             ]
+    if "settings" in frame:
+        problems += _expand_settings(frame, bad, table, columns)
     return MappedSheet([table], frame.reset_index(drop=True), bad, columns, problems)
+
+
+def _expand_settings(
+    frame: pd.DataFrame, bad: np.ndarray, table: Table, columns: dict[str, str]
+) -> list[Problem]:
+    """A ``settings`` JSON cell as one value per settings field (a column of its own wins).
+
+    Each distinct JSON text is read once; every value goes through its field's parser.
+    """
+    codes, uniques = pd.factorize(frame["settings"].to_numpy(dtype=object), use_na_sentinel=False)
+    parsed = [_settings_of(str(text)) for text in uniques]
+    header = columns.get("settings", "settings")
+    problems = []
+    for position in np.flatnonzero([isinstance(parsed[c], str) for c in codes]):
+        bad[position] = True
+        problems.append(
+            Problem.at(
+                table.place(int(table.rows[position])),
+                Severity.ERROR,
+                "bad-settings",
+                str(parsed[codes[position]]),
+                fix="write a JSON object of settings fields",
+                column=header,
+                value=str(uniques[codes[position]])[:200],
+            )
+        )
+    fields = sorted({k for p in parsed if isinstance(p, dict) for k in p})
+    for name in fields:
+        values = np.array(
+            [p.get(name, "") if isinstance(p, dict) else "" for p in parsed], dtype=object
+        )[codes]
+        if name in frame:
+            frame[name] = frame[name].where(frame[name] != "", values)
+        else:
+            frame[name] = values
+            columns.setdefault(name, header)
+    return problems
+
+
+def _settings_of(text: str) -> dict[str, str] | str:
+    """Settings fields from JSON text, each through its parser; a message when unusable."""
+    if not text:
+        return {}
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return "settings is not JSON"
+    if not isinstance(document, dict):
+        return "settings is not a JSON object"
+    unknown = sorted(set(document) - set(SETTINGS_FIELDS))
+    if unknown:
+        return f"settings has unknown fields {unknown}"
+    fields: dict[str, str] = {}
+    for name, value in document.items():
+        text_value = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        parse = INTRINSIC.get(name)
+        try:
+            fields[name] = parse(text_value) if parse and text_value else text_value
+        except transforms.TransformError as exc:
+            return f"settings {name}: {exc}"
+    return fields
 
 
 def _header_index(headers: list[str]) -> dict[str, int]:

@@ -33,6 +33,7 @@ CAMERA_FIELDS: Final = (
     "target_roi",
     "camera_name",
     "group_name",
+    "settings",  # a JSON object of settings fields (the results workbook's api.settings)
 )
 SCHEDULE_FIELDS: Final = ("timezone", "days_of_week", "periods")
 OUTPUT_FIELDS: Final = (
@@ -67,6 +68,7 @@ INTRINSIC: Final = {
     "is_saved_as_template": transforms.boolean,
     "event_center": transforms.boolean,
     "config_common": transforms.json_object,
+    "settings": transforms.json_object,
 }
 ALL_SHEETS: Final = "*"  # sheet = "*": every sheet with the key column, read as one
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

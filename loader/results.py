@@ -9,6 +9,7 @@ Status of a camera row (DESIGN.md section 7): ``loaded``, ``failed``, ``rejected
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -276,13 +277,35 @@ def _cameras(loaded: Loaded, result: Outcomes) -> tuple[pd.DataFrame, list[str]]
         "Source Row": sources,
     }
     frame = pd.concat([original, pd.DataFrame(columns)], axis=1)
-    defaults = default_texts(loaded.mapping)
-    for name in ("video_source_id", "group", "target_roi", "camera_name", *SETTINGS_FIELDS):
+    for name in ("video_source_id", "group", "target_roi", "camera_name"):
         if name in rows.columns:
             frame[API_PREFIX + name] = rows[name].to_numpy(dtype=object)
-        elif defaults.get(name):
-            frame[API_PREFIX + name] = defaults[name]
+    frame[API_PREFIX + "settings"] = settings_json(rows, default_texts(loaded.mapping))
     return frame, list(original.columns)
+
+
+def settings_json(rows: pd.DataFrame, defaults: Mapping[str, str]) -> np.ndarray:
+    """Each row's resolved settings as one JSON object (computed once per distinct row)."""
+    present = [f for f in SETTINGS_FIELDS if f in rows.columns]
+    if present:
+        keys = (
+            rows[present].astype(str).agg("\x1f".join, axis=1)
+            if len(rows)
+            else pd.Series([], dtype=object)
+        )
+        codes, uniques = pd.factorize(keys.to_numpy(dtype=object), use_na_sentinel=False)
+    else:
+        codes, uniques = np.zeros(len(rows), dtype=np.int64), np.array([""], dtype=object)
+    texts = []
+    for unique in uniques:
+        values = dict(zip(present, str(unique).split("\x1f"), strict=True)) if present else {}
+        merged = {f: values.get(f) or defaults.get(f, "") for f in SETTINGS_FIELDS}
+        texts.append(
+            json.dumps(
+                {k: v for k, v in merged.items() if v}, ensure_ascii=False, separators=(",", ":")
+            )
+        )
+    return np.asarray(texts, dtype=object)[codes]
 
 
 def _unique_headers(headers: list[str], width: int) -> list[str]:

@@ -11,14 +11,14 @@ against CSV/formula injection (the results mapping strips it again on re-import)
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from loader.bulk import bulk
 from loader.results import RESULT_COLUMNS, STATUSES, Results
 
 DANGEROUS_START: Final = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -40,6 +40,7 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(DANGEROUS_START) else text
 
 
+@bulk
 def write_results(path: Path, results: Results) -> None:
     """Write ``results`` to ``path`` (replaced atomically: a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +48,7 @@ def write_results(path: Path, results: Results) -> None:
     book = xlsxwriter.Workbook(
         str(partial),
         {
-            "constant_memory": True,
+            "constant_memory": False,
             "strings_to_formulas": False,
             "strings_to_urls": False,
             "strings_to_numbers": False,
@@ -120,6 +121,8 @@ def _summary(book: xlsxwriter.Workbook, styles: _Styles, results: Results) -> No
     sheet.insert_chart(2, 3, chart, {"x_scale": 1.3, "y_scale": 1.2})
     sheet.set_column(0, 0, 24)
     sheet.set_column(1, 1, 60)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 1)
 
 
 def _table(
@@ -137,6 +140,9 @@ def _table(
     for column, header in enumerate(columns):
         sheet.write_string(0, column, neutralise(header), styles.header)
     sheet.freeze_panes(1, 0)
+    sheet.set_landscape()
+    sheet.repeat_rows(0)
+    sheet.fit_to_pages(1, 0)
     rows = len(frame)
     sheet.autofilter(0, 0, max(rows, 1), max(len(columns) - 1, 0))
     if status_column in columns and rows:
@@ -149,14 +155,23 @@ def _table(
                 at,
                 {"type": "cell", "criteria": "==", "value": f'"{status}"', "format": style},
             )
-    kinds = [_writer(frame[c]) for c in frame.columns]
-    for number, values in enumerate(_rows(frame), start=1):
-        for column, (value, numeric) in enumerate(zip(values, kinds, strict=True)):
-            if numeric:
-                if value is not None and not (isinstance(value, float) and math.isnan(value)):
-                    sheet.write_number(number, column, value)
-            elif value is not None and value != "":
-                sheet.write_string(number, column, neutralise(str(value)))
+    for column, name in enumerate(frame.columns):
+        _column(sheet, column, frame[name])
+
+
+def _column(sheet: Worksheet, column: int, series: pd.Series) -> None:
+    """One column's cells, below the header: numbers as numbers, the rest as inert text."""
+    if _writer(series):
+        write_number = sheet.write_number
+        for row, value in enumerate(series.tolist(), start=1):
+            if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                write_number(row, column, value)
+        return
+    write_string = sheet.write_string
+    for row, value in enumerate(series.tolist(), start=1):
+        if value is not None and value != "":
+            text = value if type(value) is str else str(value)
+            write_string(row, column, "'" + text if text.startswith(DANGEROUS_START) else text)
 
 
 def _writer(series: pd.Series) -> bool:
@@ -164,11 +179,6 @@ def _writer(series: pd.Series) -> bool:
     return bool(pd.api.types.is_numeric_dtype(series.dtype)) and not pd.api.types.is_bool_dtype(
         series.dtype
     )
-
-
-def _rows(frame: pd.DataFrame) -> Iterable[tuple[Any, ...]]:
-    """The frame's rows as plain tuples."""
-    return frame.itertuples(index=False, name=None)
 
 
 def _widths(sheet: Worksheet, columns: list[str], frame: pd.DataFrame) -> None:
