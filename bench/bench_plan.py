@@ -92,11 +92,12 @@ def make_csv(cameras: int) -> Path:
 
 def measure(path: Path, engine: str) -> dict[str, float]:
     """In this process: load + plan ``path``; wall seconds and peak resident MB."""
+    from loader.guard import MB, Limits
     from loader.pipeline import load
     from loader.plan import plan
 
     started = time.perf_counter()
-    loaded = load(path, engine=engine)  # type: ignore[arg-type]
+    loaded = load(path, engine=engine, limits=Limits(max_bytes=1024 * MB))  # type: ignore[arg-type]
     checked = loaded.checked
     planned = plan(checked.cameras, checked.settings)
     bodies = sum(len(b.content()) for b in planned.batches)

@@ -38,6 +38,7 @@ from loader.settings import (
     Settings,
     credentials_from,
     environment,
+    limits_of,
 )
 from loader.sheets import Engine
 from loader.sim import FAULTS, SimConfig, running_simulator, serve_forever
@@ -70,6 +71,9 @@ OnlyOpt = Annotated[
     str | None,
     typer.Option("--only", help="Keep rows whose Status is one of these (results workbooks)"),
 ]
+MaxInputOpt = Annotated[
+    int, typer.Option("--max-input-mb", min=1, help="Refuse larger input files (default 64)")
+]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write every problem to this CSV")]
 
 
@@ -87,10 +91,16 @@ def validate(
     encoding: EncodingOpt = None,
     report: ReportOpt = None,
     only: OnlyOpt = None,
+    max_input_mb: MaxInputOpt = 64,
 ) -> None:
     """Read, map and check an inventory; list every problem."""
     settings = Settings(
-        mapping=mapping, engine=_engine(engine), encoding=encoding, json=as_json, only=_only(only)
+        mapping=mapping,
+        engine=_engine(engine),
+        encoding=encoding,
+        json=as_json,
+        only=_only(only),
+        max_input_mb=max_input_mb,
     )
     loaded = _guarded(lambda: _load(sheet, settings))
     summary = format_validation(loaded.checked, mapping_chosen=loaded.chosen)
@@ -115,6 +125,7 @@ def plan_command(
     encoding: EncodingOpt = None,
     report: ReportOpt = None,
     only: OnlyOpt = None,
+    max_input_mb: MaxInputOpt = 64,
 ) -> None:
     """Dry run: validate, then show (and with --out write) exactly what would be sent."""
     settings = Settings(
@@ -125,6 +136,7 @@ def plan_command(
         out=out,
         json=as_json,
         only=_only(only),
+        max_input_mb=max_input_mb,
     )
     loaded, planned, summary = _guarded(lambda: _plan(sheet, settings))
     _show_validation(loaded, summary["validation"])
@@ -219,6 +231,7 @@ def run(
     engine: EngineOpt = "calamine",
     encoding: EncodingOpt = None,
     only: OnlyOpt = None,
+    max_input_mb: MaxInputOpt = 64,
 ) -> None:
     """Validate, plan and send an inventory; settle every batch exactly once."""
     env = environment()
@@ -240,6 +253,7 @@ def run(
         force=force,
         retry_failed=retry_failed,
         only=_only(only),
+        max_input_mb=max_input_mb,
         credentials=credentials_from(env),
         environment=env,
     )
@@ -408,6 +422,7 @@ def _load(sheet: Path, settings: Settings) -> Loaded:
         engine=settings.engine,
         encoding=settings.encoding,
         only=settings.only,
+        limits=limits_of(settings),
     )
 
 

@@ -16,6 +16,7 @@ from loader import output
 from loader.delta import Delta, camera_key, partition
 from loader.errors import ConfigError
 from loader.events import BatchPlanned, Event, RunStarted
+from loader.guard import MB, Limits
 from loader.journal import Journal
 from loader.ledger import Ledger, LedgerEntry
 from loader.pipeline import Loaded, load
@@ -23,7 +24,7 @@ from loader.plan import Plan, plan
 from loader.results import Outcomes, build, outcomes
 from loader.runstate import RunState, fold
 from loader.secrecy import Scrubber, resolve
-from loader.settings import Settings
+from loader.settings import Settings, limits_of
 from loader.validate import RowStatus
 from loader.workbook import write_results
 
@@ -60,6 +61,7 @@ def new_context(sheet: Path, settings: Settings) -> RunContext:
         engine=settings.engine,
         encoding=settings.encoding,
         only=settings.only,
+        limits=limits_of(settings),
     )
     run_dir = _new_run_dir(settings, sheet)
     ledger_path = settings.ledger or run_dir.parent / LEDGER
@@ -126,6 +128,7 @@ def rebuild_context(run_dir: Path) -> RunContext:
         engine=options.get("engine", "calamine"),
         encoding=options.get("encoding"),
         only=frozenset(only) if only else None,
+        limits=Limits(max_bytes=int(options.get("max_input_mb", 64)) * MB),
     )
     delta = _delta(
         loaded,
@@ -264,4 +267,5 @@ def _options(settings: Settings) -> dict[str, Any]:
         "force": settings.force,
         "retry_failed": settings.retry_failed,
         "only": sorted(settings.only) if settings.only else None,
+        "max_input_mb": settings.max_input_mb,
     }

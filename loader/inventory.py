@@ -20,6 +20,7 @@ import pandas as pd
 
 from loader import transforms
 from loader.errors import InputError
+from loader.guard import MAX_CELL_CHARS
 from loader.layout import Table
 from loader.mapping import (
     INTRINSIC,
@@ -108,6 +109,23 @@ def map_sheet(table: Table, spec: SheetSpec, lookups: Lookups, *, mapping_name: 
     columns: dict[str, str] = {}
     for name, column_spec in spec.columns.items():
         raw, header = _raw_values(table, column_spec, found.get(name, []), unquote=spec.unquote)
+        long_cells = np.flatnonzero(raw.str.len().to_numpy() > MAX_CELL_CHARS)
+        for cell in long_cells:
+            bad[cell] = True
+            problems.append(
+                Problem.at(
+                    table.place(int(table.rows[cell])),
+                    Severity.ERROR,
+                    "cell-too-long",
+                    f"{name} is over {MAX_CELL_CHARS:,} characters (Excel's limit for a cell)",
+                    fix="shorten the value",
+                    column=header or name,
+                    value=str(raw.iloc[cell])[:80] + "…",
+                )
+            )
+        if len(long_cells):
+            raw = raw.copy()
+            raw.iloc[long_cells] = ""
         columns[name] = header
         values, errors = _transform(raw, column_spec, lookups, INTRINSIC.get(name))
         frame[name] = values

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from loader.bulk import bulk
 from loader.errors import InputError
+from loader.guard import DEFAULT_LIMITS, Limits
 from loader.inventory import Lookups, MappedSheet, combine, lookup_key, map_sheet
 from loader.layout import Table, find_header, locate, select
 from loader.mapping import ALL_SHEETS, LookupSpec, Mapping, SheetSpec, bundled, find_mapping, fold
@@ -39,12 +40,13 @@ def load(
     engine: Engine = "calamine",
     encoding: str | None = None,
     only: frozenset[str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Loaded:
     """Read, map and validate ``path``; InputError/ConfigError when it cannot be used.
 
     ``only``: keep just the camera rows whose Status column holds one of these values.
     """
-    workbook = read_workbook(path, engine=engine, encoding=encoding)
+    workbook = read_workbook(path, engine=engine, encoding=encoding, limits=limits)
     if mapping is None:
         chosen_mapping, chosen = choose_mapping(workbook, bundled())
     elif isinstance(mapping, str):

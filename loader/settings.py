@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loader.errors import ConfigError
+from loader.guard import MB, Limits
 from loader.sheets import Engine
 
 ENV_PREFIX = "BULKLOAD_"
@@ -44,6 +45,7 @@ class Settings:
 
     mapping: str | None = None
     only: frozenset[str] | None = None  # keep rows whose Status is one of these
+    max_input_mb: int = 64  # larger inputs are refused before any parser reads them
     engine: Engine = "calamine"
     encoding: str | None = None
     max_payload_bytes: int | None = None
@@ -81,6 +83,11 @@ class Settings:
                 f"{' and '.join(missing)} not set", hint="set them, or try `bulkload demo`"
             )
         return str(endpoint).rstrip("/"), str(self.project_id)
+
+
+def limits_of(settings: Settings) -> Limits:
+    """The input limits these settings allow."""
+    return Limits(max_bytes=settings.max_input_mb * MB)
 
 
 def environment() -> dict[str, str]:

@@ -21,6 +21,7 @@ import pandas as pd
 from charset_normalizer import from_bytes
 
 from loader.errors import InputError
+from loader.guard import DEFAULT_LIMITS, Limits, check_file
 
 Engine = Literal["calamine", "openpyxl"]
 ZIP_MAGIC: Final = b"PK\x03\x04"
@@ -47,11 +48,20 @@ class Workbook:
 
 
 def read_workbook(
-    path: Path, *, engine: Engine = "calamine", encoding: str | None = None
+    path: Path,
+    *,
+    engine: Engine = "calamine",
+    encoding: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Workbook:
-    """Read every sheet of ``path`` as text; any failure is an InputError saying why."""
+    """Read every sheet of ``path`` as text; any failure is an InputError saying why.
+
+    ``guard.check_file`` runs first: no parser sees a file that is too big, a zip bomb, or
+    XML with entity declarations.
+    """
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file", path=str(path))
+    check_file(path, limits)
     with path.open("rb") as stream:
         head = stream.read(8)
     if not head:

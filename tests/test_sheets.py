@@ -129,7 +129,7 @@ def test_named_encoding_overrides_detection(tmp_path: Path) -> None:
         pytest.param(
             "truncated.xlsx",
             b"PK\x03\x04" + b"\x00" * 64,
-            "cannot read truncated.xlsx as a spreadsheet",
+            "truncated.xlsx is a damaged or truncated spreadsheet",
             id="truncated-zip",
         ),
     ],
