@@ -68,6 +68,7 @@ class SimConfig:
     latency: float = 0.0  # seconds every API answer takes
     list_lag: float = 0.0  # seconds before a created batch shows in list calls
     unique_names: bool = True  # a second create with a used name is refused (VIAS.00010011)
+    refuse_services: frozenset[str] = frozenset()  # bodies naming these get 400 VIAS.00010001
     iam_user: str = "sim-user"
     iam_password: str = "sim-password"
     iam_domain: str = "sim-domain"
@@ -266,6 +267,15 @@ class _Api:
                     "error_code": "VIAS.00010001",
                     "error_msg": "The parameters are invalid.",
                     "detail": str(exc),
+                },
+                status_code=400,
+            )
+        if body["service_name"] in self.config.refuse_services:
+            return JSONResponse(
+                {
+                    "error_code": "VIAS.00010001",
+                    "error_msg": "The parameters are invalid.",
+                    "detail": f"service {body['service_name']} is not subscribed",
                 },
                 status_code=400,
             )
