@@ -27,6 +27,7 @@ EXISTS_CODES: Final = ("00010011", "00010003")  # a job with the same name / obj
 MAX_RETRY_AFTER: Final = 300.0
 LIST_PAGE_SIZE: Final = 200
 TASK_PAGE_SIZE: Final = 1000
+AUTH_TRIES: Final = 3
 
 
 class Verdict(StrEnum):
@@ -135,13 +136,21 @@ class ViasClient:
         self.limiter = limiter
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One paced, authenticated request; a 401 gets one new token and one repeat."""
+        """One paced, authenticated request; a 401 gets a new token and a repeat.
+
+        Another worker may have renewed the token meanwhile, so a repeat that meets 401
+        again renews again, up to ``AUTH_TRIES`` sends; a token refused right after IAM
+        issued it, or one that cannot be renewed, leaves the 401 for the caller.
+        """
         token = await self.auth.token(self.http)
-        response = await self._send(method, path, token, **kwargs)
-        if response.status_code == 401:
+        for _ in range(AUTH_TRIES):
+            response = await self._send(method, path, token, **kwargs)
+            if response.status_code != 401:
+                return response
             fresh = await self.auth.refresh(self.http, token)
-            if fresh is not None:
-                response = await self._send(method, path, fresh, **kwargs)
+            if fresh is None or fresh == token:
+                return response
+            token = fresh
         return response
 
     async def _send(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:

@@ -20,9 +20,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from loader import output
+from loader.context import load_sheet
 from loader.errors import ConfigError, LoaderError
 from loader.mapping import bundled, bundled_dir, find_mapping
-from loader.pipeline import Loaded, load
+from loader.pipeline import Loaded
 from loader.plan import Plan, plan
 from loader.progress import RunProgress
 from loader.report import exit_code, format_plan, format_validation, problem_rows
@@ -38,7 +39,6 @@ from loader.settings import (
     Settings,
     credentials_from,
     environment,
-    limits_of,
 )
 from loader.sheets import Engine
 from loader.sim import FAULTS, SimConfig, running_simulator, serve_forever
@@ -416,14 +416,7 @@ def _stamp() -> str:
 
 def _load(sheet: Path, settings: Settings) -> Loaded:
     """Read, map and check one sheet."""
-    return load(
-        sheet,
-        settings.mapping,
-        engine=settings.engine,
-        encoding=settings.encoding,
-        only=settings.only,
-        limits=limits_of(settings),
-    )
+    return load_sheet(sheet, settings)
 
 
 def _plan(sheet: Path, settings: Settings) -> tuple[Loaded, Plan, dict[str, Any]]:
@@ -459,13 +452,14 @@ def _show_validation(loaded: Loaded, summary: dict[str, Any]) -> None:
     problems = loaded.checked.problems
     if not problems:
         return
-    table = Table(title="problems")
-    for header in ("severity", "where", "column", "value", "problem", "how to fix"):
-        table.add_column(header, no_wrap=header in {"severity", "where"})
     styles = {"error": "red", "warning": "yellow", "info": "dim"}
-    for row in problem_rows(problems[:PROBLEMS_SHOWN]):
-        table.add_row(*(escape(cell) for cell in row), style=styles.get(row[0], ""))
-    err.print(table)
+    err.print("[bold]problems[/]")
+    for severity, where, column, value, message, fix in problem_rows(problems[:PROBLEMS_SHOWN]):
+        style = styles.get(severity, "")
+        cell = f" [bold]{escape(column)}[/]" if column else ""
+        shown = f" = {escape(repr(value))}" if value else ""
+        err.print(f"[{style}]{severity:<7}[/] {escape(where)}{cell}{shown}")
+        err.print(f"        {escape(message)}" + (f"  [dim]→ {escape(fix)}[/]" if fix else ""))
     if len(problems) > PROBLEMS_SHOWN:
         err.print(f"... and {len(problems) - PROBLEMS_SHOWN} more: use --report FILE.csv or --json")
 

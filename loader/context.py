@@ -55,14 +55,7 @@ class RunContext:
 def new_context(sheet: Path, settings: Settings) -> RunContext:
     """Load, consult the ledger, plan, and open a new run directory with its journal."""
     endpoint, project_id = settings.api_target()
-    loaded = load(
-        sheet,
-        settings.mapping,
-        engine=settings.engine,
-        encoding=settings.encoding,
-        only=settings.only,
-        limits=limits_of(settings),
-    )
+    loaded = load_sheet(sheet, settings)
     run_dir = _new_run_dir(settings, sheet)
     ledger_path = settings.ledger or run_dir.parent / LEDGER
     delta = _delta(
@@ -100,6 +93,18 @@ def new_context(sheet: Path, settings: Settings) -> RunContext:
     journal.append_many([started, *planned_events])
     return RunContext(
         run_dir, journal, scrubber, started, loaded, planned, delta, fold(journal.events())
+    )
+
+
+def load_sheet(sheet: Path, settings: Settings) -> Loaded:
+    """Read, map and check ``sheet`` as ``settings`` say (mapping, engine, limits, --only)."""
+    return load(
+        sheet,
+        settings.mapping,
+        engine=settings.engine,
+        encoding=settings.encoding,
+        only=settings.only,
+        limits=limits_of(settings),
     )
 
 

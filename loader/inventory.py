@@ -109,7 +109,7 @@ def map_sheet(table: Table, spec: SheetSpec, lookups: Lookups, *, mapping_name: 
     columns: dict[str, str] = {}
     for name, column_spec in spec.columns.items():
         raw, header = _raw_values(table, column_spec, found.get(name, []), unquote=spec.unquote)
-        long_cells = np.flatnonzero(raw.str.len().to_numpy() > MAX_CELL_CHARS)
+        long_cells = _long_cells(raw)
         for cell in long_cells:
             bad[cell] = True
             problems.append(
@@ -296,6 +296,14 @@ def _unused_headers(
             )
         )
     return problems
+
+
+def _long_cells(raw: pd.Series) -> np.ndarray:
+    """Positions of values longer than a cell may be (checked in C first: usually none)."""
+    values = raw.to_numpy(dtype=object)
+    if max(map(len, values), default=0) <= MAX_CELL_CHARS:
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(np.fromiter(map(len, values), dtype=np.int64) > MAX_CELL_CHARS)
 
 
 def _unquote(text: str) -> str:

@@ -5,9 +5,10 @@ tests run without sleeping.
 - ``RateLimiter``: one shared pacer. Calls are handed out evenly, ``1/rate`` apart plus a
   2% margin, so no one-second window at the API sees more than ``rate`` calls even with
   scheduling jitter; a throttled answer's Retry-After pauses every worker at once.
-- ``AdaptiveLimit``: AIMD on the number of requests in flight: +1 per window of successes,
-  halved on throttling or timeouts (once per window: requests that started before a cut
-  cannot cut again).
+- ``AdaptiveLimit``: AIMD on the number of requests in flight, as TCP does it: a slow start
+  that doubles the limit every window until the first sign of congestion, then +1 per
+  window of successes; halved on throttling or timeouts (once per window: requests that
+  started before a cut cannot cut again).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class AdaptiveLimit:
         self.limit = float(min(self.maximum, initial or min(self.maximum, 2)))
         self.in_flight = 0
         self.epoch = 0  # increments on every cut
+        self.slow_start = True  # until the first congestion: +1 per success
         self._changed = anyio.Condition()
 
     async def acquire(self) -> int:
@@ -95,9 +97,11 @@ class AdaptiveLimit:
         async with self._changed:
             self.in_flight -= 1
             if congested:
+                self.slow_start = False
                 if epoch == self.epoch:
                     self.limit = max(1.0, self.limit / 2)
                     self.epoch += 1
             else:
-                self.limit = min(float(self.maximum), self.limit + 1 / self.limit)
+                step = 1.0 if self.slow_start else 1 / self.limit
+                self.limit = min(float(self.maximum), self.limit + step)
             self._changed.notify_all()

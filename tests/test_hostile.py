@@ -17,6 +17,7 @@ import pytest
 
 from loader.errors import InputError
 from loader.guard import check_file
+from tests.conftest import FLAT_MAPPING
 
 MB = 1 << 20
 LAUGHS = b"""<?xml version="1.0"?>
@@ -117,18 +118,6 @@ def hundred_mb(folder: Path) -> Path:
     return path
 
 
-MAPPING = """
-name = "h"
-[cameras.columns]
-video_source_id = { column = "Camera", required = true }
-group = { column = "Group", required = true }
-service_name = "Algorithm"
-[task]
-service_version = "3.0"
-event_center = true
-"""
-
-
 @pytest.mark.parametrize(
     ("make", "code", "message"),
     [
@@ -157,7 +146,7 @@ def test_hostile_file(
 ) -> None:
     """Exit 1 or 2 with the reason on stderr, no traceback, peak memory under 300 MB."""
     path = make(tmp_path)
-    (tmp_path / "h.toml").write_text(MAPPING)
+    (tmp_path / "h.toml").write_text(FLAT_MAPPING)
     process = subprocess.Popen(
         [sys.executable, "-m", "loader", "validate", str(path), "-m", str(tmp_path / "h.toml")],
         stdout=subprocess.DEVNULL,

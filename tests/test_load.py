@@ -11,19 +11,9 @@ import pytest
 from loader.errors import ConfigError, InputError
 from loader.pipeline import load
 from loader.validate import STATUS
-from tests.conftest import SAMPLES, XlsxWriter
+from tests.conftest import FLAT_MAPPING, SAMPLES, XlsxWriter
 
-FLAT = """
-name = "flat"
-[cameras]
-[cameras.columns]
-video_source_id = { column = "Camera", required = true }
-group = { column = "Group", required = true }
-service_name = "Algorithm"
-[task]
-service_version = "3.0"
-event_center = true
-"""
+FLAT = FLAT_MAPPING
 
 
 def _statuses(path: Path, mapping: str | None = None) -> dict[int, str]:
@@ -147,7 +137,7 @@ def test_unused_column_is_warned_about_with_a_suggestion(
         (
             1,
             "Algoritm",
-            "column 'Algoritm' is not used by mapping 'flat' (did you mean 'Algorithm'?)",
+            "column 'Algoritm' is not used by mapping 'flat-test' (did you mean 'Algorithm'?)",
         )
     ]
 
@@ -371,7 +361,7 @@ def test_all_sheets_with_the_key_column_are_read_as_one(
             ],
         }
     )
-    mapping = FLAT.replace("[cameras]", '[cameras]\nsheet = "*"')
+    mapping = FLAT.replace("[cameras.columns]", '[cameras]\nsheet = "*"\n[cameras.columns]')
 
     checked = load(sheet, str(write_mapping(mapping))).checked
 

@@ -64,17 +64,21 @@ def test_rate_must_be_positive(clock: FakeClock) -> None:
 
 
 @pytest.mark.anyio
-async def test_aimd_grows_by_one_per_window_and_halves_on_congestion() -> None:
-    """From 2: two successes add 1/2 and 1/2.5 (about one per window); congestion halves."""
+async def test_slow_start_doubles_then_congestion_halves_then_growth_is_additive() -> None:
+    """From 2: two successes make 4 (slow start); a cut halves to 2; then +1/limit per success."""
     limit = AdaptiveLimit(8, initial=2)
     for _ in range(2):
         epoch = await limit.acquire()
         await limit.release(epoch=epoch, congested=False)
-    grown = limit.limit
+    doubled = limit.limit
     epoch = await limit.acquire()
     await limit.release(epoch=epoch, congested=True)
+    halved = limit.limit
+    for _ in range(2):
+        epoch = await limit.acquire()
+        await limit.release(epoch=epoch, congested=False)
 
-    assert (round(grown, 3), round(limit.limit, 3)) == (2.9, 1.45)
+    assert (doubled, halved, round(limit.limit, 3)) == (4.0, 2.0, 2.9)
 
 
 @pytest.mark.anyio
