@@ -347,8 +347,8 @@ def demo(
             if report.exit_code not in (0, 1):
                 raise typer.Exit(report.exit_code)
     err.print(
-        "\n[bold green]demo done[/]: the run directories above hold journal.sqlite, log.jsonl,"
-        " payloads/ and summary.json"
+        "\n[bold green]demo done[/]: each run directory above holds results.xlsx, journal.sqlite,"
+        " log.jsonl, payloads/ and summary.json"
     )
 
 

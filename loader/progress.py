@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 
 from rich.console import Console
@@ -14,6 +15,7 @@ from loader.events import (
     BatchPlanned,
     BatchRejected,
     BatchRetrying,
+    BatchSending,
     Event,
     RunStarted,
 )
@@ -37,6 +39,8 @@ class RunProgress:
         self.cameras = self.progress.add_task("cameras", total=None, note="")
         self.retries = 0
         self.in_doubt = 0
+        self.sent = 0
+        self.began = time.monotonic()
 
     def __enter__(self) -> RunProgress:
         self.progress.start()
@@ -54,6 +58,7 @@ class RunProgress:
         """Move the bars for one recorded event."""
         match event:
             case RunStarted():
+                self.began, self.sent = time.monotonic(), 0
                 settled = [b for b in state.batches.values() if b.settled]
                 self.progress.update(
                     self.batches, total=len(state.batches) or event.batches, completed=len(settled)
@@ -68,11 +73,14 @@ class RunProgress:
                 self.progress.advance(self.batches)
                 if isinstance(event, BatchAccepted) and batch is not None:
                     self.progress.advance(self.cameras, batch.cameras)
+            case BatchSending():
+                self.sent += 1
             case BatchRetrying():
                 self.retries += 1
             case BatchAmbiguous():
                 self.in_doubt += 1
             case BatchGaveUp():
                 self.progress.advance(self.batches)
-        note = f"retries {self.retries}  in doubt {self.in_doubt}"
+        rate = self.sent / max(time.monotonic() - self.began, 1e-6)
+        note = f"{rate:.1f} sends/s  retries {self.retries}  in doubt {self.in_doubt}"
         self.progress.update(self.batches, note=note)
