@@ -181,7 +181,10 @@ def _ledger_entries(context: RunContext, result: Outcomes) -> list[LedgerEntry]:
     entries = []
     for camera in context.delta.send:
         status = result.status[camera.position]
-        if status not in ("loaded", "failed"):
+        # "unknown" inside a created batch is kept too: sending it again could double it.
+        if status not in ("loaded", "failed") and not (
+            status == "unknown" and result.batch_id[camera.position]
+        ):
             continue
         group, source, service = camera_key(camera, settings)
         entries.append(

@@ -23,6 +23,7 @@ class Earlier(StrEnum):
     UNCHANGED = "unchanged"
     CHANGED = "changed"
     FAILED = "failed"
+    UNKNOWN = "unknown"  # its batch was created, its own fate not yet known
 
 
 @dataclass
@@ -67,7 +68,12 @@ def partition(
 ) -> Delta:
     """Split ``cameras`` into what to send and what the ledger already accounts for."""
     prints = fingerprints_of(settings)
-    send_anyway = {Earlier.UNCHANGED: False, Earlier.CHANGED: force, Earlier.FAILED: retry_failed}
+    send_anyway = {
+        Earlier.UNCHANGED: False,
+        Earlier.CHANGED: force,
+        Earlier.FAILED: retry_failed,
+        Earlier.UNKNOWN: False,
+    }
     delta = Delta(send=[])
     for camera in cameras:
         mark = fingerprint(camera, prints)
@@ -85,4 +91,6 @@ def _earlier(entry: LedgerEntry, mark: str) -> Earlier | None:
     """How an earlier outcome bears on sending this camera task now (None: send it)."""
     if entry.state == "loaded":
         return Earlier.UNCHANGED if entry.fingerprint == mark else Earlier.CHANGED
+    if entry.state == "unknown":
+        return Earlier.UNKNOWN if entry.fingerprint == mark else Earlier.CHANGED
     return Earlier.FAILED if entry.fingerprint == mark else None

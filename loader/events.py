@@ -139,6 +139,7 @@ class TasksObserved(Event):
     state_counts: dict[str, int] = field(default_factory=dict)
     tasks: list[list[str]] = field(default_factory=list)  # [video_source_id, task_id, state]
     complete: bool = True  # False: some tasks could not be matched to a camera
+    judge_states: bool = True  # False: asked only whether tasks exist (end of a run)
 
 
 @dataclass(frozen=True)
@@ -158,23 +159,8 @@ class RunFinished(Event):
     counts: dict[str, int] = field(default_factory=dict)
 
 
-KINDS: dict[str, type[Event]] = {
-    cls.kind: cls
-    for cls in (
-        RunStarted,
-        BatchPlanned,
-        BatchSending,
-        BatchAccepted,
-        BatchRejected,
-        BatchRetrying,
-        BatchAmbiguous,
-        BatchLookedUp,
-        BatchAbsent,
-        BatchGaveUp,
-        RunInterrupted,
-        RunFinished,
-    )
-}
+# Every event type by its kind: derived, so a new event can never be left out.
+KINDS: dict[str, type[Event]] = {cls.kind: cls for cls in Event.__subclasses__()}
 
 
 def encode(event: Event) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -20,6 +21,7 @@ from loader.events import Event, TasksObserved
 from loader.runstate import BatchStatus, RunState
 
 Emit = Callable[[Event], Awaitable[None]]
+SHOW_TRIES = 3  # a ShowTaskInfo that fails is asked again (it creates nothing)
 
 
 async def observe(
@@ -29,6 +31,8 @@ async def observe(
     emit: Emit,
     *,
     concurrency: int = 4,
+    only: set[str] | None = None,
+    judge_states: bool = True,
 ) -> int:
     """A TasksObserved event per accepted batch; returns how many batches were observed.
 
@@ -40,6 +44,8 @@ async def observe(
     for batch in state.batches.values():
         if batch.status != BatchStatus.ACCEPTED or not batch.batch_id:
             continue
+        if only is not None and batch.name not in only:
+            continue
         try:
             event = await _observe_batch(
                 client, batch.name, batch.batch_id, names.get(batch.name, {}), limiter
@@ -49,7 +55,7 @@ async def observe(
                 "bulkload.reconcile_failed", batch=batch.name, error=str(exc)
             )
             continue
-        await emit(event)
+        await emit(replace(event, judge_states=judge_states))
         observed += 1
     return observed
 
@@ -81,18 +87,19 @@ async def _observe_batch(
 
     async def show(task: dict[str, Any]) -> None:
         nonlocal complete
-        async with limiter:
-            try:
-                detail = await client.show_task(str(task.get("id", "")))
-            except SubmitError:
-                complete = False
-                return
-        data = ((detail.get("input") or {}).get("data") or [{}])[0]
+        detail: dict[str, Any] | None = None
+        for _ in range(SHOW_TRIES):
+            async with limiter:
+                try:
+                    detail = await client.show_task(str(task.get("id", "")))
+                    break
+                except SubmitError:
+                    continue
+        data = (((detail or {}).get("input") or {}).get("data") or [{}])[0]
         source = str(data.get("video_source_id") or "")
-        if source:
-            matched.append(
-                [source, str(task.get("id", "")), str(detail.get("state") or task.get("state", ""))]
-            )
+        if detail is not None and source:
+            state = str(detail.get("state") or task.get("state", ""))
+            matched.append([source, str(task.get("id", "")), state])
         else:
             complete = False
 

@@ -129,6 +129,8 @@ def _held_message(earlier: Earlier, entry: LedgerEntry) -> str:
         return f"loaded by run {entry.run}; same settings"
     if earlier == Earlier.CHANGED:
         return f"loaded by run {entry.run} with other settings; run with --force to send it again"
+    if earlier == Earlier.UNKNOWN:
+        return f"sent by run {entry.run}, outcome not known: bulkload reconcile on that run"
     return f"failed in run {entry.run}: {entry.message}; fix it, then run with --retry-failed"
 
 
@@ -174,17 +176,35 @@ def _from_batch(result: Outcomes, batch: BatchState, cameras: list[tuple[int, st
 
 
 def _from_tasks(result: Outcomes, batch: BatchState, cameras: list[tuple[int, str]]) -> None:
-    """Outcomes from observed tasks: a camera with no task failed to be created."""
+    """Outcomes from observed tasks: a camera with no task failed to be created.
+
+    Only when the API shows at least as many tasks as it said it created: a shorter list
+    may still be filling, and its missing cameras are ``unknown``, not failed.
+    """
     tasks = {source: list(found) for source, found in (batch.tasks or {}).items()}
     named = attribute_errors(batch.error_list, {source for _, source in cameras})
+    seen = sum(len(found) for found in tasks.values())
+    created = batch.total - batch.failed if batch.total else len(cameras) - len(named)
+    complete = seen >= created
     for position, source in cameras:
         found = tasks.get(source) or []
-        if not found:
+        if not found and (source in named or complete):
             reason = named.get(source, "no task was created for this camera")
             result.set(position, "failed", batch.name, batch.batch_id, "", reason)
             continue
+        if not found:
+            result.set(
+                position,
+                "unknown",
+                batch.name,
+                batch.batch_id,
+                "",
+                f"the API lists {seen} of {created} tasks so far; bulkload reconcile later",
+            )
+            continue
         task_id, task_state = found.pop(0)
-        status = "failed" if task_state.upper() in FAILED_TASK_STATES else "loaded"
+        failed_state = batch.judge_states and task_state.upper() in FAILED_TASK_STATES
+        status = "failed" if failed_state else "loaded"
         message = f"task {task_id} is {task_state}" if status == "failed" else ""
         result.set(position, status, batch.name, batch.batch_id, task_state, message)
 

@@ -22,10 +22,11 @@ from loader.api import ViasClient
 from loader.auth import IamPassword, StaticToken, TokenSource
 from loader.context import RESULTS, RunContext, conclude, new_context, rebuild_context
 from loader.errors import ConfigError
-from loader.events import Event, RunFinished, RunInterrupted, RunStarted
+from loader.events import Event, RunFinished, RunInterrupted, RunStarted, decode, encode
 from loader.observe import observe
 from loader.pipeline import Loaded
 from loader.ratelimit import RateLimiter, SystemClock
+from loader.results import attribute_errors
 from loader.runstate import BatchStatus, RunState
 from loader.secrecy import resolve
 from loader.settings import Settings
@@ -70,11 +71,13 @@ class _Recorder:
         self.context, self.observer = context, observer
 
     async def __call__(self, event: Event) -> None:
-        await self.context.journal.record(event)
-        self.context.state.apply(event)  # folding is idempotent: the engine folds its own too
-        logs.log_event(event)
+        # Secrets an API answer may echo are masked before anything keeps the event.
+        clean = decode(event.kind, event.batch, self.context.scrubber(encode(event)))
+        await self.context.journal.record(clean)
+        self.context.state.apply(clean)  # folding is idempotent: the engine folds its own too
+        logs.log_event(clean)
         if self.observer is not None:
-            self.observer(event, self.context.state)
+            self.observer(clean, self.context.state)
 
 
 def start_run(sheet: Path, settings: Settings, observer: Observer | None = None) -> RunReport:
@@ -137,6 +140,10 @@ def _send(
             await engine.run(jobs)
             group.cancel_scope.cancel()
         control = engine.control
+        doubtful = _doubtful(context)
+        if doubtful and not control.stopping:
+            names = _camera_names(context)
+            await observe(client, context.state, names, recorder, only=doubtful, judge_states=False)
         return _Activity(control.stop_reason, control.retries, control.lookups)
 
     return _drive_and_conclude(context, settings, auth, work)
@@ -188,6 +195,7 @@ async def _watch_signals(engine: Engine, scope: anyio.CancelScope) -> None:
 
 def _finish(context: RunContext, activity: _Activity, seconds: float) -> RunReport:
     """RunInterrupted/RunFinished, ledger, results workbook, summary, exit code."""
+    activity.stop_reason = context.scrubber(activity.stop_reason)
     state = context.state
     counts = {
         "batches": len(state.batches),
@@ -262,6 +270,23 @@ def format_run(report: RunReport) -> dict[str, Any]:
         "stop_reason": report.stop_reason,
         "resume": f"bulkload resume {report.run_dir}" if report.counts.get("unsettled") else None,
     }
+
+
+def _doubtful(context: RunContext) -> set[str]:
+    """Accepted batches whose cameras' fates the create answer leaves open.
+
+    Found by a lookup (no counts came back), or more cameras failed than error_list
+    names: ask ListTasks at once rather than leave cameras ``unknown``.
+    """
+    found = set()
+    for batch in context.planned.batches:
+        state = context.state.batches.get(batch.name)
+        if state is None or state.status != BatchStatus.ACCEPTED:
+            continue
+        sources = {c.video_source_id for e in batch.entries for c in e.cameras}
+        if state.found_by_lookup or state.failed > len(attribute_errors(state.error_list, sources)):
+            found.add(batch.name)
+    return found
 
 
 def _camera_names(context: RunContext) -> dict[str, dict[str, str]]:

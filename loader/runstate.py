@@ -55,6 +55,7 @@ class BatchState:
     found_by_lookup: bool = False
     state_counts: dict[str, int] = field(default_factory=dict)
     tasks: dict[str, list[tuple[str, str]]] | None = None  # source id -> [(task id, state)]
+    judge_states: bool = True  # whether a failed task state fails its camera
 
     @property
     def settled(self) -> bool:
@@ -117,6 +118,7 @@ def _apply_batch(state: BatchState, event: Event) -> None:
             for source, task_id, task_state in event.tasks:
                 tasks.setdefault(source, []).append((task_id, task_state))
             state.tasks = tasks
+            state.judge_states = event.judge_states
         case BatchRejected():
             state.status = BatchStatus.REJECTED
             state.http_status, state.message = event.status, f"{event.code} {event.message}".strip()

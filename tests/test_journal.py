@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from loader.events import (
+    KINDS,
     BatchAbsent,
     BatchAccepted,
     BatchAmbiguous,
@@ -16,6 +17,7 @@ from loader.events import (
     BatchRejected,
     BatchRetrying,
     BatchSending,
+    Event,
     RunFinished,
     RunStarted,
 )
@@ -109,3 +111,25 @@ def test_fold_status(events: list[object], status: BatchStatus) -> None:
     state = fold([RunStarted(), *events])  # type: ignore[list-item]
 
     assert state.batches["a"].status == status
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS), ids=str)
+def test_every_event_type_round_trips(tmp_path: Path, kind: str) -> None:
+    """Each event type is registered and comes back from the journal equal."""
+    event = KINDS[kind](batch="b" if kind.startswith(("Batch", "Tasks")) else "")
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.append(event)
+
+    assert list(journal.events()) == [event]
+
+
+def test_all_event_types_are_registered() -> None:
+    """The registry holds every subclass the module defines."""
+    import loader.events as module
+
+    defined = {
+        v.kind
+        for v in vars(module).values()
+        if isinstance(v, type) and issubclass(v, Event) and v is not Event
+    }
+    assert set(KINDS) == defined

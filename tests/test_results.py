@@ -244,3 +244,22 @@ def test_reconcile_without_names_asks_each_task(tmp_path: Path) -> None:
         r[header.index("Task State")] for r in sheet_rows.iter_rows(min_row=2, values_only=True)
     }
     assert (shows, task_states) == (12, {"RUNNING"})
+
+
+def test_failures_the_api_does_not_name_are_found_through_list_tasks(tmp_path: Path) -> None:
+    """error_list says only "a video source does not exist": the run asks ListTasks at once."""
+    sheet = write_inventory(tmp_path, groups=10, per_group=3)
+    config = SimConfig(
+        unknown_sources=frozenset({"cam-00002-001", "cam-00008-002"}), anonymous_errors=True
+    )
+
+    with running_simulator(config) as sim:
+        report = start_run(sheet, settings_for(sim.url, tmp_path))
+        list_calls = sum(1 for _, m, p, _ in sim.state.requests if p.endswith("/tasks"))
+        first = statuses(tmp_path / "run" / "results.xlsx")
+        again = reconcile_run(tmp_path / "run", settings_for(sim.url, tmp_path))
+
+    assert (report.exit_code, list_calls, again.exit_code) == (1, 1, 1)
+    assert (
+        first == statuses(tmp_path / "run" / "results.xlsx") == Counter({"loaded": 28, "failed": 2})
+    )

@@ -75,6 +75,7 @@ class SimConfig:
     static_tokens: frozenset[str] = frozenset({"sim-token"})
     token_uses: int | None = None  # a token expires after this many API calls
     unknown_sources: frozenset[str] = frozenset()
+    anonymous_errors: bool = False  # error_list entries that do not name the source
     source_names: dict[str, str] = field(default_factory=dict)  # video source id -> name
     start_fail_percent: int = 5
     starting_after: float = 0.5
@@ -125,6 +126,7 @@ def create_app(config: SimConfig, state: SimState | None = None) -> Starlette:
     """The simulator app over ``state`` (a fresh one by default)."""
     state = state or SimState(
         unknown_sources=config.unknown_sources,
+        anonymous_errors=config.anonymous_errors,
         start_fail_percent=config.start_fail_percent,
         starting_after=config.starting_after,
         running_after=config.running_after,

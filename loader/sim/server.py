@@ -30,6 +30,7 @@ def _server(config: SimConfig, port: int) -> tuple[uvicorn.Server, SimState]:
     """A uvicorn server for the app; h11, so that injected resets reach the transport."""
     state = SimState(
         unknown_sources=config.unknown_sources,
+        anonymous_errors=config.anonymous_errors,
         start_fail_percent=config.start_fail_percent,
         starting_after=config.starting_after,
         running_after=config.running_after,

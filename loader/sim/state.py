@@ -50,6 +50,7 @@ class SimState:
 
     clock: Callable[[], float] = time.monotonic
     unknown_sources: frozenset[str] = frozenset()
+    anonymous_errors: bool = False
     start_fail_percent: int = 5
     starting_after: float = 0.5
     running_after: float = 1.5
@@ -71,7 +72,10 @@ class SimState:
             for source in group["video_source_list"]:
                 source_id = source["video_source_id"]
                 if source_id in self.unknown_sources:
-                    batch.failed.append(f"video source {source_id} does not exist (VIAS.00010002)")
+                    named = (
+                        "a video source" if self.anonymous_errors else f"video source {source_id}"
+                    )
+                    batch.failed.append(f"{named} does not exist (VIAS.00010002)")
                     continue
                 task = SimTask(
                     uuid.uuid4().hex,
