@@ -9,7 +9,6 @@ names why) or ``duplicate`` (the same camera, group and settings as an earlier r
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -413,16 +412,6 @@ def _where(sheet: MappedSheet, position: int) -> str:
     """``sheet 'Groups' row 7`` for a row of a mapped sheet."""
     place = sheet.place_at(position)
     return f"sheet {place.sheet!r} row {place.row}"
-
-
-def settings_key(settings: TaskSettings, prefix: str) -> str:
-    """A canonical text of a settings class, for hashing and ordering."""
-    return json.dumps(
-        [prefix, settings.model_dump(mode="json", exclude_none=True)],
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
 
 
 def _texts(frame: pd.DataFrame, name: str) -> np.ndarray:
