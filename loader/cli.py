@@ -16,7 +16,6 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from loader import output
@@ -26,7 +25,8 @@ from loader.mapping import bundled, bundled_dir, find_mapping
 from loader.pipeline import Loaded
 from loader.plan import Plan, plan
 from loader.progress import RunProgress
-from loader.report import exit_code, format_plan, format_validation, problem_rows
+from loader.render import show_plan, show_run, show_validation
+from loader.report import exit_code, format_plan, format_validation
 from loader.results import STATUSES
 from loader.runner import RunReport, format_run, reconcile_run, resume_run, start_run
 from loader.settings import (
@@ -54,7 +54,6 @@ app = typer.Typer(
 err = Console(stderr=True, highlight=False)
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_sheets"
 DEMO_SAMPLES = ("site_rollout.xlsx", "legacy_vms_export.xlsx")
-PROBLEMS_SHOWN = 40
 T = TypeVar("T")
 
 SheetArg = Annotated[Path, typer.Argument(help="The inventory: .xlsx, .xls or .csv")]
@@ -104,7 +103,7 @@ def validate(
     )
     loaded = _guarded(lambda: _load(sheet, settings))
     summary = format_validation(loaded.checked, mapping_chosen=loaded.chosen)
-    _show_validation(loaded, summary)
+    show_validation(err, loaded, summary)
     if report is not None:
         output.write_problems_csv(report, loaded.checked.problems)
     if as_json:
@@ -139,8 +138,8 @@ def plan_command(
         max_input_mb=max_input_mb,
     )
     loaded, planned, summary = _guarded(lambda: _plan(sheet, settings))
-    _show_validation(loaded, summary["validation"])
-    _show_plan(planned, summary["plan"], out)
+    show_validation(err, loaded, summary["validation"])
+    show_plan(err, planned, summary["plan"], out)
     if report is not None:
         output.write_problems_csv(report, loaded.checked.problems)
     if as_json:
@@ -338,7 +337,7 @@ def demo(
             )
             with RunProgress(err) as progress:
                 report = _guarded(partial(start_run, SAMPLES / name, settings, progress))
-            _show_run(report)
+            show_run(err, report)
             counts = sim.state.task_counts()
             err.print(
                 f"simulator: {sum(counts.values())} tasks so far, cameras with two tasks: "
@@ -354,31 +353,10 @@ def demo(
 
 def _finish_run(report: RunReport, as_json: bool) -> None:
     """Show a finished run and exit with its code."""
-    _show_run(report)
+    show_run(err, report)
     if as_json:
         _print_json(format_run(report))
     raise typer.Exit(report.exit_code)
-
-
-def _show_run(report: RunReport) -> None:
-    """Validation problems, then how the run ended, on stderr."""
-    _show_validation(
-        report.loaded, format_validation(report.loaded.checked, mapping_chosen=report.loaded.chosen)
-    )
-    counts = report.counts
-    err.print(
-        f"batches: {counts['batches']}  accepted [green]{counts['accepted']}[/]"
-        f"  refused [red]{counts['rejected']}[/]  not settled [yellow]{counts['unsettled']}[/]"
-        f"  retries {report.retries}  lookups {report.lookups}  ({report.seconds:.1f} s)"
-    )
-    err.print("camera rows: " + "  ".join(f"{s} {n}" for s, n in report.statuses.items() if n))
-    if report.stop_reason:
-        err.print(f"[yellow]stopped[/]: {escape(report.stop_reason)}")
-    err.print(f"results: [bold]{report.run_dir / 'results.xlsx'}[/]")
-    if report.counts.get("unsettled"):
-        err.print(f"to finish it: [bold]bulkload resume {report.run_dir}[/]")
-    elif report.statuses.get("unknown"):
-        err.print(f"to settle the unknown cameras: [bold]bulkload reconcile {report.run_dir}[/]")
 
 
 def _parse_faults(items: list[str]) -> dict[str, float]:
@@ -435,57 +413,6 @@ def _plan(sheet: Path, settings: Settings) -> tuple[Loaded, Plan, dict[str, Any]
     if settings.out:
         output.write_json(settings.out / "plan.json", summary)
     return loaded, planned, summary
-
-
-def _show_validation(loaded: Loaded, summary: dict[str, Any]) -> None:
-    """The validation summary and the first problems, on stderr."""
-    rows = summary["rows"]
-    err.print(
-        f"[bold]{summary['file']}[/] sheet {summary['sheet']!r},"
-        f" mapping [bold]{summary['mapping']}[/] ({summary['mapping_chosen']})"
-    )
-    err.print(
-        f"rows: {rows['total']}  valid [green]{rows['valid']}[/]"
-        f"  rejected [red]{rows['rejected']}[/]  duplicate [yellow]{rows['duplicate']}[/]"
-        f"  skipped (blank/title/footer) {summary['skipped_rows']}"
-    )
-    problems = loaded.checked.problems
-    if not problems:
-        return
-    styles = {"error": "red", "warning": "yellow", "info": "dim"}
-    err.print("[bold]problems[/]")
-    for severity, where, column, value, message, fix in problem_rows(problems[:PROBLEMS_SHOWN]):
-        style = styles.get(severity, "")
-        cell = f" [bold]{escape(column)}[/]" if column else ""
-        shown = f" = {escape(repr(value))}" if value else ""
-        err.print(f"[{style}]{severity:<7}[/] {escape(where)}{cell}{shown}")
-        err.print(f"        {escape(message)}" + (f"  [dim]→ {escape(fix)}[/]" if fix else ""))
-    if len(problems) > PROBLEMS_SHOWN:
-        err.print(f"... and {len(problems) - PROBLEMS_SHOWN} more: use --report FILE.csv or --json")
-
-
-def _show_plan(planned: Plan, summary: dict[str, Any], out: Path | None) -> None:
-    """The batches that would be sent, on stderr."""
-    table = Table(
-        "#", "name", "service", "version", "groups", "entries", "cameras", "bytes", title="batches"
-    )
-    for batch in summary["batches"]:
-        table.add_row(
-            str(batch["number"]),
-            batch["name"],
-            batch["service_name"],
-            batch["service_version"],
-            str(batch["groups"]),
-            str(batch["entries"]),
-            str(batch["cameras"]),
-            str(batch["bytes"]),
-        )
-    err.print(table)
-    err.print(
-        f"{summary['batch_count']} batches (minimum {summary['minimum_batches']}) for"
-        f" {summary['cameras']} cameras in {summary['entries']} group entries"
-        + (f"; payload files in {out}/" if out else "")
-    )
 
 
 def _engine(name: str) -> Engine:
