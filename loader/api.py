@@ -18,7 +18,7 @@ import httpx
 from pydantic import ValidationError
 
 from loader.auth import TokenSource
-from loader.errors import SubmitError
+from loader.errors import FatalError, SubmitError
 from loader.payload import BatchTaskResponse, ErrorBody
 from loader.ratelimit import RateLimiter
 
@@ -167,15 +167,22 @@ class ViasClient:
         return classify(response)
 
     async def find_batch(self, name: str) -> list[str]:
-        """Ids of the batches named exactly ``name`` (the API only searches loosely)."""
+        """Ids of the batches named exactly ``name`` (the API only searches loosely).
+
+        If the API refuses the name filter (a 4xx), every batch is listed and scanned.
+        """
+        try:
+            return await self._scan_batches(
+                name, {"type_like": "batch_task_name", "name_like": name}
+            )
+        except FatalError:
+            return await self._scan_batches(name, {})
+
+    async def _scan_batches(self, name: str, query: dict[str, Any]) -> list[str]:
+        """Page ListBatchTasks until a short page, keeping exact name matches."""
         found: list[str] = []
         for page in range(1, 10_001):
-            params = {
-                "type_like": "batch_task_name",
-                "name_like": name,
-                "page_size": LIST_PAGE_SIZE,
-                "page_num": page,
-            }
+            params = {**query, "page_size": LIST_PAGE_SIZE, "page_num": page}
             listing = await self._get_json("/batch-tasks", params)
             items = listing.get("batch_task_list") or []
             found += [str(i.get("id")) for i in items if i.get("batch_task_name") == name]
@@ -212,7 +219,10 @@ class ViasClient:
             raise SubmitError(f"GET {path} failed: {type(exc).__name__}") from exc
         if response.status_code != 200:
             outcome = classify(response)
-            raise SubmitError(f"GET {path} answered {response.status_code} {outcome.code}".strip())
+            text = f"GET {path} answered {response.status_code} {outcome.code}".strip()
+            if outcome.verdict == Verdict.REJECTED:
+                raise FatalError(text)  # the query itself is refused: asking again won't help
+            raise SubmitError(text)
         try:
             document = json.loads(response.content)
         except ValueError as exc:

@@ -321,3 +321,22 @@ async def test_every_request_is_paced(clock: FakeClock) -> None:
     await settle(api, clock, ["n1", "n2", "n3"])
 
     assert clock.sleeps == pytest.approx([0.102, 0.102])
+
+
+@pytest.mark.anyio
+async def test_lookup_falls_back_to_listing_everything_when_the_filter_is_refused(
+    clock: FakeClock,
+) -> None:
+    """A server that rejects name_like (400): all batches are listed and scanned by name."""
+    api = FakeApi(
+        [error(500)],
+        lookups=[error(400, "VIAS.00010001"), listing(("other", "x"), ("n1", "b-scan"))],
+    )
+
+    events, _, _ = await settle(api, clock, ["n1"])
+
+    assert (events[-1].kind, events[-1].batch_id, api.count("POST")) == (
+        "BatchAccepted",
+        "b-scan",
+        1,
+    )  # type: ignore[attr-defined]
