@@ -44,10 +44,19 @@ class IamPassword:
     """A project-scoped token from IAM ``POST /v3/auth/tokens`` (returned in X-Subject-Token)."""
 
     def __init__(
-        self, *, iam_url: str, user: str, password: str, domain: str, project: str
+        self,
+        *,
+        iam_url: str,
+        user: str,
+        password: str,
+        domain: str,
+        region: str | None = None,
+        project_id: str = "",
     ) -> None:
         self.iam_url = iam_url.rstrip("/")
-        self.user, self.password, self.domain, self.project = user, password, domain, project
+        self.user, self.password, self.domain = user, password, domain
+        # The project scope: by name (the region, e.g. cn-north-4) or else by id.
+        self.scope = {"name": region} if region else {"id": project_id}
         self.value = ""
         self._lock = anyio.Lock()
 
@@ -81,7 +90,7 @@ class IamPassword:
                         }
                     },
                 },
-                "scope": {"project": {"name": self.project}},
+                "scope": {"project": self.scope},
             }
         }
         try:

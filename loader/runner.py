@@ -333,17 +333,23 @@ def _submit_options(settings: Settings) -> SubmitOptions:
 
 
 def _token_source(settings: Settings, project_id: str) -> TokenSource:
-    """The token given, else IAM password auth; neither is a ConfigError."""
+    """The token given, else IAM password auth; neither is a ConfigError.
+
+    IAM is asked at BULKLOAD_IAM_URL, else iam.<region>, else at the API endpoint itself
+    (a private or simulated deployment serving both).
+    """
     credentials = settings.credentials
     if credentials.token:
         return StaticToken(credentials.token)
-    if credentials.uses_iam and credentials.iam_url:
+    iam_url = credentials.iam_url or settings.endpoint
+    if credentials.uses_iam and iam_url:
         return IamPassword(
-            iam_url=credentials.iam_url,
+            iam_url=iam_url,
             user=credentials.iam_user or "",
             password=credentials.iam_password or "",
             domain=credentials.iam_domain or credentials.iam_user or "",
-            project=credentials.region or project_id,
+            region=credentials.region,
+            project_id=project_id,
         )
     raise ConfigError(
         "no credentials: set BULKLOAD_AUTH_TOKEN, or BULKLOAD_IAM_USER, BULKLOAD_IAM_PASSWORD,"

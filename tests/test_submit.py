@@ -340,3 +340,36 @@ async def test_lookup_falls_back_to_listing_everything_when_the_filter_is_refuse
         "b-scan",
         1,
     )  # type: ignore[attr-defined]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("region", "scope"),
+    [("cn-north-4", {"name": "cn-north-4"}), (None, {"id": "p-123"})],
+    ids=["by-region-name", "by-project-id"],
+)
+async def test_iam_request_is_project_scoped(region: str | None, scope: dict[str, str]) -> None:
+    """The IAM body asks for a project-scoped token, by region name or else project id."""
+    bodies: list[dict[str, Any]] = []
+
+    def iam(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(201, headers={"X-Subject-Token": "t-1"}, json={})
+
+    auth = IamPassword(
+        iam_url="https://iam.test",
+        user="u",
+        password="pw",
+        domain="d",
+        region=region,
+        project_id="p-123",
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(iam)) as http:
+        token = await auth.token(http)
+
+    assert (token, bodies[0]["auth"]["scope"]["project"]) == ("t-1", scope)
+    assert bodies[0]["auth"]["identity"]["password"]["user"] == {
+        "name": "u",
+        "password": "pw",
+        "domain": {"name": "d"},
+    }
