@@ -289,7 +289,7 @@ async def test_401_gets_a_new_token_once_and_repeats(clock: FakeClock) -> None:
     ]
     api = FakeApi([error(401, "VIAS.00010005"), ok()], iam=iam)
     auth = IamPassword(
-        iam_url="https://iam.test", user="u", password="pw-secret", domain="d", project="p"
+        iam_url="https://iam.test", user="u", password="pw-secret", domain="d", region="r1"
     )
 
     events, _, _ = await settle(api, clock, ["n1"], auth=auth)
