@@ -22,7 +22,7 @@ from loader.ledger import Ledger, LedgerEntry
 from loader.pipeline import Loaded, load
 from loader.plan import Plan, plan
 from loader.results import Outcomes, build, outcomes
-from loader.runstate import RunState, fold
+from loader.runstate import BatchStatus, RunState, fold
 from loader.secrecy import Scrubber, resolve
 from loader.settings import Settings, limits_of
 from loader.validate import RowStatus
@@ -176,15 +176,22 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
 
 
 def _ledger_entries(context: RunContext, result: Outcomes) -> list[LedgerEntry]:
-    """Sent cameras whose outcome is known: loaded or failed, with their fingerprint."""
+    """Sent cameras with their fingerprint: loaded, failed, or unknown but maybe created.
+
+    "unknown" is recorded when its batch was created or may have been (in doubt): a later
+    run must not send it again and risk a second task; ``resume`` or ``reconcile`` of this
+    run settles it. Cameras of batches provably never created are left out: send anew.
+    """
     settings = context.loaded.checked.settings
     entries = []
     for camera in context.delta.send:
         status = result.status[camera.position]
-        # "unknown" inside a created batch is kept too: sending it again could double it.
-        if status not in ("loaded", "failed") and not (
-            status == "unknown" and result.batch_id[camera.position]
-        ):
+        batch = context.state.batches.get(str(result.batch[camera.position]))
+        maybe_created = batch is not None and batch.status in (
+            BatchStatus.ACCEPTED,
+            BatchStatus.IN_DOUBT,
+        )
+        if status not in ("loaded", "failed") and not (status == "unknown" and maybe_created):
             continue
         group, source, service = camera_key(camera, settings)
         entries.append(

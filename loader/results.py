@@ -130,7 +130,10 @@ def _held_message(earlier: Earlier, entry: LedgerEntry) -> str:
     if earlier == Earlier.CHANGED:
         return f"loaded by run {entry.run} with other settings; run with --force to send it again"
     if earlier == Earlier.UNKNOWN:
-        return f"sent by run {entry.run}, outcome not known: bulkload reconcile on that run"
+        return (
+            f"sent by run {entry.run}, outcome not known yet: bulkload resume (or reconcile)"
+            " that run; it is not sent again meanwhile"
+        )
     return f"failed in run {entry.run}: {entry.message}; fix it, then run with --retry-failed"
 
 

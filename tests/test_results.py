@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from loader.runner import reconcile_run, start_run
+from loader.runner import reconcile_run, resume_run, start_run
 from loader.sim import SimConfig, running_simulator
 from loader.workbook import neutralise
 from tests.conftest import write_inventory
@@ -263,3 +263,23 @@ def test_failures_the_api_does_not_name_are_found_through_list_tasks(tmp_path: P
     assert (
         first == statuses(tmp_path / "run" / "results.xlsx") == Counter({"loaded": 28, "failed": 2})
     )
+
+
+def test_a_new_run_never_resends_what_an_interrupted_run_may_have_created(tmp_path: Path) -> None:
+    """Run 1 stops with batches in doubt; run 2 of the same sheet holds them as unknown."""
+    sheet = write_inventory(tmp_path, groups=300, per_group=1)
+    config = SimConfig(faults={"5xx-after": 1.0}, list_failures=1.0)
+
+    with running_simulator(config) as sim:
+        first = start_run(sheet, settings_for(sim.url, tmp_path, settle=0.05))
+        config.faults.clear()
+        config.list_failures = 0.0
+        second = start_run(sheet, settings_for(sim.url, tmp_path, run_dir=tmp_path / "second"))
+        resumed = resume_run(tmp_path / "run", settings_for(sim.url, tmp_path))
+        third = start_run(sheet, settings_for(sim.url, tmp_path, run_dir=tmp_path / "third"))
+        counts = sim.state.task_counts()
+
+    assert first.exit_code == 3
+    assert (second.exit_code, second.statuses["unknown"]) == (3, 300)
+    assert (resumed.exit_code, third.exit_code, third.statuses["unchanged"]) == (0, 0, 300)
+    assert counts == Counter({(f"grp-{g:05d}", f"cam-{g:05d}-000"): 1 for g in range(300)})

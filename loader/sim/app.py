@@ -67,6 +67,7 @@ class SimConfig:
     slow_seconds: float = 3.0
     latency: float = 0.0  # seconds every API answer takes
     list_lag: float = 0.0  # seconds before a created batch shows in list calls
+    list_failures: float = 0.0  # share of ListBatchTasks calls answered 500
     unique_names: bool = True  # a second create with a used name is refused (VIAS.00010011)
     refuse_services: frozenset[str] = frozenset()  # bodies naming these get 400 VIAS.00010001
     iam_user: str = "sim-user"
@@ -305,6 +306,8 @@ class _Api:
         refused = await self._gate(request)
         if refused is not None:
             return refused
+        if self.faults.random.random() < self.config.list_failures:
+            return _error(500, "VIAS.00010006", "An internal error occurs.")
         query = request.query_params
         batches = self.state.visible_batches(self.config.list_lag)
         if query.get("type_like") == "batch_task_name" and query.get("name_like"):
