@@ -21,8 +21,16 @@ from loader import logs, output
 from loader.api import ViasClient
 from loader.auth import IamPassword, StaticToken, TokenSource
 from loader.context import RESULTS, RunContext, conclude, new_context, rebuild_context
-from loader.errors import ConfigError
-from loader.events import Event, RunFinished, RunInterrupted, RunStarted, decode, encode
+from loader.errors import ConfigError, SubmitError
+from loader.events import (
+    BatchAccepted,
+    Event,
+    RunFinished,
+    RunInterrupted,
+    RunStarted,
+    decode,
+    encode,
+)
 from loader.observe import observe
 from loader.pipeline import Loaded
 from loader.ratelimit import RateLimiter, SystemClock
@@ -140,6 +148,8 @@ def _send(
             await engine.run(jobs)
             group.cancel_scope.cancel()
         control = engine.control
+        if not control.stopping:
+            await _count_found(client, context, recorder)
         doubtful = _doubtful(context)
         if doubtful and not control.stopping:
             names = _camera_names(context)
@@ -272,10 +282,37 @@ def format_run(report: RunReport) -> dict[str, Any]:
     }
 
 
+async def _count_found(client: ViasClient, context: RunContext, record: _Recorder) -> None:
+    """Batches found by lookup came with no counts: one ListBatchTasks call each gives them.
+
+    A batch that holds a task for every camera is settled by its count; the others are
+    left for ``_doubtful`` (ListTasks per camera costs far more than one count).
+    """
+    for batch in context.planned.batches:
+        state = context.state.batches.get(batch.name)
+        if state is None or not state.found_by_lookup or state.total:
+            continue
+        try:
+            listed = await client.list_batch(batch.name)
+        except SubmitError:
+            continue
+        tasks = int((listed or {}).get("num_task") or 0)
+        if tasks >= batch.camera_count:
+            await record(
+                BatchAccepted(
+                    batch=batch.name,
+                    batch_id=state.batch_id,
+                    total=tasks,
+                    succeeded=tasks,
+                    found_by_lookup=True,
+                )
+            )
+
+
 def _doubtful(context: RunContext) -> set[str]:
     """Accepted batches whose cameras' fates the create answer leaves open.
 
-    Found by a lookup (no counts came back), or more cameras failed than error_list
+    Found by a lookup and not counted whole, or more cameras failed than error_list
     names: ask ListTasks at once rather than leave cameras ``unknown``.
     """
     found = set()
@@ -284,7 +321,8 @@ def _doubtful(context: RunContext) -> set[str]:
         if state is None or state.status != BatchStatus.ACCEPTED:
             continue
         sources = {c.video_source_id for e in batch.entries for c in e.cameras}
-        if state.found_by_lookup or state.failed > len(attribute_errors(state.error_list, sources)):
+        uncounted = state.found_by_lookup and state.total < batch.camera_count
+        if uncounted or state.failed > len(attribute_errors(state.error_list, sources)):
             found.add(batch.name)
     return found
 
