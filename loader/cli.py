@@ -267,11 +267,7 @@ def resume(
     as_json: JsonOpt = False,
 ) -> None:
     """Finish an interrupted run: never resends an accepted batch."""
-    env = environment()
-    settings = Settings(json=as_json, credentials=credentials_from(env), environment=env)
-    with RunProgress(err, enabled=not as_json) as progress:
-        report = _guarded(partial(resume_run, run_dir, settings, progress))
-    _finish_run(report, as_json)
+    _continue_run(resume_run, run_dir, as_json)
 
 
 @app.command()
@@ -280,10 +276,7 @@ def reconcile(
     as_json: JsonOpt = False,
 ) -> None:
     """Ask the API what became of each batch's cameras; rewrite results.xlsx."""
-    env = environment()
-    settings = Settings(json=as_json, credentials=credentials_from(env), environment=env)
-    report = _guarded(partial(reconcile_run, run_dir, settings))
-    _finish_run(report, as_json)
+    _continue_run(reconcile_run, run_dir, as_json)
 
 
 @app.command()
@@ -349,6 +342,17 @@ def demo(
         "\n[bold green]demo done[/]: each run directory above holds results.xlsx, journal.sqlite,"
         " log.jsonl, payloads/ and summary.json"
     )
+
+
+def _continue_run(
+    action: Callable[[Path, Settings, RunProgress], RunReport], run_dir: Path, as_json: bool
+) -> None:
+    """resume or reconcile a run directory: the run's own options, credentials from env."""
+    env = environment()
+    settings = Settings(json=as_json, credentials=credentials_from(env), environment=env)
+    with RunProgress(err, enabled=not as_json) as progress:
+        report = _guarded(partial(action, run_dir, settings, progress))
+    _finish_run(report, as_json)
 
 
 def _finish_run(report: RunReport, as_json: bool) -> None:
