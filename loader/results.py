@@ -357,7 +357,43 @@ def _letter(position: int) -> str:
 
 
 def _groups(loaded: Loaded, result: Outcomes) -> pd.DataFrame:
-    """Per group: its name and how many of its camera rows ended in each status."""
+    """Per group: its row on the Groups sheet (if any), and its camera rows by status."""
+    counts = _camera_counts(loaded, result)
+    sheet = loaded.groups
+    if sheet is None:
+        return counts
+    frame = sheet.frame
+    ids = (
+        frame["group_id"].where(frame["group_id"] != "", frame["group"])
+        if "group_id" in frame
+        else frame["group"]
+    )
+    errors = {(p.sheet, p.row) for p in loaded.checked.problems if p.severity == Severity.ERROR}
+    places = list(zip(frame[SHEET].tolist(), frame[ROW].tolist(), strict=True))
+    rows = pd.DataFrame(
+        {
+            "Source Row": [f"{s}!{r}" for s, r in places],
+            "Group": frame["group"].to_numpy(dtype=object),
+            "Group ID": ids.to_numpy(dtype=object),
+            "Group Name": frame["group_name"].to_numpy(dtype=object)
+            if "group_name" in frame
+            else "",
+            "Row Status": ["rejected" if place in errors else "valid" for place in places],
+        }
+    )
+    counted = counts.drop(columns=["Group Name"], errors="ignore")
+    table = rows.merge(counted, on="Group ID", how="left")
+    missing = counted[~counted["Group ID"].isin(rows["Group ID"])].assign(
+        **{"Row Status": "not on the sheet"}
+    )
+    table = pd.concat([table, missing], ignore_index=True)
+    number_columns = ["Cameras", *STATUSES]
+    table[number_columns] = table[number_columns].fillna(0).astype(int)
+    return table.fillna("")
+
+
+def _camera_counts(loaded: Loaded, result: Outcomes) -> pd.DataFrame:
+    """Per group id: its name and how many of its camera rows ended in each status."""
     rows = loaded.checked.rows
     frame = pd.DataFrame(
         {"Group ID": rows["group"].to_numpy(dtype=object), "Status": result.status}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -283,3 +284,70 @@ def test_a_new_run_never_resends_what_an_interrupted_run_may_have_created(tmp_pa
     assert (second.exit_code, second.statuses["unknown"]) == (3, 300)
     assert (resumed.exit_code, third.exit_code, third.statuses["unchanged"]) == (0, 0, 300)
     assert counts == Counter({(f"grp-{g:05d}", f"cam-{g:05d}-000"): 1 for g in range(300)})
+
+
+def test_groups_sheet_accounts_for_every_group_row(tmp_path: Path, write_xlsx: Any) -> None:
+    """Each Groups row appears with its row status and camera counts; unknown groups too."""
+    mapping = tmp_path / "flat-test.toml"
+    mapping.write_text(
+        """
+name = "two"
+[cameras]
+sheet = "Cameras"
+[cameras.columns]
+video_source_id = { column = "Camera", required = true }
+group = { column = "Group", required = true }
+[groups]
+sheet = "Groups"
+[groups.columns]
+group = { column = "Group", required = true }
+group_name = "Name"
+days_of_week = "Days"
+[task]
+service_name = "c-smoke"
+service_version = "3.0"
+event_center = true
+timezone = "GMT+08:00"
+periods = "all day"
+"""
+    )
+    sheet = write_xlsx(
+        {
+            "Cameras": [
+                ["Camera", "Group"],
+                ["cam-0001", "g1"],
+                ["cam-0002", "g1"],
+                ["cam-0003", "g2"],
+                ["cam-0004", "gx"],
+            ],
+            "Groups": [
+                ["Group", "Name", "Days"],
+                ["g1", "Lobby", "daily"],
+                ["g2", "Dock", "Funday"],
+                ["g3", "Empty", "daily"],
+            ],
+        }
+    )
+
+    with running_simulator() as sim:
+        start_run(sheet, settings_for(sim.url, tmp_path))
+
+    book = openpyxl.load_workbook(tmp_path / "run" / "results.xlsx")
+    rows = list(book["Groups"].iter_rows(values_only=True))
+    header = list(rows[0])
+    picked = [
+        (
+            r[header.index("Group ID")],
+            r[header.index("Row Status")],
+            r[header.index("Cameras")],
+            r[header.index("loaded")],
+            r[header.index("rejected")],
+        )
+        for r in rows[1:]
+    ]
+    assert picked == [
+        ("g1", "valid", 2, 2, 0),
+        ("g2", "rejected", 1, 0, 1),
+        ("g3", "valid", 0, 0, 0),
+        ("gx", "not on the sheet", 1, 0, 1),
+    ]
