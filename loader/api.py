@@ -185,7 +185,7 @@ class ViasClient:
             params = {**query, "page_size": LIST_PAGE_SIZE, "page_num": page}
             listing = await self._get_json("/batch-tasks", params)
             items = listing.get("batch_task_list") or []
-            found += [str(i.get("id")) for i in items if i.get("batch_task_name") == name]
+            found += [str(i.get("id")) for i in items if _name_of(i) == name]
             if len(items) < LIST_PAGE_SIZE:
                 return found
         return found
@@ -194,7 +194,7 @@ class ViasClient:
         """The ListBatchTasks entry of the batch named exactly ``name``, if listed."""
         params = {"type_like": "batch_task_name", "name_like": name, "page_size": LIST_PAGE_SIZE}
         items = (await self._get_json("/batch-tasks", params)).get("batch_task_list") or []
-        return next((i for i in items if i.get("batch_task_name") == name), None)
+        return next((i for i in items if _name_of(i) == name), None)
 
     async def list_tasks(self, batch_id: str) -> list[dict[str, Any]]:
         """Every task of a batch; ``count`` is per page, so page until a short page."""
@@ -230,3 +230,8 @@ class ViasClient:
         if not isinstance(document, dict):
             raise SubmitError(f"GET {path} answered JSON that is not an object")
         return document
+
+
+def _name_of(item: dict[str, Any]) -> str:
+    """A listed batch's name: ``batch_task_name`` per the SDK, ``name`` as a fallback."""
+    return str(item.get("batch_task_name") or item.get("name") or "")

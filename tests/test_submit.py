@@ -373,3 +373,16 @@ async def test_iam_request_is_project_scoped(region: str | None, scope: dict[str
         "password": "pw",
         "domain": {"name": "d"},
     }
+
+
+@pytest.mark.anyio
+async def test_lookup_matches_a_listed_name_under_either_key(clock: FakeClock) -> None:
+    """A listing that says ``name`` instead of ``batch_task_name`` still finds the batch."""
+    listed = httpx.Response(
+        200, json={"count": 1, "batch_task_list": [{"id": "b-n", "name": "n1"}]}
+    )
+    api = FakeApi([error(502)], lookups=[listed])
+
+    events, _, _ = await settle(api, clock, ["n1"])
+
+    assert (events[-1].kind, events[-1].batch_id, api.count("POST")) == ("BatchAccepted", "b-n", 1)  # type: ignore[attr-defined]
