@@ -48,7 +48,8 @@ Emit = Callable[[Event], Awaitable[None]]
 class SubmitOptions:
     """How hard and how long to try."""
 
-    concurrency: int = 8
+    concurrency: int = 8  # the most requests in flight (the AIMD cap)
+    workers: int | None = None  # batches in progress at once; default max(4 x concurrency, 32)
     max_attempts: int = 6
     backoff_base: float = 0.5
     backoff_cap: float = 20.0
@@ -131,12 +132,19 @@ class Engine:
         """Feed the jobs to ``concurrency`` workers and wait for all of them."""
         send, receive = anyio.create_memory_object_stream[Job]()
         async with anyio.create_task_group() as group:
-            for _ in range(max(1, self.options.concurrency)):
+            for _ in range(self._workers()):
                 group.start_soon(self._worker, receive.clone())
             receive.close()
             async with send:
                 for job in jobs:
                     await send.send(job)
+
+    def _workers(self) -> int:
+        """Workers outnumber the requests in flight: a worker waiting out a backoff or a
+        lookup's settle window holds no request, and must not hold up the other batches."""
+        if self.options.workers is not None:
+            return max(1, self.options.workers)
+        return max(4 * self.options.concurrency, 32)
 
     async def _worker(self, jobs: ObjectReceiveStream[Job]) -> None:
         async with jobs:
@@ -163,6 +171,8 @@ class Engine:
                 await self._emit(job, BatchGaveUp(batch=job.name, reason=reason))
                 return
             outcome = await self._send_once(job)
+            if outcome is None:
+                continue  # the run stopped meanwhile: the next turn records giving up
             if outcome.verdict in (Verdict.ACCEPTED, Verdict.REJECTED):
                 return
             if outcome.verdict in (Verdict.FATAL, Verdict.UNAUTHORIZED):
@@ -180,9 +190,15 @@ class Engine:
             return f"{job.state.attempts} attempts without a clear answer"
         return ""
 
-    async def _send_once(self, job: Job) -> Outcome:
-        """One create request, recorded before it leaves and after it is classified."""
+    async def _send_once(self, job: Job) -> Outcome | None:
+        """One create request, recorded before it leaves and after it is classified.
+
+        None when the run stopped while this worker waited for room in flight.
+        """
         epoch = await self.limit.acquire()
+        if self.control.stopping:
+            await self.limit.release(epoch=epoch, congested=False)
+            return None
         await self._emit(job, BatchSending(batch=job.name, attempt=job.state.attempts + 1))
         outcome = await self.client.create_batch(job.content)
         await self.limit.release(epoch=epoch, congested=outcome.congested)
