@@ -3,6 +3,8 @@ Benchmark: submission throughput against the simulator on loopback (not part of 
 
     uv run python bench/bench_submit.py                       # R=20/s, 200 ms, 400 payloads
     uv run python bench/bench_submit.py --rate 50 --latency 0.05 --batches 400
+    uv run python bench/bench_submit.py --latency 0.05 --no-baseline \
+        --fault 5xx-before=0.1 --fault reset-before=0.05 --fault commit-reset=0.05
 
 The simulator throttles at R requests/s (APIG.0308 above it) and answers every call after
 the given latency. bulkload runs with --rate R; the baseline is a sequential loader that
@@ -49,10 +51,16 @@ def inventory(folder: Path, batches: int) -> tuple[Path, Path]:
 
 
 def run_bulkload(
-    sheet: Path, mapping: Path, rate: float, latency: float, folder: Path
+    sheet: Path,
+    mapping: Path,
+    rate: float,
+    latency: float,
+    folder: Path,
+    faults: dict[str, float] | None = None,
 ) -> dict[str, float]:
-    """bulkload against a fresh simulator throttling at ``rate``."""
-    with running_simulator(SimConfig(rate=rate, latency=latency)) as sim:
+    """bulkload against a fresh simulator throttling at ``rate`` (with ``faults``)."""
+    config = SimConfig(rate=rate, latency=latency, faults=dict(faults or {}), seed=4)
+    with running_simulator(config) as sim:
         settings = Settings(
             mapping=str(mapping),
             endpoint=sim.url,
@@ -98,6 +106,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, nargs="*", default=[0.2])
     parser.add_argument("--batches", type=int, default=400)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--fault", action="append", default=[], help="KIND=P for the simulator")
     args = parser.parse_args()
     machine = f"{platform.machine()}, Python {platform.python_version()}"
     print(f"machine: {machine}; {args.batches} payloads")
@@ -111,7 +120,8 @@ def main() -> None:
         sheet, mapping = inventory(folder, args.batches)
         for rate in args.rate:
             for latency in args.latency:
-                ours = run_bulkload(sheet, mapping, rate, latency, folder)
+                faults = {k: float(v) for k, _, v in (f.partition("=") for f in args.fault)}
+                ours = run_bulkload(sheet, mapping, rate, latency, folder, faults)
                 share = 100 * ours["per_second"] / rate
                 line = (
                     f"| {rate:g} | {latency * 1000:.0f} ms | {ours['seconds']:.1f}"
