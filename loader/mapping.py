@@ -71,7 +71,6 @@ INTRINSIC: Final = {
     "settings": transforms.json_object,
 }
 ALL_SHEETS: Final = "*"  # sheet = "*": every sheet with the key column, read as one
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -274,11 +273,6 @@ class TaskDefaults(BaseModel):
             else:
                 texts[name] = str(value)
         return texts
-
-    def secret_names(self) -> list[str]:
-        """Environment variables the webhook headers refer to as ``${VAR}``."""
-        found = (_VARIABLE.findall(v) for v in (self.webhook_headers or {}).values())
-        return sorted({name for names in found for name in names})
 
 
 class Mapping(BaseModel):

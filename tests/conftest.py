@@ -124,6 +124,29 @@ event_center = true
 """
 
 
+TWO_SHEET_MAPPING = """
+name = "two"
+[cameras]
+sheet = "Cameras"
+[cameras.columns]
+video_source_id = { column = "Camera", required = true }
+group = { column = "Group", required = true }
+[groups]
+sheet = "Groups"
+[groups.columns]
+group = { column = "Group", required = true }
+group_name = "Name"
+service_name = "Algorithm"
+days_of_week = "Days"
+[task]
+service_name = "c-smoke"
+service_version = "3.0"
+event_center = true
+timezone = "GMT+08:00"
+periods = "all day"
+"""
+
+
 def write_inventory(
     folder: Path, groups: int, per_group: int, *, name: str = "inventory.csv"
 ) -> Path:

@@ -11,7 +11,7 @@ import pytest
 from loader.errors import ConfigError, InputError
 from loader.pipeline import load
 from loader.validate import STATUS
-from tests.conftest import FLAT_MAPPING, SAMPLES, XlsxWriter
+from tests.conftest import FLAT_MAPPING, SAMPLES, TWO_SHEET_MAPPING, XlsxWriter
 
 FLAT = FLAT_MAPPING
 
@@ -189,27 +189,7 @@ def test_unknown_and_broken_groups_reject_their_cameras(
     write_xlsx: XlsxWriter, write_mapping: Callable[[str], Path]
 ) -> None:
     """Cameras of a group missing from, or invalid on, the Groups sheet are rejected."""
-    mapping = write_mapping(
-        """
-name = "two"
-[cameras]
-sheet = "Cameras"
-[cameras.columns]
-video_source_id = { column = "Camera", required = true }
-group = { column = "Group", required = true }
-[groups]
-sheet = "Groups"
-[groups.columns]
-group = { column = "Group", required = true }
-service_name = "Algorithm"
-days_of_week = "Days"
-[task]
-service_version = "3.0"
-event_center = true
-timezone = "GMT+08:00"
-periods = "all day"
-"""
-    )
+    mapping = write_mapping(TWO_SHEET_MAPPING)
     sheet = write_xlsx(
         {
             "Cameras": [

@@ -13,7 +13,7 @@ import pytest
 from loader.runner import reconcile_run, resume_run, start_run
 from loader.sim import SimConfig, running_simulator
 from loader.workbook import neutralise
-from tests.conftest import write_inventory
+from tests.conftest import TWO_SHEET_MAPPING, write_inventory
 from tests.test_run import settings_for
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "\tx", "\rx", "\nx"]
@@ -289,28 +289,7 @@ def test_a_new_run_never_resends_what_an_interrupted_run_may_have_created(tmp_pa
 def test_groups_sheet_accounts_for_every_group_row(tmp_path: Path, write_xlsx: Any) -> None:
     """Each Groups row appears with its row status and camera counts; unknown groups too."""
     mapping = tmp_path / "flat-test.toml"
-    mapping.write_text(
-        """
-name = "two"
-[cameras]
-sheet = "Cameras"
-[cameras.columns]
-video_source_id = { column = "Camera", required = true }
-group = { column = "Group", required = true }
-[groups]
-sheet = "Groups"
-[groups.columns]
-group = { column = "Group", required = true }
-group_name = "Name"
-days_of_week = "Days"
-[task]
-service_name = "c-smoke"
-service_version = "3.0"
-event_center = true
-timezone = "GMT+08:00"
-periods = "all day"
-"""
-    )
+    mapping.write_text(TWO_SHEET_MAPPING)
     sheet = write_xlsx(
         {
             "Cameras": [
