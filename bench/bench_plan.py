@@ -92,14 +92,14 @@ def make_csv(cameras: int) -> Path:
 
 def measure(path: Path, engine: str) -> dict[str, float]:
     """In this process: load + plan ``path``; wall seconds and peak resident MB."""
-    from loader.guard import MB, Limits
-    from loader.pipeline import load
-    from loader.plan import plan
+    from loader.check.load import load
+    from loader.planning.batches import plan
+    from loader.read.guard import MB, Limits
 
     started = time.perf_counter()
     loaded = load(path, engine=engine, limits=Limits(max_bytes=1024 * MB))  # type: ignore[arg-type]
     checked = loaded.checked
-    planned = plan(checked.cameras, checked.settings)
+    planned = plan(checked.cameras, checked.settings_classes)
     bodies = sum(len(b.content()) for b in planned.batches)
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import openpyxl
 
-from loader.delta import partition
-from loader.events import BatchAccepted, BatchPlanned, Event, RunStarted
-from loader.pipeline import load
-from loader.plan import plan
-from loader.results import build
-from loader.runstate import fold
-from loader.workbook import write_results
+from loader.check.load import load
+from loader.planning.batches import plan
+from loader.planning.delta import partition
+from loader.report.results import build, outcomes
+from loader.report.workbook import write_results
+from loader.state.events import BatchAccepted, BatchPlanned, Event, RunStarted
+from loader.state.runstate import replay
 
 MAPPING = """
 name = "bench"
@@ -54,8 +54,8 @@ def main() -> None:
         sheet.write_text("Camera,Group,Name,ROI\n" + "\n".join(rows) + "\n")
         (folder / "bench.toml").write_text(MAPPING)
         loaded = load(sheet, str(folder / "bench.toml"))
-        delta = partition(loaded.checked.cameras, loaded.checked.settings, {})
-        planned = plan(delta.send, loaded.checked.settings)
+        delta = partition(loaded.checked.cameras, loaded.checked.settings_classes, {})
+        planned = plan(delta.send, loaded.checked.settings_classes)
         events: list[Event] = [RunStarted()]
         for number, batch in enumerate(planned.batches):
             count = batch.camera_count
@@ -65,9 +65,11 @@ def main() -> None:
                     batch=batch.name, batch_id=f"id-{number}", total=count, succeeded=count
                 )
             )
-        state = fold(events)
+        state = replay(events)
         started = time.perf_counter()
-        results = build(loaded, planned, delta, state, [("Run", "bench")])
+        results = build(
+            loaded, planned, state, outcomes(loaded, planned, delta, state), [("Run", "bench")]
+        )
         built = time.perf_counter()
         write_results(folder / "results.xlsx", results)
         written = time.perf_counter()

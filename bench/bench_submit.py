@@ -22,10 +22,10 @@ from pathlib import Path
 
 import httpx
 
-from loader.pipeline import load
-from loader.plan import plan
-from loader.runner import start_run
-from loader.settings import Credentials, Settings
+from loader.check.load import load
+from loader.planning.batches import plan
+from loader.run.options import Credentials, RunOptions
+from loader.run.runner import start_run
 from loader.sim import SimConfig, running_simulator
 
 MAPPING = """
@@ -61,7 +61,7 @@ def run_bulkload(
     """bulkload against a fresh simulator throttling at ``rate`` (with ``faults``)."""
     config = SimConfig(rate=rate, latency=latency, faults=dict(faults or {}), seed=4)
     with running_simulator(config) as sim:
-        settings = Settings(
+        settings = RunOptions(
             mapping=str(mapping),
             endpoint=sim.url,
             project_id=sim.config.project_id,
@@ -85,7 +85,9 @@ def run_bulkload(
 def run_sequential(sheet: Path, mapping: Path, rate: float, latency: float) -> dict[str, float]:
     """The baseline: each payload POSTed after the previous answer, nothing in parallel."""
     loaded = load(sheet, str(mapping))
-    bodies = [b.content() for b in plan(loaded.checked.cameras, loaded.checked.settings).batches]
+    bodies = [
+        b.content() for b in plan(loaded.checked.cameras, loaded.checked.settings_classes).batches
+    ]
     with running_simulator(SimConfig(rate=rate, latency=latency)) as sim:
         url = f"{sim.url}/v2/{sim.config.project_id}/batch-tasks"
         headers = {"X-Auth-Token": "sim-token", "Content-Type": "application/json"}

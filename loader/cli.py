@@ -1,7 +1,11 @@
 """
-The ``bulkload`` command: parse flags, build Settings, call one function, render the
-result, map errors to exit codes (0 all rows fine, 1 some rows rejected, 2 usage, config
-or input error: nothing sent). Human output goes to stderr, ``--json`` to stdout.
+The ``bulkload`` command: parse flags, build the RunOptions, call one function, render the
+result, map errors to exit codes (0 all rows fine, 1 some rows rejected or failed, 2 usage,
+config or input error: nothing sent, 3 interrupted or unsettled: ``resume`` finishes it).
+Human output goes to stderr, ``--json`` to stdout.
+
+Each command imports the stages it needs when it runs: ``bulkload --help`` and the
+commands that read no sheet never pay for pandas, the simulator or the workbook writer.
 """
 
 from __future__ import annotations
@@ -12,37 +16,30 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from loader import output
-from loader.context import load_sheet
 from loader.errors import ConfigError, LoaderError
-from loader.mapping import bundled, bundled_dir, find_mapping
-from loader.pipeline import Loaded
-from loader.plan import Plan, plan
-from loader.progress import RunProgress
-from loader.render import show_plan, show_run, show_validation
-from loader.report import exit_code, format_plan, format_validation
-from loader.results import STATUSES
-from loader.runner import RunReport, format_run, reconcile_run, resume_run, start_run
-from loader.settings import (
+from loader.model.cameras import STATUSES
+from loader.run.options import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_INPUT_MB,
     DEFAULT_RATE,
     DEFAULT_SETTLE,
     DEFAULT_TIMEOUT,
-    Credentials,
-    Settings,
+    RunOptions,
     credentials_from,
     environment,
 )
-from loader.sheets import Engine
-from loader.sim import FAULTS, SimConfig, running_simulator, serve_forever
-from loader.template import write_template
+
+if TYPE_CHECKING:
+    from loader.check.load import Loaded
+    from loader.planning.batches import Plan
+    from loader.read.sheets import ExcelReader
+    from loader.report.summaries import RunReport
 
 app = typer.Typer(
     name="bulkload",
@@ -90,22 +87,29 @@ def validate(
     encoding: EncodingOpt = None,
     report: ReportOpt = None,
     only: OnlyOpt = None,
-    max_input_mb: MaxInputOpt = 64,
+    max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
 ) -> None:
     """Read, map and check an inventory; list every problem."""
-    settings = Settings(
-        mapping=mapping,
-        engine=_engine(engine),
-        encoding=encoding,
-        json=as_json,
-        only=_only(only),
-        max_input_mb=max_input_mb,
-    )
-    loaded = _guarded(lambda: _load(sheet, settings))
-    summary = format_validation(loaded.checked, mapping_chosen=loaded.chosen)
+    from loader.report import files
+    from loader.report.console import show_validation
+    from loader.report.summaries import format_validation
+
+    def work() -> tuple[Loaded, dict[str, Any]]:
+        options = RunOptions(
+            mapping=mapping,
+            engine=_engine(engine),
+            encoding=encoding,
+            json=as_json,
+            only=_only(only),
+            max_input_mb=max_input_mb,
+        )
+        loaded = _load(sheet, options)
+        return loaded, format_validation(loaded.checked, mapping_chosen=loaded.chosen)
+
+    loaded, summary = _guarded(work)
     show_validation(err, loaded, summary)
     if report is not None:
-        output.write_problems_csv(report, loaded.checked.problems)
+        _guarded(lambda: files.write_problems_csv(report, loaded.checked.problems))
     if as_json:
         _print_json(summary)
     raise typer.Exit(summary["exit_code"])
@@ -124,24 +128,31 @@ def plan_command(
     encoding: EncodingOpt = None,
     report: ReportOpt = None,
     only: OnlyOpt = None,
-    max_input_mb: MaxInputOpt = 64,
+    max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
 ) -> None:
     """Dry run: validate, then show (and with --out write) exactly what would be sent."""
-    settings = Settings(
-        mapping=mapping,
-        engine=_engine(engine),
-        encoding=encoding,
-        max_payload_bytes=max_payload_bytes,
-        out=out,
-        json=as_json,
-        only=_only(only),
-        max_input_mb=max_input_mb,
-    )
-    loaded, planned, summary = _guarded(lambda: _plan(sheet, settings))
+    from loader.report import files
+    from loader.report.console import show_plan, show_validation
+    from loader.report.summaries import exit_code
+
+    def work() -> tuple[Loaded, Plan, dict[str, Any]]:
+        options = RunOptions(
+            mapping=mapping,
+            engine=_engine(engine),
+            encoding=encoding,
+            max_payload_bytes=max_payload_bytes,
+            out=out,
+            json=as_json,
+            only=_only(only),
+            max_input_mb=max_input_mb,
+        )
+        return _plan(sheet, options)
+
+    loaded, planned, summary = _guarded(work)
     show_validation(err, loaded, summary["validation"])
     show_plan(err, planned, summary["plan"], out)
     if report is not None:
-        output.write_problems_csv(report, loaded.checked.problems)
+        _guarded(lambda: files.write_problems_csv(report, loaded.checked.problems))
     if as_json:
         _print_json(summary)
     raise typer.Exit(exit_code(loaded.checked))
@@ -154,8 +165,10 @@ def template(
     ),
 ) -> None:
     """Write a blank input workbook for the default mapping (dropdowns, help, an example)."""
-    mapping = _guarded(partial(find_mapping, "default"))
-    write_template(out, mapping)
+    from loader.check.mapping import find_mapping
+    from loader.report.template import write_template
+
+    _guarded(lambda: write_template(out, find_mapping("default")))
     err.print(f"template written: [bold]{out}[/]  (then: bulkload validate {out})")
 
 
@@ -164,29 +177,13 @@ def mappings(
     name: Annotated[str | None, typer.Argument(help="Show this mapping's columns")] = None,
 ) -> None:
     """List the bundled mappings, or show one with its columns."""
+    from loader.check.mapping import bundled, bundled_dir, find_mapping
+    from loader.report.console import show_mapping, show_mappings
+
     if name is None:
-        table = Table("mapping", "description", "sheets", title=f"mappings in {bundled_dir()}")
-        for found in _guarded(bundled):
-            sheets = [str(found.cameras.sheet or "(first)")]
-            if found.groups:
-                sheets.append(str(found.groups.sheet))
-            table.add_row(found.name, found.description, " + ".join(sheets))
-        err.print(table)
-        return
-    chosen = _guarded(lambda: find_mapping(name))
-    table = Table("sheet", "field", "column (aliases)", "transforms", "required", title=chosen.name)
-    for role, spec in (("cameras", chosen.cameras), ("groups", chosen.groups)):
-        if spec is None:
-            continue
-        for field, column in spec.columns.items():
-            names = column.template or " / ".join(column.names) or f"default {column.default!r}"
-            transforms = ", ".join(
-                t if isinstance(t, str) else type(t).__name__ for t in column.transforms
-            )
-            table.add_row(role, field, names, transforms, "yes" if column.required else "")
-    err.print(table)
-    defaults = chosen.task.as_text()
-    err.print("[bold]task defaults[/]: " + ", ".join(f"{k}={v}" for k, v in defaults.items()))
+        show_mappings(err, _guarded(bundled), bundled_dir())
+    else:
+        show_mapping(err, _guarded(lambda: find_mapping(name)))
 
 
 @app.command()
@@ -230,34 +227,40 @@ def run(
     engine: EngineOpt = "calamine",
     encoding: EncodingOpt = None,
     only: OnlyOpt = None,
-    max_input_mb: MaxInputOpt = 64,
+    max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
 ) -> None:
     """Validate, plan and send an inventory; settle every batch exactly once."""
-    env = environment()
-    settings = Settings(
-        mapping=mapping,
-        engine=_engine(engine),
-        encoding=encoding,
-        json=as_json,
-        max_payload_bytes=max_payload_bytes,
-        endpoint=endpoint or env.get("BULKLOAD_ENDPOINT"),
-        project_id=project_id or env.get("BULKLOAD_PROJECT_ID"),
-        run_dir=run_dir,
-        rate=rate,
-        concurrency=concurrency,
-        timeout=timeout,
-        max_attempts=max_attempts,
-        settle=settle,
-        ledger=ledger,
-        force=force,
-        retry_failed=retry_failed,
-        only=_only(only),
-        max_input_mb=max_input_mb,
-        credentials=credentials_from(env),
-        environment=env,
-    )
+    from loader.report.progress import RunProgress
+    from loader.run.runner import start_run
+
+    def options() -> RunOptions:
+        env = environment()
+        return RunOptions(
+            mapping=mapping,
+            engine=_engine(engine),
+            encoding=encoding,
+            json=as_json,
+            max_payload_bytes=max_payload_bytes,
+            endpoint=endpoint or env.get("BULKLOAD_ENDPOINT"),
+            project_id=project_id or env.get("BULKLOAD_PROJECT_ID"),
+            run_dir=run_dir,
+            rate=rate,
+            concurrency=concurrency,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            settle=settle,
+            ledger=ledger,
+            force=force,
+            retry_failed=retry_failed,
+            only=_only(only),
+            max_input_mb=max_input_mb,
+            credentials=credentials_from(env),
+            environment=env,
+        )
+
+    chosen = _guarded(options)
     with RunProgress(err, enabled=not as_json) as progress:
-        report = _guarded(partial(start_run, sheet, settings, progress))
+        report = _guarded(lambda: start_run(sheet, chosen, progress))
     _finish_run(report, as_json)
 
 
@@ -267,6 +270,8 @@ def resume(
     as_json: JsonOpt = False,
 ) -> None:
     """Finish an interrupted run: never resends an accepted batch."""
+    from loader.run.runner import resume_run
+
     _continue_run(resume_run, run_dir, as_json)
 
 
@@ -276,6 +281,8 @@ def reconcile(
     as_json: JsonOpt = False,
 ) -> None:
     """Ask the API what became of each batch's cameras; rewrite results.xlsx."""
+    from loader.run.runner import reconcile_run
+
     _continue_run(reconcile_run, run_dir, as_json)
 
 
@@ -291,7 +298,9 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Seed of the fault draws")] = 0,
 ) -> None:
     """Serve the simulated VIAS API on 127.0.0.1 (token: sim-token; IAM: sim-user/sim-password)."""
-    faults = _guarded(partial(_parse_faults, fault or []))
+    from loader.sim import SimConfig, serve_forever
+
+    faults = _guarded(lambda: _parse_faults(fault or []))
     config = SimConfig(rate=rate, latency=latency, faults=faults, list_lag=lag, seed=seed)
     err.print(
         f"simulated VIAS on http://127.0.0.1:{port}  project {config.project_id}  (Ctrl-C stops)"
@@ -306,6 +315,12 @@ def demo(
     ),
 ) -> None:
     """End to end on the bundled samples against the simulator started here on loopback."""
+    from loader.report.console import show_run
+    from loader.report.progress import RunProgress
+    from loader.run.options import Credentials
+    from loader.run.runner import start_run
+    from loader.sim import SimConfig, running_simulator
+
     config = SimConfig(
         rate=20,
         latency=0.02,
@@ -316,7 +331,7 @@ def demo(
         err.print(f"simulated VIAS on {sim.url} (rate 20/s, 25% of creates hit a fault)")
         for name in DEMO_SAMPLES:
             err.rule(f"[bold]{name}")
-            settings = Settings(
+            options = RunOptions(
                 endpoint=sim.url,
                 project_id=config.project_id,
                 rate=15,
@@ -329,7 +344,7 @@ def demo(
                 ),
             )
             with RunProgress(err) as progress:
-                report = _guarded(partial(start_run, SAMPLES / name, settings, progress))
+                report = _guarded(partial(start_run, SAMPLES / name, options, progress))
             show_run(err, report)
             counts = sim.state.task_counts()
             err.print(
@@ -345,18 +360,23 @@ def demo(
 
 
 def _continue_run(
-    action: Callable[[Path, Settings, RunProgress], RunReport], run_dir: Path, as_json: bool
+    action: Callable[[Path, RunOptions, Any], RunReport], run_dir: Path, as_json: bool
 ) -> None:
     """resume or reconcile a run directory: the run's own options, credentials from env."""
+    from loader.report.progress import RunProgress
+
     env = environment()
-    settings = Settings(json=as_json, credentials=credentials_from(env), environment=env)
+    options = RunOptions(json=as_json, credentials=credentials_from(env), environment=env)
     with RunProgress(err, enabled=not as_json) as progress:
-        report = _guarded(partial(action, run_dir, settings, progress))
+        report = _guarded(lambda: action(run_dir, options, progress))
     _finish_run(report, as_json)
 
 
 def _finish_run(report: RunReport, as_json: bool) -> None:
     """Show a finished run and exit with its code."""
+    from loader.report.console import show_run
+    from loader.report.summaries import format_run
+
     show_run(err, report)
     if as_json:
         _print_json(format_run(report))
@@ -365,6 +385,8 @@ def _finish_run(report: RunReport, as_json: bool) -> None:
 
 def _parse_faults(items: list[str]) -> dict[str, float]:
     """``KIND=P`` pairs, checked against the simulator's fault kinds."""
+    from loader.sim import FAULTS
+
     faults = {}
     for item in items:
         kind, _, value = item.partition("=")
@@ -384,11 +406,17 @@ def _only(text: str | None) -> frozenset[str] | None:
     wanted = frozenset(s.strip().lower() for s in text.split(",") if s.strip())
     unknown = sorted(wanted - set(STATUSES))
     if unknown:
-        err.print(
-            f"[red]error[/]: --only: unknown status {', '.join(unknown)}; use {', '.join(STATUSES)}"
+        raise ConfigError(
+            f"--only: unknown status {', '.join(unknown)}", hint=f"use {', '.join(STATUSES)}"
         )
-        raise typer.Exit(2)
     return wanted
+
+
+def _engine(name: str) -> ExcelReader:
+    """The --engine value, checked."""
+    if name not in ("calamine", "openpyxl"):
+        raise ConfigError(f"--engine must be calamine or openpyxl, not {name!r}")
+    return "calamine" if name == "calamine" else "openpyxl"
 
 
 def _stamp() -> str:
@@ -396,47 +424,50 @@ def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _load(sheet: Path, settings: Settings) -> Loaded:
+def _load(sheet: Path, options: RunOptions) -> Loaded:
     """Read, map and check one sheet."""
-    return load_sheet(sheet, settings)
+    from loader.run.context import load_sheet
+
+    return load_sheet(sheet, options)
 
 
-def _plan(sheet: Path, settings: Settings) -> tuple[Loaded, Plan, dict[str, Any]]:
-    """Load and plan; with ``settings.out``, write the payload files and plan.json."""
-    loaded = _load(sheet, settings)
+def _plan(sheet: Path, options: RunOptions) -> tuple[Loaded, Plan, dict[str, Any]]:
+    """Load and plan; with ``options.out``, write the payload files and plan.json."""
+    from loader.planning.batches import plan
+    from loader.report import files
+    from loader.report.summaries import format_plan, format_validation
+
+    loaded = _load(sheet, options)
     planned = plan(
         loaded.checked.cameras,
-        loaded.checked.settings,
-        max_payload_bytes=settings.max_payload_bytes,
+        loaded.checked.settings_classes,
+        max_payload_bytes=options.max_payload_bytes,
     )
-    files = output.write_plan(settings.out, planned) if settings.out else []
+    written = files.write_plan(options.out, planned) if options.out else []
     summary = {
         "validation": format_validation(loaded.checked, mapping_chosen=loaded.chosen),
-        "plan": format_plan(planned, loaded.checked, files),
+        "plan": format_plan(planned, loaded.checked, written),
     }
-    if settings.out:
-        output.write_json(settings.out / "plan.json", summary)
+    if options.out:
+        files.write_json(options.out / "plan.json", summary)
     return loaded, planned, summary
 
 
-def _engine(name: str) -> Engine:
-    """The --engine value, checked."""
-    if name not in ("calamine", "openpyxl"):
-        err.print(f"[red]error[/]: --engine must be calamine or openpyxl, not {name!r}")
-        raise typer.Exit(2)
-    return "calamine" if name == "calamine" else "openpyxl"
-
-
 def _guarded(action: Callable[[], T]) -> T:
-    """Run ``action``; a LoaderError becomes a message and exit code 2, never a traceback."""
+    """Run ``action``; a LoaderError becomes a message and its exit code, never a traceback."""
     try:
         result = action()
     except LoaderError as exc:
-        err.print(f"[red bold]error[/]: {exc.message}")
+        err.print(f"[red bold]error[/]: {_escape(exc.message)}")
         if exc.hint:
-            err.print(f"  [bold]how to fix[/]: {exc.hint}")
-        raise typer.Exit(2) from None
+            err.print(f"  [bold]how to fix[/]: {_escape(exc.hint)}")
+        raise typer.Exit(exc.exit_code) from None
     return result
+
+
+def _escape(text: str) -> str:
+    """Text shown as written, never read as rich markup."""
+    return text.replace("[", "\\[")
 
 
 def _print_json(summary: dict[str, Any]) -> None:

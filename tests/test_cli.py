@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from loader.cli import app
-from loader.payload import BatchTaskRequest
-from tests.conftest import SAMPLES
+from loader.model.vias import BatchTaskRequest
+from tests.conftest import FLAT_MAPPING, SAMPLES
 
 runner = CliRunner()
 
@@ -148,6 +148,7 @@ def test_mappings_lists_bundled_and_shows_one() -> None:
     assert ("Device UUID" in shown.stderr, shown.exit_code) == (True, 0)
 
 
+@pytest.mark.slow
 def test_demo_runs_the_samples_end_to_end(tmp_path: Path) -> None:
     """The demo sends both samples to its simulator and exits 0; each run has its files."""
     result = runner.invoke(app, ["demo", "--runs", str(tmp_path)])
@@ -163,3 +164,25 @@ def test_demo_runs_the_samples_end_to_end(tmp_path: Path) -> None:
             "summary.json",
         ]
     assert "cameras with two tasks: 0" in result.stderr
+
+
+def test_a_mapping_wide_error_names_the_section_to_fix(tmp_path: Path) -> None:
+    """The message names the [task] section of the mapping (it is not eaten as markup)."""
+    sheet = tmp_path / "cams.csv"
+    sheet.write_text("Camera,Group,Algorithm\ncam-0001,g1,c-smoke\n", encoding="utf-8")
+    mapping = tmp_path / "no-output.toml"
+    mapping.write_text(FLAT_MAPPING.replace("event_center = true", ""), encoding="utf-8")
+
+    result = runner.invoke(app, ["validate", str(sheet), "-m", str(mapping)])
+
+    assert result.exit_code == 2
+    assert f"set it in [task] of {mapping}" in " ".join(result.output.split())
+
+
+def test_a_usage_error_is_a_config_error_with_exit_2() -> None:
+    """A bad --only value ends like every other config error: message, hint, exit 2."""
+    result = runner.invoke(app, ["validate", str(SAMPLES / "nvr_export.csv"), "--only", "lost"])
+
+    assert result.exit_code == 2
+    assert "--only: unknown status lost" in result.output
+    assert "how to fix: use loaded, failed, rejected" in " ".join(result.output.split())

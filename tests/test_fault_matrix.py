@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from loader.runner import resume_run, start_run
-from loader.runstate import BatchStatus
-from loader.settings import Credentials
+from loader.run.options import Credentials
+from loader.run.runner import resume_run, start_run
 from loader.sim import SimConfig, running_simulator
+from loader.state.runstate import BatchStatus
 from tests.conftest import write_inventory
 from tests.test_kill_resume import wait_for
 from tests.test_run import IAM, expected_cameras, settings_for
@@ -71,6 +71,7 @@ def run_cell(
         return report.exit_code, sim.state.task_counts(), report
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("config", "overrides", "code"), CELLS)
 def test_fault_cell(
     tmp_path: Path, config: dict[str, Any], overrides: dict[str, Any], code: int
@@ -82,6 +83,7 @@ def test_fault_cell(
     assert report.statuses["loaded"] == GROUPS * PER_GROUP
 
 
+@pytest.mark.slow
 def test_400_is_not_retried_and_its_rows_are_reported(tmp_path: Path) -> None:
     """A batch the API refuses (400) is sent once; its cameras are failed; the rest land once."""
     sheet = write_inventory(tmp_path, groups=300, per_group=2)
@@ -100,6 +102,7 @@ def test_400_is_not_retried_and_its_rows_are_reported(tmp_path: Path) -> None:
     assert "VIAS.00010001" in refused[0].message
 
 
+@pytest.mark.slow
 def test_full_outage_ends_bounded_then_resume_finishes(tmp_path: Path) -> None:
     """Every create fails: the run stops itself (exit 3), every batch reported; resume lands all once."""
     sheet = write_inventory(tmp_path, groups=GROUPS, per_group=PER_GROUP)
@@ -119,6 +122,7 @@ def test_full_outage_ends_bounded_then_resume_finishes(tmp_path: Path) -> None:
     assert (up.exit_code, counts) == (0, expected_cameras(GROUPS, PER_GROUP))
 
 
+@pytest.mark.slow
 def test_sigkill_during_reconciliation_then_reconcile_again(tmp_path: Path) -> None:
     """Reconcile killed mid-way is simply run again: results complete, nothing created."""
     sheet = write_inventory(tmp_path, groups=40, per_group=3)

@@ -16,7 +16,7 @@ import openpyxl.xml
 import pytest
 
 from loader.errors import InputError
-from loader.guard import check_file
+from loader.read.guard import check_file
 from tests.conftest import FLAT_MAPPING
 
 MB = 1 << 20
@@ -141,6 +141,7 @@ def hundred_mb(folder: Path) -> Path:
         pytest.param(hundred_mb, 2, "is 100 MB; the limit is 64 MB", id="100-mb-file"),
     ],
 )
+@pytest.mark.slow
 def test_hostile_file(
     tmp_path: Path, make: Callable[[Path], Path], code: int, message: str
 ) -> None:
@@ -167,7 +168,7 @@ def test_hostile_file(
 
 def test_defusedxml_is_what_reads_xml() -> None:
     """openpyxl found defusedxml, and the guard's XML check refuses entity declarations."""
-    from loader.guard import _check_xml
+    from loader.read.guard import _check_xml
 
     with pytest.raises(InputError, match="declares XML entities"):
         _check_xml(Path("x.xlsx"), "xl/workbook.xml", LAUGHS)
@@ -180,7 +181,7 @@ def test_guard_runs_before_the_parser(tmp_path: Path, monkeypatch: pytest.Monkey
 
     calls: list[str] = []
     monkeypatch.setattr(pd, "read_excel", lambda *a, **k: calls.append("read_excel"))
-    from loader.sheets import read_workbook
+    from loader.read.sheets import read_workbook
 
     with pytest.raises(InputError, match="zip bomb"):
         read_workbook(zip_bomb(tmp_path))

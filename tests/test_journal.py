@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from loader.events import (
+from loader.state.events import (
     KINDS,
     BatchAbsent,
     BatchAccepted,
@@ -21,8 +21,8 @@ from loader.events import (
     RunFinished,
     RunStarted,
 )
-from loader.journal import Journal
-from loader.runstate import BatchStatus, fold
+from loader.state.journal import Journal
+from loader.state.runstate import BatchStatus, replay
 
 
 def test_events_round_trip_in_order(tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_scrubber_runs_before_storing(tmp_path: Path) -> None:
 )
 def test_fold_status(events: list[object], status: BatchStatus) -> None:
     """Whether a batch must be sent, looked up, or is settled, from its events alone."""
-    state = fold([RunStarted(), *events])  # type: ignore[list-item]
+    state = replay([RunStarted(), *events])  # type: ignore[list-item]
 
     assert state.batches["a"].status == status
 
@@ -125,7 +125,7 @@ def test_every_event_type_round_trips(tmp_path: Path, kind: str) -> None:
 
 def test_all_event_types_are_registered() -> None:
     """The registry holds every subclass the module defines."""
-    import loader.events as module
+    import loader.state.events as module
 
     defined = {
         v.kind

@@ -76,6 +76,7 @@ def wait_for(
         ),
     ],
 )
+@pytest.mark.slow
 def test_sigkill_then_resume_creates_every_camera_once(
     tmp_path: Path, point: str, condition: Callable[[RunningSim], bool], faults: list[str]
 ) -> None:
@@ -100,6 +101,7 @@ def test_sigkill_then_resume_creates_every_camera_once(
     assert (sum(counts.values()), max(counts.values())) == (4000, 1)
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_changed_input(tmp_path: Path) -> None:
     """The sheet changed after the run started: resume says so and exits 2."""
     sheet = write_inventory(tmp_path, groups=300, per_group=1)
@@ -120,6 +122,7 @@ def test_resume_refuses_a_changed_input(tmp_path: Path) -> None:
     assert b"Traceback" not in resumed.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_finishes_in_flight_exits_3_and_names_resume(tmp_path: Path) -> None:
     """SIGINT: no new batch starts, the run exits 3 and prints the resume command."""
     sheet = write_inventory(tmp_path, groups=3000, per_group=1)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from loader.check.load import load
+from loader.check.validate import STATUS
 from loader.errors import ConfigError, InputError
-from loader.pipeline import load
-from loader.validate import STATUS
 from tests.conftest import FLAT_MAPPING, SAMPLES, TWO_SHEET_MAPPING, XlsxWriter
 
 FLAT = FLAT_MAPPING

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from loader.payload import BatchTaskRequest, BatchTaskResponse, ErrorBody, explain, roi_problem
+from loader.model.vias import BatchTaskRequest, BatchTaskResponse, ErrorBody, explain, roi_problem
 from tests.conftest import DATA
 
 ROI_OK = '{"polygons":[{"data":[[204,64],[90,321],[511,319]]}]}'

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from loader.check.validate import Camera, SettingsClass
 from loader.errors import ConfigError
-from loader.payload import BatchTaskRequest, TaskSettings
-from loader.plan import Plan, dumps, minimum_batches, plan
-from loader.validate import Camera, SettingsClass
+from loader.model.vias import BatchTaskRequest, TaskSettings
+from loader.planning.batches import Plan, dumps, minimum_batches, plan
 
 SETTINGS = [
     SettingsClass(
@@ -41,7 +41,7 @@ def _cameras(sizes: list[tuple[int, int]]) -> list[Camera]:
 def _placed(result: Plan) -> Counter[tuple[int, str, str]]:
     """(settings, group, source) of every camera in every batch."""
     return Counter(
-        (batch.settings, entry.group, camera.video_source_id)
+        (batch.settings_class, entry.group, camera.video_source_id)
         for batch in result.batches
         for entry in batch.entries
         for camera in entry.cameras
@@ -61,12 +61,16 @@ def test_every_camera_once_every_payload_valid_minimum_count(sizes: list[tuple[i
 
     result = plan(cameras, SETTINGS)
 
-    assert _placed(result) == Counter((c.settings, c.group, c.video_source_id) for c in cameras)
+    assert _placed(result) == Counter(
+        (c.settings_class, c.group, c.video_source_id) for c in cameras
+    )
     for batch in result.batches:
         body = json.loads(batch.content())
         assert BatchTaskRequest.model_validate(body).name == batch.name
         assert batch.content() == dumps(body)  # the spliced name gives the canonical bytes
-        assert {c.settings for e in batch.entries for c in e.cameras} == {batch.settings}
+        assert {c.settings_class for e in batch.entries for c in e.cameras} == {
+            batch.settings_class
+        }
     assert len(result.batches) == minimum_batches(cameras)
 
 
@@ -79,7 +83,9 @@ def test_byte_cap_is_respected_and_nothing_lost(sizes: list[tuple[int, int]], ca
     result = plan(cameras, SETTINGS, max_payload_bytes=cap)
 
     assert max(len(b.content()) for b in result.batches) <= cap
-    assert _placed(result) == Counter((c.settings, c.group, c.video_source_id) for c in cameras)
+    assert _placed(result) == Counter(
+        (c.settings_class, c.group, c.video_source_id) for c in cameras
+    )
     assert all(BatchTaskRequest.model_validate(json.loads(b.content())) for b in result.batches)
 
 
@@ -108,7 +114,11 @@ def test_101_groups_need_two_batches_and_settings_never_mix() -> None:
     """101 one-camera groups of one settings class, and one group of another class."""
     result = plan(_cameras([(0, 1)] * 101 + [(1, 1)]), SETTINGS)
 
-    assert [(b.settings, len(b.entries)) for b in result.batches] == [(0, 100), (0, 1), (1, 1)]
+    assert [(b.settings_class, len(b.entries)) for b in result.batches] == [
+        (0, 100),
+        (0, 1),
+        (1, 1),
+    ]
 
 
 def test_names_carry_prefix_and_content_hash() -> None:

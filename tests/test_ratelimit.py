@@ -9,7 +9,7 @@ import pytest
 from anyio import wait_all_tasks_blocked
 from anyio.lowlevel import checkpoint
 
-from loader.ratelimit import PACING_MARGIN, AdaptiveLimit, RateLimiter
+from loader.send.pacing import PACING_MARGIN, AdaptiveLimit, RateLimiter
 from tests.conftest import FakeClock
 
 

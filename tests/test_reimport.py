@@ -6,11 +6,12 @@ from collections import Counter
 from pathlib import Path
 
 import openpyxl
+import pytest
 from typer.testing import CliRunner
 
+from loader.check.load import load
 from loader.cli import app
-from loader.pipeline import load
-from loader.runner import start_run
+from loader.run.runner import start_run
 from loader.sim import SimConfig, running_simulator
 from tests.conftest import write_inventory
 from tests.test_run import settings_for
@@ -73,6 +74,7 @@ def test_template_has_help_and_dropdowns(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_results_workbook_is_valid_input_and_only_selects_failed(tmp_path: Path) -> None:
     """A run's Cameras sheet re-imports with the bundled mapping; --only failed picks 2 rows."""
     sheet = write_inventory(tmp_path, groups=4, per_group=3)
@@ -96,6 +98,7 @@ def test_results_workbook_is_valid_input_and_only_selects_failed(tmp_path: Path)
     assert Counter(p.code for p in failed_only.checked.problems) == Counter({"not-selected": 1})
 
 
+@pytest.mark.slow
 def test_reimport_plans_the_same_bodies_as_the_original(tmp_path: Path) -> None:
     """What the results workbook carries is enough to send exactly what was sent."""
     sheet = write_inventory(tmp_path, groups=3, per_group=2)
@@ -106,12 +109,12 @@ def test_reimport_plans_the_same_bodies_as_the_original(tmp_path: Path) -> None:
     again = load(tmp_path / "run" / "results.xlsx", "results")
 
     def bodies(loaded: object) -> list[dict[str, object]]:
-        from loader.plan import plan
+        from loader.planning.batches import plan
 
         checked = loaded.checked  # type: ignore[attr-defined]
         return [
             {k: v for k, v in b.body.items() if k != "name"}
-            for b in plan(checked.cameras, checked.settings).batches
+            for b in plan(checked.cameras, checked.settings_classes).batches
         ]
 
     assert bodies(again) == bodies(original)

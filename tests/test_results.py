@@ -10,9 +10,19 @@ from typing import Any
 import openpyxl
 import pytest
 
-from loader.runner import reconcile_run, resume_run, start_run
+from loader.report import results as results_module
+from loader.report.workbook import neutralise
+from loader.run.runner import reconcile_run, resume_run, start_run
 from loader.sim import SimConfig, running_simulator
-from loader.workbook import neutralise
+from loader.state.events import (
+    BatchAccepted,
+    BatchAmbiguous,
+    BatchPlanned,
+    BatchSending,
+    Event,
+    RunStarted,
+)
+from loader.state.runstate import replay
 from tests.conftest import TWO_SHEET_MAPPING, write_inventory
 from tests.test_run import settings_for
 
@@ -35,6 +45,7 @@ def add_rows(sheet: Path, lines: list[str]) -> None:
     sheet.write_text(sheet.read_text() + "\n".join(lines) + "\n", encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_results_count_each_status_and_rows_match_input(tmp_path: Path) -> None:
     """loaded, failed (unknown at the API), rejected and duplicate, one row per data row."""
     sheet = write_inventory(tmp_path, groups=20, per_group=5)
@@ -53,6 +64,7 @@ def test_results_count_each_status_and_rows_match_input(tmp_path: Path) -> None:
     assert (report.exit_code, sum(counts.values())) == (1, 103)
 
 
+@pytest.mark.slow
 def test_workbook_sheets_header_and_filter(tmp_path: Path) -> None:
     """Every sheet is there; tables have a frozen header and an autofilter; Summary has a chart."""
     sheet = write_inventory(tmp_path, groups=3, per_group=2)
@@ -81,6 +93,7 @@ def test_workbook_sheets_header_and_filter(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_hostile_text_is_never_a_formula(tmp_path: Path) -> None:
     """Cell text starting with = + - @ tab CR LF is stored as inert text, in every sheet."""
     sheet = tmp_path / "hostile.csv"
@@ -135,6 +148,7 @@ def test_neutralise(text: str, safe: str) -> None:
     assert neutralise(text) == safe
 
 
+@pytest.mark.slow
 def test_second_run_with_the_same_ledger_sends_nothing(tmp_path: Path) -> None:
     """Weekly re-run, same sheet: zero requests; every camera unchanged; exit 0."""
     sheet = write_inventory(tmp_path, groups=30, per_group=4)
@@ -149,6 +163,7 @@ def test_second_run_with_the_same_ledger_sends_nothing(tmp_path: Path) -> None:
     assert statuses(tmp_path / "week2" / "results.xlsx") == Counter({"unchanged": 120})
 
 
+@pytest.mark.slow
 def test_rerun_sends_only_additions_and_holds_changes(tmp_path: Path) -> None:
     """Added cameras go out; a camera whose algorithm changed is `changed` until --force."""
     sheet = write_inventory(tmp_path, groups=10, per_group=2)
@@ -178,6 +193,7 @@ def test_rerun_sends_only_additions_and_holds_changes(tmp_path: Path) -> None:
     assert (forced.statuses["loaded"], sum(counts.values())) == (21, 21 + 21)
 
 
+@pytest.mark.slow
 def test_cameras_gone_from_the_sheet_are_listed(tmp_path: Path) -> None:
     """Ledger cameras of this inventory missing from the new sheet: the Not in sheet sheet."""
     sheet = write_inventory(tmp_path, groups=5, per_group=2)
@@ -197,6 +213,7 @@ def test_cameras_gone_from_the_sheet_are_listed(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_reconcile_pages_tasks_and_marks_start_failures(tmp_path: Path) -> None:
     """ListTasks over 1,200 tasks of one batch (two pages), matched by name; START_FAILED -> failed."""
     sheet = tmp_path / "big.csv"
@@ -229,6 +246,7 @@ def test_reconcile_pages_tasks_and_marks_start_failures(tmp_path: Path) -> None:
     assert (report.exit_code, task_calls, report.statuses["failed"]) == (1, 2, len(failing))
 
 
+@pytest.mark.slow
 def test_reconcile_without_names_asks_each_task(tmp_path: Path) -> None:
     """No camera names: ShowTaskInfo gives each task's video source id."""
     sheet = write_inventory(tmp_path, groups=4, per_group=3)
@@ -247,11 +265,14 @@ def test_reconcile_without_names_asks_each_task(tmp_path: Path) -> None:
     assert (shows, task_states) == (12, {"RUNNING"})
 
 
+@pytest.mark.slow
 def test_failures_the_api_does_not_name_are_found_through_list_tasks(tmp_path: Path) -> None:
     """error_list says only "a video source does not exist": the run asks ListTasks at once."""
     sheet = write_inventory(tmp_path, groups=10, per_group=3)
     config = SimConfig(
-        unknown_sources=frozenset({"cam-00002-001", "cam-00008-002"}), anonymous_errors=True
+        unknown_sources=frozenset({"cam-00002-001", "cam-00008-002"}),
+        anonymous_errors=True,
+        start_fail_percent=0,  # reconcile judges task states: none may fail to start meanwhile
     )
 
     with running_simulator(config) as sim:
@@ -266,6 +287,7 @@ def test_failures_the_api_does_not_name_are_found_through_list_tasks(tmp_path: P
     )
 
 
+@pytest.mark.slow
 def test_a_new_run_never_resends_what_an_interrupted_run_may_have_created(tmp_path: Path) -> None:
     """Run 1 stops with batches in doubt; run 2 of the same sheet holds them as unknown."""
     sheet = write_inventory(tmp_path, groups=300, per_group=1)
@@ -286,6 +308,7 @@ def test_a_new_run_never_resends_what_an_interrupted_run_may_have_created(tmp_pa
     assert counts == Counter({(f"grp-{g:05d}", f"cam-{g:05d}-000"): 1 for g in range(300)})
 
 
+@pytest.mark.slow
 def test_groups_sheet_accounts_for_every_group_row(tmp_path: Path, write_xlsx: Any) -> None:
     """Each Groups row appears with its row status and camera counts; unknown groups too."""
     mapping = tmp_path / "flat-test.toml"
@@ -330,3 +353,21 @@ def test_groups_sheet_accounts_for_every_group_row(tmp_path: Path, write_xlsx: A
         ("g3", "valid", 0, 0, 0),
         ("gx", "not on the sheet", 1, 0, 1),
     ]
+
+
+def test_a_batch_found_by_name_shows_the_lost_answer_and_says_so() -> None:
+    """Batches sheet: the status of the answer that was lost (500), never 0, and 'found by name'."""
+    events: list[Event] = [
+        RunStarted(batches=1, cameras=1),
+        BatchPlanned(batch="b1", cameras=1),
+        BatchSending(batch="b1", attempt=1),
+        BatchAmbiguous(batch="b1", attempt=1, reason="500 VIAS.00010006 internal", status=500),
+        BatchAccepted(batch="b1", batch_id="id-1", found_by_lookup=True),
+    ]
+    state = replay(events)
+    batch = state.batches["b1"]
+
+    assert (batch.http_status, results_module._batch_message(batch)) == (
+        500,
+        "found by its name after an unclear answer (500 VIAS.00010006 internal)",
+    )

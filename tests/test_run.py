@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from loader.runner import resume_run, start_run
-from loader.settings import Credentials, Settings
+from loader.run.options import Credentials, RunOptions
+from loader.run.runner import resume_run, start_run
 from loader.sim import SimConfig, running_simulator
 from tests.conftest import write_inventory
 
 IAM = {"iam_user": "sim-user", "iam_password": "sim-password-9f8e", "iam_domain": "sim-domain"}
 
 
-def settings_for(url: str, folder: Path, **overrides: object) -> Settings:
-    """Settings pointing at the simulator, with the test mapping and a fixed run dir."""
+def settings_for(url: str, folder: Path, **overrides: object) -> RunOptions:
+    """RunOptions pointing at the simulator, with the test mapping and a fixed run dir."""
     values: dict[str, object] = {
         "mapping": str(folder / "flat-test.toml"),
         "endpoint": url,
@@ -28,7 +28,7 @@ def settings_for(url: str, folder: Path, **overrides: object) -> Settings:
         "settle": 0.3,
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return RunOptions(**values)  # type: ignore[arg-type]
 
 
 def expected_cameras(groups: int, per_group: int) -> Counter[tuple[str, str]]:
@@ -49,6 +49,7 @@ def busiest_second(times: list[float]) -> int:
     )
 
 
+@pytest.mark.slow
 def test_every_camera_once_under_every_fault(tmp_path: Path) -> None:
     """5xx before/after commit, resets before/after, slow answers, lagging lists: 0 lost, 0 twice."""
     sheet = write_inventory(tmp_path, groups=1500, per_group=2)
@@ -77,6 +78,7 @@ def test_every_camera_once_under_every_fault(tmp_path: Path) -> None:
     assert report.retries > 0
 
 
+@pytest.mark.slow
 def test_rate_limit_holds_in_every_second(tmp_path: Path) -> None:
     """At --rate 8, no one-second window at the server holds more than 8 requests."""
     sheet = write_inventory(tmp_path, groups=2400, per_group=1)
@@ -88,6 +90,7 @@ def test_rate_limit_holds_in_every_second(tmp_path: Path) -> None:
     assert (report.exit_code, len(arrivals), busiest_second(arrivals)) == (0, 24, 8)
 
 
+@pytest.mark.slow
 def test_throttling_server_with_retry_after_dates(tmp_path: Path) -> None:
     """A server slower than --rate answers 429 with HTTP-date Retry-After; all land once."""
     sheet = write_inventory(tmp_path, groups=1000, per_group=1)
@@ -102,6 +105,7 @@ def test_throttling_server_with_retry_after_dates(tmp_path: Path) -> None:
     assert refused > 0
 
 
+@pytest.mark.slow
 def test_batch_already_created_by_an_earlier_run_is_found_not_duplicated(tmp_path: Path) -> None:
     """Without the first run's ledger, the same payloads: names exist, lookups find them."""
     sheet = write_inventory(tmp_path, groups=150, per_group=1)
@@ -117,6 +121,7 @@ def test_batch_already_created_by_an_earlier_run_is_found_not_duplicated(tmp_pat
     assert (counts, again.exit_code, again.counts["accepted"]) == (expected_cameras(150, 1), 0, 2)
 
 
+@pytest.mark.slow
 def test_token_expiring_mid_run_is_renewed_through_iam(tmp_path: Path) -> None:
     """Each token lasts 3 calls: IAM is asked again on every 401; the run completes."""
     sheet = write_inventory(tmp_path, groups=800, per_group=1)
@@ -130,6 +135,7 @@ def test_token_expiring_mid_run_is_renewed_through_iam(tmp_path: Path) -> None:
     assert (counts, report.exit_code) == (expected_cameras(800, 1), 0)
 
 
+@pytest.mark.slow
 def test_expired_fixed_token_stops_resumably_then_resume_finishes(tmp_path: Path) -> None:
     """A given token that expires: exit 3 with nothing lost; resume with IAM completes."""
     sheet = write_inventory(tmp_path, groups=600, per_group=1)
@@ -151,6 +157,7 @@ def test_expired_fixed_token_stops_resumably_then_resume_finishes(tmp_path: Path
     assert (second.exit_code, counts) == (0, expected_cameras(600, 1))
 
 
+@pytest.mark.slow
 def test_unknown_sources_fail_inside_a_200(tmp_path: Path) -> None:
     """Cameras the API does not know: the batch is accepted, failed_count counted, exit 1."""
     sheet = write_inventory(tmp_path, groups=10, per_group=3)
@@ -163,6 +170,7 @@ def test_unknown_sources_fail_inside_a_200(tmp_path: Path) -> None:
     assert (report.exit_code, batch.total, batch.failed, len(batch.error_list)) == (1, 30, 2, 2)
 
 
+@pytest.mark.slow
 def test_secrets_never_reach_files_or_output(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from loader.errors import ConfigError
-from loader.secrecy import Scrubber, references, resolve
+from loader.send.secrecy import Scrubber, references, resolve
 
 BODY = {
     "name": "n",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from loader.errors import InputError
-from loader.sheets import read_workbook, sniff_delimiter
+from loader.read.sheets import read_workbook, sniff_delimiter
 from tests.conftest import DATA, XlsxWriter
 
 

@@ -10,12 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from loader.api import ViasClient
-from loader.auth import IamPassword, StaticToken, TokenSource
-from loader.events import Event
-from loader.ratelimit import RateLimiter
-from loader.runstate import BatchState, BatchStatus
-from loader.submit import Engine, Job, SubmitOptions
+from loader.send.auth import IamPassword, StaticToken, TokenSource
+from loader.send.client import ViasClient
+from loader.send.engine import Job, SubmitOptions, Submitter
+from loader.send.pacing import RateLimiter
+from loader.state.events import Event
+from loader.state.runstate import BatchState, BatchStatus
 from tests.conftest import FakeClock
 
 Answer = httpx.Response | type[httpx.TransportError]
@@ -75,7 +75,7 @@ async def settle(
     auth: TokenSource | None = None,
     options: SubmitOptions | None = None,
     in_doubt: bool = False,
-) -> tuple[list[Event], Engine, list[Job]]:
+) -> tuple[list[Event], Submitter, list[Job]]:
     """Run the engine over ``names`` with the scripted API; returns events, engine, jobs."""
     events: list[Event] = []
 
@@ -92,7 +92,7 @@ async def settle(
             auth=auth or StaticToken("tok-123456"),
             limiter=RateLimiter(10, clock),
         )
-        engine = Engine(client, emit, clock, options, jobs=len(names), rng=random.Random(1))
+        engine = Submitter(client, emit, clock, options, jobs=len(names), rng=random.Random(1))
         status = BatchStatus.IN_DOUBT if in_doubt else BatchStatus.PENDING
         jobs = [
             Job(n, json.dumps({"name": n}).encode(), BatchState(n, status=status)) for n in names

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loader import transforms
-from loader.transforms import TransformError
+from loader.check import transforms
+from loader.check.transforms import TransformError
 
 
 @pytest.mark.parametrize(
@@ -215,3 +215,13 @@ def test_lookup_and_zfill_and_affix_and_replace() -> None:
     assert transforms.replace(r"^CH(\d+)$", r"ch-\1")("CH12") == "ch-12"
     with pytest.raises(TransformError, match=r"'L2' is not in ids\.csv"):
         transforms.lookup({"L1": "v1"}, source="ids.csv")("L2")
+
+
+def test_a_long_value_is_shown_by_its_start_and_length() -> None:
+    """An over-long cell is not repeated whole in the message: its first characters and length."""
+    with pytest.raises(TransformError) as error:
+        transforms.roi("x" * 2049)
+
+    assert str(error.value.args[0]) == (
+        "no ROI points in 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'… (2,049 characters)"
+    )

@@ -1,5 +1,5 @@
 """
-The simulator's own check of a CreateBatchTask body, written apart from ``loader.payload``
+The simulator's own check of a CreateBatchTask body, written apart from ``loader.model.vias``
 so that a mistake in the loader's models cannot hide behind the same mistake here. Plain
 code over plain JSON; the first broken rule is reported, as an API gateway would.
 """

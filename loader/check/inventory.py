@@ -1,0 +1,410 @@
+"""
+Applying a mapping to located tables: columns found by name, values transformed, and the
+cameras joined to their groups. Pure: works on ``layout.Table`` values; lookups arrive as
+ready tables. Every problem is a ``Problem`` with its row; a missing column is an
+``InputError`` listing all that are missing at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from functools import cached_property
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from loader.check import transforms
+from loader.check.mapping import (
+    INTRINSIC,
+    SETTINGS_FIELDS,
+    AffixSpec,
+    ColumnSpec,
+    LookupSpec,
+    MapSpec,
+    ReplaceSpec,
+    SheetSpec,
+    TransformSpec,
+    ZfillSpec,
+    did_you_mean,
+)
+from loader.errors import InputError
+from loader.model.cameras import MAX_CELL_CHARS
+from loader.model.problems import Place, Problem, Severity
+from loader.read.layout import Table
+from loader.read.names import header_key, loose_key
+
+Lookups = MappingABC[str, MappingABC[str, str]]
+ROW: Final = "_row"  # Excel row number column of a mapped frame
+SHEET: Final = "_sheet"  # sheet name column of a mapped frame
+
+
+@dataclass
+class MappedSheet:
+    """The rows of one sheet (or of several alike) as API fields, with their places."""
+
+    tables: list[Table]
+    frame: pd.DataFrame  # one column per mapped field, plus SHEET and ROW
+    bad: np.ndarray  # rows with an error in some cell
+    columns: dict[str, str]  # field -> header it was read from ("" for defaults)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def file(self) -> str:
+        """The file the rows come from."""
+        return self.tables[0].file
+
+    @property
+    def sheet(self) -> str:
+        """The sheet name (names joined with "+" when several sheets are read as one)."""
+        return "+".join(t.sheet for t in self.tables)
+
+    def place_at(self, position: int) -> Place:
+        """Where the row at ``position`` of ``frame`` is."""
+        sheets, rows = self._places
+        return Place(self.file, str(sheets[position]), int(rows[position]))
+
+    @cached_property
+    def _places(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sheet and row columns as arrays, for cheap positional access."""
+        return self.frame[SHEET].to_numpy(dtype=object), self.frame[ROW].to_numpy()
+
+
+def combine(sheets: list[MappedSheet]) -> MappedSheet:
+    """Several sheets of one layout (one per site, say) read as one list of rows."""
+    if len(sheets) == 1:
+        return sheets[0]
+    columns = dict(sheets[0].columns)
+    for sheet in sheets[1:]:
+        for name, header in sheet.columns.items():
+            columns.setdefault(name, header)
+    return MappedSheet(
+        [t for s in sheets for t in s.tables],
+        pd.concat([s.frame for s in sheets], ignore_index=True),
+        np.concatenate([s.bad for s in sheets]),
+        columns,
+        [p for s in sheets for p in s.problems],
+    )
+
+
+def lookup_key(spec: LookupSpec) -> str:
+    """The key under which a lookup's table is handed to ``map_sheet``."""
+    table = spec.lookup
+    return f"{table.file or ''}|{table.sheet or ''}|{table.key}|{table.value}"
+
+
+def map_sheet(table: Table, spec: SheetSpec, lookups: Lookups, *, mapping_name: str) -> MappedSheet:
+    """The fields of ``spec`` read from ``table``; unused headers reported as warnings."""
+    index = _header_index(table.headers)
+    found, missing = _resolve_columns(spec, index)
+    if missing:
+        raise _missing_columns(table, spec, missing, mapping_name)
+    problems = _unused_headers(table, spec, found, mapping_name)
+    frame = pd.DataFrame({SHEET: table.sheet, ROW: table.rows}, index=table.body.index)
+    bad = np.zeros(len(frame), dtype=bool)
+    columns: dict[str, str] = {}
+    for name, column_spec in spec.columns.items():
+        raw, header = _raw_values(table, column_spec, found.get(name, []), unquote=spec.unquote)
+        long_cells = _long_cells(raw)
+        for cell in long_cells:
+            bad[cell] = True
+            problems.append(
+                Problem.at(
+                    table.place(int(table.rows[cell])),
+                    Severity.ERROR,
+                    "cell-too-long",
+                    f"{name} is over {MAX_CELL_CHARS:,} characters (Excel's limit for a cell)",
+                    fix="shorten the value",
+                    column=header or name,
+                    value=str(raw.iloc[cell])[:80] + "…",
+                )
+            )
+        if len(long_cells):
+            raw = raw.copy()
+            raw.iloc[long_cells] = ""
+        columns[name] = header
+        values, errors = _transform(raw, column_spec, lookups, INTRINSIC.get(name))
+        frame[name] = values
+        for position, message, fix in errors:
+            bad[position] = True
+            problems.append(
+                Problem.at(
+                    table.place(int(table.rows[position])),
+                    Severity.ERROR,
+                    f"bad-{name}",
+                    message,
+                    fix=fix,
+                    column=header or name,
+                    value=str(raw.iloc[position]),
+                )
+            )
+        empty = (values == "") & ~bad
+        if column_spec.required and empty.any():
+            bad |= empty
+            problems += [
+                Problem.at(
+                    table.place(int(row)),
+                    Severity.ERROR,
+                    f"missing-{name}",
+                    f"{name} is empty",
+                    fix=f"fill in {header or name}",
+                    column=header or name,
+                )
+                for row in table.rows[empty]
+            ]
+    if "settings" in frame:
+        problems += _expand_settings(frame, bad, table, columns)
+    return MappedSheet([table], frame.reset_index(drop=True), bad, columns, problems)
+
+
+def _expand_settings(
+    frame: pd.DataFrame, bad: np.ndarray, table: Table, columns: dict[str, str]
+) -> list[Problem]:
+    """A ``settings`` JSON cell as one value per settings field (a column of its own wins).
+
+    Each distinct JSON text is read once; every value goes through its field's parser.
+    """
+    codes, uniques = pd.factorize(frame["settings"].to_numpy(dtype=object), use_na_sentinel=False)
+    parsed = [_settings_of(str(text)) for text in uniques]
+    header = columns.get("settings", "settings")
+    problems = []
+    for position in np.flatnonzero([isinstance(parsed[c], str) for c in codes]):
+        bad[position] = True
+        problems.append(
+            Problem.at(
+                table.place(int(table.rows[position])),
+                Severity.ERROR,
+                "bad-settings",
+                str(parsed[codes[position]]),
+                fix="write a JSON object of settings fields",
+                column=header,
+                value=str(uniques[codes[position]])[:200],
+            )
+        )
+    fields = sorted({k for p in parsed if isinstance(p, dict) for k in p})
+    for name in fields:
+        values = np.array(
+            [p.get(name, "") if isinstance(p, dict) else "" for p in parsed], dtype=object
+        )[codes]
+        if name in frame:
+            frame[name] = frame[name].where(frame[name] != "", values)
+        else:
+            frame[name] = values
+            columns.setdefault(name, header)
+    return problems
+
+
+def _settings_of(text: str) -> dict[str, str] | str:
+    """Settings fields from JSON text, each through its parser; a message when unusable."""
+    if not text:
+        return {}
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return "settings is not JSON"
+    if not isinstance(document, dict):
+        return "settings is not a JSON object"
+    unknown = sorted(set(document) - set(SETTINGS_FIELDS))
+    if unknown:
+        return f"settings has unknown fields {unknown}"
+    fields: dict[str, str] = {}
+    for name, value in document.items():
+        text_value = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        parse = INTRINSIC.get(name)
+        try:
+            fields[name] = parse(text_value) if parse and text_value else text_value
+        except transforms.TransformError as exc:
+            return f"settings {name}: {exc}"
+    return fields
+
+
+def _header_index(headers: list[str]) -> dict[str, int]:
+    """Folded header -> grid position (the first, when a header is repeated)."""
+    index: dict[str, int] = {}
+    for position, header in enumerate(headers):
+        if header:
+            index.setdefault(header_key(header), position)
+    return index
+
+
+def _resolve_columns(
+    spec: SheetSpec, index: dict[str, int]
+) -> tuple[dict[str, list[int]], dict[str, ColumnSpec]]:
+    """Grid positions of each field's column(s), and the fields whose columns are absent."""
+    found: dict[str, list[int]] = {}
+    missing: dict[str, ColumnSpec] = {}
+    for name, column_spec in spec.columns.items():
+        if column_spec.template is not None:
+            positions = [index.get(header_key(c)) for c in column_spec.template_columns]
+            if None not in positions:
+                found[name] = [p for p in positions if p is not None]
+            elif column_spec.default is None:
+                missing[name] = column_spec
+            continue
+        position = next(
+            (index[header_key(n)] for n in column_spec.names if header_key(n) in index), None
+        )
+        if position is not None:
+            found[name] = [position]
+        elif column_spec.names and column_spec.required and column_spec.default is None:
+            missing[name] = column_spec
+    return found, missing
+
+
+def _missing_columns(
+    table: Table, spec: SheetSpec, missing: dict[str, ColumnSpec], mapping_name: str
+) -> InputError:
+    """One error naming every missing column, with the closest headers the sheet has."""
+    headers = [h for h in table.headers if h]
+    lines = []
+    for name, column_spec in missing.items():
+        wanted = column_spec.template_columns if column_spec.template else column_spec.names
+        guesses = "".join(did_you_mean(w, headers) for w in wanted[:3])
+        lines.append(f"{name}: no column {' / '.join(repr(w) for w in wanted)}{guesses}")
+    return InputError(
+        f"sheet {table.sheet!r} of {table.file} (header on row {table.header_row}) lacks"
+        f" required columns for mapping {mapping_name!r}: " + "; ".join(lines),
+        path=table.file,
+        hint="rename the columns in the sheet, or add the names as aliases in the mapping;"
+        f" the sheet's headers are: {', '.join(headers) or '(none)'}",
+    )
+
+
+def _unused_headers(
+    table: Table, spec: SheetSpec, found: dict[str, list[int]], mapping_name: str
+) -> list[Problem]:
+    """A warning for every header no field reads (a typo loses data silently otherwise)."""
+    used = {p for positions in found.values() for p in positions}
+    ignored = [loose_key(i) for i in spec.ignore]  # keep * and ? for patterns
+    unmatched = [n for f, c in spec.columns.items() if f not in found for n in c.names]
+    problems = []
+    for position, header in enumerate(table.headers):
+        folded = loose_key(header)
+        if not header or position in used or any(fnmatch(folded, i) for i in ignored):
+            continue
+        hint = did_you_mean(header, unmatched)
+        problems.append(
+            Problem.at(
+                table.place(table.header_row),
+                Severity.WARNING,
+                "unused-column",
+                f"column {header!r} is not used by mapping {mapping_name!r}{hint}",
+                fix="add it to the mapping's columns (or aliases), or to ignore = [...]",
+                column=header,
+            )
+        )
+    return problems
+
+
+def _long_cells(raw: pd.Series) -> np.ndarray:
+    """Positions of values longer than a cell may be (checked in C first: usually none)."""
+    values = raw.to_numpy(dtype=object)
+    if max(map(len, values), default=0) <= MAX_CELL_CHARS:
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(np.fromiter(map(len, values), dtype=np.int64) > MAX_CELL_CHARS)
+
+
+def _unquote(text: str) -> str:
+    """``'=x`` back to ``=x``: undo the results workbook's formula neutralisation."""
+    return text[1:] if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@") else text
+
+
+def _raw_values(
+    table: Table, spec: ColumnSpec, positions: list[int], *, unquote: bool = False
+) -> tuple[pd.Series, str]:
+    """A field's cell text per row (a template joins several), and the header it came from."""
+    body = table.body
+    if not positions:
+        return pd.Series(spec.default or "", index=body.index, dtype=object), ""
+    if spec.template is None:
+        values = body.iloc[:, positions[0]]
+        header = table.headers[positions[0]]
+    else:
+        values = _fill_template(
+            spec.template, [body.iloc[:, p] for p in positions], spec.template_columns
+        )
+        header = spec.template
+    if unquote:
+        values = values.map(_unquote)
+    if spec.fill_down:
+        values = values.where(values != "").ffill().fillna("")
+    if spec.default is not None:
+        values = values.where(values != "", spec.default)
+    return values.astype(object), header
+
+
+def _fill_template(template: str, columns: list[pd.Series], names: list[str]) -> pd.Series:
+    """``"{Site}-{Zone}"`` per row; empty when every referenced cell is empty."""
+    result = (
+        pd.Series("", index=columns[0].index, dtype=object) if columns else pd.Series(dtype=object)
+    )
+    rest = template
+    any_filled = np.zeros(len(result), dtype=bool)
+    for name, column in zip(names, columns, strict=True):
+        before, rest = rest.split("{" + name + "}", 1)
+        result = result + before + column.astype(str)
+        any_filled |= (column != "").to_numpy()
+    result = result + rest
+    return result.where(any_filled, "")
+
+
+def _transform(
+    raw: pd.Series,
+    spec: ColumnSpec,
+    lookups: Lookups,
+    intrinsic: Callable[[str], str] | None,
+) -> tuple[np.ndarray, list[tuple[int, str, str]]]:
+    """Apply the field's transforms once per distinct value; errors as (position, why, fix)."""
+    steps = [_build(t, lookups) for t in spec.transforms]
+    if intrinsic is not None:
+        steps.append(intrinsic)
+    values = raw.to_numpy(dtype=object)
+    if not steps:
+        return values, []
+    done: dict[str, str] = {}
+    failures: dict[str, tuple[str, str]] = {}
+
+    def apply(value: str) -> str:
+        """One distinct value through every step (memoised: columns repeat values)."""
+        text = value
+        try:
+            for step in steps:
+                if text:
+                    text = step(text)
+        except transforms.TransformError as exc:
+            failures[value] = (str(exc), exc.fix)
+            text = ""
+        done[value] = text
+        return text
+
+    results = np.array([done[v] if v in done else apply(v) for v in values], dtype=object)
+    errors: list[tuple[int, str, str]] = []
+    if failures:
+        failing = np.fromiter((v in failures for v in values), dtype=bool, count=len(values))
+        errors = [(int(p), *failures[values[p]]) for p in np.flatnonzero(failing)]
+    return results, errors
+
+
+def _build(spec: TransformSpec, lookups: Lookups) -> Callable[[str], str]:
+    """The callable of one transform entry of a mapping."""
+    match spec:
+        case str():
+            return transforms.SIMPLE[spec]
+        case MapSpec():
+            return transforms.value_map(spec.map, strict=spec.strict)
+        case LookupSpec():
+            place = spec.lookup.file or f"sheet {spec.lookup.sheet}"
+            return transforms.lookup(
+                lookups[lookup_key(spec)], source=f"{place} ({spec.lookup.key})"
+            )
+        case ZfillSpec():
+            return transforms.zfill(spec.zfill)
+        case ReplaceSpec():
+            return transforms.replace(spec.replace, spec.replacement)
+        case AffixSpec():
+            return transforms.affix(spec.prefix, spec.suffix)
+    raise AssertionError(spec)  # pragma: no cover - the union is exhaustive

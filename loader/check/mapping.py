@@ -1,0 +1,375 @@
+"""
+Mapping files: where a layout keeps its data and how its columns become API fields.
+
+A mapping (TOML, see ``mappings/``) names the cameras sheet and optionally a groups sheet
+joined on the ``group`` field, says for each field which column holds it (with aliases, a
+default and named transforms), and gives task settings defaults in ``[task]``. Every field
+is text; ``transforms.py`` holds the named transforms. Loading reads one small file; the
+rest of this module is pure.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from loader.check import transforms
+from loader.errors import ConfigError
+
+# Fields a camera row may carry. ``group`` becomes video_source_group_id.
+# ``group`` joins cameras to groups and is the video_source_group_id unless ``group_id`` is
+# mapped too (a legacy group code as the key, the VIAS id beside it).
+CAMERA_FIELDS: Final = (
+    "video_source_id",
+    "group",
+    "group_id",
+    "target_roi",
+    "camera_name",
+    "group_name",
+    "settings",  # a JSON object of settings fields (the results workbook's api.settings)
+)
+SCHEDULE_FIELDS: Final = ("timezone", "days_of_week", "periods")
+OUTPUT_FIELDS: Final = (
+    "obs_bucket",
+    "obs_path",
+    "obs_data_category",
+    "dis_stream",
+    "dis_data_category",
+    "webhook_url",
+    "webhook_data_category",
+    "event_center",
+)
+# Fields that decide a task's settings; a row's value, else its group's, else [task]'s.
+SETTINGS_FIELDS: Final = (
+    "service_name",
+    "service_version",
+    "resource_order_id",
+    "description",
+    "is_saved_as_template",
+    *SCHEDULE_FIELDS,
+    *OUTPUT_FIELDS,
+    "config_common",
+    "name_prefix",
+)
+FIELDS: Final = CAMERA_FIELDS + SETTINGS_FIELDS
+# Parsers every value of a field goes through after the mapping's own transforms.
+INTRINSIC: Final = {
+    "timezone": transforms.timezone,
+    "days_of_week": transforms.days,
+    "periods": transforms.periods,
+    "target_roi": transforms.roi,
+    "is_saved_as_template": transforms.boolean,
+    "event_center": transforms.boolean,
+    "config_common": transforms.json_object,
+    "settings": transforms.json_object,
+}
+ALL_SHEETS: Final = "*"  # sheet = "*": every sheet with the key column, read as one
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class MapSpec(BaseModel):
+    """``{map = {...}, strict = false}``: replace known values."""
+
+    model_config = _STRICT
+    map: dict[str, str]
+    strict: bool = False
+
+
+class LookupTable(BaseModel):
+    """Where a lookup's table is: a sheet of the same workbook, or a file beside it."""
+
+    model_config = _STRICT
+    sheet: str | None = None
+    file: str | None = None
+    key: str
+    value: str
+    header_row: int | None = None
+
+    @model_validator(mode="after")
+    def _one_place(self) -> LookupTable:
+        if (self.sheet is None) == (self.file is None) and self.file is None:
+            raise ValueError("a lookup needs sheet = ... or file = ...")
+        return self
+
+
+class LookupSpec(BaseModel):
+    """``{lookup = {sheet|file, key, value}}``: replace a key by another table's value."""
+
+    model_config = _STRICT
+    lookup: LookupTable
+
+
+class ZfillSpec(BaseModel):
+    """``{zfill = 6}``: pad with leading zeros to a width."""
+
+    model_config = _STRICT
+    zfill: int = Field(ge=1, le=100)
+
+
+class AffixSpec(BaseModel):
+    """``{prefix = "..."}`` and/or ``{suffix = "..."}``."""
+
+    model_config = _STRICT
+    prefix: str = ""
+    suffix: str = ""
+
+
+class ReplaceSpec(BaseModel):
+    """``{replace = "regex", with = "text"}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    replace: str
+    replacement: str = Field(alias="with")
+
+    @field_validator("replace")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"replace pattern does not compile: {exc}") from exc
+        return value
+
+
+SimpleName = Literal[
+    "strip",
+    "upper",
+    "lower",
+    "collapse_spaces",
+    "int",
+    "bool",
+    "days",
+    "periods",
+    "roi",
+    "json",
+    "timezone",
+]
+TransformSpec = SimpleName | MapSpec | LookupSpec | ZfillSpec | ReplaceSpec | AffixSpec
+
+
+class ColumnSpec(BaseModel):
+    """Where one field comes from: a column (or aliases), or a template of columns."""
+
+    model_config = _STRICT
+    column: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+    template: str | None = None
+    default: str | None = None
+    required: bool = False
+    fill_down: bool = False  # an empty cell repeats the one above (merged or grouped cells)
+    transforms: list[TransformSpec] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        """``field = "Header"`` and ``field = ["Header", "Alias"]`` are short for columns."""
+        if isinstance(value, str):
+            return {"column": value}
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return {"column": value[0], "aliases": value[1:]}
+        return value
+
+    @model_validator(mode="after")
+    def _has_source(self) -> ColumnSpec:
+        if self.column is None and self.template is None and self.default is None:
+            raise ValueError("give column, template or default")
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        """The header names this field may have, first the preferred one."""
+        return [n for n in [self.column, *self.aliases] if n]
+
+    @property
+    def template_columns(self) -> list[str]:
+        """The headers a template reads, in order."""
+        return re.findall(r"\{([^{}]+)\}", self.template or "")
+
+
+class SheetSpec(BaseModel):
+    """One sheet of a layout: which sheet, where its header is, what its columns mean."""
+
+    model_config = _STRICT
+    file: str | None = None  # another file beside the input (groups.csv), else the input
+    sheet: str | int | list[str] | None = None
+    header_row: int | None = Field(default=None, ge=1)
+    columns: dict[str, ColumnSpec]
+    ignore: list[str] = Field(default_factory=list)
+    comment_marker: str | None = None  # rows whose first value starts so are notes, skipped
+    unquote: bool = False  # drop the ' bulkload's results workbook puts before = + - @
+    footer_markers: list[str] = Field(
+        default_factory=lambda: [
+            "total",
+            "合计",
+            "总计",
+            "generated",
+            "exported",
+            "end of",
+            "page ",
+        ]
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, value: dict[str, ColumnSpec]) -> dict[str, ColumnSpec]:
+        for name in value:
+            if name not in FIELDS:
+                raise ValueError(f"unknown field {name!r}{did_you_mean(name, FIELDS)}")
+        return value
+
+    @property
+    def sheet_names(self) -> list[str | int]:
+        """Candidate sheet names (or a 1-based index)."""
+        if self.sheet is None:
+            return []
+        return list(self.sheet) if isinstance(self.sheet, list) else [self.sheet]
+
+
+class TaskDefaults(BaseModel):
+    """``[task]``: settings for rows whose sheet has no value; text like a cell's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name_prefix: str = "bulkload"
+    service_name: str | None = None
+    service_version: str | None = None
+    resource_order_id: str | None = None
+    description: str | None = None
+    is_saved_as_template: bool | None = None
+    timezone: str | None = None
+    days_of_week: str | list[int] | None = None
+    periods: str | list[str] | None = None
+    obs_bucket: str | None = None
+    obs_path: str | None = None
+    obs_data_category: list[str] | None = None
+    dis_stream: str | None = None
+    dis_data_category: list[str] | None = None
+    webhook_url: str | None = None
+    webhook_headers: dict[str, str] | None = None
+    webhook_data_category: list[str] | None = None
+    event_center: bool | None = None
+    config_common: dict[str, Any] | None = None
+
+    def as_text(self) -> dict[str, str]:
+        """Defaults in the text form cells have (lists joined, booleans as words)."""
+        texts: dict[str, str] = {}
+        for name in SETTINGS_FIELDS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                texts[name] = "true" if value else "false"
+            elif isinstance(value, dict):
+                texts[name] = transforms.json_object(json.dumps(value))
+            elif isinstance(value, list):
+                texts[name] = ",".join(str(v) for v in value)
+            else:
+                texts[name] = str(value)
+        return texts
+
+
+class Mapping(BaseModel):
+    """A whole mapping file."""
+
+    model_config = _STRICT
+    name: str
+    description: str = ""
+    cameras: SheetSpec
+    groups: SheetSpec | None = None
+    task: TaskDefaults = Field(default_factory=TaskDefaults)
+    source: Annotated[str, Field(exclude=True)] = ""
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Mapping:
+        if "video_source_id" not in self.cameras.columns:
+            raise ValueError("cameras.columns must map video_source_id")
+        if self.groups is not None:
+            if "group" not in self.groups.columns or "group" not in self.cameras.columns:
+                raise ValueError("with a groups sheet, both sheets must map the field group")
+            extra = (
+                set(self.groups.columns)
+                - set(SETTINGS_FIELDS)
+                - {"group", "group_id", "group_name"}
+            )
+            if extra:
+                raise ValueError(f"groups.columns may not hold camera fields {sorted(extra)}")
+        return self
+
+    def fields_from_columns(self) -> set[str]:
+        """Fields some sheet of this mapping reads from a column."""
+        specs = [self.cameras, *([self.groups] if self.groups else [])]
+        return {f for s in specs for f, c in s.columns.items() if c.column or c.template}
+
+
+def bundled_dir() -> Path:
+    """The folder of bundled mapping files (the repo's, or the wheel's copy)."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package.parent / "mappings", package / "_bundled" / "mappings"):
+        if candidate.is_dir():
+            return candidate
+    return package.parent / "mappings"
+
+
+def bundled() -> list[Mapping]:
+    """Every bundled mapping, by name."""
+    return [load_mapping(p) for p in sorted(bundled_dir().glob("*.toml"))]
+
+
+def find_mapping(name_or_path: str) -> Mapping:
+    """A mapping by bundled name (``vms-flat``) or by file path."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"mapping file {path} does not exist", hint="check the path")
+        return load_mapping(path)
+    candidate = bundled_dir() / f"{name_or_path}.toml"
+    if candidate.is_file():
+        return load_mapping(candidate)
+    names = [p.stem for p in sorted(bundled_dir().glob("*.toml"))]
+    raise ConfigError(
+        f"no mapping named {name_or_path!r}{did_you_mean(name_or_path, names)}",
+        hint=f"bundled mappings: {', '.join(names)}; or give a path to a .toml file",
+    )
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and check one mapping file; any mistake is a ConfigError naming the key."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read mapping {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"mapping {path} is not valid TOML: {exc}", hint="fix the syntax"
+        ) from exc
+    document.setdefault("name", path.stem)
+    try:
+        mapping = Mapping.model_validate(document)
+    except ValidationError as exc:
+        details = "; ".join(_describe(error) for error in exc.errors(include_url=False))
+        raise ConfigError(
+            f"mapping {path} is invalid: {details}", hint="see mappings/README.md"
+        ) from exc
+    return mapping.model_copy(update={"source": str(path)})
+
+
+def _describe(error: Any) -> str:
+    """One pydantic error about a mapping, in the mapping's key names."""
+    location = ".".join(str(p) for p in error["loc"] if not isinstance(p, int) or p >= 0)
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "is not a known key"
+    return f"{location}: {message}"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` when a close choice exists."""
+    close = difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

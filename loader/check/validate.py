@@ -1,0 +1,403 @@
+"""
+Checking mapped rows against the API's rules: cameras joined to their groups, every
+setting resolved (cell, else group, else ``[task]``) and checked once per distinct
+combination, camera fields checked column-wise, duplicates found. Pure.
+
+Every input row ends with a status: ``valid`` (to be planned), ``rejected`` (an error
+names why) or ``duplicate`` (the same camera, group and settings as an earlier row).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from loader.check.inventory import ROW, MappedSheet
+from loader.check.mapping import CAMERA_FIELDS, INTRINSIC, SETTINGS_FIELDS, Mapping
+from loader.check.task_settings import SettingsError, build_settings
+from loader.check.transforms import TransformError
+from loader.errors import ConfigError
+from loader.model.cameras import Camera, RowStatus, SettingsClass
+from loader.model.problems import Problem, Severity
+from loader.model.vias import VIDEO_SOURCE_ID_PATTERN
+
+STATUS: Final = "_status"
+SETTINGS_CLASS: Final = "_settings_class"
+_BAD_ID = re.compile(r"[\s\x00-\x1f\x7f]")
+_GOOD_ID = re.compile(VIDEO_SOURCE_ID_PATTERN)
+
+
+@dataclass
+class Checked:
+    """An inventory after validation: valid cameras, settings classes, every problem."""
+
+    file: str
+    sheet: str
+    mapping: str
+    cameras: list[Camera]
+    settings_classes: list[SettingsClass]
+    rows: pd.DataFrame  # every camera data row: ROW, fields, STATUS, SETTINGS_CLASS
+    problems: list[Problem] = field(default_factory=list)
+    group_rows: int = 0
+
+    def count(self, status: RowStatus) -> int:
+        """How many camera rows ended with ``status``."""
+        return int((self.rows[STATUS] == status).sum())
+
+
+def check(mapping: Mapping, cameras: MappedSheet, groups: MappedSheet | None = None) -> Checked:
+    """Validate mapped camera rows (joined to ``groups``) and resolve their settings."""
+    frame = cameras.frame.copy()
+    for name in CAMERA_FIELDS:
+        if name not in frame:
+            frame[name] = ""
+    bad = cameras.bad.copy()
+    problems = [*cameras.problems, *(groups.problems if groups else [])]
+    if groups is not None:
+        problems += _join_groups(frame, bad, cameras, groups)
+    frame["group"] = frame["group_id"].where(frame["group_id"] != "", frame["group"])
+    defaults = default_texts(mapping)
+    for name in SETTINGS_FIELDS:
+        if name in frame.columns:  # a column of either sheet; the rest stay [task] constants
+            frame[name] = frame[name].where(frame[name] != "", defaults.get(name, ""))
+    problems += _check_camera_fields(frame, bad, cameras)
+    settings, codes = _resolve_settings(frame, bad, mapping, defaults, (cameras, groups), problems)
+    frame[SETTINGS_CLASS] = codes
+    status = np.where(bad, RowStatus.REJECTED.value, RowStatus.VALID.value).astype(object)
+    problems += _mark_duplicates(frame, status, cameras)
+    frame[STATUS] = status
+    positions = np.flatnonzero(status == RowStatus.VALID.value)
+    valid = frame.iloc[positions]
+    camera_list = list(
+        map(
+            Camera,
+            positions.tolist(),
+            valid[ROW].tolist(),
+            valid["group"].tolist(),
+            valid["video_source_id"].tolist(),
+            [roi or None for roi in valid["target_roi"].tolist()],
+            valid[SETTINGS_CLASS].tolist(),
+        )
+    )
+    problems = list({_identity(p): p for p in problems}.values())
+    order = {
+        t.sheet: n for n, t in enumerate([*cameras.tables, *(groups.tables if groups else [])])
+    }
+    problems.sort(key=lambda p: (order.get(p.sheet, 2), p.row or 0))
+    return Checked(
+        cameras.file,
+        cameras.sheet,
+        mapping.name,
+        camera_list,
+        settings,
+        frame,
+        problems,
+        len(groups.frame) if groups else 0,
+    )
+
+
+def _join_groups(
+    frame: pd.DataFrame, bad: np.ndarray, cameras: MappedSheet, groups: MappedSheet
+) -> list[Problem]:
+    """Fill the cameras' empty group fields from their group's row; unknown groups rejected."""
+    problems: list[Problem] = []
+    gframe = groups.frame
+    gbad = groups.bad.copy()
+    empty_key = (gframe["group"] == "") & ~gbad
+    gbad |= empty_key.to_numpy()
+    problems += [
+        Problem.at(
+            groups.place_at(int(p)),
+            Severity.ERROR,
+            "missing-group",
+            "the group id is empty",
+            fix="fill in the group id",
+            column=groups.columns.get("group", "group"),
+        )
+        for p in np.flatnonzero(empty_key.to_numpy())
+    ]
+    repeated = gframe["group"].duplicated(keep="first").to_numpy() & ~gbad
+    group_of = _texts(gframe, "group")
+    first_at = {g: int(p) for p, g in reversed(list(enumerate(group_of)))}
+    problems += [
+        Problem.at(
+            groups.place_at(int(p)),
+            Severity.ERROR,
+            "duplicate-group",
+            f"group {group_of[p]!r} is listed again;"
+            f" first at {_where(groups, first_at[group_of[p]])}",
+            fix="keep one row per group",
+            column=groups.columns["group"],
+            value=str(group_of[p]),
+        )
+        for p in np.flatnonzero(repeated)
+    ]
+    usable = gframe[~gbad & ~repeated].set_index("group")
+    broken = {str(group_of[p]): int(p) for p in np.flatnonzero(gbad) if group_of[p]}
+    for name in usable.columns:
+        if name == ROW:
+            continue
+        joined = frame["group"].map(usable[name]).fillna("")
+        frame[name] = frame[name].where(frame[name] != "", joined) if name in frame else joined
+    group_sheet = groups.sheet
+    camera_group = _texts(frame, "group")
+    known = [str(g) for g in usable.index[:5000]]
+    for position in np.flatnonzero(~bad):
+        group = str(camera_group[position])
+        if not group or group in usable.index:
+            continue
+        bad[position] = True
+        if group in broken:
+            message = f"group {group!r} has errors at {_where(groups, broken[group])}"
+            fix = "fix the group's row"
+        else:
+            close = [g for g in known if g.casefold() == group.casefold()]
+            message = f"group {group!r} is not on sheet {group_sheet!r}"
+            fix = f"did you mean {close[0]!r}?" if close else f"add the group to {group_sheet!r}"
+        problems.append(
+            Problem.at(
+                cameras.place_at(int(position)),
+                Severity.ERROR,
+                "unknown-group",
+                message,
+                fix=fix,
+                column=cameras.columns.get("group", "group"),
+                value=group,
+            )
+        )
+    return problems
+
+
+def default_texts(mapping: Mapping) -> dict[str, str]:
+    """``[task]`` in cell form, through the same parsers as cells; bad defaults stop the run."""
+    texts = mapping.task.as_text()
+    for name, parse in INTRINSIC.items():
+        if name in texts:
+            try:
+                texts[name] = parse(texts[name])
+            except TransformError as exc:
+                raise ConfigError(
+                    f"mapping {mapping.name!r}: [task] {name} = {texts[name]!r}: {exc}",
+                    hint=exc.fix,
+                ) from exc
+    return texts
+
+
+def _check_camera_fields(
+    frame: pd.DataFrame, bad: np.ndarray, cameras: MappedSheet
+) -> list[Problem]:
+    """Group and source ids present and clean, ROIs well formed, odd ids warned about."""
+    problems: list[Problem] = []
+    for name, required in (("group", True), ("video_source_id", True)):
+        values = frame[name] if name in frame else pd.Series("", index=frame.index)
+        column = cameras.columns.get(name, name)
+        empty = (values == "").to_numpy() & ~bad
+        if required and empty.any():
+            problems += _row_problems(
+                frame,
+                empty,
+                cameras,
+                Severity.ERROR,
+                f"missing-{name}",
+                f"{name} is empty",
+                f"fill in {column}",
+                column,
+            )
+            bad |= empty
+        dirty = _matching(_BAD_ID, values.to_numpy(dtype=object)) & ~bad
+        if dirty.any():
+            problems += _row_problems(
+                frame,
+                dirty,
+                cameras,
+                Severity.ERROR,
+                f"bad-{name}",
+                f"{name} holds spaces or control characters",
+                "remove the spaces inside the id",
+                column,
+                values,
+            )
+            bad |= dirty
+    ids = frame["video_source_id"]
+    odd = ~_matching(_GOOD_ID, ids.to_numpy(dtype=object)) & ~bad
+    if odd.any():
+        problems += _row_problems(
+            frame,
+            odd,
+            cameras,
+            Severity.WARNING,
+            "unusual-video-source-id",
+            "VIAS documents video source ids as 4-36 of a-z, 0-9, - and _; the API may refuse it",
+            'check the id in the VIAS console; add transforms = ["lower"] if case differs',
+            cameras.columns.get("video_source_id", "video_source_id"),
+            ids,
+        )
+    return problems
+
+
+def _resolve_settings(
+    frame: pd.DataFrame,
+    bad: np.ndarray,
+    mapping: Mapping,
+    defaults: dict[str, str],
+    sheets: tuple[MappedSheet, MappedSheet | None],
+    problems: list[Problem],
+) -> tuple[list[SettingsClass], np.ndarray]:
+    """One SettingsClass per distinct valid combination; each row's index (-1 if none)."""
+    codes = np.full(len(frame), -1, dtype=np.int64)
+    live = np.flatnonzero(~bad)
+    if not len(live):
+        return [], codes
+    varying = [f for f in SETTINGS_FIELDS if f in frame.columns]
+    keys = _combination_keys(frame, varying, live)
+    firsts = np.unique(keys, return_index=True)[1]
+    column_backed = mapping.fields_from_columns()
+    classes: list[SettingsClass] = []
+    class_of = np.full(len(firsts), -1, dtype=np.int64)
+    for key in np.argsort(firsts):  # in order of first appearance
+        position = live[firsts[key]]
+        texts = defaults | {f: str(_texts(frame, f)[position]) for f in varying}
+        try:
+            settings = build_settings(texts, mapping.task.webhook_headers)
+        except SettingsError as exc:
+            _raise_if_mapping_wide(exc, column_backed, mapping)
+            rows = live[keys == key]
+            bad[rows] = True
+            problems += _settings_problems(exc, rows, frame, *sheets)
+            continue
+        class_of[key] = len(classes)
+        prefix = texts.get("name_prefix") or mapping.task.name_prefix
+        classes.append(SettingsClass(settings, prefix))
+    codes[live] = class_of[keys]
+    return classes, codes
+
+
+def _combination_keys(frame: pd.DataFrame, fields: list[str], rows: np.ndarray) -> np.ndarray:
+    """A small integer per distinct combination of ``fields`` over ``rows`` (0..n-1)."""
+    keys = np.zeros(len(rows), dtype=np.int64)
+    for name in fields:
+        codes, uniques = pd.factorize(_texts(frame, name)[rows])
+        keys, _ = pd.factorize(keys * len(uniques) + codes)
+    return keys
+
+
+def _raise_if_mapping_wide(exc: SettingsError, column_backed: set[str], mapping: Mapping) -> None:
+    """A setting no column can change is wrong for every row: a mapping error, not a row's."""
+    for fields, message in exc.issues:
+        if not set(fields) & column_backed:
+            raise ConfigError(
+                f"mapping {mapping.name!r}: {message}",
+                hint=f"set it in [task] of {mapping.source or mapping.name} or map a column to it",
+            ) from exc
+
+
+def _settings_problems(
+    exc: SettingsError,
+    rows: np.ndarray,
+    frame: pd.DataFrame,
+    cameras: MappedSheet,
+    groups: MappedSheet | None,
+) -> list[Problem]:
+    """An error per rejected row and issue, on the column the bad setting came from."""
+    problems = []
+    for fields, message in exc.issues:
+        column = next((cameras.columns[f] for f in fields if cameras.columns.get(f)), "")
+        if not column and groups is not None:
+            column = next((groups.columns[f] for f in fields if groups.columns.get(f)), "")
+        value = next((str(_texts(frame, f)[rows[0]]) for f in fields if f in frame), "")
+        for position in rows:
+            problems.append(
+                Problem.at(
+                    cameras.place_at(int(position)),
+                    Severity.ERROR,
+                    "bad-settings",
+                    message,
+                    fix="correct the value in the sheet or mapping",
+                    column=column or ",".join(fields),
+                    value=value,
+                )
+            )
+    return problems
+
+
+def _mark_duplicates(
+    frame: pd.DataFrame, status: np.ndarray, cameras: MappedSheet
+) -> list[Problem]:
+    """Later rows with the same settings, group and source: sent once, through the first."""
+    valid = np.flatnonzero(status == RowStatus.VALID.value)
+    subset = frame.iloc[valid][[SETTINGS_CLASS, "group", "video_source_id"]]
+    repeated = subset.duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return []
+    column = cameras.columns.get("video_source_id", "video_source_id")
+    first_at: dict[tuple[object, ...], int] = {}
+    problems = []
+    for position, key in zip(
+        valid[repeated], subset[repeated].itertuples(index=False), strict=True
+    ):
+        first = first_at.setdefault(tuple(key), int(position))
+        if first == position:
+            continue
+        status[position] = RowStatus.DUPLICATE.value
+        problems.append(
+            Problem.at(
+                cameras.place_at(int(position)),
+                Severity.WARNING,
+                "duplicate",
+                f"the same camera in the same group as {_where(cameras, first)};"
+                " sent once, through that row",
+                fix="delete the repeated row",
+                column=column,
+                value=str(key[2]),
+            )
+        )
+    return problems
+
+
+def _row_problems(
+    frame: pd.DataFrame,
+    mask: np.ndarray,
+    sheet: MappedSheet,
+    severity: Severity,
+    code: str,
+    message: str,
+    fix: str,
+    column: str,
+    values: pd.Series | None = None,
+) -> list[Problem]:
+    """The same problem on every row under ``mask``."""
+    positions = np.flatnonzero(mask)
+    texts: Iterable[str] = values.to_numpy()[mask] if values is not None else [""] * len(positions)
+    return [
+        Problem.at(
+            sheet.place_at(int(p)), severity, code, message, fix=fix, column=column, value=str(v)
+        )
+        for p, v in zip(positions, texts, strict=True)
+    ]
+
+
+def _where(sheet: MappedSheet, position: int) -> str:
+    """``sheet 'Groups' row 7`` for a row of a mapped sheet."""
+    place = sheet.place_at(position)
+    return f"sheet {place.sheet!r} row {place.row}"
+
+
+def _texts(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A text column as an object array, for positional access."""
+    return frame[name].to_numpy(dtype=object)
+
+
+def _identity(problem: Problem) -> tuple[str, str, int | None, str, str]:
+    """What makes two problems the same finding (one column may feed two fields)."""
+    return (problem.sheet, str(problem.severity), problem.row, problem.column, problem.message)
+
+
+def _matching(pattern: re.Pattern[str], values: np.ndarray) -> np.ndarray:
+    """Which values ``pattern`` finds something in (a plain loop beats .str on objects)."""
+    search = pattern.search
+    return np.fromiter((search(v) is not None for v in values), dtype=bool, count=len(values))

@@ -1,0 +1,227 @@
+"""
+Planning: valid cameras into as few batch payloads as the API's rules allow.
+
+Rules: groups with different task settings never share a batch;
+a group entry holds at most 100 cameras (a bigger group is split into several entries,
+which may share a batch); a batch holds at most 100 entries; an optional byte cap bounds
+each body. Without a byte cap the count is the minimum, ``sum over settings classes of
+ceil(entries / 100)``; with one, entries are packed first-fit in input order (minimal in
+practice, not guaranteed: bin packing). Names are ``<prefix>-<12 hex of the body's
+SHA-256>``: the same cameras and settings give the same name in any run. Pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from loader.bulk import bulk
+from loader.errors import ConfigError
+from loader.model.cameras import Camera, SettingsClass
+from loader.model.vias import MAX_GROUPS_PER_BATCH, MAX_SOURCES_PER_GROUP
+
+HASH_CHARS: Final = 12
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupEntry:
+    """One ``video_source_group`` element: a group id and up to 100 of its cameras."""
+
+    group: str
+    cameras: tuple[Camera, ...]
+
+    def body(self) -> dict[str, Any]:
+        """The entry as JSON-ready data."""
+        return {
+            "video_source_group_id": self.group,
+            "video_source_list": [_source(c) for c in self.cameras],
+        }
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One planned request: its name, settings class, entries and the exact bytes to POST."""
+
+    name: str
+    settings_class: int
+    entries: tuple[GroupEntry, ...]
+    payload: bytes
+
+    @property
+    def camera_count(self) -> int:
+        """Cameras (tasks to create) in this batch."""
+        return sum(len(e.cameras) for e in self.entries)
+
+    def content(self) -> bytes:
+        """The exact bytes to POST: compact UTF-8 JSON, ``name`` first."""
+        return self.payload
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The body as data."""
+        result: dict[str, Any] = json.loads(self.payload)
+        return result
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The batches for an inventory, in a deterministic order."""
+
+    batches: list[Batch]
+    settings_classes: list[SettingsClass]
+    max_payload_bytes: int | None = None
+
+    @property
+    def camera_count(self) -> int:
+        """Cameras across all batches."""
+        return sum(b.camera_count for b in self.batches)
+
+    @property
+    def entry_count(self) -> int:
+        """Group entries across all batches."""
+        return sum(len(b.entries) for b in self.batches)
+
+
+def dumps(body: dict[str, Any]) -> bytes:
+    """The wire form of a body (compact, UTF-8, key order as built)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def minimum_batches(cameras: Sequence[Camera]) -> int:
+    """The fewest batches the count rules allow for these (distinct) cameras."""
+    per_group: dict[tuple[int, str], int] = {}
+    for camera in cameras:
+        key = (camera.settings_class, camera.group)
+        per_group[key] = per_group.get(key, 0) + 1
+    entries: dict[int, int] = {}
+    for (settings_class, _), count in per_group.items():
+        entries[settings_class] = entries.get(settings_class, 0) + math.ceil(
+            count / MAX_SOURCES_PER_GROUP
+        )
+    return sum(math.ceil(n / MAX_GROUPS_PER_BATCH) for n in entries.values())
+
+
+@bulk
+def plan(
+    cameras: Sequence[Camera],
+    settings_classes: Sequence[SettingsClass],
+    *,
+    max_payload_bytes: int | None = None,
+) -> Plan:
+    """Batches for ``cameras`` (distinct, as validation leaves them), in first-seen order."""
+    batches: list[Batch] = []
+    for index, groups in _classes(cameras).items():
+        settings_class = settings_classes[index]
+        settings_body = settings_class.task_settings.model_dump(mode="json", exclude_none=True)
+        prefix = name_prefix(settings_class.name_prefix)
+        packer = _Packer(settings_body, prefix, max_payload_bytes)
+        entries = [e for g, cams in groups.items() for e in packer.entries(g, cams)]
+        for chosen in packer.pack(entries):
+            batches.append(_batch(index, prefix, settings_body, chosen))
+    return Plan(batches, list(settings_classes), max_payload_bytes)
+
+
+def _classes(cameras: Sequence[Camera]) -> dict[int, dict[str, list[Camera]]]:
+    """Cameras by settings class, then by group, both in first-seen order."""
+    classes: dict[int, dict[str, list[Camera]]] = {}
+    for camera in cameras:
+        classes.setdefault(camera.settings_class, {}).setdefault(camera.group, []).append(camera)
+    return classes
+
+
+def name_prefix(prefix: str) -> str:
+    """A prefix the name pattern accepts, short enough to leave room for the hash."""
+    cleaned = _NAME_UNSAFE.sub("-", prefix).strip("-") or "bulkload"
+    return cleaned[: 100 - HASH_CHARS - 1]
+
+
+def _batch(
+    settings_class: int, prefix: str, settings_body: dict[str, Any], entries: list[GroupEntry]
+) -> Batch:
+    """A named batch: the name carries a hash of everything else in the body."""
+    content = {
+        **settings_body,
+        "batch_input": {"video_source_group": [e.body() for e in entries]},
+    }
+    unnamed = dumps(content)
+    name = f"{prefix}-{hashlib.sha256(unnamed).hexdigest()[:HASH_CHARS]}"
+    # Splice the name in front rather than encode the body twice: the same bytes as
+    # dumps({"name": name, **content}).
+    payload = b'{"name":' + json.dumps(name).encode() + b"," + unnamed[1:]
+    return Batch(name, settings_class, tuple(entries), payload)
+
+
+class _Packer:
+    """Splits groups into entries and packs entries into batches under both caps."""
+
+    def __init__(self, settings_body: dict[str, Any], prefix: str, cap: int | None) -> None:
+        self.cap = cap
+        empty = {
+            "name": f"{prefix}-{'0' * HASH_CHARS}",
+            **settings_body,
+            "batch_input": {"video_source_group": []},
+        }
+        self.base = len(dumps(empty))
+
+    def entries(self, group: str, cameras: list[Camera]) -> Iterator[GroupEntry]:
+        """A group's cameras as entries of at most 100 (and, with a cap, of fitting size)."""
+        if self.cap is None:
+            for start in range(0, len(cameras), MAX_SOURCES_PER_GROUP):
+                yield GroupEntry(group, tuple(cameras[start : start + MAX_SOURCES_PER_GROUP]))
+            return
+        room = self.cap - self.base
+        overhead = _size(GroupEntry(group, ()))
+        chunk: list[Camera] = []
+        used = overhead
+        for camera in cameras:
+            size = len(dumps(_source(camera))) + 1  # the comma before it, at most
+            if overhead + size > room:
+                raise ConfigError(
+                    f"--max-payload-bytes {self.cap} is too small for camera row {camera.row}:"
+                    f" a batch with it alone needs {self.base + overhead + size} bytes",
+                    hint="raise --max-payload-bytes or shorten that row's ROI",
+                )
+            if chunk and (len(chunk) == MAX_SOURCES_PER_GROUP or used + size > room):
+                yield GroupEntry(group, tuple(chunk))
+                chunk, used = [], overhead
+            chunk.append(camera)
+            used += size
+        if chunk:
+            yield GroupEntry(group, tuple(chunk))
+
+    def pack(self, entries: list[GroupEntry]) -> Iterator[list[GroupEntry]]:
+        """Entries into batches: 100 at a time, or first-fit under the byte cap."""
+        if self.cap is None:
+            for start in range(0, len(entries), MAX_GROUPS_PER_BATCH):
+                yield entries[start : start + MAX_GROUPS_PER_BATCH]
+            return
+        bins: list[tuple[list[GroupEntry], int]] = []
+        for entry in entries:
+            size = _size(entry) + 1  # the comma between entries
+            for number, (members, used) in enumerate(bins):
+                if len(members) < MAX_GROUPS_PER_BATCH and used + size <= self.cap:
+                    members.append(entry)
+                    bins[number] = (members, used + size)
+                    break
+            else:
+                bins.append(([entry], self.base + size))
+        for members, _ in bins:
+            yield members
+
+
+def _size(entry: GroupEntry) -> int:
+    """Bytes of an entry in the wire form."""
+    return len(dumps(entry.body()))
+
+
+def _source(camera: Camera) -> dict[str, str]:
+    """One ``video_source_list`` element."""
+    if camera.target_roi:
+        return {"video_source_id": camera.video_source_id, "target_roi": camera.target_roi}
+    return {"video_source_id": camera.video_source_id}

@@ -1,0 +1,255 @@
+"""
+Finding the table inside a sheet: the header row below any title rows, and the data rows
+between it and any footer, with blank rows, repeated headers and footers set aside and
+reported. Pure: works on the text grid ``read/sheets.py`` reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+from typing import Final, Protocol
+
+import numpy as np
+import pandas as pd
+
+from loader.errors import InputError
+from loader.model.problems import Place, Problem, Severity
+from loader.read.names import header_key
+
+HEADER_SCAN_ROWS: Final = 50
+
+
+class TableHints(Protocol):
+    """What a mapping says about where a sheet's table is (its SheetSpec fits)."""
+
+    @property
+    def header_row(self) -> int | None: ...
+
+    @property
+    def comment_marker(self) -> str | None: ...
+
+    @property
+    def footer_markers(self) -> Sequence[str]: ...
+
+
+@dataclass(frozen=True)
+class Table:
+    """The data rows of one sheet under their header."""
+
+    file: str
+    sheet: str
+    header_row: int  # Excel row of the header
+    headers: list[str]  # one per grid column; "" where the header cell is empty
+    body: pd.DataFrame  # data rows only, columns = grid positions
+    rows: np.ndarray  # Excel row number of each body row
+    skipped: list[Problem]
+
+    def place(self, row: int) -> Place:
+        """Where Excel row ``row`` of this sheet is."""
+        return Place(self.file, self.sheet, row)
+
+
+def locate(
+    grid: pd.DataFrame,
+    spec: TableHints,
+    known: Collection[str],
+    *,
+    keys: Collection[str],
+    file: str,
+    sheet: str,
+) -> Table:
+    """Cut ``grid`` to its header and data rows, reporting the rows left out.
+
+    ``known`` are the header names the mapping knows (they find the header row); ``keys``
+    the names of the key column (a lone value there is data, never a footer note).
+    """
+    header_index = (spec.header_row - 1) if spec.header_row else find_header(grid, known)
+    if header_index >= len(grid):
+        header_index = max(len(grid) - 1, 0)
+    headers = list(grid.iloc[header_index]) if len(grid) else []
+    body = grid.iloc[header_index + 1 :]
+    filled = (body != "").sum(axis=1).to_numpy()
+    keep = filled > 0
+    skipped = _title_rows(grid.iloc[:header_index], file, sheet)
+    skipped += _blank_runs(body.index.to_numpy(), keep, file, sheet)
+    folded_header = [header_key(h) for h in headers]
+    repeated = _repeated_headers(body, keep, folded_header)
+    keep &= ~repeated
+    skipped += [
+        Problem.at(
+            Place(file, sheet, int(i) + 1),
+            Severity.INFO,
+            "repeated-header",
+            "the header row is repeated here (a page break of the export); skipped",
+        )
+        for i in body.index[repeated]
+    ]
+    key_folded = {header_key(k) for k in keys}
+    key_positions = {i for i, h in enumerate(folded_header) if h and h in key_folded}
+    if spec.comment_marker:
+        comments = _comments(body, keep, spec.comment_marker)
+        keep &= ~comments
+        skipped += [
+            Problem.at(
+                Place(file, sheet, int(i) + 1),
+                Severity.INFO,
+                "comment-row",
+                f"starts with {spec.comment_marker!r}: a note, skipped",
+            )
+            for i in body.index[comments]
+        ]
+    footer = _footer(body, keep, filled, spec.footer_markers, key_positions)
+    keep &= ~footer
+    skipped += [
+        Problem.at(
+            Place(file, sheet, int(i) + 1),
+            Severity.INFO,
+            "footer",
+            "footer row below the data; skipped",
+            value=" ".join(v for v in body.loc[i] if v)[:200],
+        )
+        for i in body.index[footer]
+    ]
+    kept = body[keep]
+    return Table(file, sheet, header_index + 1, headers, kept, kept.index.to_numpy() + 1, skipped)
+
+
+def select(table: Table, column: str, allowed: frozenset[str]) -> Table:
+    """Only the rows whose ``column`` holds one of ``allowed`` (``--only failed,rejected``)."""
+    folded = [header_key(h) for h in table.headers]
+    if header_key(column) not in folded:
+        raise InputError(
+            f"--only needs a {column!r} column; sheet {table.sheet!r} of {table.file} has none",
+            path=table.file,
+            hint="give the Cameras sheet of a results workbook, or leave --only out",
+        )
+    values = table.body.iloc[:, folded.index(header_key(column))].str.strip().str.lower()
+    chosen = values.isin(allowed).to_numpy()
+    dropped = int((~chosen).sum())
+    note = Problem.at(
+        Place(table.file, table.sheet, table.header_row),
+        Severity.INFO,
+        "not-selected",
+        f"{dropped} rows skipped: their {column} is not {' or '.join(sorted(allowed))} (--only)",
+    )
+    return replace(
+        table,
+        body=table.body[chosen],
+        rows=table.rows[chosen],
+        skipped=[*table.skipped, *([note] if dropped else [])],
+    )
+
+
+def find_header(grid: pd.DataFrame, known: Collection[str]) -> int:
+    """The grid index of the header: the row naming most known columns, else the first full row."""
+    scan = grid.iloc[:HEADER_SCAN_ROWS]
+    if scan.empty:
+        return 0
+    known_folded = {header_key(k) for k in known}
+    matches = [
+        sum(header_key(v) in known_folded for v in row if v) for row in scan.itertuples(index=False)
+    ]
+    if max(matches) > 0:
+        return int(np.argmax(matches))
+    filled = (scan != "").sum(axis=1).to_numpy()
+    return int(np.argmax(filled >= max(2, filled.max() // 2)))
+
+
+def _title_rows(above: pd.DataFrame, file: str, sheet: str) -> list[Problem]:
+    """One INFO problem for the rows above the header that hold text (titles, notes)."""
+    texts = [" ".join(v for v in row if v) for row in above.itertuples(index=False)]
+    if not any(texts):
+        return []
+    return [
+        Problem.at(
+            Place(file, sheet, 1),
+            Severity.INFO,
+            "title-rows",
+            f"rows 1-{len(texts)} above the header (titles, notes); skipped",
+            value=" | ".join(t for t in texts if t)[:200],
+        )
+    ]
+
+
+def _blank_runs(index: np.ndarray, keep: np.ndarray, file: str, sheet: str) -> list[Problem]:
+    """One INFO problem per run of blank rows (not after the last data row)."""
+    if not keep.any():
+        return []
+    last = np.flatnonzero(keep)[-1]
+    problems = []
+    start = None
+    for position in range(last + 1):
+        if not keep[position] and start is None:
+            start = position
+        elif keep[position] and start is not None:
+            first_row, last_row = int(index[start]) + 1, int(index[position - 1]) + 1
+            span = (
+                f"row {first_row} is"
+                if first_row == last_row
+                else f"rows {first_row}-{last_row} are"
+            )
+            problems.append(
+                Problem.at(
+                    Place(file, sheet, first_row),
+                    Severity.INFO,
+                    "blank-rows",
+                    f"{span} blank; skipped",
+                )
+            )
+            start = None
+    return problems
+
+
+def _repeated_headers(body: pd.DataFrame, keep: np.ndarray, header: list[str]) -> np.ndarray:
+    """Rows that repeat the header text (exports that print it on every page)."""
+    named = [i for i, h in enumerate(header) if h]
+    if len(named) < 2:
+        return np.zeros(len(body), dtype=bool)
+    first = body.iloc[:, named[0]].map(header_key).to_numpy() == header[named[0]]
+    candidates = np.flatnonzero(first & keep)
+    repeated = np.zeros(len(body), dtype=bool)
+    for position in candidates:
+        row = body.iloc[position]
+        repeated[position] = all(header_key(row.iloc[i]) == header[i] for i in named)
+    return repeated
+
+
+def _comments(body: pd.DataFrame, keep: np.ndarray, marker: str) -> np.ndarray:
+    """Rows whose first value starts with the comment marker (example rows, notes)."""
+    first = np.full(len(body), "", dtype=object)
+    for column in range(body.shape[1]):
+        empty = first == ""
+        if not empty.any():
+            break
+        first[empty] = body.iloc[:, column].to_numpy(dtype=object)[empty]
+    marked = np.fromiter((str(v).startswith(marker) for v in first), dtype=bool, count=len(first))
+    result: np.ndarray = marked & keep
+    return result
+
+
+def _footer(
+    body: pd.DataFrame,
+    keep: np.ndarray,
+    filled: np.ndarray,
+    markers: Sequence[str],
+    keys: set[int],
+) -> np.ndarray:
+    """Trailing rows that are totals or export notes rather than data.
+
+    A trailing row is a footer when its first text starts with a marker ("Total", "合计",
+    "Exported ..."), or when it holds a single value outside the key column. A row with a
+    value in the key column is never a footer: a camera is never mistaken for a note.
+    """
+    footer = np.zeros(len(body), dtype=bool)
+    lowered = [m.lower() for m in markers]
+    for position in np.flatnonzero(keep)[::-1]:
+        cells = list(body.iloc[position])
+        if any(cells[k] for k in keys if k < len(cells)) and filled[position] > 1:
+            break
+        first_text = next((v for v in cells if v), "").lower()
+        lone_note = filled[position] == 1 and not any(cells[k] for k in keys if k < len(cells))
+        if not (lone_note or any(first_text.startswith(m) for m in lowered)):
+            break
+        footer[position] = True
+    return footer

@@ -1,0 +1,211 @@
+"""
+Reading inventory files into grids of text, one per sheet.
+
+xlsx, xlsm, xls and ods are read by pandas with the python-calamine engine (openpyxl on
+request); CSV by pandas' C parser after the encoding and delimiter are found. A grid keeps
+every row from the sheet's first: index 0 is Excel row 1 (line 1 of a CSV), so problems can
+name the row a person sees. Every cell is text, trimmed, ``""`` when empty; numbers that
+Excel stored as whole floats come back without ``.0``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+
+import pandas as pd
+from charset_normalizer import from_bytes
+
+from loader.errors import InputError
+from loader.read.guard import DEFAULT_LIMITS, Limits, check_file
+
+ExcelReader = Literal["calamine", "openpyxl"]
+ZIP_MAGIC: Final = b"PK\x03\x04"
+OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+DELIMITERS: Final = (",", ";", "\t", "|")
+_SNIFF_BYTES: Final = 256 * 1024
+
+
+@dataclass(frozen=True)
+class InputBook:
+    """The sheets of one input file as raw text grids (no header chosen yet)."""
+
+    path: Path
+    kind: str
+    sheets: dict[str, pd.DataFrame]
+    encoding: str | None = None
+    delimiter: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def file(self) -> str:
+        """The file name problems are reported against."""
+        return self.path.name
+
+
+def read_workbook(
+    path: Path,
+    *,
+    engine: ExcelReader = "calamine",
+    encoding: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> InputBook:
+    """Read every sheet of ``path`` as text; any failure is an InputError saying why.
+
+    ``guard.check_file`` runs first: no parser sees a file that is too big, a zip bomb, or
+    XML with entity declarations.
+    """
+    if not path.is_file():
+        raise InputError(f"{path} does not exist or is not a file", path=str(path))
+    check_file(path, limits)
+    with path.open("rb") as stream:
+        head = stream.read(8)
+    if not head:
+        raise InputError(f"{path.name} is empty", path=str(path), hint="export the sheet again")
+    if head.startswith((ZIP_MAGIC, OLE_MAGIC)):
+        return _read_excel(path, engine)
+    if path.suffix.lower() in {".xlsx", ".xlsm", ".xls", ".ods"}:
+        raise InputError(
+            f"{path.name} is named like a spreadsheet but is not one (no xlsx/xls signature)",
+            path=str(path),
+            hint="open it in Excel and save it as .xlsx, or rename it if it is a CSV",
+        )
+    return _read_csv(path, encoding)
+
+
+def _read_excel(path: Path, engine: ExcelReader) -> InputBook:
+    """All sheets of a workbook, through pandas."""
+    try:
+        frames = pd.read_excel(
+            path, sheet_name=None, header=None, dtype=str, keep_default_na=False, engine=engine
+        )
+    except Exception as exc:
+        raise InputError(
+            f"cannot read {path.name} as a spreadsheet: {_short(exc)}",
+            path=str(path),
+            hint="check the file opens in Excel; save it again as .xlsx",
+        ) from exc
+    sheets = {str(name): _tidy(frame) for name, frame in frames.items()}
+    return InputBook(path, "xls" if path.suffix.lower() == ".xls" else "xlsx", sheets)
+
+
+def _read_csv(path: Path, encoding: str | None) -> InputBook:
+    """A CSV file as one sheet named after the file."""
+    with path.open("rb") as stream:
+        sample = stream.read(_SNIFF_BYTES)
+    encoding = encoding or detect_encoding(path, sample)
+    try:
+        text = sample.decode(encoding, errors="ignore")
+    except LookupError as exc:
+        raise InputError(f"unknown encoding {encoding!r}", hint="name one like cp1252") from exc
+    delimiter = sniff_delimiter(text)
+    if "\x00" in text:
+        raise InputError(
+            f"{path.name} is binary, not a CSV or spreadsheet",
+            path=str(path),
+            hint="give an .xlsx, .xls or .csv export of the inventory",
+        )
+    width = max((line.count(delimiter) + 1 for line in text.splitlines()[:200]), default=1)
+    frame = _parse_csv(path, encoding, delimiter, width)
+    return InputBook(path, "csv", {path.stem: _tidy(frame)}, encoding, delimiter)
+
+
+def _parse_csv(path: Path, encoding: str, delimiter: str, width: int) -> pd.DataFrame:
+    """The C parser, widened when a later line has more fields than the sample showed."""
+    for _ in range(4):
+        try:
+            return pd.read_csv(
+                path,
+                sep=delimiter,
+                header=None,
+                names=range(width),
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                encoding=encoding,
+                encoding_errors="strict",
+                engine="c",
+            )
+        except pd.errors.ParserError as exc:
+            wider = re.search(r"saw (\d+)", str(exc))
+            if not wider:
+                raise InputError(
+                    f"cannot parse {path.name} as CSV: {_short(exc)}", path=str(path)
+                ) from exc
+            width = int(wider.group(1))
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path.name} is not valid {encoding} text: {_short(exc)}",
+                path=str(path),
+                hint="name the encoding with --encoding (for example cp1252 or gb18030)",
+            ) from exc
+        except pd.errors.EmptyDataError as exc:
+            raise InputError(f"{path.name} has no rows", path=str(path)) from exc
+    raise InputError(f"cannot parse {path.name}: the rows keep growing wider", path=str(path))
+
+
+def detect_encoding(path: Path, sample: bytes) -> str:
+    """UTF-8 (with or without BOM) and UTF-16 by their marks, else the best guess."""
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if _is_utf8(path):
+        return "utf-8"
+    best = from_bytes(sample).best()
+    return best.encoding if best is not None else "cp1252"
+
+
+def _is_utf8(path: Path) -> bool:
+    """Whether the whole file decodes as UTF-8 (read in chunks, cut safely)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(1 << 22):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter that splits most lines into the same number of fields."""
+    lines = [line for line in text.splitlines()[:200] if line.strip()]
+    best, best_score = ",", (0, 0)
+    for candidate in DELIMITERS:
+        counts = Counter(line.count(candidate) for line in lines)
+        counts.pop(0, None)
+        if not counts:
+            continue
+        width, rows = counts.most_common(1)[0]
+        score = (rows, width)
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells as trimmed text; positional column labels 0..n-1; index = Excel row - 1.
+
+    Columns right of the last one holding any text are dropped (formatting residue in
+    Excel, delimiter guesses in CSV).
+    """
+    frame = frame.reset_index(drop=True)
+    frame.columns = pd.RangeIndex(frame.shape[1])
+    for column in frame.columns:
+        frame[column] = frame[column].astype(object).fillna("").astype(str).str.strip()
+    width = frame.shape[1]
+    while width > 1 and not frame[width - 1].astype(bool).any():
+        width -= 1
+    return frame.iloc[:, :width] if width < frame.shape[1] else frame
+
+
+def _short(exc: BaseException) -> str:
+    """An exception's first line, for a one-line message."""
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__

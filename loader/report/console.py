@@ -1,0 +1,126 @@
+"""
+How the command line shows things on stderr: thin ``show_*`` functions over the data
+``report/summaries.py`` builds. [I/O: the console]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from loader.check.load import Loaded
+from loader.check.mapping import Mapping
+from loader.planning.batches import Plan
+from loader.report.summaries import RunReport, format_validation, problem_rows
+
+PROBLEMS_SHOWN: Final = 40
+STYLES: Final = {"error": "red", "warning": "yellow", "info": "dim"}
+
+
+def show_validation(console: Console, loaded: Loaded, summary: dict[str, Any]) -> None:
+    """The validation summary and the first problems, on stderr."""
+    rows = summary["rows"]
+    console.print(
+        f"[bold]{summary['file']}[/] sheet {summary['sheet']!r},"
+        f" mapping [bold]{summary['mapping']}[/] ({summary['mapping_chosen']})"
+    )
+    console.print(
+        f"rows: {rows['total']}  valid [green]{rows['valid']}[/]"
+        f"  rejected [red]{rows['rejected']}[/]  duplicate [yellow]{rows['duplicate']}[/]"
+        f"  skipped (blank/title/footer) {summary['skipped_rows']}"
+    )
+    problems = loaded.checked.problems
+    if not problems:
+        return
+    console.print("[bold]problems[/]")
+    for severity, where, column, value, message, fix in problem_rows(problems[:PROBLEMS_SHOWN]):
+        style = STYLES.get(severity, "")
+        cell = f" [bold]{escape(column)}[/]" if column else ""
+        shown = f" = {escape(repr(value))}" if value else ""
+        console.print(f"[{style}]{severity:<7}[/] {escape(where)}{cell}{shown}")
+        console.print(f"        {escape(message)}" + (f"  [dim]→ {escape(fix)}[/]" if fix else ""))
+    if len(problems) > PROBLEMS_SHOWN:
+        console.print(
+            f"... and {len(problems) - PROBLEMS_SHOWN} more: use --report FILE.csv or --json"
+        )
+
+
+def show_plan(console: Console, planned: Plan, summary: dict[str, Any], out: Path | None) -> None:
+    """The batches that would be sent, on stderr."""
+    table = Table(
+        "#", "name", "service", "version", "groups", "entries", "cameras", "bytes", title="batches"
+    )
+    for batch in summary["batches"]:
+        table.add_row(
+            str(batch["number"]),
+            batch["name"],
+            batch["service_name"],
+            batch["service_version"],
+            str(batch["groups"]),
+            str(batch["entries"]),
+            str(batch["cameras"]),
+            str(batch["bytes"]),
+        )
+    console.print(table)
+    console.print(
+        f"{summary['batch_count']} batches (minimum {summary['minimum_batches']}) for"
+        f" {summary['cameras']} cameras in {summary['entries']} group entries"
+        + (f"; payload files in {out}/" if out else "")
+    )
+
+
+def show_run(console: Console, report: RunReport) -> None:
+    """Validation problems, then how the run ended, on stderr."""
+    show_validation(
+        console,
+        report.loaded,
+        format_validation(report.loaded.checked, mapping_chosen=report.loaded.chosen),
+    )
+    counts = report.counts
+    console.print(
+        f"batches: {counts['batches']}  accepted [green]{counts['accepted']}[/]"
+        f"  refused [red]{counts['rejected']}[/]  not settled [yellow]{counts['unsettled']}[/]"
+        f"  retries {report.retries}  lookups {report.lookups}  ({report.seconds:.1f} s)"
+    )
+    console.print("camera rows: " + "  ".join(f"{s} {n}" for s, n in report.statuses.items() if n))
+    if report.stop_reason:
+        console.print(f"[yellow]stopped[/]: {escape(report.stop_reason)}")
+    console.print(f"results: [bold]{report.results}[/]")
+    if report.counts.get("unsettled"):
+        console.print(f"to finish it: [bold]bulkload resume {report.run_dir}[/]")
+    elif report.statuses.get("unknown"):
+        console.print(
+            f"to settle the unknown cameras: [bold]bulkload reconcile {report.run_dir}[/]"
+        )
+
+
+def show_mappings(console: Console, found: list[Mapping], folder: Path) -> None:
+    """The bundled mappings, one line each."""
+    table = Table("mapping", "description", "sheets", title=f"mappings in {folder}")
+    for mapping in found:
+        sheets = [str(mapping.cameras.sheet or "(first)")]
+        if mapping.groups:
+            sheets.append(str(mapping.groups.sheet))
+        table.add_row(mapping.name, mapping.description, " + ".join(sheets))
+    console.print(table)
+
+
+def show_mapping(console: Console, chosen: Mapping) -> None:
+    """One mapping's columns, transforms and task defaults."""
+    table = Table("sheet", "field", "column (aliases)", "transforms", "required", title=chosen.name)
+    for role, spec in (("cameras", chosen.cameras), ("groups", chosen.groups)):
+        if spec is None:
+            continue
+        for field, column in spec.columns.items():
+            names = column.template or " / ".join(column.names) or f"default {column.default!r}"
+            transforms = ", ".join(
+                t if isinstance(t, str) else type(t).__name__ for t in column.transforms
+            )
+            table.add_row(role, field, names, transforms, "yes" if column.required else "")
+    console.print(table)
+    defaults = chosen.task.as_text()
+    console.print("[bold]task defaults[/]: " + ", ".join(f"{k}={v}" for k, v in defaults.items()))

@@ -1,0 +1,94 @@
+"""
+Files the dry run and a run write: payload bodies, plan.json, summary.json, problem
+reports. An OS refusal (disk full, no permission, a folder that is a file) becomes a
+StorageError with exit code 2: nothing was sent by then. [I/O]
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from loader.errors import storage_error
+from loader.model.problems import Problem
+from loader.planning.batches import Plan
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _translated(write: Callable[P, R]) -> Callable[P, R]:
+    """OSError from a writer as a StorageError naming the path it was given."""
+
+    @wraps(write)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return write(*args, **kwargs)
+        except OSError as exc:
+            where = exc.filename or (args[0] if args else "a file")
+            raise storage_error(
+                "write",
+                where,
+                exc,
+                hint="choose another place, or free disk space",
+                exit_code=2,
+            ) from exc
+
+    return run
+
+
+PROBLEM_COLUMNS = ("severity", "code", "file", "sheet", "row", "column", "value", "message", "fix")
+
+
+@_translated
+def write_plan(directory: Path, plan: Plan) -> list[str]:
+    """One ``NNNN-<name>.json`` per batch, holding exactly the bytes to POST.
+
+    Payload files a previous plan wrote here (listed in its plan.json) are removed first,
+    so the folder never mixes two plans; nothing else in it is touched.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    _remove_previous(directory)
+    files = []
+    for number, batch in enumerate(plan.batches, start=1):
+        name = f"{number:04d}-{batch.name}.json"
+        (directory / name).write_bytes(batch.content())
+        files.append(name)
+    return files
+
+
+def _remove_previous(directory: Path) -> None:
+    """Delete the payload files named by an earlier plan.json in ``directory``."""
+    previous = directory / "plan.json"
+    if not previous.is_file():
+        return
+    try:
+        batches = json.loads(previous.read_text(encoding="utf-8"))["plan"]["batches"]
+    except (ValueError, KeyError, TypeError):
+        return
+    for batch in batches:
+        name = batch.get("file") if isinstance(batch, dict) else None
+        if isinstance(name, str) and "/" not in name and name.endswith(".json"):
+            (directory / name).unlink(missing_ok=True)
+
+
+@_translated
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    """A JSON document, readable by people (indented, UTF-8)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+@_translated
+def write_problems_csv(path: Path, problems: Iterable[Problem]) -> None:
+    """Every problem as a CSV row (UTF-8 with BOM, so Excel shows Chinese text right)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8-sig") as stream:
+        writer = csv.DictWriter(stream, fieldnames=PROBLEM_COLUMNS)
+        writer.writeheader()
+        for problem in problems:
+            writer.writerow(problem.as_dict())

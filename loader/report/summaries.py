@@ -1,0 +1,141 @@
+"""
+Summaries of a checked inventory, of a plan and of a finished run, as data: the CLI
+renders them as tables and JSON, ``summary.json`` holds the run's, the tests compare them.
+Pure.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from loader.check.load import Loaded
+from loader.check.validate import Checked
+from loader.model.cameras import RowStatus
+from loader.model.problems import Problem, Severity
+from loader.planning.batches import Plan, minimum_batches
+from loader.state.events import Event
+from loader.state.runstate import RunState
+
+
+class Observer(Protocol):
+    """Sees every event of a run after it is recorded (progress bars, a page)."""
+
+    def __call__(self, event: Event, state: RunState) -> None: ...
+
+
+@dataclass(kw_only=True)
+class RunReport:
+    """How a run ended: computed once, shown by the console, written to summary.json."""
+
+    run_dir: Path
+    results: Path
+    state: RunState
+    loaded: Loaded
+    exit_code: int
+    stop_reason: str = ""
+    seconds: float = 0.0
+    retries: int = 0
+    lookups: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+SKIPPED_CODES = frozenset(
+    {"blank-rows", "footer", "repeated-header", "title-rows", "comment-row", "not-selected"}
+)
+
+
+def exit_code(checked: Checked) -> int:
+    """0 when every row can be sent (duplicates included), 1 when some are rejected."""
+    return 1 if checked.count(RowStatus.REJECTED) else 0
+
+
+def format_validation(checked: Checked, *, mapping_chosen: str) -> dict[str, Any]:
+    """The validate summary (the ``--json`` contract of ``bulkload validate``)."""
+    severities = Counter(str(p.severity) for p in checked.problems)
+    return {
+        "file": checked.file,
+        "sheet": checked.sheet,
+        "mapping": checked.mapping,
+        "mapping_chosen": mapping_chosen,
+        "rows": {
+            "total": len(checked.rows),
+            "valid": checked.count(RowStatus.VALID),
+            "rejected": checked.count(RowStatus.REJECTED),
+            "duplicate": checked.count(RowStatus.DUPLICATE),
+        },
+        "group_rows": checked.group_rows,
+        "skipped_rows": sum(1 for p in checked.problems if p.code in SKIPPED_CODES),
+        "problem_counts": {s.value: severities.get(s.value, 0) for s in Severity},
+        "problems": [p.as_dict() for p in checked.problems],
+        "exit_code": exit_code(checked),
+    }
+
+
+def format_plan(plan: Plan, checked: Checked, files: Sequence[str] = ()) -> dict[str, Any]:
+    """The plan summary (``plan.json`` and the ``--json`` of ``bulkload plan``)."""
+    batches = []
+    for number, batch in enumerate(plan.batches):
+        settings = plan.settings_classes[batch.settings_class].task_settings
+        batches.append(
+            {
+                "number": number + 1,
+                "name": batch.name,
+                "file": files[number] if files else None,
+                "service_name": settings.service_name,
+                "service_version": settings.service_version,
+                "groups": len({e.group for e in batch.entries}),
+                "entries": len(batch.entries),
+                "cameras": batch.camera_count,
+                "bytes": len(batch.content()),
+            }
+        )
+    return {
+        "batches": batches,
+        "batch_count": len(plan.batches),
+        "minimum_batches": minimum_batches(checked.cameras),
+        "cameras": plan.camera_count,
+        "entries": plan.entry_count,
+        "settings_classes": len(plan.settings_classes),
+        "max_payload_bytes": plan.max_payload_bytes,
+    }
+
+
+def problem_rows(problems: Iterable[Problem]) -> list[list[str]]:
+    """Problems as table rows: severity, where, column, value, message, fix."""
+    return [
+        [
+            str(p.severity),
+            f"{p.sheet}!{p.row}" if p.row is not None else p.sheet or p.file,
+            p.column,
+            _clip(p.value, 40),
+            p.message,
+            p.fix,
+        ]
+        for p in problems
+    ]
+
+
+def _clip(text: str, width: int) -> str:
+    """Text cut to ``width`` characters with an ellipsis."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_run(report: RunReport) -> dict[str, Any]:
+    """The run summary (``summary.json`` and ``--json``)."""
+    return {
+        "run_dir": str(report.run_dir),
+        "results": str(report.results),
+        "exit_code": report.exit_code,
+        "statuses": report.statuses,
+        "counts": report.counts,
+        "seconds": round(report.seconds, 2),
+        "retries": report.retries,
+        "lookups": report.lookups,
+        "stop_reason": report.stop_reason,
+        "resume": f"bulkload resume {report.run_dir}" if report.counts.get("unsettled") else None,
+    }

@@ -1,0 +1,213 @@
+"""
+The results workbook (``results.xlsx``): Summary with a chart, Cameras (every input row),
+Groups, Batches, Problems and Not in sheet. Written with xlsxwriter in constant-memory
+mode, row by row. [I/O]
+
+Every text from the input or the API is written as a string, never a formula; text that
+starts with ``=``, ``+``, ``-``, ``@``, tab, CR or LF gets a leading ``'`` as OWASP advises
+against CSV/formula injection (the results mapping strips it again on re-import).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Final
+
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.exceptions import XlsxWriterException
+from xlsxwriter.worksheet import Worksheet
+
+from loader.bulk import bulk
+from loader.errors import storage_error
+from loader.model.cameras import STATUS_INFO, STATUSES, CameraStatus
+from loader.report.results import RESULT_COLUMNS, Results
+
+DANGEROUS_START: Final = ("=", "+", "-", "@", "\t", "\r", "\n")
+MAX_WIDTH: Final = 60
+WIDTH_SAMPLE: Final = 2000
+
+
+def neutralise(text: str) -> str:
+    """Text that a spreadsheet would read as a formula, made inert (OWASP)."""
+    return "'" + text if text.startswith(DANGEROUS_START) else text
+
+
+@bulk
+def write_results(path: Path, results: Results) -> None:
+    """Write ``results`` to ``path`` (replaced atomically: a reader never sees half a file).
+
+    A file that cannot be written (disk full, no permission) is a StorageError.
+    """
+    try:
+        _write(path, results)
+    except (OSError, XlsxWriterException) as exc:
+        raise storage_error(
+            "write",
+            path,
+            exc,
+            hint="free disk space (or close the file in Excel), then"
+            f" `bulkload reconcile {path.parent}` writes it again",
+        ) from exc
+
+
+def _write(path: Path, results: Results) -> None:
+    """The workbook, written beside ``path`` and then moved over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.xlsx")
+    book = xlsxwriter.Workbook(
+        str(partial),
+        {
+            "constant_memory": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    styles = _Styles(book)
+    _summary(book, styles, results)
+    _table(book, styles, "Cameras", results.cameras, status_column="Status")
+    _table(book, styles, "Groups", results.groups)
+    _table(book, styles, "Batches", results.batches, status_column="Status")
+    _table(book, styles, "Problems", results.problems)
+    _table(book, styles, "Not in sheet", results.not_in_sheet)
+    book.close()
+    partial.replace(path)
+
+
+class _Styles:
+    """The few formats the workbook uses."""
+
+    def __init__(self, book: xlsxwriter.Workbook) -> None:
+        self.header = book.add_format(
+            {
+                "bold": True,
+                "bg_color": "#305496",
+                "font_color": "#FFFFFF",
+                "border": 1,
+                "text_wrap": True,
+                "valign": "top",
+            }
+        )
+        self.title = book.add_format({"bold": True, "font_size": 14})
+        self.key = book.add_format({"bold": True})
+        self.status = {
+            str(s): book.add_format({"bg_color": i.colour}) for s, i in STATUS_INFO.items()
+        }
+
+
+def _summary(book: xlsxwriter.Workbook, styles: _Styles, results: Results) -> None:
+    """Run facts, counts by status, and a chart of them."""
+    sheet = book.add_worksheet("Summary")
+    sheet.write_string(0, 0, "bulkload results", styles.title)
+    row = 2
+    for key, value in results.facts:
+        sheet.write_string(row, 0, key, styles.key)
+        sheet.write_string(row, 1, neutralise(value))
+        row += 1
+    row += 1
+    sheet.write_string(row, 0, "Status", styles.header)
+    sheet.write_string(row, 1, "Camera rows", styles.header)
+    first = row + 1
+    for status in STATUSES:
+        row += 1
+        sheet.write_string(row, 0, status, styles.status[status])
+        sheet.write_number(row, 1, results.counts.get(status, 0))
+    row += 1
+    sheet.write_string(row, 0, "total", styles.key)
+    sheet.write_number(row, 1, sum(results.counts.values()))
+    chart = book.add_chart({"type": "bar"})
+    chart.add_series(
+        {
+            "name": "Camera rows by status",
+            "categories": ["Summary", first, 0, first + len(STATUSES) - 1, 0],
+            "values": ["Summary", first, 1, first + len(STATUSES) - 1, 1],
+            "points": [
+                {
+                    "fill": {"color": STATUS_INFO[CameraStatus(s)].colour},
+                    "border": {"color": "#7F7F7F"},
+                }
+                for s in STATUSES
+            ],
+        }
+    )
+    chart.set_title({"name": "Camera rows by status"})
+    chart.set_legend({"none": True})
+    sheet.insert_chart(2, 3, chart, {"x_scale": 1.3, "y_scale": 1.2})
+    sheet.set_column(0, 0, 24)
+    sheet.set_column(1, 1, 60)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 1)
+
+
+def _table(
+    book: xlsxwriter.Workbook,
+    styles: _Styles,
+    name: str,
+    frame: pd.DataFrame,
+    *,
+    status_column: str | None = None,
+) -> None:
+    """One table sheet: frozen header, autofilter, sensible widths, statuses coloured."""
+    sheet = book.add_worksheet(name)
+    columns = [str(c) for c in frame.columns]
+    _widths(sheet, columns, frame)
+    for column, header in enumerate(columns):
+        sheet.write_string(0, column, neutralise(header), styles.header)
+    sheet.freeze_panes(1, 0)
+    sheet.set_landscape()
+    sheet.repeat_rows(0)
+    sheet.fit_to_pages(1, 0)
+    rows = len(frame)
+    sheet.autofilter(0, 0, max(rows, 1), max(len(columns) - 1, 0))
+    if status_column in columns and rows:
+        at = columns.index(status_column)
+        for status, style in styles.status.items():
+            sheet.conditional_format(
+                1,
+                at,
+                rows,
+                at,
+                {"type": "cell", "criteria": "==", "value": f'"{status}"', "format": style},
+            )
+    for column, name in enumerate(frame.columns):
+        _column(sheet, column, frame[name])
+
+
+def _column(sheet: Worksheet, column: int, series: pd.Series) -> None:
+    """One column's cells, below the header: numbers as numbers, the rest as inert text."""
+    if _writer(series):
+        write_number = sheet.write_number
+        for row, value in enumerate(series.tolist(), start=1):
+            if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                write_number(row, column, value)
+        return
+    write_string = sheet.write_string
+    for row, value in enumerate(series.tolist(), start=1):
+        if value is not None and value != "":
+            text = value if type(value) is str else str(value)
+            write_string(row, column, "'" + text if text.startswith(DANGEROUS_START) else text)
+
+
+def _writer(series: pd.Series) -> bool:
+    """Whether a column holds numbers (written as numbers), else text."""
+    return bool(pd.api.types.is_numeric_dtype(series.dtype)) and not pd.api.types.is_bool_dtype(
+        series.dtype
+    )
+
+
+def _widths(sheet: Worksheet, columns: list[str], frame: pd.DataFrame) -> None:
+    """Column widths from the header and a sample of values, capped."""
+    sample = frame.head(WIDTH_SAMPLE)
+    for position, header in enumerate(columns):
+        values = (
+            sample.iloc[:, position].astype(str).fillna("")
+            if len(sample)
+            else pd.Series([], dtype=str)
+        )
+        longest = max([len(header), *(len(v) for v in values.tolist())], default=8)
+        width = min(max(longest + 2, 8), MAX_WIDTH)
+        if header in RESULT_COLUMNS and header == "Message":
+            width = MAX_WIDTH
+        sheet.set_column(position, position, width)

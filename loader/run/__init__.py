@@ -1,0 +1,7 @@
+"""
+Wiring a run together, the only place that knows every stage: the options of a command
+(``options``), a run's context built or rebuilt from its journal (``context``), and the
+drivers of run, resume and reconcile (``runner``); ``logs`` configures structlog for a run.
+
+May import: every stage, ``model``, ``errors``.
+"""

@@ -1,0 +1,270 @@
+"""
+A run's context: its directory, journal, inventory, plan, ledger verdicts and state,
+built fresh for a new run or rebuilt from the journal for resume and reconcile; and
+its conclusion: ledger entries, results workbook and summary. [I/O]
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from loader.check.load import Loaded, load
+from loader.errors import ConfigError, StorageError
+from loader.model.cameras import CameraStatus, LedgerEntry, RowStatus
+from loader.planning.batches import Plan, plan
+from loader.planning.delta import Delta, camera_key, partition
+from loader.report import files
+from loader.report.results import Outcomes, build, outcomes
+from loader.report.workbook import write_results
+from loader.run.options import RunOptions
+from loader.send.secrecy import Scrubber, resolve
+from loader.state.events import BatchPlanned, Event, RunStarted
+from loader.state.journal import Journal
+from loader.state.ledger import Ledger
+from loader.state.runstate import BatchStatus, RunState, replay
+
+RUNS_DIR = Path("runs")
+JOURNAL = "journal.sqlite"
+LEDGER = "ledger.sqlite"
+RESULTS = "results.xlsx"
+
+
+@dataclass
+class RunContext:
+    """Everything a run works with."""
+
+    run_dir: Path
+    journal: Journal
+    scrubber: Scrubber
+    started: RunStarted
+    loaded: Loaded
+    planned: Plan
+    delta: Delta
+    state: RunState
+    options: RunOptions
+
+    @property
+    def ledger_path(self) -> Path:
+        return Path(self.started.options["ledger"])
+
+
+def new_context(sheet: Path, options: RunOptions, *, now: datetime) -> RunContext:
+    """Load, consult the ledger, plan, and open a new run directory with its journal."""
+    endpoint, project_id = options.api_target()
+    loaded = load_sheet(sheet, options)
+    run_dir = _new_run_dir(options, sheet, now)
+    options = replace(options, ledger=options.ledger or run_dir.parent / LEDGER)
+    try:
+        delta = _delta(loaded, options, endpoint, project_id, excluding_run="")
+    except StorageError as exc:  # nothing is sent yet: a configuration problem, exit 2
+        raise ConfigError(exc.message, hint=exc.hint) from exc
+    planned = plan(
+        delta.send, loaded.checked.settings_classes, max_payload_bytes=options.max_payload_bytes
+    )
+    for batch in planned.batches:
+        resolve(batch.content(), options.environment)  # an unset ${VAR} stops here
+    _make_dir(run_dir)
+    payload_files = files.write_plan(run_dir / "payloads", planned)
+    scrubber = Scrubber()
+    journal = Journal(run_dir / JOURNAL, scrubber)
+    started = RunStarted(
+        run_id=run_dir.name,
+        started_at=now.astimezone(UTC).isoformat(timespec="seconds"),
+        input_file=str(sheet.resolve()),
+        input_sha256=sha256_of(sheet),
+        mapping=loaded.mapping.source or loaded.mapping.name,
+        mapping_sha256=sha256_of(Path(loaded.mapping.source)) if loaded.mapping.source else "",
+        endpoint=endpoint,
+        project_id=project_id,
+        batches=len(planned.batches),
+        cameras=planned.camera_count,
+        rejected_rows=loaded.checked.count(RowStatus.REJECTED),
+        options=options.journaled(),
+    )
+    planned_events: list[Event] = [
+        BatchPlanned(
+            batch=b.name, file=f, groups=len({e.group for e in b.entries}), cameras=b.camera_count
+        )
+        for b, f in zip(planned.batches, payload_files, strict=True)
+    ]
+    journal.append_many([started, *planned_events])
+    state = replay(journal.events())
+    return RunContext(run_dir, journal, scrubber, started, loaded, planned, delta, state, options)
+
+
+def load_sheet(sheet: Path, options: RunOptions) -> Loaded:
+    """Read, map and check ``sheet`` as the options say (mapping, engine, limits, --only)."""
+    return load(
+        sheet,
+        options.mapping,
+        engine=options.engine,
+        encoding=options.encoding,
+        only=options.only,
+        limits=options.limits,
+    )
+
+
+def rebuild_context(run_dir: Path, base: RunOptions) -> RunContext:
+    """A run's context from its journal, with the run's own options over ``base``.
+
+    A changed input or mapping is refused.
+    """
+    if not (run_dir / JOURNAL).is_file():
+        raise ConfigError(
+            f"{run_dir} holds no {JOURNAL}", hint="give a run directory a run printed"
+        )
+    scrubber = Scrubber()
+    journal = Journal(run_dir / JOURNAL, scrubber)
+    state = replay(journal.events())
+    started = state.started
+    if started is None:
+        raise ConfigError(
+            f"the journal in {run_dir} has no RunStarted event", hint="start a new run"
+        )
+    _check_unchanged(Path(started.input_file), started.input_sha256, "input file")
+    if started.mapping_sha256:
+        _check_unchanged(Path(started.mapping), started.mapping_sha256, "mapping")
+    options = base.resumed_from(
+        started.options, endpoint=started.endpoint, project_id=started.project_id
+    )
+    options = replace(options, mapping=started.mapping)
+    loaded = load_sheet(Path(started.input_file), options)
+    delta = _delta(
+        loaded, options, started.endpoint, started.project_id, excluding_run=started.run_id
+    )
+    planned = plan(
+        delta.send, loaded.checked.settings_classes, max_payload_bytes=options.max_payload_bytes
+    )
+    if [b.name for b in planned.batches] != list(state.batches):
+        raise ConfigError(
+            "planning the input again gives other batches than the journal records",
+            hint="the loader version changed; start a new run (the ledger skips what was loaded)",
+        )
+    return RunContext(run_dir, journal, scrubber, started, loaded, planned, delta, state, options)
+
+
+def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
+    """The run's outcomes, computed once: recorded in the ledger, then written to results.xlsx."""
+    result = outcomes(context.loaded, context.planned, context.delta, context.state)
+    entries = _ledger_entries(context, result)
+    started = context.started
+    failure: StorageError | None = None
+    try:
+        with Ledger(context.ledger_path) as ledger:
+            ledger.record(started.endpoint, started.project_id, entries)
+            known = ledger.entries(started.endpoint, started.project_id)
+    except StorageError as exc:  # the results are still written; then the run ends with it
+        failure, known = exc, {}
+    classes = context.loaded.checked.settings_classes
+    keys = {camera_key(c, classes) for c in context.loaded.checked.cameras}
+    inventory = Path(started.input_file).name
+    absent = [e for k, e in known.items() if k not in keys and e.inventory == inventory]
+    results = build(context.loaded, context.planned, context.state, result, facts, absent)
+    write_results(context.run_dir / RESULTS, results)
+    if failure is not None:
+        raise failure
+    return result
+
+
+def _ledger_entries(context: RunContext, result: Outcomes) -> list[LedgerEntry]:
+    """Sent cameras with their fingerprint: loaded, failed, or unknown but maybe created.
+
+    "unknown" is recorded when its batch was created or may have been (in doubt): a later
+    run must not send it again and risk a second task; ``resume`` or ``reconcile`` of this
+    run settles it. Cameras of batches provably never created are left out: send anew.
+    """
+    classes = context.loaded.checked.settings_classes
+    entries = []
+    for camera in context.delta.send:
+        status = result.status[camera.position]
+        batch = context.state.batches.get(str(result.batch[camera.position]))
+        maybe_created = batch is not None and batch.status in (
+            BatchStatus.ACCEPTED,
+            BatchStatus.IN_DOUBT,
+        )
+        settled = status in (CameraStatus.LOADED, CameraStatus.FAILED)
+        if not settled and not (status == CameraStatus.UNKNOWN and maybe_created):
+            continue
+        group, source, service = camera_key(camera, classes)
+        entries.append(
+            LedgerEntry(
+                group,
+                source,
+                service,
+                context.delta.fingerprints[camera.position],
+                str(status),
+                context.started.run_id,
+                str(result.batch[camera.position]),
+                str(result.batch_id[camera.position]),
+                str(result.message[camera.position]),
+                inventory=Path(context.started.input_file).name,
+            )
+        )
+    return entries
+
+
+def _delta(
+    loaded: Loaded, options: RunOptions, endpoint: str, project: str, *, excluding_run: str
+) -> Delta:
+    """The ledger's verdict on each valid camera (this run's own entries left out)."""
+    ledger_path = options.ledger or Path(RUNS_DIR / LEDGER)
+    with Ledger(ledger_path) as ledger:
+        known = ledger.entries(endpoint, project, excluding_run=excluding_run)
+    checked = loaded.checked
+    return partition(
+        checked.cameras,
+        checked.settings_classes,
+        known,
+        force=options.force,
+        retry_failed=options.retry_failed,
+    )
+
+
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256 (hex)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_unchanged(path: Path, expected: str, what: str) -> None:
+    """Refuse to go on when a file the run read has changed or gone."""
+    if not path.is_file():
+        raise ConfigError(
+            f"the run's {what} {path} is gone", hint="put it back, or start a new run"
+        )
+    if sha256_of(path) != expected:
+        raise ConfigError(
+            f"the run's {what} {path} changed since the run started",
+            hint="restore it to resume this run, or start a new run with the new file",
+        )
+
+
+def _new_run_dir(options: RunOptions, sheet: Path, now: datetime) -> Path:
+    """``runs/<UTC time>-<sheet name>/``, or --run-dir (not made yet; never one with a journal)."""
+    if options.run_dir is not None:
+        run_dir = options.run_dir
+    else:
+        stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        run_dir = RUNS_DIR / f"{stamp}-{sheet.stem}"
+    if (run_dir / JOURNAL).exists():
+        raise ConfigError(
+            f"{run_dir} already holds a run", hint=f"resume it: bulkload resume {run_dir}"
+        )
+    return run_dir
+
+
+def _make_dir(run_dir: Path) -> None:
+    """Create the run directory; an OS refusal is a ConfigError (nothing was sent yet)."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the run directory {run_dir}: {exc.strerror or exc}",
+            hint="choose another --run-dir, or check the folder's permissions and free space",
+        ) from exc

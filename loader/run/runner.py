@@ -1,0 +1,392 @@
+"""
+A run end to end (``start_run``), its continuation (``resume_run``) and its
+reconciliation with the API (``reconcile_run``). Each drives the async part once, then
+concludes once: outcomes -> ledger -> results workbook -> summary -> exit code.
+[I/O: files, HTTP, signals]
+
+Time reaches everything through one ``Clock`` (pacing, backoff, lookups, durations), and
+the HTTP transport can be given: tests run whole runs on a fake clock.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+import httpx
+
+from loader.errors import ConfigError, LoaderError, StorageError, SubmitError
+from loader.model.cameras import exit_code_of
+from loader.report import files
+from loader.report.results import attribute_errors
+from loader.report.summaries import Observer, RunReport, format_run
+from loader.run import logs
+from loader.run.context import RESULTS, RunContext, conclude, new_context, rebuild_context
+from loader.run.options import RunOptions
+from loader.send.auth import IamPassword, StaticToken, TokenSource
+from loader.send.client import ViasClient
+from loader.send.engine import Job, SubmitOptions, Submitter
+from loader.send.observe import observe
+from loader.send.pacing import Clock, RateLimiter, SystemClock
+from loader.send.secrecy import resolve
+from loader.state.events import (
+    BatchAccepted,
+    Event,
+    LookupFailed,
+    RunFinished,
+    RunInterrupted,
+    RunStarted,
+    decode,
+    encode,
+)
+from loader.state.runstate import BatchStatus
+
+
+@dataclass(frozen=True, kw_only=True)
+class Wiring:
+    """What a run is plugged into: the clock, and (in tests) the HTTP transport."""
+
+    clock: Clock = field(default_factory=SystemClock)
+    transport: httpx.AsyncBaseTransport | None = None
+
+
+@dataclass
+class _Activity:
+    """What the async part did."""
+
+    stop_reason: str = ""
+    retries: int = 0
+    lookups: int = 0
+
+
+class _Recorder:
+    """Journal first (durable), then the in-memory fold, the log and the observer."""
+
+    def __init__(self, context: RunContext, observer: Observer | None) -> None:
+        self.context, self.observer = context, observer
+
+    async def __call__(self, event: Event) -> None:
+        # Secrets an API answer may echo are masked before anything keeps the event.
+        clean = decode(event.kind, event.batch, self.context.scrubber(encode(event)))
+        await self.context.journal.record(clean)
+        self.context.state.apply(clean)  # folding is idempotent: the engine folds its own too
+        logs.log_event(clean)
+        if self.observer is not None:
+            self.observer(clean, self.context.state)
+
+
+def start_run(
+    sheet: Path,
+    options: RunOptions,
+    observer: Observer | None = None,
+    *,
+    wiring: Wiring = Wiring(),
+) -> RunReport:
+    """Load, plan and submit ``sheet`` in a new run directory."""
+    _, project_id = options.api_target()
+    _token_source(options, project_id)  # no credentials: stop before making a run directory
+    context = new_context(sheet, options, now=datetime.now(UTC))
+    return _send(context, context.started, observer, wiring)
+
+
+def resume_run(
+    run_dir: Path,
+    options: RunOptions,
+    observer: Observer | None = None,
+    *,
+    wiring: Wiring = Wiring(),
+) -> RunReport:
+    """Settle what an interrupted run left, refusing a changed input or mapping."""
+    context = rebuild_context(run_dir, options)
+    resumed = RunStarted(**{**context.started.payload(), "resumed": True})
+    context.journal.append(resumed)
+    return _send(context, resumed, observer, wiring)
+
+
+def reconcile_run(
+    run_dir: Path,
+    options: RunOptions,
+    observer: Observer | None = None,
+    *,
+    wiring: Wiring = Wiring(),
+) -> RunReport:
+    """Ask the API what became of every accepted batch; rewrite the results."""
+    context = rebuild_context(run_dir, options)
+    auth = _token_source(context.options, context.started.project_id)
+    context.scrubber.sources.append(auth.secrets)
+    names = _camera_names(context)
+    recorder = _Recorder(context, observer)
+
+    async def work(client: ViasClient) -> _Activity:
+        concurrency = context.options.concurrency
+        await observe(client, context.state, names, recorder, concurrency=concurrency)
+        return _Activity()
+
+    return _drive_and_conclude(context, auth, work, wiring)
+
+
+def _send(
+    context: RunContext, started: RunStarted, observer: Observer | None, wiring: Wiring
+) -> RunReport:
+    """Submit the unsettled batches of a run."""
+    options = context.options
+    auth = _token_source(options, context.started.project_id)
+    context.scrubber.sources.append(auth.secrets)
+    jobs = []
+    for batch in context.planned.batches:
+        batch_state = context.state.batches[batch.name]
+        if not batch_state.settled:
+            content, used = resolve(batch.content(), options.environment)
+            context.scrubber.add(used)
+            jobs.append(Job(batch.name, content, batch_state))
+    if observer is not None:
+        observer(started, context.state)
+    recorder = _Recorder(context, observer)
+
+    async def work(client: ViasClient) -> _Activity:
+        submitter = Submitter(
+            client, recorder, wiring.clock, _submit_options(options), jobs=len(jobs)
+        )
+        async with anyio.create_task_group() as group:
+            if threading.current_thread() is threading.main_thread():
+                group.start_soon(_watch_signals, submitter, group.cancel_scope)
+            await submitter.run(jobs)
+            group.cancel_scope.cancel()
+        control = submitter.control
+        if not control.stopping:
+            await _count_found(client, context, recorder)
+        doubtful = _doubtful(context)
+        if doubtful and not control.stopping:
+            names = _camera_names(context)
+            await observe(client, context.state, names, recorder, only=doubtful, judge_states=False)
+        return _Activity(control.stop_reason, control.retries, control.lookups)
+
+    return _drive_and_conclude(context, auth, work, wiring)
+
+
+def _drive_and_conclude(
+    context: RunContext,
+    auth: TokenSource,
+    work: Callable[[ViasClient], Awaitable[_Activity]],
+    wiring: Wiring,
+) -> RunReport:
+    """Run the async ``work`` with one client, then write the ledger, results and summary."""
+    log_file = logs.configure(context.run_dir / "log.jsonl", context.scrubber)
+    began = wiring.clock.now()
+    try:
+        activity = anyio.run(_with_client, context, auth, work, wiring)
+        return _finish(context, activity, wiring.clock.now() - began)
+    except BaseExceptionGroup as group:
+        raise _loader_error_in(group) from None
+    finally:
+        log_file.close()
+        context.journal.close()
+
+
+def _loader_error_in(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first LoaderError a task group collected (a journal that cannot be written),
+    else the group itself: the CLI shows the former as a message, never a traceback."""
+    found: BaseException | None = group.subgroup(lambda exc: isinstance(exc, LoaderError))
+    while isinstance(found, BaseExceptionGroup):
+        found = found.exceptions[0]
+    return found if found is not None else group
+
+
+async def _with_client(
+    context: RunContext,
+    auth: TokenSource,
+    work: Callable[[ViasClient], Awaitable[_Activity]],
+    wiring: Wiring,
+) -> _Activity:
+    """One HTTP client and one pacer for everything the work sends."""
+    options, started = context.options, context.started
+    timeout = httpx.Timeout(connect=5.0, read=options.timeout, write=10.0, pool=options.timeout)
+    size = options.concurrency + 2
+    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+    async with httpx.AsyncClient(
+        base_url=started.endpoint, timeout=timeout, limits=limits, transport=wiring.transport
+    ) as http:
+        await auth.token(http)  # bad credentials stop here, before anything is sent
+        limiter = RateLimiter(options.rate, wiring.clock)
+        client = ViasClient(http, project_id=started.project_id, auth=auth, limiter=limiter)
+        return await work(client)
+
+
+async def _watch_signals(submitter: Submitter, scope: anyio.CancelScope) -> None:
+    """Ctrl-C once: finish what is in flight, start nothing new. Twice: stop now."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            if submitter.control.stopping:
+                scope.cancel()
+                return
+            submitter.control.stop("interrupted")
+
+
+def _finish(context: RunContext, activity: _Activity, seconds: float) -> RunReport:
+    """RunInterrupted/RunFinished, ledger, results workbook, summary, exit code."""
+    activity.stop_reason = context.scrubber(activity.stop_reason)
+    state = context.state
+    counts = {
+        "batches": len(state.batches),
+        "accepted": state.count(BatchStatus.ACCEPTED),
+        "rejected": state.count(BatchStatus.REJECTED),
+        "unsettled": len(state.unsettled()),
+        "failed_cameras": sum(b.failed for b in state.batches.values()),
+    }
+    facts = _facts(context, activity, seconds)
+    statuses = conclude(context, facts).counts()
+    code = exit_code_for(statuses, counts)
+    if counts["unsettled"]:
+        context.journal.append(RunInterrupted(reason=activity.stop_reason or "unsettled batches"))
+    context.journal.append(RunFinished(exit_code=code, counts={**counts, **statuses}))
+    report = RunReport(
+        run_dir=context.run_dir,
+        results=context.run_dir / RESULTS,
+        state=state,
+        loaded=context.loaded,
+        exit_code=code,
+        stop_reason=activity.stop_reason,
+        seconds=seconds,
+        retries=activity.retries,
+        lookups=activity.lookups,
+        counts=counts,
+        statuses=statuses,
+    )
+    summary = context.run_dir / "summary.json"
+    try:
+        files.write_json(summary, format_run(report))
+    except StorageError as exc:  # after sending: resume or reconcile writes it again
+        raise StorageError(exc.message, hint=exc.hint) from exc
+    return report
+
+
+def exit_code_for(statuses: dict[str, int], counts: dict[str, int]) -> int:
+    """3 something unknown or unsettled (resume/reconcile), 1 rows rejected or failed, else 0."""
+    if counts.get("unsettled"):
+        return 3
+    return max(exit_code_of(statuses), 1 if counts.get("rejected") else 0)
+
+
+def _facts(context: RunContext, activity: _Activity, seconds: float) -> list[tuple[str, str]]:
+    """The Summary sheet's run facts (no secrets)."""
+    started = context.started
+    return [
+        ("Run", started.run_id),
+        ("Started", started.started_at),
+        ("Input file", started.input_file),
+        ("Input SHA-256", started.input_sha256),
+        ("Mapping", f"{context.loaded.mapping.name} ({started.mapping})"),
+        ("Mapping SHA-256", started.mapping_sha256),
+        ("Endpoint", started.endpoint),
+        ("Project", started.project_id),
+        ("Batches", str(len(context.state.batches))),
+        ("Duration of this pass", f"{seconds:.1f} s"),
+        ("Retries", str(activity.retries)),
+        ("Stopped because", activity.stop_reason or "(it finished)"),
+        ("Ledger", str(context.ledger_path)),
+    ]
+
+
+async def _count_found(client: ViasClient, context: RunContext, record: _Recorder) -> None:
+    """Batches found by lookup came with no counts: one ListBatchTasks call each gives them.
+
+    A batch that holds a task for every camera is settled by its count; the others are
+    left for ``_doubtful`` (ListTasks per camera costs far more than one count).
+    """
+    for batch in context.planned.batches:
+        state = context.state.batches.get(batch.name)
+        if state is None or not state.found_by_lookup or state.total:
+            continue
+        try:
+            listed = await client.list_batch(batch.name)
+        except SubmitError as exc:
+            await record(LookupFailed(batch=batch.name, what="count of tasks", reason=exc.message))
+            continue
+        tasks = int((listed or {}).get("num_task") or 0)
+        if tasks >= batch.camera_count:
+            await record(
+                BatchAccepted(
+                    batch=batch.name,
+                    batch_id=state.batch_id,
+                    total=tasks,
+                    succeeded=tasks,
+                    found_by_lookup=True,
+                )
+            )
+
+
+def _doubtful(context: RunContext) -> set[str]:
+    """Accepted batches whose cameras' fates the create answer leaves open.
+
+    Found by a lookup and not counted whole, or more cameras failed than error_list
+    names: ask ListTasks at once rather than leave cameras ``unknown``.
+    """
+    found = set()
+    for batch in context.planned.batches:
+        state = context.state.batches.get(batch.name)
+        if state is None or state.status != BatchStatus.ACCEPTED:
+            continue
+        sources = {c.video_source_id for e in batch.entries for c in e.cameras}
+        uncounted = state.found_by_lookup and state.total < batch.camera_count
+        if uncounted or state.failed > len(attribute_errors(state.error_list, sources)):
+            found.add(batch.name)
+    return found
+
+
+def _camera_names(context: RunContext) -> dict[str, dict[str, str]]:
+    """Per batch: {video source name: id} for its cameras whose names are unique in it."""
+    rows = context.loaded.checked.rows
+    names = rows["camera_name"].to_numpy(dtype=object) if "camera_name" in rows else None
+    found: dict[str, dict[str, str]] = {}
+    for batch in context.planned.batches:
+        if names is None:
+            break
+        pairs = [
+            (str(names[c.position]), c.video_source_id) for e in batch.entries for c in e.cameras
+        ]
+        counted: dict[str, int] = {}
+        for name, _ in pairs:
+            counted[name] = counted.get(name, 0) + 1
+        found[batch.name] = {n: s for n, s in pairs if n and counted[n] == 1}
+    return found
+
+
+def _submit_options(options: RunOptions) -> SubmitOptions:
+    """The submitter's options: lookups of an in-doubt batch at settle, 2x and 4x settle."""
+    settle = options.settle
+    return SubmitOptions(
+        concurrency=options.concurrency,
+        max_attempts=options.max_attempts,
+        lookup_delays=(settle, 2 * settle, 4 * settle),
+    )
+
+
+def _token_source(options: RunOptions, project_id: str) -> TokenSource:
+    """The token given, else IAM password auth; neither is a ConfigError.
+
+    IAM is asked at BULKLOAD_IAM_URL, else iam.<region>, else at the API endpoint itself
+    (a private or simulated deployment serving both).
+    """
+    credentials = options.credentials
+    if credentials.token:
+        return StaticToken(credentials.token)
+    iam_url = credentials.iam_url or options.endpoint
+    if credentials.uses_iam and iam_url:
+        return IamPassword(
+            iam_url=iam_url,
+            user=credentials.iam_user or "",
+            password=credentials.iam_password or "",
+            domain=credentials.iam_domain or credentials.iam_user or "",
+            region=credentials.region,
+            project_id=project_id,
+        )
+    raise ConfigError(
+        "no credentials: set BULKLOAD_AUTH_TOKEN, or BULKLOAD_IAM_USER, BULKLOAD_IAM_PASSWORD,"
+        " BULKLOAD_IAM_DOMAIN and BULKLOAD_REGION (or BULKLOAD_IAM_URL)",
+        hint="secrets are read from the environment only, never from flags",
+    )

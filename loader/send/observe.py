@@ -1,0 +1,110 @@
+"""
+Reconciliation: ask the API what became of each accepted batch. ListBatchTasks gives the
+per-state counts; ListTasks by ``batch_id`` (paged until a short page) gives its tasks,
+matched to cameras by video source name where the sheet has unique names, else through
+ShowTaskInfo's ``input.data[].video_source_id``. All calls share the run's pacer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import anyio
+
+from loader.errors import SubmitError
+from loader.send.client import ViasClient
+from loader.state.events import Event, LookupFailed, TasksObserved
+from loader.state.runstate import BatchStatus, RunState
+
+Emit = Callable[[Event], Awaitable[None]]
+SHOW_TRIES = 3  # a ShowTaskInfo that fails is asked again (it creates nothing)
+
+
+async def observe(
+    client: ViasClient,
+    state: RunState,
+    names: Mapping[str, Mapping[str, str]],
+    emit: Emit,
+    *,
+    concurrency: int = 4,
+    only: set[str] | None = None,
+    judge_states: bool = True,
+) -> int:
+    """A TasksObserved event per accepted batch; returns how many batches were observed.
+
+    ``names`` maps a batch name to {video source name: video source id} for its cameras
+    whose names are unique in the batch.
+    """
+    observed = 0
+    limiter = anyio.CapacityLimiter(max(1, concurrency))
+    for batch in state.batches.values():
+        if batch.status != BatchStatus.ACCEPTED or not batch.batch_id:
+            continue
+        if only is not None and batch.name not in only:
+            continue
+        try:
+            event = await _observe_batch(
+                client, batch.name, batch.batch_id, names.get(batch.name, {}), limiter
+            )
+        except SubmitError as exc:
+            await emit(LookupFailed(batch=batch.name, what="task list", reason=exc.message))
+            continue
+        await emit(replace(event, judge_states=judge_states))
+        observed += 1
+    return observed
+
+
+async def _observe_batch(
+    client: ViasClient,
+    name: str,
+    batch_id: str,
+    by_name: Mapping[str, str],
+    limiter: anyio.CapacityLimiter,
+) -> TasksObserved:
+    """Counts and tasks of one batch, each task matched to its camera."""
+    listed = await client.list_batch(name)
+    counts = {
+        k: int(v)
+        for k, v in ((listed or {}).get("batch_task_status_info") or {}).items()
+        if isinstance(v, int)
+    }
+    tasks = await client.list_tasks(batch_id)
+    matched: list[list[str]] = []
+    unnamed: list[dict[str, Any]] = []
+    for task in tasks:
+        source = by_name.get(str(task.get("video_source_name") or ""))
+        if source:
+            matched.append([source, str(task.get("id", "")), str(task.get("state", ""))])
+        else:
+            unnamed.append(task)
+    complete = True
+
+    async def show(task: dict[str, Any]) -> None:
+        nonlocal complete
+        detail: dict[str, Any] | None = None
+        for _ in range(SHOW_TRIES):
+            async with limiter:
+                try:
+                    detail = await client.show_task(str(task.get("id", "")))
+                    break
+                except SubmitError:
+                    continue
+        data = (((detail or {}).get("input") or {}).get("data") or [{}])[0]
+        source = str(data.get("video_source_id") or "")
+        if detail is not None and source:
+            state = str(detail.get("state") or task.get("state", ""))
+            matched.append([source, str(task.get("id", "")), state])
+        else:
+            complete = False
+
+    async with anyio.create_task_group() as group:
+        for task in unnamed:
+            group.start_soon(show, task)
+    if not counts:
+        counts = {k.lower(): v for k, v in Counter(str(t.get("state", "")) for t in tasks).items()}
+    return TasksObserved(
+        batch=name, batch_id=batch_id, state_counts=counts, tasks=sorted(matched), complete=complete
+    )

@@ -1,0 +1,183 @@
+"""
+The events of a run. Every state change is one of these, appended to the journal before
+anything depends on it; progress, logs, results and ``resume`` are folds of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of all events; ``kind`` names the type in the journal."""
+
+    kind: ClassVar[str] = "Event"
+    batch: str = ""  # the batch name, for batch events
+
+    def payload(self) -> dict[str, Any]:
+        """The fields as JSON-ready data (without ``batch``, which has its own column)."""
+        data = dataclasses.asdict(self)
+        data.pop("batch")
+        return data
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    """A run began (or resumed): what it reads and where it sends."""
+
+    kind: ClassVar[str] = "RunStarted"
+    input_file: str = ""
+    input_sha256: str = ""
+    mapping: str = ""
+    mapping_sha256: str = ""
+    endpoint: str = ""
+    project_id: str = ""
+    batches: int = 0
+    cameras: int = 0
+    rejected_rows: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+    resumed: bool = False
+    run_id: str = ""
+    started_at: str = ""
+
+
+@dataclass(frozen=True)
+class BatchPlanned(Event):
+    """A batch the run will send."""
+
+    kind: ClassVar[str] = "BatchPlanned"
+    file: str = ""
+    groups: int = 0
+    cameras: int = 0
+
+
+@dataclass(frozen=True)
+class BatchSending(Event):
+    """A create request is about to go out (from here the batch may exist)."""
+
+    kind: ClassVar[str] = "BatchSending"
+    attempt: int = 0
+
+
+@dataclass(frozen=True)
+class BatchAccepted(Event):
+    """The API created the batch (``failed > 0``: some cameras failed inside a 200)."""
+
+    kind: ClassVar[str] = "BatchAccepted"
+    batch_id: str = ""
+    total: int = 0
+    failed: int = 0
+    succeeded: int = 0
+    error_list: list[str] = field(default_factory=list)
+    found_by_lookup: bool = False
+
+
+@dataclass(frozen=True)
+class BatchRejected(Event):
+    """The API refused the batch (validation): not retried."""
+
+    kind: ClassVar[str] = "BatchRejected"
+    status: int = 0
+    code: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class BatchRetrying(Event):
+    """The request provably did not reach the API (throttled, refused): it will be sent again."""
+
+    kind: ClassVar[str] = "BatchRetrying"
+    attempt: int = 0
+    reason: str = ""
+    delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class BatchAmbiguous(Event):
+    """The request went out and no clear answer came back: the batch may exist."""
+
+    kind: ClassVar[str] = "BatchAmbiguous"
+    attempt: int = 0
+    reason: str = ""
+    status: int = 0  # the HTTP status of the unclear answer (0: none came)
+
+
+@dataclass(frozen=True)
+class BatchLookedUp(Event):
+    """A lookup by exact name answered (found or not)."""
+
+    kind: ClassVar[str] = "BatchLookedUp"
+    found_id: str = ""
+    lookup: int = 0
+
+
+@dataclass(frozen=True)
+class LookupFailed(Event):
+    """A read-only call about a batch (lookup by name, count, task list) got no answer."""
+
+    kind: ClassVar[str] = "LookupFailed"
+    what: str = ""  # "lookup by name", "count of tasks", "task list"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class BatchAbsent(Event):
+    """Lookups over the settle window never found the batch: it may be sent again."""
+
+    kind: ClassVar[str] = "BatchAbsent"
+    lookups: int = 0
+
+
+@dataclass(frozen=True)
+class BatchGaveUp(Event):
+    """The run stopped trying this batch (attempts, budget, outage, interrupt)."""
+
+    kind: ClassVar[str] = "BatchGaveUp"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TasksObserved(Event):
+    """What ListBatchTasks and ListTasks said of an accepted batch (reconciliation)."""
+
+    kind: ClassVar[str] = "TasksObserved"
+    batch_id: str = ""
+    state_counts: dict[str, int] = field(default_factory=dict)
+    tasks: list[list[str]] = field(default_factory=list)  # [video_source_id, task_id, state]
+    complete: bool = True  # False: some tasks could not be matched to a camera
+    judge_states: bool = True  # False: asked only whether tasks exist (end of a run)
+
+
+@dataclass(frozen=True)
+class RunInterrupted(Event):
+    """The run was stopped before every batch was settled."""
+
+    kind: ClassVar[str] = "RunInterrupted"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RunFinished(Event):
+    """The run ended; its exit code and counts."""
+
+    kind: ClassVar[str] = "RunFinished"
+    exit_code: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+# Every event type by its kind: derived, so a new event can never be left out.
+KINDS: dict[str, type[Event]] = {cls.kind: cls for cls in Event.__subclasses__()}
+
+
+def encode(event: Event) -> str:
+    """An event's fields as compact JSON text."""
+    return json.dumps(event.payload(), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def decode(kind: str, batch: str, text: str) -> Event:
+    """An event back from its journal columns."""
+    return KINDS[kind](batch=batch, **json.loads(text))

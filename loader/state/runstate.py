@@ -1,0 +1,142 @@
+"""
+The state of a run as the fold of its events: per batch, whether it is settled, whether a
+request for it may have reached the API, and how many times it was sent. Pure; the
+engine, ``resume`` and the results all read the same fold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from loader.state.events import (
+    BatchAbsent,
+    BatchAccepted,
+    BatchAmbiguous,
+    BatchGaveUp,
+    BatchPlanned,
+    BatchRejected,
+    BatchRetrying,
+    BatchSending,
+    Event,
+    RunFinished,
+    RunInterrupted,
+    RunStarted,
+    TasksObserved,
+)
+
+
+class BatchStatus(StrEnum):
+    """Where a batch stands."""
+
+    PENDING = "pending"  # not sent yet, or provably not created: send it
+    IN_DOUBT = "in_doubt"  # a request may have created it: look it up before any resend
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+@dataclass
+class BatchState:
+    """The fold of one batch's events."""
+
+    name: str
+    file: str = ""
+    cameras: int = 0
+    status: BatchStatus = BatchStatus.PENDING
+    attempts: int = 0
+    batch_id: str = ""
+    total: int = 0
+    failed: int = 0
+    error_list: list[str] = field(default_factory=list)
+    message: str = ""
+    http_status: int = 0
+    gave_up: str = ""
+    found_by_lookup: bool = False
+    state_counts: dict[str, int] = field(default_factory=dict)
+    tasks: dict[str, list[tuple[str, str]]] | None = None  # source id -> [(task id, state)]
+    judge_states: bool = True  # whether a failed task state fails its camera
+
+    @property
+    def settled(self) -> bool:
+        """Accepted or rejected: nothing more to send."""
+        return self.status in (BatchStatus.ACCEPTED, BatchStatus.REJECTED)
+
+    def apply(self, event: Event) -> None:
+        """Fold one of this batch's events in."""
+        _apply_batch(self, event)
+
+
+@dataclass
+class RunState:
+    """The fold of a whole journal."""
+
+    started: RunStarted | None = None
+    batches: dict[str, BatchState] = field(default_factory=dict)
+    finished: RunFinished | None = None
+    interrupted: bool = False
+
+    def apply(self, event: Event) -> None:
+        """Fold one more event in."""
+        if isinstance(event, RunStarted):
+            self.started = self.started or event
+            self.finished, self.interrupted = None, False
+        elif isinstance(event, RunFinished):
+            self.finished = event
+        elif isinstance(event, RunInterrupted):
+            self.interrupted = True
+        elif event.batch:
+            self.batches.setdefault(event.batch, BatchState(event.batch)).apply(event)
+
+    def unsettled(self) -> list[BatchState]:
+        """Batches still to send or to look up, in plan order."""
+        return [b for b in self.batches.values() if not b.settled]
+
+    def count(self, status: BatchStatus) -> int:
+        """Batches in ``status``."""
+        return sum(1 for b in self.batches.values() if b.status == status)
+
+
+def _apply_batch(state: BatchState, event: Event) -> None:
+    """One batch event; applying the same event twice changes nothing."""
+    match event:
+        case BatchPlanned():
+            state.file, state.cameras = event.file, event.cameras
+        case BatchSending():
+            state.attempts = max(state.attempts, event.attempt)
+            if not state.settled:
+                state.status = BatchStatus.IN_DOUBT
+        case BatchAccepted():
+            state.status = BatchStatus.ACCEPTED
+            state.batch_id, state.total, state.failed = event.batch_id, event.total, event.failed
+            state.error_list = list(event.error_list)
+            state.found_by_lookup = event.found_by_lookup
+            state.http_status = 200 if not event.found_by_lookup else state.http_status
+        case TasksObserved():
+            state.state_counts = dict(event.state_counts)
+            tasks: dict[str, list[tuple[str, str]]] = {}
+            for source, task_id, task_state in event.tasks:
+                tasks.setdefault(source, []).append((task_id, task_state))
+            state.tasks = tasks
+            state.judge_states = event.judge_states
+        case BatchRejected():
+            state.status = BatchStatus.REJECTED
+            state.http_status, state.message = event.status, f"{event.code} {event.message}".strip()
+        case BatchRetrying() | BatchAbsent():
+            if not state.settled:
+                state.status = BatchStatus.PENDING
+            if isinstance(event, BatchRetrying):
+                state.message = event.reason
+        case BatchAmbiguous():
+            state.message = event.reason
+            state.http_status = event.status or state.http_status
+        case BatchGaveUp():
+            state.gave_up = event.reason
+
+
+def replay(events: Iterable[Event]) -> RunState:
+    """The state after ``events``, in order."""
+    state = RunState()
+    for event in events:
+        state.apply(event)
+    return state

@@ -1,0 +1,54 @@
+"""The progress bars count each batch once, however many events settle it."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from loader.report.progress import RunProgress
+from loader.state.events import (
+    BatchAccepted,
+    BatchAmbiguous,
+    BatchGaveUp,
+    BatchLookedUp,
+    BatchPlanned,
+    BatchSending,
+    Event,
+    RunStarted,
+)
+from loader.state.runstate import RunState
+
+
+def _bars(events: list[Event]) -> tuple[tuple[float, float | None], tuple[float, float | None]]:
+    """(completed, total) of the batches and cameras bars after ``events``."""
+    state = RunState()
+    progress = RunProgress(Console(file=open("/dev/null", "w")), enabled=False)  # noqa: SIM115
+    for event in events:
+        state.apply(event)
+        progress(event, state)
+    tasks = {t.id: t for t in progress.progress.tasks}
+    batches, cameras = tasks[progress.batches], tasks[progress.cameras]
+    progress.progress.console.file.close()
+    return (batches.completed, batches.total), (cameras.completed, cameras.total)
+
+
+def test_a_batch_found_by_lookup_and_then_counted_advances_the_bars_once() -> None:
+    """Found by name (accepted), then counted by ListBatchTasks (accepted again): one batch."""
+    plan: list[Event] = [
+        BatchPlanned(batch="b1", cameras=40),
+        BatchPlanned(batch="b2", cameras=40),
+        BatchPlanned(batch="b3", cameras=40),
+    ]
+    started = RunStarted(batches=3, cameras=120)
+    sends: list[Event] = [
+        BatchSending(batch="b1", attempt=1),
+        BatchAccepted(batch="b1", batch_id="i1", total=40, succeeded=40),
+        BatchSending(batch="b2", attempt=1),
+        BatchAmbiguous(batch="b2", attempt=1, reason="500", status=500),
+        BatchLookedUp(batch="b2", found_id="i2", lookup=1),
+        BatchAccepted(batch="b2", batch_id="i2", found_by_lookup=True),
+        BatchSending(batch="b3", attempt=1),
+        BatchGaveUp(batch="b3", reason="outage"),
+        BatchAccepted(batch="b2", batch_id="i2", total=40, succeeded=40, found_by_lookup=True),
+    ]
+
+    assert _bars([*plan, started, *sends]) == ((3, 3), (80, 120))
