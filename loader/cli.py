@@ -14,12 +14,11 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 
 from loader.errors import ConfigError, LoaderError
 from loader.model.cameras import STATUSES
@@ -36,6 +35,8 @@ from loader.run.options import (
 )
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from loader.check.load import Loaded
     from loader.planning.batches import Plan
     from loader.read.sheets import ExcelReader
@@ -47,8 +48,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rich's help renderer alone costs 0.2 s at start
 )
-err = Console(stderr=True, highlight=False)
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_sheets"
 DEMO_SAMPLES = ("site_rollout.xlsx", "legacy_vms_export.xlsx")
 T = TypeVar("T")
@@ -107,7 +108,7 @@ def validate(
         return loaded, format_validation(loaded.checked, mapping_chosen=loaded.chosen)
 
     loaded, summary = _guarded(work)
-    show_validation(err, loaded, summary)
+    show_validation(_err(), loaded, summary)
     if report is not None:
         _guarded(lambda: files.write_problems_csv(report, loaded.checked.problems))
     if as_json:
@@ -149,8 +150,8 @@ def plan_command(
         return _plan(sheet, options)
 
     loaded, planned, summary = _guarded(work)
-    show_validation(err, loaded, summary["validation"])
-    show_plan(err, planned, summary["plan"], out)
+    show_validation(_err(), loaded, summary["validation"])
+    show_plan(_err(), planned, summary["plan"], out)
     if report is not None:
         _guarded(lambda: files.write_problems_csv(report, loaded.checked.problems))
     if as_json:
@@ -169,7 +170,7 @@ def template(
     from loader.report.template import write_template
 
     _guarded(lambda: write_template(out, find_mapping("default")))
-    err.print(f"template written: [bold]{out}[/]  (then: bulkload validate {out})")
+    _err().print(f"template written: [bold]{out}[/]  (then: bulkload validate {out})")
 
 
 @app.command()
@@ -181,9 +182,9 @@ def mappings(
     from loader.report.console import show_mapping, show_mappings
 
     if name is None:
-        show_mappings(err, _guarded(bundled), bundled_dir())
+        show_mappings(_err(), _guarded(bundled), bundled_dir())
     else:
-        show_mapping(err, _guarded(lambda: find_mapping(name)))
+        show_mapping(_err(), _guarded(lambda: find_mapping(name)))
 
 
 @app.command()
@@ -259,7 +260,7 @@ def run(
         )
 
     chosen = _guarded(options)
-    with RunProgress(err, enabled=not as_json) as progress:
+    with RunProgress(_err(), enabled=not as_json) as progress:
         report = _guarded(lambda: start_run(sheet, chosen, progress))
     _finish_run(report, as_json)
 
@@ -302,7 +303,7 @@ def simulate(
 
     faults = _guarded(lambda: _parse_faults(fault or []))
     config = SimConfig(rate=rate, latency=latency, faults=faults, list_lag=lag, seed=seed)
-    err.print(
+    _err().print(
         f"simulated VIAS on http://127.0.0.1:{port}  project {config.project_id}  (Ctrl-C stops)"
     )
     serve_forever(config, port)
@@ -328,9 +329,9 @@ def demo(
         seed=3,
     )
     with running_simulator(config) as sim:
-        err.print(f"simulated VIAS on {sim.url} (rate 20/s, 25% of creates hit a fault)")
+        _err().print(f"simulated VIAS on {sim.url} (rate 20/s, 25% of creates hit a fault)")
         for name in DEMO_SAMPLES:
-            err.rule(f"[bold]{name}")
+            _err().rule(f"[bold]{name}")
             options = RunOptions(
                 endpoint=sim.url,
                 project_id=config.project_id,
@@ -343,17 +344,17 @@ def demo(
                     iam_domain=config.iam_domain,
                 ),
             )
-            with RunProgress(err) as progress:
+            with RunProgress(_err()) as progress:
                 report = _guarded(partial(start_run, SAMPLES / name, options, progress))
-            show_run(err, report)
+            show_run(_err(), report)
             counts = sim.state.task_counts()
-            err.print(
+            _err().print(
                 f"simulator: {sum(counts.values())} tasks so far, cameras with two tasks: "
                 f"{sum(1 for n in counts.values() if n > 1)}"
             )
             if report.exit_code not in (0, 1):
                 raise typer.Exit(report.exit_code)
-    err.print(
+    _err().print(
         "\n[bold green]demo done[/]: each run directory above holds results.xlsx, journal.sqlite,"
         " log.jsonl, payloads/ and summary.json"
     )
@@ -367,7 +368,7 @@ def _continue_run(
 
     env = environment()
     options = RunOptions(json=as_json, credentials=credentials_from(env), environment=env)
-    with RunProgress(err, enabled=not as_json) as progress:
+    with RunProgress(_err(), enabled=not as_json) as progress:
         report = _guarded(lambda: action(run_dir, options, progress))
     _finish_run(report, as_json)
 
@@ -377,10 +378,18 @@ def _finish_run(report: RunReport, as_json: bool) -> None:
     from loader.report.console import show_run
     from loader.report.summaries import format_run
 
-    show_run(err, report)
+    show_run(_err(), report)
     if as_json:
         _print_json(format_run(report))
     raise typer.Exit(report.exit_code)
+
+
+@cache
+def _err() -> Console:
+    """The console on stderr, made on first use: importing rich costs 0.1 s at start."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
 
 
 def _parse_faults(items: list[str]) -> dict[str, float]:
@@ -458,9 +467,9 @@ def _guarded(action: Callable[[], T]) -> T:
     try:
         result = action()
     except LoaderError as exc:
-        err.print(f"[red bold]error[/]: {_escape(exc.message)}")
+        _err().print(f"[red bold]error[/]: {_escape(exc.message)}")
         if exc.hint:
-            err.print(f"  [bold]how to fix[/]: {_escape(exc.hint)}")
+            _err().print(f"  [bold]how to fix[/]: {_escape(exc.hint)}")
         raise typer.Exit(exc.exit_code) from None
     return result
 

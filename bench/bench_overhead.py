@@ -1,0 +1,127 @@
+"""
+Benchmark: start-up and overhead of whole ``bulkload`` processes (not part of the tests).
+
+    uv run python bench/bench_overhead.py                 # --help x10, a 60,000-camera run
+    uv run python bench/bench_overhead.py --cameras 60000 --rate 20 --latency 0.2
+
+``--help`` is timed as a process, start to exit. The run is a ``bulkload run`` process
+against the simulator served from this process on loopback (throttling at R requests/s,
+every answer after the latency); the server logs each request's arrival on the system-wide
+monotonic clock, which both processes share. Reported: process start -> first request,
+the sending span, last answer (last arrival + latency) -> process exit, and the whole
+process's share of the server's rate (creates / (exit - start) / R). Every camera is
+checked at the server: exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from loader.sim import SimConfig, running_simulator
+
+BULKLOAD = [sys.executable, "-m", "loader"]
+MAPPING = """
+name = "bench"
+[cameras.columns]
+video_source_id = { column = "Camera", required = true }
+group = { column = "Group", required = true }
+[task]
+service_name = "c-smoke-and-fire-cloud"
+service_version = "3.0"
+event_center = true
+"""
+
+
+def time_help(times: int) -> list[float]:
+    """Seconds of ``bulkload --help`` as a whole process, ``times`` times."""
+    seconds = []
+    for _ in range(times):
+        began = time.monotonic()
+        subprocess.run([*BULKLOAD, "--help"], check=True, capture_output=True)
+        seconds.append(time.monotonic() - began)
+    return seconds
+
+
+def inventory(folder: Path, cameras: int) -> tuple[Path, Path]:
+    """Groups of one and two cameras in turn: 1.5 cameras a group, 150 a payload."""
+    rows, group, made = [], 0, 0
+    while made < cameras:
+        for _ in range(min(1 + group % 2, cameras - made)):
+            rows.append(f"cam-{made:07d},grp-{group:06d}")
+            made += 1
+        group += 1
+    sheet = folder / "bench.csv"
+    sheet.write_text("Camera,Group\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    mapping = folder / "bench.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    return sheet, mapping
+
+
+def time_run(folder: Path, cameras: int, rate: float, latency: float) -> dict[str, float]:
+    """One ``bulkload run`` process against the simulator; the figures of its timeline."""
+    sheet, mapping = inventory(folder, cameras)
+    config = SimConfig(rate=rate, latency=latency)
+    with running_simulator(config) as sim:
+        command = [
+            *BULKLOAD,
+            *("run", str(sheet), "-m", str(mapping), "--json"),
+            *("--endpoint", sim.url, "--project-id", config.project_id),
+            *("--rate", f"{rate:g}", "--concurrency", "16", "--run-dir", str(folder / "run")),
+        ]
+        environment = {**os.environ, "BULKLOAD_AUTH_TOKEN": "sim-token"}
+        began = time.monotonic()
+        subprocess.run(command, check=True, capture_output=True, env=environment)
+        ended = time.monotonic()
+        creates = [t for t, method, _, status in sim.state.requests if method == "POST"]
+        counts = sim.state.task_counts()
+    if sum(counts.values()) != cameras or max(counts.values()) != 1:
+        raise SystemExit("bulkload lost or doubled cameras")
+    first, last = min(creates), max(creates) + latency
+    return {
+        "batches": len(creates),
+        "to_first": first - began,
+        "sending": last - first,
+        "after_last": ended - last,
+        "total": ended - began,
+        "share": len(creates) / (ended - began) / rate,
+        "ideal": len(creates) / rate,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cameras", type=int, default=60_000)
+    parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--help-runs", type=int, default=10)
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    helps = time_help(args.help_runs)
+    print("| `bulkload --help` | median | max |\n|---|---|---|")
+    print(f"| {len(helps)} runs | {statistics.median(helps):.2f} s | {max(helps):.2f} s |")
+    with tempfile.TemporaryDirectory() as temporary:
+        run = time_run(Path(temporary), args.cameras, args.rate, args.latency)
+    print(
+        "| cameras | batches | start -> first request | sending (ideal) | last answer -> exit"
+        " | whole process | share of R |\n|---|---|---|---|---|---|---|"
+    )
+    print(
+        f"| {args.cameras:,} | {run['batches']:.0f} | {run['to_first']:.2f} s"
+        f" | {run['sending']:.1f} s ({run['ideal']:.1f} s) | {run['after_last']:.2f} s"
+        f" | {run['total']:.1f} s | {run['share']:.0%} at R = {args.rate:g}/s,"
+        f" {args.latency * 1000:.0f} ms |"
+    )
+
+
+if __name__ == "__main__":
+    main()
