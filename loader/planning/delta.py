@@ -32,6 +32,7 @@ class Delta:
     send: list[Camera]
     held: dict[int, tuple[Earlier, LedgerEntry]] = field(default_factory=dict)  # by position
     fingerprints: dict[int, str] = field(default_factory=dict)  # by position, sent or not
+    earlier: Mapping[LedgerKey, LedgerEntry] = field(default_factory=dict)  # the ledger read
 
 
 def camera_key(camera: Camera, settings_classes: Sequence[SettingsClass]) -> LedgerKey:
@@ -74,7 +75,7 @@ def partition(
         Earlier.FAILED: retry_failed,
         Earlier.UNKNOWN: False,
     }
-    delta = Delta(send=[])
+    delta = Delta(send=[], earlier=ledger)
     for camera in cameras:
         mark = fingerprint(camera, prints)
         delta.fingerprints[camera.position] = mark

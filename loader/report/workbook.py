@@ -10,7 +10,7 @@ against CSV/formula injection (the results mapping strips it again on re-import)
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
@@ -23,15 +23,10 @@ from loader.bulk import bulk
 from loader.errors import storage_error
 from loader.model.cameras import STATUS_INFO, STATUSES, CameraStatus
 from loader.report.results import RESULT_COLUMNS, Results
+from loader.report.sheet_xml import column_letter, neutralise, rows_xml, splice
 
-DANGEROUS_START: Final = ("=", "+", "-", "@", "\t", "\r", "\n")
 MAX_WIDTH: Final = 60
 WIDTH_SAMPLE: Final = 2000
-
-
-def neutralise(text: str) -> str:
-    """Text that a spreadsheet would read as a formula, made inert (OWASP)."""
-    return "'" + text if text.startswith(DANGEROUS_START) else text
 
 
 @bulk
@@ -67,12 +62,15 @@ def _write(path: Path, results: Results) -> None:
     )
     styles = _Styles(book)
     _summary(book, styles, results)
-    _table(book, styles, "Cameras", results.cameras, status_column="Status")
-    _table(book, styles, "Groups", results.groups)
-    _table(book, styles, "Batches", results.batches, status_column="Status")
-    _table(book, styles, "Problems", results.problems)
-    _table(book, styles, "Not in sheet", results.not_in_sheet)
+    bodies = {
+        _table(book, styles, "Cameras", results.cameras, status_column="Status"),
+        _table(book, styles, "Groups", results.groups),
+        _table(book, styles, "Batches", results.batches, status_column="Status"),
+        _table(book, styles, "Problems", results.problems),
+        _table(book, styles, "Not in sheet", results.not_in_sheet),
+    }
     book.close()
+    splice(partial, dict(body for body in bodies if body is not None))
     partial.replace(path)
 
 
@@ -148,9 +146,14 @@ def _table(
     frame: pd.DataFrame,
     *,
     status_column: str | None = None,
-) -> None:
-    """One table sheet: frozen header, autofilter, sensible widths, statuses coloured."""
+) -> tuple[str, tuple[str, Iterator[str]]] | None:
+    """One table sheet: frozen header, autofilter, sensible widths, statuses coloured.
+
+    xlsxwriter writes the header and the sheet's features; the body rows are returned
+    (worksheet part, dimension, rows) to be spliced in after it closes.
+    """
     sheet = book.add_worksheet(name)
+    part = f"xl/worksheets/sheet{len(book.worksheets())}.xml"
     columns = [str(c) for c in frame.columns]
     _widths(sheet, columns, frame)
     for column, header in enumerate(columns):
@@ -171,23 +174,11 @@ def _table(
                 at,
                 {"type": "cell", "criteria": "==", "value": f'"{status}"', "format": style},
             )
-    for column, name in enumerate(frame.columns):
-        _column(sheet, column, frame[name])
-
-
-def _column(sheet: Worksheet, column: int, series: pd.Series) -> None:
-    """One column's cells, below the header: numbers as numbers, the rest as inert text."""
-    if _writer(series):
-        write_number = sheet.write_number
-        for row, value in enumerate(series.tolist(), start=1):
-            if value is not None and not (isinstance(value, float) and math.isnan(value)):
-                write_number(row, column, value)
-        return
-    write_string = sheet.write_string
-    for row, value in enumerate(series.tolist(), start=1):
-        if value is not None and value != "":
-            text = value if type(value) is str else str(value)
-            write_string(row, column, "'" + text if text.startswith(DANGEROUS_START) else text)
+    if not rows or not columns:
+        return None
+    numeric = {str(name): _writer(frame[name]) for name in frame.columns}
+    dimension = f"A1:{column_letter(len(columns) - 1)}{rows + 1}"
+    return part, (dimension, rows_xml(frame, numeric))
 
 
 def _writer(series: pd.Series) -> bool:

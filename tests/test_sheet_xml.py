@@ -1,0 +1,91 @@
+"""Body rows rendered as SpreadsheetML and spliced into xlsxwriter's package read back exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from python_calamine import CalamineWorkbook
+
+from loader.report.results import Results
+from loader.report.sheet_xml import column_letter, escape, rows_xml
+from loader.report.workbook import write_results
+
+TRICKY = [
+    "plain",
+    "a & b < c > d",
+    "  leading and trailing  ",
+    "tab\there",
+    "bell\x07and nul\x00",
+    "_x0041_ stays literal",
+    '=HYPERLINK("http://x")',
+    "中文 摄像机",
+    "",
+]
+
+
+@pytest.mark.parametrize(
+    ("index", "letters"),
+    [(0, "A"), (25, "Z"), (26, "AA"), (701, "ZZ"), (702, "AAA")],
+    ids=["A", "Z", "AA", "ZZ", "AAA"],
+)
+def test_column_letters(index: int, letters: str) -> None:
+    """Excel's column letters, past Z and ZZ."""
+    assert column_letter(index) == letters
+
+
+def test_escape_follows_excel() -> None:
+    """XML specials escaped, control characters as _xHHHH_, a literal _xHHHH_ protected."""
+    assert escape("a&b<c>\x07_x0041_") == "a&amp;b&lt;c&gt;_x0007__x005F_x0041_"
+
+
+def test_rows_skip_empty_cells_and_write_numbers_as_numbers() -> None:
+    """An empty text and a NaN leave no cell; whole floats lose their .0."""
+    frame = pd.DataFrame({"t": ["x", ""], "n": [3.0, float("nan")]})
+
+    assert "".join(rows_xml(frame, {"t": False, "n": True})) == (
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>x</t></is></c><c r="B2"><v>3</v></c></row>'
+        '<row r="3"></row>'
+    )
+
+
+def _results(cameras: pd.DataFrame) -> Results:
+    """Results with one Cameras table and every other table empty."""
+    empty = pd.DataFrame()
+    return Results([("Run", "r1")], {}, cameras, empty, empty, empty, empty)
+
+
+def test_a_workbook_reads_back_the_same_in_openpyxl_and_calamine(tmp_path: Path) -> None:
+    """Every tricky text and number comes back as written (formulas neutralised)."""
+    cameras = pd.DataFrame({"Text": TRICKY, "Count": list(range(len(TRICKY)))})
+    path = tmp_path / "results.xlsx"
+
+    write_results(path, _results(cameras))
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    rows = [list(r) for r in book["Cameras"].iter_rows(values_only=True)]
+    book.close()
+    calamine = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Cameras").to_python()
+    expected = [
+        "plain",
+        "a & b < c > d",
+        "  leading and trailing  ",
+        "tab\there",
+        "bell\x07and nul\x00",
+        "_x0041_ stays literal",
+        '\'=HYPERLINK("http://x")',
+        "中文 摄像机",
+        "",
+    ]
+    assert [row[0] for row in calamine[1:]] == expected  # calamine decodes as Excel does
+    # openpyxl shows _xHHHH_ escapes undecoded, as it does for xlsxwriter's own inline strings
+    raw = ["bell_x0007_and nul_x0000_", "_x005F_x0041_ stays literal"]
+    assert rows == [
+        ["Text", "Count"],
+        *(
+            [t or None, n]
+            for t, n in zip([*expected[:4], *raw, *expected[6:]], range(9), strict=True)
+        ),
+    ]
