@@ -13,6 +13,26 @@ from loader.model.vias import BatchTaskRequest, BatchTaskResponse, ErrorBody, ex
 from tests.conftest import DATA
 
 ROI_OK = '{"polygons":[{"data":[[204,64],[90,321],[511,319]]}]}'
+# The only documented schedule value (vias-api-family.md, "TaskSchedule"), as printed.
+DOCUMENTED_SCHEDULE = """
+{"type": "weekly", "timezone": "+08:00", "days_of_week": [1, 2, 3, 4, 5, 6, 7],
+ "periods": [[], [], [], [],
+             [{"begin_at": "22:15:00", "end_at": "23:59:00"}],
+             [{"begin_at": "00:00:00", "end_at": "23:59:00"}],
+             [{"begin_at": "22:15:00", "end_at": "23:59:00"}]]}
+"""
+
+
+def _week(windows: dict[int, list[tuple[str, str]]], timezone: str = "+08:00") -> dict[str, Any]:
+    """A schedule in the documented shape: windows per day (0 = Monday), [] on other days."""
+    return {
+        "type": "weekly",
+        "timezone": timezone,
+        "days_of_week": [1, 2, 3, 4, 5, 6, 7],
+        "periods": [
+            [{"begin_at": b, "end_at": e} for b, e in windows.get(day, [])] for day in range(7)
+        ],
+    }
 
 
 def _with(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -40,31 +60,18 @@ VALID = [
     pytest.param("resource_order_id", "ab-_", id="order-4"),
     pytest.param("resource_order_id", "a" * 36, id="order-36"),
     pytest.param("is_saved_as_template", False, id="template-false"),
+    pytest.param("schedule", json.loads(DOCUMENTED_SCHEDULE), id="schedule-documented-example"),
     pytest.param(
         "schedule",
-        {
-            "type": "weekly",
-            "timezone": "GMT+08:00",
-            "days_of_week": [1, 7],
-            "periods": [[{"begin_at": "00:00:00", "end_at": "23:59:59"}]],
-        },
-        id="schedule",
+        _week({d: [("08:00:00", "12:00:00"), ("13:00:00", "18:00:00")] for d in range(5)}),
+        id="schedule-two-windows-weekdays",
     ),
     pytest.param(
         "schedule",
-        {
-            "type": "weekly",
-            "timezone": "Asia/Shanghai",
-            "days_of_week": [1, 2, 3, 4, 5, 6, 7],
-            "periods": [
-                [
-                    {"begin_at": "08:00:00", "end_at": "12:00:00"},
-                    {"begin_at": "13:00:00", "end_at": "18:00:00"},
-                ]
-            ],
-        },
-        id="schedule-zone-7days",
+        _week({4: [("22:00:00", "23:59:00")], 5: [("00:00:00", "06:00:00")]}, "-05:30"),
+        id="schedule-crossing-midnight-as-two-windows",
     ),
+    pytest.param("schedule", _week({}, "+14:00"), id="schedule-every-day-off"),
     pytest.param("batch_input.video_source_group.0.video_source_list", [], id="sources-0"),
     pytest.param(
         "batch_input.video_source_group.0.video_source_list",
@@ -116,98 +123,104 @@ INVALID = [
     pytest.param("resource_order_id", "abc", "resource_order_id", id="order-3"),
     pytest.param("resource_order_id", "ABCD", "resource_order_id", id="order-upper"),
     pytest.param("is_saved_as_template", "yes", "is_saved_as_template", id="template-text"),
+    pytest.param("schedule", {**_week({}), "type": "daily"}, "schedule.type", id="schedule-daily"),
     pytest.param(
-        "schedule",
-        {
-            "type": "daily",
-            "timezone": "GMT+08:00",
-            "days_of_week": [1],
-            "periods": [[{"begin_at": "00:00:00", "end_at": "01:00:00"}]],
-        },
-        "schedule.type",
-        id="schedule-daily",
+        "schedule", _week({}, "GMT+08:00"), "schedule.timezone", id="schedule-old-gmt-spelling"
     ),
     pytest.param(
-        "schedule",
-        {
-            "type": "weekly",
-            "timezone": "Mars/Base",
-            "days_of_week": [1],
-            "periods": [[{"begin_at": "00:00:00", "end_at": "01:00:00"}]],
-        },
-        "schedule.timezone",
-        id="schedule-timezone",
+        "schedule", _week({}, "Asia/Shanghai"), "schedule.timezone", id="schedule-zone-name"
     ),
+    pytest.param("schedule", _week({}, "Mars/Base"), "schedule.timezone", id="schedule-timezone"),
+    pytest.param("schedule", _week({}, "+8:00"), "schedule.timezone", id="schedule-one-digit"),
+    pytest.param("schedule", _week({}, "+15:00"), "schedule.timezone", id="schedule-plus-15"),
     pytest.param(
         "schedule",
-        {
-            "type": "weekly",
-            "timezone": "GMT+08:00",
-            "days_of_week": [0],
-            "periods": [[{"begin_at": "00:00:00", "end_at": "01:00:00"}]],
-        },
+        {**_week({}), "days_of_week": [0, 2, 3, 4, 5, 6, 7]},
         "schedule.days_of_week.0",
         id="schedule-day-0",
     ),
     pytest.param(
         "schedule",
-        {
-            "type": "weekly",
-            "timezone": "GMT+08:00",
-            "days_of_week": [8],
-            "periods": [[{"begin_at": "00:00:00", "end_at": "01:00:00"}]],
-        },
-        "schedule.days_of_week.0",
+        {**_week({}), "days_of_week": [1, 2, 3, 4, 5, 6, 8]},
+        "schedule.days_of_week.6",
         id="schedule-day-8",
     ),
     pytest.param(
         "schedule",
-        {
-            "type": "weekly",
-            "timezone": "GMT+08:00",
-            "days_of_week": [],
-            "periods": [[{"begin_at": "00:00:00", "end_at": "01:00:00"}]],
-        },
+        {**_week({}), "days_of_week": [1, 2, 3, 4, 5]},
         "schedule.days_of_week",
-        id="schedule-no-days",
+        id="schedule-chosen-days-only",
     ),
     pytest.param(
         "schedule",
-        {
-            "type": "weekly",
-            "timezone": "GMT+08:00",
-            "days_of_week": [1, 1],
-            "periods": [[{"begin_at": "00:00:00", "end_at": "01:00:00"}]],
-        },
+        {**_week({}), "days_of_week": [1, 1, 2, 3, 4, 5, 6]},
         "schedule.days_of_week",
         id="schedule-day-twice",
     ),
     pytest.param(
         "schedule",
-        {"type": "weekly", "timezone": "GMT+08:00", "days_of_week": [1], "periods": []},
-        "schedule.periods",
-        id="schedule-no-periods",
+        {**_week({}), "days_of_week": []},
+        "schedule.days_of_week",
+        id="schedule-no-days",
+    ),
+    pytest.param(
+        "schedule", {**_week({}), "periods": []}, "schedule.periods", id="schedule-no-periods"
     ),
     pytest.param(
         "schedule",
         {
             "type": "weekly",
-            "timezone": "GMT+08:00",
-            "days_of_week": [1],
-            "periods": [[{"begin_at": "8:00", "end_at": "18:00:00"}]],
+            "timezone": "+08:00",
+            "days_of_week": [1, 2, 3, 4, 5],
+            "periods": [
+                [
+                    {"begin_at": "08:00:00", "end_at": "12:00:00"},
+                    {"begin_at": "13:00:00", "end_at": "18:00:00"},
+                ]
+            ],
         },
+        "schedule.periods",
+        id="schedule-old-flat-list",
+    ),
+    pytest.param(
+        "schedule",
+        {**_week({}), "periods": [[] for _ in range(8)]},
+        "schedule.periods",
+        id="schedule-eight-lists",
+    ),
+    pytest.param(
+        "schedule",
+        _week({0: [("8:00", "18:00:00")]}),
         "schedule.periods.0.0.begin_at",
         id="schedule-time-format",
     ),
     pytest.param(
         "schedule",
-        {
-            "type": "weekly",
-            "timezone": "GMT+08:00",
-            "days_of_week": [1],
-            "days_of_month": [1],
-            "periods": [[{"begin_at": "08:00:00", "end_at": "18:00:00"}]],
-        },
+        _week({0: [("00:00:00", "24:00:00")]}),
+        "schedule.periods.0.0.end_at",
+        id="schedule-24:00",
+    ),
+    pytest.param(
+        "schedule",
+        _week({0: [("00:00:00", "23:59:59")]}),
+        "schedule.periods.0.0",
+        id="schedule-after-23:59:00",
+    ),
+    pytest.param(
+        "schedule",
+        _week({4: [("22:00:00", "06:00:00")]}),
+        "schedule.periods.4.0",
+        id="schedule-crossing-midnight-in-one-window",
+    ),
+    pytest.param(
+        "schedule",
+        _week({0: [("13:00:00", "18:00:00"), ("08:00:00", "14:00:00")]}),
+        "schedule.periods",
+        id="schedule-windows-out-of-order",
+    ),
+    pytest.param(
+        "schedule",
+        {**_week({}), "days_of_month": [1]},
         "schedule.days_of_month",
         id="schedule-days-of-month",
     ),

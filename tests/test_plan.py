@@ -10,17 +10,29 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from loader.check.schedule import weekly_schedule_from_rules
 from loader.check.validate import Camera, SettingsClass
 from loader.errors import ConfigError
 from loader.model.vias import BatchTaskRequest, TaskSettings
 from loader.planning.batches import Plan, dumps, minimum_batches, plan
 
+NIGHTS = weekly_schedule_from_rules(
+    [((5,), (("22:00:00", "06:00:00"),)), ((7,), (("23:00:00", "01:30:00"),))], "+08:00"
+)
 SETTINGS = [
     SettingsClass(
-        TaskSettings(service_name=name, service_version="3.0", output={"event_center": True}),  # type: ignore[arg-type]
+        TaskSettings.model_validate(
+            {"service_name": name, "service_version": "3.0", "output": {"event_center": True}}
+            | ({"schedule": NIGHTS} if prefix == "nights" else {})
+        ),
         prefix,
     )
-    for name, prefix in (("c-smoke", "rollout"), ("c-intrusion", "rollout"), ("c-smoke", "site b"))
+    for name, prefix in (
+        ("c-smoke", "rollout"),
+        ("c-intrusion", "rollout"),
+        ("c-smoke", "site b"),
+        ("c-smoke", "nights"),  # the documented schedule, windows crossing midnight
+    )
 ]
 ROI = '{"polygons":[{"data":[[0,0],[100,0],[100,100]]}]}'
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from loader.check.load import load
 from loader.cli import app
+from loader.model.vias import OFFSET_PATTERN
 from loader.run.runner import start_run
 from loader.sim import SimConfig, running_simulator
 from tests.conftest import write_inventory
@@ -72,6 +74,32 @@ def test_template_has_help_and_dropdowns(tmp_path: Path) -> None:
         "Service",
         "Timezone",
     ]
+
+
+def test_template_offers_documented_time_zones_in_text_columns(tmp_path: Path) -> None:
+    """The Timezone dropdown lists +08:00 first, every choice a documented offset; kept as text."""
+    path = tmp_path / "template.xlsx"
+    runner.invoke(app, ["template", "--out", str(path)])
+
+    book = openpyxl.load_workbook(path)
+    groups, lists = book["Groups"], book["Lists"]
+    header = [c.value for c in groups[1]]
+    column = header.index("Timezone") + 1
+    rule = next(
+        v
+        for v in groups.data_validations.dataValidation
+        if str(v.sqref).startswith(openpyxl.utils.get_column_letter(column))
+    )
+    letter = rule.formula1.split("!$")[1][0]
+    choices = [c.value for c in lists[letter] if c.value]
+    formats = {
+        n: d.number_format
+        for d in groups.column_dimensions.values()
+        for n in range(d.min or 0, (d.max or 0) + 1)
+    }
+    assert (choices[0], len(choices), groups.cell(2, column).value) == ("+08:00", 27, "+08:00")
+    assert all(re.fullmatch(OFFSET_PATTERN, c) for c in choices)
+    assert [formats.get(header.index(h) + 1) for h in ("Days", "Hours", "Timezone")] == ["@"] * 3
 
 
 @pytest.mark.slow

@@ -53,25 +53,29 @@ def test_days_refuses_non_days(text: str) -> None:
         pytest.param("08:00:00-18:00:00", "08:00:00-18:00:00", id="canonical"),
         pytest.param("8am-6pm", "08:00:00-18:00:00", id="am-pm"),
         pytest.param("12am-12pm", "00:00:00-12:00:00", id="midnight-noon"),
-        pytest.param("22:00~24:00", "22:00:00-23:59:59", id="to-midnight"),
+        pytest.param("22:00~24:00", "22:00:00-23:59:00", id="to-midnight"),
+        pytest.param("22:00-06:00", "22:00:00-06:00:00", id="crosses-midnight"),
         pytest.param("08:00-12:00, 13:00-18:00", "08:00:00-12:00:00,13:00:00-18:00:00", id="two"),
         pytest.param(
             "08:00-12:00 13:00-18:00", "08:00:00-12:00:00,13:00:00-18:00:00", id="two-spaced"
         ),
-        pytest.param("all day", "00:00:00-23:59:59", id="all-day"),
-        pytest.param("全天", "00:00:00-23:59:59", id="chinese-all-day"),
+        pytest.param("all day", "00:00:00-23:59:00", id="all-day"),
+        pytest.param("全天", "00:00:00-23:59:00", id="chinese-all-day"),
+        pytest.param("22:00:00-06:00:00", "22:00:00-06:00:00", id="canonical-crossing"),
     ],
 )
 def test_periods(text: str, expected: str) -> None:
-    """Time windows become hh:mm:ss pairs."""
+    """Time windows become hh:mm:ss pairs; the end of the day is 23:59:00, as documented."""
     assert transforms.periods(text) == expected
 
 
 @pytest.mark.parametrize("text", ["25:00-26:00", "08:00", "08:61-09:00", "soon-later", "8-9-10"])
 def test_periods_refuses_non_windows(text: str) -> None:
-    """A window that is not two times of day is an error."""
-    with pytest.raises(TransformError):
+    """A window that is not two times of day is an error that says how to write windows."""
+    with pytest.raises(TransformError) as caught:
         transforms.periods(text)
+
+    assert caught.value.fix.startswith("write windows as 08:00-18:00")
 
 
 @pytest.mark.parametrize(
@@ -184,17 +188,39 @@ def test_integer_refuses(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("UTC+8", "GMT+08:00"),
-        ("+0800", "GMT+08:00"),
-        ("GMT-5:30", "GMT-05:30"),
-        ("utc", "GMT+00:00"),
-        ("Asia/Shanghai", "Asia/Shanghai"),
-        ("北京时间", "GMT+08:00"),
+        pytest.param("+8", "+08:00", id="+8"),
+        pytest.param("UTC+8", "+08:00", id="UTC+8"),
+        pytest.param("+0800", "+08:00", id="+0800"),
+        pytest.param("GMT+08:00", "+08:00", id="old-GMT-spelling"),
+        pytest.param("GMT-5:30", "-05:30", id="GMT-5:30"),
+        pytest.param("utc", "+00:00", id="utc"),
+        pytest.param("北京时间", "+08:00", id="beijing-time"),
+        pytest.param("Asia/Shanghai", "Asia/Shanghai", id="zone"),
+        pytest.param("europe/BERLIN", "Europe/Berlin", id="zone-any-case"),
+        pytest.param("CST", "CST", id="word-with-a-warning-kept"),
     ],
 )
 def test_timezone(text: str, expected: str) -> None:
-    """Offsets become GMT+hh:mm; zone names stay as written."""
+    """Offsets become the documented +hh:mm; zone names their IANA spelling, resolved later."""
     assert transforms.timezone(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("8", "'8' has no sign, so it could be east or west of UTC", id="no-sign"),
+        pytest.param(
+            "Mars/Base", "'Mars/Base' is neither a UTC offset nor a time zone name", id="unknown"
+        ),
+        pytest.param("+15", "'+15' is not a UTC offset between -12:00 and +14:00", id="plus-15"),
+    ],
+)
+def test_timezone_refuses_with_the_fix(text: str, message: str) -> None:
+    """A zone that is not an offset or a known name is an error that says how to write one."""
+    with pytest.raises(TransformError) as caught:
+        transforms.timezone(text)
+
+    assert (str(caught.value), "+08:00" in caught.value.fix) == (message, True)
 
 
 def test_value_map_ignores_case_and_spaces_and_strict_refuses_unknown() -> None:

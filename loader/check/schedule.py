@@ -17,7 +17,9 @@ and seven lists.
 Public: ``parse_days`` and ``parse_windows`` (sheet text), ``normalize_offset`` (time zones),
 ``weekly_schedule`` and ``weekly_schedule_from_rules`` (the body), ``validate_documented``
 (the problems of any body), ``describe`` and its inverse ``parse_description``. All raise
-``ScheduleError`` (a ``ValueError`` with ``fix``) on what they cannot read.
+``ScheduleError`` (a ``ValueError`` with ``fix``) on what they cannot read. The patterns
+and constants the request model checks too (``OFFSET_PATTERN``, ``TIME_PATTERN``,
+``END_OF_DAY``, the week) are ``model.vias``'s, so the builder and the model cannot drift.
 
 Decisions where the reference is silent:
 
@@ -47,11 +49,11 @@ from functools import cache
 from itertools import pairwise
 from typing import Any, Final, Literal, TypedDict, TypeGuard, cast
 
-OFFSET_PATTERN: Final = r"^[+-](0\d|1[0-4]):[0-5]\d$"
-TIME_PATTERN: Final = r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"
-END_OF_DAY: Final = "23:59:00"
+from loader.model.problems import shown
+from loader.model.vias import END_OF_DAY, OFFSET_PATTERN, TIME_PATTERN, WEEK
+
 DAY_NAMES: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-ALL_DAYS: Final = (1, 2, 3, 4, 5, 6, 7)
+ALL_DAYS: Final = WEEK
 
 _DAY: Final = 86_400  # seconds; a window to the end of the day ends here inside this module
 _LAST: Final = 86_340  # 23:59:00, how the API writes the end of the day
@@ -276,7 +278,7 @@ def parse_days(text: str) -> tuple[int, ...]:
         if part:
             found.update(_day_part(part, text))
     if not found:
-        raise ScheduleError(f"no days in {text!r}", _DAYS_FIX)
+        raise ScheduleError(f"no days in {shown(text)}", _DAYS_FIX)
     return tuple(sorted(found))
 
 
@@ -297,7 +299,7 @@ def _day_part(part: str, text: str) -> Sequence[int]:
 
 def _within(part: str, text: str) -> str:
     """The part of a cell a message is about, with the whole cell when that is longer."""
-    return repr(text) if part == _fold(text) else f"{part!r} in {text!r}"
+    return shown(text) if part == _fold(text) else f"{shown(part)} in {shown(text)}"
 
 
 def parse_windows(text: str) -> tuple[tuple[str, str], ...]:
@@ -319,7 +321,7 @@ def parse_windows(text: str) -> tuple[tuple[str, str], ...]:
             begin, end = _checked_window(match[1], match[2])
             windows.append((_clock_text(begin), _clock_text(min(end, _LAST))))
     if not windows:
-        raise ScheduleError(f"no time windows in {text!r}", _WINDOWS_FIX)
+        raise ScheduleError(f"no time windows in {shown(text)}", _WINDOWS_FIX)
     return tuple(windows)
 
 
@@ -372,7 +374,9 @@ def normalize_offset(text: str, *, on: date) -> ZoneResult:
         return ZoneResult(_offset_text(_offset_minutes(match, text)))
     zone = _zone_names().get(folded)
     if zone is None:
-        raise ScheduleError(f"{text!r} is neither a UTC offset nor a time zone name", _OFFSET_FIX)
+        raise ScheduleError(
+            f"{shown(text)} is neither a UTC offset nor a time zone name", _OFFSET_FIX
+        )
     return _zone_result(zone, on)
 
 

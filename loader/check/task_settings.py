@@ -1,17 +1,26 @@
 """
 From a row's settings texts (cell, else group, else ``[task]``) to a checked
 ``TaskSettings``, and from the API's field paths back to the mapping's field names, so an
-invalid setting is reported on the column it came from. Pure.
+invalid setting is reported on the column it came from. Pure: the date that turns a zone
+name into its offset is passed in.
+
+The schedule is built by ``schedule.py`` in the documented shape: days and windows read
+with ``parse_days``/``parse_windows``, the time zone as a fixed offset on the plan's date
+(``normalize_offset``, whose warnings, such as daylight saving, are returned beside the
+settings), the body from ``weekly_schedule``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Final
+from datetime import date
+from functools import lru_cache
+from typing import Any, Final, NamedTuple
 
 from pydantic import ValidationError
 
+from loader.check import schedule
 from loader.check.mapping import OUTPUT_FIELDS, SCHEDULE_FIELDS
 from loader.model.vias import TaskSettings, explain
 
@@ -43,18 +52,27 @@ _PATH_FIELDS: Final = {
 }
 
 
-class SettingsError(ValueError):
-    """Settings that break the API's rules: (mapping fields, message) pairs."""
+class Issue(NamedTuple):
+    """A finding about settings, on the mapping fields it came from; ``code`` for warnings."""
 
-    def __init__(self, issues: list[tuple[tuple[str, ...], str]]) -> None:
-        super().__init__("; ".join(message for _, message in issues))
+    fields: tuple[str, ...]
+    message: str
+    fix: str = ""
+    code: str = ""
+
+
+class SettingsError(ValueError):
+    """Settings that break the API's rules, each issue on its mapping fields."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        super().__init__("; ".join(issue.message for issue in issues))
         self.issues = issues
 
 
 def build_settings(
-    texts: Mapping[str, str], webhook_headers: Mapping[str, str] | None
-) -> TaskSettings:
-    """The checked settings for one combination of setting texts; SettingsError if invalid."""
+    texts: Mapping[str, str], webhook_headers: Mapping[str, str] | None, *, on: date
+) -> tuple[TaskSettings, list[Issue]]:
+    """The checked settings and their warnings; SettingsError if invalid. Zones resolve ``on``."""
     body: dict[str, Any] = {
         key: texts[key]
         for key in ("service_name", "service_version", "resource_order_id", "description")
@@ -62,57 +80,79 @@ def build_settings(
     }
     if texts.get("is_saved_as_template"):
         body["is_saved_as_template"] = texts["is_saved_as_template"] == "true"
-    issues: list[tuple[tuple[str, ...], str]] = []
+    issues: list[Issue] = []
     for name in ("service_name", "service_version"):
         if not texts.get(name):
-            issues.append(((name,), f"{name} is required: set it in [task] or in a column"))
-    schedule = _schedule(texts, issues)
-    if schedule:
-        body["schedule"] = schedule
+            issues.append(Issue((name,), f"{name} is required: set it in [task] or in a column"))
+    warnings: list[Issue] = []
+    if any(texts.get(f) for f in SCHEDULE_FIELDS):
+        body["schedule"] = _schedule(texts, on, issues, warnings)  # None only with an issue
     body["output"] = _output(texts, webhook_headers)
     if texts.get("config_common"):
         body["config"] = {"common": json.loads(texts["config_common"])}
     try:
         settings = TaskSettings.model_validate(body)
     except ValidationError as exc:
-        issues += [(fields_of(path), f"{path}: {message}") for path, message in explain(exc)]
+        issues += [Issue(fields_of(path), f"{path}: {message}") for path, message in explain(exc)]
         issues = [i for i in issues if not _is_echo(i, issues)]
     if issues:
         raise SettingsError(issues)
-    return settings
+    return settings, warnings
 
 
-def _is_echo(issue: tuple[tuple[str, ...], str], issues: list[tuple[tuple[str, ...], str]]) -> bool:
+def _is_echo(issue: Issue, issues: list[Issue]) -> bool:
     """Pydantic's "field required" for a field we already explained."""
-    return "Field required" in issue[1] and any(
-        other[0] == issue[0] and other is not issue for other in issues
+    return "Field required" in issue.message and any(
+        other.fields == issue.fields and other is not issue for other in issues
     )
 
 
 def _schedule(
-    texts: Mapping[str, str], issues: list[tuple[tuple[str, ...], str]]
-) -> dict[str, Any]:
-    """The weekly schedule, when any of its fields is set; all three are then needed."""
-    given = [f for f in SCHEDULE_FIELDS if texts.get(f)]
-    if not given:
-        return {}
-    missing = [f for f in SCHEDULE_FIELDS if f not in given]
+    texts: Mapping[str, str], on: date, issues: list[Issue], warnings: list[Issue]
+) -> schedule.Schedule | None:
+    """The documented weekly schedule from its three fields, all of which are then needed."""
+    missing = [f for f in SCHEDULE_FIELDS if not texts.get(f)]
     if missing:
-        issues.append(
-            (
-                tuple(missing),
-                f"a schedule needs timezone, days_of_week and periods; {', '.join(missing)}"
-                " missing",
-            )
-        )
-        return {}
-    windows = [w.split("-") for w in texts["periods"].split(",")]
-    return {
-        "type": "weekly",
-        "timezone": texts["timezone"],
-        "days_of_week": [int(d) for d in texts["days_of_week"].split(",")],
-        "periods": [[{"begin_at": b, "end_at": e} for b, e in windows]],
-    }
+        message = f"a schedule needs timezone, days_of_week and periods; {', '.join(missing)}"
+        issues.append(Issue(tuple(missing), message + " missing"))
+        return None
+    found = _documented(texts["timezone"], texts["days_of_week"], texts["periods"], on)
+    if isinstance(found, Issue):
+        issues.append(found)
+        return None
+    built, zone = found
+    if zone.warning:
+        warnings.append(Issue(("timezone",), zone.warning, _ZONE_FIX, _zone_code(zone.warning)))
+    return built
+
+
+@lru_cache(maxsize=4096)
+def _documented(
+    timezone: str, days: str, periods: str, on: date
+) -> tuple[schedule.Schedule, schedule.ZoneResult] | Issue:
+    """The body and zone of three schedule texts, else the first unreadable one's issue.
+
+    Cached: many groups share a schedule, and a class per camera is common.
+    """
+    reading: tuple[str, ...] = ("timezone",)
+    try:
+        zone = schedule.normalize_offset(timezone, on=on)
+        reading = ("days_of_week",)
+        chosen = schedule.parse_days(days)
+        reading = ("periods",)
+        windows = schedule.parse_windows(periods)
+        reading = SCHEDULE_FIELDS
+        return schedule.weekly_schedule(chosen, windows, zone.offset), zone
+    except schedule.ScheduleError as exc:
+        return Issue(reading, str(exc), exc.fix)
+
+
+_ZONE_FIX: Final = "write a fixed offset such as +01:00 to choose the one the task keeps"
+
+
+def _zone_code(warning: str) -> str:
+    """Problem code of a zone warning, so daylight saving can be filtered from misreadings."""
+    return "daylight-saving" if "observes daylight saving" in warning else "ambiguous-timezone"
 
 
 def _output(texts: Mapping[str, str], headers: Mapping[str, str] | None) -> dict[str, Any]:

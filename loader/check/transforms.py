@@ -3,9 +3,11 @@ Named transforms that turn a cell's text into the API's form, one value at a tim
 
 Every transform takes and returns text, so mapped columns stay plain strings; structured
 values are carried in a canonical text form that ``task_settings.py`` reads back:
-days ``"1,2,3,4,5"``, periods ``"08:00:00-12:00:00,13:00:00-18:00:00"``, ROI and config
-as compact JSON, booleans ``"true"``/``"false"``. A value a transform cannot read raises
-``TransformError`` with what was wrong and how to write it instead.
+days ``"1,2,3,4,5"``, periods ``"08:00:00-12:00:00,22:00:00-06:00:00"``, time zones
+``"+08:00"`` or a zone name, ROI and config as compact JSON, booleans ``"true"``/``"false"``.
+Days, windows and zones are read by ``schedule.py``, which owns the documented schedule.
+A value a transform cannot read raises ``TransformError`` with what was wrong and how to
+write it instead.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Final
+from datetime import date
+from typing import Final, TypeVar
 
+from loader.check import schedule
 from loader.model.problems import shown
 from loader.model.vias import MAX_ROI_CHARS, roi_problem
 from loader.read.names import loose_key
 
 Transform = Callable[[str], str]
+T = TypeVar("T")
 
 
 class TransformError(ValueError):
@@ -30,109 +35,26 @@ class TransformError(ValueError):
         self.fix = fix
 
 
-_DAY_WORDS: Final = {
-    **{
-        w: d
-        for d, names in enumerate(
-            (
-                ("mon", "monday", "mo", "周一", "星期一", "礼拜一"),
-                ("tue", "tues", "tuesday", "tu", "周二", "星期二", "礼拜二"),
-                ("wed", "wednesday", "we", "周三", "星期三", "礼拜三"),
-                ("thu", "thur", "thurs", "thursday", "th", "周四", "星期四", "礼拜四"),
-                ("fri", "friday", "fr", "周五", "星期五", "礼拜五"),
-                ("sat", "saturday", "sa", "周六", "星期六", "礼拜六"),
-                ("sun", "sunday", "su", "周日", "周天", "星期日", "星期天", "礼拜日", "礼拜天"),
-            ),
-            start=1,
-        )
-        for w in names
-    },
-    **{str(d): d for d in range(1, 8)},
-}
-_DAY_SETS: Final = {
-    **dict.fromkeys(
-        ("daily", "everyday", "every day", "all", "all days", "每天", "每日"), (1, 2, 3, 4, 5, 6, 7)
-    ),
-    **dict.fromkeys(("weekdays", "workdays", "工作日"), (1, 2, 3, 4, 5)),
-    **dict.fromkeys(("weekends", "weekend", "周末"), (6, 7)),
-}
-_DAYS_FIX: Final = "write days as Mon-Fri, Mon,Wed,Fri, 1-5, weekdays, weekends or daily"
-_RANGE = re.compile(r"\s*(?:-|~|–|—|\bto\b|至|到)\s*")
-_LIST = re.compile(r"\s*[,;/、，；\s]\s*")
-
-
 def days(text: str) -> str:
     """Days of the week (``Mon-Fri``, ``1,3,5``, ``周一至周五``, ``weekdays``) as ``1,...,7``."""
-    found: set[int] = set()
-    lowered = text.strip().lower()
-    if lowered in _DAY_SETS:
-        return ",".join(map(str, _DAY_SETS[lowered]))
-    for part in _LIST.split(_RANGE.sub("-", lowered)):
-        if part:
-            found.update(_day_part(part, text))
-    if not found:
-        raise TransformError(f"no days in {shown(text)}", _DAYS_FIX)
-    return ",".join(map(str, sorted(found)))
-
-
-def _day_part(part: str, text: str) -> range | tuple[int, ...]:
-    """One list item of a day list: a day, a day range (wrapping past Sunday) or a set."""
-    if part in _DAY_SETS:
-        return _DAY_SETS[part]
-    ends = part.split("-")
-    numbers = [_DAY_WORDS.get(end) for end in ends]
-    if len(ends) > 2 or None in numbers:
-        unknown = next((e for e, n in zip(ends, numbers, strict=True) if n is None), part)
-        raise TransformError(
-            f"{shown(unknown)} in {shown(text)} is not a day of the week", _DAYS_FIX
-        )
-    first, last = (n or 0 for n in (numbers[0], numbers[-1]))
-    if first <= last:
-        return range(first, last + 1)
-    return tuple(range(first, 8)) + tuple(range(1, last + 1))
-
-
-_ALL_DAY = ("00:00:00", "23:59:59")
-_ALL_DAY_WORDS: Final = frozenset({"all day", "allday", "24h", "24/7", "24x7", "全天", "always"})
-_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(am|pm)?$")
-_PERIODS_FIX: Final = "write windows as 08:00-18:00, several as 08:00-12:00,13:00-18:00"
+    return ",".join(map(str, _read_schedule(schedule.parse_days, text)))
 
 
 def periods(text: str) -> str:
-    """Time windows (``08:00-18:00``, ``8am-6pm``, ``all day``) as ``hh:mm:ss-hh:mm:ss,...``."""
-    lowered = text.strip().lower()
-    if lowered in _ALL_DAY_WORDS:
-        return "-".join(_ALL_DAY)
-    windows = []
-    for part in re.split(r"\s*[,;，；\n]\s*|\s+(?=\d{1,2}:\d{2}\s*[-~])", lowered):
-        if not part:
-            continue
-        ends = _RANGE.split(part)
-        if len(ends) != 2:
-            raise TransformError(
-                f"{shown(part)} in {shown(text)} is not a time window", _PERIODS_FIX
-            )
-        windows.append(f"{_clock(ends[0], text)}-{_clock(ends[1], text, end=True)}")
-    if not windows:
-        raise TransformError(f"no time windows in {shown(text)}", _PERIODS_FIX)
-    return ",".join(windows)
+    """Time windows (``08:00-18:00``, ``8am-6pm``, ``all day``) as ``hh:mm:ss-hh:mm:ss,...``.
+
+    The end of the day is ``23:59:00``; a window crossing midnight stays one pair, begin after
+    end, until ``schedule.weekly_schedule`` puts its second part on the next day.
+    """
+    return ",".join(f"{b}-{e}" for b, e in _read_schedule(schedule.parse_windows, text))
 
 
-def _clock(value: str, text: str, *, end: bool = False) -> str:
-    """One time of day as ``hh:mm:ss``; ``24:00`` as a window's end is ``23:59:59``."""
-    match = _TIME.match(value.strip())
-    if not match:
-        raise TransformError(f"{shown(value)} in {shown(text)} is not a time of day", _PERIODS_FIX)
-    hour, minute, second = (int(g or 0) for g in match.group(1, 2, 3))
-    if match.group(4) == "pm" and hour < 12:
-        hour += 12
-    elif match.group(4) == "am" and hour == 12:
-        hour = 0
-    if end and (hour, minute, second) == (24, 0, 0):
-        return _ALL_DAY[1]
-    if hour > 23 or minute > 59 or second > 59:
-        raise TransformError(f"{shown(value)} in {shown(text)} is not a time of day", _PERIODS_FIX)
-    return f"{hour:02d}:{minute:02d}:{second:02d}"
+def _read_schedule(parse: Callable[[str], T], text: str) -> T:
+    """A ``schedule`` parser's result, its ScheduleError as a TransformError with the same fix."""
+    try:
+        return parse(text)
+    except schedule.ScheduleError as exc:
+        raise TransformError(str(exc), exc.fix) from exc
 
 
 _ROI_FIX: Final = (
@@ -229,29 +151,21 @@ def _point(value: object, text: str) -> tuple[int, int]:
     )
 
 
-_OFFSET = re.compile(r"^(?:gmt|utc)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$")
-_TIMEZONE_WORDS: Final = {
-    "北京时间": "GMT+08:00",
-    "cst": "GMT+08:00",
-    "utc": "GMT+00:00",
-    "gmt": "GMT+00:00",
-    "z": "GMT+00:00",
-}
+_SPELLING_DAY: Final = date(2026, 1, 15)  # any date: a zone's name does not depend on it
 
 
 def timezone(text: str) -> str:
-    """UTC offsets (``UTC+8``, ``+0800``, ``GMT+08:00``) as ``GMT+08:00``; zone names as given."""
-    stripped = text.strip()
-    lowered = stripped.lower()
-    if lowered in _TIMEZONE_WORDS:
-        return _TIMEZONE_WORDS[lowered]
-    match = _OFFSET.match(lowered)
-    if not match:
-        return stripped
-    sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
-    if hours > 14 or minutes > 59:
-        raise TransformError(f"{shown(text)} is not a UTC offset", "write an offset like GMT+08:00")
-    return f"GMT{sign}{hours:02d}:{minutes:02d}"
+    """A time zone as the mapping carries it until the plan's date is known.
+
+    Offsets (``+8``, ``UTC+8``, ``GMT+08:00``, ``+0800``) become the documented ``+08:00``; a
+    zone name becomes its IANA spelling (``Asia/Shanghai``), turned into an offset by
+    ``task_settings`` on the date the plan is made; a word whose reading comes with a warning
+    (``CST``) is kept, so that warning reaches its rows. Unreadable text is refused here.
+    """
+    found = _read_schedule(lambda t: schedule.normalize_offset(t, on=_SPELLING_DAY), text)
+    if found.zone is not None:
+        return found.zone
+    return text.strip() if found.warning else found.offset
 
 
 _TRUE: Final = frozenset({"true", "yes", "y", "1", "on", "x", "✓", "是", "开", "启用", "t"})

@@ -1,7 +1,9 @@
 """
 Checking mapped rows against the API's rules: cameras joined to their groups, every
 setting resolved (cell, else group, else ``[task]``) and checked once per distinct
-combination, camera fields checked column-wise, duplicates found. Pure.
+combination, camera fields checked column-wise, duplicates found. Pure, but for one read
+of the clock: ``check`` is the entry point that takes the plan's date (today in UTC unless
+given), which turns zone names into offsets; everything below it is passed that date.
 
 Every input row ends with a status: ``valid`` (to be planned), ``rejected`` (an error
 names why) or ``duplicate`` (the same camera, group and settings as an earlier row).
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Final
 
 import numpy as np
@@ -19,7 +22,7 @@ import pandas as pd
 
 from loader.check.inventory import ROW, MappedSheet
 from loader.check.mapping import CAMERA_FIELDS, INTRINSIC, SETTINGS_FIELDS, Mapping
-from loader.check.task_settings import SettingsError, build_settings
+from loader.check.task_settings import Issue, SettingsError, build_settings
 from loader.check.transforms import TransformError
 from loader.errors import ConfigError
 from loader.model.cameras import Camera, RowStatus, SettingsClass
@@ -50,8 +53,18 @@ class Checked:
         return int((self.rows[STATUS] == status).sum())
 
 
-def check(mapping: Mapping, cameras: MappedSheet, groups: MappedSheet | None = None) -> Checked:
-    """Validate mapped camera rows (joined to ``groups``) and resolve their settings."""
+def check(
+    mapping: Mapping,
+    cameras: MappedSheet,
+    groups: MappedSheet | None = None,
+    *,
+    on: date | None = None,
+) -> Checked:
+    """Validate mapped camera rows (joined to ``groups``) and resolve their settings.
+
+    ``on``: the date zone names take their offset on; by default today in UTC, read once here.
+    """
+    on = on or datetime.now(UTC).date()
     frame = cameras.frame.copy()
     for name in CAMERA_FIELDS:
         if name not in frame:
@@ -66,7 +79,9 @@ def check(mapping: Mapping, cameras: MappedSheet, groups: MappedSheet | None = N
         if name in frame.columns:  # a column of either sheet; the rest stay [task] constants
             frame[name] = frame[name].where(frame[name] != "", defaults.get(name, ""))
     problems += _check_camera_fields(frame, bad, cameras)
-    settings, codes = _resolve_settings(frame, bad, mapping, defaults, (cameras, groups), problems)
+    settings, codes = _resolve_settings(
+        frame, bad, mapping, defaults, (cameras, groups), problems, on=on
+    )
     frame[SETTINGS_CLASS] = codes
     status = np.where(bad, RowStatus.REJECTED.value, RowStatus.VALID.value).astype(object)
     problems += _mark_duplicates(frame, status, cameras)
@@ -247,6 +262,8 @@ def _resolve_settings(
     defaults: dict[str, str],
     sheets: tuple[MappedSheet, MappedSheet | None],
     problems: list[Problem],
+    *,
+    on: date,
 ) -> tuple[list[SettingsClass], np.ndarray]:
     """One SettingsClass per distinct valid combination; each row's index (-1 if none)."""
     codes = np.full(len(frame), -1, dtype=np.int64)
@@ -259,22 +276,41 @@ def _resolve_settings(
     column_backed = mapping.fields_from_columns()
     classes: list[SettingsClass] = []
     class_of = np.full(len(firsts), -1, dtype=np.int64)
+    found: dict[int, tuple[list[Issue], Severity, dict[str, str]]] = {}
+    columns = {f: _texts(frame, f) for f in varying}
     for key in np.argsort(firsts):  # in order of first appearance
-        position = live[firsts[key]]
-        texts = defaults | {f: str(_texts(frame, f)[position]) for f in varying}
+        texts = defaults | {f: str(values[live[firsts[key]]]) for f, values in columns.items()}
         try:
-            settings = build_settings(texts, mapping.task.webhook_headers)
+            settings, warnings = build_settings(texts, mapping.task.webhook_headers, on=on)
         except SettingsError as exc:
             _raise_if_mapping_wide(exc, column_backed, mapping)
-            rows = live[keys == key]
-            bad[rows] = True
-            problems += _settings_problems(exc, rows, frame, *sheets)
+            found[int(key)] = (exc.issues, Severity.ERROR, texts)
             continue
+        if warnings:
+            found[int(key)] = (warnings, Severity.WARNING, texts)
         class_of[key] = len(classes)
         prefix = texts.get("name_prefix") or mapping.task.name_prefix
         classes.append(SettingsClass(settings, prefix))
+    for key, rows in _rows_of(keys, live, list(found)).items():
+        issues, severity, texts = found[key]
+        if severity == Severity.ERROR:
+            bad[rows] = True
+        problems += _settings_problems(issues, severity, rows, texts, *sheets)
     codes[live] = class_of[keys]
     return classes, codes
+
+
+def _rows_of(keys: np.ndarray, live: np.ndarray, wanted: list[int]) -> dict[int, np.ndarray]:
+    """The rows of each wanted combination, in one sort (a class per camera is common)."""
+    if not wanted:
+        return {}
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.searchsorted(ordered, wanted, side="left")
+    ends = np.searchsorted(ordered, wanted, side="right")
+    return {
+        key: live[order[start:end]] for key, start, end in zip(wanted, starts, ends, strict=True)
+    }
 
 
 def _combination_keys(frame: pd.DataFrame, fields: list[str], rows: np.ndarray) -> np.ndarray:
@@ -288,40 +324,44 @@ def _combination_keys(frame: pd.DataFrame, fields: list[str], rows: np.ndarray) 
 
 def _raise_if_mapping_wide(exc: SettingsError, column_backed: set[str], mapping: Mapping) -> None:
     """A setting no column can change is wrong for every row: a mapping error, not a row's."""
-    for fields, message in exc.issues:
-        if not set(fields) & column_backed:
+    for issue in exc.issues:
+        if not set(issue.fields) & column_backed:
             raise ConfigError(
-                f"mapping {mapping.name!r}: {message}",
-                hint=f"set it in [task] of {mapping.source or mapping.name} or map a column to it",
+                f"mapping {mapping.name!r}: {issue.message}",
+                hint=issue.fix
+                or f"set it in [task] of {mapping.source or mapping.name} or map a column to it",
             ) from exc
 
 
 def _settings_problems(
-    exc: SettingsError,
+    issues: list[Issue],
+    severity: Severity,
     rows: np.ndarray,
-    frame: pd.DataFrame,
+    texts: dict[str, str],
     cameras: MappedSheet,
     groups: MappedSheet | None,
 ) -> list[Problem]:
-    """An error per rejected row and issue, on the column the bad setting came from."""
+    """A problem per row and issue, on the column the setting came from, with its value."""
     problems = []
-    for fields, message in exc.issues:
-        column = next((cameras.columns[f] for f in fields if cameras.columns.get(f)), "")
+    for issue in issues:
+        column = next((cameras.columns[f] for f in issue.fields if cameras.columns.get(f)), "")
         if not column and groups is not None:
-            column = next((groups.columns[f] for f in fields if groups.columns.get(f)), "")
-        value = next((str(_texts(frame, f)[rows[0]]) for f in fields if f in frame), "")
-        for position in rows:
-            problems.append(
-                Problem.at(
-                    cameras.place_at(int(position)),
-                    Severity.ERROR,
-                    "bad-settings",
-                    message,
-                    fix="correct the value in the sheet or mapping",
-                    column=column or ",".join(fields),
-                    value=value,
-                )
+            column = next((groups.columns[f] for f in issue.fields if groups.columns.get(f)), "")
+        value = next((texts[f] for f in issue.fields if texts.get(f)), "")
+        code = issue.code or ("bad-settings" if severity == Severity.ERROR else "settings")
+        fix = issue.fix or "correct the value in the sheet or mapping"
+        problems += [
+            Problem.at(
+                cameras.place_at(int(position)),
+                severity,
+                code,
+                issue.message,
+                fix=fix,
+                column=column or ",".join(issue.fields),
+                value=value,
             )
+            for position in rows
+        ]
     return problems
 
 

@@ -12,19 +12,20 @@ Source: ``shared/reference/seed-create-batch-task.txt`` (the API page) and
   its ``//`` look-ahead only tests the second character; we apply the evident intent:
   no leading ``/``, ``.`` or space, no ``//`` anywhere, none of ``:*?"<>|\\``, no trailing
   ``.`` or space.
-- ``timezone`` has no documented example; we take an offset (``GMT+08:00``, ``UTC-05:30``,
-  ``+08:00``) or an IANA zone name (``Asia/Shanghai``) and send it as written.
-- ``days_of_week`` must hold distinct days; ``days_of_month`` is refused (not supported).
+- ``schedule`` takes only the shape ``vias-api-family.md`` ("TaskSchedule") documents:
+  ``timezone`` a fixed offset ``+08:00`` (not ``GMT+08:00``, not a zone name),
+  ``days_of_week`` ``[1, ..., 7]`` and ``periods`` seven lists of windows, Monday first,
+  ``[]`` on a day off; a window begins before it ends and ends by ``23:59:00`` (a window
+  crossing midnight is two). ``days_of_month`` is refused (not supported).
+  ``check/schedule.py`` builds that body from sheet text.
 - The webhook URL must be http(s).
 """
 
 from __future__ import annotations
 
 import json
-import re
-import zoneinfo
-from functools import cache
-from typing import Annotated, Any, Literal, Self
+from itertools import pairwise
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -43,7 +44,7 @@ OBS_BUCKET_PATTERN = r"^[a-z0-9](?!.[-.][-.].)([a-z0-9-.]{1,61})[a-z0-9]$"
 OBS_PATH_PATTERN = r"^(?![/.\s])(?!.*//)([^:*?\"<>|\\]{0,1023})(?<![.\s])$"
 DIS_STREAM_PATTERN = r"^[-A-Za-z0-9_]{1,64}$"
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"
-TIMEZONE_OFFSET_PATTERN = r"^((GMT|UTC)?[+-](0\d|1[0-4]):[0-5]\d|GMT|UTC)$"
+OFFSET_PATTERN = r"^[+-](0\d|1[0-4]):[0-5]\d$"  # the documented timezone: +08:00
 WEBHOOK_URL_PATTERN = r"^https?://\S+$"
 # Not on the CreateBatchTask page: CreateVideoGroup documents source ids this way, so an id
 # outside it is sent but warned about.
@@ -63,6 +64,9 @@ PATTERN_HELP = {
     ),
     DIS_STREAM_PATTERN: "may hold only letters, digits, - and _ (1 to 64)",
     TIME_PATTERN: "is not a time hh:mm:ss",
+    OFFSET_PATTERN: (
+        "is not a fixed UTC offset written like +08:00 (sign, two-digit hours, colon, minutes)"
+    ),
     WEBHOOK_URL_PATTERN: "must be an http:// or https:// address without spaces",
 }
 
@@ -73,6 +77,8 @@ MAX_DESCRIPTION_CHARS = 500
 MAX_WEBHOOK_URL_CHARS = 1000
 MAX_WEBHOOK_HEADERS = 10
 MAX_DATA_CATEGORIES = 10
+WEEK: Final = (1, 2, 3, 4, 5, 6, 7)  # days_of_week, Monday first: one list of periods each
+END_OF_DAY: Final = "23:59:00"  # how the API writes the end of a day
 
 _REQUEST = ConfigDict(extra="forbid", strict=True, regex_engine="python-re", frozen=True)
 _RESPONSE = ConfigDict(extra="allow", regex_engine="python-re")
@@ -81,38 +87,57 @@ DataCategory = Annotated[list[str], Field(max_length=MAX_DATA_CATEGORIES)]
 
 
 class TimeWindow(BaseModel):
-    """One execution window of a day, ``hh:mm:ss`` to ``hh:mm:ss``."""
+    """One execution window of a day, ``hh:mm:ss`` to ``hh:mm:ss``, ending by 23:59:00."""
 
     model_config = _REQUEST
     begin_at: str = Field(pattern=TIME_PATTERN)
     end_at: str = Field(pattern=TIME_PATTERN)
 
+    @model_validator(mode="after")
+    def _within_the_day(self) -> Self:
+        if self.end_at > END_OF_DAY:
+            raise ValueError(f"end_at {self.end_at} is after 23:59:00, which ends the day")
+        if self.begin_at >= self.end_at:
+            raise ValueError(
+                f"the window begins at {self.begin_at}, not before its end {self.end_at}; a"
+                " window crossing midnight is two: up to 23:59:00, then from 00:00:00 on the"
+                " next day"
+            )
+        return self
+
 
 class TaskSchedule(BaseModel):
-    """When the task runs; the API supports the weekly mode only."""
+    """When the task runs: weekly, a fixed offset, and one list of windows per weekday."""
 
     model_config = _REQUEST
     type: Literal["weekly"]
-    timezone: str
-    days_of_week: list[Annotated[int, Field(ge=1, le=7)]] = Field(min_length=1, max_length=7)
+    timezone: str = Field(pattern=OFFSET_PATTERN)
+    days_of_week: list[Annotated[int, Field(ge=1, le=7)]]
     days_of_month: None = Field(default=None, description="not supported by the API")
-    periods: list[Annotated[list[TimeWindow], Field(min_length=1)]] = Field(min_length=1)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        if not is_timezone(value):
-            raise ValueError(
-                f"timezone {value!r} is neither an offset like GMT+08:00 nor a zone like"
-                " Asia/Shanghai"
-            )
-        return value
+    periods: list[list[TimeWindow]]
 
     @field_validator("days_of_week")
     @classmethod
-    def _distinct_days(cls, value: list[int]) -> list[int]:
-        if len(set(value)) != len(value):
-            raise ValueError("days_of_week lists a day twice")
+    def _every_day(cls, value: list[int]) -> list[int]:
+        if tuple(value) != WEEK:
+            raise ValueError(
+                f"days_of_week is {value}; send [1, 2, 3, 4, 5, 6, 7] with seven lists in"
+                " periods, Monday first, [] on days off"
+            )
+        return value
+
+    @field_validator("periods")
+    @classmethod
+    def _one_list_per_day(cls, value: list[list[TimeWindow]]) -> list[list[TimeWindow]]:
+        if len(value) != len(WEEK):
+            raise ValueError(
+                f"periods has {len(value)} lists; it needs seven, one per day, Monday first,"
+                " [] on days off"
+            )
+        for day, windows in zip(WEEK, value, strict=True):
+            for first, second in pairwise(windows):
+                if second.begin_at < first.end_at:
+                    raise ValueError(f"day {day}'s windows are out of order or overlap")
         return value
 
 
@@ -240,20 +265,6 @@ class ErrorBody(BaseModel):
     params: list[str] | None = None
     reason: str | None = None
     advice: str | None = None
-
-
-@cache
-def is_timezone(value: str) -> bool:
-    """Whether ``value`` is a UTC offset or an IANA zone name."""
-    if re.fullmatch(TIMEZONE_OFFSET_PATTERN, value):
-        return True
-    if "/" not in value:
-        return False
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def roi_problem(text: str) -> str | None:

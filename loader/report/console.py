@@ -52,7 +52,16 @@ def show_validation(console: Console, loaded: Loaded, summary: dict[str, Any]) -
 def show_plan(console: Console, planned: Plan, summary: dict[str, Any], out: Path | None) -> None:
     """The batches that would be sent, on stderr."""
     table = Table(
-        "#", "name", "service", "version", "groups", "entries", "cameras", "bytes", title="batches"
+        "#",
+        "name",
+        "service",
+        "version",
+        "schedule",
+        "groups",
+        "entries",
+        "cameras",
+        "bytes",
+        title="batches",
     )
     for batch in summary["batches"]:
         table.add_row(
@@ -60,6 +69,7 @@ def show_plan(console: Console, planned: Plan, summary: dict[str, Any], out: Pat
             batch["name"],
             batch["service_name"],
             batch["service_version"],
+            escape(batch["schedule"]),
             str(batch["groups"]),
             str(batch["entries"]),
             str(batch["cameras"]),

@@ -1,7 +1,7 @@
 """
 Summaries of a checked inventory, of a plan and of a finished run, as data: the CLI
 renders them as tables and JSON, ``summary.json`` holds the run's, the tests compare them.
-Pure.
+A batch's schedule is shown as a person checks it (``schedule.describe``). Pure.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from loader.check.load import Loaded
+from loader.check.schedule import describe
 from loader.check.validate import Checked
 from loader.model.cameras import RowStatus
 from loader.model.problems import Problem, Severity
+from loader.model.vias import TaskSettings
 from loader.planning.batches import Plan, minimum_batches
 from loader.state.events import Event
 from loader.state.runstate import RunState
@@ -88,6 +90,7 @@ def format_plan(plan: Plan, checked: Checked, files: Sequence[str] = ()) -> dict
                 "file": files[number] if files else None,
                 "service_name": settings.service_name,
                 "service_version": settings.service_version,
+                "schedule": schedule_text(settings),
                 "groups": len({e.group for e in batch.entries}),
                 "entries": len(batch.entries),
                 "cameras": batch.camera_count,
@@ -103,6 +106,13 @@ def format_plan(plan: Plan, checked: Checked, files: Sequence[str] = ()) -> dict
         "settings_classes": len(plan.settings_classes),
         "max_payload_bytes": plan.max_payload_bytes,
     }
+
+
+def schedule_text(settings: TaskSettings) -> str:
+    """The schedule as a person checks it (``Mon-Fri 08:00-18:00 (UTC+08:00)``); "" if none."""
+    if settings.schedule is None:
+        return ""
+    return describe(settings.schedule.model_dump(mode="json", exclude_none=True))
 
 
 def problem_rows(problems: Iterable[Problem]) -> list[list[str]]:

@@ -1,7 +1,8 @@
 """
 ``bulkload template``: a blank input workbook for the default mapping, with an
-Instructions sheet, a comment on every header, dropdowns for enumerated values and an
-example row (its first cell starts with ``#``, so it is skipped). Headers come from
+Instructions sheet, a comment on every header, dropdowns for enumerated values (time zones
+in the documented ``+08:00`` form), schedule columns kept as text, and an example row (its
+first cell starts with ``#``, so it is skipped). Headers come from
 ``mappings/default.toml`` itself, so the template and the mapping cannot drift. [I/O]
 """
 
@@ -23,8 +24,11 @@ SERVICES: Final = (
 )
 DAYS: Final = ("daily", "weekdays", "weekends", "Mon-Fri", "Mon-Sat", "Sat-Sun")
 HOURS: Final = ("all day", "08:00-18:00", "07:00-19:00", "19:00-07:00", "08:00-12:00,13:00-18:00")
-TIMEZONES: Final = tuple(f"GMT{h:+03d}:00" for h in range(-12, 15))
+# The documented form (+08:00), China's first; then every whole hour, west to east.
+TIMEZONES: Final = ("+08:00", *(f"{h:+03d}:00" for h in range(-12, 15) if h != 8))
 YES_NO: Final = ("yes", "no")
+# Columns kept as text, so Excel does not read +08:00 as a time or 1-5 as a date.
+TEXT_FIELDS: Final = frozenset({"days_of_week", "periods", "timezone"})
 
 HELP: Final = {
     "video_source_id": "The camera's video source id in VIAS (required). Case is folded to lower.",
@@ -37,8 +41,15 @@ HELP: Final = {
     "service_version": "Algorithm version: a-z, 0-9 and dots, 3 to 32 characters, e.g. 3.0.",
     "resource_order_id": "Only for commercial algorithms: the resource order id.",
     "days_of_week": "Days the task runs: daily, weekdays, Mon-Fri, Mon,Wed,Fri, 1-5 ...",
-    "periods": "Hours the task runs: 08:00-18:00, several as 08:00-12:00,13:00-18:00, or all day.",
-    "timezone": "Time zone of the schedule: GMT+08:00 (an offset) or a zone such as Asia/Shanghai.",
+    "periods": (
+        "Hours the task runs: 08:00-18:00, several as 08:00-12:00,13:00-18:00, 22:00-06:00"
+        " across midnight, or all day."
+    ),
+    "timezone": (
+        "Time zone of the schedule: an offset such as +08:00 (the form VIAS takes; +05:30 and"
+        " UTC+8 work too) or a zone such as Asia/Shanghai, sent as its offset on the day of the"
+        " plan."
+    ),
     "event_center": "Send results to the Event Center: yes or no.",
     "obs_bucket": "OBS bucket for results (with OBS Path).",
     "obs_path": "OBS path for results, e.g. vias/site-a (no leading /).",
@@ -62,7 +73,7 @@ EXAMPLES: Final = {
     "service_version": "3.0",
     "days_of_week": "daily",
     "periods": "all day",
-    "timezone": "GMT+08:00",
+    "timezone": "+08:00",
     "event_center": "yes",
 }
 INSTRUCTIONS: Final = (
@@ -72,8 +83,10 @@ INSTRUCTIONS: Final = (
     "2. Cameras: one row per camera, with the Group ID of its group.",
     "3. Empty Groups cells take the defaults of mappings/default.toml ([task]).",
     "4. Rows whose first cell starts with # are notes and are skipped (like the example rows).",
-    "5. Check:  bulkload validate this.xlsx     Dry run:  bulkload plan this.xlsx --out plan/",
-    "6. Send:   bulkload run this.xlsx           (credentials from BULKLOAD_* variables)",
+    "5. Time zones are sent as a fixed offset such as +08:00. A zone name (Europe/Berlin) is"
+    " sent as its offset on the day of the plan, with a warning if it observes daylight saving.",
+    "6. Check:  bulkload validate this.xlsx     Dry run:  bulkload plan this.xlsx --out plan/",
+    "7. Send:   bulkload run this.xlsx           (credentials from BULKLOAD_* variables)",
     "",
     "Every problem is reported with its sheet, row, column, value and how to fix it.",
 )
@@ -91,13 +104,14 @@ def write_template(path: Path, mapping: Mapping) -> None:
         {"bold": True, "bg_color": "#305496", "font_color": "#FFFFFF", "border": 1}
     )
     example = book.add_format({"italic": True, "font_color": "#7F7F7F"})
+    text = book.add_format({"num_format": "@"})
     notes = book.add_worksheet("Instructions")
     notes.set_column(0, 0, 110)
     for row, line in enumerate(INSTRUCTIONS):
         notes.write_string(row, 0, line, header if row == 0 else None)
     lists = _list_ranges()
     for title, spec in (("Cameras", mapping.cameras), ("Groups", mapping.groups)):
-        _sheet(book, title, spec, header, example, lists)
+        _sheet(book, title, spec, header, example, text, lists)
     _write_lists(book)
     book.close()
 
@@ -126,6 +140,7 @@ def _sheet(
     spec: SheetSpec,
     header: object,
     example: object,
+    text: object,
     lists: dict[str, str],
 ) -> None:
     """One input sheet: headers with comments, an example row, dropdowns below it."""
@@ -141,7 +156,9 @@ def _sheet(
             HELP.get(field, "Free text; not sent to the API."),
             {"x_scale": 2.5, "y_scale": 1.5},
         )
-        sheet.set_column(column, column, max(14, len(name) + 4))
+        sheet.set_column(
+            column, column, max(14, len(name) + 4), text if field in TEXT_FIELDS else None
+        )
         value = EXAMPLES.get(field, "")
         if field == spec_key(spec) and title == "Groups":
             value = "#" + EXAMPLES["group"]
