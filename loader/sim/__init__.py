@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from loader.sim.app import FAULTS, SimConfig, create_app
+from loader.sim.app import create_app
+from loader.sim.config import FAULTS, SimConfig
 from loader.sim.server import RunningSim, running_simulator, serve_forever
 from loader.sim.state import SimState
 

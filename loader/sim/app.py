@@ -1,33 +1,38 @@
 """
-The simulated VIAS API as a Starlette app: IAM tokens, batch tasks, tasks, throttling and
-the faults a real network and gateway produce, injected on request.
+The simulated VIAS API as a Starlette app: IAM tokens, batch tasks, tasks, the gateway in
+front (request ids, body limit, token or AK/SK auth, quota, throttling) and the faults a
+real network produces, injected on request (see ``loader.sim.config`` for the kinds).
 
-Faults apply to ``POST .../batch-tasks`` (the call that must never create a task twice):
-``5xx-before`` (500, nothing created), ``5xx-after`` (created, then 500), ``reset-before``
-(connection dropped, nothing created), ``commit-reset`` (created, then dropped), ``slow``
-(created, answered after ``slow_seconds``), ``429`` (refused as throttled). They are drawn
-from ``fault_sequence`` for the first creates, then at random by ``faults`` probabilities.
+Every answer carries X-Request-Id; every error has the documented body of its source: the
+service's (``loader.sim.errors.vias_body``) or the gateway's. A path the API does not have
+is the gateway's 404 APIGW.0101; a method a path does not take is the service's documented
+example, 500 VIAS.00010006 "Request method 'GET' not supported".
 """
 
 from __future__ import annotations
 
+import json
 import random
-import time
+import re
 import uuid
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from email.utils import formatdate
 from typing import Any
 
 import anyio
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from loader.sim.rules import Invalid, check_body
-from loader.sim.state import SimState
+from loader.sim.config import FAULTS, SimConfig
+from loader.sim.errors import NO_SUCH_API, gateway, gateway_response, vias_response
+from loader.sim.gateway import Gateway, RequestIds, request_id_of
+from loader.sim.invalid import Invalid, require
+from loader.sim.rules import check_body
+from loader.sim.state import SimBatch, SimState
+
+__all__ = ["FAULTS", "STATUS_INFO_KEYS", "SimConfig", "create_app", "new_state"]
 
 # BatchTaskStatusInfoDto's counters, as the SDK lists them.
 STATUS_INFO_KEYS = (
@@ -50,37 +55,8 @@ STATUS_INFO_KEYS = (
     "scheduling",
     "lack_of_resources",
 )
-FAULTS = ("5xx-before", "5xx-after", "reset-before", "commit-reset", "slow", "429")
-
-
-@dataclass
-class SimConfig:
-    """How the simulated API behaves."""
-
-    project_id: str = "sim-project"
-    rate: float | None = None  # requests per second before APIG.0308 (None: unlimited)
-    retry_after: str | None = "seconds"  # None, "seconds" or "date" on 429 answers
-    retry_after_seconds: float = 1.0
-    faults: dict[str, float] = field(default_factory=dict)
-    fault_sequence: list[str] = field(default_factory=list)
-    seed: int = 0
-    slow_seconds: float = 3.0
-    latency: float = 0.0  # seconds every API answer takes
-    list_lag: float = 0.0  # seconds before a created batch shows in list calls
-    list_failures: float = 0.0  # share of ListBatchTasks calls answered 500
-    unique_names: bool = True  # a second create with a used name is refused (VIAS.00010011)
-    refuse_services: frozenset[str] = frozenset()  # bodies naming these get 400 VIAS.00010001
-    iam_user: str = "sim-user"
-    iam_password: str = "sim-password"
-    iam_domain: str = "sim-domain"
-    static_tokens: frozenset[str] = frozenset({"sim-token"})
-    token_uses: int | None = None  # a token expires after this many API calls
-    unknown_sources: frozenset[str] = frozenset()
-    anonymous_errors: bool = False  # error_list entries that do not name the source
-    source_names: dict[str, str] = field(default_factory=dict)  # video source id -> name
-    start_fail_percent: int = 5
-    starting_after: float = 0.5
-    running_after: float = 1.5
+_BATCH_ID = re.compile(r"[a-z0-9_-]{4,36}")  # ListTasks' batch_id pattern
+_TYPE_LIKE = {"batch_task_name": "name", "publish_service_name": "service_name"}
 
 
 class _Faults:
@@ -103,35 +79,20 @@ class _Faults:
         return None
 
 
-class _Throttle:
-    """At most ``rate`` admitted calls in any one-second window."""
-
-    def __init__(self, rate: float | None, clock: Callable[[], float]) -> None:
-        self.rate = rate
-        self.clock = clock
-        self.admitted: deque[float] = deque()
-
-    def admit(self) -> bool:
-        if self.rate is None:
-            return True
-        now = self.clock()
-        while self.admitted and now - self.admitted[0] >= 1.0:
-            self.admitted.popleft()
-        if len(self.admitted) >= self.rate:
-            return False
-        self.admitted.append(now)
-        return True
-
-
-def create_app(config: SimConfig, state: SimState | None = None) -> Starlette:
-    """The simulator app over ``state`` (a fresh one by default)."""
-    state = state or SimState(
+def new_state(config: SimConfig) -> SimState:
+    """A fresh simulated project as ``config`` describes it."""
+    return SimState(
         unknown_sources=config.unknown_sources,
         anonymous_errors=config.anonymous_errors,
         start_fail_percent=config.start_fail_percent,
         starting_after=config.starting_after,
         running_after=config.running_after,
     )
+
+
+def create_app(config: SimConfig, state: SimState | None = None) -> Starlette:
+    """The simulator app over ``state`` (a fresh one by default)."""
+    state = state or new_state(config)
     state.tokens |= set(config.static_tokens)
     api = _Api(config, state)
     base = "/v2/{project_id}"
@@ -144,17 +105,33 @@ def create_app(config: SimConfig, state: SimState | None = None) -> Starlette:
             Route(f"{base}/tasks", api.list_tasks, methods=["GET"]),
             Route(f"{base}/tasks/{{task_id}}", api.show_task, methods=["GET"]),
             Route("/_sim/state", api.summary, methods=["GET"]),
-        ]
+        ],
+        middleware=[Middleware(RequestIds)],
+        exception_handlers={
+            404: _no_such_api,
+            405: _method_not_supported,
+            Exception: _internal_error,
+        },
     )
     app.state.sim = state
     return app
 
 
-def _error(status: int, code: str, message: str, **headers: str) -> JSONResponse:
-    """A VIAS/APIG error answer."""
-    return JSONResponse(
-        {"error_code": code, "error_msg": message}, status_code=status, headers=headers
-    )
+async def _no_such_api(request: Request, exc: Exception) -> Response:
+    """A path the API does not have: the gateway answers."""
+    return gateway_response(gateway(NO_SUCH_API), request_id_of(request))
+
+
+async def _method_not_supported(request: Request, exc: Exception) -> Response:
+    """A method the path does not take: the service's own documented example answer."""
+    return vias_response("VIAS.00010006", f"Request method '{request.method}' not supported")
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """A bug of the simulator still answers in the documented shape (outside RequestIds)."""
+    response = vias_response("VIAS.00010006", f"internal error: {type(exc).__name__}")
+    response.headers["X-Request-Id"] = request_id_of(request)
+    return response
 
 
 def _reset(request: Request) -> Response:
@@ -167,15 +144,26 @@ def _reset(request: Request) -> Response:
     return Response(status_code=500)
 
 
+def _query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within its documented range."""
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    require(
+        text.isdigit() and low <= int(text) <= high,
+        f"{name} {text!r} must be an integer from {low} to {high}",
+    )
+    return int(text)
+
+
 class _Api:
     """Handlers over one state and config."""
 
     def __init__(self, config: SimConfig, state: SimState) -> None:
         self.config = config
         self.state = state
+        self.gateway = Gateway(config, state)
         self.faults = _Faults(config)
-        self.throttle = _Throttle(config.rate, state.clock)
-        self.uses: dict[str, int] = {}
 
     async def issue_token(self, request: Request) -> Response:
         """IAM password auth: the token comes back in X-Subject-Token."""
@@ -189,7 +177,8 @@ class _Api:
         except (ValueError, KeyError, TypeError):
             valid = False
         if not valid:
-            return _error(401, "IAM.0002", "Incorrect IAM authentication information")
+            refusal = {"error_code": "IAM.0002", "error_msg": "Incorrect IAM authentication"}
+            return JSONResponse(refusal, status_code=401)
         token = "sim-iam-" + uuid.uuid4().hex
         with self.state.lock:
             self.state.tokens.add(token)
@@ -203,90 +192,78 @@ class _Api:
         return JSONResponse(body, status_code=201, headers={"X-Subject-Token": token})
 
     async def _gate(self, request: Request) -> Response | None:
-        """Project, token and throttle checks every /v2 call passes first, then latency.
-
-        The request is logged with its arrival time, as a gateway counts it.
-        """
-        refused = self._refusal(request)
-        self.state.log(request.method, request.url.path, refused.status_code if refused else 0)
+        """The gateway's checks, then the project's; logged on arrival, then latency."""
+        refused = await self.gateway.refusal(request)
+        if refused is None:
+            refused = self._project_refusal(request)
+        status = refused.status_code if refused is not None else 0
+        self.state.log(request.method, request.url.path, status, request_id_of(request))
         if refused is None and self.config.latency:
             await anyio.sleep(self.config.latency)
         return refused
 
-    def _refusal(self, request: Request) -> Response | None:
-        """Why the gateway refuses this call, if it does."""
-        if request.path_params["project_id"] != self.config.project_id:
-            return _error(404, "VIAS.00010002", "The object does not exist.")
-        token = request.headers.get("X-Auth-Token", "")
-        with self.state.lock:
-            known = token in self.state.tokens
-            if known and self.config.token_uses is not None:
-                self.uses[token] = self.uses.get(token, 0) + 1
-                if self.uses[token] > self.config.token_uses:
-                    self.state.tokens.discard(token)
-                    known = False
-        if not known:
-            return _error(401, "VIAS.00010005", "Authorization failed.")
-        if not self.throttle.admit():
-            return self._throttled()
-        return None
-
-    def _throttled(self) -> Response:
-        """APIG.0308 with the configured Retry-After form."""
-        headers = {}
-        if self.config.retry_after == "seconds":
-            headers["Retry-After"] = f"{self.config.retry_after_seconds:g}"
-        elif self.config.retry_after == "date":
-            headers["Retry-After"] = formatdate(
-                time.time() + self.config.retry_after_seconds, usegmt=True
+    def _project_refusal(self, request: Request) -> Response | None:
+        """A project other than the simulated one does not exist (400, per the error table)."""
+        named = request.path_params["project_id"]
+        if named != self.config.project_id:
+            return vias_response("VIAS.00010002", f"project {named} does not exist")
+        scoped = request.headers.get("X-Project-Id")
+        if scoped is not None and scoped != named:
+            return vias_response(
+                "VIAS.00010002", f"X-Project-Id {scoped} is not the project {named} of the path"
             )
-        limit = f"{self.config.rate:g}" if self.config.rate else "0"
-        return _error(
-            429,
-            "APIG.0308",
-            "The throttling threshold has been reached:"
-            f" policy user over ratelimit,limit:{limit},time:1 second",
-            **headers,
-        )
+        return None
 
     async def create_batch(self, request: Request) -> Response:
         """CreateBatchTask, with faults and the documented rules."""
         refused = await self._gate(request)
         if refused is not None:
             return refused
+        body, problem = self._checked(await request.body())
         fault = self.faults.next()
         if fault == "429":
-            return self._throttled()
+            return self.gateway.throttled(request_id_of(request))
         if fault == "5xx-before":
-            return _error(500, "VIAS.00010006", "An internal error occurs.")
+            return vias_response("VIAS.00010006", "simulated fault 5xx-before: nothing created")
         if fault == "reset-before":
             return _reset(request)
+        if body is None:
+            return vias_response("VIAS.00010001", problem)
+        refused = self._service_refusal(body)
+        if refused is not None:
+            return refused
+        hidden = self.config.slow_commit_seconds if fault == "slow-commit" else 0.0
+        batch = self.state.create(body, hidden_for=hidden)
+        return await self._after_commit(fault, request, batch)
+
+    def _checked(self, raw: bytes) -> tuple[dict[str, Any] | None, str]:
+        """The body when it follows every documented rule (its cameras noted), else why not."""
         try:
-            body = await request.json()
+            body = json.loads(raw)
             check_body(body)
-        except (ValueError, Invalid) as exc:
-            return JSONResponse(
-                {
-                    "error_code": "VIAS.00010001",
-                    "error_msg": "The parameters are invalid.",
-                    "detail": str(exc),
-                },
-                status_code=400,
-            )
+        except Invalid as exc:
+            return None, str(exc)
+        except ValueError as exc:
+            return None, f"the body is not JSON: {exc}"
+        self.state.note_seen(body)
+        return body, ""
+
+    def _service_refusal(self, body: dict[str, Any]) -> Response | None:
+        """A valid body the service still refuses: an unsubscribed service, a used name."""
         if body["service_name"] in self.config.refuse_services:
-            return JSONResponse(
-                {
-                    "error_code": "VIAS.00010001",
-                    "error_msg": "The parameters are invalid.",
-                    "detail": f"service {body['service_name']} is not subscribed",
-                },
-                status_code=400,
+            return vias_response(
+                "VIAS.00010001", f"service {body['service_name']} is not subscribed"
             )
         if self.config.unique_names and body["name"] in self.state.names():
-            return _error(400, "VIAS.00010011", "There is a job with the same name.")
-        batch = self.state.create(body)
-        if fault == "5xx-after":
-            return _error(500, "VIAS.00010006", "An internal error occurs.")
+            return vias_response(
+                "VIAS.00010011", f"a batch task named {body['name']} exists already"
+            )
+        return None
+
+    async def _after_commit(self, fault: str | None, request: Request, batch: SimBatch) -> Response:
+        """The answer to a committed create: lost (500 or reset), late, or the counts."""
+        if fault in ("5xx-after", "slow-commit"):
+            return vias_response("VIAS.00010006", f"simulated fault {fault}: created, not answered")
         if fault == "commit-reset":
             return _reset(request)
         if fault == "slow":
@@ -307,19 +284,40 @@ class _Api:
         if refused is not None:
             return refused
         if self.faults.random.random() < self.config.list_failures:
-            return _error(500, "VIAS.00010006", "An internal error occurs.")
-        query = request.query_params
+            return vias_response("VIAS.00010006", "simulated list failure")
+        try:
+            size = _query_int(request, "page_size", 10, 5, 200)
+            page = _query_int(request, "page_num", 1, 1, 10000)
+            attribute, fragment = self._name_filter(request)
+        except Invalid as exc:
+            return vias_response("VIAS.00010001", str(exc))
         batches = self.state.visible_batches(self.config.list_lag)
-        if query.get("type_like") == "batch_task_name" and query.get("name_like"):
-            batches = [b for b in batches if query["name_like"] in b.name]
-        size = min(max(int(query.get("page_size", 10)), 5), 200)
-        page = max(int(query.get("page_num", 1)), 1)
-        shown = batches[(page - 1) * size : page * size]
+        if attribute:
+            batches = [b for b in batches if fragment in getattr(b, attribute)]
+        paged = request.query_params.get("is_paged", "true") != "false"
+        shown = batches[(page - 1) * size : page * size] if paged else batches
         return JSONResponse(
             {"count": len(batches), "batch_task_list": [self._batch_dto(b) for b in shown]}
         )
 
-    def _batch_dto(self, batch: Any) -> dict[str, Any]:
+    @staticmethod
+    def _name_filter(request: Request) -> tuple[str, str]:
+        """The SimBatch attribute and fragment of ``type_like`` + ``name_like``, if given."""
+        type_like = request.query_params.get("type_like")
+        name_like = request.query_params.get("name_like")
+        require(
+            type_like is None or type_like in _TYPE_LIKE,
+            f"type_like {type_like!r} must be one of {sorted(_TYPE_LIKE)}",
+        )
+        require(
+            name_like is None or type_like is not None,
+            "name_like must be used together with type_like",
+        )
+        if type_like is None or not name_like:
+            return "", ""
+        return _TYPE_LIKE[type_like], name_like
+
+    def _batch_dto(self, batch: SimBatch) -> dict[str, Any]:
         counts = dict.fromkeys(STATUS_INFO_KEYS, 0)
         for task in batch.tasks:
             counts[self.state.state_of(task).lower()] += 1
@@ -337,9 +335,10 @@ class _Api:
         refused = await self._gate(request)
         if refused is not None:
             return refused
-        batch = self.state.delete(request.path_params["batch_id"])
+        batch_id = request.path_params["batch_id"]
+        batch = self.state.delete(batch_id)
         if batch is None:
-            return _error(400, "VIAS.00010008", "No task is found based on the ID.")
+            return vias_response("VIAS.00010008", f"no batch task has the id {batch_id}")
         count = len(batch.tasks)
         return JSONResponse(
             {
@@ -356,15 +355,17 @@ class _Api:
         refused = await self._gate(request)
         if refused is not None:
             return refused
-        query = request.query_params
-        with self.state.lock:
-            tasks = [
-                t
-                for t in self.state.tasks.values()
-                if t.batch_id == query.get("batch_id", t.batch_id)
-            ]
-        size = min(max(int(query.get("page_size", 10)), 5), 1000)
-        page = max(int(query.get("page", 1)), 1)
+        batch_id = request.query_params.get("batch_id")
+        try:
+            size = _query_int(request, "page_size", 10, 5, 1000)
+            page = _query_int(request, "page", 1, 1, 1_000_000)
+            require(
+                batch_id is None or _BATCH_ID.fullmatch(batch_id) is not None,
+                f"batch_id {batch_id!r} must be 4-36 of a-z, 0-9, '-' and '_'",
+            )
+        except Invalid as exc:
+            return vias_response("VIAS.00010001", str(exc))
+        tasks = self.state.visible_tasks(batch_id)
         shown = tasks[(page - 1) * size : page * size]
         return JSONResponse(
             {
@@ -390,10 +391,11 @@ class _Api:
         refused = await self._gate(request)
         if refused is not None:
             return refused
+        task_id = request.path_params["task_id"]
         with self.state.lock:
-            task = self.state.tasks.get(request.path_params["task_id"])
+            task = self.state.tasks.get(task_id)
         if task is None:
-            return _error(400, "VIAS.00010007", "No task is found based on the task ID.")
+            return vias_response("VIAS.00010007", f"no task has the id {task_id}")
         return JSONResponse(
             {
                 "id": task.id,
@@ -408,13 +410,16 @@ class _Api:
         )
 
     async def summary(self, request: Request) -> Response:
-        """Ground truth for tests in other processes: tasks per camera, batches per name."""
+        """
+        Ground truth for tests in other processes: batches per name, and per camera seen (in
+        a valid create body) or holding a task, its task count and each task's settings.
+        """
         counts = self.state.task_counts()
         return JSONResponse(
             {
                 "batches": len(self.state.batches),
                 "tasks": sum(counts.values()),
-                "duplicated_cameras": sum(1 for n in counts.values() if n > 1),
                 "names": dict(self.state.names()),
+                **self.state.camera_report(),
             }
         )

@@ -1,7 +1,15 @@
 """
-The simulator's own check of a CreateBatchTask body, written apart from ``loader.model.vias``
-so that a mistake in the loader's models cannot hide behind the same mistake here. Plain
-code over plain JSON; the first broken rule is reported, as an API gateway would.
+The simulator's check of a CreateBatchTask body, written from the API page
+(``shared/reference/seed-create-batch-task.txt``) apart from ``loader.model.vias``, so that a
+mistake in the loader's models cannot hide behind the same mistake here. Plain code over
+plain JSON; the first broken rule is reported, as the service would.
+
+Readings of ours, where the page is unclear: fields the tables do not list are refused
+(the page's own example sends ``manufacturer`` and ``priority``); ``video_source_group`` is
+required although the table marks it optional, since a batch without input creates
+nothing; ``target_roi`` may be empty (its minimum length is 0) and is otherwise a JSON
+object of ``lines`` and ``polygons``; the OBS path pattern as printed does not compile, so
+its evident intent is applied; the bucket pattern compiles and is applied as printed.
 """
 
 from __future__ import annotations
@@ -10,12 +18,17 @@ import json
 import re
 from typing import Any
 
+from loader.sim.invalid import Invalid, require
+from loader.sim.schedule import check_schedule
+
+__all__ = ["Invalid", "check_body"]
+
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _SERVICE = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9_-]{1,100}")
 _VERSION = re.compile(r"[a-z0-9.]{3,32}")
 _ORDER = re.compile(r"[a-z0-9_-]{4,36}")
-_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_BUCKET = re.compile(r"^[a-z0-9](?!.[-.][-.].)([a-z0-9-.]{1,61})[a-z0-9]$")
+_OBS_PATH = re.compile(r"(?![/.\s])(?!.*//)[^:*?\"<>|\\]{0,1023}(?<![.\s])", re.DOTALL)
 _STREAM = re.compile(r"[-A-Za-z0-9_]{1,64}")
 _TOP = {
     "name",
@@ -29,165 +42,179 @@ _TOP = {
     "is_saved_as_template",
     "resource_order_id",
 }
-
-
-class Invalid(ValueError):
-    """A body that breaks a documented rule."""
+_MODES = {
+    "obs": {"bucket", "path", "data_category"},
+    "dis": {"stream_name", "data_category"},
+    "webhook": {"url", "headers", "data_category"},
+}
 
 
 def check_body(body: Any) -> None:
-    """Raise Invalid naming the first rule ``body`` breaks."""
-    _require(isinstance(body, dict), "body must be a JSON object")
-    unknown = set(body) - _TOP
-    _require(not unknown, f"unknown fields {sorted(unknown)}")
-    _text(body, "name", _NAME)
-    _text(body, "service_name", _SERVICE)
-    _text(body, "service_version", _VERSION)
+    """Raise Invalid naming the first documented rule ``body`` breaks."""
+    require(isinstance(body, dict), "the body must be a JSON object")
+    _fields(body, _TOP, "the body")
+    _text(body, "name", _NAME, "1-100 letters, digits, '-' or '_'")
+    _text(body, "service_name", _SERVICE, "1-100 Chinese letters, letters, digits, '_' or '-'")
+    _text(body, "service_version", _VERSION, "3-32 of a-z, 0-9 and '.'")
     if "resource_order_id" in body:
-        _text(body, "resource_order_id", _ORDER)
+        _text(body, "resource_order_id", _ORDER, "4-36 of a-z, 0-9, '-' and '_'")
     if "description" in body:
-        _require(
-            isinstance(body["description"], str) and len(body["description"]) <= 500, "description"
+        description = body["description"]
+        require(
+            isinstance(description, str) and len(description) <= 500,
+            "description must be text of at most 500 characters",
         )
     if "is_saved_as_template" in body:
-        _require(isinstance(body["is_saved_as_template"], bool), "is_saved_as_template")
+        require(
+            isinstance(body["is_saved_as_template"], bool),
+            "is_saved_as_template must be true or false",
+        )
     if "schedule" in body:
-        _schedule(body["schedule"])
+        check_schedule(body["schedule"])
     _batch_input(body.get("batch_input"))
     _output(body.get("output"))
     if "config" in body:
-        config = body["config"]
-        _require(isinstance(config, dict) and set(config) <= {"common"}, "config")
-        _require(isinstance(config.get("common", {}), dict), "config.common must be an object")
+        _config(body["config"])
 
 
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise Invalid(message)
+def _fields(value: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = set(value) - allowed
+    require(not unknown, f"{where} has undocumented fields {sorted(unknown)}")
 
 
-def _text(body: dict[str, Any], key: str, pattern: re.Pattern[str]) -> None:
-    value = body.get(key)
-    _require(isinstance(value, str) and pattern.fullmatch(value) is not None, f"{key} is invalid")
-
-
-def _schedule(schedule: Any) -> None:
-    _require(isinstance(schedule, dict), "schedule must be an object")
-    _require(schedule.get("type") == "weekly", "schedule.type must be weekly")
-    _require(
-        isinstance(schedule.get("timezone"), str) and schedule["timezone"], "schedule.timezone"
+def _text(body: dict[str, Any], key: str, pattern: re.Pattern[str], rule: str) -> None:
+    require(key in body, f"{key} is required")
+    value = body[key]
+    require(
+        isinstance(value, str) and pattern.fullmatch(value) is not None,
+        f"{key} {_show(value)} must be {rule}",
     )
-    days = schedule.get("days_of_week")
-    _require(
-        isinstance(days, list)
-        and 1 <= len(days) <= 7
-        and all(type(d) is int and 1 <= d <= 7 for d in days),
-        "schedule.days_of_week",
-    )
-    _require("days_of_month" not in schedule, "schedule.days_of_month is not supported")
-    periods = schedule.get("periods")
-    _require(isinstance(periods, list) and len(periods) >= 1, "schedule.periods")
-    for day in periods:
-        _require(isinstance(day, list) and len(day) > 0, "schedule.periods entry")
-        for window in day:
-            _require(
-                isinstance(window, dict)
-                and all(
-                    isinstance(window.get(k), str) and _TIME.fullmatch(window[k])
-                    for k in ("begin_at", "end_at")
-                ),
-                "schedule.periods window",
-            )
+
+
+def _show(value: Any) -> str:
+    """A value for a message, cut short: details are read by people, not parsed."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _batch_input(batch_input: Any) -> None:
-    _require(isinstance(batch_input, dict), "batch_input is required")
+    require(isinstance(batch_input, dict), "batch_input is required: an object")
+    _fields(batch_input, {"video_source_group"}, "batch_input")
     groups = batch_input.get("video_source_group")
-    _require(
+    require(
         isinstance(groups, list) and 1 <= len(groups) <= 100,
-        "video_source_group must hold 1-100 groups",
+        "batch_input.video_source_group must hold 1-100 groups",
     )
-    for group in groups:
-        _require(isinstance(group, dict), "video_source_group entry")
-        _require(
-            isinstance(group.get("video_source_group_id"), str) and group["video_source_group_id"],
-            "video_source_group_id",
+    for n, group in enumerate(groups):
+        where = f"batch_input.video_source_group[{n}]"
+        require(isinstance(group, dict), f"{where} must be an object")
+        _fields(group, {"video_source_group_id", "video_source_list"}, where)
+        group_id = group.get("video_source_group_id")
+        require(
+            isinstance(group_id, str) and group_id != "",
+            f"{where}.video_source_group_id is required",
         )
         sources = group.get("video_source_list")
-        _require(
+        require(
             isinstance(sources, list) and len(sources) <= 100,
-            "video_source_list must hold 0-100 sources",
+            f"{where}.video_source_list must hold 0-100 sources",
         )
-        for source in sources:
-            _require(
-                isinstance(source, dict) and set(source) <= {"video_source_id", "target_roi"},
-                "video source entry",
-            )
-            _require(
-                isinstance(source.get("video_source_id"), str) and source["video_source_id"],
-                "video_source_id",
-            )
-            if "target_roi" in source:
-                _roi(source["target_roi"])
+        for m, source in enumerate(sources):
+            _source(source, f"{where}.video_source_list[{m}]")
 
 
-def _roi(roi: Any) -> None:
-    _require(isinstance(roi, str) and len(roi) <= 2048, "target_roi must be text of at most 2048")
+def _source(source: Any, where: str) -> None:
+    require(isinstance(source, dict), f"{where} must be an object")
+    _fields(source, {"video_source_id", "target_roi"}, where)
+    source_id = source.get("video_source_id")
+    require(isinstance(source_id, str) and source_id != "", f"{where}.video_source_id is required")
+    if "target_roi" in source:
+        _roi(source["target_roi"], f"{where}.target_roi")
+
+
+def _roi(roi: Any, where: str) -> None:
+    require(isinstance(roi, str) and len(roi) <= 2048, f"{where} must be text of at most 2048")
+    if roi == "":
+        return
     try:
         value = json.loads(roi)
     except ValueError:
-        raise Invalid("target_roi is not JSON") from None
-    _require(isinstance(value, dict) and set(value) <= {"lines", "polygons"}, "target_roi keys")
+        raise Invalid(f"{where} is not JSON") from None
+    require(
+        isinstance(value, dict) and set(value) <= {"lines", "polygons"},
+        f"{where} must be a JSON object of lines and polygons",
+    )
 
 
 def _output(output: Any) -> None:
-    _require(isinstance(output, dict), "output is required")
-    _require(set(output) <= {"obs", "dis", "webhook", "event_center"}, "output has unknown modes")
-    modes = [output.get(k) for k in ("obs", "dis", "webhook")]
-    _require(
-        any(modes) or output.get("event_center") in (True, 1), "output needs at least one mode"
+    require(isinstance(output, dict), "output is required: an object")
+    _fields(output, {*_MODES, "event_center"}, "output")
+    if "event_center" in output:
+        flag = output["event_center"]
+        require(
+            type(flag) is bool or (type(flag) is int and flag in (0, 1)),
+            "output.event_center must be true, false, 1 or 0",
+        )
+    for mode, fields in _MODES.items():
+        if mode in output:
+            require(isinstance(output[mode], dict), f"output.{mode} must be an object")
+            _fields(output[mode], fields, f"output.{mode}")
+            _data_category(output[mode], f"output.{mode}")
+    require(
+        any(mode in output for mode in _MODES) or output.get("event_center") in (True, 1),
+        "output needs at least one mode: obs, dis, webhook or event_center",
     )
     if "obs" in output:
-        obs = output["obs"]
-        _require(
-            isinstance(obs, dict)
-            and isinstance(obs.get("bucket"), str)
-            and _BUCKET.fullmatch(obs["bucket"]) is not None,
-            "output.obs.bucket",
-        )
-        path = obs.get("path")
-        _require(
-            isinstance(path, str)
-            and len(path) <= 1023
-            and not path.startswith(("/", "."))
-            and "//" not in path,
-            "output.obs.path",
-        )
+        _obs(output["obs"])
     if "dis" in output:
-        dis = output["dis"]
-        _require(
-            isinstance(dis, dict)
-            and isinstance(dis.get("stream_name"), str)
-            and _STREAM.fullmatch(dis["stream_name"]) is not None,
-            "output.dis.stream_name",
+        stream = output["dis"].get("stream_name")
+        require(
+            isinstance(stream, str) and _STREAM.fullmatch(stream) is not None,
+            f"output.dis.stream_name {_show(stream)} must be 1-64 of A-Z, a-z, 0-9, '-' and '_'",
         )
     if "webhook" in output:
-        hook = output["webhook"]
-        _require(
-            isinstance(hook, dict)
-            and isinstance(hook.get("url"), str)
-            and 0 < len(hook["url"]) <= 1000,
-            "output.webhook.url",
+        _webhook(output["webhook"])
+
+
+def _obs(obs: dict[str, Any]) -> None:
+    bucket = obs.get("bucket")
+    require(
+        isinstance(bucket, str) and len(bucket) <= 63 and _BUCKET.fullmatch(bucket) is not None,
+        f"output.obs.bucket {_show(bucket)} is not a bucket name",
+    )
+    path = obs.get("path")
+    require(
+        isinstance(path, str) and _OBS_PATH.fullmatch(path) is not None,
+        f'output.obs.path {_show(path)} must be at most 1023 characters, none of :*?"<>|\\,'
+        " no '//', not starting with '/', '.' or a space, not ending with '.' or a space",
+    )
+
+
+def _webhook(hook: dict[str, Any]) -> None:
+    url = hook.get("url")
+    require(
+        isinstance(url, str) and 0 < len(url) <= 1000,
+        "output.webhook.url is required: at most 1000 characters",
+    )
+    headers = hook.get("headers")
+    require(
+        isinstance(headers, dict) and 1 <= len(headers) <= 10,
+        "output.webhook.headers must hold 1-10 key-value pairs",
+    )
+
+
+def _data_category(mode: dict[str, Any], where: str) -> None:
+    if "data_category" in mode:
+        categories = mode["data_category"]
+        require(
+            isinstance(categories, list)
+            and len(categories) <= 10
+            and all(isinstance(c, str) for c in categories),
+            f"{where}.data_category must be a list of at most 10 strings",
         )
-        headers = hook.get("headers")
-        _require(
-            isinstance(headers, dict) and 1 <= len(headers) <= 10,
-            "output.webhook.headers must hold 1-10 pairs",
-        )
-    for mode in ("obs", "dis", "webhook"):
-        if isinstance(output.get(mode), dict) and "data_category" in output[mode]:
-            categories = output[mode]["data_category"]
-            _require(
-                isinstance(categories, list) and len(categories) <= 10,
-                f"output.{mode}.data_category",
-            )
+
+
+def _config(config: Any) -> None:
+    require(isinstance(config, dict), "config must be an object")
+    _fields(config, {"common"}, "config")
+    require(isinstance(config.get("common", {}), dict), "config.common must be an object")

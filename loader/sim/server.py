@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from loader.sim.app import SimConfig, create_app
+from loader.sim.app import create_app, new_state
+from loader.sim.config import SimConfig
 from loader.sim.state import SimState
 
 HOST = "127.0.0.1"
@@ -28,13 +29,7 @@ class RunningSim:
 
 def _server(config: SimConfig, port: int) -> tuple[uvicorn.Server, SimState]:
     """A uvicorn server for the app; h11, so that injected resets reach the transport."""
-    state = SimState(
-        unknown_sources=config.unknown_sources,
-        anonymous_errors=config.anonymous_errors,
-        start_fail_percent=config.start_fail_percent,
-        starting_after=config.starting_after,
-        running_after=config.running_after,
-    )
+    state = new_state(config)
     app = create_app(config, state)
     uvicorn_config = uvicorn.Config(
         app,

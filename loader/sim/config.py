@@ -1,0 +1,71 @@
+"""
+How the simulated VIAS API behaves: one plain config object, its defaults named here.
+
+Faults apply to ``POST .../batch-tasks`` (the call that must never create a task twice):
+``5xx-before`` (500, nothing created), ``5xx-after`` (created, then 500), ``reset-before``
+(connection dropped, nothing created), ``commit-reset`` (created, then dropped), ``slow``
+(created, answered after ``slow_seconds``), ``slow-commit`` (created, then 500 as for
+``5xx-after``, and the batch shows in list calls only ``slow_commit_seconds`` later), ``429``
+(refused as throttled). They are drawn from ``fault_sequence`` for the first creates
+(``"none"`` is a create without a fault), then at random by ``faults`` probabilities.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+FAULTS = ("5xx-before", "5xx-after", "reset-before", "commit-reset", "slow", "slow-commit", "429")
+# The research notes find both spellings of the throttling code in Huawei's pages.
+THROTTLE_CODES = ("APIG.0308", "APIGW.0308")
+MAX_BODY_BYTES = 12 * 1024 * 1024  # "Request body over 12 MB: 413 APIG.0201"; MB read as MiB
+DEFAULT_ACCESS_KEYS = {"SIMAK0000000000000001": "sim-secret-key-0123456789abcdef"}
+
+
+@dataclass
+class SimConfig:
+    """How the simulated API behaves."""
+
+    project_id: str = "sim-project"
+    rate: float | None = None  # requests per second before a throttling answer (None: unlimited)
+    throttle_code: str = "APIG.0308"  # or "APIGW.0308"
+    retry_after: str | None = "seconds"  # None, "seconds" or "date" on 429 answers
+    retry_after_seconds: float = 1.0
+    app_quota: int | None = None  # API calls admitted before every further one gets APIGW.0501
+    max_body_bytes: int = MAX_BODY_BYTES  # larger bodies get 413 APIG.0201
+    faults: dict[str, float] = field(default_factory=dict)
+    fault_sequence: list[str] = field(default_factory=list)
+    seed: int = 0
+    slow_seconds: float = 3.0
+    slow_commit_seconds: float = 5.0  # a slow-commit batch is missing from lists this long
+    latency: float = 0.0  # seconds every API answer takes
+    list_lag: float = 0.0  # seconds before a created batch shows in list calls
+    list_failures: float = 0.0  # share of ListBatchTasks calls answered 500
+    unique_names: bool = True  # a second create with a used name is refused (VIAS.00010011)
+    refuse_services: frozenset[str] = frozenset()  # bodies naming these get 400 VIAS.00010001
+    iam_user: str = "sim-user"
+    iam_password: str = "sim-password"
+    iam_domain: str = "sim-domain"
+    static_tokens: frozenset[str] = frozenset({"sim-token"})
+    token_uses: int | None = None  # a token expires after this many API calls
+    access_keys: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ACCESS_KEYS))
+    security_tokens: dict[str, str] = field(default_factory=dict)  # temporary AK -> its token
+    wall_clock: Callable[[], float] = time.time  # the gateway's clock for X-Sdk-Date (epoch s)
+    unknown_sources: frozenset[str] = frozenset()
+    anonymous_errors: bool = False  # error_list entries that do not name the source
+    source_names: dict[str, str] = field(default_factory=dict)  # video source id -> name
+    start_fail_percent: int = 5
+    starting_after: float = 0.5
+    running_after: float = 1.5
+
+    def __post_init__(self) -> None:
+        """Refuse a misspelt fault or code here, not as a silent no-op mid-test."""
+        if self.throttle_code not in THROTTLE_CODES:
+            raise ValueError(f"throttle_code must be one of {THROTTLE_CODES}")
+        unknown = (set(self.faults) | set(self.fault_sequence)) - {*FAULTS, "none"}
+        if unknown:
+            raise ValueError(f"unknown faults {sorted(unknown)}; kinds: {', '.join(FAULTS)}")
+        missing = set(self.security_tokens) - set(self.access_keys)
+        if missing:
+            raise ValueError(f"security_tokens names access keys with no secret: {sorted(missing)}")
