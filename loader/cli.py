@@ -203,13 +203,18 @@ def run(
         int, typer.Option(min=1, max=256, help="Most requests in flight")
     ] = DEFAULT_CONCURRENCY,
     timeout: Annotated[
-        float, typer.Option(min=1, help="Seconds to wait for an answer")
+        float,
+        typer.Option(min=1, help="Seconds to wait for an answer (lookups of a lost one span this)"),
     ] = DEFAULT_TIMEOUT,
     max_attempts: Annotated[
         int, typer.Option(min=1, help="Sends per batch at most")
     ] = DEFAULT_MAX_ATTEMPTS,
     max_payload_bytes: Annotated[
-        int | None, typer.Option(min=1024, help="Byte cap per payload")
+        int | None,
+        typer.Option(
+            min=1024,
+            help="Lower the byte cap per payload (default 10 MiB; the gateway takes 12 MB)",
+        ),
     ] = None,
     ledger: Annotated[
         Path | None, typer.Option(help="Ledger of earlier runs; default beside the run directory")
@@ -222,7 +227,10 @@ def run(
     ] = False,
     settle: Annotated[
         float,
-        typer.Option(min=0.0, help="Seconds before looking up an in-doubt batch (then 2x, 4x)"),
+        typer.Option(
+            min=0.0,
+            help="Seconds before looking up an in-doubt batch (then 2x, 4x, ... for --timeout)",
+        ),
     ] = DEFAULT_SETTLE,
     as_json: JsonOpt = False,
     engine: EngineOpt = "calamine",
@@ -235,6 +243,7 @@ def run(
     from loader.run.runner import start_run
 
     def options() -> RunOptions:
+        _check_payload_cap(max_payload_bytes)
         env = environment()
         return RunOptions(
             mapping=mapping,
@@ -358,6 +367,18 @@ def demo(
         "\n[bold green]demo done[/]: each run directory above holds results.xlsx, journal.sqlite,"
         " log.jsonl, payloads/ and summary.json"
     )
+
+
+def _check_payload_cap(value: int | None) -> None:
+    """--max-payload-bytes may only lower the default cap, which keeps bodies under 12 MB."""
+    from loader.planning.batches import DEFAULT_MAX_PAYLOAD_BYTES
+
+    if value is not None and value > DEFAULT_MAX_PAYLOAD_BYTES:
+        raise ConfigError(
+            f"--max-payload-bytes {value} is above the default cap of"
+            f" {DEFAULT_MAX_PAYLOAD_BYTES} bytes",
+            hint="the gateway refuses bodies over 12 MB (413 APIG.0201): leave it out or lower it",
+        )
 
 
 def _continue_run(

@@ -64,7 +64,7 @@ def _answer(status: int, body: object = None, **headers: str) -> httpx.Response:
         ),
         pytest.param(413, None, Verdict.REJECTED, "", id="413"),
         pytest.param(
-            401, {"error_code": "VIAS.00010005"}, Verdict.UNAUTHORIZED, "VIAS.00010005", id="401"
+            401, {"error_code": "APIGW.0307"}, Verdict.UNAUTHORIZED, "APIGW.0307", id="401"
         ),
         pytest.param(403, None, Verdict.FATAL, "", id="403"),
         pytest.param(404, None, Verdict.FATAL, "", id="404"),

@@ -50,8 +50,8 @@ def test_validate_json_lists_counts_and_every_problem() -> None:
         "row": 129,
         "column": "Detect Days",
         "value": "Funday",
-        "message": "'funday' in 'Funday' is not a day of the week",
-        "fix": "write days as Mon-Fri, Mon,Wed,Fri, 1-5, weekdays, weekends or daily",
+        "message": "'Funday' is not a day of the week",
+        "fix": "write days as Mon-Fri, Mon,Wed,Fri, 1-5, 周一至周五, weekdays, weekends or daily",
     }
     assert "Camera Export!129" in result.stderr
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from loader.run.runner import Wiring, resume_run, start_run
-from loader.sim import SimConfig
-from loader.sim.app import create_app
+from loader.sim import SimConfig, SimState
+from loader.sim.app import create_app, new_state
 from tests.conftest import FakeClock, write_inventory
 from tests.test_run import expected_cameras, settings_for
 
@@ -51,3 +52,80 @@ def test_resume_on_the_fake_clock_sends_only_what_is_left(tmp_path: Path, clock:
 
     assert (first.exit_code, created_first, second.exit_code) == (3, 100, 0)
     assert sim.task_counts() == expected_cameras(300, 1)  # type: ignore[attr-defined]
+
+
+def _sim_wiring(config: SimConfig, clock: FakeClock) -> tuple[Wiring, SimState]:
+    """An in-process simulator whose own clock (list lag, slow commits) is the fake one."""
+    state = new_state(config)
+    state.clock = clock.now
+    app = create_app(config, state)
+    return Wiring(clock=clock, transport=httpx.ASGITransport(app=app)), state
+
+
+@pytest.mark.parametrize("commit_seconds", [1.0, 12.0, 29.9, 30.0], ids=lambda n: f"{n:g}s")
+def test_slow_commit_up_to_the_read_timeout_is_never_sent_twice(
+    tmp_path: Path, clock: FakeClock, commit_seconds: float
+) -> None:
+    """A batch answered 500 and listed only N s later (N up to --timeout) is found, not resent.
+
+    The simulator would take a second batch of the same name (unique_names off): only the
+    lookup window, which spans the read timeout, keeps it from being sent twice.
+    """
+    sheet = write_inventory(tmp_path, groups=100, per_group=1)
+    config = SimConfig(
+        fault_sequence=["slow-commit"], slow_commit_seconds=commit_seconds, unique_names=False
+    )
+    wiring, sim = _sim_wiring(config, clock)
+    options = settings_for("http://sim.test", tmp_path, timeout=30.0, settle=0.3)
+
+    report = start_run(sheet, options, wiring=wiring)
+
+    posts = sum(1 for r in sim.requests if r.method == "POST")
+    assert (sim.task_counts(), report.exit_code, posts) == (expected_cameras(100, 1), 0, 1)
+    batch = next(iter(report.state.batches.values()))
+    assert (batch.found_by_lookup, batch.gave_up) == (True, "")
+
+
+def test_the_lookups_span_the_read_timeout_and_the_batch_size(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Never listed: absence is proven only by a lookup after timeout + 1 s per 1,000 cameras."""
+    sheet = write_inventory(tmp_path, groups=100, per_group=20)  # 2,000 cameras, one batch
+    config = SimConfig(fault_sequence=["slow-commit"], slow_commit_seconds=1e9, unique_names=False)
+    wiring, sim = _sim_wiring(config, clock)
+    options = settings_for("http://sim.test", tmp_path, timeout=30.0, settle=0.3, max_attempts=2)
+
+    start_run(sheet, options, wiring=wiring)
+
+    lookups = [r.at for r in sim.requests if r.method == "GET" and r.path.endswith("batch-tasks")]
+    first_post = next(r.at for r in sim.requests if r.method == "POST")
+    assert lookups[-1] - first_post >= 32.0  # 30 s read timeout + 2 s for 2,000 cameras
+
+
+def test_wrong_project_fails_every_camera_with_the_reason(tmp_path: Path, clock: FakeClock) -> None:
+    """400 VIAS.00010002 (no such project): one create, every camera failed, not unknown."""
+    sheet = write_inventory(tmp_path, groups=250, per_group=1)  # 3 batches
+    wiring, sim = _sim_wiring(SimConfig(), clock)
+    options = settings_for("http://sim.test", tmp_path, project_id="no-such-project", concurrency=1)
+
+    report = start_run(sheet, options, wiring=wiring)
+
+    posts = [r for r in sim.requests if r.method == "POST"]
+    assert (
+        report.exit_code,
+        len(posts),
+        report.statuses["failed"],
+        report.statuses["unknown"],
+    ) == (
+        1,
+        1,
+        250,
+        0,
+    )
+    assert report.stop_reason.startswith(
+        "the API refused the run: 400 VIAS.00010002 The object does not exist."
+    )
+    assert f"(request id {posts[0].request_id})" in report.stop_reason
+    assert "--project-id / BULKLOAD_PROJECT_ID" in report.stop_reason
+    messages = {b.gave_up or b.message for b in report.state.batches.values()}
+    assert len(messages) == 2  # the refused batch's answer, and "not sent: <the reason>"

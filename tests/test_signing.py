@@ -1,4 +1,4 @@
-"""AK/SK signing: identical to the official huaweicloudsdkcore signer, and its verification."""
+"""AK/SK signing: identical to the official huaweicloudsdkcore signer."""
 
 from __future__ import annotations
 
@@ -8,20 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import quote, quote_plus, urlencode
 
-import httpx
 import pytest
 from huaweicloudsdkcore.auth.credentials import BasicCredentials  # type: ignore[import-untyped]
 from huaweicloudsdkcore.sdk_request import SdkRequest  # type: ignore[import-untyped]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loader.send.signing import (
-    AkSk,
-    canonical_url,
-    sdk_date,
-    signed_headers,
-    verify,
-)
+from loader.send.signing import AkSk, canonical_url, sdk_date, signed_headers
 
 HOST = "vias.cn-north-4.myhuaweicloud.com"
 AK = "HPUA1EXAMPLEAK0KEY01"
@@ -311,219 +304,6 @@ def test_secrets_lists_sk_and_token() -> None:
     assert AkSk(AK, SK, TOKEN).secrets() == [SK, TOKEN]
 
 
-# ---- verify: what the simulator checks --------------------------------------------------------
-
-
-@dataclass
-class Received:
-    """A request as the simulator sees it on the wire."""
-
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-
-
-def send(case: Case, credentials: AkSk = CREDENTIALS["permanent"], now: datetime = NOW) -> Received:
-    """Sign `case`, build it with httpx as the client would, and return what travels."""
-    url = canonical_url(url_of(case))
-    added = signed_headers(
-        credentials,
-        method=case.method,
-        url=url,
-        headers=case.headers,
-        body=case.body,
-        project_id=PROJECT,
-        now=now,
-    )
-    request = httpx.Request(case.method, url, headers={**case.headers, **added}, content=case.body)
-    path, _, query = request.url.raw_path.decode("ascii").partition("?")
-    return Received(case.method, path, query, dict(request.headers), case.body)
-
-
-def check(
-    received: Received, now: datetime = NOW, secrets: Mapping[str, str] | None = None
-) -> str | None:
-    """Run verify on a received request against a key store holding AK -> SK."""
-    store = {AK: SK} if secrets is None else secrets
-    return verify(
-        method=received.method,
-        path=received.path,
-        query=received.query,
-        headers=received.headers,
-        body=received.body,
-        secret_for=store.get,
-        now=now,
-    )
-
-
-VERIFIED = [
-    "get-list-batch-tasks",
-    "post-json-chinese-body",
-    "delete-task-empty-body",
-    "trailing-slash",
-    "path-chinese-raw",
-    "query-special-values",
-    "query-unicode",
-    "chinese-path-query-body",
-    "non-json-content-type-unsigned-payload",
-    "header-with-underscore-not-signed",
-]
-
-
-@pytest.mark.parametrize("name", VERIFIED, ids=VERIFIED)
-def test_verify_accepts_what_was_signed(name: str) -> None:
-    """A request signed by signed_headers and sent through httpx passes verify."""
-    assert check(send(CASES[name])) is None
-
-
-def test_verify_accepts_temporary_credentials() -> None:
-    """A request signed with a security token passes verify (the token is a signed header)."""
-    assert check(send(CASES["put-task"], credentials=CREDENTIALS["temporary"])) is None
-
-
-@pytest.mark.parametrize("minutes", [-15, 15], ids=["15-min-behind", "15-min-ahead"])
-def test_verify_accepts_skew_up_to_15_minutes(minutes: int) -> None:
-    """A date exactly 15 minutes off the server clock is still accepted."""
-    assert check(send(CASES["put-task"]), now=NOW + timedelta(minutes=minutes)) is None
-
-
-def tampered_body(r: Received) -> None:
-    """Change one byte of the body."""
-    r.body = r.body.replace(b"stop", b"stap")
-
-
-def tampered_query(r: Received) -> None:
-    """Change the page number."""
-    r.query = r.query.replace("page_num=1", "page_num=2")
-
-
-def tampered_path(r: Received) -> None:
-    """Point the request at another task."""
-    r.path = r.path.replace("abc-123", "abc-124")
-
-
-def tampered_header(r: Received) -> None:
-    """Change a signed header."""
-    r.headers["x-project-id"] = "another-project"
-
-
-def tampered_method(r: Received) -> None:
-    """Replay a PUT as a DELETE."""
-    r.method = "DELETE"
-
-
-def missing_date(r: Received) -> None:
-    """Drop X-Sdk-Date."""
-    del r.headers["x-sdk-date"]
-
-
-def missing_authorization(r: Received) -> None:
-    """Drop Authorization."""
-    del r.headers["authorization"]
-
-
-def malformed_authorization(r: Received) -> None:
-    """Use another scheme."""
-    r.headers["authorization"] = "Bearer abc"
-
-
-def missing_signed_header(r: Received) -> None:
-    """Drop a header listed in SignedHeaders."""
-    del r.headers["x-project-id"]
-
-
-def malformed_date(r: Received) -> None:
-    """An impossible date."""
-    r.headers["x-sdk-date"] = "20251399T250000Z"
-
-
-def unsigned_host(r: Received) -> None:
-    """Claim a signature that does not cover the host."""
-    r.headers["authorization"] = r.headers["authorization"].replace("host;", "")
-
-
-TAMPERS: dict[str, tuple[Callable[[Received], None], str, str]] = {
-    "tampered-body": (tampered_body, "put-task", "signature mismatch"),
-    "tampered-query": (tampered_query, "get-list-batch-tasks", "signature mismatch"),
-    "tampered-path": (tampered_path, "put-task", "signature mismatch"),
-    "tampered-header": (tampered_header, "put-task", "signature mismatch"),
-    "tampered-method": (tampered_method, "put-task", "signature mismatch"),
-    "missing-date": (missing_date, "put-task", "X-Sdk-Date missing"),
-    "malformed-date": (malformed_date, "put-task", "X-Sdk-Date malformed"),
-    "missing-authorization": (missing_authorization, "put-task", "Authorization missing"),
-    "malformed-authorization": (malformed_authorization, "put-task", "Authorization is not"),
-    "missing-signed-header": (
-        missing_signed_header,
-        "put-task",
-        "signed header x-project-id missing",
-    ),
-    "unsigned-host": (unsigned_host, "put-task", "SignedHeaders must include host and x-sdk-date"),
-}
-
-
-@pytest.mark.parametrize(("tamper", "case", "reason"), TAMPERS.values(), ids=TAMPERS.keys())
-def test_verify_refuses_altered_requests(
-    tamper: Callable[[Received], None], case: str, reason: str
-) -> None:
-    """Each alteration of a signed request is refused with its own reason."""
-    received = send(CASES[case])
-    tamper(received)
-    refusal = check(received)
-    assert refusal is not None
-    assert refusal.startswith(reason)
-
-
-def test_verify_refuses_wrong_secret_key() -> None:
-    """A request signed with another SK for the same AK is a signature mismatch."""
-    received = send(CASES["put-task"], credentials=AkSk(AK, "another-secret-key"))
-    assert check(received) == "signature mismatch"
-
-
-def test_verify_refuses_unknown_access_key() -> None:
-    """An AK the key store does not hold is refused before any signature is computed."""
-    assert check(send(CASES["put-task"]), secrets={"OTHER-AK": SK}) == "unknown access key"
-
-
-@pytest.mark.parametrize("minutes", [-16, 16], ids=["16-min-behind", "16-min-ahead"])
-def test_verify_refuses_date_16_minutes_off(minutes: int) -> None:
-    """A date 16 minutes off the server clock either way is refused as stale."""
-    refusal = check(send(CASES["put-task"]), now=NOW + timedelta(minutes=minutes))
-    assert refusal == "X-Sdk-Date is more than 15 minutes off the server clock"
-
-
-def test_unsigned_payload_is_not_checked() -> None:
-    """With UNSIGNED-PAYLOAD (non-JSON Content-Type) the body is outside the signature, as the SDK chose."""
-    received = send(CASES["non-json-content-type-unsigned-payload"])
-    received.body = b"something else entirely"
-    assert check(received) is None
-
-
-def test_declared_body_hash_is_not_trusted() -> None:
-    """verify hashes the body itself unless the client declared UNSIGNED-PAYLOAD."""
-    received = send(CASES["put-task"])
-    received.headers["x-sdk-content-sha256"] = "0" * 64
-    received.body = b'{"state":"gone"}'
-    assert check(received) == "signature mismatch"
-
-
-def test_no_reason_reveals_a_secret() -> None:
-    """No refusal reason contains the SK or the security token."""
-    reasons = []
-    for tamper, case, _ in TAMPERS.values():
-        received = send(CASES[case], credentials=CREDENTIALS["temporary"])
-        tamper(received)
-        reasons.append(check(received))
-    reasons.append(check(send(CASES["put-task"], credentials=AkSk(AK, SK + "x", TOKEN))))
-    reasons.append(check(send(CASES["put-task"]), now=NOW + timedelta(hours=1)))
-    reasons.append(check(send(CASES["put-task"]), secrets={}))
-    text = "\n".join(r or "" for r in reasons)
-    assert all(reasons)
-    assert SK not in text
-    assert TOKEN not in text
-
-
 # ---- property: random requests sign the same as the SDK --------------------------------------
 
 _TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=8)
@@ -542,19 +322,12 @@ _HEADER_VALUES = st.from_regex(r"[ -~]{0,12}", fullmatch=True)
 
 
 @st.composite
-def cases(draw: st.DrawFn, sendable: bool = False) -> Case:
-    """A random request; `sendable` ones avoid what HTTP clients rewrite (dot segments, name case twins)."""
-    segment = _TEXT.filter(lambda s: s not in (".", "..")) if sendable else _TEXT
-    segments = draw(st.lists(segment, max_size=4))
+def cases(draw: st.DrawFn) -> Case:
+    """A random request: any path segments, query pairs, headers, body and method."""
+    segments = draw(st.lists(_TEXT, max_size=4))
     path = "/" + "/".join(quote(s, safe="") for s in segments)
     query = draw(st.lists(st.tuples(_TEXT, _TEXT), max_size=6))
     headers = draw(st.dictionaries(_HEADER_NAMES, _HEADER_VALUES, max_size=3))
-    if sendable:
-        headers = {
-            k: v
-            for k, v in headers.items()
-            if k.lower() not in {n.lower() for n in headers if n != k}
-        }
     content_type = draw(
         st.sampled_from([None, "application/json", "text/plain", "application/bson"])
     )
@@ -585,10 +358,3 @@ def test_random_requests_sign_as_official_signer(
     """Random paths, queries (unicode, repeated keys), headers and bodies sign as the SDK does."""
     url = url_of(case, quote_via=quote_via)
     assert ours(case, credentials, project_id, url) == official(case, credentials, project_id)
-
-
-@settings(max_examples=100, deadline=None)
-@given(case=cases(sendable=True))
-def test_random_signed_requests_verify(case: Case) -> None:
-    """Whatever signed_headers signs and httpx sends, verify accepts."""
-    assert check(send(case)) is None

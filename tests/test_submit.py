@@ -301,7 +301,7 @@ async def test_401_gets_a_new_token_once_and_repeats(clock: FakeClock) -> None:
 @pytest.mark.anyio
 async def test_401_with_a_fixed_token_stops_the_run(clock: FakeClock) -> None:
     """A given token cannot be renewed: the run stops, the batch stays to resume."""
-    api = FakeApi([error(401, "VIAS.00010005")])
+    api = FakeApi([error(401, "APIGW.0307")])
 
     events, engine, jobs = await settle(api, clock, ["n1", "n2"])
 
@@ -344,12 +344,12 @@ async def test_lookup_falls_back_to_listing_everything_when_the_filter_is_refuse
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(
-    ("region", "scope"),
-    [("cn-north-4", {"name": "cn-north-4"}), (None, {"id": "p-123"})],
-    ids=["by-region-name", "by-project-id"],
+    ("project_id", "scope"),
+    [("p-123", {"id": "p-123"}), ("", {"name": "cn-north-4"})],
+    ids=["by-project-id", "by-region-name"],
 )
-async def test_iam_request_is_project_scoped(region: str | None, scope: dict[str, str]) -> None:
-    """The IAM body asks for a project-scoped token, by region name or else project id."""
+async def test_iam_request_is_project_scoped(project_id: str, scope: dict[str, str]) -> None:
+    """The IAM body asks for a project-scoped token, by project id when given, else by region."""
     bodies: list[dict[str, Any]] = []
 
     def iam(request: httpx.Request) -> httpx.Response:
@@ -361,8 +361,8 @@ async def test_iam_request_is_project_scoped(region: str | None, scope: dict[str
         user="u",
         password="pw",
         domain="d",
-        region=region,
-        project_id="p-123",
+        region="cn-north-4",
+        project_id=project_id,
     )
     async with httpx.AsyncClient(transport=httpx.MockTransport(iam)) as http:
         token = await auth.token(http)
@@ -386,3 +386,69 @@ async def test_lookup_matches_a_listed_name_under_either_key(clock: FakeClock) -
     events, _, _ = await settle(api, clock, ["n1"])
 
     assert (events[-1].kind, events[-1].batch_id, api.count("POST")) == ("BatchAccepted", "b-n", 1)  # type: ignore[attr-defined]
+
+
+@pytest.mark.anyio
+async def test_429_without_retry_after_lowers_the_rate_then_it_recovers(clock: FakeClock) -> None:
+    """No Retry-After: the pacer drops to 70% of --rate at once, then climbs back over successes."""
+    limiter = RateLimiter(10, clock)
+    rates: list[float] = []
+    answers = [error(429, "APIGW.0308")] + [ok(f"b-{i}") for i in range(40)]
+
+    def api(request: httpx.Request) -> httpx.Response:
+        rates.append(limiter.rate)
+        return answers.pop(0)
+
+    async def emit(event: Event) -> None:
+        pass
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(api), base_url="https://vias.test"
+    ) as http:
+        client = ViasClient(http, project_id="p1", auth=StaticToken("tok-1"), limiter=limiter)
+        engine = Submitter(client, emit, clock, SubmitOptions(concurrency=1), jobs=40)
+        jobs = [Job(f"n{i}", b"{}", BatchState(f"n{i}")) for i in range(40)]
+        await engine.run(jobs)
+
+    climbing = rates[1:]
+    assert (rates[0], rates[1]) == (10, pytest.approx(7.0))
+    assert climbing == sorted(climbing)
+    assert (climbing[-1], limiter.rate, limiter.interval) == (10, 10, pytest.approx(0.102))
+    assert 20 < climbing.index(10) < 30  # about +1/s per second of answers: 7 -> 10 in ~26
+
+
+@pytest.mark.anyio
+async def test_429_with_retry_after_pauses_without_lowering_the_rate(clock: FakeClock) -> None:
+    """Retry-After: every worker waits that long; the rate itself stays at --rate."""
+    api = FakeApi([error(429, "APIG.0308", **{"Retry-After": "3"}), ok()])
+    limiter = RateLimiter(10, clock)
+
+    async def emit(event: Event) -> None:
+        pass
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(api), base_url="https://vias.test"
+    ) as http:
+        client = ViasClient(http, project_id="p1", auth=StaticToken("tok-1"), limiter=limiter)
+        await Submitter(client, emit, clock, SubmitOptions(concurrency=1), jobs=1).run(
+            [Job("n1", b"{}", BatchState("n1"))]
+        )
+
+    assert (limiter.rate, api.count("POST"), 3.0 in clock.sleeps) == (10, 2, True)
+
+
+@pytest.mark.anyio
+async def test_rate_cut_once_per_epoch_never_below_the_floor(clock: FakeClock) -> None:
+    """Throttled answers to calls sent before a cut do not cut again; the floor is 1/s."""
+    limiter = RateLimiter(10, clock)
+    first, second = await limiter.acquire(), await limiter.acquire()
+    limiter.slow_down(epoch=first)
+    limiter.slow_down(epoch=second)
+    once = limiter.rate
+    for _ in range(20):
+        limiter.slow_down(epoch=await limiter.acquire())
+    slow = RateLimiter(0.5, clock)
+    slow.slow_down(epoch=await slow.acquire())
+
+    assert (once, limiter.rate, slow.rate) == (pytest.approx(7.0), 1.0, 0.5)
+    assert (limiter.interval, slow.interval) == (pytest.approx(1.02), pytest.approx(2.04))

@@ -3,11 +3,13 @@ Planning: valid cameras into as few batch payloads as the API's rules allow.
 
 Rules: groups with different task settings never share a batch;
 a group entry holds at most 100 cameras (a bigger group is split into several entries,
-which may share a batch); a batch holds at most 100 entries; an optional byte cap bounds
-each body. Without a byte cap the count is the minimum, ``sum over settings classes of
-ceil(entries / 100)``; with one, entries are packed first-fit in input order (minimal in
-practice, not guaranteed: bin packing). Names are ``<prefix>-<12 hex of the body's
-SHA-256>``: the same cameras and settings give the same name in any run. Pure.
+which may share a batch); a batch holds at most 100 entries; a byte cap bounds each body
+(``DEFAULT_MAX_PAYLOAD_BYTES`` below the gateway's 12 MB, or a lower one given). When every
+batch of the minimum count, ``sum over settings classes of ceil(entries / 100)``, fits the
+cap, that is the plan; a settings class whose batches would not fit has its entries packed
+first-fit in input order (minimal in practice, not guaranteed: bin packing). Names are
+``<prefix>-<12 hex of the body's SHA-256>``: the same cameras and settings give the same
+name in any run. Pure.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from loader.model.cameras import Camera, SettingsClass
 from loader.model.vias import MAX_GROUPS_PER_BATCH, MAX_SOURCES_PER_GROUP
 
 HASH_CHARS: Final = 12
+# The API gateway refuses a body over 12 MB with 413 APIG.0201 ("Request entity too large",
+# research notes section 6); AK/SK signing has the same limit. 10 MiB leaves room for
+# headers and for webhook header values resolved at send time.
+DEFAULT_MAX_PAYLOAD_BYTES: Final = 10 * 1024 * 1024
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -114,17 +120,41 @@ def plan(
     *,
     max_payload_bytes: int | None = None,
 ) -> Plan:
-    """Batches for ``cameras`` (distinct, as validation leaves them), in first-seen order."""
+    """Batches for ``cameras`` (distinct, as validation leaves them), in first-seen order.
+
+    ``max_payload_bytes`` lowers the default cap; a higher value is held to the default.
+    """
+    cap = min(max_payload_bytes or DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PAYLOAD_BYTES)
     batches: list[Batch] = []
     for index, groups in _classes(cameras).items():
-        settings_class = settings_classes[index]
-        settings_body = settings_class.task_settings.model_dump(mode="json", exclude_none=True)
-        prefix = name_prefix(settings_class.name_prefix)
-        packer = _Packer(settings_body, prefix, max_payload_bytes)
-        entries = [e for g, cams in groups.items() for e in packer.entries(g, cams)]
-        for chosen in packer.pack(entries):
-            batches.append(_batch(index, prefix, settings_body, chosen))
-    return Plan(batches, list(settings_classes), max_payload_bytes)
+        batches += _class_batches(index, groups, settings_classes[index], cap)
+    return Plan(batches, list(settings_classes), cap)
+
+
+def _class_batches(
+    index: int, groups: dict[str, list[Camera]], settings_class: SettingsClass, cap: int
+) -> list[Batch]:
+    """One settings class: the minimum count if every batch fits the cap, else first-fit.
+
+    When every batch of the minimum count fits (size + 1 <= cap, first-fit's own bound),
+    first-fit would make the very same batches: packing them is skipped, as it costs a
+    serialisation per camera.
+    """
+    settings_body = settings_class.task_settings.model_dump(mode="json", exclude_none=True)
+    prefix = name_prefix(settings_class.name_prefix)
+    fewest = _packed(index, groups, _Packer(settings_body, prefix, None))
+    if all(len(b.payload) < cap for b in fewest):
+        return fewest
+    return _packed(index, groups, _Packer(settings_body, prefix, cap))
+
+
+def _packed(index: int, groups: dict[str, list[Camera]], packer: _Packer) -> list[Batch]:
+    """The batches one packer makes of a settings class's groups."""
+    entries = [e for g, cams in groups.items() for e in packer.entries(g, cams)]
+    return [
+        _batch(index, packer.prefix, packer.settings_body, chosen)
+        for chosen in packer.pack(entries)
+    ]
 
 
 def _classes(cameras: Sequence[Camera]) -> dict[int, dict[str, list[Camera]]]:
@@ -162,6 +192,7 @@ class _Packer:
 
     def __init__(self, settings_body: dict[str, Any], prefix: str, cap: int | None) -> None:
         self.cap = cap
+        self.settings_body, self.prefix = settings_body, prefix
         empty = {
             "name": f"{prefix}-{'0' * HASH_CHARS}",
             **settings_body,

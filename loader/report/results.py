@@ -27,6 +27,7 @@ from loader.model.cameras import STATUSES, CameraStatus, LedgerEntry, RowStatus
 from loader.model.problems import Severity
 from loader.planning.batches import Plan
 from loader.planning.delta import Delta, Earlier
+from loader.report.summaries import schedule_text
 from loader.state.runstate import BatchState, BatchStatus, RunState
 
 RESULT_COLUMNS: Final = ("Status", "Batch", "Batch ID", "Task State", "Message", "Source Row")
@@ -143,15 +144,10 @@ def _from_batch(result: Outcomes, batch: BatchState, cameras: list[tuple[int, st
     """The outcome of each camera of one sent batch."""
     name, batch_id = batch.name, batch.batch_id
     if batch.status == BatchStatus.REJECTED:
+        # Refused itself, or never sent once the API refused the run for good (gave_up).
+        reason = batch.gave_up or f"the API refused the batch: {batch.message}"
         for position, _ in cameras:
-            result.set(
-                position,
-                CameraStatus.FAILED,
-                name,
-                "",
-                "",
-                f"the API refused the batch: {batch.message}",
-            )
+            result.set(position, CameraStatus.FAILED, name, "", "", reason)
         return
     if batch.status != BatchStatus.ACCEPTED:
         note = batch.gave_up or "not settled"
@@ -184,7 +180,8 @@ def _from_batch(result: Outcomes, batch: BatchState, cameras: list[tuple[int, st
                 name,
                 batch_id,
                 "",
-                f"{batch.failed} of {batch.total} cameras failed and the API did not say which;"
+                f"{batch.failed} of {batch.total or 'its'} cameras failed and the API did not"
+                " say which;"
                 " bulkload reconcile asks it",
             )
         else:
@@ -443,6 +440,7 @@ def _batches(planned: Plan, state: RunState) -> pd.DataFrame:
                 "Batch": batch.name,
                 "Service": settings.service_name,
                 "Version": settings.service_version,
+                "Schedule": schedule_text(settings),
                 "Groups": len({e.group for e in batch.entries}),
                 "Cameras": batch.camera_count,
                 "Status": found.status.value if found else "planned",
@@ -454,6 +452,7 @@ def _batches(planned: Plan, state: RunState) -> pd.DataFrame:
                 "Error List": " | ".join(found.error_list) if found else "",
                 "Task States": _states(found.state_counts) if found else "",
                 "Message": _batch_message(found) if found else "",
+                "Request ID": found.request_id if found else "",
             }
         )
     return pd.DataFrame(
@@ -462,6 +461,7 @@ def _batches(planned: Plan, state: RunState) -> pd.DataFrame:
             "Batch",
             "Service",
             "Version",
+            "Schedule",
             "Groups",
             "Cameras",
             "Status",
@@ -473,6 +473,7 @@ def _batches(planned: Plan, state: RunState) -> pd.DataFrame:
             "Error List",
             "Task States",
             "Message",
+            "Request ID",
         ],
     )
 

@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from loader.errors import ConfigError
 from loader.read.guard import MB, Limits
@@ -47,20 +47,70 @@ JOURNALED: Final = (
 )
 
 
+AuthMethod = Literal["token", "aksk", "iam"]
+NO_CREDENTIALS: Final = (
+    "no credentials: set BULKLOAD_AUTH_TOKEN; or BULKLOAD_AK and BULKLOAD_SK (with"
+    " BULKLOAD_SECURITY_TOKEN for temporary credentials); or BULKLOAD_IAM_USER,"
+    " BULKLOAD_IAM_PASSWORD, BULKLOAD_IAM_DOMAIN and BULKLOAD_REGION (or BULKLOAD_IAM_URL)."
+    " When several are set, the token is used first, then AK/SK, then the IAM password"
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Credentials:
-    """How to authenticate: a token, or IAM password auth (all secret-bearing)."""
+    """How to authenticate: a token, AK/SK signing, or IAM password auth (secret-bearing)."""
 
     token: str | None = field(default=None, repr=False)
+    access_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    security_token: str | None = field(default=None, repr=False)
     iam_url: str | None = None
     iam_user: str | None = None
     iam_password: str | None = field(default=None, repr=False)
     iam_domain: str | None = None
     region: str | None = None
 
+    def method(self) -> AuthMethod:
+        """Which credentials authenticate: the token, else AK/SK, else the IAM password.
+
+        Half of a method (an AK without its SK, a user without a password or an IAM
+        endpoint) is a ConfigError naming the variables to set: nothing is sent.
+        """
+        if self.token:
+            return "token"
+        if self.access_key or self.secret_key or self.security_token:
+            _require(
+                "AK/SK signing", ("BULKLOAD_AK", self.access_key), ("BULKLOAD_SK", self.secret_key)
+            )
+            return "aksk"
+        if self.iam_user or self.iam_password:
+            _require(
+                "IAM password auth",
+                ("BULKLOAD_IAM_USER", self.iam_user),
+                ("BULKLOAD_IAM_PASSWORD", self.iam_password),
+                ("BULKLOAD_IAM_URL or BULKLOAD_REGION", self.iam_endpoint),
+            )
+            return "iam"
+        raise ConfigError(
+            NO_CREDENTIALS, hint="secrets are read from the environment only, never from flags"
+        )
+
     @property
-    def uses_iam(self) -> bool:
-        return bool(self.iam_user and self.iam_password)
+    def iam_endpoint(self) -> str | None:
+        """IAM at BULKLOAD_IAM_URL, else iam.<BULKLOAD_REGION>; never the VIAS endpoint."""
+        if self.iam_url:
+            return self.iam_url
+        return f"https://iam.{self.region}.myhuaweicloud.com" if self.region else None
+
+
+def _require(method: str, *variables: tuple[str, str | None]) -> None:
+    """A ConfigError naming what a half-configured method still needs."""
+    missing = [name for name, value in variables if not value]
+    if missing:
+        raise ConfigError(
+            f"{method} needs {' and '.join(missing)} too: not set in the environment",
+            hint="export them (secrets are read from the environment only, never from flags)",
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,16 +188,19 @@ def environment() -> dict[str, str]:
 
 
 def credentials_from(env: Mapping[str, str]) -> Credentials:
-    """Credentials from ``BULKLOAD_*`` variables."""
-    region = env.get("BULKLOAD_REGION")
-    iam_url = env.get("BULKLOAD_IAM_URL") or (
-        f"https://iam.{region}.myhuaweicloud.com" if region else None
-    )
+    """Credentials from ``BULKLOAD_*`` variables (empty ones count as unset).
+
+    AK, SK and security token are stripped: a pasted newline would only make a signature
+    the gateway refuses, and five refusals lock the key.
+    """
     return Credentials(
         token=env.get("BULKLOAD_AUTH_TOKEN") or None,
-        iam_url=iam_url,
+        access_key=env.get("BULKLOAD_AK", "").strip() or None,
+        secret_key=env.get("BULKLOAD_SK", "").strip() or None,
+        security_token=env.get("BULKLOAD_SECURITY_TOKEN", "").strip() or None,
+        iam_url=env.get("BULKLOAD_IAM_URL") or None,
         iam_user=env.get("BULKLOAD_IAM_USER") or None,
         iam_password=env.get("BULKLOAD_IAM_PASSWORD") or None,
         iam_domain=env.get("BULKLOAD_IAM_DOMAIN") or None,
-        region=region,
+        region=env.get("BULKLOAD_REGION") or None,
     )

@@ -28,12 +28,13 @@ from loader.report.summaries import Observer, RunReport, format_run
 from loader.run import logs
 from loader.run.context import RESULTS, RunContext, conclude, new_context, rebuild_context
 from loader.run.options import RunOptions
-from loader.send.auth import IamPassword, StaticToken, TokenSource
-from loader.send.client import ViasClient
+from loader.send.auth import AkSkAuth, IamPassword, StaticToken, TokenSource
+from loader.send.client import ReadFailed, ViasClient
 from loader.send.engine import Job, SubmitOptions, Submitter
 from loader.send.observe import observe
 from loader.send.pacing import Clock, RateLimiter, SystemClock
 from loader.send.secrecy import resolve
+from loader.send.signing import AkSk
 from loader.state.events import (
     BatchAccepted,
     Event,
@@ -89,7 +90,7 @@ def start_run(
 ) -> RunReport:
     """Load, plan and submit ``sheet`` in a new run directory."""
     _, project_id = options.api_target()
-    _token_source(options, project_id)  # no credentials: stop before making a run directory
+    _auth_source(options, project_id)  # no credentials: stop before making a run directory
     context = new_context(sheet, options, now=datetime.now(UTC))
     return _send(context, context.started, observer, wiring)
 
@@ -117,7 +118,7 @@ def reconcile_run(
 ) -> RunReport:
     """Ask the API what became of every accepted batch; rewrite the results."""
     context = rebuild_context(run_dir, options)
-    auth = _token_source(context.options, context.started.project_id)
+    auth = _auth_source(context.options, context.started.project_id)
     context.scrubber.sources.append(auth.secrets)
     names = _camera_names(context)
     recorder = _Recorder(context, observer)
@@ -125,7 +126,7 @@ def reconcile_run(
     async def work(client: ViasClient) -> _Activity:
         concurrency = context.options.concurrency
         await observe(client, context.state, names, recorder, concurrency=concurrency)
-        return _Activity()
+        return _Activity(client.refusal)
 
     return _drive_and_conclude(context, auth, work, wiring)
 
@@ -135,7 +136,7 @@ def _send(
 ) -> RunReport:
     """Submit the unsettled batches of a run."""
     options = context.options
-    auth = _token_source(options, context.started.project_id)
+    auth = _auth_source(options, context.started.project_id)
     context.scrubber.sources.append(auth.secrets)
     jobs = []
     for batch in context.planned.batches:
@@ -161,10 +162,11 @@ def _send(
         if not control.stopping:
             await _count_found(client, context, recorder)
         doubtful = _doubtful(context)
-        if doubtful and not control.stopping:
+        if doubtful and not control.stopping and not client.refusal:
             names = _camera_names(context)
             await observe(client, context.state, names, recorder, only=doubtful, judge_states=False)
-        return _Activity(control.stop_reason, control.retries, control.lookups)
+        stop_reason = control.stop_reason or client.refusal
+        return _Activity(stop_reason, control.retries, control.lookups)
 
     return _drive_and_conclude(context, auth, work, wiring)
 
@@ -303,9 +305,15 @@ async def _count_found(client: ViasClient, context: RunContext, record: _Recorde
         if state is None or not state.found_by_lookup or state.total:
             continue
         try:
-            listed = await client.list_batch(batch.name)
+            listed, request_id = await client.list_batch(batch.name)
         except SubmitError as exc:
-            await record(LookupFailed(batch=batch.name, what="count of tasks", reason=exc.message))
+            request_id = exc.request_id if isinstance(exc, ReadFailed) else ""
+            failed = LookupFailed(
+                batch=batch.name, what="count of tasks", reason=exc.message, request_id=request_id
+            )
+            await record(failed)
+            if client.refusal:
+                return
             continue
         tasks = int((listed or {}).get("num_task") or 0)
         if tasks >= batch.camera_count:
@@ -316,6 +324,7 @@ async def _count_found(client: ViasClient, context: RunContext, record: _Recorde
                     total=tasks,
                     succeeded=tasks,
                     found_by_lookup=True,
+                    request_id=request_id,
                 )
             )
 
@@ -357,36 +366,53 @@ def _camera_names(context: RunContext) -> dict[str, dict[str, str]]:
 
 
 def _submit_options(options: RunOptions) -> SubmitOptions:
-    """The submitter's options: lookups of an in-doubt batch at settle, 2x and 4x settle."""
+    """The submitter's options: an in-doubt batch is looked up at settle, 2x, 4x and on.
+
+    The lookups span at least the read timeout (plus 1 s per 1,000 cameras): a batch whose
+    answer was lost may still be committing that long.
+    """
     settle = options.settle
     return SubmitOptions(
         concurrency=options.concurrency,
         max_attempts=options.max_attempts,
         lookup_delays=(settle, 2 * settle, 4 * settle),
+        lookup_window=options.timeout,
     )
 
 
-def _token_source(options: RunOptions, project_id: str) -> TokenSource:
-    """The token given, else IAM password auth; neither is a ConfigError.
+def _auth_source(options: RunOptions, project_id: str) -> TokenSource:
+    """The credentials that authenticate, by precedence: token, AK/SK, IAM password.
 
-    IAM is asked at BULKLOAD_IAM_URL, else iam.<region>, else at the API endpoint itself
-    (a private or simulated deployment serving both).
+    Missing or half-set ones are a ConfigError naming the variables: nothing is sent.
     """
     credentials = options.credentials
-    if credentials.token:
-        return StaticToken(credentials.token)
-    iam_url = credentials.iam_url or options.endpoint
-    if credentials.uses_iam and iam_url:
-        return IamPassword(
-            iam_url=iam_url,
-            user=credentials.iam_user or "",
-            password=credentials.iam_password or "",
-            domain=credentials.iam_domain or credentials.iam_user or "",
-            region=credentials.region,
-            project_id=project_id,
+    match credentials.method():
+        case "token":
+            return StaticToken(credentials.token or "")
+        case "aksk":
+            return AkSkAuth(_access_key(options), project_id=project_id)
+        case "iam":
+            return IamPassword(
+                iam_url=credentials.iam_endpoint or "",
+                user=credentials.iam_user or "",
+                password=credentials.iam_password or "",
+                domain=credentials.iam_domain or credentials.iam_user or "",
+                region=credentials.region,
+                project_id=project_id,
+            )
+
+
+def _access_key(options: RunOptions) -> AkSk:
+    """The AK/SK pair (and security token) from the environment, checked before any request."""
+    credentials = options.credentials
+    try:
+        return AkSk(
+            credentials.access_key or "",
+            credentials.secret_key or "",
+            credentials.security_token,
         )
-    raise ConfigError(
-        "no credentials: set BULKLOAD_AUTH_TOKEN, or BULKLOAD_IAM_USER, BULKLOAD_IAM_PASSWORD,"
-        " BULKLOAD_IAM_DOMAIN and BULKLOAD_REGION (or BULKLOAD_IAM_URL)",
-        hint="secrets are read from the environment only, never from flags",
-    )
+    except ValueError as exc:
+        raise ConfigError(
+            f"BULKLOAD_AK / BULKLOAD_SK / BULKLOAD_SECURITY_TOKEN: {exc}",
+            hint="copy the access key and secret key again from My Credentials > Access Keys",
+        ) from exc

@@ -1,8 +1,9 @@
 """
-Talking to VIAS: where credentials come from (``auth``), the client and the one function
-that classifies every answer (``client``), pacing and adaptive concurrency (``pacing``),
-the submitter that settles each batch exactly once (``engine``), asking the API what
-became of accepted batches (``observe``), and secrets in payloads and logs (``secrecy``).
+Talking to VIAS: where credentials come from and how they go on a request (``auth``, with
+AK/SK signing in ``signing``), the client and the one function that classifies every
+answer (``client``), pacing and adaptive concurrency (``pacing``), the submitter that
+settles each batch exactly once (``engine``), asking the API what became of accepted
+batches (``observe``), and secrets in payloads and logs (``secrecy``).
 [I/O: HTTP]
 
 May import: ``state``, ``planning``, ``check``, ``read``, ``model``, ``errors``.

@@ -1,17 +1,39 @@
 """
 The VIAS client: every call paced by the shared limiter and authenticated (a 401 fetches a
-new token once and repeats the call), and ``classify``, the one function that turns an
-answer or a transport error into what the submitter does next: accepted, rejected,
-retriable (never reached the API), ambiguous (may exist: look it up before any resend),
-exists, unauthorized or fatal.
+new token once and repeats the call; an AK/SK signature is never repeated), and
+``classify``, the one function that turns an answer or a transport error into what the
+submitter does next, as the documented error table says:
+
+| answer | verdict | scope |
+|---|---|---|
+| 2xx with a batch id (null error_list or missing counts read leniently) | accepted | |
+| 429 or APIG(W).0308, per-second policy | retriable (Retry-After, else a lower rate) | |
+| 429 / APIG(W).0308 saying quota, 405 or APIG(W).0501 (quota used up) | fatal | run |
+| VIAS.00010005 / 00010021 (no authorization, account frozen) | rejected | project |
+| VIAS.00010005 to a given token (it may just have expired) | unauthorized | run |
+| VIAS.00010002 on a create (object missing: a wrong project id) | rejected | project |
+| VIAS.00010001 / 00010004 / 00010002 / 00010012 (the request itself is wrong) | rejected | |
+| VIAS.00010003 / 00010011, 409 (the name exists) | exists | |
+| 401, APIG(W).0301 / 0303 / 0307 (token or signature refused) | unauthorized | run |
+| 403, 404 on a create | fatal | run |
+| 408, 5xx (VIAS.00010006 / 00010009 internal) | ambiguous | |
+| any other 4xx (413 APIG.0201 body too large, ...) | rejected | |
+
+Codes are matched by their number, as the reference advises (digit counts vary:
+VIAS.0010047 and VIAS.00010001). Scope ``run`` stops the run and leaves what was not sent
+for ``resume``; ``project`` stops it for good: nothing unsent can succeed. Once the API has
+refused the run, the client sends nothing more (five refused signatures in a row would lock
+the key). Every outcome keeps the answer's request id (X-Request-Id, else the gateway
+body's ``request_id``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any, Final
@@ -23,30 +45,51 @@ from loader.errors import FatalError, SubmitError
 from loader.model.vias import BatchTaskResponse, ErrorBody
 from loader.send.auth import TokenSource
 from loader.send.pacing import RateLimiter
+from loader.state.events import describe_answer
 
-THROTTLED_CODE: Final = "APIG.0308"
-EXISTS_CODES: Final = ("00010011", "00010003")  # a job with the same name / object exists
+JSON_TYPE: Final = "application/json;charset=utf-8"
 MAX_RETRY_AFTER: Final = 300.0
 LIST_PAGE_SIZE: Final = 200
 TASK_PAGE_SIZE: Final = 1000
 AUTH_TRIES: Final = 3
+
+# API gateway codes (APIG.xxxx or APIGW.xxxx), by number.
+THROTTLED: Final = 308
+QUOTA_USED_UP: Final = 501
+CREDENTIALS_REFUSED: Final = frozenset({301, 303, 307})  # IAM info, signature, stale token
+BODY_TOO_LARGE: Final = 201
+# VIAS codes (VIAS.000100xx or VIAS.00100xx), by number.
+REQUEST_WRONG: Final = frozenset({10001, 10002, 10004, 10012})
+OBJECT_MISSING: Final = 10002
+NOT_AUTHORIZED: Final = frozenset({10005, 10021})
+TOKEN_REFUSED: Final = 10005  # "Authorization failed": also what an expired token may get
+EXISTS: Final = frozenset({10003, 10011})
+_CODE = re.compile(r"(?P<family>APIGW?|VIAS)\.(?P<number>\d+)", re.IGNORECASE)
 
 
 class Verdict(StrEnum):
     """What an answer means for the batch that was sent."""
 
     ACCEPTED = "accepted"  # created (maybe partly: failed_count > 0)
-    REJECTED = "rejected"  # refused for its content; sending it again would not help
+    REJECTED = "rejected"  # refused for good; sending it again would not help
     RETRIABLE = "retriable"  # never reached the API (throttled, connection refused)
     AMBIGUOUS = "ambiguous"  # went out, no clear answer: the batch may exist
     EXISTS = "exists"  # a batch with this name exists already
-    UNAUTHORIZED = "unauthorized"  # the token was refused, even after a new one
-    FATAL = "fatal"  # wrong endpoint, project or permissions: stop the run
+    UNAUTHORIZED = "unauthorized"  # the credentials were refused, even after a new token
+    FATAL = "fatal"  # wrong endpoint, permissions or quota used up: stop the run
+
+
+class Scope(StrEnum):
+    """How far an answer reaches beyond its own request."""
+
+    BATCH = "batch"  # only this request
+    RUN = "run"  # stop the run; what was not sent may be sent by resume
+    PROJECT = "project"  # stop the run for good: nothing unsent can succeed
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """The classified result of one create request."""
+    """The classified result of one request."""
 
     verdict: Verdict
     status: int = 0
@@ -54,38 +97,205 @@ class Outcome:
     message: str = ""
     retry_after: float | None = None
     response: BatchTaskResponse | None = None
+    request_id: str = ""
+    scope: Scope = Scope.BATCH
+    hint: str = ""  # what the user can do about it
+
+    @property
+    def throttled(self) -> bool:
+        """Refused by the gateway's rate limit: send again, slower."""
+        return self.verdict == Verdict.RETRIABLE and (
+            self.status == 429 or _number(self.code, "APIG") == THROTTLED
+        )
 
     @property
     def congested(self) -> bool:
         """A sign to send less at once (throttled or timed out)."""
-        return self.status == 429 or self.code == THROTTLED_CODE or "Timeout" in self.message
+        return self.throttled or "Timeout" in self.message
+
+    @property
+    def stops_run(self) -> bool:
+        """The API refused the run, not just this request."""
+        return self.scope != Scope.BATCH
+
+    @property
+    def text(self) -> str:
+        """The answer in a few words, with its request id."""
+        return describe_answer(self.status, self.code, self.message, self.request_id)
+
+    @property
+    def stop_reason(self) -> str:
+        """Why the run stops, and what to check."""
+        reason = f"the API refused the run: {self.text or self.verdict.value}"
+        return f"{reason}; {self.hint}" if self.hint else reason
+
+    def unsent(self) -> Outcome:
+        """What a request not sent because of this refusal amounts to."""
+        return Outcome(Verdict.FATAL, message=f"not sent: {self.stop_reason}", scope=self.scope)
 
 
-def classify(response: httpx.Response, *, now: float | None = None) -> Outcome:
-    """The verdict on an HTTP answer to a create request."""
+class ReadFailed(SubmitError):
+    """A read call got no usable answer; ``request_id`` names the answer, if one came."""
+
+    def __init__(self, message: str, *, request_id: str = "") -> None:
+        super().__init__(message)
+        self.request_id = request_id
+
+
+class ReadRefused(ReadFailed, FatalError):
+    """The query itself was refused: asking again as is would not help."""
+
+
+class RunRefused(ReadFailed, FatalError):
+    """The API refused the run (credentials, permissions, project, quota): send nothing more."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.stop_reason, request_id=outcome.request_id)
+        self.outcome = outcome
+
+
+@dataclass(frozen=True)
+class Found:
+    """Ids of the batches listed under a name, and the request id of the answer saying so."""
+
+    ids: list[str]
+    request_id: str = ""
+
+
+def classify(
+    response: httpx.Response,
+    *,
+    now: float | None = None,
+    creating: bool = True,
+    may_expire: bool = False,
+) -> Outcome:
+    """The verdict on an HTTP answer, as the module's table says.
+
+    ``creating``: the answer is to CreateBatchTask, where a missing object means a missing
+    project and a 403/404 a wrong endpoint; for reads those concern only the query.
+    ``may_expire``: the credentials are a given token, which nothing can renew to tell an
+    expired one from one without permission: "authorization failed" then leaves the run
+    for resume rather than failing what was not sent.
+    """
     status = response.status_code
     if 200 <= status < 300:
-        try:
-            accepted = BatchTaskResponse.model_validate_json(response.content)
-        except ValidationError:
-            return Outcome(Verdict.AMBIGUOUS, status, message="success with an unreadable body")
-        return Outcome(Verdict.ACCEPTED, status, response=accepted)
+        return _success(response)
     error = _error_body(response)
-    code, message = error.error_code, (error.error_msg or response.reason_phrase)
+    message = error.error_msg or response.reason_phrase
     if error.detail:
         message = f"{message}: {error.detail}"
-    if status == 429 or code.startswith(THROTTLED_CODE):
-        wait = retry_after(response.headers.get("Retry-After"), now=now)
-        return Outcome(Verdict.RETRIABLE, status, code, message, retry_after=wait)
-    if status == 401:
-        return Outcome(Verdict.UNAUTHORIZED, status, code, message)
+    request_id = response.headers.get("X-Request-Id") or str(getattr(error, "request_id", "") or "")
+    answer = Outcome(Verdict.REJECTED, status, error.error_code, message, request_id=request_id)
+    if status == 429 or _number(answer.code, "APIG") == THROTTLED:
+        return _throttled(answer, response.headers.get("Retry-After"), now)
+    return _refused(answer, creating=creating, may_expire=may_expire)
+
+
+def _throttled(answer: Outcome, header: str | None, now: float | None) -> Outcome:
+    """Per-second throttling is retried; a throttle that speaks of quota is not."""
+    if "quota" in answer.message.lower():
+        return _quota(answer)
+    return replace(answer, verdict=Verdict.RETRIABLE, retry_after=retry_after(header, now=now))
+
+
+def _quota(answer: Outcome) -> Outcome:
+    """Quota used up: retrying does not help until it is renewed."""
+    hint = "the quota is used up and retrying does not help: bulkload resume once it is renewed"
+    return replace(answer, verdict=Verdict.FATAL, scope=Scope.RUN, hint=hint)
+
+
+def _refused(answer: Outcome, *, creating: bool, may_expire: bool) -> Outcome:
+    """Every error answer but throttling."""
+    status, gateway, vias = (
+        answer.status,
+        _number(answer.code, "APIG"),
+        _number(answer.code, "VIAS"),
+    )
+    if status == 405 or gateway == QUOTA_USED_UP:
+        return _quota(answer)
+    if vias == TOKEN_REFUSED and may_expire:
+        return replace(answer, verdict=Verdict.UNAUTHORIZED, scope=Scope.RUN)
+    if vias in NOT_AUTHORIZED:
+        hint = "check the permissions of these credentials for VIAS and the account's state"
+        return replace(answer, scope=Scope.PROJECT, hint=hint)
+    if vias == OBJECT_MISSING and creating:
+        hint = "check --project-id / BULKLOAD_PROJECT_ID (a wrong project id answers this)"
+        return replace(answer, scope=Scope.PROJECT, hint=hint)
+    if vias in REQUEST_WRONG:
+        return answer
+    if status == 409 or vias in EXISTS:
+        return replace(answer, verdict=Verdict.EXISTS)
+    if status == 401 or gateway in CREDENTIALS_REFUSED:
+        return replace(answer, verdict=Verdict.UNAUTHORIZED, scope=Scope.RUN)
     if status in (403, 404):
-        return Outcome(Verdict.FATAL, status, code, message)
-    if status == 409 or (status == 400 and code.endswith(EXISTS_CODES)):
-        return Outcome(Verdict.EXISTS, status, code, message)
+        hint = "check --endpoint / BULKLOAD_ENDPOINT and the permissions of these credentials"
+        scope = Scope.RUN if creating else Scope.BATCH
+        return replace(answer, verdict=Verdict.FATAL, scope=scope, hint=hint)
     if status == 408 or status >= 500:
-        return Outcome(Verdict.AMBIGUOUS, status, code, message)
-    return Outcome(Verdict.REJECTED, status, code, message)
+        return replace(answer, verdict=Verdict.AMBIGUOUS)
+    if status == 413 or gateway == BODY_TOO_LARGE:
+        return replace(answer, hint="lower --max-payload-bytes: the gateway takes 12 MB at most")
+    return answer
+
+
+def _number(code: str, family: str) -> int | None:
+    """The number of an APIG/APIGW or VIAS code, whatever its count of leading zeros."""
+    match = _CODE.fullmatch(code.strip())
+    if match is None or not match["family"].upper().startswith(family):
+        return None
+    return int(match["number"])
+
+
+def _success(response: httpx.Response) -> Outcome:
+    """A 2xx: accepted when it names the batch, else ambiguous (it may have been created)."""
+    request_id = response.headers.get("X-Request-Id", "")
+    accepted = _batch_answer(response.content)
+    if accepted is None:
+        message = "success with an unreadable body"
+        return Outcome(
+            Verdict.AMBIGUOUS, response.status_code, message=message, request_id=request_id
+        )
+    return Outcome(Verdict.ACCEPTED, response.status_code, response=accepted, request_id=request_id)
+
+
+def _batch_answer(content: bytes) -> BatchTaskResponse | None:
+    """The create answer, its counts read leniently; None without a JSON object and an id."""
+    try:
+        document = json.loads(content)
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    try:
+        return BatchTaskResponse.model_validate(_lenient(document))
+    except ValidationError:
+        return None
+
+
+def _lenient(document: dict[str, Any]) -> dict[str, Any]:
+    """A 200's counts as the model wants them, without guessing.
+
+    A null error_list is empty; a missing failed_count is the number of errors listed (so
+    none listed: all succeeded); a missing total or succeed_count follows from the others
+    when they are known, else stays 0 (not said).
+    """
+    errors = document.get("error_list")
+    errors = [] if errors is None else errors
+    failed = document.get("failed_count")
+    if failed is None:
+        failed = len(errors) if isinstance(errors, list) else 0
+    succeeded, total = document.get("succeed_count"), document.get("total_count")
+    if total is None and isinstance(succeeded, int) and isinstance(failed, int):
+        total = succeeded + failed
+    if succeeded is None and isinstance(total, int) and isinstance(failed, int):
+        succeeded = max(total - failed, 0)
+    return {
+        **document,
+        "error_list": errors,
+        "failed_count": failed,
+        "succeed_count": 0 if succeeded is None else succeeded,
+        "total_count": 0 if total is None else total,
+    }
 
 
 def classify_error(exc: httpx.HTTPError) -> Outcome:
@@ -136,13 +346,20 @@ class ViasClient:
         self.base = f"/v2/{project_id}"
         self.auth = auth
         self.limiter = limiter
+        self.refused: Outcome | None = None  # the answer that refused the run, once one did
+
+    @property
+    def refusal(self) -> str:
+        """Why the API refused the run, or ""."""
+        return self.refused.stop_reason if self.refused is not None else ""
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One paced, authenticated request; a 401 gets a new token and a repeat.
 
         Another worker may have renewed the token meanwhile, so a repeat that meets 401
         again renews again, up to ``AUTH_TRIES`` sends; a token refused right after IAM
-        issued it, or one that cannot be renewed, leaves the 401 for the caller.
+        issued it, or credentials that cannot be renewed (a given token, AK/SK), leave the
+        401 for the caller.
         """
         token = await self.auth.token(self.http)
         for _ in range(AUTH_TRIES):
@@ -156,9 +373,41 @@ class ViasClient:
         return response
 
     async def _send(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
-        await self.limiter.acquire()
-        headers = {"X-Auth-Token": token, "Content-Type": "application/json;charset=utf-8"}
-        return await self.http.request(method, self.base + path, headers=headers, **kwargs)
+        """Wait for the pacer, send (unless the run was refused), let the pacer learn."""
+        epoch = await self.limiter.acquire()
+        if self.refused is not None:
+            raise RunRefused(self.refused)
+        response = await self.http.request(
+            method,
+            self.base + path,
+            headers={"Content-Type": JSON_TYPE},
+            auth=self.auth.authenticate(token),
+            **kwargs,
+        )
+        self._pace(response, epoch)
+        return response
+
+    def _pace(self, response: httpx.Response, epoch: int) -> None:
+        """Throttled: pause for Retry-After, else cut the rate. Answered: recover the rate."""
+        if response.status_code < 400:
+            self.limiter.recover()
+            return
+        outcome = classify(response)
+        if not outcome.throttled:
+            return
+        if outcome.retry_after is None:
+            self.limiter.slow_down(epoch=epoch)
+        else:
+            self.limiter.pause(outcome.retry_after)
+
+    def _judge(self, response: httpx.Response, *, creating: bool) -> Outcome:
+        """``classify``, with this auth's hint on a refusal; a refused run trips the client."""
+        outcome = classify(response, creating=creating, may_expire=self.auth.may_expire)
+        if outcome.verdict == Verdict.UNAUTHORIZED:
+            outcome = replace(outcome, hint=self.auth.refused_hint)
+        if outcome.stops_run and self.refused is None:
+            self.refused = outcome
+        return outcome
 
     async def create_batch(self, content: bytes) -> Outcome:
         """POST the exact bytes of a batch; never raises for transport trouble."""
@@ -166,9 +415,11 @@ class ViasClient:
             response = await self._call("POST", "/batch-tasks", content=content)
         except httpx.HTTPError as exc:
             return classify_error(exc)
-        return classify(response)
+        except RunRefused as exc:
+            return exc.outcome.unsent()
+        return self._judge(response, creating=True)
 
-    async def find_batch(self, name: str) -> list[str]:
+    async def find_batch(self, name: str) -> Found:
         """Ids of the batches named exactly ``name`` (the API only searches loosely).
 
         If the API refuses the name filter (a 4xx), every batch is listed and scanned.
@@ -177,33 +428,36 @@ class ViasClient:
             return await self._scan_batches(
                 name, {"type_like": "batch_task_name", "name_like": name}
             )
-        except FatalError:
+        except ReadRefused:
             return await self._scan_batches(name, {})
 
-    async def _scan_batches(self, name: str, query: dict[str, Any]) -> list[str]:
+    async def _scan_batches(self, name: str, query: dict[str, Any]) -> Found:
         """Page ListBatchTasks until a short page, keeping exact name matches."""
         found: list[str] = []
+        request_id = ""
         for page in range(1, 10_001):
             params = {**query, "page_size": LIST_PAGE_SIZE, "page_num": page}
-            listing = await self._get_json("/batch-tasks", params)
+            listing, request_id = await self._get("/batch-tasks", params)
             items = listing.get("batch_task_list") or []
             found += [str(i.get("id")) for i in items if _name_of(i) == name]
             if len(items) < LIST_PAGE_SIZE:
-                return found
-        return found
+                break
+        return Found(found, request_id)
 
-    async def list_batch(self, name: str) -> dict[str, Any] | None:
-        """The ListBatchTasks entry of the batch named exactly ``name``, if listed."""
+    async def list_batch(self, name: str) -> tuple[dict[str, Any] | None, str]:
+        """The ListBatchTasks entry of the batch named exactly ``name``, if listed; request id."""
         params = {"type_like": "batch_task_name", "name_like": name, "page_size": LIST_PAGE_SIZE}
-        items = (await self._get_json("/batch-tasks", params)).get("batch_task_list") or []
-        return next((i for i in items if _name_of(i) == name), None)
+        listing, request_id = await self._get("/batch-tasks", params)
+        items = listing.get("batch_task_list") or []
+        return next((i for i in items if _name_of(i) == name), None), request_id
 
     async def list_tasks(self, batch_id: str) -> list[dict[str, Any]]:
         """Every task of a batch; ``count`` is per page, so page until a short page."""
         tasks: list[dict[str, Any]] = []
         for page in range(1, 10_001):
             params = {"batch_id": batch_id, "page": page, "page_size": TASK_PAGE_SIZE}
-            items = (await self._get_json("/tasks", params)).get("tasks") or []
+            listing, _ = await self._get("/tasks", params)
+            items = listing.get("tasks") or []
             tasks += items
             if len(items) < TASK_PAGE_SIZE:
                 break
@@ -211,27 +465,39 @@ class ViasClient:
 
     async def show_task(self, task_id: str) -> dict[str, Any]:
         """ShowTaskInfo."""
-        return await self._get_json(f"/tasks/{task_id}", {})
+        document, _ = await self._get(f"/tasks/{task_id}", {})
+        return document
 
-    async def _get_json(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
-        """A GET whose answer must be a JSON object; anything else is a SubmitError."""
+    async def _get(self, path: str, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """A GET whose answer must be a JSON object, and its request id; else a ReadFailed."""
         try:
             response = await self._call("GET", path, params=params)
         except httpx.HTTPError as exc:
-            raise SubmitError(f"GET {path} failed: {type(exc).__name__}") from exc
+            raise ReadFailed(f"GET {path} failed: {type(exc).__name__}") from exc
+        request_id = response.headers.get("X-Request-Id", "")
         if response.status_code != 200:
-            outcome = classify(response)
-            text = f"GET {path} answered {response.status_code} {outcome.code}".strip()
-            if outcome.verdict == Verdict.REJECTED:
-                raise FatalError(text)  # the query itself is refused: asking again won't help
-            raise SubmitError(text)
+            raise self._read_error(path, self._judge(response, creating=False))
         try:
             document = json.loads(response.content)
         except ValueError as exc:
-            raise SubmitError(f"GET {path} answered something that is not JSON") from exc
+            raise ReadFailed(
+                f"GET {path} answered something that is not JSON", request_id=request_id
+            ) from exc
         if not isinstance(document, dict):
-            raise SubmitError(f"GET {path} answered JSON that is not an object")
-        return document
+            raise ReadFailed(
+                f"GET {path} answered JSON that is not an object", request_id=request_id
+            )
+        return document, request_id
+
+    @staticmethod
+    def _read_error(path: str, outcome: Outcome) -> ReadFailed:
+        """The error a refused read raises: the run's end, a refused query, or a failure."""
+        if outcome.stops_run:
+            return RunRefused(outcome)
+        text = f"GET {path} answered {outcome.text}"
+        if outcome.verdict == Verdict.REJECTED:
+            return ReadRefused(text, request_id=outcome.request_id)  # asking again won't help
+        return ReadFailed(text, request_id=outcome.request_id)
 
 
 def _name_of(item: dict[str, Any]) -> str:

@@ -9,12 +9,18 @@ batch exactly once.
 - A request that provably did not reach the API (throttled, connection refused) is sent
   again after full-jitter backoff or the API's Retry-After.
 - A request that may have reached it (5xx, timeout, reset, "name exists") is never sent
-  again blindly: the batch is looked up by its exact name over a settle window (the list
-  may lag behind writes); found, it is accepted; provably absent, it is sent again.
+  again blindly: the batch is looked up by its exact name over a settle window that covers
+  the list's lag, the read timeout and the batch's size (a big batch may still be
+  committing when its answer is lost); found, it is accepted; absent in lookups that span
+  the whole window, it is sent again; anything less leaves it in doubt for ``resume``.
+- An answer refusing the request itself is final for its batch; one refusing the run
+  (credentials, quota, permissions, a wrong project) stops the run. A refusal for good
+  (permissions, project) fails the batches never sent: nothing can have been created.
 - Attempts per batch are capped, retries across the run are budgeted, and a run of
   failures with no success anywhere is an outage: the run stops in bounded time and every
   batch that is not settled is reported (``resume`` finishes it).
-- Every decision is an event, recorded durably before the action that depends on it.
+- Every decision is an event, recorded durably before the action that depends on it, with
+  the request id of the answer behind it.
 """
 
 from __future__ import annotations
@@ -22,12 +28,14 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 import anyio
 from anyio.abc import ObjectReceiveStream
 
 from loader.errors import SubmitError
-from loader.send.client import Outcome, Verdict, ViasClient
+from loader.model.vias import BatchTaskResponse
+from loader.send.client import Outcome, ReadFailed, RunRefused, Scope, Verdict, ViasClient
 from loader.send.pacing import AdaptiveLimit, Clock
 from loader.state.events import (
     BatchAbsent,
@@ -44,6 +52,8 @@ from loader.state.events import (
 from loader.state.runstate import BatchState, BatchStatus
 
 Emit = Callable[[Event], Awaitable[None]]
+MIN_LOOKUP_STEP: Final = 1.0  # seconds between lookups past the settle delays, at least
+_EPSILON: Final = 1e-6  # clock arithmetic slack when checking that the window has passed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +68,8 @@ class SubmitOptions:
     retry_budget: int | None = None  # default: one retry per batch, at least 20
     outage_after: int = 12  # failures in a row, none succeeding, that end the run
     lookup_delays: tuple[float, ...] = (1.0, 2.0, 4.0)  # the settle window for list lag
+    lookup_window: float = 0.0  # lookups span at least this (the read timeout), plus
+    window_per_camera: float = 0.001  # this per camera of the batch (1 s per 1,000)
 
 
 @dataclass
@@ -76,6 +88,7 @@ class RunControl:
     budget: int
     outage_after: int
     stop_reason: str = ""
+    final: bool = False  # the API refused the run for good: unsent batches cannot succeed
     streak: int = 0
     retries: int = 0
     lookups: int = 0
@@ -85,10 +98,10 @@ class RunControl:
     def stopping(self) -> bool:
         return self._stopped.is_set()
 
-    def stop(self, reason: str) -> None:
+    def stop(self, reason: str, *, final: bool = False) -> None:
         """Take no new batch and no new attempt; the first reason stands."""
         if not self.stopping:
-            self.stop_reason = reason
+            self.stop_reason, self.final = reason, final
             self._stopped.set()
 
     def failed(self) -> None:
@@ -152,9 +165,7 @@ class Submitter:
         async with jobs:
             async for job in jobs:
                 if self.control.stopping:
-                    await self._emit(
-                        job, BatchGaveUp(batch=job.name, reason=self.control.stop_reason)
-                    )
+                    await self._give_up(job, self.control.stop_reason)
                     continue
                 await self._settle(job)
 
@@ -163,6 +174,15 @@ class Submitter:
         job.state.apply(event)
         await self.emit(event)
 
+    async def _give_up(self, job: Job, reason: str) -> None:
+        """No more attempts: in doubt stays so; never created, after a refusal for good, fails."""
+        final = self.control.final and job.state.status == BatchStatus.PENDING
+        if final:  # never sent, or every send provably never arrived
+            reason = f"{'not created' if job.state.attempts else 'not sent'}: {reason}"
+        elif job.state.status == BatchStatus.IN_DOUBT and not reason.startswith("in doubt"):
+            reason = f"in doubt: {reason}"
+        await self._emit(job, BatchGaveUp(batch=job.name, reason=reason, final=final))
+
     async def _settle(self, job: Job) -> None:
         """Drive one batch until it is accepted, rejected, or the run gives up on it."""
         if job.state.status == BatchStatus.IN_DOUBT and not await self._absent(job):
@@ -170,7 +190,7 @@ class Submitter:
         while True:
             reason = self._give_up_reason(job)
             if reason:
-                await self._emit(job, BatchGaveUp(batch=job.name, reason=reason))
+                await self._give_up(job, reason)
                 return
             outcome = await self._send_once(job)
             if outcome is None:
@@ -189,7 +209,9 @@ class Submitter:
         if self.control.stopping:
             return self.control.stop_reason
         if job.state.attempts >= self.options.max_attempts:
-            return f"{job.state.attempts} attempts without a clear answer"
+            return (
+                f"{job.state.attempts} attempts without a clear answer; last: {job.state.message}"
+            )
         return ""
 
     async def _send_once(self, job: Job) -> Outcome | None:
@@ -198,6 +220,8 @@ class Submitter:
         None when the run stopped while this worker waited for room in flight.
         """
         epoch = await self.limit.acquire()
+        if self.client.refused is not None:  # answered to another worker, not yet recorded
+            self._stop_for(self.client.refused)
         if self.control.stopping:
             await self.limit.release(epoch=epoch, congested=False)
             return None
@@ -209,109 +233,133 @@ class Submitter:
 
     async def _record(self, job: Job, outcome: Outcome) -> None:
         """The event for an outcome, and what it means for the run."""
-        name = job.name
         match outcome.verdict:
             case Verdict.ACCEPTED if outcome.response is not None:
-                answer = outcome.response
                 self.control.succeeded()
-                await self._emit(
-                    job,
-                    BatchAccepted(
-                        batch=name,
-                        batch_id=answer.id,
-                        total=answer.total_count,
-                        failed=answer.failed_count,
-                        succeeded=answer.succeed_count,
-                        error_list=list(answer.error_list),
-                    ),
-                )
+                await self._emit(job, _accepted(job.name, outcome.response, outcome.request_id))
             case Verdict.REJECTED:
                 self.control.succeeded()
-                await self._emit(
-                    job,
-                    BatchRejected(
-                        batch=name,
-                        status=outcome.status,
-                        code=outcome.code,
-                        message=outcome.message,
-                    ),
-                )
+                await self._emit(job, _rejected(job.name, outcome))
+                if outcome.stops_run:  # after this batch, nothing more can succeed
+                    self._stop_for(outcome)
             case Verdict.FATAL | Verdict.UNAUTHORIZED:
-                await self._emit(
-                    job,
-                    BatchRetrying(
-                        batch=name, attempt=job.state.attempts, reason=_describe(outcome)
-                    ),
+                retrying = BatchRetrying(
+                    batch=job.name,
+                    attempt=job.state.attempts,
+                    reason=outcome.text or outcome.verdict.value,
+                    request_id=outcome.request_id,
                 )
-                self.control.stop(f"the API refused the run: {_describe(outcome)}")
+                await self._emit(job, retrying)
+                self._stop_for(self.client.refused or outcome)  # not sent: the refusal itself
             case Verdict.RETRIABLE:
                 self.control.failed()
             case Verdict.AMBIGUOUS | Verdict.EXISTS:
                 if outcome.verdict == Verdict.AMBIGUOUS:
                     self.control.failed()
-                await self._emit(
-                    job,
-                    BatchAmbiguous(
-                        batch=name,
-                        attempt=job.state.attempts,
-                        reason=_describe(outcome),
-                        status=outcome.status,
-                    ),
+                ambiguous = BatchAmbiguous(
+                    batch=job.name,
+                    attempt=job.state.attempts,
+                    reason=outcome.text or outcome.verdict.value,
+                    status=outcome.status,
+                    request_id=outcome.request_id,
                 )
+                await self._emit(job, ambiguous)
+
+    def _stop_for(self, refusal: Outcome) -> None:
+        """The API refused the run; for good (project, permissions) if its scope says so."""
+        self.control.stop(refusal.stop_reason, final=refusal.scope == Scope.PROJECT)
 
     async def _back_off(self, job: Job, outcome: Outcome) -> None:
-        """Wait before resending what never arrived: Retry-After, else full jitter."""
+        """Wait before resending what never arrived: Retry-After, else full jitter.
+
+        The client already paused (Retry-After) or slowed (none) the shared pacer.
+        """
         ceiling = min(
             self.options.backoff_cap, self.options.backoff_base * 2 ** (job.state.attempts - 1)
         )
         delay = self.random.uniform(0, ceiling)
         if outcome.retry_after is not None:
             delay = max(delay, outcome.retry_after)
-            self.client.limiter.pause(outcome.retry_after)
         await self._emit(
             job,
             BatchRetrying(
                 batch=job.name,
                 attempt=job.state.attempts,
-                reason=_describe(outcome),
+                reason=outcome.text or outcome.verdict.value,
                 delay=round(delay, 3),
+                request_id=outcome.request_id,
             ),
         )
         await self._sleep(delay)
 
     async def _absent(self, job: Job) -> bool:
-        """Look the batch up by name over the settle window: True only if provably absent.
+        """Look the batch up by name until its window has passed: True only if provably absent.
 
-        Found: recorded as accepted (False). Every lookup answered and none found: absent
-        (True). Lookups failing: the batch stays in doubt and the run gives up on it (False).
+        Found: recorded as accepted (False). Absent: every lookup that answered found
+        nothing, at least ``len(lookup_delays)`` answered, and the last was sent after the
+        whole window (True). Anything less (lookups failing, the run stopping) leaves the
+        batch in doubt: the run gives up on it and ``resume`` looks again (False).
         """
-        answered = 0
-        for number, delay in enumerate(self.options.lookup_delays * 2, start=1):
+        window = self._window(job)
+        began, answered, failure = self.clock.now(), 0, ""
+        for number, delay in enumerate(lookup_schedule(self.options.lookup_delays, window) * 2, 1):
+            await self._sleep(delay)
             if self.control.stopping:
                 break
-            await self._sleep(delay)
+            spanned = self.clock.now() - began >= window - _EPSILON
             try:
-                found = await self.client.find_batch(job.name)
+                found = await self._look_up(job, number)
             except SubmitError as exc:
-                failed = LookupFailed(batch=job.name, what="lookup by name", reason=exc.message)
-                await self._emit(job, failed)
+                failure = exc.message
                 continue
-            finally:
-                self.control.lookups += 1
-            found_id = found[0] if found else ""
-            await self._emit(job, BatchLookedUp(batch=job.name, found_id=found_id, lookup=number))
             if found:
-                self.control.succeeded()
-                accepted = BatchAccepted(batch=job.name, batch_id=found_id, found_by_lookup=True)
-                await self._emit(job, accepted)
                 return False
             answered += 1
-            if answered == len(self.options.lookup_delays):
+            if spanned and answered >= len(self.options.lookup_delays):
                 await self._emit(job, BatchAbsent(batch=job.name, lookups=answered))
                 return True
-        reason = self.control.stop_reason or "lookups failed: it may or may not exist"
-        await self._emit(job, BatchGaveUp(batch=job.name, reason=f"in doubt: {reason}"))
+        reason = f"lookups failed ({failure})" if failure else "lookups did not span the window"
+        reason = f"{reason}: it may or may not exist"
+        await self._give_up(job, self.control.stop_reason or reason)
         return False
+
+    def _window(self, job: Job) -> float:
+        """Seconds the lookups must span: the list's lag, the read timeout, the batch's size."""
+        slow_commit = (
+            self.options.lookup_window + job.state.cameras * self.options.window_per_camera
+        )
+        return max(sum(self.options.lookup_delays), slow_commit)
+
+    async def _look_up(self, job: Job, number: int) -> bool:
+        """One lookup by name, recorded; found: accepted. A failure is recorded and raised.
+
+        A lookup the API refuses the whole run for stops the run.
+        """
+        try:
+            found = await self.client.find_batch(job.name)
+        except SubmitError as exc:
+            request_id = exc.request_id if isinstance(exc, ReadFailed) else ""
+            failed = LookupFailed(
+                batch=job.name, what="lookup by name", reason=exc.message, request_id=request_id
+            )
+            await self._emit(job, failed)
+            if isinstance(exc, RunRefused):
+                self._stop_for(exc.outcome)
+            raise
+        finally:
+            self.control.lookups += 1
+        found_id = found.ids[0] if found.ids else ""
+        looked_up = BatchLookedUp(
+            batch=job.name, found_id=found_id, lookup=number, request_id=found.request_id
+        )
+        await self._emit(job, looked_up)
+        if found_id:
+            self.control.succeeded()
+            accepted = BatchAccepted(
+                batch=job.name, batch_id=found_id, found_by_lookup=True, request_id=found.request_id
+            )
+            await self._emit(job, accepted)
+        return bool(found_id)
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep on the engine's clock, cut short when the run is stopped."""
@@ -328,7 +376,38 @@ class Submitter:
             group.cancel_scope.cancel()
 
 
-def _describe(outcome: Outcome) -> str:
-    """An outcome in a few words for events and logs."""
-    parts = [str(outcome.status) if outcome.status else "", outcome.code, outcome.message]
-    return " ".join(p for p in parts if p) or outcome.verdict.value
+def lookup_schedule(delays: Sequence[float], window: float) -> list[float]:
+    """Waits before each lookup: the settle delays, then doubling, until they span the window.
+
+    The last wait is cut so that the last lookup goes out when the window ends.
+    """
+    schedule = list(delays) or [0.0]
+    while window - sum(schedule) > _EPSILON:
+        step = max(2 * schedule[-1], MIN_LOOKUP_STEP)
+        schedule.append(min(step, window - sum(schedule)))
+    return schedule
+
+
+def _accepted(name: str, answer: BatchTaskResponse, request_id: str) -> BatchAccepted:
+    """The event for a 200: the API's id, counts and error_list."""
+    return BatchAccepted(
+        batch=name,
+        batch_id=answer.id,
+        total=answer.total_count,
+        failed=answer.failed_count,
+        succeeded=answer.succeed_count,
+        error_list=list(answer.error_list),
+        request_id=request_id,
+    )
+
+
+def _rejected(name: str, outcome: Outcome) -> BatchRejected:
+    """The event for a refusal that no resend would change, with what to check."""
+    return BatchRejected(
+        batch=name,
+        status=outcome.status,
+        code=outcome.code,
+        message=outcome.message,
+        request_id=outcome.request_id,
+        hint=outcome.hint,
+    )

@@ -2,7 +2,8 @@
 Reconciliation: ask the API what became of each accepted batch. ListBatchTasks gives the
 per-state counts; ListTasks by ``batch_id`` (paged until a short page) gives its tasks,
 matched to cameras by video source name where the sheet has unique names, else through
-ShowTaskInfo's ``input.data[].video_source_id``. All calls share the run's pacer.
+ShowTaskInfo's ``input.data[].video_source_id``. All calls share the run's pacer; once
+the API refuses the run (credentials, quota), the batches left are not asked about.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import anyio
 
 from loader.errors import SubmitError
-from loader.send.client import ViasClient
+from loader.send.client import ReadFailed, ViasClient
 from loader.state.events import Event, LookupFailed, TasksObserved
 from loader.state.runstate import BatchStatus, RunState
 
@@ -50,7 +51,13 @@ async def observe(
                 client, batch.name, batch.batch_id, names.get(batch.name, {}), limiter
             )
         except SubmitError as exc:
-            await emit(LookupFailed(batch=batch.name, what="task list", reason=exc.message))
+            request_id = exc.request_id if isinstance(exc, ReadFailed) else ""
+            failed = LookupFailed(
+                batch=batch.name, what="task list", reason=exc.message, request_id=request_id
+            )
+            await emit(failed)
+            if client.refused is not None:
+                break
             continue
         await emit(replace(event, judge_states=judge_states))
         observed += 1
@@ -65,7 +72,7 @@ async def _observe_batch(
     limiter: anyio.CapacityLimiter,
 ) -> TasksObserved:
     """Counts and tasks of one batch, each task matched to its camera."""
-    listed = await client.list_batch(name)
+    listed, _ = await client.list_batch(name)
     counts = {
         k: int(v)
         for k, v in ((listed or {}).get("batch_task_status_info") or {}).items()
@@ -91,7 +98,8 @@ async def _observe_batch(
                     detail = await client.show_task(str(task.get("id", "")))
                     break
                 except SubmitError:
-                    continue
+                    if client.refused is not None:
+                        break
         data = (((detail or {}).get("input") or {}).get("data") or [{}])[0]
         source = str(data.get("video_source_id") or "")
         if detail is not None and source:

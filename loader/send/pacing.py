@@ -4,7 +4,10 @@ tests run without sleeping.
 
 - ``RateLimiter``: one shared pacer. Calls are handed out evenly, ``1/rate`` apart plus a
   2% margin, so no one-second window at the API sees more than ``rate`` calls even with
-  scheduling jitter; a throttled answer's Retry-After pauses every worker at once.
+  scheduling jitter; a throttled answer's Retry-After pauses every worker at once. A
+  throttled answer without Retry-After (the gateway documents none) means the API's limit
+  is below ``rate``: the rate is cut to 70% (not below 1/s), once per cut like the limit
+  below, and grows back by about 1/s per second of answers that are not throttled.
 - ``AdaptiveLimit``: AIMD on the number of requests in flight, as TCP does it: a slow start
   that doubles the limit every window until the first sign of congestion, then +1 per
   window of successes; halved on throttling or timeouts (once per window: requests that
@@ -14,11 +17,13 @@ tests run without sleeping.
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from typing import Final, Protocol
 
 import anyio
 
 PACING_MARGIN = 1.02
+RATE_CUT: Final = 0.7  # the rate kept after a 429 without Retry-After
+RATE_FLOOR: Final = 1.0  # requests/s a cut never goes below (unless --rate is lower)
 
 
 class Clock(Protocol):
@@ -51,13 +56,19 @@ class RateLimiter:
     def __init__(self, rate: float, clock: Clock) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
+        self.ceiling = rate  # the configured rate: recovery never goes past it
+        self.rate = rate
         self.interval = PACING_MARGIN / rate
         self.clock = clock
         self.next_slot = 0.0
         self.last_granted = -float("inf")
+        self.epoch = 0  # increments on every cut
 
-    async def acquire(self) -> None:
-        """Wait for this caller's slot and for the spacing after the last caller."""
+    async def acquire(self) -> int:
+        """Wait for this caller's slot and for the spacing after the last caller.
+
+        Returns the epoch the call goes out in, for ``slow_down``.
+        """
         now = self.clock.now()
         slot = max(now, self.next_slot)
         self.next_slot = slot + self.interval
@@ -67,10 +78,28 @@ class RateLimiter:
                 break
             await self.clock.sleep(wait)
         self.last_granted = self.clock.now()
+        return self.epoch
 
     def pause(self, seconds: float) -> None:
         """Hold every caller off for ``seconds`` (the API said Retry-After)."""
         self.next_slot = max(self.next_slot, self.clock.now() + seconds)
+
+    def slow_down(self, *, epoch: int) -> None:
+        """Throttled with no Retry-After: cut the rate, once for all calls sent before a cut."""
+        if epoch != self.epoch:
+            return
+        self.epoch += 1
+        self._set(max(min(RATE_FLOOR, self.ceiling), self.rate * RATE_CUT))
+
+    def recover(self) -> None:
+        """An answer that was not throttled: +1/rate, about +1/s per second of such answers."""
+        if self.rate < self.ceiling:
+            self._set(min(self.ceiling, self.rate + 1 / self.rate))
+
+    def _set(self, rate: float) -> None:
+        """The new rate spaces the slots handed out from now on."""
+        self.rate = rate
+        self.interval = PACING_MARGIN / rate
 
 
 class AdaptiveLimit:

@@ -1,7 +1,7 @@
 """
 Secrets: ``${VAR}`` references in webhook headers resolved only at send time, and a
-scrubber that replaces every known secret value (tokens, IAM password, resolved header
-values) with ``***`` in logs, journal text and messages.
+scrubber that replaces every known secret value (tokens, IAM password, AK/SK secret key
+and security token, resolved header values) with ``***`` in logs, journal text and messages.
 """
 
 from __future__ import annotations

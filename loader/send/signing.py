@@ -1,9 +1,10 @@
 """
-AK/SK request signing (SDK-HMAC-SHA256) for Huawei Cloud's API gateway, and its check.
+AK/SK request signing (SDK-HMAC-SHA256) for Huawei Cloud's API gateway.
 
 Owns the ``AkSk`` credential value, the headers a signed request adds (X-Project-Id,
-X-Security-Token, X-Sdk-Content-Sha256, X-Sdk-Date, Host, Authorization), the URL to send,
-and the check the simulator runs on a received request. Sending and token auth live elsewhere.
+X-Security-Token, X-Sdk-Content-Sha256, X-Sdk-Date, Host, Authorization) and the URL to
+send. Applying them to requests lives in ``auth``; checking a signature is the gateway's
+business (the simulator has its own, independent verifier), not the client's.
 
 The rules are those of the official Python SDK core, huaweicloudsdkcore 3.1.219: class
 ``Signer`` in ``huaweicloudsdkcore/signer/signer.py``, as called by ``sign_request`` of
@@ -30,25 +31,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import SplitResult, quote, unquote, unquote_plus, urlsplit, urlunsplit
 
 ALGORITHM = "SDK-HMAC-SHA256"
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
-MAX_SKEW = timedelta(minutes=15)
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 CONTENT_HASH_HEADER = "X-Sdk-Content-Sha256"
 _EMPTY_HASH = hashlib.sha256(b"").hexdigest()
 _HASHED_TYPES = ("application/json", "application/bson")
 _ACCESS_KEY = re.compile(r"[\x21-\x2b\x2d-\x7e]+")  # printable ASCII, no space, no comma
-_MALFORMED = "Authorization is not 'SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...'"
-_DATE = re.compile(r"\d{8}T\d{6}Z")
-_AUTHORIZATION = re.compile(
-    r"SDK-HMAC-SHA256 Access=(?P<ak>[^,\s]+), SignedHeaders=(?P<names>[^,\s]+), "
-    r"Signature=(?P<signature>[0-9a-f]{64})"
-)
 
 
 @dataclass(frozen=True)
@@ -106,38 +100,6 @@ def canonical_url(url: str) -> str:
     parts = _split(url)
     query = _canonical_query(_query_pairs(parts.query))
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
-
-
-def verify(
-    *,
-    method: str,
-    path: str,
-    query: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    secret_for: Callable[[str], str | None],
-    now: datetime,
-    max_skew: timedelta = MAX_SKEW,
-) -> str | None:
-    """Why the gateway would refuse this request's signature, or None if it would accept it.
-
-    `path` and `query` are as received on the wire (percent-encoded, without the "?").
-    """
-    lowered = {name.lower(): value for name, value in headers.items()}
-    claim = _AUTHORIZATION.fullmatch(lowered.get("authorization", "").strip())
-    if claim is None:
-        return "Authorization missing" if "authorization" not in lowered else _MALFORMED
-    refusal = _date_refusal(lowered.get("x-sdk-date"), _utc(now), max_skew)
-    if refusal is not None:
-        return refusal
-    secret_key = secret_for(claim["ak"])
-    if secret_key is None:
-        return "unknown access key"
-    names = claim["names"].split(";")
-    refusal = _names_refusal(names, lowered)
-    if refusal is not None:
-        return refusal
-    return _signature_refusal(method, path, query, lowered, body, names, secret_key, claim)
 
 
 def _utc(now: datetime) -> datetime:
@@ -260,46 +222,3 @@ def _authorization(access_key: str, names: list[str], signature: str) -> str:
     """The header value the gateway parses; its exact spacing is the SDK's."""
     signed = ";".join(names)
     return f"{ALGORITHM} Access={access_key}, SignedHeaders={signed}, Signature={signature}"
-
-
-def _date_refusal(value: str | None, now: datetime, max_skew: timedelta) -> str | None:
-    """A missing, malformed or stale X-Sdk-Date would let a captured request be replayed."""
-    if value is None:
-        return "X-Sdk-Date missing"
-    if not _DATE.fullmatch(value.strip()):
-        return "X-Sdk-Date malformed"
-    try:
-        sent = datetime.strptime(value.strip(), DATE_FORMAT).replace(tzinfo=UTC)
-    except ValueError:
-        return "X-Sdk-Date malformed"
-    if abs(now - sent) > max_skew:
-        minutes = f"{max_skew.total_seconds() / 60:g}"
-        return f"X-Sdk-Date is more than {minutes} minutes off the server clock"
-    return None
-
-
-def _names_refusal(names: list[str], headers: Mapping[str, str]) -> str | None:
-    """Unsigned host or date would let a request be moved or replayed; absent ones can't match."""
-    if "host" not in names or "x-sdk-date" not in names:
-        return "SignedHeaders must include host and x-sdk-date"
-    missing = [name for name in names if name not in headers]
-    return f"signed header {missing[0][:64]} missing" if missing else None
-
-
-def _signature_refusal(
-    method: str,
-    path: str,
-    query: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    names: list[str],
-    secret_key: str,
-    claim: re.Match[str],
-) -> str | None:
-    """Recompute the signature; only "UNSIGNED-PAYLOAD" is trusted in place of the body's hash."""
-    declared = headers.get(CONTENT_HASH_HEADER.lower(), "").strip()
-    payload = _payload_hash(body, declared if declared == UNSIGNED_PAYLOAD else None)
-    values = {name: headers[name].strip() for name in names}
-    canonical = _canonical_request(method, path, _query_pairs(query), names, values, payload)
-    expected = _signature(secret_key, headers["x-sdk-date"].strip(), canonical)
-    return None if hmac.compare_digest(expected, claim["signature"]) else "signature mismatch"

@@ -1,6 +1,10 @@
 """
 The events of a run. Every state change is one of these, appended to the journal before
 anything depends on it; progress, logs, results and ``resume`` are folds of them.
+
+Events that record an answer of the API carry its ``request_id`` (the X-Request-Id header,
+or a gateway error body's ``request_id``): the one thing Huawei support asks for. Every
+field has a default, so journals written before a field existed still decode.
 """
 
 from __future__ import annotations
@@ -74,16 +78,19 @@ class BatchAccepted(Event):
     succeeded: int = 0
     error_list: list[str] = field(default_factory=list)
     found_by_lookup: bool = False
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
 class BatchRejected(Event):
-    """The API refused the batch (validation): not retried."""
+    """The API refused the batch (validation, wrong project, no permission): not retried."""
 
     kind: ClassVar[str] = "BatchRejected"
     status: int = 0
     code: str = ""
     message: str = ""
+    request_id: str = ""
+    hint: str = ""  # what to check (a wrong project id, permissions, the payload size)
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,7 @@ class BatchRetrying(Event):
     attempt: int = 0
     reason: str = ""
     delay: float = 0.0
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,7 @@ class BatchAmbiguous(Event):
     attempt: int = 0
     reason: str = ""
     status: int = 0  # the HTTP status of the unclear answer (0: none came)
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,7 @@ class BatchLookedUp(Event):
     kind: ClassVar[str] = "BatchLookedUp"
     found_id: str = ""
     lookup: int = 0
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,7 @@ class LookupFailed(Event):
     kind: ClassVar[str] = "LookupFailed"
     what: str = ""  # "lookup by name", "count of tasks", "task list"
     reason: str = ""
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,10 +145,15 @@ class BatchAbsent(Event):
 
 @dataclass(frozen=True)
 class BatchGaveUp(Event):
-    """The run stopped trying this batch (attempts, budget, outage, interrupt)."""
+    """The run stopped trying this batch (attempts, budget, outage, interrupt, refusal).
+
+    ``final``: the API refused the whole run for good (wrong project, no permission) and
+    this batch was provably never created: its cameras failed, nothing is left to resume.
+    """
 
     kind: ClassVar[str] = "BatchGaveUp"
     reason: str = ""
+    final: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,6 +187,15 @@ class RunFinished(Event):
 
 # Every event type by its kind: derived, so a new event can never be left out.
 KINDS: dict[str, type[Event]] = {cls.kind: cls for cls in Event.__subclasses__()}
+
+
+def describe_answer(status: int, code: str, message: str, request_id: str = "") -> str:
+    """An answer as users read it, with the request id Huawei support asks for.
+
+    ``400 VIAS.00010001 The parameters are invalid.: detail (request id 7f3a...)``
+    """
+    text = " ".join(part for part in (str(status) if status else "", code, message) if part)
+    return f"{text} (request id {request_id})" if request_id else text
 
 
 def encode(event: Event) -> str:

@@ -24,6 +24,7 @@ from loader.state.events import (
     RunInterrupted,
     RunStarted,
     TasksObserved,
+    describe_answer,
 )
 
 
@@ -33,7 +34,7 @@ class BatchStatus(StrEnum):
     PENDING = "pending"  # not sent yet, or provably not created: send it
     IN_DOUBT = "in_doubt"  # a request may have created it: look it up before any resend
     ACCEPTED = "accepted"
-    REJECTED = "rejected"
+    REJECTED = "rejected"  # refused, or never sent because the API refused the whole run
 
 
 @dataclass
@@ -53,6 +54,7 @@ class BatchState:
     http_status: int = 0
     gave_up: str = ""
     found_by_lookup: bool = False
+    request_id: str = ""  # of the answer that settled the batch, else of the last one
     state_counts: dict[str, int] = field(default_factory=dict)
     tasks: dict[str, list[tuple[str, str]]] | None = None  # source id -> [(task id, state)]
     judge_states: bool = True  # whether a failed task state fails its camera
@@ -99,6 +101,7 @@ class RunState:
 
 def _apply_batch(state: BatchState, event: Event) -> None:
     """One batch event; applying the same event twice changes nothing."""
+    _note_request_id(state, event)
     match event:
         case BatchPlanned():
             state.file, state.cameras = event.file, event.cameras
@@ -121,7 +124,9 @@ def _apply_batch(state: BatchState, event: Event) -> None:
             state.judge_states = event.judge_states
         case BatchRejected():
             state.status = BatchStatus.REJECTED
-            state.http_status, state.message = event.status, f"{event.code} {event.message}".strip()
+            state.http_status = event.status
+            answer = describe_answer(event.status, event.code, event.message, event.request_id)
+            state.message = f"{answer}; {event.hint}" if event.hint else answer
         case BatchRetrying() | BatchAbsent():
             if not state.settled:
                 state.status = BatchStatus.PENDING
@@ -132,6 +137,15 @@ def _apply_batch(state: BatchState, event: Event) -> None:
             state.http_status = event.status or state.http_status
         case BatchGaveUp():
             state.gave_up = event.reason
+            if event.final and state.status == BatchStatus.PENDING:
+                state.status = BatchStatus.REJECTED  # provably never created, never to be sent
+
+
+def _note_request_id(state: BatchState, event: Event) -> None:
+    """Keep the id of the answer that settled the batch; until then, of the latest answer."""
+    request_id = str(getattr(event, "request_id", ""))
+    if request_id and (not state.settled or isinstance(event, BatchAccepted | BatchRejected)):
+        state.request_id = request_id
 
 
 def replay(events: Iterable[Event]) -> RunState:
