@@ -76,8 +76,10 @@ def partition(
         Earlier.UNKNOWN: False,
     }
     delta = Delta(send=[], earlier=ledger)
+    marks: dict[tuple[int, str | None], str] = {}  # most cameras share a class and an ROI
     for camera in cameras:
-        mark = fingerprint(camera, prints)
+        shared = (camera.settings_class, camera.target_roi)
+        mark = marks.get(shared) or marks.setdefault(shared, fingerprint(camera, prints))
         delta.fingerprints[camera.position] = mark
         entry = ledger.get(camera_key(camera, settings_classes))
         earlier = _earlier(entry, mark) if entry is not None else None

@@ -147,21 +147,25 @@ def rebuild_context(run_dir: Path, base: RunOptions) -> RunContext:
 
 
 def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
-    """The run's outcomes, computed once: recorded in the ledger, then written to results.xlsx."""
+    """The run's outcomes, computed once: recorded in the ledger, then written to results.xlsx.
+
+    A ledger that cannot be written ends the run with its StorageError, after the results
+    are on disk. Cameras no longer in the sheet come from the ledger as the run read it.
+    """
     result = outcomes(context.loaded, context.planned, context.delta, context.state)
-    entries = _ledger_entries(context, result)
     started = context.started
     failure: StorageError | None = None
     try:
         with Ledger(context.ledger_path) as ledger:
-            ledger.record(started.endpoint, started.project_id, entries)
-            known = ledger.entries(started.endpoint, started.project_id)
-    except StorageError as exc:  # the results are still written; then the run ends with it
-        failure, known = exc, {}
+            ledger.record(started.endpoint, started.project_id, _ledger_entries(context, result))
+    except StorageError as exc:
+        failure = exc
     classes = context.loaded.checked.settings_classes
     keys = {camera_key(c, classes) for c in context.loaded.checked.cameras}
     inventory = Path(started.input_file).name
-    absent = [e for k, e in known.items() if k not in keys and e.inventory == inventory]
+    absent = [
+        e for k, e in context.delta.earlier.items() if k not in keys and e.inventory == inventory
+    ]
     results = build(context.loaded, context.planned, context.state, result, facts, absent)
     write_results(context.run_dir / RESULTS, results)
     if failure is not None:
@@ -176,31 +180,34 @@ def _ledger_entries(context: RunContext, result: Outcomes) -> list[LedgerEntry]:
     run must not send it again and risk a second task; ``resume`` or ``reconcile`` of this
     run settles it. Cameras of batches provably never created are left out: send anew.
     """
-    classes = context.loaded.checked.settings_classes
+    services = [c.task_settings.service_name for c in context.loaded.checked.settings_classes]
+    maybe_created = {
+        name
+        for name, batch in context.state.batches.items()
+        if batch.status in (BatchStatus.ACCEPTED, BatchStatus.IN_DOUBT)
+    }
+    statuses, batches = result.status.tolist(), result.batch.tolist()
+    batch_ids, messages = result.batch_id.tolist(), result.message.tolist()
+    run, inventory = context.started.run_id, Path(context.started.input_file).name
+    kept = (CameraStatus.LOADED, CameraStatus.FAILED)
     entries = []
     for camera in context.delta.send:
-        status = result.status[camera.position]
-        batch = context.state.batches.get(str(result.batch[camera.position]))
-        maybe_created = batch is not None and batch.status in (
-            BatchStatus.ACCEPTED,
-            BatchStatus.IN_DOUBT,
-        )
-        settled = status in (CameraStatus.LOADED, CameraStatus.FAILED)
-        if not settled and not (status == CameraStatus.UNKNOWN and maybe_created):
+        at = camera.position
+        status, batch = statuses[at], str(batches[at])
+        if status not in kept and not (status == CameraStatus.UNKNOWN and batch in maybe_created):
             continue
-        group, source, service = camera_key(camera, classes)
         entries.append(
             LedgerEntry(
-                group,
-                source,
-                service,
-                context.delta.fingerprints[camera.position],
+                camera.group,
+                camera.video_source_id,
+                services[camera.settings_class],
+                context.delta.fingerprints[at],
                 str(status),
-                context.started.run_id,
-                str(result.batch[camera.position]),
-                str(result.batch_id[camera.position]),
-                str(result.message[camera.position]),
-                inventory=Path(context.started.input_file).name,
+                run,
+                batch,
+                str(batch_ids[at]),
+                str(messages[at]),
+                inventory=inventory,
             )
         )
     return entries

@@ -75,24 +75,7 @@ class Ledger:
     def record(self, endpoint: str, project: str, entries: Iterable[LedgerEntry]) -> int:
         """Upsert entries in one transaction; returns how many."""
         at = datetime.now(UTC).isoformat(timespec="seconds")
-        rows = [
-            (
-                endpoint,
-                project,
-                e.group_id,
-                e.video_source_id,
-                e.service_name,
-                e.fingerprint,
-                e.state,
-                e.run,
-                e.batch,
-                e.batch_id,
-                e.message,
-                e.at or at,
-                e.inventory,
-            )
-            for e in entries
-        ]
+        rows = [(endpoint, project, *e[:9], e.at or at, e.inventory) for e in entries]
         try:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
