@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -129,3 +133,26 @@ def test_wrong_project_fails_every_camera_with_the_reason(tmp_path: Path, clock:
     assert "--project-id / BULKLOAD_PROJECT_ID" in report.stop_reason
     messages = {b.gave_up or b.message for b in report.state.batches.values()}
     assert len(messages) == 2  # the refused batch's answer, and "not sent: <the reason>"
+
+
+def test_resume_plans_with_its_runs_date_across_a_clock_change(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """A run planned when Berlin kept the other offset than today's is resumed with its own
+    date: the same bodies and batch names, not a refusal (or a silent change of hours)."""
+    sheet = write_inventory(tmp_path, groups=3, per_group=1)
+    mapping = tmp_path / "flat-test.toml"
+    schedule = 'timezone = "Europe/Berlin"\ndays_of_week = "Mon-Fri"\nperiods = "08:00-18:00"\n'
+    mapping.write_text(mapping.read_text() + schedule, encoding="utf-8")
+    berlin = ZoneInfo("Europe/Berlin")
+    summer_now = datetime.now(berlin).dst() != timedelta(0)
+    then = datetime(2026, 1 if summer_now else 7, 15, 9, tzinfo=UTC)  # the other offset
+    expected = "+01:00" if summer_now else "+02:00"
+    wiring, _ = _wiring(SimConfig(), clock)
+    options = settings_for("http://sim.test", tmp_path)
+
+    first = start_run(sheet, options, wiring=replace(wiring, wall=lambda: then))
+    body = json.loads(next((tmp_path / "run" / "payloads").glob("*.json")).read_bytes())
+    second = resume_run(first.run_dir, options, wiring=wiring)
+
+    assert (body["schedule"]["timezone"], first.exit_code, second.exit_code) == (expected, 0, 0)

@@ -8,6 +8,7 @@ grids to ``layout``, ``inventory`` and ``validate``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from loader.bulk import bulk
@@ -42,10 +43,13 @@ def load(
     encoding: str | None = None,
     only: frozenset[str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    on: date | None = None,
 ) -> Loaded:
     """Read, map and validate ``path``; InputError/ConfigError when it cannot be used.
 
     ``only``: keep just the camera rows whose Status column holds one of these values.
+    ``on``: the date time zone names take their offset on (the plan's date): today in UTC
+    unless given, so that a resume plans with the date its run planned with.
     """
     workbook = read_workbook(path, engine=engine, encoding=encoding, limits=limits)
     if mapping is None:
@@ -54,11 +58,11 @@ def load(
         chosen_mapping, chosen = find_mapping(mapping), "named with -m"
     else:
         chosen_mapping, chosen = mapping, "given"
-    return _apply(workbook, chosen_mapping, chosen, only)
+    return _apply(workbook, chosen_mapping, chosen, only, on or datetime.now(UTC).date())
 
 
 def _apply(
-    workbook: InputBook, mapping: Mapping, chosen: str, only: frozenset[str] | None
+    workbook: InputBook, mapping: Mapping, chosen: str, only: frozenset[str] | None, on: date
 ) -> Loaded:
     """Map and check a read workbook."""
     lookups = _lookups(workbook, mapping)
@@ -66,7 +70,8 @@ def _apply(
     groups = None
     if mapping.groups is not None:
         groups = _mapped(workbook, mapping, mapping.groups, "group", lookups)
-    return Loaded(workbook, mapping, chosen, cameras, groups, check(mapping, cameras, groups))
+    checked = check(mapping, cameras, groups, on=on)
+    return Loaded(workbook, mapping, chosen, cameras, groups, checked)
 
 
 def _mapped(

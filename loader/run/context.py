@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from loader.check.load import Loaded, load
@@ -54,7 +54,7 @@ class RunContext:
 def new_context(sheet: Path, options: RunOptions, *, now: datetime) -> RunContext:
     """Load, consult the ledger, plan, and open a new run directory with its journal."""
     endpoint, project_id = options.api_target()
-    loaded = load_sheet(sheet, options)
+    loaded = load_sheet(sheet, options, on=now.astimezone(UTC).date())
     run_dir = _new_run_dir(options, sheet, now)
     options = replace(options, ledger=options.ledger or run_dir.parent / LEDGER)
     try:
@@ -95,8 +95,12 @@ def new_context(sheet: Path, options: RunOptions, *, now: datetime) -> RunContex
     return RunContext(run_dir, journal, scrubber, started, loaded, planned, delta, state, options)
 
 
-def load_sheet(sheet: Path, options: RunOptions) -> Loaded:
-    """Read, map and check ``sheet`` as the options say (mapping, engine, limits, --only)."""
+def load_sheet(sheet: Path, options: RunOptions, *, on: date | None = None) -> Loaded:
+    """Read, map and check ``sheet`` as the options say (mapping, engine, limits, --only).
+
+    ``on`` is the plan's date (zone names take their offset on it): a resume passes its
+    run's, so that a clock change since does not change what it plans.
+    """
     return load(
         sheet,
         options.mapping,
@@ -104,6 +108,7 @@ def load_sheet(sheet: Path, options: RunOptions) -> Loaded:
         encoding=options.encoding,
         only=options.only,
         limits=options.limits,
+        on=on,
     )
 
 
@@ -131,7 +136,8 @@ def rebuild_context(run_dir: Path, base: RunOptions) -> RunContext:
         started.options, endpoint=started.endpoint, project_id=started.project_id
     )
     options = replace(options, mapping=started.mapping)
-    loaded = load_sheet(Path(started.input_file), options)
+    planned_on = datetime.fromisoformat(started.started_at).date() if started.started_at else None
+    loaded = load_sheet(Path(started.input_file), options, on=planned_on)
     delta = _delta(
         loaded, options, started.endpoint, started.project_id, excluding_run=started.run_id
     )

@@ -50,10 +50,11 @@ from loader.state.runstate import BatchStatus
 
 @dataclass(frozen=True, kw_only=True)
 class Wiring:
-    """What a run is plugged into: the clock, and (in tests) the HTTP transport."""
+    """What a run is plugged into: the clocks, and (in tests) the HTTP transport."""
 
-    clock: Clock = field(default_factory=SystemClock)
+    clock: Clock = field(default_factory=SystemClock)  # monotonic time and sleeping
     transport: httpx.AsyncBaseTransport | None = None
+    wall: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # run names, dates
 
 
 @dataclass
@@ -91,7 +92,7 @@ def start_run(
     """Load, plan and submit ``sheet`` in a new run directory."""
     _, project_id = options.api_target()
     _auth_source(options, project_id)  # no credentials: stop before making a run directory
-    context = new_context(sheet, options, now=datetime.now(UTC))
+    context = new_context(sheet, options, now=wiring.wall())
     return _send(context, context.started, observer, wiring)
 
 
