@@ -11,6 +11,7 @@ commands that read no sheet never pay for pandas, the simulator or the workbook 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -53,6 +54,7 @@ app = typer.Typer(
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_sheets"
 DEMO_SAMPLES = ("site_rollout.xlsx", "legacy_vms_export.xlsx")
 T = TypeVar("T")
+_RUN_FINISHED = False  # main() may end the process at once (see there)
 
 SheetArg = Annotated[Path, typer.Argument(help="The inventory: .xlsx, .xls or .csv")]
 MappingOpt = Annotated[
@@ -75,8 +77,20 @@ ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write every pr
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    After a run, resume or reconcile the process ends without freeing its heap object by
+    object (half a second for a 60,000-camera run): every file is closed and every stream
+    flushed by then, and nothing registered at exit is left to do.
+    """
+    try:
+        app()
+    except SystemExit as stop:
+        if not _RUN_FINISHED:
+            raise
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(stop.code if isinstance(stop.code, int) else 1)
 
 
 @app.command()
@@ -399,9 +413,11 @@ def _finish_run(report: RunReport, as_json: bool) -> None:
     from loader.report.console import show_run
     from loader.report.summaries import format_run
 
+    global _RUN_FINISHED
     show_run(_err(), report)
     if as_json:
         _print_json(format_run(report))
+    _RUN_FINISHED = True
     raise typer.Exit(report.exit_code)
 
 
