@@ -51,6 +51,7 @@ JSON_TYPE: Final = "application/json;charset=utf-8"
 MAX_RETRY_AFTER: Final = 300.0
 LIST_PAGE_SIZE: Final = 200
 TASK_PAGE_SIZE: Final = 1000
+PROBE_PAGE_SIZE: Final = 5  # ListBatchTasks' smallest page: page_size is 5..200
 AUTH_TRIES: Final = 3
 
 # API gateway codes (APIG.xxxx or APIGW.xxxx), by number.
@@ -117,6 +118,16 @@ class Outcome:
     def stops_run(self) -> bool:
         """The API refused the run, not just this request."""
         return self.scope != Scope.BATCH
+
+    @property
+    def credentials_refused(self) -> bool:
+        """The credentials were refused, or may not use VIAS in this project."""
+        return self.verdict == Verdict.UNAUTHORIZED or _number(self.code, "VIAS") in NOT_AUTHORIZED
+
+    @property
+    def project_missing(self) -> bool:
+        """VIAS.00010002 to a call on the project itself (a create, ``probe``): no such project."""
+        return _number(self.code, "VIAS") == OBJECT_MISSING
 
     @property
     def text(self) -> str:
@@ -417,6 +428,22 @@ class ViasClient:
             return classify_error(exc)
         except RunRefused as exc:
             return exc.outcome.unsent()
+        return self._judge(response, creating=True)
+
+    async def probe(self) -> Outcome:
+        """One smallest page of ListBatchTasks, read-only: ``bulkload doctor``'s API call.
+
+        A 200 is accepted; any other answer is judged as a create's would be: a missing
+        object is the project, a 403/404 the endpoint.
+        """
+        params = {"page_size": PROBE_PAGE_SIZE, "page_num": 1}
+        try:
+            response = await self._call("GET", "/batch-tasks", params=params)
+        except httpx.HTTPError as exc:
+            return classify_error(exc)
+        if response.status_code == 200:
+            request_id = response.headers.get("X-Request-Id", "")
+            return Outcome(Verdict.ACCEPTED, 200, request_id=request_id)
         return self._judge(response, creating=True)
 
     async def find_batch(self, name: str) -> Found:
