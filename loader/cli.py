@@ -246,6 +246,19 @@ def run(
             help="Seconds before looking up an in-doubt batch (then 2x, 4x, ... for --timeout)",
         ),
     ] = DEFAULT_SETTLE,
+    canary: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Send a first batch of at most N cameras alone; the rest only once its tasks run",
+        ),
+    ] = None,
+    canary_wait: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Seconds the canary's tasks have to reach RUNNING, else it failed"
+        ),
+    ] = RunOptions.canary_wait,
     as_json: JsonOpt = False,
     engine: EngineOpt = "calamine",
     encoding: EncodingOpt = None,
@@ -276,6 +289,8 @@ def run(
             ledger=ledger,
             force=force,
             retry_failed=retry_failed,
+            canary=canary,
+            canary_wait=canary_wait,
             only=_only(only),
             max_input_mb=max_input_mb,
             credentials=credentials_from(env),
@@ -308,6 +323,32 @@ def reconcile(
     from loader.run.runner import reconcile_run
 
     _continue_run(reconcile_run, run_dir, as_json)
+
+
+@app.command()
+def doctor(
+    endpoint: Annotated[str | None, typer.Option(help="API endpoint (BULKLOAD_ENDPOINT)")] = None,
+    project_id: Annotated[str | None, typer.Option(help="Project id (BULKLOAD_PROJECT_ID)")] = None,
+    mapping: MappingOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check, creating nothing, that a run can work: endpoint, TLS, credentials, clock, project."""
+    from loader.run.doctor import diagnose, show_doctor
+
+    env = environment()
+    options = RunOptions(
+        mapping=mapping,
+        json=as_json,
+        endpoint=endpoint or env.get("BULKLOAD_ENDPOINT"),
+        project_id=project_id or env.get("BULKLOAD_PROJECT_ID"),
+        credentials=credentials_from(env),
+        environment=env,
+    )
+    diagnosis = _guarded(lambda: diagnose(options))
+    show_doctor(_err(), diagnosis)
+    if as_json:
+        _print_json(diagnosis.as_json())
+    raise typer.Exit(diagnosis.exit_code)
 
 
 @app.command()

@@ -36,6 +36,7 @@ class CameraStatus(StrEnum):
     UNCHANGED = "unchanged"
     CHANGED = "changed"
     UNKNOWN = "unknown"
+    HELD = "held"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ STATUS_INFO: Final[dict[CameraStatus, StatusInfo]] = {
     CameraStatus.UNKNOWN: StatusInfo(
         "outcome not known yet: resume or reconcile settles it", "#D9D9D9", 3
     ),
+    CameraStatus.HELD: StatusInfo("not sent: the canary batch failed", "#BFBFBF", 1),
 }
 STATUSES: Final = tuple(str(s) for s in CameraStatus)
 

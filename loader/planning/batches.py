@@ -9,7 +9,9 @@ batch of the minimum count, ``sum over settings classes of ceil(entries / 100)``
 cap, that is the plan; a settings class whose batches would not fit has its entries packed
 first-fit in input order (minimal in practice, not guaranteed: bin packing). Names are
 ``<prefix>-<12 hex of the body's SHA-256>``: the same cameras and settings give the same
-name in any run. Pure.
+name in any run. A canary (``--canary N``) is the first N cameras in plan order, all of
+the first settings class and at most one batch of them, planned first as a batch of its
+own; the rest is planned as usual (the minimum count for them). Pure.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class Plan:
     batches: list[Batch]
     settings_classes: list[SettingsClass]
     max_payload_bytes: int | None = None
+    canary: str = ""  # the batch sent first and alone, its tasks checked before the rest
 
     @property
     def camera_count(self) -> int:
@@ -119,16 +122,46 @@ def plan(
     settings_classes: Sequence[SettingsClass],
     *,
     max_payload_bytes: int | None = None,
+    canary: int | None = None,
 ) -> Plan:
     """Batches for ``cameras`` (distinct, as validation leaves them), in first-seen order.
 
     ``max_payload_bytes`` lowers the default cap; a higher value is held to the default.
+    ``canary``: a first batch of the first that many cameras, then the rest as usual.
     """
     cap = min(max_payload_bytes or DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PAYLOAD_BYTES)
+    classes = _classes(cameras)
     batches: list[Batch] = []
-    for index, groups in _classes(cameras).items():
+    if canary and classes:
+        batches.append(_canary_batch(classes, settings_classes, canary, cap))
+        taken = {c.position for e in batches[0].entries for c in e.cameras}
+        classes = _classes([c for c in cameras if c.position not in taken])
+    first = batches[0].name if batches else ""
+    for index, groups in classes.items():
         batches += _class_batches(index, groups, settings_classes[index], cap)
-    return Plan(batches, list(settings_classes), cap)
+    return Plan(batches, list(settings_classes), cap, canary=first)
+
+
+def _canary_batch(
+    classes: dict[int, dict[str, list[Camera]]],
+    settings_classes: Sequence[SettingsClass],
+    size: int,
+    cap: int,
+) -> Batch:
+    """The first ``size`` cameras in plan order, all of the first settings class.
+
+    A batch has one settings class; the first batch of these cameras' own plan keeps the
+    count and byte rules (a canary larger than a batch is just the first batch).
+    """
+    index, groups = next(iter(classes.items()))
+    chosen: dict[str, list[Camera]] = {}
+    left = size
+    for group, members in groups.items():
+        if left <= 0:
+            break
+        chosen[group] = members[:left]
+        left -= len(chosen[group])
+    return _class_batches(index, chosen, settings_classes[index], cap)[0]
 
 
 def _class_batches(

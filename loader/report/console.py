@@ -16,6 +16,7 @@ from loader.check.load import Loaded
 from loader.check.mapping import Mapping
 from loader.planning.batches import Plan
 from loader.report.summaries import RunReport, format_validation, problem_rows
+from loader.state.events import CanaryPassed
 
 PROBLEMS_SHOWN: Final = 40
 STYLES: Final = {"error": "red", "warning": "yellow", "info": "dim"}
@@ -91,13 +92,15 @@ def show_run(console: Console, report: RunReport) -> None:
         format_validation(report.loaded.checked, mapping_chosen=report.loaded.chosen),
     )
     counts = report.counts
+    held = f"  held [bright_black]{counts['held']}[/]" if counts.get("held") else ""
     console.print(
         f"batches: {counts['batches']}  accepted [green]{counts['accepted']}[/]"
         f"  refused [red]{counts['rejected']}[/]  not settled [yellow]{counts['unsettled']}[/]"
-        f"  retries {report.retries}  lookups {report.lookups}  ({report.seconds:.1f} s)"
+        f"{held}  retries {report.retries}  lookups {report.lookups}  ({report.seconds:.1f} s)"
     )
     console.print("camera rows: " + "  ".join(f"{s} {n}" for s, n in report.statuses.items() if n))
-    if report.stop_reason:
+    canary_failed = _show_canary(console, report)
+    if report.stop_reason and not canary_failed:  # a failed canary's reason is shown above
         console.print(f"[yellow]stopped[/]: {escape(report.stop_reason)}")
     console.print(f"results: [bold]{report.results}[/]")
     if report.counts.get("unsettled"):
@@ -106,6 +109,42 @@ def show_run(console: Console, report: RunReport) -> None:
         console.print(
             f"to settle the unknown cameras: [bold]bulkload reconcile {report.run_dir}[/]"
         )
+
+
+def _show_canary(console: Console, report: RunReport) -> bool:
+    """The canary's verdict; after a failure, what was held back and what sends it.
+
+    True when the canary failed.
+    """
+    state = report.state
+    canary = state.canary
+    if canary is None:
+        return False
+    verdict = state.verdict
+    head = f"canary: {canary.cameras} cameras in {canary.name}"
+    if isinstance(verdict, CanaryPassed):
+        console.print(f"{head}: [green]passed[/] ({verdict.tasks} tasks running)")
+        return False
+    if verdict is None:
+        console.print(f"{head}: [yellow]no verdict yet[/]; the rest waits for it")
+        return False
+    console.print(f"[red bold]canary failed[/]: {escape(verdict.reason)}")
+    held = report.statuses.get("held", 0)
+    console.print(f"  not sent (held): {held} cameras in {len(state.held())} batches")
+    if verdict.final:
+        console.print(
+            "  fix that, then run the sheet again (--retry-failed resends the canary's cameras)"
+        )
+    else:
+        console.print(
+            f"  once the canary's tasks run: [bold]bulkload resume {report.run_dir}[/]"
+            " (it checks them first)"
+        )
+    sheet = state.started.input_file if state.started else "SHEET"
+    console.print(
+        f"  to send the rest anyway: bulkload run {escape(sheet)} (same options, no --canary)"
+    )
+    return True
 
 
 def show_mappings(console: Console, found: list[Mapping], folder: Path) -> None:

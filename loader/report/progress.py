@@ -1,4 +1,7 @@
-"""Progress bars for a run on stderr (rich), fed by the run's events."""
+"""
+Progress bars for a run on stderr (rich), fed by the run's events; with ``--canary``, a
+third line says where the canary stands (sent alone, waiting for its tasks, its verdict).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import time
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from loader.state.events import (
@@ -16,6 +20,9 @@ from loader.state.events import (
     BatchRejected,
     BatchRetrying,
     BatchSending,
+    CanaryFailed,
+    CanaryPassed,
+    CanaryWaiting,
     Event,
     RunStarted,
 )
@@ -37,6 +44,7 @@ class RunProgress:
         )
         self.batches = self.progress.add_task("batches", total=None, note="")
         self.cameras = self.progress.add_task("cameras", total=None, note="")
+        self.canary = self.progress.add_task("canary", total=None, note="", visible=False)
         self.done: set[str] = set()  # batches counted: a batch found by name is accepted twice
         self.retries = 0
         self.in_doubt = 0
@@ -68,6 +76,7 @@ class RunProgress:
                 self.progress.update(
                     self.cameras, total=event.cameras, completed=sum(b.cameras for b in settled)
                 )
+                self._canary_started(state)
             case BatchPlanned():
                 pass
             case BatchAccepted() | BatchRejected() | BatchGaveUp():
@@ -78,9 +87,32 @@ class RunProgress:
                 self.retries += 1
             case BatchAmbiguous():
                 self.in_doubt += 1
+            case CanaryWaiting():
+                note = f"{event.cameras} cameras, waiting for tasks to run (<= {event.wait:g} s)"
+                self.progress.update(self.canary, completed=0, note=note)
+            case CanaryPassed():
+                self.progress.update(self.canary, completed=event.tasks, note="canary passed")
+            case CanaryFailed():
+                self.progress.update(self.canary, note=f"canary failed: {escape(event.reason)}")
         rate = self.sent / max(time.monotonic() - self.began, 1e-6)
         note = f"{rate:.1f} sends/s  retries {self.retries}  in doubt {self.in_doubt}"
         self.progress.update(self.batches, note=note)
+
+    def _canary_started(self, state: RunState) -> None:
+        """Show the canary's line when the run has one, with its verdict so far."""
+        canary = state.canary
+        if canary is None:
+            return
+        verdict = state.verdict
+        if isinstance(verdict, CanaryPassed):
+            note, done = "canary passed", canary.cameras
+        elif isinstance(verdict, CanaryFailed):
+            note, done = "canary failed before: judged again first", 0
+        else:
+            note, done = f"{canary.cameras} cameras go first; the rest waits for their tasks", 0
+        self.progress.update(
+            self.canary, visible=True, total=canary.cameras, completed=done, note=note
+        )
 
     def _settled(self, event: Event, state: RunState) -> None:
         """Count a batch once when it is accepted, refused or given up (never past the total)."""

@@ -4,7 +4,7 @@ inventory, the plan, the ledger's verdicts and the journal's fold. The workbook 
 only renders it. Pure.
 
 Status of a camera row (``model.cameras.CameraStatus``): ``loaded``, ``failed``, ``rejected``,
-``duplicate``, ``unchanged``, ``changed`` or ``unknown``.
+``duplicate``, ``unchanged``, ``changed``, ``unknown`` or ``held`` (a failed canary kept it).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from loader.model.problems import Severity
 from loader.planning.batches import Plan
 from loader.planning.delta import Delta, Earlier
 from loader.report.summaries import schedule_text
+from loader.state.events import CanaryFailed
 from loader.state.runstate import BatchState, BatchStatus, RunState
 
 RESULT_COLUMNS: Final = ("Status", "Batch", "Batch ID", "Task State", "Message", "Source Row")
@@ -94,6 +95,7 @@ def outcomes(loaded: Loaded, planned: Plan, delta: Delta, state: RunState) -> Ou
         result.set(
             position, earlier.value, entry.batch, entry.batch_id, "", _held_message(earlier, entry)
         )
+    held = {b.name for b in state.held()}
     for batch in planned.batches:
         batch_state = state.batches.get(batch.name)
         cameras = [c for e in batch.entries for c in e.cameras]
@@ -102,6 +104,11 @@ def outcomes(loaded: Loaded, planned: Plan, delta: Delta, state: RunState) -> Ou
                 result.set(
                     camera.position, CameraStatus.UNKNOWN, batch.name, message="not sent yet"
                 )
+            continue
+        if batch.name in held and isinstance(state.verdict, CanaryFailed):
+            note = canary_note(state.verdict)
+            for camera in cameras:
+                result.set(camera.position, CameraStatus.HELD, batch.name, message=note)
             continue
         _from_batch(result, batch_state, [(c.position, c.video_source_id) for c in cameras])
     return result
@@ -138,6 +145,15 @@ def _held_message(earlier: Earlier, entry: LedgerEntry) -> str:
             " that run; it is not sent again meanwhile"
         )
     return f"failed in run {entry.run}: {entry.message}; fix it, then run with --retry-failed"
+
+
+def canary_note(verdict: CanaryFailed) -> str:
+    """Why a camera was held back by a failed canary, and what sends it."""
+    if verdict.final:
+        then = "fix that, then run the sheet again (--retry-failed resends the canary's cameras)"
+    else:
+        then = "bulkload resume checks the canary's tasks again and sends this once all run"
+    return f"not sent: the canary failed: {verdict.reason}; {then}"
 
 
 def _from_batch(result: Outcomes, batch: BatchState, cameras: list[tuple[int, str]]) -> None:

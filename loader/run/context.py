@@ -61,9 +61,7 @@ def new_context(sheet: Path, options: RunOptions, *, now: datetime) -> RunContex
         delta = _delta(loaded, options, endpoint, project_id, excluding_run="")
     except StorageError as exc:  # nothing is sent yet: a configuration problem, exit 2
         raise ConfigError(exc.message, hint=exc.hint) from exc
-    planned = plan(
-        delta.send, loaded.checked.settings_classes, max_payload_bytes=options.max_payload_bytes
-    )
+    planned = _plan(loaded, delta, options)
     for batch in planned.batches:
         resolve(batch.content(), options.environment)  # an unset ${VAR} stops here
     _make_dir(run_dir)
@@ -86,7 +84,11 @@ def new_context(sheet: Path, options: RunOptions, *, now: datetime) -> RunContex
     )
     planned_events: list[Event] = [
         BatchPlanned(
-            batch=b.name, file=f, groups=len({e.group for e in b.entries}), cameras=b.camera_count
+            batch=b.name,
+            file=f,
+            groups=len({e.group for e in b.entries}),
+            cameras=b.camera_count,
+            canary=b.name == planned.canary,
         )
         for b, f in zip(planned.batches, payload_files, strict=True)
     ]
@@ -109,6 +111,16 @@ def load_sheet(sheet: Path, options: RunOptions, *, on: date | None = None) -> L
         only=options.only,
         limits=options.limits,
         on=on,
+    )
+
+
+def _plan(loaded: Loaded, delta: Delta, options: RunOptions) -> Plan:
+    """The batches of the cameras to send, as the options say (byte cap, canary first)."""
+    return plan(
+        delta.send,
+        loaded.checked.settings_classes,
+        max_payload_bytes=options.max_payload_bytes,
+        canary=options.canary,
     )
 
 
@@ -141,9 +153,7 @@ def rebuild_context(run_dir: Path, base: RunOptions) -> RunContext:
     delta = _delta(
         loaded, options, started.endpoint, started.project_id, excluding_run=started.run_id
     )
-    planned = plan(
-        delta.send, loaded.checked.settings_classes, max_payload_bytes=options.max_payload_bytes
-    )
+    planned = _plan(loaded, delta, options)
     if [b.name for b in planned.batches] != list(state.batches):
         raise ConfigError(
             "planning the input again gives other batches than the journal records",

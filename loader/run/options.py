@@ -28,6 +28,7 @@ DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_MAX_ATTEMPTS: Final = 6
 DEFAULT_SETTLE: Final = 1.0
 DEFAULT_MAX_INPUT_MB: Final = 64
+DEFAULT_CANARY_WAIT: Final = 120.0  # seconds the canary's tasks have to reach RUNNING
 
 # The options a run journals in RunStarted and a resume or reconcile takes back.
 JOURNALED: Final = (
@@ -44,6 +45,8 @@ JOURNALED: Final = (
     "only",
     "max_input_mb",
     "ledger",
+    "canary",
+    "canary_wait",
 )
 
 
@@ -136,6 +139,8 @@ class RunOptions:
     ledger: Path | None = None
     force: bool = False
     retry_failed: bool = False
+    canary: int | None = None  # send a batch of at most this many cameras first, alone
+    canary_wait: float = DEFAULT_CANARY_WAIT  # its tasks must run within this, else it failed
     credentials: Credentials = field(default_factory=Credentials)
     environment: Mapping[str, str] = field(default_factory=dict, repr=False)
 

@@ -2,7 +2,8 @@
 A run end to end (``start_run``), its continuation (``resume_run``) and its
 reconciliation with the API (``reconcile_run``). Each drives the async part once, then
 concludes once: outcomes -> ledger -> results workbook -> summary -> exit code.
-[I/O: files, HTTP, signals]
+With ``--canary`` its first batch goes alone, and the rest only once ``canary.judge``
+passes it. [I/O: files, HTTP, signals]
 
 Time reaches everything through one ``Clock`` (pacing, backoff, lookups, durations), and
 the HTTP transport can be given: tests run whole runs on a fake clock.
@@ -26,6 +27,7 @@ from loader.report import files
 from loader.report.results import attribute_errors
 from loader.report.summaries import Observer, RunReport, format_run
 from loader.run import logs
+from loader.run.canary import judge
 from loader.run.context import RESULTS, RunContext, conclude, new_context, rebuild_context
 from loader.run.options import RunOptions
 from loader.send.auth import AkSkAuth, IamPassword, StaticToken, TokenSource
@@ -37,6 +39,8 @@ from loader.send.secrecy import resolve
 from loader.send.signing import AkSk
 from loader.state.events import (
     BatchAccepted,
+    CanaryFailed,
+    CanaryPassed,
     Event,
     LookupFailed,
     RunFinished,
@@ -154,22 +158,56 @@ def _send(
         submitter = Submitter(
             client, recorder, wiring.clock, _submit_options(options), jobs=len(jobs)
         )
+        held = ""  # why the rest is held back by a failed canary
         async with anyio.create_task_group() as group:
             if threading.current_thread() is threading.main_thread():
                 group.start_soon(_watch_signals, submitter, group.cancel_scope)
-            await submitter.run(jobs)
+            held = await _canary_then_rest(client, context, submitter, recorder, wiring.clock, jobs)
             group.cancel_scope.cancel()
         control = submitter.control
         if not control.stopping:
             await _count_found(client, context, recorder)
         doubtful = _doubtful(context)
+        if held and context.state.canary is not None:  # its tasks were judged just now
+            doubtful.discard(context.state.canary.name)
         if doubtful and not control.stopping and not client.refusal:
             names = _camera_names(context)
             await observe(client, context.state, names, recorder, only=doubtful, judge_states=False)
-        stop_reason = control.stop_reason or client.refusal
+        stop_reason = control.stop_reason or client.refusal or held
         return _Activity(stop_reason, control.retries, control.lookups)
 
     return _drive_and_conclude(context, auth, work, wiring)
+
+
+async def _canary_then_rest(
+    client: ViasClient,
+    context: RunContext,
+    submitter: Submitter,
+    record: _Recorder,
+    clock: Clock,
+    jobs: list[Job],
+) -> str:
+    """The canary alone first (unless it passed before), the rest only once it passes.
+
+    Returns why the rest is held back, or "". A canary without a verdict (in doubt, the
+    run stopped) stops the run: the rest gives up unsent, and ``resume`` goes on from there.
+    """
+    canary = context.state.canary
+    if canary is not None and not isinstance(context.state.verdict, CanaryPassed):
+        await submitter.run([j for j in jobs if j.name == canary.name])
+        wait = context.options.canary_wait
+        verdict = await judge(client, canary, record, clock, submitter.control, wait=wait)
+        if isinstance(verdict, CanaryFailed):
+            if not verdict.final:  # which cameras' tasks failed or lag, for the results
+                names = _camera_names(context)
+                await observe(client, context.state, names, record, only={canary.name})
+            return f"canary failed: {verdict.reason}"
+        if verdict is None:
+            waiting = canary.gave_up or "it has no verdict yet"
+            submitter.control.stop(f"the rest waits for the canary: {waiting}")
+        jobs = [j for j in jobs if j.name != canary.name]
+    await submitter.run(jobs)
+    return ""
 
 
 def _drive_and_conclude(
@@ -239,6 +277,7 @@ def _finish(context: RunContext, activity: _Activity, seconds: float) -> RunRepo
         "accepted": state.count(BatchStatus.ACCEPTED),
         "rejected": state.count(BatchStatus.REJECTED),
         "unsettled": len(state.unsettled()),
+        "held": len(state.held()),
         "failed_cameras": sum(b.failed for b in state.batches.values()),
     }
     facts = _facts(context, activity, seconds)

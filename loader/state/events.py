@@ -57,6 +57,7 @@ class BatchPlanned(Event):
     file: str = ""
     groups: int = 0
     cameras: int = 0
+    canary: bool = False  # sent first and alone; the rest waits for its tasks to run
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,39 @@ class TasksObserved(Event):
     tasks: list[list[str]] = field(default_factory=list)  # [video_source_id, task_id, state]
     complete: bool = True  # False: some tasks could not be matched to a camera
     judge_states: bool = True  # False: asked only whether tasks exist (end of a run)
+
+
+@dataclass(frozen=True)
+class CanaryWaiting(Event):
+    """The canary batch was created: the run waits (``wait`` s at most) for its tasks to run."""
+
+    kind: ClassVar[str] = "CanaryWaiting"
+    cameras: int = 0
+    wait: float = 0.0
+
+
+@dataclass(frozen=True)
+class CanaryPassed(Event):
+    """Every task of the canary batch is listed and running: the rest may be sent."""
+
+    kind: ClassVar[str] = "CanaryPassed"
+    tasks: int = 0
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class CanaryFailed(Event):
+    """The canary failed: the rest is held back, not sent.
+
+    ``reason`` is written for people, with the request id of the answer behind it.
+    ``final``: the batch was refused, or cameras failed inside its 200: no later look at
+    its tasks can make it pass.
+    """
+
+    kind: ClassVar[str] = "CanaryFailed"
+    reason: str = ""
+    request_id: str = ""
+    final: bool = False
 
 
 @dataclass(frozen=True)

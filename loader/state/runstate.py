@@ -1,7 +1,8 @@
 """
 The state of a run as the fold of its events: per batch, whether it is settled, whether a
-request for it may have reached the API, and how many times it was sent. Pure; the
-engine, ``resume`` and the results all read the same fold.
+request for it may have reached the API, and how many times it was sent; and the canary's
+verdict, which holds back the rest of the run while it is a failure. Pure; the engine,
+``resume`` and the results all read the same fold.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from loader.state.events import (
     BatchRejected,
     BatchRetrying,
     BatchSending,
+    CanaryFailed,
+    CanaryPassed,
+    CanaryWaiting,
     Event,
     RunFinished,
     RunInterrupted,
@@ -58,6 +62,7 @@ class BatchState:
     state_counts: dict[str, int] = field(default_factory=dict)
     tasks: dict[str, list[tuple[str, str]]] | None = None  # source id -> [(task id, state)]
     judge_states: bool = True  # whether a failed task state fails its camera
+    canary: bool = False  # the batch sent first and alone
 
     @property
     def settled(self) -> bool:
@@ -77,6 +82,7 @@ class RunState:
     batches: dict[str, BatchState] = field(default_factory=dict)
     finished: RunFinished | None = None
     interrupted: bool = False
+    verdict: CanaryPassed | CanaryFailed | None = None  # the canary's, once judged
 
     def apply(self, event: Event) -> None:
         """Fold one more event in."""
@@ -87,12 +93,28 @@ class RunState:
             self.finished = event
         elif isinstance(event, RunInterrupted):
             self.interrupted = True
+        elif isinstance(event, CanaryPassed | CanaryFailed):
+            self.verdict = event
+        elif isinstance(event, CanaryWaiting):
+            self.verdict = None  # judged (again): no verdict until one is recorded
         elif event.batch:
             self.batches.setdefault(event.batch, BatchState(event.batch)).apply(event)
 
+    @property
+    def canary(self) -> BatchState | None:
+        """The canary batch, when the run has one."""
+        return next((b for b in self.batches.values() if b.canary), None)
+
+    def held(self) -> list[BatchState]:
+        """Batches a failed canary holds back: never sent, and not to be sent blindly."""
+        if not isinstance(self.verdict, CanaryFailed):
+            return []
+        return [b for b in self.batches.values() if not (b.canary or b.settled or b.attempts)]
+
     def unsettled(self) -> list[BatchState]:
-        """Batches still to send or to look up, in plan order."""
-        return [b for b in self.batches.values() if not b.settled]
+        """Batches still to send or to look up, in plan order (held ones are not)."""
+        held = {b.name for b in self.held()}
+        return [b for b in self.batches.values() if not b.settled and b.name not in held]
 
     def count(self, status: BatchStatus) -> int:
         """Batches in ``status``."""
@@ -104,7 +126,7 @@ def _apply_batch(state: BatchState, event: Event) -> None:
     _note_request_id(state, event)
     match event:
         case BatchPlanned():
-            state.file, state.cameras = event.file, event.cameras
+            state.file, state.cameras, state.canary = event.file, event.cameras, event.canary
         case BatchSending():
             state.attempts = max(state.attempts, event.attempt)
             if not state.settled:
