@@ -55,8 +55,9 @@ NO_MAPPING = "no -m: a run picks the bundled mapping that fits the sheet (-m NAM
 class Gateway:
     """The simulator app as a gateway serves it: every answer dated by the gateway's clock.
 
-    The simulator's ASGI app sets no Date (uvicorn's is this machine's clock, not
-    ``SimConfig.wall_clock``). Every request is noted: method, path and sorted query.
+    The simulator dates its answers by ``SimConfig.wall_clock``; this gateway's own clock
+    replaces that Date, so a test can set the two apart. Every request is noted: method,
+    path and sorted query.
     """
 
     def __init__(self, app: ASGIApp, clock: Callable[[], float]) -> None:
@@ -71,7 +72,8 @@ class Gateway:
         async def dated(message: Message) -> None:
             if message["type"] == "http.response.start":
                 date = formatdate(self.clock(), usegmt=True).encode()
-                message = {**message, "headers": [*message.get("headers", []), (b"date", date)]}
+                kept = [h for h in message.get("headers", []) if h[0].lower() != b"date"]
+                message = {**message, "headers": [*kept, (b"date", date)]}
             await send(message)
 
         await self.app(scope, receive, dated)

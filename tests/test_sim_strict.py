@@ -873,3 +873,15 @@ def test_config_refuses_what_would_silently_do_nothing(
 def test_default_access_key_is_documented() -> None:
     """The default AK/SK pair tests and the loader's tests sign with."""
     assert SimConfig().access_keys == {AK: "sim-secret-key-0123456789abcdef"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [f"/v2/{PROJECT}/batch-tasks", "/v2/other-project/batch-tasks", "/no-such-route"],
+    ids=["answered", "vias-error", "gateway-error"],
+)
+def test_every_answer_is_dated_by_the_simulated_wall_clock(path: str) -> None:
+    """Date comes from SimConfig.wall_clock (clock skew can be simulated), on every answer."""
+    answer = send(app_for(), "GET", path, headers=TOKEN)
+
+    assert answer.headers.get_list("Date") == [formatdate(NOW.timestamp(), usegmt=True)]

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loader.cli import app
-from loader.errors import StorageError
+from loader.errors import ConfigError, StorageError
 from loader.run.runner import Wiring, start_run
 from loader.sim import SimConfig
 from loader.sim.app import create_app
@@ -100,3 +100,16 @@ def test_a_report_that_cannot_be_written_exits_2_with_a_message(tmp_path: Path) 
 
     assert (result.exit_code, type(result.exception)) == (2, SystemExit)
     assert f"cannot write {blocker}" in " ".join(result.output.split())
+
+
+def test_an_unreadable_ssl_cert_file_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> None:
+    """SSL_CERT_FILE naming a missing file: a message naming the variable, not a traceback."""
+    sheet = write_inventory(tmp_path, groups=1, per_group=1)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+
+    with pytest.raises(ConfigError, match="cannot set up TLS") as error:
+        start_run(sheet, settings_for("https://vias.test", tmp_path), wiring=Wiring(clock=clock))
+
+    assert "SSL_CERT_FILE" in error.value.hint

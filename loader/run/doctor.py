@@ -39,7 +39,7 @@ from loader.errors import ConfigError
 from loader.model.checks import MARKS, STYLES, Check, Diagnosis
 from loader.model.vias import PATTERN_HELP, SERVICE_NAME_PATTERN, SERVICE_VERSION_PATTERN
 from loader.run.options import AuthMethod, Credentials, RunOptions
-from loader.run.runner import _auth_source  # a run's own choice of credentials, not a copy
+from loader.run.runner import auth_source  # a run's own choice of credentials, not a copy
 from loader.send.auth import TokenSource
 from loader.send.client import Outcome, Verdict, ViasClient
 from loader.send.pacing import RateLimiter, SystemClock
@@ -285,7 +285,7 @@ class _Session:
         """The credentials a run would use, chosen and checked as a run does."""
         try:
             method = options.credentials.method()
-            auth = _auth_source(options, options.project_id or "")
+            auth = auth_source(options, options.project_id or "")
         except ConfigError as exc:
             return cls(options, None, None, _fail(CREDENTIALS, exc.message, exc.hint))
         return cls(options, method, auth, None)

@@ -12,6 +12,7 @@ the HTTP transport can be given: tests run whole runs on a fake clock.
 from __future__ import annotations
 
 import signal
+import ssl
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -95,7 +96,7 @@ def start_run(
 ) -> RunReport:
     """Load, plan and submit ``sheet`` in a new run directory."""
     _, project_id = options.api_target()
-    _auth_source(options, project_id)  # no credentials: stop before making a run directory
+    auth_source(options, project_id)  # no credentials: stop before making a run directory
     context = new_context(sheet, options, now=wiring.wall())
     return _send(context, context.started, observer, wiring)
 
@@ -123,7 +124,7 @@ def reconcile_run(
 ) -> RunReport:
     """Ask the API what became of every accepted batch; rewrite the results."""
     context = rebuild_context(run_dir, options)
-    auth = _auth_source(context.options, context.started.project_id)
+    auth = auth_source(context.options, context.started.project_id)
     context.scrubber.sources.append(auth.secrets)
     names = _camera_names(context)
     recorder = _Recorder(context, observer)
@@ -141,7 +142,7 @@ def _send(
 ) -> RunReport:
     """Submit the unsettled batches of a run."""
     options = context.options
-    auth = _auth_source(options, context.started.project_id)
+    auth = auth_source(options, context.started.project_id)
     context.scrubber.sources.append(auth.secrets)
     jobs = []
     for batch in context.planned.batches:
@@ -249,9 +250,16 @@ async def _with_client(
     timeout = httpx.Timeout(connect=5.0, read=options.timeout, write=10.0, pool=options.timeout)
     size = options.concurrency + 2
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-    async with httpx.AsyncClient(
-        base_url=started.endpoint, timeout=timeout, limits=limits, transport=wiring.transport
-    ) as http:
+    try:
+        http = httpx.AsyncClient(
+            base_url=started.endpoint, timeout=timeout, limits=limits, transport=wiring.transport
+        )
+    except (OSError, ssl.SSLError) as exc:  # httpx reads SSL_CERT_FILE / SSL_CERT_DIR here
+        raise ConfigError(
+            f"cannot set up TLS: {exc}",
+            hint="check SSL_CERT_FILE and SSL_CERT_DIR (they must name readable CA files)",
+        ) from exc
+    async with http:
         await auth.token(http)  # bad credentials stop here, before anything is sent
         limiter = RateLimiter(options.rate, wiring.clock)
         client = ViasClient(http, project_id=started.project_id, auth=auth, limiter=limiter)
@@ -420,7 +428,7 @@ def _submit_options(options: RunOptions) -> SubmitOptions:
     )
 
 
-def _auth_source(options: RunOptions, project_id: str) -> TokenSource:
+def auth_source(options: RunOptions, project_id: str) -> TokenSource:
     """The credentials that authenticate, by precedence: token, AK/SK, IAM password.
 
     Missing or half-set ones are a ConfigError naming the variables: nothing is sent.

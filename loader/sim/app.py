@@ -106,7 +106,7 @@ def create_app(config: SimConfig, state: SimState | None = None) -> Starlette:
             Route(f"{base}/tasks/{{task_id}}", api.show_task, methods=["GET"]),
             Route("/_sim/state", api.summary, methods=["GET"]),
         ],
-        middleware=[Middleware(RequestIds)],
+        middleware=[Middleware(RequestIds, wall_clock=config.wall_clock)],
         exception_handlers={
             404: _no_such_api,
             405: _method_not_supported,

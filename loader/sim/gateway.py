@@ -7,6 +7,7 @@ in that order. Its refusals carry the gateway's body (``error_code``, ``error_ms
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -35,10 +36,11 @@ REQUEST_ID = "X-Request-Id"
 
 
 class RequestIds:
-    """Every answer, of every route, carries a fresh X-Request-Id (uuid4 hex)."""
+    """Every answer, of every route, carries a fresh X-Request-Id (uuid4 hex) and a Date
+    from the simulated server's wall clock (so clock skew can be simulated)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, wall_clock: Callable[[], float] = time.time) -> None:
+        self.app, self.wall_clock = app, wall_clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,7 +51,9 @@ class RequestIds:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[REQUEST_ID] = request_id
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID] = request_id
+                headers["Date"] = formatdate(self.wall_clock(), usegmt=True)
             await send(message)
 
         await self.app(scope, receive, send_with_id)

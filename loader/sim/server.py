@@ -39,6 +39,7 @@ def _server(config: SimConfig, port: int) -> tuple[uvicorn.Server, SimState]:
         log_level="critical",
         access_log=False,
         lifespan="off",
+        date_header=False,  # the app dates its answers by the simulated wall clock
     )
     return uvicorn.Server(uvicorn_config), state
 
