@@ -480,6 +480,7 @@ def test_a_certificate_the_machine_does_not_trust_fails_tls_with_the_fix() -> No
     )
 
 
+@pytest.mark.slow
 def test_an_endpoint_that_does_not_speak_tls_fails_the_handshake() -> None:
     """A real handshake with a plain-http server on loopback fails as an SSL error."""
     with running_simulator() as sim:
@@ -676,6 +677,7 @@ def test_column_defaults_and_value_maps_are_checked_too(
     )
 
 
+@pytest.mark.slow
 def test_a_bundled_mapping_by_name_and_a_missing_one() -> None:
     """-m vms-flat: its value maps pass; -m nope: the mapping error with its hint."""
     wiring = Sim(SimConfig()).wiring

@@ -65,7 +65,7 @@ groups_strategy = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(groups_strategy)
 def test_every_camera_once_every_payload_valid_minimum_count(sizes: list[tuple[int, int]]) -> None:
     """The planner's contract, for any mix of group sizes and settings."""

@@ -345,7 +345,7 @@ _CREDENTIALS = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     case=cases(),
     credentials=_CREDENTIALS,
