@@ -117,7 +117,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temporary:
         run = time_run(Path(temporary), args.cameras, args.rate, args.latency)
     print(
-        "| cameras | batches | start -> first request | sending (ideal) | last answer -> exit"
+        "| cameras | create requests | start -> first request | sending (ideal)"
+        " | last answer -> exit"
         " | whole process | share of R |\n|---|---|---|---|---|---|---|"
     )
     print(
