@@ -8,7 +8,7 @@ from email.utils import formatdate
 import httpx
 import pytest
 
-from loader.send.client import Verdict, classify, classify_error, retry_after
+from loader.send.answers import Verdict, classify, classify_error, retry_after
 
 ACCEPTED_BODY = {
     "total_count": 2,

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
+from loader.send.answers import Scope, Verdict, classify
 from loader.send.auth import AkSkAuth
-from loader.send.client import Scope, Verdict, classify
 from loader.send.engine import SubmitOptions
 from loader.send.signing import AkSk
 from loader.state.events import Event

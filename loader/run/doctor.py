@@ -40,8 +40,9 @@ from loader.model.checks import MARKS, STYLES, Check, Diagnosis
 from loader.model.vias import PATTERN_HELP, SERVICE_NAME_PATTERN, SERVICE_VERSION_PATTERN
 from loader.run.options import AuthMethod, Credentials, RunOptions
 from loader.run.runner import auth_source  # a run's own choice of credentials, not a copy
+from loader.send.answers import Outcome, Verdict
 from loader.send.auth import TokenSource
-from loader.send.client import Outcome, Verdict, ViasClient
+from loader.send.client import ViasClient
 from loader.send.pacing import RateLimiter, SystemClock
 from loader.send.secrecy import Scrubber
 from loader.state.events import describe_answer

@@ -1,7 +1,8 @@
 """
 Talking to VIAS: where credentials come from and how they go on a request (``auth``, with
-AK/SK signing in ``signing``), the client and the one function that classifies every
-answer (``client``), pacing and adaptive concurrency (``pacing``), the submitter that
+AK/SK signing in ``signing``), what every answer means by the documented error table
+(``answers``: ``classify``), the client that paces and authenticates each call
+(``client``), pacing and adaptive concurrency (``pacing``), the submitter that
 settles each batch exactly once (``engine``), asking the API what became of accepted
 batches (``observe``), and secrets in payloads and logs (``secrecy``).
 [I/O: HTTP]

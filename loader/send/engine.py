@@ -35,7 +35,8 @@ from anyio.abc import ObjectReceiveStream
 
 from loader.errors import SubmitError
 from loader.model.vias import BatchTaskResponse
-from loader.send.client import Outcome, ReadFailed, RunRefused, Scope, Verdict, ViasClient
+from loader.send.answers import Outcome, Scope, Verdict
+from loader.send.client import ReadFailed, RunRefused, ViasClient
 from loader.send.pacing import AdaptiveLimit, Clock
 from loader.state.events import (
     BatchAbsent,
