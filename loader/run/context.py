@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from loader.bulk import bulk
 from loader.check.load import Loaded, load
 from loader.errors import ConfigError, StorageError
 from loader.model.cameras import CameraStatus, LedgerEntry, RowStatus
@@ -162,6 +163,7 @@ def rebuild_context(run_dir: Path, base: RunOptions) -> RunContext:
     return RunContext(run_dir, journal, scrubber, started, loaded, planned, delta, state, options)
 
 
+@bulk
 def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
     """The run's outcomes, computed once: recorded in the ledger, then written to results.xlsx.
 
