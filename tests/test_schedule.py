@@ -14,9 +14,7 @@ from hypothesis import strategies as st
 from loader.check.schedule import (
     Schedule,
     ScheduleError,
-    ZoneResult,
     describe,
-    normalize_offset,
     parse_days,
     parse_description,
     parse_windows,
@@ -24,6 +22,7 @@ from loader.check.schedule import (
     weekly_schedule,
     weekly_schedule_from_rules,
 )
+from loader.check.zones import ZoneResult, normalize_offset
 
 # The only documented schedule value (vias-api-family.md, "TaskSchedule"), as printed.
 DOCUMENTED_EXAMPLE = """

@@ -14,12 +14,13 @@ day, Monday first, ``[]`` on a day off; windows are ``hh:mm:ss``; the end of a d
 00:00:00 on the next. We always send the reference's "safest body": ``days_of_week`` [1..7]
 and seven lists.
 
-Public: ``parse_days`` and ``parse_windows`` (sheet text), ``normalize_offset`` (time zones),
-``weekly_schedule`` and ``weekly_schedule_from_rules`` (the body), ``validate_documented``
-(the problems of any body), ``describe`` and its inverse ``parse_description``. All raise
-``ScheduleError`` (a ``ValueError`` with ``fix``) on what they cannot read. The patterns
-and constants the request model checks too (``OFFSET_PATTERN``, ``TIME_PATTERN``,
-``END_OF_DAY``, the week) are ``model.vias``'s, so the builder and the model cannot drift.
+Public: ``parse_days`` and ``parse_windows`` (sheet text), ``weekly_schedule`` and
+``weekly_schedule_from_rules`` (the body), ``validate_documented`` (the problems of any
+body), ``describe`` and its inverse ``parse_description``; time zones are
+``zones.normalize_offset``'s. All raise ``ScheduleError`` (a ``ValueError`` with ``fix``)
+on what they cannot read. The patterns and constants the request model checks too
+(``OFFSET_PATTERN``, ``TIME_PATTERN``, ``END_OF_DAY``, the week) are ``model.vias``'s, so
+the builder and the model cannot drift.
 
 Decisions where the reference is silent:
 
@@ -40,12 +41,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import zoneinfo
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from functools import cache
 from itertools import pairwise
 from typing import Any, Final, Literal, TypedDict, TypeGuard, cast
 
@@ -57,7 +54,7 @@ ALL_DAYS: Final = WEEK
 
 _DAY: Final = 86_400  # seconds; a window to the end of the day ends here inside this module
 _LAST: Final = 86_340  # 23:59:00, how the API writes the end of the day
-_OFFSET_RANGE: Final = (-12 * 60, 14 * 60)  # minutes
+OFFSET_RANGE: Final = (-12 * 60, 14 * 60)  # minutes
 _KEYS: Final = ("type", "timezone", "days_of_week", "periods")
 _WINDOW_KEYS: Final = ("begin_at", "end_at")
 
@@ -67,9 +64,6 @@ _DAYS_FIX: Final = (
 _WINDOWS_FIX: Final = (
     "write windows as 08:00-18:00 (several as 08:00-12:00,13:00-18:00), 8am-6pm,"
     " 22:00-06:00 to cross midnight, or all day"
-)
-_OFFSET_FIX: Final = (
-    "write an offset such as +08:00, UTC+8, GMT-05:30 or +0800, or a zone such as Asia/Shanghai"
 )
 
 
@@ -95,15 +89,6 @@ class Schedule(TypedDict):
     timezone: str
     days_of_week: list[int]
     periods: list[list[Window]]
-
-
-@dataclass(frozen=True)
-class ZoneResult:
-    """A time zone as the documented offset, with a warning when the offset loses something."""
-
-    offset: str
-    warning: str | None = None
-    zone: str | None = None
 
 
 Rule = tuple[Sequence[int], Sequence[tuple[str, str]]]
@@ -262,7 +247,7 @@ _TIME: Final = re.compile(r"(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?(?:\s*([ap])\.?m\
 _DASHES: Final = str.maketrans("−–—", "---")
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Text as compared: full-width forms made plain (NFKC), dashes as ``-``, lower case."""
     folded = unicodedata.normalize("NFKC", text).strip().lower()
     return folded.translate(_DASHES)
@@ -270,7 +255,7 @@ def _fold(text: str) -> str:
 
 def parse_days(text: str) -> tuple[int, ...]:
     """Days people write (``Mon-Fri``, ``1,3,5``, ``周一至周五``, ``weekdays``) as 1..7, sorted."""
-    folded = _fold(text)
+    folded = fold(text)
     if folded in _DAY_SETS:
         return _DAY_SETS[folded]
     found: set[int] = set()
@@ -299,7 +284,7 @@ def _day_part(part: str, text: str) -> Sequence[int]:
 
 def _within(part: str, text: str) -> str:
     """The part of a cell a message is about, with the whole cell when that is longer."""
-    return shown(text) if part == _fold(text) else f"{shown(part)} in {shown(text)}"
+    return shown(text) if part == fold(text) else f"{shown(part)} in {shown(text)}"
 
 
 def parse_windows(text: str) -> tuple[tuple[str, str], ...]:
@@ -308,7 +293,7 @@ def parse_windows(text: str) -> tuple[tuple[str, str], ...]:
     The end of the day comes out as ``23:59:00``; a window crossing midnight stays one pair,
     begin after end, for ``weekly_schedule`` to split once it knows the days.
     """
-    folded = _fold(text)
+    folded = fold(text)
     if folded in _ALL_DAY_WORDS:
         return (("00:00:00", END_OF_DAY),)
     windows: list[tuple[str, str]] = []
@@ -327,7 +312,7 @@ def parse_windows(text: str) -> tuple[tuple[str, str], ...]:
 
 def _seconds(value: str, where: str, *, end: bool = False) -> int:
     """A time of day (``8``, ``08:30``, ``18:00:00``, ``6pm``) as seconds after midnight."""
-    match = _TIME.fullmatch(_fold(value))
+    match = _TIME.fullmatch(fold(value))
     if not match:
         raise ScheduleError(f"{value!r} in {where!r} is not a time of day", _WINDOWS_FIX)
     hour, minute, second = (int(g or 0) for g in match.group(1, 2, 3))
@@ -340,131 +325,6 @@ def _seconds(value: str, where: str, *, end: bool = False) -> int:
     if hour > 23 or minute > 59 or second > 59:
         raise ScheduleError(f"{value!r} in {where!r} is not a time of day", _WINDOWS_FIX)
     return hour * 3600 + minute * 60 + second
-
-
-# ---------------------------------------------------------------- time zones
-
-
-_CHINA: Final = 8 * 60
-_ZONE_WORDS: Final = {
-    **dict.fromkeys(("utc", "gmt", "z"), 0),
-    **dict.fromkeys(
-        ("北京时间", "中国标准时间", "东八区", "beijing time", "china standard time", "cst"), _CHINA
-    ),
-}
-_ZONE_WORD_WARNINGS: Final = {
-    "cst": (
-        "CST is read as China Standard Time (+08:00), but it also names US Central Standard"
-        " Time (-06:00) and Cuba Standard Time (-05:00); write +08:00 to be sure"
-    )
-}
-_OFFSET_TEXT: Final = re.compile(r"(?:utc|gmt)?\s*([+-])?\s*(\d{1,2})(?::?(\d{2}))?")
-_NOT_ZONES: Final = frozenset({"factory", "localtime", "posixrules"})
-
-
-def normalize_offset(text: str, *, on: date) -> ZoneResult:
-    """A sheet's time zone as the documented fixed offset; a zone name takes its offset ``on``."""
-    folded = _fold(text)
-    if not folded:
-        raise ScheduleError("no time zone given", _OFFSET_FIX)
-    if folded in _ZONE_WORDS:
-        return ZoneResult(_offset_text(_ZONE_WORDS[folded]), _ZONE_WORD_WARNINGS.get(folded))
-    match = _OFFSET_TEXT.fullmatch(folded)
-    if match:
-        return ZoneResult(_offset_text(_offset_minutes(match, text)))
-    zone = _zone_names().get(folded)
-    if zone is None:
-        raise ScheduleError(
-            f"{shown(text)} is neither a UTC offset nor a time zone name", _OFFSET_FIX
-        )
-    return _zone_result(zone, on)
-
-
-def _offset_minutes(match: re.Match[str], text: str) -> int:
-    """The minutes east of UTC of a matched offset, checked against -12:00..+14:00."""
-    sign, hours, minutes = match[1], int(match[2]), int(match[3] or 0)
-    if sign is None and hours + minutes:
-        raise ScheduleError(
-            f"{text!r} has no sign, so it could be east or west of UTC",
-            f"write +{hours:02d}:{minutes:02d} east of UTC (China is +08:00) or"
-            f" -{hours:02d}:{minutes:02d} west of it",
-        )
-    if minutes > 59:
-        raise ScheduleError(f"{text!r} has {minutes} minutes; an hour has 60", _OFFSET_FIX)
-    total = (hours * 60 + minutes) * (-1 if sign == "-" else 1)
-    if not _OFFSET_RANGE[0] <= total <= _OFFSET_RANGE[1]:
-        raise ScheduleError(f"{text!r} is not a UTC offset between -12:00 and +14:00", _OFFSET_FIX)
-    return total
-
-
-def _offset_text(minutes: int) -> str:
-    """Minutes east of UTC as the documented ``+08:00``; UTC is ``+00:00``."""
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
-@cache
-def _zone_names() -> Mapping[str, str]:
-    """IANA zone names by their lower-case spelling, so ``asia/shanghai`` finds its zone."""
-    names = zoneinfo.available_timezones()
-    return {name.lower(): name for name in names if name.lower() not in _NOT_ZONES}
-
-
-def _zone_result(zone: str, on: date) -> ZoneResult:
-    """A zone's offset at noon on ``on``, warning when the zone's offset changes in the year."""
-    used = _offset_on(zone, on)
-    if not _OFFSET_RANGE[0] <= used <= _OFFSET_RANGE[1]:
-        raise ScheduleError(f"{zone} is {_offset_text(used)} on {on}, out of range", _OFFSET_FIX)
-    offsets = _year_offsets(zone, on.year)
-    warning = _daylight_warning(zone, used, offsets, on) if len(offsets) > 1 else None
-    if zone.lower().startswith("etc/gmt") and used:
-        warning = (
-            f"{zone} is {_offset_text(used)}: Etc/GMT names count the other way round"
-            f" (Etc/GMT+8 is 8 hours behind UTC); write {_offset_text(used)} to be sure"
-        )
-    return ZoneResult(_offset_text(used), warning, zone)
-
-
-def _offset_on(zone: str, day: date) -> int:
-    """The zone's offset in minutes at local noon of ``day`` (clear of the small-hours switch)."""
-    offset = datetime.combine(day, time(12), zoneinfo.ZoneInfo(zone)).utcoffset()
-    seconds = int(offset.total_seconds()) if offset is not None else 0
-    if seconds % 60:
-        raise ScheduleError(f"{zone} has no whole-minute offset on {day}", _OFFSET_FIX)
-    return seconds // 60
-
-
-@cache
-def _year_offsets(zone: str, year: int) -> tuple[int, ...]:
-    """Every offset the zone uses at noon during ``year``, smallest first."""
-    first = date(year, 1, 1)
-    days = (first + timedelta(n) for n in range(366))
-    return tuple(sorted({_offset_on(zone, d) for d in days if d.year == year}))
-
-
-def _daylight_warning(zone: str, used: int, offsets: tuple[int, ...], on: date) -> str:
-    """Why one fixed offset is wrong part of the year for a zone with daylight saving."""
-    named = ", ".join(_offset_text(o) for o in offsets)
-    if len(offsets) == 2:
-        named = (
-            f"standard time {_offset_text(offsets[0])}, daylight saving time"
-            f" {_offset_text(offsets[1])}"
-        )
-    other = next(o for o in offsets if o != used)
-    return (
-        f"{zone} observes daylight saving ({named}); the schedule uses {_offset_text(used)},"
-        f" its offset on {on.isoformat()}. A schedule holds one fixed offset and cannot follow"
-        f" daylight saving: while {_offset_text(other)} applies, the task runs"
-        f" {_duration(abs(other - used))} off local clock time."
-    )
-
-
-def _duration(minutes: int) -> str:
-    """Minutes as ``1 hour``, ``30 minutes`` or ``1 hour 30 minutes``."""
-    hours, rest = divmod(minutes, 60)
-    parts = [f"{hours} hour{'s' * (hours > 1)}"] * bool(hours)
-    parts += [f"{rest} minute{'s' * (rest > 1)}"] * bool(rest)
-    return " ".join(parts)
 
 
 # ---------------------------------------------------------------- checking the body
@@ -513,9 +373,9 @@ def _offset_problems(value: object) -> list[str]:
             " (sign, two-digit hours, colon, minutes)"
         ]
     minutes = int(value[1:3]) * 60 + int(value[4:6])
-    if value.startswith("-") and minutes > -_OFFSET_RANGE[0]:
+    if value.startswith("-") and minutes > -OFFSET_RANGE[0]:
         return [f"timezone {value} is beyond -12:00, the westmost offset"]
-    if value.startswith("+") and minutes > _OFFSET_RANGE[1]:
+    if value.startswith("+") and minutes > OFFSET_RANGE[1]:
         return [f"timezone {value} is beyond +14:00, the eastmost offset"]
     if value == "-00:00":
         return ["timezone -00:00 is not how UTC is written: write +00:00"]

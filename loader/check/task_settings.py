@@ -20,7 +20,7 @@ from typing import Any, Final, NamedTuple
 
 from pydantic import ValidationError
 
-from loader.check import schedule
+from loader.check import schedule, zones
 from loader.check.mapping import OUTPUT_FIELDS, SCHEDULE_FIELDS
 from loader.model.vias import TaskSettings, explain
 
@@ -129,14 +129,14 @@ def _schedule(
 @lru_cache(maxsize=4096)
 def _documented(
     timezone: str, days: str, periods: str, on: date
-) -> tuple[schedule.Schedule, schedule.ZoneResult] | Issue:
+) -> tuple[schedule.Schedule, zones.ZoneResult] | Issue:
     """The body and zone of three schedule texts, else the first unreadable one's issue.
 
     Cached: many groups share a schedule, and a class per camera is common.
     """
     reading: tuple[str, ...] = ("timezone",)
     try:
-        zone = schedule.normalize_offset(timezone, on=on)
+        zone = zones.normalize_offset(timezone, on=on)
         reading = ("days_of_week",)
         chosen = schedule.parse_days(days)
         reading = ("periods",)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Final, TypeVar
 
-from loader.check import schedule
+from loader.check import schedule, zones
 from loader.model.problems import shown
 from loader.model.vias import MAX_ROI_CHARS, roi_problem
 from loader.read.names import loose_key
@@ -162,7 +162,7 @@ def timezone(text: str) -> str:
     ``task_settings`` on the date the plan is made; a word whose reading comes with a warning
     (``CST``) is kept, so that warning reaches its rows. Unreadable text is refused here.
     """
-    found = _read_schedule(lambda t: schedule.normalize_offset(t, on=_SPELLING_DAY), text)
+    found = _read_schedule(lambda t: zones.normalize_offset(t, on=_SPELLING_DAY), text)
     if found.zone is not None:
         return found.zone
     return text.strip() if found.warning else found.offset
