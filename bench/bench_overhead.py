@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_submit import MAPPING  # the same one-algorithm layout as the throughput bench
+
 from loader.sim import SimConfig, running_simulator
 
 BULKLOAD = [sys.executable, "-m", "loader"]
@@ -32,16 +34,6 @@ BULKLOAD = [sys.executable, "-m", "loader"]
 # is on some build machines): the processes timed here start as a user's would, from a
 # cache that a first, untimed --help fills.
 ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-MAPPING = """
-name = "bench"
-[cameras.columns]
-video_source_id = { column = "Camera", required = true }
-group = { column = "Group", required = true }
-[task]
-service_name = "c-smoke-and-fire-cloud"
-service_version = "3.0"
-event_center = true
-"""
 
 
 def time_help(times: int) -> list[float]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Final
 
 import numpy as np
@@ -58,13 +58,12 @@ def check(
     cameras: MappedSheet,
     groups: MappedSheet | None = None,
     *,
-    on: date | None = None,
+    on: date,
 ) -> Checked:
     """Validate mapped camera rows (joined to ``groups``) and resolve their settings.
 
-    ``on``: the date zone names take their offset on; by default today in UTC, read once here.
+    ``on``: the plan's date, which zone names take their offset on (``load`` reads the clock).
     """
-    on = on or datetime.now(UTC).date()
     frame = cameras.frame.copy()
     for name in CAMERA_FIELDS:
         if name not in frame:
