@@ -30,8 +30,9 @@ def _fill_after_plan(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def append_many(journal: Journal, events: list[Event]) -> None:
         original(journal, events)
-        pages = journal._db.execute("PRAGMA page_count").fetchone()[0]
-        journal._db.execute(f"PRAGMA max_page_count = {pages}")
+        with journal._lock:  # workers append from threads: the cap must not race them
+            pages = journal._db.execute("PRAGMA page_count").fetchone()[0]
+            journal._db.execute(f"PRAGMA max_page_count = {pages}")
 
     monkeypatch.setattr(Journal, "append_many", append_many)
 
