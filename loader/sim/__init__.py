@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from loader.sim.app import create_app
-from loader.sim.config import FAULTS, SimConfig
+from loader.sim.config import FAULTS, MUTATION_FAULTS, SimConfig
 from loader.sim.server import RunningSim, running_simulator, serve_forever
 from loader.sim.state import SimState
 
 __all__ = [
     "FAULTS",
+    "MUTATION_FAULTS",
     "RunningSim",
     "SimConfig",
     "SimState",

@@ -8,19 +8,39 @@ Faults apply to ``POST .../batch-tasks`` (the call that must never create a task
 ``5xx-after``, and the batch shows in list calls only ``slow_commit_seconds`` later), ``429``
 (refused as throttled). They are drawn from ``fault_sequence`` for the first creates
 (``"none"`` is a create without a fault), then at random by ``faults`` probabilities.
+
+Mutation faults apply to the calls that change what exists (UpdateTask, DeleteTask,
+StartStopTask, UpdateBatchTask, DeleteBatchTask, BatchStartStopTask), drawn the same way
+from ``mutation_fault_sequence`` then ``mutation_faults`` (apart from the create faults, so
+a create's fault never moves): ``5xx-before`` (500 VIAS.00010006, nothing changed),
+``5xx-after`` (changed, then 500), ``reset-before`` (connection dropped, nothing changed),
+``commit-reset`` (changed, then dropped), ``429`` (throttled as the gateway does, nothing
+changed), ``slow`` (changed, answered after ``slow_seconds``). A call the service refuses
+(400, or 500 VIAS.00010012) answers its refusal whatever fault was drawn "after" it.
+
+Task states move on ``SimState.clock``: PENDING, STARTING ``starting_after`` s after the
+create or start, then RUNNING (or START_FAILED for ``start_fail_percent`` of the sources,
+and every time for ``always_fail_sources``) at ``running_after``; sources in
+``abnormal_sources`` turn ABNORMAL ``abnormal_after`` s after RUNNING. A stop shows STOPPING
+for ``stopping_after`` s, then STOPPED; a delete shows DELETING for ``deleting_after`` s,
+then the task is gone.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 FAULTS = ("5xx-before", "5xx-after", "reset-before", "commit-reset", "slow", "slow-commit", "429")
+MUTATION_FAULTS = ("5xx-before", "5xx-after", "reset-before", "commit-reset", "429", "slow")
 # The research notes find both spellings of the throttling code in Huawei's pages.
 THROTTLE_CODES = ("APIG.0308", "APIGW.0308")
 MAX_BODY_BYTES = 12 * 1024 * 1024  # "Request body over 12 MB: 413 APIG.0201"; MB read as MiB
 DEFAULT_ACCESS_KEYS = {"SIMAK0000000000000001": "sim-secret-key-0123456789abcdef"}
+# CreateVideoGroupDto: video_group_name is 1..20 of Chinese, a-z, A-Z and 0-9.
+GROUP_NAME = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9]{1,20}")
 
 
 @dataclass
@@ -58,6 +78,14 @@ class SimConfig:
     start_fail_percent: int = 5
     starting_after: float = 0.5
     running_after: float = 1.5
+    always_fail_sources: frozenset[str] = frozenset()  # fail to start after every start too
+    abnormal_sources: frozenset[str] = frozenset()  # go ABNORMAL abnormal_after s after RUNNING
+    abnormal_after: float = 3.0
+    stopping_after: float = 1.0  # STOPPING this long, then STOPPED
+    deleting_after: float = 1.0  # DELETING this long, then gone
+    group_names: dict[str, str] = field(default_factory=dict)  # group id -> its name
+    mutation_faults: dict[str, float] = field(default_factory=dict)
+    mutation_fault_sequence: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         """Refuse a misspelt fault or code here, not as a silent no-op mid-test."""
@@ -66,6 +94,19 @@ class SimConfig:
         unknown = (set(self.faults) | set(self.fault_sequence)) - {*FAULTS, "none"}
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}; kinds: {', '.join(FAULTS)}")
+        unknown = (set(self.mutation_faults) | set(self.mutation_fault_sequence)) - {
+            *MUTATION_FAULTS,
+            "none",
+        }
+        if unknown:
+            raise ValueError(
+                f"unknown mutation faults {sorted(unknown)}; kinds: {', '.join(MUTATION_FAULTS)}"
+            )
+        unfit = sorted(g for g, name in self.group_names.items() if not GROUP_NAME.fullmatch(name))
+        if unfit:
+            raise ValueError(
+                f"group_names of {unfit} are no VIAS group names (1-20 of Chinese, a-z, A-Z, 0-9)"
+            )
         missing = set(self.security_tokens) - set(self.access_keys)
         if missing:
             raise ValueError(f"security_tokens names access keys with no secret: {sorted(missing)}")

@@ -10,6 +10,13 @@ required although the table marks it optional, since a batch without input creat
 nothing; ``target_roi`` may be empty (its minimum length is 0) and is otherwise a JSON
 object of ``lines`` and ``polygons``; the OBS path pattern as printed does not compile, so
 its evident intent is applied; the bucket pattern compiles and is applied as printed.
+
+Updates (research notes section 6): UpdateTask's body is UpdateTasksRequestBody (``name`` of
+letters, digits, Chinese, ``-`` and ``_``; ``input`` required, exactly one ``video_source``
+item naming the task's own source; ``output`` required; no ``service_name`` or
+``service_version``); UpdateBatchTask's is the create body without the algorithm fields.
+Both are checked by the create's rules wherever the fields are the same. A single task's
+``config.common.target_roi`` is checked as a batch entry's ``target_roi`` is.
 """
 
 from __future__ import annotations
@@ -21,9 +28,10 @@ from typing import Any
 from loader.sim.invalid import Invalid, require
 from loader.sim.schedule import check_schedule
 
-__all__ = ["Invalid", "check_body"]
+__all__ = ["Invalid", "check_batch_update", "check_body", "check_task_update"]
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
+_TASK_NAME = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9_-]{1,100}")
 _SERVICE = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9_-]{1,100}")
 _VERSION = re.compile(r"[a-z0-9.]{3,32}")
 _ORDER = re.compile(r"[a-z0-9_-]{4,36}")
@@ -42,6 +50,9 @@ _TOP = {
     "is_saved_as_template",
     "resource_order_id",
 }
+_ALGORITHM = {"service_name", "service_version"}
+_BATCH_UPDATE = _TOP - _ALGORITHM
+_TASK_UPDATE = (_BATCH_UPDATE - {"batch_input"}) | {"input"}
 _MODES = {
     "obs": {"bucket", "path", "data_category"},
     "dis": {"stream_name", "data_category"},
@@ -56,6 +67,54 @@ def check_body(body: Any) -> None:
     _text(body, "name", _NAME, "1-100 letters, digits, '-' or '_'")
     _text(body, "service_name", _SERVICE, "1-100 Chinese letters, letters, digits, '_' or '-'")
     _text(body, "service_version", _VERSION, "3-32 of a-z, 0-9 and '.'")
+    _optional(body)
+    _batch_input(body.get("batch_input"))
+    _output(body.get("output"))
+    if "config" in body:
+        _config(body["config"])
+
+
+def check_task_update(body: Any, video_source_id: str) -> None:
+    """Raise Invalid naming the first rule an UpdateTask body for this task's source breaks."""
+    require(isinstance(body, dict), "the body must be a JSON object")
+    _no_algorithm(body)
+    _fields(body, _TASK_UPDATE, "the body")
+    _text(body, "name", _TASK_NAME, "1-100 Chinese letters, letters, digits, '-' or '_'")
+    _optional(body)
+    _input(body.get("input"), video_source_id)
+    _output(body.get("output"))
+    if "config" in body:
+        _config(body["config"])
+        roi = body["config"].get("common", {}).get("target_roi")
+        if roi is not None:
+            _roi(roi, "config.common.target_roi")
+
+
+def check_batch_update(body: Any) -> None:
+    """Raise Invalid naming the first rule an UpdateBatchTask body breaks."""
+    require(isinstance(body, dict), "the body must be a JSON object")
+    _no_algorithm(body)
+    _fields(body, _BATCH_UPDATE, "the body")
+    _text(body, "name", _NAME, "1-100 letters, digits, '-' or '_'")
+    _optional(body)
+    _batch_input(body.get("batch_input"))
+    _output(body.get("output"))
+    if "config" in body:
+        _config(body["config"])
+
+
+def _no_algorithm(body: dict[str, Any]) -> None:
+    """An update keeps the task's algorithm: another one or another version is a new task."""
+    named = sorted(_ALGORITHM & set(body))
+    require(
+        not named,
+        f"the body has {named}: an update cannot change the algorithm or its version"
+        " (another one is a new task)",
+    )
+
+
+def _optional(body: dict[str, Any]) -> None:
+    """The optional fields a create and an update share."""
     if "resource_order_id" in body:
         _text(body, "resource_order_id", _ORDER, "4-36 of a-z, 0-9, '-' and '_'")
     if "description" in body:
@@ -71,10 +130,31 @@ def check_body(body: Any) -> None:
         )
     if "schedule" in body:
         check_schedule(body["schedule"])
-    _batch_input(body.get("batch_input"))
-    _output(body.get("output"))
-    if "config" in body:
-        _config(body["config"])
+
+
+def _input(task_input: Any, video_source_id: str) -> None:
+    """Exactly one video_source item, the task's own source: an update cannot move a task."""
+    require(isinstance(task_input, dict), "input is required: an object")
+    _fields(task_input, {"type", "data"}, "input")
+    kind = task_input.get("type")
+    require(
+        kind == "video_source",
+        f"input.type {_show(kind)} must be 'video_source': a video_source input cannot change type",
+    )
+    data = task_input.get("data")
+    require(isinstance(data, list), "input.data is required: a list of one video source")
+    require(
+        len(data) == 1,
+        f"input.data holds {len(data)} items: an update takes exactly one video source",
+    )
+    require(isinstance(data[0], dict), "input.data[0] must be an object")
+    _fields(data[0], {"video_source_id"}, "input.data[0]")
+    named = data[0].get("video_source_id")
+    require(
+        named == video_source_id,
+        f"input.data[0].video_source_id {_show(named)} is not the task's video source"
+        f" {video_source_id!r}: a task's video source cannot change",
+    )
 
 
 def _fields(value: dict[str, Any], allowed: set[str], where: str) -> None:

@@ -1,0 +1,158 @@
+"""
+What every handler of the simulated service shares: one config and state, the gateway's
+checks (``Service.gate``), the faults of creates and of mutations, group names, and the
+answers several calls give (counts, dropped connections, integer query parameters).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from loader.sim.config import SimConfig
+from loader.sim.errors import vias_response
+from loader.sim.gateway import Gateway, request_id_of
+from loader.sim.invalid import Invalid, require
+from loader.sim.state import SimState
+
+
+class FaultDraw:
+    """The next fault: from a sequence first (``"none"``: no fault), then at random."""
+
+    def __init__(self, sequence: list[str], table: dict[str, float], seed: int) -> None:
+        self.sequence = deque(sequence)
+        self.table = table
+        self.random = random.Random(seed)
+
+    def next(self) -> str | None:
+        if self.sequence:
+            kind = self.sequence.popleft()
+            return None if kind == "none" else kind
+        draw = self.random.random()
+        for kind, probability in self.table.items():
+            if draw < probability:
+                return kind
+            draw -= probability
+        return None
+
+
+def derived_group_name(group_id: str) -> str:
+    """A stable name that fits VIAS group names (1-20 of Chinese, a-z, A-Z, 0-9)."""
+    return "g" + hashlib.sha1(group_id.encode()).hexdigest()[:12]
+
+
+class Service:
+    """One simulated project's config, state, gateway and fault draws."""
+
+    def __init__(self, config: SimConfig, state: SimState) -> None:
+        self.config = config
+        self.state = state
+        self.gateway = Gateway(config, state)
+        self.faults = FaultDraw(config.fault_sequence, config.faults, config.seed)
+        self.mutation_faults = FaultDraw(
+            config.mutation_fault_sequence, config.mutation_faults, config.seed
+        )
+
+    def group_name(self, group_id: str) -> str:
+        """The configured name of a group, or one derived from its id."""
+        return self.config.group_names.get(group_id) or derived_group_name(group_id)
+
+    async def gate(self, request: Request) -> Response | None:
+        """The gateway's checks, then the project's; logged on arrival, then latency."""
+        refused = await self.gateway.refusal(request)
+        if refused is None:
+            refused = self._project_refusal(request)
+        status = refused.status_code if refused is not None else 0
+        self.state.log(request.method, request.url.path, status, request_id_of(request))
+        if refused is None and self.config.latency:
+            await anyio.sleep(self.config.latency)
+        return refused
+
+    def _project_refusal(self, request: Request) -> Response | None:
+        """A project other than the simulated one does not exist (400, per the error table)."""
+        named = request.path_params["project_id"]
+        if named != self.config.project_id:
+            return vias_response("VIAS.00010002", f"project {named} does not exist")
+        scoped = request.headers.get("X-Project-Id")
+        if scoped is not None and scoped != named:
+            return vias_response(
+                "VIAS.00010002", f"X-Project-Id {scoped} is not the project {named} of the path"
+            )
+        return None
+
+    async def mutate(self, request: Request, change: Callable[[], Response]) -> Response:
+        """
+        A call that changes what exists, under its drawn fault: before it (nothing changed),
+        or after it (changed; answered late, 500 or not at all). A refused change answers
+        its refusal whatever fault was drawn to follow it.
+        """
+        fault = self.mutation_faults.next()
+        if fault == "429":
+            return self.gateway.throttled(request_id_of(request))
+        if fault == "5xx-before":
+            return vias_response("VIAS.00010006", "simulated fault 5xx-before: nothing changed")
+        if fault == "reset-before":
+            return reset(request)
+        answer = change()
+        if answer.status_code != 200:
+            return answer
+        if fault == "5xx-after":
+            return vias_response(
+                "VIAS.00010006", "simulated fault 5xx-after: changed, not answered"
+            )
+        if fault == "commit-reset":
+            return reset(request)
+        if fault == "slow":
+            await anyio.sleep(self.config.slow_seconds)
+        return answer
+
+
+def counts(batch_id: str, succeeded: int, errors: list[str]) -> JSONResponse:
+    """The answer of the batch calls: total, failed and succeeded tasks, id, error_list."""
+    return JSONResponse(
+        {
+            "total_count": succeeded + len(errors),
+            "failed_count": len(errors),
+            "succeed_count": succeeded,
+            "id": batch_id,
+            "error_list": errors,
+        }
+    )
+
+
+def reset(request: Request) -> Response:
+    """Drop the connection without an answer (uvicorn's protocol owns the transport)."""
+    cycle = getattr(request.receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:  # pragma: no cover - only under a server without a transport
+        raise RuntimeError("connection resets need uvicorn's h11 protocol")
+    transport.abort()
+    return Response(status_code=500)
+
+
+def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within its documented range."""
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    require(
+        text.isdigit() and low <= int(text) <= high,
+        f"{name} {text!r} must be an integer from {low} to {high}",
+    )
+    return int(text)
+
+
+def parsed(raw: bytes) -> Any:
+    """A request body parsed as JSON; Invalid when it is not JSON."""
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise Invalid(f"the body is not JSON: {exc}") from None
