@@ -17,6 +17,19 @@ transport error into what the submitter does next, as the documented error table
 | 408, 5xx (VIAS.00010006 / 00010009 internal) | ambiguous | |
 | any other 4xx (413 APIG.0201 body too large, ...) | rejected | |
 
+Answers to a change of one existing task (UpdateTask, DeleteTask, StartStopTask) are
+``classify_change``'s: the table above as a read sees it (``creating=False``: VIAS.00010002
+is this request's missing object, not a missing project), except:
+
+| answer to a change | verdict | scope |
+|---|---|---|
+| any 2xx (the body is untyped: no id is required) | accepted | |
+| VIAS.00010007 / 00010008 (no task with this id): ``missing`` | rejected | |
+| VIAS.00010003 / 00010011, 409 (a name exists) | rejected | |
+| 403, 404 (this change refused; the creates of the run told endpoint and rights) | rejected | |
+
+A DeleteTask answered ``missing`` has nothing left to do: the task is gone.
+
 Codes are matched by their number, as the reference advises (digit counts vary:
 VIAS.0010047 and VIAS.00010001). Scope ``run`` stops the run and leaves what was not sent
 for ``resume``; ``project`` stops it for good: nothing unsent can succeed. Once the API has
@@ -55,6 +68,7 @@ OBJECT_MISSING: Final = 10002
 NOT_AUTHORIZED: Final = frozenset({10005, 10021})
 TOKEN_REFUSED: Final = 10005  # "Authorization failed": also what an expired token may get
 EXISTS: Final = frozenset({10003, 10011})
+TASK_MISSING: Final = frozenset({10007, 10008})  # "No task is found based on the (task) ID"
 _CODE = re.compile(r"(?P<family>APIGW?|VIAS)\.(?P<number>\d+)", re.IGNORECASE)
 
 
@@ -120,6 +134,11 @@ class Outcome:
         return _number(self.code, "VIAS") == OBJECT_MISSING
 
     @property
+    def missing(self) -> bool:
+        """A refusal saying no task has the id (VIAS.00010007 / 00010008)."""
+        return self.verdict == Verdict.REJECTED and _number(self.code, "VIAS") in TASK_MISSING
+
+    @property
     def text(self) -> str:
         """The answer in a few words, with its request id."""
         return describe_answer(self.status, self.code, self.message, self.request_id)
@@ -162,6 +181,25 @@ def classify(
     if status == 429 or _number(answer.code, "APIG") == THROTTLED:
         return _throttled(answer, response.headers.get("Retry-After"), now)
     return _refused(answer, creating=creating, may_expire=may_expire)
+
+
+def classify_change(
+    response: httpx.Response, *, now: float | None = None, may_expire: bool = False
+) -> Outcome:
+    """The verdict on an answer to a change of one task, as the module's second table says.
+
+    Throttling, quota, credentials and 5xx read as ``classify`` reads them; what would
+    mean "the batch exists" or "wrong endpoint" for a create is a refusal of this change.
+    """
+    status = response.status_code
+    if 200 <= status < 300:
+        request_id = response.headers.get("X-Request-Id", "")
+        return Outcome(Verdict.ACCEPTED, status, request_id=request_id)
+    outcome = classify(response, now=now, creating=False, may_expire=may_expire)
+    refused_here = outcome.verdict == Verdict.FATAL and outcome.scope == Scope.BATCH  # 403/404
+    if refused_here or outcome.verdict == Verdict.EXISTS:
+        return replace(outcome, verdict=Verdict.REJECTED)  # keeps 403/404's hint
+    return outcome
 
 
 def _throttled(answer: Outcome, header: str | None, now: float | None) -> Outcome:

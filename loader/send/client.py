@@ -1,15 +1,16 @@
 """
 The VIAS client: every call paced by the shared limiter and authenticated (a 401 fetches a
 new token once and repeats the call; an AK/SK signature is never repeated). What each
-answer means is ``answers.classify``'s to say; once the API has refused the run, the client
-sends nothing more (five refused signatures in a row would lock the key).
+answer means is ``answers.classify``'s to say (``classify_change``'s for a change of one
+existing task: UpdateTask, DeleteTask, StartStopTask); once the API has refused the run,
+the client sends nothing more (five refused signatures in a row would lock the key).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import httpx
 
@@ -18,6 +19,7 @@ from loader.send.answers import (
     Outcome,
     Verdict,
     classify,
+    classify_change,
     classify_error,
 )
 from loader.send.auth import TokenSource
@@ -130,6 +132,10 @@ class ViasClient:
     def _judge(self, response: httpx.Response, *, creating: bool) -> Outcome:
         """``classify``, with this auth's hint on a refusal; a refused run trips the client."""
         outcome = classify(response, creating=creating, may_expire=self.auth.may_expire)
+        return self._adopt(outcome)
+
+    def _adopt(self, outcome: Outcome) -> Outcome:
+        """This auth's hint on a refusal of the credentials; a refused run trips the client."""
         if outcome.verdict == Verdict.UNAUTHORIZED:
             outcome = replace(outcome, hint=self.auth.refused_hint)
         if outcome.stops_run and self.refused is None:
@@ -145,6 +151,31 @@ class ViasClient:
         except RunRefused as exc:
             return exc.outcome.unsent()
         return self._judge(response, creating=True)
+
+    async def update_task(self, task_id: str, content: bytes) -> Outcome:
+        """UpdateTask: PUT the exact bytes of the task's whole new configuration."""
+        return await self._change("PUT", f"/tasks/{task_id}", content=content)
+
+    async def delete_task(self, task_id: str) -> Outcome:
+        """DeleteTask."""
+        return await self._change("DELETE", f"/tasks/{task_id}")
+
+    async def start_stop_task(self, task_id: str, command: Literal["start", "stop"]) -> Outcome:
+        """StartStopTask: ``start`` or ``stop`` one task."""
+        if command not in ("start", "stop"):
+            raise ValueError(f"StartStopTask takes start or stop, not {command!r}")
+        return await self._change("PUT", f"/tasks/{task_id}/action/{command}")
+
+    async def _change(self, method: str, path: str, **kwargs: Any) -> Outcome:
+        """One change of an existing task, judged by ``classify_change``; never raises for
+        transport trouble."""
+        try:
+            response = await self._call(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            return classify_error(exc)
+        except RunRefused as exc:
+            return exc.outcome.unsent()
+        return self._adopt(classify_change(response, may_expire=self.auth.may_expire))
 
     async def probe(self) -> Outcome:
         """One smallest page of ListBatchTasks, read-only: ``bulkload doctor``'s API call.
@@ -211,12 +242,39 @@ class ViasClient:
         document, _ = await self._get(f"/tasks/{task_id}", {})
         return document
 
+    async def task_detail(self, task_id: str) -> dict[str, Any] | None:
+        """ShowTaskInfo; None when the API says no such task exists."""
+        detail, _ = await self.find_task(task_id)
+        return detail
+
+    async def find_task(self, task_id: str) -> tuple[dict[str, Any] | None, str]:
+        """ShowTaskInfo and its request id; None when the API says no such task exists
+        (400 VIAS.00010007 / 00010008, or 00010002: the object read, this task, is missing).
+
+        Any other failure raises as ``_get`` does (``ReadFailed``, ``RunRefused``).
+        """
+        path = f"/tasks/{task_id}"
+        response = await self._get_response(path, {})
+        if response.status_code == 400:
+            outcome = classify(response, creating=False)
+            if outcome.missing or outcome.project_missing:
+                return None, outcome.request_id
+        document, request_id = self._read(path, response)
+        return document, request_id
+
     async def _get(self, path: str, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
         """A GET whose answer must be a JSON object, and its request id; else a ReadFailed."""
+        return self._read(path, await self._get_response(path, params))
+
+    async def _get_response(self, path: str, params: dict[str, Any]) -> httpx.Response:
+        """A paced, authenticated GET; a transport failure is a ReadFailed."""
         try:
-            response = await self._call("GET", path, params=params)
+            return await self._call("GET", path, params=params)
         except httpx.HTTPError as exc:
             raise ReadFailed(f"GET {path} failed: {type(exc).__name__}") from exc
+
+    def _read(self, path: str, response: httpx.Response) -> tuple[dict[str, Any], str]:
+        """A GET's answer as a JSON object and its request id; else a ReadFailed."""
         request_id = response.headers.get("X-Request-Id", "")
         if response.status_code != 200:
             raise self._read_error(path, self._judge(response, creating=False))

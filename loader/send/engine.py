@@ -21,13 +21,17 @@ batch exactly once.
   batch that is not settled is reported (``resume`` finishes it).
 - Every decision is an event, recorded durably before the action that depends on it, with
   the request id of the answer behind it.
+
+The options, the run's control, backoff and the stoppable sleep live in ``control``: the
+``Changer`` (``changes``) shares them. ``SubmitOptions``, ``RunControl`` and ``Emit`` are
+re-exported here for the callers that import them from this module.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final
 
 import anyio
@@ -35,8 +39,12 @@ from anyio.abc import ObjectReceiveStream
 
 from loader.errors import SubmitError
 from loader.model.vias import BatchTaskResponse
-from loader.send.answers import Outcome, Scope, Verdict
+from loader.send.answers import Outcome, Verdict
 from loader.send.client import ReadFailed, RunRefused, ViasClient
+from loader.send.control import Emit as Emit
+from loader.send.control import RunControl as RunControl
+from loader.send.control import SubmitOptions as SubmitOptions
+from loader.send.control import backoff_delay, sleep_unless_stopped, worker_count
 from loader.send.pacing import AdaptiveLimit, Clock
 from loader.state.events import (
     BatchAbsent,
@@ -52,25 +60,8 @@ from loader.state.events import (
 )
 from loader.state.runstate import BatchState, BatchStatus
 
-Emit = Callable[[Event], Awaitable[None]]
 MIN_LOOKUP_STEP: Final = 1.0  # seconds between lookups past the settle delays, at least
 _EPSILON: Final = 1e-6  # clock arithmetic slack when checking that the window has passed
-
-
-@dataclass(frozen=True, kw_only=True)
-class SubmitOptions:
-    """How hard and how long to try."""
-
-    concurrency: int = 8  # the most requests in flight (the AIMD cap)
-    workers: int | None = None  # batches in progress at once; default max(4 x concurrency, 32)
-    max_attempts: int = 6
-    backoff_base: float = 0.5
-    backoff_cap: float = 20.0
-    retry_budget: int | None = None  # default: one retry per batch, at least 20
-    outage_after: int = 12  # failures in a row, none succeeding, that end the run
-    lookup_delays: tuple[float, ...] = (1.0, 2.0, 4.0)  # the settle window for list lag
-    lookup_window: float = 0.0  # lookups span at least this (the read timeout), plus
-    window_per_camera: float = 0.001  # this per camera of the batch (1 s per 1,000)
 
 
 @dataclass
@@ -80,46 +71,6 @@ class Job:
     name: str
     content: bytes
     state: BatchState
-
-
-@dataclass
-class RunControl:
-    """Shared stop switch, retry budget and failure streak of one run."""
-
-    budget: int
-    outage_after: int
-    stop_reason: str = ""
-    final: bool = False  # the API refused the run for good: unsent batches cannot succeed
-    streak: int = 0
-    retries: int = 0
-    lookups: int = 0
-    _stopped: anyio.Event = field(default_factory=anyio.Event)
-
-    @property
-    def stopping(self) -> bool:
-        return self._stopped.is_set()
-
-    def stop(self, reason: str, *, final: bool = False) -> None:
-        """Take no new batch and no new attempt; the first reason stands."""
-        if not self.stopping:
-            self.stop_reason, self.final = reason, final
-            self._stopped.set()
-
-    def failed(self) -> None:
-        """A request failed (retriable or ambiguous): spend budget, watch for an outage."""
-        self.retries += 1
-        self.streak += 1
-        if self.retries > self.budget:
-            self.stop(f"retry budget of {self.budget} spent")
-        elif self.streak >= self.outage_after:
-            self.stop(f"the API failed {self.streak} requests in a row (outage)")
-
-    def succeeded(self) -> None:
-        self.streak = 0
-
-    async def stopped(self) -> None:
-        """Wait until the run is stopped."""
-        await self._stopped.wait()
 
 
 class Submitter:
@@ -156,11 +107,8 @@ class Submitter:
                     await send.send(job)
 
     def _workers(self) -> int:
-        """Workers outnumber the requests in flight: a worker waiting out a backoff or a
-        lookup's settle window holds no request, and must not hold up the other batches."""
-        if self.options.workers is not None:
-            return max(1, self.options.workers)
-        return max(4 * self.options.concurrency, 32)
+        """Workers outnumber the requests in flight (``control.worker_count``)."""
+        return worker_count(self.options)
 
     async def _worker(self, jobs: ObjectReceiveStream[Job]) -> None:
         async with jobs:
@@ -268,19 +216,14 @@ class Submitter:
 
     def _stop_for(self, refusal: Outcome) -> None:
         """The API refused the run; for good (project, permissions) if its scope says so."""
-        self.control.stop(refusal.stop_reason, final=refusal.scope == Scope.PROJECT)
+        self.control.stop_for(refusal)
 
     async def _back_off(self, job: Job, outcome: Outcome) -> None:
         """Wait before resending what never arrived: Retry-After, else full jitter.
 
         The client already paused (Retry-After) or slowed (none) the shared pacer.
         """
-        ceiling = min(
-            self.options.backoff_cap, self.options.backoff_base * 2 ** (job.state.attempts - 1)
-        )
-        delay = self.random.uniform(0, ceiling)
-        if outcome.retry_after is not None:
-            delay = max(delay, outcome.retry_after)
+        delay = backoff_delay(self.options, job.state.attempts, outcome.retry_after, self.random)
         await self._emit(
             job,
             BatchRetrying(
@@ -364,17 +307,7 @@ class Submitter:
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep on the engine's clock, cut short when the run is stopped."""
-        if self.control.stopping:
-            return
-        async with anyio.create_task_group() as group:
-
-            async def wake_on_stop() -> None:
-                await self.control.stopped()
-                group.cancel_scope.cancel()
-
-            group.start_soon(wake_on_stop)
-            await self.clock.sleep(seconds)
-            group.cancel_scope.cancel()
+        await sleep_unless_stopped(self.clock, self.control, seconds)
 
 
 def lookup_schedule(delays: Sequence[float], window: float) -> list[float]:

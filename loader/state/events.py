@@ -20,7 +20,7 @@ class Event:
     """Base of all events; ``kind`` names the type in the journal."""
 
     kind: ClassVar[str] = "Event"
-    batch: str = ""  # the batch name, for batch events
+    batch: str = ""  # the batch name, for batch events ("" for a change's: see ``change``)
 
     def payload(self) -> dict[str, Any]:
         """The fields as JSON-ready data (without ``batch``, which has its own column)."""
@@ -164,7 +164,7 @@ class TasksObserved(Event):
     kind: ClassVar[str] = "TasksObserved"
     batch_id: str = ""
     state_counts: dict[str, int] = field(default_factory=dict)
-    tasks: list[list[str]] = field(default_factory=list)  # [video_source_id, task_id, state]
+    tasks: list[list[str]] = field(default_factory=list)  # [source id, task id, state, name]
     complete: bool = True  # False: some tasks could not be matched to a camera
     judge_states: bool = True  # False: asked only whether tasks exist (end of a run)
 
@@ -217,6 +217,99 @@ class RunFinished(Event):
     kind: ClassVar[str] = "RunFinished"
     exit_code: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+
+
+# Changes of existing tasks (UpdateTask, DeleteTask, StartStopTask), each keyed by its
+# ``change`` (``Mutation.id``: ``<action>:<task id>``); ``batch`` stays "". Each is a direct
+# subclass of Event, so KINDS below finds it.
+
+
+@dataclass(frozen=True)
+class ChangeSending(Event):
+    """A change request is about to go out (from here it may have been applied)."""
+
+    kind: ClassVar[str] = "ChangeSending"
+    change: str = ""
+    action: str = ""  # update, delete, stop, start
+    task_id: str = ""
+    attempt: int = 0
+
+
+@dataclass(frozen=True)
+class ChangeDone(Event):
+    """The change is applied: the API said so, or a check found it applied (``checked``)."""
+
+    kind: ClassVar[str] = "ChangeDone"
+    change: str = ""
+    request_id: str = ""
+    checked: bool = False
+
+
+@dataclass(frozen=True)
+class ChangeRefused(Event):
+    """The API refused the change, or a check found its task gone: not sent again."""
+
+    kind: ClassVar[str] = "ChangeRefused"
+    change: str = ""
+    status: int = 0
+    code: str = ""
+    message: str = ""
+    request_id: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeRetrying(Event):
+    """The request provably was not applied (throttled, refused the run): sent again later."""
+
+    kind: ClassVar[str] = "ChangeRetrying"
+    change: str = ""
+    attempt: int = 0
+    reason: str = ""
+    delay: float = 0.0
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeAmbiguous(Event):
+    """The request went out and no clear answer came back: it may have been applied."""
+
+    kind: ClassVar[str] = "ChangeAmbiguous"
+    change: str = ""
+    attempt: int = 0
+    reason: str = ""
+    status: int = 0  # the HTTP status of the unclear answer (0: none came)
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeChecked(Event):
+    """ShowTaskInfo answered for a change in doubt: the task's state, or that it is gone."""
+
+    kind: ClassVar[str] = "ChangeChecked"
+    change: str = ""
+    state: str = ""
+    exists: bool = False
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeCheckFailed(Event):
+    """ShowTaskInfo gave no usable answer for a change in doubt: it stays in doubt."""
+
+    kind: ClassVar[str] = "ChangeCheckFailed"
+    change: str = ""
+    reason: str = ""
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeGaveUp(Event):
+    """The run stopped trying this change (attempts, budget, outage, interrupt, refusal)."""
+
+    kind: ClassVar[str] = "ChangeGaveUp"
+    change: str = ""
+    reason: str = ""
 
 
 # Every event type by its kind: derived, so a new event can never be left out.

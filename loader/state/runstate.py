@@ -1,7 +1,8 @@
 """
 The state of a run as the fold of its events: per batch, whether it is settled, whether a
 request for it may have reached the API, and how many times it was sent; and the canary's
-verdict, which holds back the rest of the run while it is a failure. Pure; the engine,
+verdict, which holds back the rest of the run while it is a failure; and per change of an
+existing task (``changes``, by ``Mutation.id``), the same questions. Pure; the engines,
 ``resume`` and the results all read the same fold.
 """
 
@@ -23,6 +24,14 @@ from loader.state.events import (
     CanaryFailed,
     CanaryPassed,
     CanaryWaiting,
+    ChangeAmbiguous,
+    ChangeChecked,
+    ChangeCheckFailed,
+    ChangeDone,
+    ChangeGaveUp,
+    ChangeRefused,
+    ChangeRetrying,
+    ChangeSending,
     Event,
     RunFinished,
     RunInterrupted,
@@ -74,6 +83,52 @@ class BatchState:
         _apply_batch(self, event)
 
 
+class ChangeStatus(StrEnum):
+    """Where a change of an existing task stands."""
+
+    PENDING = "pending"  # not sent yet, or provably not applied: send it
+    IN_DOUBT = "in_doubt"  # a request may have applied it: check the task before any resend
+    DONE = "done"
+    REFUSED = "refused"  # the API refused it, or its task is gone: not sent again
+    GAVE_UP = "gave_up"  # provably not applied, and this run stopped trying: resume sends it
+
+
+# The events that belong to one change (keyed by ``change``, not ``batch``).
+CHANGE_EVENTS = (
+    ChangeSending,
+    ChangeDone,
+    ChangeRefused,
+    ChangeRetrying,
+    ChangeAmbiguous,
+    ChangeChecked,
+    ChangeCheckFailed,
+    ChangeGaveUp,
+)
+
+
+@dataclass
+class ChangeState:
+    """The fold of one change's events."""
+
+    change: str = ""  # Mutation.id (``<action>:<task id>``); set by the first event if ""
+    status: ChangeStatus = ChangeStatus.PENDING
+    attempts: int = 0
+    message: str = ""
+    request_id: str = ""  # of the answer that settled the change, else of the last one
+    checked: bool = False  # settled by a check (found applied, or its task gone)
+    task_state: str = ""  # the task's state at the last check ("" when gone or not checked)
+    gave_up: str = ""
+
+    @property
+    def settled(self) -> bool:
+        """Done or refused: nothing more to send."""
+        return self.status in (ChangeStatus.DONE, ChangeStatus.REFUSED)
+
+    def apply(self, event: Event) -> None:
+        """Fold one of this change's events in."""
+        _apply_change(self, event)
+
+
 @dataclass
 class RunState:
     """The fold of a whole journal."""
@@ -83,6 +138,8 @@ class RunState:
     finished: RunFinished | None = None
     interrupted: bool = False
     verdict: CanaryPassed | CanaryFailed | None = None  # the canary's, once judged
+    changes: dict[str, ChangeState] = field(default_factory=dict)  # by Mutation.id
+    task_names: dict[str, str] = field(default_factory=dict)  # task id -> name, as observed
 
     def apply(self, event: Event) -> None:
         """Fold one more event in."""
@@ -97,7 +154,11 @@ class RunState:
             self.verdict = event
         elif isinstance(event, CanaryWaiting):
             self.verdict = None  # judged (again): no verdict until one is recorded
+        elif isinstance(event, CHANGE_EVENTS):
+            self.changes.setdefault(event.change, ChangeState(event.change)).apply(event)
         elif event.batch:
+            if isinstance(event, TasksObserved):  # rows [source, id, state, name]; older: no name
+                self.task_names |= {row[1]: row[3] for row in event.tasks if len(row) > 3}
             self.batches.setdefault(event.batch, BatchState(event.batch)).apply(event)
 
     @property
@@ -120,6 +181,10 @@ class RunState:
         """Batches in ``status``."""
         return sum(1 for b in self.batches.values() if b.status == status)
 
+    def changes_unsettled(self) -> list[ChangeState]:
+        """Changes still to send or to check (given up ones too), in the order first seen."""
+        return [c for c in self.changes.values() if not c.settled]
+
 
 def _apply_batch(state: BatchState, event: Event) -> None:
     """One batch event; applying the same event twice changes nothing."""
@@ -140,7 +205,7 @@ def _apply_batch(state: BatchState, event: Event) -> None:
         case TasksObserved():
             state.state_counts = dict(event.state_counts)
             tasks: dict[str, list[tuple[str, str]]] = {}
-            for source, task_id, task_state in event.tasks:
+            for source, task_id, task_state, *_ in event.tasks:  # a name may follow
                 tasks.setdefault(source, []).append((task_id, task_state))
             state.tasks = tasks
             state.judge_states = event.judge_states
@@ -167,6 +232,51 @@ def _note_request_id(state: BatchState, event: Event) -> None:
     """Keep the id of the answer that settled the batch; until then, of the latest answer."""
     request_id = str(getattr(event, "request_id", ""))
     if request_id and (not state.settled or isinstance(event, BatchAccepted | BatchRejected)):
+        state.request_id = request_id
+
+
+def _apply_change(state: ChangeState, event: Event) -> None:
+    """One change event; applying the same event twice changes nothing.
+
+    Once settled, a change stays settled. Giving up keeps a change in doubt (resume checks
+    its task first); a change provably not applied becomes ``gave_up``, which resume sends
+    as it sends a pending one.
+    """
+    state.change = state.change or str(getattr(event, "change", ""))
+    _note_change_request_id(state, event)
+    match event:
+        case ChangeSending():
+            state.attempts = max(state.attempts, event.attempt)
+            if not state.settled:
+                state.status = ChangeStatus.IN_DOUBT
+        case ChangeAmbiguous():
+            state.message = event.reason
+            if not state.settled:
+                state.status = ChangeStatus.IN_DOUBT
+        case ChangeRetrying():
+            state.message = event.reason
+            if not state.settled:
+                state.status = ChangeStatus.PENDING
+        case ChangeDone():
+            state.status, state.checked = ChangeStatus.DONE, event.checked
+        case ChangeRefused():
+            state.status = ChangeStatus.REFUSED
+            answer = describe_answer(event.status, event.code, event.message, event.request_id)
+            state.message = f"{answer}; {event.hint}" if event.hint else answer
+        case ChangeChecked():
+            state.task_state = event.state if event.exists else ""
+        case ChangeCheckFailed():
+            state.message = event.reason
+        case ChangeGaveUp():
+            state.gave_up = event.reason
+            if state.status == ChangeStatus.PENDING:
+                state.status = ChangeStatus.GAVE_UP
+
+
+def _note_change_request_id(state: ChangeState, event: Event) -> None:
+    """Keep the id of the answer that settled the change; until then, of the latest answer."""
+    request_id = str(getattr(event, "request_id", ""))
+    if request_id and (not state.settled or isinstance(event, ChangeDone | ChangeRefused)):
         state.request_id = request_id
 
 
