@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from loader.check.load import Loaded
     from loader.planning.batches import Plan
+    from loader.planning.delta import Delta
     from loader.read.sheets import ExcelReader
     from loader.report.summaries import RunReport
 
@@ -74,6 +75,22 @@ MaxInputOpt = Annotated[
     int, typer.Option("--max-input-mb", min=1, help="Refuse larger input files (default 64)")
 ]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write every problem to this CSV")]
+EndpointOpt = Annotated[str | None, typer.Option(help="API endpoint (BULKLOAD_ENDPOINT)")]
+ProjectOpt = Annotated[str | None, typer.Option(help="Project id (BULKLOAD_PROJECT_ID)")]
+LedgerOpt = Annotated[
+    Path | None, typer.Option(help="Ledger of earlier runs; default runs/ledger.sqlite")
+]
+PruneOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Tasks of cameras that left the sheet: 'stop' them, or 'delete' them"
+        " (default: only list them)",
+    ),
+]
+RestartOpt = Annotated[
+    bool, typer.Option(help="Start tasks the sheet wants that failed or were stopped")
+]
+RetryOpt = Annotated[bool, typer.Option(help="Send cameras that failed in an earlier run again")]
 
 
 def main() -> None:
@@ -144,13 +161,24 @@ def plan_command(
     report: ReportOpt = None,
     only: OnlyOpt = None,
     max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
+    endpoint: EndpointOpt = None,
+    project_id: ProjectOpt = None,
+    ledger: LedgerOpt = None,
+    refresh: Annotated[
+        bool, typer.Option(help="Read the project from the API first (bulkload refresh)")
+    ] = False,
+    prune: PruneOpt = None,
+    restart_failed: RestartOpt = False,
+    retry_failed: RetryOpt = False,
 ) -> None:
-    """Dry run: validate, then show (and with --out write) exactly what would be sent."""
+    """Dry run: validate, diff against the ledger, show (and with --out write) every change."""
     from loader.report import files
+    from loader.report.changes import format_diff
     from loader.report.console import show_plan, show_validation
     from loader.report.summaries import exit_code
 
     def work() -> tuple[Loaded, Plan, dict[str, Any]]:
+        env = environment()
         options = RunOptions(
             mapping=mapping,
             engine=_engine(engine),
@@ -160,12 +188,26 @@ def plan_command(
             json=as_json,
             only=_only(only),
             max_input_mb=max_input_mb,
+            endpoint=endpoint or env.get("BULKLOAD_ENDPOINT"),
+            project_id=project_id or env.get("BULKLOAD_PROJECT_ID"),
+            ledger=ledger,
+            prune=_prune(prune),
+            restart_failed=restart_failed,
+            retry_failed=retry_failed,
+            credentials=credentials_from(env),
+            environment=env,
         )
-        return _plan(sheet, options)
+        return _plan(sheet, options, refresh=refresh)
 
     loaded, planned, summary = _guarded(work)
     show_validation(_err(), loaded, summary["validation"])
     show_plan(_err(), planned, summary["plan"], out)
+    diff = summary["diff"]
+    _err().print(f"[bold]changes[/] against {_escape(diff['against'])}:", highlight=False)
+    _err().print(
+        _escape(format_diff(diff, prune=_prune(prune), restart_failed=restart_failed)),
+        highlight=False,
+    )
     if report is not None:
         _guarded(lambda: files.write_problems_csv(report, loaded.checked.problems))
     if as_json:
@@ -234,10 +276,14 @@ def run(
         Path | None, typer.Option(help="Ledger of earlier runs; default beside the run directory")
     ] = None,
     force: Annotated[
-        bool, typer.Option(help="Send cameras loaded earlier with other settings")
+        bool,
+        typer.Option(hidden=True, help="No effect: changed cameras are updated in place"),
     ] = False,
-    retry_failed: Annotated[
-        bool, typer.Option(help="Send cameras that failed in an earlier run again")
+    retry_failed: RetryOpt = False,
+    prune: PruneOpt = None,
+    restart_failed: RestartOpt = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Prune without asking (needed when not interactive)")
     ] = False,
     settle: Annotated[
         float,
@@ -289,6 +335,8 @@ def run(
             ledger=ledger,
             force=force,
             retry_failed=retry_failed,
+            prune=_prune(prune),
+            restart_failed=restart_failed,
             canary=canary,
             canary_wait=canary_wait,
             only=_only(only),
@@ -298,9 +346,49 @@ def run(
         )
 
     chosen = _guarded(options)
+    confirm = None if yes or not chosen.prune else _confirm_prune(chosen.prune)
     with RunProgress(_err(), enabled=not as_json) as progress:
-        report = _guarded(lambda: start_run(sheet, chosen, progress))
+        report = _guarded(lambda: start_run(sheet, chosen, progress, confirm=confirm))
     _finish_run(report, as_json)
+
+
+@app.command()
+def refresh(
+    endpoint: EndpointOpt = None,
+    project_id: ProjectOpt = None,
+    ledger: LedgerOpt = None,
+    prefix: Annotated[
+        list[str] | None,
+        typer.Option(help="Batch name prefix bulkload manages (repeatable; default: the ledger's)"),
+    ] = None,
+    again: Annotated[
+        bool, typer.Option(help="Start over instead of resuming a refresh that stopped")
+    ] = False,
+    rate: Annotated[
+        float, typer.Option(min=0.01, help="Requests per second, all workers")
+    ] = DEFAULT_RATE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Learn the project from the API into the ledger: every batch bulkload made, its tasks."""
+
+    def work() -> dict[str, Any]:
+        env = environment()
+        options = RunOptions(
+            endpoint=endpoint or env.get("BULKLOAD_ENDPOINT"),
+            project_id=project_id or env.get("BULKLOAD_PROJECT_ID"),
+            ledger=ledger,
+            rate=rate,
+            json=as_json,
+            credentials=credentials_from(env),
+            environment=env,
+        )
+        prefixes = [*(prefix or []), *_bundled_prefixes()]
+        return _refresh(options, again=again, prefixes=prefixes, as_json=as_json)
+
+    summary = _guarded(work)
+    if as_json:
+        _print_json(summary)
+    raise typer.Exit(summary["exit_code"])
 
 
 @app.command()
@@ -518,26 +606,105 @@ def _load(sheet: Path, options: RunOptions) -> Loaded:
     return load_sheet(sheet, options)
 
 
-def _plan(sheet: Path, options: RunOptions) -> tuple[Loaded, Plan, dict[str, Any]]:
-    """Load and plan; with ``options.out``, write the payload files and plan.json."""
-    from loader.planning.batches import plan
+def _plan(
+    sheet: Path, options: RunOptions, *, refresh: bool = False
+) -> tuple[Loaded, Plan, dict[str, Any]]:
+    """Load, diff against the ledger (when the endpoint and project are known; ``refresh``:
+    read the project from the API into it first) and plan the creates; with
+    ``options.out``, write the payload files and plan.json."""
+    from loader.check.inventory import ROW
+    from loader.planning.batches import name_prefix, plan
+    from loader.planning.delta import partition
     from loader.report import files
+    from loader.report.changes import diff_data
     from loader.report.summaries import format_plan, format_validation
+    from loader.run.context import diff_with_ledger, ledger_path
 
     loaded = _load(sheet, options)
+    checked = loaded.checked
+    if refresh:  # the sheet's batch name prefixes are the ones it manages
+        prefixes = sorted({name_prefix(c.name_prefix) for c in checked.settings_classes})
+        _refresh(options, again=False, prefixes=prefixes, as_json=options.json, quiet=True)
+    if options.endpoint and options.project_id:
+        endpoint, project = options.api_target()
+        delta = diff_with_ledger(loaded, options, endpoint, project, excluding_run="")
+        against = f"the ledger {ledger_path(options)} ({endpoint}, project {project})"
+    else:
+        delta = partition(checked.cameras, checked.settings_classes, {})
+        against = "an empty project (no --endpoint/--project-id: every camera is new)"
     planned = plan(
-        loaded.checked.cameras,
-        loaded.checked.settings_classes,
-        max_payload_bytes=options.max_payload_bytes,
+        delta.send, checked.settings_classes, max_payload_bytes=options.max_payload_bytes
     )
     written = files.write_plan(options.out, planned) if options.out else []
+    rows = dict(enumerate(checked.rows[ROW].tolist()))
     summary = {
-        "validation": format_validation(loaded.checked, mapping_chosen=loaded.chosen),
-        "plan": format_plan(planned, loaded.checked, written),
+        "validation": format_validation(checked, mapping_chosen=loaded.chosen),
+        "plan": format_plan(planned, checked, written),
+        "diff": {"against": against, **diff_data(delta, checked.cameras, rows)},
     }
     if options.out:
         files.write_json(options.out / "plan.json", summary)
     return loaded, planned, summary
+
+
+def _bundled_prefixes() -> list[str]:
+    """The batch name prefixes of the bundled mappings: batches bulkload made by default."""
+    from loader.check.mapping import bundled_dir, load_mapping
+    from loader.planning.batches import name_prefix
+
+    return sorted(
+        {name_prefix(load_mapping(p).task.name_prefix) for p in bundled_dir().glob("*.toml")}
+    )
+
+
+def _prune(value: str | None) -> str:
+    """--prune's value: "stop" or "delete" ("" when not given)."""
+    if value is None:
+        return ""
+    if value not in ("stop", "delete"):
+        raise ConfigError(
+            f"--prune {value!r} is not a way to remove tasks",
+            hint="use --prune stop or --prune delete",
+        )
+    return value
+
+
+def _confirm_prune(mode: str) -> Callable[[Delta], None]:
+    """Ask before tasks are stopped or deleted; refuse to guess when nobody can answer."""
+
+    def confirm(delta: Delta) -> None:
+        count = len(delta.removes)
+        if not count:
+            return
+        verb = "delete" if mode == "delete" else "stop"
+        if not sys.stdin.isatty():
+            raise ConfigError(
+                f"--prune would {verb} {count:,} tasks, and nobody is here to confirm it",
+                hint="run `bulkload plan` to see them, then add --yes",
+            )
+        answer = _err().input(
+            f"{verb.capitalize()} {count:,} tasks of cameras that left the sheet? [y/N] "
+        )
+        if answer.strip().lower() not in ("y", "yes"):
+            raise ConfigError("nothing was sent: pruning was not confirmed", hint="")
+
+    return confirm
+
+
+def _refresh(
+    options: RunOptions, *, again: bool, prefixes: list[str], as_json: bool, quiet: bool = False
+) -> dict[str, Any]:
+    """Learn the project into the ledger, with a progress bar; its summary."""
+    from loader.report.progress import RefreshBar
+    from loader.report.summaries import format_refresh
+    from loader.run.refresh import refresh_ledger
+
+    with RefreshBar(_err(), enabled=not as_json) as progress:
+        report = refresh_ledger(options, prefixes=prefixes, again=again, observer=progress)
+    summary = report.summary()
+    if not as_json and not quiet:
+        _err().print(_escape(format_refresh(summary)), highlight=False)
+    return summary
 
 
 def _guarded(action: Callable[[], T]) -> T:

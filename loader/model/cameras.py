@@ -37,6 +37,11 @@ class CameraStatus(StrEnum):
     CHANGED = "changed"
     UNKNOWN = "unknown"
     HELD = "held"
+    UPDATED = "updated"
+    REPLACED = "replaced"
+    RESTARTED = "restarted"
+    STOPPED = "stopped"
+    DELETED = "deleted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +64,31 @@ STATUS_INFO: Final[dict[CameraStatus, StatusInfo]] = {
         "loaded by an earlier run with the same settings", "#DDEBF7", 0
     ),
     CameraStatus.CHANGED: StatusInfo(
-        "loaded earlier with other settings; not sent again", "#E4DFEC", 0
+        "loaded earlier with other settings; its task is not known well enough to update",
+        "#E4DFEC",
+        0,
     ),
     CameraStatus.UNKNOWN: StatusInfo(
         "outcome not known yet: resume or reconcile settles it", "#D9D9D9", 3
     ),
     CameraStatus.HELD: StatusInfo("not sent: the canary batch failed", "#BFBFBF", 1),
+    CameraStatus.UPDATED: StatusInfo(
+        "its task was updated in place to the sheet's settings", "#A9D08E", 0
+    ),
+    CameraStatus.REPLACED: StatusInfo(
+        "another algorithm or version: a new task was created, then the old one deleted",
+        "#9BC2E6",
+        0,
+    ),
+    CameraStatus.RESTARTED: StatusInfo(
+        "its failed or stopped task was started again", "#E2EFDA", 0
+    ),
+    CameraStatus.STOPPED: StatusInfo(
+        "its camera left the sheet: its task was stopped (--prune)", "#EDEDED", 0
+    ),
+    CameraStatus.DELETED: StatusInfo(
+        "its camera left the sheet: its task was deleted (--prune=delete)", "#D0CECE", 0
+    ),
 }
 STATUSES: Final = tuple(str(s) for s in CameraStatus)
 
@@ -95,6 +119,16 @@ class SettingsClass:
     name_prefix: str
 
 
+class LedgerState(StrEnum):
+    """What the ledger says of a camera task."""
+
+    LOADED = "loaded"  # its task exists (``task_state`` says how it is doing)
+    FAILED = "failed"  # the API reported that its creation failed
+    UNKNOWN = "unknown"  # its batch was created, or may have been; its own fate not known
+    STOPPED = "stopped"  # its camera left the sheet; bulkload stopped its task (--prune)
+    DELETED = "deleted"  # its task was deleted (by --prune=delete, a replace, or outside)
+
+
 LedgerKey = tuple[str, str, str]  # (group_id, video_source_id, service_name): one camera task
 
 
@@ -106,13 +140,16 @@ class LedgerEntry(NamedTuple):
     video_source_id: str
     service_name: str
     fingerprint: str
-    state: str  # a CameraStatus: loaded, failed or unknown
+    state: str  # a LedgerState
     run: str
     batch: str = ""
     batch_id: str = ""
     message: str = ""
     at: str = ""
     inventory: str = ""  # the input file's name: "not in sheet" compares like with like
+    task_id: str = ""  # the task the batch created for it, once known
+    task_name: str = ""  # UpdateTask needs it (a task keeps its name)
+    task_state: str = ""  # the task's state as last read (RUNNING, STOPPED, START_FAILED...)
 
     @property
     def key(self) -> LedgerKey:

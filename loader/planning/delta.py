@@ -1,38 +1,95 @@
 """
-What a run sends, given the ledger: new camera tasks go out; ones loaded earlier with the
-same settings are ``unchanged``; with other settings ``changed`` (sent only with
-``--force``); ones that failed earlier with the same settings stay ``failed`` (sent again
-only with ``--retry-failed``). Pure.
+The sheet as the desired state: the diff of its camera tasks against the ledger. Pure.
+
+Per camera task (a camera in a group under one algorithm, ``LedgerKey``):
+
+- no live task: **create** (or **replace**, when the same camera's task under another
+  algorithm leaves the sheet: the new task is created, then the old one deleted);
+- a task with the sheet's settings: **unchanged**; stopped by bulkload or in a failed
+  state: **restart**;
+- a task with other settings: **update** (UpdateTask, the whole configuration), or
+  **replace** when an update cannot express it (another algorithm version);
+- failed earlier with the same settings: held as ``failed`` (created anew only with
+  ``--retry-failed``); its batch's outcome still unknown: held as ``unknown``.
+
+Managed tasks whose camera left the sheet are **removed** (stopped, or deleted with
+``--prune=delete``): only those this inventory loaded, or, for tasks learned from the API
+(``bulkload refresh``), those under one of the sheet's batch name prefixes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, Final
 
-from loader.model.cameras import Camera, CameraStatus, LedgerEntry, LedgerKey, SettingsClass
+from loader.model.cameras import Camera, LedgerEntry, LedgerKey, LedgerState, SettingsClass
+from loader.model.changes import NO_POSITION, Change, FieldChange
+from loader.planning.batches import HASH_CHARS, name_prefix
+from loader.planning.documents import (
+    Document,
+    differences,
+    document,
+    fingerprint,
+    needs_replacing,
+)
+
+# Task states the sheet's restart fixes (``--restart-failed``).
+RESTARTABLE: Final = frozenset({"START_FAILED", "ABNORMAL", "STOPPED"})
+_LIVE: Final = frozenset({LedgerState.LOADED, LedgerState.STOPPED})
 
 
 class Earlier(StrEnum):
-    """What the ledger says of a camera task."""
+    """Why a camera task is held (not sent, not changed) this time."""
 
     UNCHANGED = "unchanged"
-    CHANGED = "changed"
+    CHANGED = "changed"  # other settings, but its task is not known well enough to change
     FAILED = "failed"
     UNKNOWN = "unknown"  # its batch was created, its own fate not yet known
 
 
+@dataclass(frozen=True, slots=True)
+class TaskChange:
+    """One change to a task that exists: what, to which task, and why."""
+
+    change: Change
+    key: LedgerKey
+    entry: LedgerEntry  # the ledger's record of the task as it is
+    position: int = NO_POSITION  # the camera's row; none for a removed camera
+    fields: tuple[FieldChange, ...] = ()
+
+
 @dataclass
 class Delta:
-    """The cameras to send, and for the others, what an earlier run did."""
+    """The diff: cameras to create, changes to existing tasks, and the cameras held."""
 
-    send: list[Camera]
+    send: list[Camera]  # created by batches (new cameras, and the new half of replaces)
     held: dict[int, tuple[Earlier, LedgerEntry]] = field(default_factory=dict)  # by position
     fingerprints: dict[int, str] = field(default_factory=dict)  # by position, sent or not
+    documents: dict[str, Document] = field(default_factory=dict)  # by fingerprint
     earlier: Mapping[LedgerKey, LedgerEntry] = field(default_factory=dict)  # the ledger read
+    updates: list[TaskChange] = field(default_factory=list)
+    replaces: dict[int, TaskChange] = field(default_factory=dict)  # by the new camera's row
+    restarts: list[TaskChange] = field(default_factory=list)
+    removes: list[TaskChange] = field(default_factory=list)
+    creates: int = 0  # cameras in ``send`` that are new (not replacing a task)
+
+    def counts(self) -> dict[str, int]:
+        """How many camera tasks each kind of change touches."""
+        held = [earlier for earlier, _ in self.held.values()]
+        return {
+            Change.CREATE: self.creates,
+            Change.UPDATE: len(self.updates),
+            Change.REPLACE: len(self.replaces),
+            Change.UNCHANGED: held.count(Earlier.UNCHANGED),
+            Change.REMOVE: len(self.removes),
+            Change.RESTART: len(self.restarts),
+            "held_failed": held.count(Earlier.FAILED),
+            "held_unknown": held.count(Earlier.UNKNOWN),
+            "held_changed": held.count(Earlier.CHANGED),
+        }
 
 
 def camera_key(camera: Camera, settings_classes: Sequence[SettingsClass]) -> LedgerKey:
@@ -41,59 +98,195 @@ def camera_key(camera: Camera, settings_classes: Sequence[SettingsClass]) -> Led
     return (camera.group, camera.video_source_id, service)
 
 
-def fingerprints_of(settings_classes: Sequence[SettingsClass]) -> list[str]:
-    """A short hash of each settings class's body (everything but the name and cameras)."""
-    return [
-        hashlib.sha256(
-            json.dumps(
-                s.task_settings.model_dump(mode="json", exclude_none=True), sort_keys=True
-            ).encode()
-        ).hexdigest()[:16]
-        for s in settings_classes
-    ]
-
-
-def fingerprint(camera: Camera, settings_prints: Sequence[str]) -> str:
-    """Settings and ROI of one camera task, as a short hash."""
-    text = f"{settings_prints[camera.settings_class]}|{camera.target_roi or ''}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def partition(
     cameras: Sequence[Camera],
     settings_classes: Sequence[SettingsClass],
     ledger: Mapping[LedgerKey, LedgerEntry],
+    documents: Mapping[str, Mapping[str, Any]] | None = None,
     *,
-    force: bool = False,
     retry_failed: bool = False,
+    inventory: str = "",
+    deleting: bool = False,
 ) -> Delta:
-    """Split ``cameras`` into what to send and what the ledger already accounts for."""
-    prints = fingerprints_of(settings_classes)
-    send_anyway = {
-        Earlier.UNCHANGED: False,
-        Earlier.CHANGED: force,
-        Earlier.FAILED: retry_failed,
-        Earlier.UNKNOWN: False,
-    }
+    """The diff of ``cameras`` (the sheet's valid rows) against the ``ledger``.
+
+    ``documents`` are the recorded settings by fingerprint (to name changed fields);
+    ``inventory`` is the input file's name (whose cameras that left it are removed);
+    ``deleting`` (``--prune=delete``): tasks stopped earlier are removed too.
+    """
+    recorded = documents or {}
     delta = Delta(send=[], earlier=ledger)
     marks: dict[tuple[int, str | None], str] = {}  # most cameras share a class and an ROI
+    wanted: dict[LedgerKey, Camera] = {}
     for camera in cameras:
         shared = (camera.settings_class, camera.target_roi)
-        mark = marks.get(shared) or marks.setdefault(shared, fingerprint(camera, prints))
+        mark = marks.get(shared)
+        if mark is None:
+            doc = document(settings_classes[camera.settings_class].task_settings, camera.target_roi)
+            mark = marks[shared] = fingerprint(doc)
+            delta.documents[mark] = doc
         delta.fingerprints[camera.position] = mark
-        entry = ledger.get(camera_key(camera, settings_classes))
-        earlier = _earlier(entry, mark) if entry is not None else None
-        if entry is None or earlier is None or send_anyway[earlier]:
-            delta.send.append(camera)
-        else:
-            delta.held[camera.position] = (earlier, entry)
+        wanted[camera_key(camera, settings_classes)] = camera
+    leaving = _leaving(ledger, wanted, settings_classes, inventory)
+    for key, camera in wanted.items():
+        _place(delta, camera, key, ledger.get(key), recorded, leaving, retry_failed)
+    delta.removes = [
+        TaskChange(Change.REMOVE, key, entry)
+        for key, entry in sorted(leaving.items())
+        if entry.state == LedgerState.LOADED or deleting
+    ]
     return delta
 
 
-def _earlier(entry: LedgerEntry, mark: str) -> Earlier | None:
-    """How an earlier outcome bears on sending this camera task now (None: send it)."""
-    if entry.state == CameraStatus.LOADED:
-        return Earlier.UNCHANGED if entry.fingerprint == mark else Earlier.CHANGED
-    if entry.state == CameraStatus.UNKNOWN:
-        return Earlier.UNKNOWN if entry.fingerprint == mark else Earlier.CHANGED
-    return Earlier.FAILED if entry.fingerprint == mark else None
+def _place(
+    delta: Delta,
+    camera: Camera,
+    key: LedgerKey,
+    entry: LedgerEntry | None,
+    recorded: Mapping[str, Mapping[str, Any]],
+    leaving: dict[LedgerKey, LedgerEntry],
+    retry_failed: bool,
+) -> None:
+    """Put one wanted camera task in its place in the diff."""
+    at, mark = camera.position, delta.fingerprints[camera.position]
+    new = delta.documents[mark]
+    if entry is None or entry.state == LedgerState.DELETED:
+        old_key = _replaced(key, leaving)
+        if old_key is None:
+            delta.creates += 1
+        else:
+            gone = leaving.pop(old_key)
+            fields = tuple(differences(recorded.get(gone.fingerprint), new))
+            delta.replaces[at] = TaskChange(Change.REPLACE, old_key, gone, at, fields)
+        delta.send.append(camera)
+        return
+    same = entry.fingerprint == mark
+    if entry.state == LedgerState.FAILED:
+        if same and not retry_failed:
+            delta.held[at] = (Earlier.FAILED, entry)
+        else:
+            delta.send.append(camera)
+            delta.creates += 1
+        return
+    if entry.state == LedgerState.UNKNOWN:
+        delta.held[at] = (Earlier.UNKNOWN if same else Earlier.CHANGED, entry)
+        return
+    if not (entry.task_id or entry.batch_id):  # no way to find its task: nothing to change
+        delta.held[at] = (Earlier.UNCHANGED if same else Earlier.CHANGED, entry)
+        return
+    old = recorded.get(entry.fingerprint)
+    fields = tuple(differences(old, new)) if not same else ()
+    if not same and not fields:  # the same settings, as the API reports them (no version)
+        same = True
+    if not same:
+        if old is not None and needs_replacing(old, new):
+            delta.replaces[at] = TaskChange(Change.REPLACE, key, entry, at, fields)
+            delta.send.append(camera)
+            return
+        delta.updates.append(TaskChange(Change.UPDATE, key, entry, at, fields))
+    elif entry.state != LedgerState.STOPPED and entry.task_state not in RESTARTABLE:
+        delta.held[at] = (Earlier.UNCHANGED, entry)
+    if entry.state == LedgerState.STOPPED or entry.task_state in RESTARTABLE:
+        delta.restarts.append(TaskChange(Change.RESTART, key, entry, at))
+
+
+def _replaced(key: LedgerKey, leaving: Mapping[LedgerKey, LedgerEntry]) -> LedgerKey | None:
+    """The same camera's live task under another algorithm that leaves the sheet, if any."""
+    group, source, _ = key
+    candidates = sorted(
+        k
+        for k, e in leaving.items()
+        if k[0] == group and k[1] == source and e.state == LedgerState.LOADED
+    )
+    return candidates[0] if candidates else None
+
+
+def _leaving(
+    ledger: Mapping[LedgerKey, LedgerEntry],
+    wanted: Mapping[LedgerKey, Camera],
+    settings_classes: Sequence[SettingsClass],
+    inventory: str,
+) -> dict[LedgerKey, LedgerEntry]:
+    """Live managed tasks of this inventory whose camera task the sheet no longer has.
+
+    A task learned from the API has no inventory: it is this sheet's when its batch's
+    name carries one of the sheet's prefixes.
+    """
+    prefixes = {name_prefix(s.name_prefix) for s in settings_classes}
+    return {
+        key: entry
+        for key, entry in ledger.items()
+        if key not in wanted
+        and entry.state in _LIVE
+        and (
+            (inventory and entry.inventory == inventory)
+            or (not entry.inventory and batch_prefix(entry.batch) in prefixes)
+        )
+    }
+
+
+_BATCH_NAME = re.compile(rf"^(?P<prefix>.+)-[0-9a-f]{{{HASH_CHARS}}}$")
+
+
+def batch_prefix(name: str) -> str:
+    """The prefix of a batch name bulkload made (``<prefix>-<hash>``), else ""."""
+    found = _BATCH_NAME.match(name)
+    return found["prefix"] if found else ""
+
+
+def to_data(delta: Delta) -> dict[str, Any]:
+    """The diff as JSON-ready data (kept in the run directory: a resume applies it as is)."""
+
+    def change(c: TaskChange) -> list[Any]:
+        return [
+            c.change,
+            list(c.key),
+            list(c.entry),
+            c.position,
+            [[f.field, f.old, f.new] for f in c.fields],
+        ]
+
+    return {
+        "send": [c.position for c in delta.send],
+        "creates": delta.creates,
+        "held": [[at, earlier, list(entry)] for at, (earlier, entry) in delta.held.items()],
+        "fingerprints": delta.fingerprints,
+        "documents": delta.documents,
+        "updates": [change(c) for c in delta.updates],
+        "replaces": [change(c) for c in delta.replaces.values()],
+        "restarts": [change(c) for c in delta.restarts],
+        "removes": [change(c) for c in delta.removes],
+    }
+
+
+def from_data(
+    data: Mapping[str, Any],
+    cameras: Sequence[Camera],
+    ledger: Mapping[LedgerKey, LedgerEntry],
+) -> Delta:
+    """A diff back from ``to_data``; ``cameras`` are the sheet's (its rows are unchanged)."""
+    by_position = {c.position: c for c in cameras}
+
+    def change(item: list[Any]) -> TaskChange:
+        kind, key, entry, at, fields = item
+        return TaskChange(
+            Change(kind),
+            (key[0], key[1], key[2]),
+            LedgerEntry(*entry),
+            at,
+            tuple(FieldChange(*f) for f in fields),
+        )
+
+    replaces = [change(item) for item in data["replaces"]]
+    return Delta(
+        send=[by_position[at] for at in data["send"]],
+        held={at: (Earlier(e), LedgerEntry(*entry)) for at, e, entry in data["held"]},
+        fingerprints={int(at): mark for at, mark in data["fingerprints"].items()},
+        documents=dict(data["documents"]),
+        earlier=ledger,
+        updates=[change(item) for item in data["updates"]],
+        replaces={c.position: c for c in replaces},
+        restarts=[change(item) for item in data["restarts"]],
+        removes=[change(item) for item in data["removes"]],
+        creates=int(data["creates"]),
+    )

@@ -13,7 +13,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from loader.errors import storage_error
+from loader.errors import StorageError, storage_error
 from loader.model.problems import Problem
 from loader.planning.batches import Plan
 
@@ -74,6 +74,19 @@ def _remove_previous(directory: Path) -> None:
         name = batch.get("file") if isinstance(batch, dict) else None
         if isinstance(name, str) and "/" not in name and name.endswith(".json"):
             (directory / name).unlink(missing_ok=True)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object a run wrote (a StorageError if it cannot be read)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise storage_error("read", path, exc, hint="the run directory is damaged") from exc
+    if not isinstance(document, dict):
+        raise StorageError(
+            f"{path} does not hold a JSON object", hint="the run directory is damaged"
+        )
+    return document
 
 
 @_translated

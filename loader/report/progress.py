@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from loader.send.learn import RefreshProgress
 from loader.state.events import (
     BatchAccepted,
     BatchAmbiguous,
@@ -123,3 +124,30 @@ class RunProgress:
         batch = state.batches.get(event.batch)
         if isinstance(event, BatchAccepted) and batch is not None:
             self.progress.advance(self.cameras, batch.cameras)
+
+
+class RefreshBar:
+    """``bulkload refresh``: batches and tasks read, as the refresh goes."""
+
+    def __init__(self, console: Console, *, enabled: bool = True) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description:<8}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not enabled,
+        )
+        self.batches = self.progress.add_task("batches", total=None)
+        self.tasks = self.progress.add_task("tasks", total=None)
+
+    def __enter__(self) -> RefreshBar:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, now: RefreshProgress) -> None:
+        self.progress.update(self.batches, completed=now.batches_done, total=now.batches_total)
+        self.progress.update(self.tasks, completed=now.tasks_done, total=now.tasks_total)

@@ -27,6 +27,7 @@ from loader.model.cameras import STATUSES, CameraStatus, LedgerEntry, RowStatus
 from loader.model.problems import Severity
 from loader.planning.batches import Plan
 from loader.planning.delta import Delta, Earlier
+from loader.report.changes import CHANGE_COLUMNS
 from loader.report.summaries import schedule_text
 from loader.state.events import CanaryFailed
 from loader.state.runstate import BatchState, BatchStatus, RunState
@@ -84,6 +85,7 @@ class Results:
     problems: pd.DataFrame
     not_in_sheet: pd.DataFrame
     original_columns: list[str] = field(default_factory=list)
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)  # the Changes sheet
 
 
 def outcomes(loaded: Loaded, planned: Plan, delta: Delta, state: RunState) -> Outcomes:
@@ -138,7 +140,10 @@ def _held_message(earlier: Earlier, entry: LedgerEntry) -> str:
     if earlier == Earlier.UNCHANGED:
         return f"loaded by run {entry.run}; same settings"
     if earlier == Earlier.CHANGED:
-        return f"loaded by run {entry.run} with other settings; run with --force to send it again"
+        return (
+            f"loaded by run {entry.run} with other settings, but its task is not known:"
+            " bulkload refresh learns it, then the next run updates it"
+        )
     if earlier == Earlier.UNKNOWN:
         return (
             f"sent by run {entry.run}, outcome not known yet: bulkload resume (or reconcile)"
@@ -256,6 +261,7 @@ def build(
     result: Outcomes,
     facts: list[tuple[str, str]],
     not_in_sheet: Sequence[LedgerEntry] = (),
+    changes: pd.DataFrame | None = None,
 ) -> Results:
     """All the tables of the results workbook, around the outcomes ``outcomes`` computed."""
     cameras, original = _cameras(loaded, result)
@@ -305,6 +311,7 @@ def build(
             ],
         ),
         original_columns=original,
+        changes=changes if changes is not None else pd.DataFrame(columns=list(CHANGE_COLUMNS)),
     )
 
 

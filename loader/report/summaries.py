@@ -7,7 +7,7 @@ A batch's schedule is shown as a person checks it (``schedule.describe``). Pure.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -149,3 +149,18 @@ def format_run(report: RunReport) -> dict[str, Any]:
         "stop_reason": report.stop_reason,
         "resume": f"bulkload resume {report.run_dir}" if report.counts.get("unsettled") else None,
     }
+
+
+def format_refresh(summary: Mapping[str, Any]) -> str:
+    """What ``bulkload refresh`` learned, for a terminal."""
+    lines = [
+        f"ledger {summary['ledger']} ({summary['endpoint']}, project {summary['project_id']}):",
+        f"  batches: {summary['batches_managed']:,} managed, {summary['batches_unmanaged']:,}"
+        f" unmanaged (never touched), {summary['batches_left']:,} left for the next refresh",
+        f"  tasks: {summary['tasks_learned']:,} learned, {summary['tasks_updated']:,} brought"
+        f" up to date, {summary['tasks_gone']:,} gone, {summary['tasks_unresolved']:,} unresolved",
+        f"  {summary['requests']:,} requests in {summary['seconds']:.1f} s",
+    ]
+    if summary.get("stop_reason"):
+        lines.append(f"  stopped: {summary['stop_reason']} (bulkload refresh resumes)")
+    return "\n".join(lines)

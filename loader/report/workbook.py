@@ -68,6 +68,7 @@ def _write(path: Path, results: Results) -> None:
         _table(book, styles, "Batches", results.batches, status_column="Status"),
         _table(book, styles, "Problems", results.problems),
         _table(book, styles, "Not in sheet", results.not_in_sheet),
+        _table(book, styles, "Changes", results.changes, status_column="Status"),
     }
     book.close()
     splice(partial, dict(body for body in bodies if body is not None))

@@ -7,17 +7,21 @@ its conclusion: ledger entries, results workbook and summary. [I/O]
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from loader.bulk import bulk
+from loader.check.inventory import ROW
 from loader.check.load import Loaded, load
 from loader.errors import ConfigError, StorageError
-from loader.model.cameras import CameraStatus, LedgerEntry, RowStatus
+from loader.model.cameras import CameraStatus, LedgerEntry, LedgerState, RowStatus
+from loader.model.changes import Action
 from loader.planning.batches import Plan, plan
-from loader.planning.delta import Delta, camera_key, partition
+from loader.planning.delta import Delta, Earlier, camera_key, from_data, partition, to_data
 from loader.report import files
+from loader.report.changes import changes_table, overlay
 from loader.report.results import Outcomes, build, outcomes
 from loader.report.workbook import write_results
 from loader.run.options import RunOptions
@@ -31,6 +35,7 @@ RUNS_DIR = Path("runs")
 JOURNAL = "journal.sqlite"
 LEDGER = "ledger.sqlite"
 RESULTS = "results.xlsx"
+DIFF = "diff.json"
 
 
 @dataclass
@@ -52,20 +57,32 @@ class RunContext:
         return Path(self.started.options["ledger"])
 
 
-def new_context(sheet: Path, options: RunOptions, *, now: datetime) -> RunContext:
-    """Load, consult the ledger, plan, and open a new run directory with its journal."""
+def new_context(
+    sheet: Path,
+    options: RunOptions,
+    *,
+    now: datetime,
+    confirm: Callable[[Delta], None] | None = None,
+) -> RunContext:
+    """Load, diff against the ledger, plan, and open a new run directory with its journal.
+
+    ``confirm`` sees the diff before anything is written or sent; it raises to stop.
+    """
     endpoint, project_id = options.api_target()
     loaded = load_sheet(sheet, options, on=now.astimezone(UTC).date())
     run_dir = _new_run_dir(options, sheet, now)
     options = replace(options, ledger=options.ledger or run_dir.parent / LEDGER)
     try:
-        delta = _delta(loaded, options, endpoint, project_id, excluding_run="")
+        delta = diff_with_ledger(loaded, options, endpoint, project_id, excluding_run="")
     except StorageError as exc:  # nothing is sent yet: a configuration problem, exit 2
         raise ConfigError(exc.message, hint=exc.hint) from exc
+    if confirm is not None:
+        confirm(delta)
     planned = _plan(loaded, delta, options)
     for batch in planned.batches:
         resolve(batch.content(), options.environment)  # an unset ${VAR} stops here
     _make_dir(run_dir)
+    files.write_json(run_dir / DIFF, to_data(delta))  # a resume applies this diff as it is
     payload_files = files.write_plan(run_dir / "payloads", planned)
     scrubber = Scrubber()
     journal = Journal(run_dir / JOURNAL, scrubber)
@@ -151,9 +168,11 @@ def rebuild_context(run_dir: Path, base: RunOptions) -> RunContext:
     options = replace(options, mapping=started.mapping)
     planned_on = datetime.fromisoformat(started.started_at).date() if started.started_at else None
     loaded = load_sheet(Path(started.input_file), options, on=planned_on)
-    delta = _delta(
+    delta = diff_with_ledger(
         loaded, options, started.endpoint, started.project_id, excluding_run=started.run_id
     )
+    if (run_dir / DIFF).is_file():  # the diff as the run made it (runs before kept none)
+        delta = from_data(files.read_json(run_dir / DIFF), loaded.checked.cameras, delta.earlier)
     planned = _plan(loaded, delta, options)
     if [b.name for b in planned.batches] != list(state.batches):
         raise ConfigError(
@@ -170,12 +189,17 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
     A ledger that cannot be written ends the run with its StorageError, after the results
     are on disk. Cameras no longer in the sheet come from the ledger as the run read it.
     """
-    result = outcomes(context.loaded, context.planned, context.delta, context.state)
+    delta, state = context.delta, context.state
+    result = outcomes(context.loaded, context.planned, delta, state)
+    overlay(result.status, result.message, result.task_state, delta, state)
     started = context.started
+    entries = _ledger_entries(context, result) + _change_entries(context)
+    used = {e.fingerprint for e in entries}
+    documents = {mark: doc for mark, doc in delta.documents.items() if mark in used}
     failure: StorageError | None = None
     try:
         with Ledger(context.ledger_path) as ledger:
-            ledger.record(started.endpoint, started.project_id, _ledger_entries(context, result))
+            ledger.record(started.endpoint, started.project_id, entries, documents)
     except StorageError as exc:
         failure = exc
     classes = context.loaded.checked.settings_classes
@@ -184,7 +208,11 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
     absent = [
         e for k, e in context.delta.earlier.items() if k not in keys and e.inventory == inventory
     ]
-    results = build(context.loaded, context.planned, context.state, result, facts, absent)
+    rows = dict(enumerate(context.loaded.checked.rows[ROW].tolist()))
+    changes = changes_table(delta, state, result.status, result.message, rows)
+    counts = ", ".join(f"{k} {v:,}" for k, v in delta.counts().items() if v)
+    facts = [*facts, ("Changes planned", counts or "none")]
+    results = build(context.loaded, context.planned, state, result, facts, absent, changes)
     write_results(context.run_dir / RESULTS, results)
     if failure is not None:
         raise failure
@@ -206,13 +234,21 @@ def _ledger_entries(context: RunContext, result: Outcomes) -> list[LedgerEntry]:
     }
     statuses, batches = result.status.tolist(), result.batch.tolist()
     batch_ids, messages = result.batch_id.tolist(), result.message.tolist()
+    task_states = result.task_state.tolist()
     run, inventory = context.started.run_id, Path(context.started.input_file).name
-    kept = (CameraStatus.LOADED, CameraStatus.FAILED)
+    exists = (CameraStatus.LOADED, CameraStatus.REPLACED)
     entries = []
     for camera in context.delta.send:
         at = camera.position
         status, batch = statuses[at], str(batches[at])
-        if status not in kept and not (status == CameraStatus.UNKNOWN and batch in maybe_created):
+        task_id, task_name = _created_task(context, batch, camera.video_source_id)
+        if status in exists or (at in context.delta.replaces and task_id):
+            state = LedgerState.LOADED
+        elif status == CameraStatus.FAILED:
+            state = LedgerState.FAILED
+        elif status == CameraStatus.UNKNOWN and batch in maybe_created:
+            state = LedgerState.UNKNOWN
+        else:
             continue
         entries.append(
             LedgerEntry(
@@ -220,31 +256,127 @@ def _ledger_entries(context: RunContext, result: Outcomes) -> list[LedgerEntry]:
                 camera.video_source_id,
                 services[camera.settings_class],
                 context.delta.fingerprints[at],
-                str(status),
+                state,
                 run,
                 batch,
                 str(batch_ids[at]),
                 str(messages[at]),
                 inventory=inventory,
+                task_id=task_id,
+                task_name=task_name,
+                task_state=str(task_states[at]),
             )
         )
     return entries
 
 
-def _delta(
+def _created_task(context: RunContext, batch: str, source: str) -> tuple[str, str]:
+    """The task this run's batch created for a camera, as observed: (id, name)."""
+    state = context.state.batches.get(batch)
+    found = (state.tasks or {}).get(source) if state is not None else None
+    if not found:
+        return "", ""
+    task_id = found[0][0]
+    return task_id, context.state.task_names.get(task_id, "")
+
+
+def _change_entries(context: RunContext) -> list[LedgerEntry]:
+    """What the changes made of existing tasks: updated, restarted, stopped, deleted; and
+    tasks whose settings the sheet matches under a new fingerprint (adopted)."""
+    delta, changes = context.delta, context.state.changes
+    run, inventory = context.started.run_id, Path(context.started.input_file).name
+
+    def done(action: Action, entry: LedgerEntry) -> bool:
+        change = changes.get(f"{action}:{entry.task_id}")
+        return change is not None and change.status == "done"
+
+    entries = []
+    for change in delta.updates:
+        entry = change.entry
+        if done(Action.UPDATE, entry):
+            mark = delta.fingerprints[change.position]
+            entries.append(
+                entry._replace(
+                    fingerprint=mark,
+                    state=LedgerState.LOADED,
+                    run=run,
+                    message="updated",
+                    at="",
+                    inventory=inventory,
+                )
+            )
+    for change in delta.restarts:
+        entry = change.entry
+        if done(Action.START, entry):
+            fresh = next((e for e in entries if e.key == entry.key), entry)
+            entries.append(
+                fresh._replace(
+                    state=LedgerState.LOADED,
+                    task_state="PENDING",
+                    run=run,
+                    message="started again",
+                    at="",
+                )
+            )
+    for change in delta.removes:
+        entry = change.entry
+        if done(Action.DELETE, entry):
+            entries.append(
+                entry._replace(
+                    state=LedgerState.DELETED,
+                    task_state="",
+                    run=run,
+                    message="deleted (--prune=delete)",
+                    at="",
+                )
+            )
+        elif done(Action.STOP, entry):
+            entries.append(
+                entry._replace(
+                    state=LedgerState.STOPPED,
+                    task_state="STOPPING",
+                    run=run,
+                    message="stopped (--prune)",
+                    at="",
+                )
+            )
+    sent = {camera_key(c, context.loaded.checked.settings_classes) for c in delta.send}
+    for change in delta.replaces.values():
+        entry = change.entry
+        if done(Action.DELETE, entry) and entry.key not in sent:
+            entries.append(
+                entry._replace(
+                    state=LedgerState.DELETED, task_state="", run=run, message="replaced", at=""
+                )
+            )
+    for at, (earlier, entry) in delta.held.items():
+        mark = delta.fingerprints[at]
+        if earlier == Earlier.UNCHANGED and (entry.fingerprint != mark or not entry.inventory):
+            entries.append(entry._replace(fingerprint=mark, inventory=entry.inventory or inventory))
+    return entries
+
+
+def ledger_path(options: RunOptions) -> Path:
+    """The ledger a command uses: --ledger, else runs/ledger.sqlite."""
+    return options.ledger or RUNS_DIR / LEDGER
+
+
+def diff_with_ledger(
     loaded: Loaded, options: RunOptions, endpoint: str, project: str, *, excluding_run: str
 ) -> Delta:
-    """The ledger's verdict on each valid camera (this run's own entries left out)."""
-    ledger_path = options.ledger or Path(RUNS_DIR / LEDGER)
-    with Ledger(ledger_path) as ledger:
+    """The diff of the sheet against the ledger (this run's own entries left out)."""
+    with Ledger(ledger_path(options)) as ledger:
         known = ledger.entries(endpoint, project, excluding_run=excluding_run)
+        documents = ledger.documents(endpoint, project)
     checked = loaded.checked
     return partition(
         checked.cameras,
         checked.settings_classes,
         known,
-        force=options.force,
+        documents,
         retry_failed=options.retry_failed,
+        inventory=Path(loaded.checked.file).name,
+        deleting=options.prune == "delete",
     )
 
 

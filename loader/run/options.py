@@ -42,6 +42,8 @@ JOURNALED: Final = (
     "settle",
     "force",
     "retry_failed",
+    "prune",
+    "restart_failed",
     "only",
     "max_input_mb",
     "ledger",
@@ -137,8 +139,10 @@ class RunOptions:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     settle: float = DEFAULT_SETTLE  # first lookup delay of an in-doubt batch (then 2x, 4x)
     ledger: Path | None = None
-    force: bool = False
+    force: bool = False  # no effect since changed cameras are updated in place (journaled)
     retry_failed: bool = False
+    prune: str = ""  # "stop" or "delete" the tasks of cameras that left the sheet; "": list them
+    restart_failed: bool = False  # start tasks the sheet wants that failed or were stopped
     canary: int | None = None  # send a batch of at most this many cameras first, alone
     canary_wait: float = DEFAULT_CANARY_WAIT  # its tasks must run within this, else it failed
     credentials: Credentials = field(default_factory=Credentials)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import signal
 import ssl
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,10 +25,11 @@ import httpx
 
 from loader.errors import ConfigError, LoaderError, StorageError, SubmitError
 from loader.model.cameras import exit_code_of
+from loader.planning.delta import Delta
 from loader.report import files
-from loader.report.results import attribute_errors
 from loader.report.summaries import Observer, RunReport, format_run
 from loader.run import logs
+from loader.run.apply import Applier
 from loader.run.canary import judge
 from loader.run.context import RESULTS, RunContext, conclude, new_context, rebuild_context
 from loader.run.options import RunOptions
@@ -93,11 +95,15 @@ def start_run(
     observer: Observer | None = None,
     *,
     wiring: Wiring = Wiring(),
+    confirm: Callable[[Delta], None] | None = None,
 ) -> RunReport:
-    """Load, plan and submit ``sheet`` in a new run directory."""
+    """Load, diff and plan ``sheet``, then apply the plan from a new run directory.
+
+    ``confirm`` sees the diff before anything is written or sent, and raises to stop.
+    """
     _, project_id = options.api_target()
     auth_source(options, project_id)  # no credentials: stop before making a run directory
-    context = new_context(sheet, options, now=wiring.wall())
+    context = new_context(sheet, options, now=wiring.wall(), confirm=confirm)
     return _send(context, context.started, observer, wiring)
 
 
@@ -154,6 +160,7 @@ def _send(
     if observer is not None:
         observer(started, context.state)
     recorder = _Recorder(context, observer)
+    applier = Applier(context)
 
     async def work(client: ViasClient) -> _Activity:
         submitter = Submitter(
@@ -168,12 +175,9 @@ def _send(
         control = submitter.control
         if not control.stopping:
             await _count_found(client, context, recorder)
-        doubtful = _doubtful(context)
-        if held and context.state.canary is not None:  # its tasks were judged just now
-            doubtful.discard(context.state.canary.name)
-        if doubtful and not control.stopping and not client.refusal:
-            names = _camera_names(context)
-            await observe(client, context.state, names, recorder, only=doubtful, judge_states=False)
+        if not control.stopping and not client.refusal and not held:
+            await _learn_tasks(client, context, recorder)
+            await applier.apply(client, recorder, wiring.clock, _submit_options(options), control)
         stop_reason = control.stop_reason or client.refusal or held
         return _Activity(stop_reason, control.retries, control.lookups)
 
@@ -246,13 +250,27 @@ async def _with_client(
     wiring: Wiring,
 ) -> _Activity:
     """One HTTP client and one pacer for everything the work sends."""
-    options, started = context.options, context.started
+    started = context.started
+    async with open_client(
+        started.endpoint, started.project_id, context.options, auth, wiring
+    ) as client:
+        return await work(client)
+
+
+@asynccontextmanager
+async def open_client(
+    endpoint: str, project_id: str, options: RunOptions, auth: TokenSource, wiring: Wiring
+) -> AsyncIterator[ViasClient]:
+    """One HTTP client and one pacer at ``options.rate`` for everything sent in the block.
+
+    A run's, and ``bulkload refresh``'s: bad credentials stop here, before anything is sent.
+    """
     timeout = httpx.Timeout(connect=5.0, read=options.timeout, write=10.0, pool=options.timeout)
     size = options.concurrency + 2
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     try:
         http = httpx.AsyncClient(
-            base_url=started.endpoint, timeout=timeout, limits=limits, transport=wiring.transport
+            base_url=endpoint, timeout=timeout, limits=limits, transport=wiring.transport
         )
     except (OSError, ssl.SSLError) as exc:  # httpx reads SSL_CERT_FILE / SSL_CERT_DIR here
         raise ConfigError(
@@ -262,8 +280,7 @@ async def _with_client(
     async with http:
         await auth.token(http)  # bad credentials stop here, before anything is sent
         limiter = RateLimiter(options.rate, wiring.clock)
-        client = ViasClient(http, project_id=started.project_id, auth=auth, limiter=limiter)
-        return await work(client)
+        yield ViasClient(http, project_id=project_id, auth=auth, limiter=limiter)
 
 
 async def _watch_signals(submitter: Submitter, scope: anyio.CancelScope) -> None:
@@ -346,7 +363,7 @@ async def _count_found(client: ViasClient, context: RunContext, record: _Recorde
     """Batches found by lookup came with no counts: one ListBatchTasks call each gives them.
 
     A batch that holds a task for every camera is settled by its count; the others are
-    left for ``_doubtful`` (ListTasks per camera costs far more than one count).
+    left for ``_learn_tasks`` (its tasks are listed anyway).
     """
     for batch in context.planned.batches:
         state = context.state.batches.get(batch.name)
@@ -377,22 +394,17 @@ async def _count_found(client: ViasClient, context: RunContext, record: _Recorde
             )
 
 
-def _doubtful(context: RunContext) -> set[str]:
-    """Accepted batches whose cameras' fates the create answer leaves open.
-
-    Found by a lookup and not counted whole, or more cameras failed than error_list
-    names: ask ListTasks at once rather than leave cameras ``unknown``.
-    """
-    found = set()
-    for batch in context.planned.batches:
-        state = context.state.batches.get(batch.name)
-        if state is None or state.status != BatchStatus.ACCEPTED:
-            continue
-        sources = {c.video_source_id for e in batch.entries for c in e.cameras}
-        uncounted = state.found_by_lookup and state.total < batch.camera_count
-        if uncounted or state.failed > len(attribute_errors(state.error_list, sources)):
-            found.add(batch.name)
-    return found
+async def _learn_tasks(client: ViasClient, context: RunContext, record: _Recorder) -> None:
+    """Each accepted batch's tasks, matched to cameras: their ids go to the ledger (later
+    runs update, stop or delete them by id), and doubtful outcomes are settled at once."""
+    unseen = {
+        b.name
+        for b in context.state.batches.values()
+        if b.status == BatchStatus.ACCEPTED and b.tasks is None
+    }
+    if unseen:
+        names = _camera_names(context)
+        await observe(client, context.state, names, record, only=unseen, judge_states=False)
 
 
 def _camera_names(context: RunContext) -> dict[str, dict[str, str]]:

@@ -48,7 +48,12 @@ async def observe(
             continue
         try:
             event = await _observe_batch(
-                client, batch.name, batch.batch_id, names.get(batch.name, {}), limiter
+                client,
+                batch.name,
+                batch.batch_id,
+                names.get(batch.name, {}),
+                limiter,
+                with_counts=judge_states,
             )
         except SubmitError as exc:
             request_id = exc.request_id if isinstance(exc, ReadFailed) else ""
@@ -70,21 +75,30 @@ async def _observe_batch(
     batch_id: str,
     by_name: Mapping[str, str],
     limiter: anyio.CapacityLimiter,
+    *,
+    with_counts: bool = True,
 ) -> TasksObserved:
-    """Counts and tasks of one batch, each task matched to its camera."""
-    listed, _ = await client.list_batch(name)
-    counts = {
-        k: int(v)
-        for k, v in ((listed or {}).get("batch_task_status_info") or {}).items()
-        if isinstance(v, int)
-    }
+    """Counts and tasks of one batch, each task matched to its camera (with its name).
+
+    ``with_counts``: ListBatchTasks' per-state counts too (else counted from the tasks).
+    """
+    counts: dict[str, int] = {}
+    if with_counts:
+        listed, _ = await client.list_batch(name)
+        counts = {
+            k: int(v)
+            for k, v in ((listed or {}).get("batch_task_status_info") or {}).items()
+            if isinstance(v, int)
+        }
     tasks = await client.list_tasks(batch_id)
     matched: list[list[str]] = []
     unnamed: list[dict[str, Any]] = []
     for task in tasks:
         source = by_name.get(str(task.get("video_source_name") or ""))
         if source:
-            matched.append([source, str(task.get("id", "")), str(task.get("state", ""))])
+            matched.append(
+                [source, str(task.get("id", "")), str(task.get("state", "")), _name(task)]
+            )
         else:
             unnamed.append(task)
     complete = True
@@ -104,7 +118,7 @@ async def _observe_batch(
         source = str(data.get("video_source_id") or "")
         if detail is not None and source:
             state = str(detail.get("state") or task.get("state", ""))
-            matched.append([source, str(task.get("id", "")), state])
+            matched.append([source, str(task.get("id", "")), state, _name(detail) or _name(task)])
         else:
             complete = False
 
@@ -116,3 +130,8 @@ async def _observe_batch(
     return TasksObserved(
         batch=name, batch_id=batch_id, state_counts=counts, tasks=sorted(matched), complete=complete
     )
+
+
+def _name(task: Mapping[str, Any]) -> str:
+    """A task's name (UpdateTask must repeat it)."""
+    return str(task.get("name") or "")

@@ -1,16 +1,20 @@
 """
 The ledger: per endpoint and project, what became of each camera task (a camera in a
-group under one algorithm) in earlier runs, with a fingerprint of its settings. A later
-run of the same inventory sends only what is new. SQLite, one row per camera task.
-[I/O]
+group under one algorithm): its task id and state, the batch that created it, and the
+fingerprint of its settings, whose document (``planning.documents``) is kept once per
+fingerprint so that a diff can name the fields that changed. Runs write it as they
+conclude; ``bulkload refresh`` rebuilds it from the API, one batch at a time, and can
+resume where it stopped. SQLite, one row per camera task. [I/O]
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from loader.errors import StorageError, storage_error
 from loader.model.cameras import LedgerEntry, LedgerKey
@@ -34,7 +38,26 @@ CREATE TABLE IF NOT EXISTS cameras (
     inventory       TEXT NOT NULL,
     PRIMARY KEY (endpoint, project, group_id, video_source_id, service_name)
 );
+CREATE TABLE IF NOT EXISTS documents (
+    endpoint    TEXT NOT NULL,
+    project     TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    document    TEXT NOT NULL,
+    PRIMARY KEY (endpoint, project, fingerprint)
+);
+CREATE TABLE IF NOT EXISTS refreshes (
+    endpoint TEXT NOT NULL,
+    project  TEXT NOT NULL,
+    batch_id TEXT NOT NULL,
+    PRIMARY KEY (endpoint, project, batch_id)
+);
 """
+# Columns added since the first ledgers (added to an older file when it is opened).
+_ADDED = ("task_id", "task_name", "task_state")
+_COLUMNS = (
+    "group_id, video_source_id, service_name, fingerprint, state, run, batch, batch_id,"
+    " message, at, inventory, task_id, task_name, task_state"
+)
 
 
 class Ledger:
@@ -48,6 +71,12 @@ class Ledger:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(cameras)")}
+            for column in _ADDED:
+                if column not in have:
+                    self._db.execute(
+                        f"ALTER TABLE cameras ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"
+                    )
         except (OSError, sqlite3.Error) as exc:
             raise self._error("open", exc) from exc
 
@@ -63,30 +92,83 @@ class Ledger:
         """Every camera task recorded for this endpoint and project (but ``excluding_run``'s)."""
         try:
             rows = self._db.execute(
-                "SELECT group_id, video_source_id, service_name, fingerprint, state, run, batch,"
-                " batch_id, message, at, inventory FROM cameras"
-                " WHERE endpoint = ? AND project = ? AND run != ?",
+                f"SELECT {_COLUMNS} FROM cameras WHERE endpoint = ? AND project = ? AND run != ?",
                 (endpoint, project, excluding_run),
             ).fetchall()
         except sqlite3.Error as exc:
             raise self._error("read", exc) from exc
         return {(r[0], r[1], r[2]): LedgerEntry(*r) for r in rows}
 
-    def record(self, endpoint: str, project: str, entries: Iterable[LedgerEntry]) -> int:
-        """Upsert entries in one transaction; returns how many."""
+    def documents(self, endpoint: str, project: str) -> dict[str, dict[str, Any]]:
+        """Every settings document recorded for this endpoint and project, by fingerprint."""
+        try:
+            rows = self._db.execute(
+                "SELECT fingerprint, document FROM documents WHERE endpoint = ? AND project = ?",
+                (endpoint, project),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error("read", exc) from exc
+        return {fingerprint: json.loads(text) for fingerprint, text in rows}
+
+    def record(
+        self,
+        endpoint: str,
+        project: str,
+        entries: Iterable[LedgerEntry],
+        documents: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        refreshed: str = "",
+    ) -> int:
+        """Upsert entries and settings documents in one transaction; returns how many entries.
+
+        ``refreshed`` (a batch id) marks a batch as read by the refresh under way, in the
+        same transaction: a refresh that stops resumes after the last batch it recorded.
+        """
         at = datetime.now(UTC).isoformat(timespec="seconds")
-        rows = [(endpoint, project, *e[:9], e.at or at, e.inventory) for e in entries]
+        rows = [(endpoint, project, *e[:9], e.at or at, *e[10:]) for e in entries]
+        texts = [
+            (endpoint, project, fingerprint, json.dumps(doc, sort_keys=True, ensure_ascii=False))
+            for fingerprint, doc in (documents or {}).items()
+        ]
         try:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
-                "INSERT OR REPLACE INTO cameras VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
+                f"INSERT OR REPLACE INTO cameras (endpoint, project, {_COLUMNS})"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
             )
+            self._db.executemany("INSERT OR REPLACE INTO documents VALUES (?,?,?,?)", texts)
+            if refreshed:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO refreshes VALUES (?,?,?)",
+                    (endpoint, project, refreshed),
+                )
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise self._error("write to", exc) from exc
         return len(rows)
+
+    def refreshed(self, endpoint: str, project: str) -> set[str]:
+        """The batch ids the refresh under way (one that stopped) has recorded so far."""
+        try:
+            rows = self._db.execute(
+                "SELECT batch_id FROM refreshes WHERE endpoint = ? AND project = ?",
+                (endpoint, project),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error("read", exc) from exc
+        return {row[0] for row in rows}
+
+    def forget_refreshes(self, endpoint: str, project: str) -> None:
+        """A refresh finished (or starts over): its progress marks go."""
+        try:
+            self._db.execute(
+                "DELETE FROM refreshes WHERE endpoint = ? AND project = ?", (endpoint, project)
+            )
+        except sqlite3.Error as exc:
+            raise self._error("write to", exc) from exc
 
     def close(self) -> None:
         self._db.close()

@@ -1,0 +1,159 @@
+"""
+Applying the diff's changes to tasks that exist, after the run's creates: updates,
+restarts (``--restart-failed``), removals (``--prune``: stop, or delete) and the second
+half of each replace (the old task is deleted only once its successor exists and has not
+failed, so a camera is never left uncovered). Every change is one ``Mutation`` that the
+``Changer`` settles exactly once. Tasks the ledger knows by batch only (ledgers written
+before task ids were kept) are found first: ListTasks of their batch, ShowTaskInfo for the
+video source. [I/O: HTTP]
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Final
+
+from loader.errors import SubmitError
+from loader.model.cameras import Camera, LedgerState
+from loader.model.changes import Action, Mutation
+from loader.planning.delta import TaskChange
+from loader.planning.documents import masked, update_body
+from loader.report.results import FAILED_TASK_STATES
+from loader.run.context import RunContext
+from loader.send.changes import ChangeJob, Changer
+from loader.send.client import ViasClient
+from loader.send.engine import RunControl, SubmitOptions
+from loader.send.pacing import Clock
+from loader.send.secrecy import resolve
+from loader.state.events import Event
+from loader.state.runstate import ChangeState
+
+Emit = Callable[[Event], Awaitable[None]]
+COMPARED: Final = ("schedule", "output", "config")  # what a check compares after a lost update
+
+
+class Applier:
+    """The mutations of one run's diff, and what each needs to be sent."""
+
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
+        self.cameras: dict[int, Camera] = {c.position: c for c in context.loaded.checked.cameras}
+        self.batch_of: dict[int, str] = {
+            c.position: b.name
+            for b in context.planned.batches
+            for e in b.entries
+            for c in e.cameras
+        }
+        self.found: dict[tuple[str, str], tuple[str, str]] = {}  # (batch id, source) -> (id, name)
+
+    def changes(self) -> list[tuple[Mutation, TaskChange]]:
+        """Every mutation the diff and the options call for, with the change behind it."""
+        delta, options = self.context.delta, self.context.options
+        wanted: list[tuple[Action, TaskChange]] = [(Action.UPDATE, c) for c in delta.updates]
+        if options.restart_failed:
+            wanted += [(Action.START, c) for c in delta.restarts]
+        if options.prune:
+            action = Action.DELETE if options.prune == "delete" else Action.STOP
+            wanted += [
+                (action, c)
+                for c in delta.removes
+                if not (action == Action.STOP and c.entry.state == LedgerState.STOPPED)
+            ]
+        wanted += [(Action.DELETE, c) for c in delta.replaces.values()]
+        return [
+            (Mutation(action, self.task_id(c), c.key, c.position), c)
+            for action, c in wanted
+            if self.task_id(c)
+        ]
+
+    def task_id(self, change: TaskChange) -> str:
+        """The task a change acts on: the ledger's, else the one found in its batch."""
+        entry = change.entry
+        return entry.task_id or self.found.get((entry.batch_id, entry.video_source_id), ("", ""))[0]
+
+    def task_name(self, change: TaskChange) -> str:
+        entry = change.entry
+        return (
+            entry.task_name or self.found.get((entry.batch_id, entry.video_source_id), ("", ""))[1]
+        )
+
+    def successor(self, position: int) -> tuple[str, str]:
+        """The task this run created for the camera at ``position``: (task id, state), or
+        ("", "") while it is not known to exist."""
+        batch = self.context.state.batches.get(self.batch_of.get(position, ""))
+        camera = self.cameras.get(position)
+        if batch is None or camera is None or not batch.tasks:
+            return "", ""
+        found = batch.tasks.get(camera.video_source_id) or [("", "")]
+        return found[0]
+
+    def ready(self, mutation: Mutation) -> bool:
+        """A replace's delete waits for a successor that exists and has not failed."""
+        if mutation.action != Action.DELETE or mutation.position not in self.context.delta.replaces:
+            return True
+        task_id, state = self.successor(mutation.position)
+        return bool(task_id) and state.upper() not in FAILED_TASK_STATES
+
+    async def find_tasks(self, client: ViasClient) -> None:
+        """Task ids (and names) of changes whose ledger entry knows only their batch."""
+        unknown = [c for c in self._all_changes() if not (c.entry.task_id and c.entry.task_name)]
+        for batch_id in sorted({c.entry.batch_id for c in unknown if c.entry.batch_id}):
+            try:
+                for task in await client.list_tasks(batch_id):
+                    task_id = str(task.get("id") or "")
+                    detail = await client.show_task(task_id)
+                    data = ((detail.get("input") or {}).get("data") or [{}])[0]
+                    source = str(data.get("video_source_id") or "")
+                    name = str(detail.get("name") or task.get("name") or "")
+                    self.found[(batch_id, source)] = (task_id, name)
+            except SubmitError:
+                if client.refused is not None:
+                    return
+                continue  # its changes stay without a task: reported as not applied
+
+    def _all_changes(self) -> Iterable[TaskChange]:
+        delta = self.context.delta
+        return [*delta.updates, *delta.restarts, *delta.removes, *delta.replaces.values()]
+
+    def jobs(self) -> list[ChangeJob]:
+        """The unsettled, ready mutations with their bodies (secrets resolved)."""
+        context = self.context
+        jobs = []
+        for mutation, change in self.changes():
+            state = context.state.changes.get(mutation.id) or ChangeState()
+            if state.settled or not self.ready(mutation):
+                continue
+            if mutation.action != Action.UPDATE:
+                jobs.append(ChangeJob(mutation, None, state))
+                continue
+            body = self._update_body(mutation, self.task_name(change))
+            text = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            content, used = resolve(text, context.options.environment)
+            context.scrubber.add(used)
+            wanted = {k: v for k, v in masked(body).items() if k in COMPARED}
+            jobs.append(ChangeJob(mutation, content, state, wanted))
+        return jobs
+
+    def _update_body(self, mutation: Mutation, name: str) -> dict[str, Any]:
+        """UpdateTask's body for a camera row: the sheet's settings, the task's own name."""
+        camera = self.cameras[mutation.position]
+        classes = self.context.loaded.checked.settings_classes
+        settings = classes[camera.settings_class].task_settings
+        return update_body(settings, camera.target_roi, name, camera.video_source_id)
+
+    async def apply(
+        self,
+        client: ViasClient,
+        emit: Emit,
+        clock: Clock,
+        options: SubmitOptions,
+        control: RunControl,
+    ) -> None:
+        """Find unknown task ids, then settle every ready mutation exactly once."""
+        if not self.changes() and not any(True for _ in self._all_changes()):
+            return
+        await self.find_tasks(client)
+        jobs = self.jobs()
+        if jobs:
+            await Changer(client, emit, clock, options, control).run(jobs)
