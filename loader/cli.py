@@ -207,6 +207,7 @@ def plan_command(
     _err().print(
         _escape(format_diff(diff, prune=_prune(prune), restart_failed=restart_failed)),
         highlight=False,
+        soft_wrap=True,
     )
     if report is not None:
         _guarded(lambda: files.write_problems_csv(report, loaded.checked.problems))

@@ -122,6 +122,7 @@ def test_an_empty_ledger_learns_every_camera_task_a_run_created(
     start_run(sheet, options, wiring=wiring)
     for leftover in tmp_path.glob("ledger.sqlite*"):
         leftover.unlink()
+    clock.time += 60.0  # every task has reached its last state: the states read stay true
     since = len(sim.requests)
     seen: list[RefreshProgress] = []
 

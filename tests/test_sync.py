@@ -172,6 +172,7 @@ def test_the_weekly_cycle_applies_exactly_the_plan(tmp_path: Path, clock: FakeCl
     assert report.exit_code == 0, report.stop_reason
     assert_matches(sim, edited, removed)
     assert sim.camera_report()["duplicated_cameras"] == 0
+    assert report.removed == {"stopped": expected["remove"]}
     statuses = {k: v for k, v in report.statuses.items() if v}
     assert statuses == {
         "loaded": expected["create"],
@@ -216,6 +217,11 @@ def test_the_weekly_cycle_under_faults_on_every_call(
     assert report.exit_code == 0, report.stop_reason
     assert_matches(sim, edited, removed)
     assert sim.camera_report()["duplicated_cameras"] == 0
+    assert report.removed == {"deleted": len(removed)}
+    left = {
+        sim.state_of(t) for t in sim.tasks.values() if (t.group_id, t.video_source_id) in removed
+    }
+    assert left <= {"DELETING"}  # deleted, or on its way out
 
 
 def test_an_empty_ledger_learns_the_project_then_applies(tmp_path: Path, clock: FakeClock) -> None:

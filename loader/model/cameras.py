@@ -96,7 +96,12 @@ STATUSES: Final = tuple(str(s) for s in CameraStatus)
 def exit_code_of(statuses: dict[str, int]) -> int:
     """The exit code camera rows imply: the highest of their statuses' (3 over 1 over 0)."""
     return max(
-        (STATUS_INFO[CameraStatus(s)].exit_code for s, n in statuses.items() if n), default=0
+        (
+            STATUS_INFO[CameraStatus(s)].exit_code
+            for s, n in statuses.items()
+            if n and s in STATUSES
+        ),
+        default=0,
     )
 
 

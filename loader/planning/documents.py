@@ -18,6 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
+from loader.check.schedule import ScheduleError, describe
 from loader.model.changes import FieldChange
 from loader.model.vias import TaskSettings
 
@@ -89,7 +90,7 @@ def differences(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[F
     before, after = flatten(old), flatten(new)
     unknown = {k for k in UNREPORTED if k not in before}
     return [
-        FieldChange(path, _text(before.get(path)), _text(after.get(path)))
+        FieldChange(path, _text(before.get(path), path), _text(after.get(path), path))
         for path in sorted((before.keys() | after.keys()) - unknown)
         if before.get(path) != after.get(path)
     ]
@@ -125,10 +126,16 @@ def _with_roi(dumped: Document, roi: str | None) -> Document:
     return {**dumped, "config": config}
 
 
-def _text(value: Any) -> str:
-    """A value as a person reads it: strings bare, absent as (none), the rest as JSON."""
+def _text(value: Any, path: str = "") -> str:
+    """A value as a person reads it: strings bare, absent as (none), a schedule as
+    ``Mon-Fri 08:00-18:00 (UTC+08:00)``, the rest as JSON."""
     if value is None:
         return "(none)"
     if isinstance(value, str):
         return value
+    if path == "schedule" and isinstance(value, Mapping):
+        try:
+            return describe(value)
+        except ScheduleError:  # a learned schedule outside the documented shape: as it is
+            pass
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -99,6 +99,9 @@ def show_run(console: Console, report: RunReport) -> None:
         f"{held}  retries {report.retries}  lookups {report.lookups}  ({report.seconds:.1f} s)"
     )
     console.print("camera rows: " + "  ".join(f"{s} {n}" for s, n in report.statuses.items() if n))
+    if report.removed:
+        removed = "  ".join(f"{s} {n}" for s, n in report.removed.items() if n)
+        console.print(f"removed from the sheet: {removed}")
     canary_failed = _show_canary(console, report)
     if report.stop_reason and not canary_failed:  # a failed canary's reason is shown above
         console.print(f"[yellow]stopped[/]: {escape(report.stop_reason)}")

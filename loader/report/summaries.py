@@ -44,6 +44,7 @@ class RunReport:
     lookups: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
+    removed: dict[str, int] = field(default_factory=dict)  # cameras gone from the sheet
 
 
 SKIPPED_CODES = frozenset(
@@ -142,6 +143,7 @@ def format_run(report: RunReport) -> dict[str, Any]:
         "results": str(report.results),
         "exit_code": report.exit_code,
         "statuses": report.statuses,
+        "removed": report.removed,
         "counts": report.counts,
         "seconds": round(report.seconds, 2),
         "retries": report.retries,

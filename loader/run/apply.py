@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from typing import Any, Final
 
 from loader.errors import SubmitError
 from loader.model.cameras import Camera, LedgerState
 from loader.model.changes import Action, Mutation
-from loader.planning.delta import TaskChange
+from loader.planning.delta import TaskChange, to_data
 from loader.planning.documents import masked, update_body
+from loader.report import files
 from loader.report.results import FAILED_TASK_STATES
-from loader.run.context import RunContext
+from loader.run.context import DIFF, RunContext
 from loader.send.changes import ChangeJob, Changer
 from loader.send.client import ViasClient
 from loader.send.engine import RunControl, SubmitOptions
@@ -83,9 +85,9 @@ class Applier:
         ("", "") while it is not known to exist."""
         batch = self.context.state.batches.get(self.batch_of.get(position, ""))
         camera = self.cameras.get(position)
-        if batch is None or camera is None or not batch.tasks:
+        if batch is None or camera is None or not batch.task_ids:
             return "", ""
-        found = batch.tasks.get(camera.video_source_id) or [("", "")]
+        found = batch.task_ids.get(camera.video_source_id) or [("", "")]
         return found[0]
 
     def ready(self, mutation: Mutation) -> bool:
@@ -95,10 +97,13 @@ class Applier:
         task_id, state = self.successor(mutation.position)
         return bool(task_id) and state.upper() not in FAILED_TASK_STATES
 
+    def unfound(self) -> list[TaskChange]:
+        """Changes whose task the ledger knows only by its batch (or without its name)."""
+        return [c for c in self._all_changes() if not (c.entry.task_id and c.entry.task_name)]
+
     async def find_tasks(self, client: ViasClient) -> None:
         """Task ids (and names) of changes whose ledger entry knows only their batch."""
-        unknown = [c for c in self._all_changes() if not (c.entry.task_id and c.entry.task_name)]
-        for batch_id in sorted({c.entry.batch_id for c in unknown if c.entry.batch_id}):
+        for batch_id in sorted({c.entry.batch_id for c in self.unfound() if c.entry.batch_id}):
             try:
                 for task in await client.list_tasks(batch_id):
                     task_id = str(task.get("id") or "")
@@ -111,6 +116,27 @@ class Applier:
                 if client.refused is not None:
                     return
                 continue  # its changes stay without a task: reported as not applied
+        self._adopt_found()
+
+    def _adopt_found(self) -> None:
+        """The diff's changes with the task ids (and names) found: from here on, a change's
+        entry names its task, for the journal's ids, the results and the ledger alike."""
+        delta = self.context.delta
+
+        def known(change: TaskChange) -> TaskChange:
+            entry = change.entry
+            task_id, name = self.found.get((entry.batch_id, entry.video_source_id), ("", ""))
+            if (entry.task_id and entry.task_name) or not task_id:
+                return change
+            named = entry._replace(
+                task_id=entry.task_id or task_id, task_name=entry.task_name or name
+            )
+            return replace(change, entry=named)
+
+        delta.updates = [known(c) for c in delta.updates]
+        delta.restarts = [known(c) for c in delta.restarts]
+        delta.removes = [known(c) for c in delta.removes]
+        delta.replaces = {at: known(c) for at, c in delta.replaces.items()}
 
     def _all_changes(self) -> Iterable[TaskChange]:
         delta = self.context.delta
@@ -153,7 +179,11 @@ class Applier:
         """Find unknown task ids, then settle every ready mutation exactly once."""
         if not self.changes() and not any(True for _ in self._all_changes()):
             return
-        await self.find_tasks(client)
+        if self.unfound():
+            await self.find_tasks(client)
+            # The plan now names those tasks: a resume must not have to find them again
+            # (a replaced task, once deleted, could no longer be found).
+            files.write_json(self.context.run_dir / DIFF, to_data(self.context.delta))
         jobs = self.jobs()
         if jobs:
             await Changer(client, emit, clock, options, control).run(jobs)

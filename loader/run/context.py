@@ -273,7 +273,7 @@ def _ledger_entries(context: RunContext, result: Outcomes) -> list[LedgerEntry]:
 def _created_task(context: RunContext, batch: str, source: str) -> tuple[str, str]:
     """The task this run's batch created for a camera, as observed: (id, name)."""
     state = context.state.batches.get(batch)
-    found = (state.tasks or {}).get(source) if state is not None else None
+    found = (state.task_ids or {}).get(source) if state is not None else None
     if not found:
         return "", ""
     task_id = found[0][0]

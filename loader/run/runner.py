@@ -14,6 +14,7 @@ from __future__ import annotations
 import signal
 import ssl
 import threading
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from loader.errors import ConfigError, LoaderError, StorageError, SubmitError
 from loader.model.cameras import exit_code_of
 from loader.planning.delta import Delta
 from loader.report import files
+from loader.report.changes import removed_status
+from loader.report.results import attribute_errors
 from loader.report.summaries import Observer, RunReport, format_run
 from loader.run import logs
 from loader.run.apply import Applier
@@ -163,8 +166,9 @@ def _send(
     applier = Applier(context)
 
     async def work(client: ViasClient) -> _Activity:
+        work_items = len(jobs) + len(applier.changes())  # the retry budget covers both
         submitter = Submitter(
-            client, recorder, wiring.clock, _submit_options(options), jobs=len(jobs)
+            client, recorder, wiring.clock, _submit_options(options), jobs=work_items
         )
         held = ""  # why the rest is held back by a failed canary
         async with anyio.create_task_group() as group:
@@ -307,7 +311,8 @@ def _finish(context: RunContext, activity: _Activity, seconds: float) -> RunRepo
     }
     facts = _facts(context, activity, seconds)
     statuses = conclude(context, facts).counts()
-    code = exit_code_for(statuses, counts)
+    removed = dict(Counter(removed_status(state, c)[0] for c in context.delta.removes))
+    code = max(exit_code_for(statuses, counts), exit_code_of(removed))
     if counts["unsettled"]:
         context.journal.append(RunInterrupted(reason=activity.stop_reason or "unsettled batches"))
     context.journal.append(RunFinished(exit_code=code, counts={**counts, **statuses}))
@@ -323,6 +328,7 @@ def _finish(context: RunContext, activity: _Activity, seconds: float) -> RunRepo
         lookups=activity.lookups,
         counts=counts,
         statuses=statuses,
+        removed=removed,
     )
     summary = context.run_dir / "summary.json"
     try:
@@ -363,7 +369,7 @@ async def _count_found(client: ViasClient, context: RunContext, record: _Recorde
     """Batches found by lookup came with no counts: one ListBatchTasks call each gives them.
 
     A batch that holds a task for every camera is settled by its count; the others are
-    left for ``_learn_tasks`` (its tasks are listed anyway).
+    left for ``_doubtful`` (ListTasks per camera costs far more than one count).
     """
     for batch in context.planned.batches:
         state = context.state.batches.get(batch.name)
@@ -395,16 +401,53 @@ async def _count_found(client: ViasClient, context: RunContext, record: _Recorde
 
 
 async def _learn_tasks(client: ViasClient, context: RunContext, record: _Recorder) -> None:
-    """Each accepted batch's tasks, matched to cameras: their ids go to the ledger (later
-    runs update, stop or delete them by id), and doubtful outcomes are settled at once."""
+    """Each accepted batch's tasks, matched to cameras: their ids go to the ledger, so later
+    runs update, stop or delete them by id.
+
+    One ListTasks per batch, matched by camera name; a batch whose outcome the create
+    answer leaves open, or that replaces tasks (the old ones are deleted only once the new
+    exist), is matched whole (ShowTaskInfo where names do not decide). Tasks left unmatched
+    are found when a change needs them (``Applier.find_tasks``) or by ``bulkload refresh``.
+    """
     unseen = {
         b.name
         for b in context.state.batches.values()
-        if b.status == BatchStatus.ACCEPTED and b.tasks is None
+        if b.status == BatchStatus.ACCEPTED and b.task_ids is None
     }
-    if unseen:
-        names = _camera_names(context)
-        await observe(client, context.state, names, record, only=unseen, judge_states=False)
+    whole = (_doubtful(context) | _replacing(context)) & unseen
+    names = _camera_names(context) if unseen else {}
+    if whole:
+        await observe(client, context.state, names, record, only=whole, judge_states=False)
+    if unseen - whole and not client.refusal:
+        await observe(client, context.state, names, record, only=unseen - whole, ids_only=True)
+
+
+def _doubtful(context: RunContext) -> set[str]:
+    """Accepted batches whose cameras' fates the create answer leaves open.
+
+    Found by a lookup and not counted whole, or more cameras failed than error_list
+    names: ask ListTasks at once rather than leave cameras ``unknown``.
+    """
+    found = set()
+    for batch in context.planned.batches:
+        state = context.state.batches.get(batch.name)
+        if state is None or state.status != BatchStatus.ACCEPTED:
+            continue
+        sources = {c.video_source_id for e in batch.entries for c in e.cameras}
+        uncounted = state.found_by_lookup and state.total < batch.camera_count
+        if uncounted or state.failed > len(attribute_errors(state.error_list, sources)):
+            found.add(batch.name)
+    return found
+
+
+def _replacing(context: RunContext) -> set[str]:
+    """Batches that create the successor of a task to replace."""
+    replaced = context.delta.replaces
+    return {
+        b.name
+        for b in context.planned.batches
+        if any(c.position in replaced for e in b.entries for c in e.cameras)
+    }
 
 
 def _camera_names(context: RunContext) -> dict[str, dict[str, str]]:

@@ -33,11 +33,13 @@ async def observe(
     concurrency: int = 4,
     only: set[str] | None = None,
     judge_states: bool = True,
+    ids_only: bool = False,
 ) -> int:
     """A TasksObserved event per accepted batch; returns how many batches were observed.
 
     ``names`` maps a batch name to {video source name: video source id} for its cameras
-    whose names are unique in the batch.
+    whose names are unique in the batch. ``ids_only``: learn task ids cheaply, one ListTasks
+    per batch and camera names only (no ShowTaskInfo): no verdict on outcomes.
     """
     observed = 0
     limiter = anyio.CapacityLimiter(max(1, concurrency))
@@ -53,7 +55,8 @@ async def observe(
                 batch.batch_id,
                 names.get(batch.name, {}),
                 limiter,
-                with_counts=judge_states,
+                with_counts=judge_states and not ids_only,
+                show=not ids_only,
             )
         except SubmitError as exc:
             request_id = exc.request_id if isinstance(exc, ReadFailed) else ""
@@ -64,7 +67,7 @@ async def observe(
             if client.refused is not None:
                 break
             continue
-        await emit(replace(event, judge_states=judge_states))
+        await emit(replace(event, judge_states=judge_states, ids_only=ids_only))
         observed += 1
     return observed
 
@@ -77,6 +80,7 @@ async def _observe_batch(
     limiter: anyio.CapacityLimiter,
     *,
     with_counts: bool = True,
+    show: bool = True,
 ) -> TasksObserved:
     """Counts and tasks of one batch, each task matched to its camera (with its name).
 
@@ -103,7 +107,7 @@ async def _observe_batch(
             unnamed.append(task)
     complete = True
 
-    async def show(task: dict[str, Any]) -> None:
+    async def show_one(task: dict[str, Any]) -> None:
         nonlocal complete
         detail: dict[str, Any] | None = None
         for _ in range(SHOW_TRIES):
@@ -122,9 +126,12 @@ async def _observe_batch(
         else:
             complete = False
 
+    if not show:
+        complete = not unnamed
+        unnamed = []
     async with anyio.create_task_group() as group:
         for task in unnamed:
-            group.start_soon(show, task)
+            group.start_soon(show_one, task)
     if not counts:
         counts = {k.lower(): v for k, v in Counter(str(t.get("state", "")) for t in tasks).items()}
     return TasksObserved(

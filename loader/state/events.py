@@ -167,6 +167,7 @@ class TasksObserved(Event):
     tasks: list[list[str]] = field(default_factory=list)  # [source id, task id, state, name]
     complete: bool = True  # False: some tasks could not be matched to a camera
     judge_states: bool = True  # False: asked only whether tasks exist (end of a run)
+    ids_only: bool = False  # matched by camera name only, to learn task ids: no verdict
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ class BatchState:
     request_id: str = ""  # of the answer that settled the batch, else of the last one
     state_counts: dict[str, int] = field(default_factory=dict)
     tasks: dict[str, list[tuple[str, str]]] | None = None  # source id -> [(task id, state)]
+    task_ids: dict[str, list[tuple[str, str]]] | None = None  # the same, from any observation
     judge_states: bool = True  # whether a failed task state fails its camera
     canary: bool = False  # the batch sent first and alone
 
@@ -203,12 +204,14 @@ def _apply_batch(state: BatchState, event: Event) -> None:
             state.found_by_lookup = event.found_by_lookup
             state.http_status = 200 if not event.found_by_lookup else state.http_status
         case TasksObserved():
-            state.state_counts = dict(event.state_counts)
             tasks: dict[str, list[tuple[str, str]]] = {}
             for source, task_id, task_state, *_ in event.tasks:  # a name may follow
                 tasks.setdefault(source, []).append((task_id, task_state))
-            state.tasks = tasks
-            state.judge_states = event.judge_states
+            state.task_ids = tasks
+            if not event.ids_only:  # a whole observation: outcomes follow from it
+                state.state_counts = dict(event.state_counts)
+                state.tasks = tasks
+                state.judge_states = event.judge_states
         case BatchRejected():
             state.status = BatchStatus.REJECTED
             state.http_status = event.status
