@@ -73,11 +73,11 @@ def test_workbook_sheets_header_and_filter(tmp_path: Path) -> None:
         start_run(sheet, settings_for(sim.url, tmp_path))
 
     book = openpyxl.load_workbook(tmp_path / "run" / "results.xlsx")
-    tables = ["Cameras", "Groups", "Batches", "Problems", "Not in sheet"]
+    tables = ["Cameras", "Groups", "Batches", "Problems", "Not in sheet", "Changes"]
     assert book.sheetnames == ["Summary", *tables]
     assert [(book[n].freeze_panes, book[n].auto_filter.ref is not None) for n in tables] == [
         ("A2", True)
-    ] * 5
+    ] * 6
     assert len(book["Summary"]._charts) == 1
     header = [c.value for c in book["Cameras"][1]]
     assert header[:9] == [

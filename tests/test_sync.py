@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 import signal
 import subprocess
 from dataclasses import replace
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openpyxl
 import pytest
 
 from loader.check import transforms
@@ -136,6 +138,12 @@ def _options(tmp_path: Path, **changes: Any) -> RunOptions:
     )
 
 
+def _changes_sheet(results: Path) -> list[dict[str, Any]]:
+    """The Changes sheet of a results workbook, as one dict per row."""
+    rows = list(openpyxl.load_workbook(results, read_only=True)["Changes"].values)
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
 def _plan_counts(report_dir: Path) -> dict[str, int]:
     data = json.loads((report_dir / "diff.json").read_text(encoding="utf-8"))
     return {
@@ -173,6 +181,20 @@ def test_the_weekly_cycle_applies_exactly_the_plan(tmp_path: Path, clock: FakeCl
     assert_matches(sim, edited, removed)
     assert sim.camera_report()["duplicated_cameras"] == 0
     assert report.removed == {"stopped": expected["remove"]}
+    changes = _changes_sheet(report.results)
+    cameras = {(r["Change"], r["Status"], r["Video Source ID"]) for r in changes}
+    assert Counter((change, status) for change, status, _ in cameras) == {
+        ("update", "updated"): expected["update"],
+        ("replace", "replaced"): expected["replace"],
+        ("remove", "stopped"): expected["remove"],
+    }
+    timed = next(r for r in changes if r["Video Source ID"] == "cam-00001")
+    assert (timed["Field"], timed["Old Value"], timed["New Value"], timed["Row"]) == (
+        "schedule",
+        "Mon-Fri 08:00-18:00 (UTC+08:00)",
+        "Mon-Fri 09:00-17:00 (UTC+08:00)",
+        3,
+    )
     statuses = {k: v for k, v in report.statuses.items() if v}
     assert statuses == {
         "loaded": expected["create"],

@@ -6,6 +6,7 @@ were applied (``overlay``), and the Changes sheet of the results workbook. Pure.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
@@ -201,7 +202,7 @@ def changes_table(
         group, source, service = change.key
         fields = change.fields or ()
         base = (str(change.change), outcome, group, source, service, change.entry.task_id)
-        row = rows.get(change.position, "")
+        row = rows.get(change.position, math.nan)  # an empty number cell for removals
         if not fields:
             records.append((*base, "", "", "", row, text))
         for f in fields:
