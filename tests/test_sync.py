@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
 import signal
 import subprocess
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
