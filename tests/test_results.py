@@ -164,8 +164,9 @@ def test_second_run_with_the_same_ledger_sends_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_rerun_sends_only_additions_and_holds_changes(tmp_path: Path) -> None:
-    """Added cameras go out; a camera whose algorithm changed is `changed` until --force."""
+def test_rerun_sends_additions_and_replaces_a_new_version(tmp_path: Path) -> None:
+    """Added cameras go out; a new algorithm version replaces each task (an update cannot
+    change it); --force sends nothing more: one task per camera at the end."""
     sheet = write_inventory(tmp_path, groups=10, per_group=2)
 
     with running_simulator() as sim:
@@ -189,8 +190,9 @@ def test_rerun_sends_only_additions_and_holds_changes(tmp_path: Path) -> None:
         counts = sim.state.task_counts()
 
     assert (second.statuses["loaded"], second.statuses["unchanged"]) == (1, 20)
-    assert (third.statuses["changed"], third.statuses["loaded"], third.exit_code) == (21, 0, 0)
-    assert (forced.statuses["loaded"], sum(counts.values())) == (21, 21 + 21)
+    assert (third.statuses["replaced"], third.statuses["loaded"], third.exit_code) == (21, 0, 0)
+    assert (forced.statuses["unchanged"], forced.statuses["loaded"]) == (21, 0)
+    assert (len(counts), max(counts.values())) == (21, 1)
 
 
 @pytest.mark.slow
@@ -243,7 +245,8 @@ def test_reconcile_pages_tasks_and_marks_start_failures(tmp_path: Path) -> None:
 
     counts = statuses(tmp_path / "run" / "results.xlsx")
     assert counts == Counter({"loaded": 1200 - len(failing), "failed": len(failing)})
-    assert (report.exit_code, task_calls, report.statuses["failed"]) == (1, 2, len(failing))
+    # two pages when the run learns its task ids, two more when reconcile asks again
+    assert (report.exit_code, task_calls, report.statuses["failed"]) == (1, 2 + 2, len(failing))
 
 
 @pytest.mark.slow
