@@ -509,7 +509,7 @@ def demo(
                 raise typer.Exit(report.exit_code)
     _err().print(
         "\n[bold green]demo done[/]: each run directory above holds results.xlsx, journal.sqlite,"
-        " log.jsonl, payloads/ and summary.json"
+        " log.jsonl, payloads/, diff.json (the plan against the ledger) and summary.json"
     )
 
 

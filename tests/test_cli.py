@@ -157,6 +157,7 @@ def test_demo_runs_the_samples_end_to_end(tmp_path: Path) -> None:
     assert (result.exit_code, len(runs), (tmp_path / "ledger.sqlite").is_file()) == (0, 2, True)
     for run in runs:
         assert sorted(p.name for p in run.iterdir()) == [
+            "diff.json",
             "journal.sqlite",
             "log.jsonl",
             "payloads",
