@@ -286,6 +286,13 @@ def run(
     yes: Annotated[
         bool, typer.Option("--yes", help="Prune without asking (needed when not interactive)")
     ] = False,
+    task_ids: Annotated[
+        bool,
+        typer.Option(
+            help="List each batch's tasks once to record their ids (--no-task-ids: a one-off"
+            " import saves a request per batch; later changes find them when needed)"
+        ),
+    ] = True,
     settle: Annotated[
         float,
         typer.Option(
@@ -338,6 +345,7 @@ def run(
             retry_failed=retry_failed,
             prune=_prune(prune),
             restart_failed=restart_failed,
+            task_ids=task_ids,
             canary=canary,
             canary_wait=canary_wait,
             only=_only(only),

@@ -140,7 +140,11 @@ def _options(tmp_path: Path, **changes: Any) -> RunOptions:
 
 def _changes_sheet(results: Path) -> list[dict[str, Any]]:
     """The Changes sheet of a results workbook, as one dict per row."""
-    rows = list(openpyxl.load_workbook(results, read_only=True)["Changes"].values)
+    book = openpyxl.load_workbook(results, read_only=True)
+    try:
+        rows = list(book["Changes"].values)
+    finally:
+        book.close()
     return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
 
 
@@ -155,11 +159,16 @@ def _plan_counts(report_dir: Path) -> dict[str, int]:
     }
 
 
-def _week(tmp_path: Path, clock: FakeClock, config: SimConfig) -> tuple[Any, ...]:
+def _week(
+    tmp_path: Path, clock: FakeClock, config: SimConfig, *, task_ids: bool = True
+) -> tuple[Any, ...]:
     """Week 1 loads the inventory; week 2's sheet is edited. Returns what week 2 needs."""
     rows = inventory(400)
-    wiring, sim = wiring_for(config, clock)
-    first = start_run(write(tmp_path, rows), _options(tmp_path), wiring=wiring)
+    # The API names each task's video source as the sheet's Name column does (cam-00001...).
+    names = {c: c for c, *_ in rows} | {f"new-{n:05d}": f"new-{n:05d}" for n in range(20)}
+    wiring, sim = wiring_for(replace(config, source_names=names), clock)
+    options = _options(tmp_path, task_ids=task_ids)
+    first = start_run(write(tmp_path, rows), options, wiring=wiring)
     assert first.exit_code == 0, (first.statuses, first.stop_reason)
     edited, expected = edit(rows)
     removed = {(g, c) for c, g, *_ in rows} - {(g, c) for c, g, *_ in edited}
@@ -167,15 +176,24 @@ def _week(tmp_path: Path, clock: FakeClock, config: SimConfig) -> tuple[Any, ...
     return wiring, sim, edited, expected, removed | set(), swapped
 
 
-def test_the_weekly_cycle_applies_exactly_the_plan(tmp_path: Path, clock: FakeClock) -> None:
-    """Plan counts equal the edits; the apply leaves one task per camera with its settings."""
+@pytest.mark.parametrize("task_ids", [True, False], ids=["ids-learned", "ids-found-later"])
+def test_the_weekly_cycle_applies_exactly_the_plan(
+    tmp_path: Path, clock: FakeClock, task_ids: bool
+) -> None:
+    """Plan counts equal the edits; the apply leaves one task per camera with its settings.
+
+    Week 1 learned its task ids, or (--no-task-ids) week 2 finds those it changes.
+    """
     wiring, sim, edited, expected, removed, _ = _week(
-        tmp_path, clock, SimConfig(start_fail_percent=0)
+        tmp_path, clock, SimConfig(start_fail_percent=0), task_ids=task_ids
     )
     sheet = write(tmp_path, edited)
+    before = len(sim.requests)
 
     report = start_run(sheet, _options(tmp_path, prune="stop"), wiring=wiring)
 
+    shows = sum(1 for r in sim.requests[before:] if r.method == "GET" and "/tasks/" in r.path)
+    assert (shows > 0) is not task_ids  # learned ids need no ShowTaskInfo to change a task
     assert _plan_counts(report.run_dir) == expected
     assert report.exit_code == 0, report.stop_reason
     assert_matches(sim, edited, removed)

@@ -44,6 +44,7 @@ JOURNALED: Final = (
     "retry_failed",
     "prune",
     "restart_failed",
+    "task_ids",
     "only",
     "max_input_mb",
     "ledger",
@@ -143,6 +144,7 @@ class RunOptions:
     retry_failed: bool = False
     prune: str = ""  # "stop" or "delete" the tasks of cameras that left the sheet; "": list them
     restart_failed: bool = False  # start tasks the sheet wants that failed or were stopped
+    task_ids: bool = True  # list each accepted batch's tasks once to record their ids
     canary: int | None = None  # send a batch of at most this many cameras first, alone
     canary_wait: float = DEFAULT_CANARY_WAIT  # its tasks must run within this, else it failed
     credentials: Credentials = field(default_factory=Credentials)

@@ -407,7 +407,8 @@ async def _learn_tasks(client: ViasClient, context: RunContext, record: _Recorde
     One ListTasks per batch, matched by camera name; a batch whose outcome the create
     answer leaves open, or that replaces tasks (the old ones are deleted only once the new
     exist), is matched whole (ShowTaskInfo where names do not decide). Tasks left unmatched
-    are found when a change needs them (``Applier.find_tasks``) or by ``bulkload refresh``.
+    (or all, with ``--no-task-ids``: one request per batch saved for one-off imports) are
+    found when a change needs them (``Applier.find_tasks``) or by ``bulkload refresh``.
     """
     unseen = {
         b.name
@@ -418,7 +419,7 @@ async def _learn_tasks(client: ViasClient, context: RunContext, record: _Recorde
     names = _camera_names(context) if unseen else {}
     if whole:
         await observe(client, context.state, names, record, only=whole, judge_states=False)
-    if unseen - whole and not client.refusal:
+    if unseen - whole and context.options.task_ids and not client.refusal:
         await observe(client, context.state, names, record, only=unseen - whole, ids_only=True)
 
 
