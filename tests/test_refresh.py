@@ -13,18 +13,18 @@ import pytest
 
 from loader.model.cameras import LedgerEntry, LedgerKey, LedgerState
 from loader.planning import documents
-from loader.run.context import load_sheet
-from loader.run.options import RunOptions
-from loader.run.refresh import RefreshProgress, refresh_ledger
-from loader.run.runner import Wiring, start_run
-from loader.send import learn
-from loader.send.learn import (
+from loader.planning.learned import (
     ListedBatch,
     managed_prefix,
     managed_prefixes,
     resolve_group,
     task_document,
 )
+from loader.run.context import load_sheet
+from loader.run.options import RunOptions
+from loader.run.refresh import RefreshProgress, refresh_ledger
+from loader.run.runner import Wiring, start_run
+from loader.send import learn
 from loader.sim import SimConfig, SimState
 from loader.sim.app import create_app, new_state
 from loader.sim.state import SimBatch

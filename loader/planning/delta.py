@@ -225,12 +225,14 @@ def _leaving(
     }
 
 
-_BATCH_NAME = re.compile(rf"^(?P<prefix>.+)-[0-9a-f]{{{HASH_CHARS}}}$")
+# A batch name bulkload made (``batches`` makes them), whole: the one rule, which
+# ``learned.managed_prefix`` (``bulkload refresh``) shares.
+_BATCH_NAME: Final = re.compile(rf"(?P<prefix>.+)-[0-9a-f]{{{HASH_CHARS}}}")
 
 
 def batch_prefix(name: str) -> str:
     """The prefix of a batch name bulkload made (``<prefix>-<hash>``), else ""."""
-    found = _BATCH_NAME.match(name)
+    found = _BATCH_NAME.fullmatch(name)
     return found["prefix"] if found else ""
 
 

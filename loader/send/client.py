@@ -225,6 +225,18 @@ class ViasClient:
         items = listing.get("batch_task_list") or []
         return next((i for i in items if _name_of(i) == name), None), request_id
 
+    async def list_batches_page(self, page: int) -> list[dict[str, Any]]:
+        """One page of ListBatchTasks (every batch of the project): its objects."""
+        params = {"page_size": LIST_PAGE_SIZE, "page_num": page}
+        listing, _ = await self._get("/batch-tasks", params)
+        return _objects(listing, "batch_task_list")
+
+    async def list_video_groups_page(self, page: int, page_size: int) -> list[dict[str, Any]]:
+        """One page of ListVideoGroups: its objects."""
+        params = {"page_size": page_size, "page_num": page}
+        listing, _ = await self._get("/video-group/groups", params)
+        return _objects(listing, "video_group_list")
+
     async def list_tasks(self, batch_id: str) -> list[dict[str, Any]]:
         """Every task of a batch; ``count`` is per page, so page until a short page."""
         tasks: list[dict[str, Any]] = []
@@ -304,3 +316,9 @@ class ViasClient:
 def _name_of(item: dict[str, Any]) -> str:
     """A listed batch's name: ``batch_task_name`` per the SDK, ``name`` as a fallback."""
     return str(item.get("batch_task_name") or item.get("name") or "")
+
+
+def _objects(listing: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The objects listed under ``key`` (anything else there is ignored)."""
+    items = listing.get(key)
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
