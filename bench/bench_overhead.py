@@ -62,8 +62,14 @@ def inventory(folder: Path, cameras: int) -> tuple[Path, Path]:
     return sheet, mapping
 
 
-def time_run(folder: Path, cameras: int, rate: float, latency: float) -> dict[str, float]:
-    """One ``bulkload run`` process against the simulator; the figures of its timeline."""
+def time_run(
+    folder: Path, cameras: int, rate: float, latency: float, *, task_ids: bool = True
+) -> dict[str, float]:
+    """One ``bulkload run`` process against the simulator; the figures of its timeline.
+
+    With ``task_ids`` (the default) the run then lists each batch's tasks once to record
+    their ids: ``learning`` is that part, from the last create's answer to the last list's.
+    """
     sheet, mapping = inventory(folder, cameras)
     config = SimConfig(rate=rate, latency=latency)
     with running_simulator(config) as sim:
@@ -72,21 +78,26 @@ def time_run(folder: Path, cameras: int, rate: float, latency: float) -> dict[st
             *("run", str(sheet), "-m", str(mapping), "--json"),
             *("--endpoint", sim.url, "--project-id", config.project_id),
             *("--rate", f"{rate:g}", "--concurrency", "16", "--run-dir", str(folder / "run")),
+            "--task-ids" if task_ids else "--no-task-ids",
         ]
         environment = {**ENVIRONMENT, "BULKLOAD_AUTH_TOKEN": "sim-token"}
         began = time.monotonic()
         subprocess.run(command, check=True, capture_output=True, env=environment)
         ended = time.monotonic()
         creates = [t for t, method, _, status in sim.state.requests if method == "POST"]
+        lists = [t for t, method, path, _ in sim.state.requests if path.endswith("/tasks")]
         counts = sim.state.task_counts()
     if sum(counts.values()) != cameras or max(counts.values()) != 1:
         raise SystemExit("bulkload lost or doubled cameras")
     first, last = min(creates), max(creates) + latency
+    learned = max([last, *(t + latency for t in lists)])
     return {
         "batches": len(creates),
         "to_first": first - began,
         "sending": last - first,
-        "after_last": ended - last,
+        "learning": learned - last,
+        "lists": len(lists),
+        "after_last": ended - learned,
         "total": ended - began,
         "share": len(creates) / (ended - began) / rate,
         "ideal": len(creates) / rate,
@@ -99,6 +110,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--help-runs", type=int, default=10)
+    parser.add_argument(
+        "--task-ids",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run with --task-ids (default) or --no-task-ids",
+    )
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -107,15 +124,19 @@ def main() -> None:
     print("| `bulkload --help` | median | max |\n|---|---|---|")
     print(f"| {len(helps)} runs | {statistics.median(helps):.2f} s | {max(helps):.2f} s |")
     with tempfile.TemporaryDirectory() as temporary:
-        run = time_run(Path(temporary), args.cameras, args.rate, args.latency)
+        run = time_run(
+            Path(temporary), args.cameras, args.rate, args.latency, task_ids=args.task_ids
+        )
     print(
         "| cameras | create requests | start -> first request | sending (ideal)"
-        " | last answer -> exit"
-        " | whole process | share of R |\n|---|---|---|---|---|---|---|"
+        " | task ids learned (ListTasks) | last answer -> exit"
+        " | whole process | share of R |\n|---|---|---|---|---|---|---|---|"
     )
     print(
         f"| {args.cameras:,} | {run['batches']:.0f} | {run['to_first']:.2f} s"
-        f" | {run['sending']:.1f} s ({run['ideal']:.1f} s) | {run['after_last']:.2f} s"
+        f" | {run['sending']:.1f} s ({run['ideal']:.1f} s)"
+        f" | {run['learning']:.1f} s ({run['lists']:.0f})"
+        f" | {run['after_last']:.2f} s"
         f" | {run['total']:.1f} s | {run['share']:.0%} at R = {args.rate:g}/s,"
         f" {args.latency * 1000:.0f} ms |"
     )

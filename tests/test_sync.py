@@ -365,3 +365,22 @@ def test_sigkill_mid_apply_then_resume_ends_in_the_planned_state(
         assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
         assert_matches(sim.state, edited, removed)
         assert sim.state.camera_report()["duplicated_cameras"] == 0
+
+
+def test_a_camera_back_in_the_sheet_has_its_stopped_task_restarted(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Pruned (stopped) one week, back the next: listed as a restart, started with the flag."""
+    rows = inventory(40)
+    wiring, sim = wiring_for(SimConfig(start_fail_percent=0), clock)
+    start_run(write(tmp_path, rows), _options(tmp_path), wiring=wiring)
+    start_run(write(tmp_path, rows[1:]), _options(tmp_path, prune="stop"), wiring=wiring)
+    clock.time += 5.0  # STOPPING -> STOPPED
+    back = write(tmp_path, rows)
+
+    listed = start_run(back, _options(tmp_path), wiring=wiring)
+    started = start_run(back, _options(tmp_path, restart_failed=True), wiring=wiring)
+
+    assert (_plan_counts(listed.run_dir)["restart"], listed.statuses["restarted"]) == (1, 0)
+    assert (_plan_counts(started.run_dir)["restart"], started.statuses["restarted"]) == (1, 1)
+    assert_matches(sim, rows, set())
