@@ -40,6 +40,10 @@ _SIGNS: Final = {
     Change.UNCHANGED: "=",
 }
 _DONE, _REFUSED = "done", "refused"
+_NOT_FOUND = (
+    "its task was not found in batch {} (deleted outside bulkload?): bulkload refresh,"
+    " then run again"
+)
 
 
 def diff_data(delta: Delta, cameras: Sequence[Camera], rows: Mapping[int, int]) -> dict[str, Any]:
@@ -141,7 +145,9 @@ def overlay(status: Any, message: Any, task_state: Any, delta: Delta, state: Run
         done, text = _outcome(state, Action.UPDATE, change.entry.task_id)
         at = change.position
         fields = ", ".join(f.field for f in change.fields)
-        if done == _DONE:
+        if not change.entry.task_id:
+            status[at], message[at] = CameraStatus.FAILED, _NOT_FOUND.format(change.entry.batch)
+        elif done == _DONE:
             status[at], message[at] = CameraStatus.UPDATED, f"task {change.entry.task_id}: {fields}"
         elif done == _REFUSED:
             status[at], message[at] = CameraStatus.FAILED, f"update refused: {text}"
@@ -169,7 +175,9 @@ def overlay(status: Any, message: Any, task_state: Any, delta: Delta, state: Run
             message[at] = f"{message[at]}; the old task {change.entry.task_id} keeps running"
             continue
         done, text = _outcome(state, Action.DELETE, change.entry.task_id)
-        if done == _DONE:
+        if not change.entry.task_id:
+            message[at] = f"{message[at]}; {_NOT_FOUND.format(change.entry.batch)}".lstrip("; ")
+        elif done == _DONE:
             status[at] = CameraStatus.REPLACED
             message[at] = f"replaced task {change.entry.task_id}"
         else:

@@ -64,21 +64,10 @@ class Applier:
             ]
         wanted += [(Action.DELETE, c) for c in delta.replaces.values()]
         return [
-            (Mutation(action, self.task_id(c), c.key, c.position), c)
+            (Mutation(action, c.entry.task_id, c.key, c.position), c)
             for action, c in wanted
-            if self.task_id(c)
+            if c.entry.task_id  # a task not found (nor its batch) cannot be changed
         ]
-
-    def task_id(self, change: TaskChange) -> str:
-        """The task a change acts on: the ledger's, else the one found in its batch."""
-        entry = change.entry
-        return entry.task_id or self.found.get((entry.batch_id, entry.video_source_id), ("", ""))[0]
-
-    def task_name(self, change: TaskChange) -> str:
-        entry = change.entry
-        return (
-            entry.task_name or self.found.get((entry.batch_id, entry.video_source_id), ("", ""))[1]
-        )
 
     def successor(self, position: int) -> tuple[str, str]:
         """The task this run created for the camera at ``position``: (task id, state), or
@@ -153,7 +142,7 @@ class Applier:
             if mutation.action != Action.UPDATE:
                 jobs.append(ChangeJob(mutation, None, state))
                 continue
-            body = self._update_body(mutation, self.task_name(change))
+            body = self._update_body(mutation, change.entry.task_name)
             text = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
             content, used = resolve(text, context.options.environment)
             context.scrubber.add(used)
@@ -177,8 +166,6 @@ class Applier:
         control: RunControl,
     ) -> None:
         """Find unknown task ids, then settle every ready mutation exactly once."""
-        if not self.changes() and not any(True for _ in self._all_changes()):
-            return
         if self.unfound():
             await self.find_tasks(client)
             # The plan now names those tasks: a resume must not have to find them again
