@@ -686,6 +686,13 @@ def _confirm_prune(mode: str) -> Callable[[Delta], None]:
         if not count:
             return
         verb = "delete" if mode == "delete" else "stop"
+        counts = delta.counts()
+        _err().print(
+            f"plan: create {counts['create']:,}, update {counts['update']:,}, replace"
+            f" {counts['replace']:,}, {verb} {count:,}, restart {counts['restart']:,},"
+            f" unchanged {counts['unchanged']:,} (bulkload plan lists each one)",
+            highlight=False,
+        )
         if not sys.stdin.isatty():
             raise ConfigError(
                 f"--prune would {verb} {count:,} tasks, and nobody is here to confirm it",

@@ -187,3 +187,40 @@ def test_a_usage_error_is_a_config_error_with_exit_2() -> None:
     assert result.exit_code == 2
     assert "--only: unknown status lost" in result.output
     assert "how to fix: use loaded, failed, rejected" in " ".join(result.output.split())
+
+
+def test_prune_without_anyone_to_confirm_sends_nothing(tmp_path: Path) -> None:
+    """--prune, not interactive, no --yes: the plan's counts, exit 2, no run directory."""
+    from loader.model.cameras import LedgerEntry
+    from loader.state.ledger import Ledger
+
+    sheet = tmp_path / "site.csv"
+    sheet.write_text("Camera,Group,Algorithm\ncam-0001,g1,c-smoke\n", encoding="utf-8")
+    (tmp_path / "flat-test.toml").write_text(FLAT_MAPPING, encoding="utf-8")
+    ledger = tmp_path / "ledger.sqlite"
+    gone = LedgerEntry(
+        "g1",
+        "cam-0009",
+        "c-smoke",
+        "fp",
+        "loaded",
+        "r1",
+        "bulkload-0123456789ab",
+        "b1",
+        inventory="site.csv",
+        task_id="t9",
+    )
+    with Ledger(ledger) as opened:
+        opened.record("http://127.0.0.1:9", "p1", [gone])
+    arguments = [
+        *("run", str(sheet), "-m", str(tmp_path / "flat-test.toml")),
+        *("--endpoint", "http://127.0.0.1:9", "--project-id", "p1", "--ledger", str(ledger)),
+        *("--run-dir", str(tmp_path / "run"), "--prune", "delete"),
+    ]
+
+    result = runner.invoke(app, arguments, env={"BULKLOAD_AUTH_TOKEN": "t"})
+
+    assert result.exit_code == 2
+    assert "plan: create 1, update 0, replace 0, delete 1, restart 0, unchanged 0" in result.stderr
+    assert "--prune would delete 1 tasks, and nobody is here to confirm it" in result.stderr
+    assert not (tmp_path / "run").exists()

@@ -51,10 +51,11 @@ class RunProgress:
         self.in_doubt = 0
         self.sent = 0
         self.began = time.monotonic()
+        self.shown = False
 
     def __enter__(self) -> RunProgress:
-        self.progress.start()
-        return self
+        return self  # the bars appear with the run's first event, not before: a question
+        # asked before it (--prune's) or an error found before it prints on a quiet screen
 
     def __exit__(
         self,
@@ -62,9 +63,13 @@ class RunProgress:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self.progress.stop()
+        if self.shown:
+            self.progress.stop()
 
     def __call__(self, event: Event, state: RunState) -> None:
+        if not self.shown:
+            self.shown = True
+            self.progress.start()
         """Move the bars for one recorded event."""
         match event:
             case RunStarted():
