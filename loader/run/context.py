@@ -16,7 +16,7 @@ from loader.bulk import bulk
 from loader.check.inventory import ROW
 from loader.check.load import Loaded, load
 from loader.errors import ConfigError, StorageError
-from loader.model.cameras import CameraStatus, LedgerEntry, LedgerState, RowStatus
+from loader.model.cameras import CameraStatus, LedgerEntry, LedgerKey, LedgerState, RowStatus
 from loader.model.changes import Action
 from loader.planning.batches import Plan, plan
 from loader.planning.delta import Delta, Earlier, camera_key, from_data, partition, to_data
@@ -29,7 +29,7 @@ from loader.send.secrecy import Scrubber, resolve
 from loader.state.events import BatchPlanned, Event, RunStarted
 from loader.state.journal import Journal
 from loader.state.ledger import Ledger
-from loader.state.runstate import BatchStatus, RunState, replay
+from loader.state.runstate import BatchStatus, ChangeStatus, RunState, replay
 
 RUNS_DIR = Path("runs")
 JOURNAL = "journal.sqlite"
@@ -285,75 +285,47 @@ def _change_entries(context: RunContext) -> list[LedgerEntry]:
     tasks whose settings the sheet matches under a new fingerprint (adopted)."""
     delta, changes = context.delta, context.state.changes
     run, inventory = context.started.run_id, Path(context.started.input_file).name
+    found: dict[LedgerKey, LedgerEntry] = {}  # by camera task: the last change stands
 
     def done(action: Action, entry: LedgerEntry) -> bool:
         change = changes.get(f"{action}:{entry.task_id}")
-        return change is not None and change.status == "done"
+        return change is not None and change.status == ChangeStatus.DONE
 
-    entries = []
+    def note(entry: LedgerEntry, message: str, **fields: str) -> None:
+        base = found.get(entry.key, entry)
+        found[entry.key] = base._replace(run=run, message=message, at="", **fields)
+
     for change in delta.updates:
-        entry = change.entry
-        if done(Action.UPDATE, entry):
+        if done(Action.UPDATE, change.entry):
             mark = delta.fingerprints[change.position]
-            entries.append(
-                entry._replace(
-                    fingerprint=mark,
-                    state=LedgerState.LOADED,
-                    run=run,
-                    message="updated",
-                    at="",
-                    inventory=inventory,
-                )
+            note(
+                change.entry,
+                "updated",
+                fingerprint=mark,
+                state=LedgerState.LOADED,
+                inventory=inventory,
             )
     for change in delta.restarts:
-        entry = change.entry
-        if done(Action.START, entry):
-            fresh = next((e for e in entries if e.key == entry.key), entry)
-            entries.append(
-                fresh._replace(
-                    state=LedgerState.LOADED,
-                    task_state="PENDING",
-                    run=run,
-                    message="started again",
-                    at="",
-                )
-            )
+        if done(Action.START, change.entry):
+            note(change.entry, "started again", state=LedgerState.LOADED, task_state="PENDING")
     for change in delta.removes:
-        entry = change.entry
-        if done(Action.DELETE, entry):
-            entries.append(
-                entry._replace(
-                    state=LedgerState.DELETED,
-                    task_state="",
-                    run=run,
-                    message="deleted (--prune=delete)",
-                    at="",
-                )
-            )
-        elif done(Action.STOP, entry):
-            entries.append(
-                entry._replace(
-                    state=LedgerState.STOPPED,
-                    task_state="STOPPING",
-                    run=run,
-                    message="stopped (--prune)",
-                    at="",
-                )
+        if done(Action.DELETE, change.entry):
+            note(change.entry, "deleted (--prune=delete)", state=LedgerState.DELETED, task_state="")
+        elif done(Action.STOP, change.entry):
+            note(
+                change.entry, "stopped (--prune)", state=LedgerState.STOPPED, task_state="STOPPING"
             )
     sent = {camera_key(c, context.loaded.checked.settings_classes) for c in delta.send}
     for change in delta.replaces.values():
-        entry = change.entry
-        if done(Action.DELETE, entry) and entry.key not in sent:
-            entries.append(
-                entry._replace(
-                    state=LedgerState.DELETED, task_state="", run=run, message="replaced", at=""
-                )
-            )
-    for at, (earlier, entry) in delta.held.items():
-        mark = delta.fingerprints[at]
-        if earlier == Earlier.UNCHANGED and (entry.fingerprint != mark or not entry.inventory):
-            entries.append(entry._replace(fingerprint=mark, inventory=entry.inventory or inventory))
-    return entries
+        if done(Action.DELETE, change.entry) and change.key not in sent:
+            note(change.entry, "replaced", state=LedgerState.DELETED, task_state="")
+    adopted = [
+        entry._replace(fingerprint=delta.fingerprints[at], inventory=entry.inventory or inventory)
+        for at, (earlier, entry) in delta.held.items()
+        if earlier == Earlier.UNCHANGED
+        and (entry.fingerprint != delta.fingerprints[at] or not entry.inventory)
+    ]
+    return adopted + list(found.values())
 
 
 def ledger_path(options: RunOptions) -> Path:
