@@ -57,14 +57,19 @@ from loader.state.events import (
 )
 from loader.state.runstate import BatchStatus
 
+STOP_POLL = 0.1  # seconds between looks at Wiring.stop
+
 
 @dataclass(frozen=True, kw_only=True)
 class Wiring:
-    """What a run is plugged into: the clocks, and (in tests) the HTTP transport."""
+    """What a run is plugged into: the clocks, (in tests) the HTTP transport, a stop event."""
 
     clock: Clock = field(default_factory=SystemClock)  # monotonic time and sleeping
     transport: httpx.AsyncBaseTransport | None = None
     wall: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # run names, dates
+    # Set from another thread (the web page's Stop button) to stop as the first Ctrl-C
+    # does: signals reach only the main thread, and a page runs the run in its own.
+    stop: threading.Event | None = None
 
 
 @dataclass
@@ -174,6 +179,8 @@ def _send(
         async with anyio.create_task_group() as group:
             if threading.current_thread() is threading.main_thread():
                 group.start_soon(_watch_signals, submitter, group.cancel_scope)
+            if wiring.stop is not None:
+                group.start_soon(_watch_stop, submitter, wiring.stop)
             held = await _canary_then_rest(client, context, submitter, recorder, wiring.clock, jobs)
             group.cancel_scope.cancel()
         control = submitter.control
@@ -297,6 +304,17 @@ async def _watch_signals(submitter: Submitter, scope: anyio.CancelScope) -> None
             submitter.control.stop("interrupted")
 
 
+async def _watch_stop(submitter: Submitter, stop: threading.Event) -> None:
+    """``Wiring.stop`` set: finish what is in flight, start nothing new (the first Ctrl-C).
+
+    Polled on real time, not the wiring clock: a fake clock's sleeps return at once. An
+    anyio.Event cannot be set from a thread outside the run's loop, hence the poll.
+    """
+    while not stop.is_set():  # noqa: ASYNC110 (a threading.Event: see above)
+        await anyio.sleep(STOP_POLL)
+    submitter.control.stop("interrupted")
+
+
 def _finish(context: RunContext, activity: _Activity, seconds: float) -> RunReport:
     """RunInterrupted/RunFinished, ledger, results workbook, summary, exit code."""
     activity.stop_reason = context.scrubber(activity.stop_reason)
@@ -417,10 +435,27 @@ async def _learn_tasks(client: ViasClient, context: RunContext, record: _Recorde
     }
     whole = (_doubtful(context) | _replacing(context)) & unseen
     names = _camera_names(context) if unseen else {}
+    concurrency = context.options.concurrency
     if whole:
-        await observe(client, context.state, names, record, only=whole, judge_states=False)
+        await observe(
+            client,
+            context.state,
+            names,
+            record,
+            only=whole,
+            judge_states=False,
+            concurrency=concurrency,
+        )
     if unseen - whole and context.options.task_ids and not client.refusal:
-        await observe(client, context.state, names, record, only=unseen - whole, ids_only=True)
+        await observe(
+            client,
+            context.state,
+            names,
+            record,
+            only=unseen - whole,
+            ids_only=True,
+            concurrency=concurrency,
+        )
 
 
 def _doubtful(context: RunContext) -> set[str]:

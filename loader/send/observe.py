@@ -2,8 +2,9 @@
 Reconciliation: ask the API what became of each accepted batch. ListBatchTasks gives the
 per-state counts; ListTasks by ``batch_id`` (paged until a short page) gives its tasks,
 matched to cameras by video source name where the sheet has unique names, else through
-ShowTaskInfo's ``input.data[].video_source_id``. All calls share the run's pacer; once
-the API refuses the run (credentials, quota), the batches left are not asked about.
+ShowTaskInfo's ``input.data[].video_source_id``. Batches are asked about ``concurrency``
+at a time, all calls through the run's pacer; once the API refuses the run (credentials,
+quota), the batches left are not asked about.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import anyio
 from loader.errors import SubmitError
 from loader.send.client import ReadFailed, ViasClient
 from loader.state.events import Event, LookupFailed, TasksObserved
-from loader.state.runstate import BatchStatus, RunState
+from loader.state.runstate import BatchState, BatchStatus, RunState
 
 Emit = Callable[[Event], Awaitable[None]]
 SHOW_TRIES = 3  # a ShowTaskInfo that fails is asked again (it creates nothing)
@@ -41,34 +42,43 @@ async def observe(
     whose names are unique in the batch. ``ids_only``: learn task ids cheaply, one ListTasks
     per batch and camera names only (no ShowTaskInfo): no verdict on outcomes.
     """
+    chosen = [
+        b
+        for b in state.batches.values()
+        if b.status == BatchStatus.ACCEPTED and b.batch_id and (only is None or b.name in only)
+    ]
     observed = 0
-    limiter = anyio.CapacityLimiter(max(1, concurrency))
-    for batch in state.batches.values():
-        if batch.status != BatchStatus.ACCEPTED or not batch.batch_id:
-            continue
-        if only is not None and batch.name not in only:
-            continue
-        try:
-            event = await _observe_batch(
-                client,
-                batch.name,
-                batch.batch_id,
-                names.get(batch.name, {}),
-                limiter,
-                with_counts=judge_states and not ids_only,
-                show=not ids_only,
-            )
-        except SubmitError as exc:
-            request_id = exc.request_id if isinstance(exc, ReadFailed) else ""
-            failed = LookupFailed(
-                batch=batch.name, what="task list", reason=exc.message, request_id=request_id
-            )
-            await emit(failed)
-            if client.refused is not None:
-                break
-            continue
+    batches = anyio.CapacityLimiter(max(1, concurrency))  # batches asked about at once
+    shows = anyio.CapacityLimiter(max(1, concurrency))  # their ShowTaskInfo calls at once
+
+    async def one(batch: BatchState) -> None:
+        nonlocal observed
+        async with batches:
+            if client.refused is not None:  # the API refused the run: ask nothing more
+                return
+            try:
+                event = await _observe_batch(
+                    client,
+                    batch.name,
+                    batch.batch_id,
+                    names.get(batch.name, {}),
+                    shows,
+                    with_counts=judge_states and not ids_only,
+                    show=not ids_only,
+                )
+            except SubmitError as exc:
+                request_id = exc.request_id if isinstance(exc, ReadFailed) else ""
+                failed = LookupFailed(
+                    batch=batch.name, what="task list", reason=exc.message, request_id=request_id
+                )
+                await emit(failed)
+                return
         await emit(replace(event, judge_states=judge_states, ids_only=ids_only))
         observed += 1
+
+    async with anyio.create_task_group() as group:
+        for batch in chosen:
+            group.start_soon(one, batch)
     return observed
 
 
