@@ -21,12 +21,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-import anyio
-
 from loader.errors import SubmitError
 from loader.report.results import FAILED_TASK_STATES
 from loader.send.client import ReadFailed, ViasClient
-from loader.send.engine import RunControl
+from loader.send.control import RunControl, sleep_unless_stopped
 from loader.send.pacing import Clock
 from loader.state.events import (
     CanaryFailed,
@@ -126,7 +124,7 @@ async def _watch(
         left = wait - (clock.now() - began)
         if verdict is not None or left <= 0:
             return verdict if verdict is not None else _late(batch, look, created, wait)
-        await _nap(clock, control, min(POLL_SECONDS, left))
+        await sleep_unless_stopped(clock, control, min(POLL_SECONDS, left))
         if control.stopping:
             return None
 
@@ -173,16 +171,3 @@ def _late(batch: BatchState, look: _Look, created: int, wait: float) -> CanaryFa
         text = f"not every task was RUNNING within {wait:g} s ({look.counts()})"
     reason = describe_answer(0, "", text, look.request_id)
     return CanaryFailed(batch=batch.name, reason=reason, request_id=look.request_id)
-
-
-async def _nap(clock: Clock, control: RunControl, seconds: float) -> None:
-    """Sleep on the run's clock, cut short when the run is stopped (Ctrl-C)."""
-    async with anyio.create_task_group() as group:
-
-        async def wake_on_stop() -> None:
-            await control.stopped()
-            group.cancel_scope.cancel()
-
-        group.start_soon(wake_on_stop)
-        await clock.sleep(seconds)
-        group.cancel_scope.cancel()
