@@ -156,3 +156,17 @@ def test_resume_plans_with_its_runs_date_across_a_clock_change(
     second = resume_run(first.run_dir, options, wiring=wiring)
 
     assert (body["schedule"]["timezone"], first.exit_code, second.exit_code) == (expected, 0, 0)
+
+
+def test_a_batch_out_of_attempts_is_sent_again_by_resume(tmp_path: Path, clock: FakeClock) -> None:
+    """Each pass has --max-attempts of its own: a resume sends a batch a pass gave up."""
+    sheet = write_inventory(tmp_path, groups=50, per_group=1)  # one batch
+    wiring, sim = _sim_wiring(SimConfig(fault_sequence=["5xx-before", "5xx-before"]), clock)
+    options = settings_for("http://sim.test", tmp_path, max_attempts=2)
+
+    first = start_run(sheet, options, wiring=wiring)
+    second = resume_run(first.run_dir, options, wiring=wiring)
+
+    posts = sum(1 for r in sim.requests if r.method == "POST")
+    assert (first.exit_code, second.exit_code, posts) == (3, 0, 3)
+    assert sim.task_counts() == expected_cameras(50, 1)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import anyio
@@ -66,11 +66,19 @@ _EPSILON: Final = 1e-6  # clock arithmetic slack when checking that the window h
 
 @dataclass
 class Job:
-    """One batch to settle: its name, exact bytes (secrets resolved) and folded state."""
+    """One batch to settle: its name, exact bytes (secrets resolved) and folded state.
+
+    ``earlier`` counts the attempts of earlier passes (a resume): each pass may make
+    ``max_attempts`` of its own, or a batch given up once could never be sent again.
+    """
 
     name: str
     content: bytes
     state: BatchState
+    earlier: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.earlier = self.state.attempts
 
 
 class Submitter:
@@ -157,10 +165,9 @@ class Submitter:
         """Why no further attempt is made, or "" to go on."""
         if self.control.stopping:
             return self.control.stop_reason
-        if job.state.attempts >= self.options.max_attempts:
-            return (
-                f"{job.state.attempts} attempts without a clear answer; last: {job.state.message}"
-            )
+        made = job.state.attempts - job.earlier
+        if made >= self.options.max_attempts:
+            return f"{made} attempts without a clear answer; last: {job.state.message}"
         return ""
 
     async def _send_once(self, job: Job) -> Outcome | None:
