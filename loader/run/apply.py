@@ -166,6 +166,8 @@ class Applier:
         control: RunControl,
     ) -> None:
         """Find unknown task ids, then settle every ready mutation exactly once."""
+        if control.stopping:  # stopped during the creates: resume applies the changes
+            return
         if self.unfound():
             await self.find_tasks(client)
             # The plan now names those tasks: a resume must not have to find them again

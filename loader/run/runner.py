@@ -175,20 +175,22 @@ def _send(
         submitter = Submitter(
             client, recorder, wiring.clock, _submit_options(options), jobs=work_items
         )
+        control = submitter.control
         held = ""  # why the rest is held back by a failed canary
+        # Ctrl-C (or the page's Stop) reaches every step: the creates, the lists, the changes.
         async with anyio.create_task_group() as group:
             if threading.current_thread() is threading.main_thread():
                 group.start_soon(_watch_signals, submitter, group.cancel_scope)
             if wiring.stop is not None:
                 group.start_soon(_watch_stop, submitter, wiring.stop)
             held = await _canary_then_rest(client, context, submitter, recorder, wiring.clock, jobs)
+            if not control.stopping:
+                await _count_found(client, context, recorder)
+            if not control.stopping and not client.refusal and not held:
+                await _learn_tasks(client, context, recorder)
+                submit_options = _submit_options(options)
+                await applier.apply(client, recorder, wiring.clock, submit_options, control)
             group.cancel_scope.cancel()
-        control = submitter.control
-        if not control.stopping:
-            await _count_found(client, context, recorder)
-        if not control.stopping and not client.refusal and not held:
-            await _learn_tasks(client, context, recorder)
-            await applier.apply(client, recorder, wiring.clock, _submit_options(options), control)
         stop_reason = control.stop_reason or client.refusal or held
         return _Activity(stop_reason, control.retries, control.lookups)
 
