@@ -471,6 +471,42 @@ def simulate(
 
 
 @app.command()
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to listen on (default 127.0.0.1; others need BULKLOAD_UI_TOKEN)"
+        ),
+    ] = None,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: a free one)")] = 8770,
+    runs: Annotated[
+        Path, typer.Option("--runs", help="Where uploads and run directories go")
+    ] = Path("runs"),
+    max_upload_mb: Annotated[
+        int, typer.Option("--max-upload-mb", min=1, help="Refuse larger uploads (default 64)")
+    ] = DEFAULT_MAX_INPUT_MB,
+) -> None:
+    """A local web page: load a sheet, see every problem, send, watch it live, get the results."""
+    from loader.web.options import serve_options
+    from loader.web.server import serve as serve_page
+
+    chosen = _guarded(
+        lambda: serve_options(
+            host=host,
+            port=port,
+            runs_dir=runs,
+            max_upload_mb=max_upload_mb,
+            environment=environment(),
+        )
+    )
+
+    def announce(url: str) -> None:
+        _err().print(f"bulkload serve: open {_escape(url)}  (Ctrl-C stops)", soft_wrap=True)
+
+    _guarded(lambda: serve_page(chosen, announce))
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option("--runs", help="Where the demo's run directories go")] = Path(
         "runs"

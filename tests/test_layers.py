@@ -19,6 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("send",),
     ("report",),
     ("run",),
+    ("web",),
     ("cli", "__main__", "__init__"),
 )
 APART = ("sim",)  # the simulated server imports no stage: it must not share our mistakes

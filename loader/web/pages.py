@@ -1,0 +1,216 @@
+"""
+The handlers of the pages before a run: Load (upload, the mapping chosen and the choice
+of another), Check (the problem table and its CSV), Plan and Send. Slow work (reading a
+sheet, planning) runs in a worker thread; every state change is a POST that passed the
+CSRF check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from anyio import to_thread
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from loader.errors import LoaderError
+from loader.web.options import ServeOptions
+from loader.web.problems import PAGE_SIZES, SORTS, ProblemQuery, problems_csv, select
+from loader.web.render import Renderer
+from loader.web.runs import RunDesk, SendChoices
+from loader.web.security import check_post, read_form
+from loader.web.sheets import Failure, Sheet, SheetStore
+from loader.web.uploads import (
+    TooLarge,
+    beside,
+    guard,
+    receive,
+    receive_beside,
+    size_text,
+    upload_file,
+)
+from loader.web.views import plan_view, target_view
+
+
+@dataclass
+class Pages:
+    """Load, Check, Plan and Send."""
+
+    options: ServeOptions
+    sheets: SheetStore
+    desk: RunDesk
+    render: Renderer
+
+    async def home(self, request: Request) -> Response:
+        """The Load page: drop or choose a sheet; the sheets loaded before."""
+        recent = await to_thread.run_sync(self.sheets.recent)
+        return self.render.page(
+            request,
+            "load.html",
+            title="Load a sheet",
+            section="load",
+            sheet=None,
+            recent=recent,
+            limit=self.options.max_upload_bytes,
+            limit_text=size_text(self.options.max_upload_bytes),
+        )
+
+    async def upload(self, request: Request) -> Response:
+        """Store the body under the runs folder, guard it, read it; where to look next."""
+        check_post(request)
+        cap = self.options.max_upload_bytes
+        try:
+            path = await receive(request, self.options.uploads_dir, cap)
+            await to_thread.run_sync(guard, path, cap)
+        except TooLarge as exc:
+            hint = f"restart bulkload serve with --max-upload-mb {max(exc.cap // (1 << 20), 1) * 2}"
+            return JSONResponse({"error": str(exc), "hint": hint}, status_code=413)
+        except LoaderError as exc:
+            return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=400)
+        sheet = await to_thread.run_sync(self.sheets.load, path.parent.name)
+        return JSONResponse({"id": sheet.id, "location": f"/sheets/{sheet.id}"}, status_code=201)
+
+    async def add_beside(self, request: Request) -> Response:
+        """A file the mapping reads beside the sheet (a lookup table); the sheet read again."""
+        check_post(request)
+        upload_id = _id(request)
+        home = upload_file(self.options.uploads_dir, upload_id).parent
+        cap = self.options.max_upload_bytes
+        try:
+            await receive_beside(request, home, cap)
+        except TooLarge as exc:
+            return JSONResponse({"error": str(exc), "hint": ""}, status_code=413)
+        except LoaderError as exc:
+            return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=400)
+        await to_thread.run_sync(self.sheets.reload, upload_id)
+        return JSONResponse({"id": upload_id, "location": f"/sheets/{upload_id}"}, status_code=201)
+
+    async def sheet(self, request: Request) -> Response:
+        """A loaded sheet: its mapping (and the others to pick), its counts, what next."""
+        sheet = await self._sheet(request)
+        return self.render.page(
+            request,
+            "sheet.html",
+            title=sheet.name,
+            section="load",
+            sheet=sheet,
+            failure=sheet.failure,
+            mappings=self.sheets.mapping_names(),
+            beside=await to_thread.run_sync(beside, sheet.path.parent),
+        )
+
+    async def mapping(self, request: Request) -> Response:
+        """Read the sheet again with a bundled mapping ("" = chosen by the headers)."""
+        form = await read_form(request)
+        check_post(request, form)
+        upload_id = _id(request)
+        picked = form.get("mapping") or None
+        await to_thread.run_sync(self.sheets.load, upload_id, picked)
+        return RedirectResponse(f"/sheets/{upload_id}", status_code=303)
+
+    async def check(self, request: Request) -> Response:
+        """Every problem: counts, filters, sorting, one page of the table."""
+        sheet = await self._sheet(request)
+        query = ProblemQuery.from_params(request.query_params)
+        return self.render.page(
+            request,
+            "check.html",
+            title=f"Check {sheet.name}",
+            section="check",
+            sheet=sheet,
+            failure=sheet.failure,
+            query=query,
+            found=select(sheet.problems, query),
+            sorts=SORTS,
+            sizes=PAGE_SIZES,
+        )
+
+    async def problems(self, request: Request) -> Response:
+        """Every problem as CSV, the columns of ``--report``."""
+        sheet = await self._sheet(request)
+        name = f"{sheet.path.stem}-problems.csv"
+        return Response(
+            problems_csv(sheet.problems),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": _attachment(name)},
+        )
+
+    async def plan(self, request: Request) -> Response:
+        """The batches, cameras per algorithm and schedule, the diff against the ledger."""
+        sheet = await self._sheet(request)
+        view, failure = await self._plan(sheet)
+        return self.render.page(
+            request,
+            "plan.html",
+            title=f"Plan {sheet.name}",
+            section="plan",
+            sheet=sheet,
+            view=view,
+            failure=failure,
+        )
+
+    async def send_form(self, request: Request) -> Response:
+        """What a run would send, where, how it authenticates; the Send button."""
+        return await self._send_page(request, await self._sheet(request), None, 200)
+
+    async def send(self, request: Request) -> Response:
+        """Start the CLI's run in the background; its page shows it live."""
+        form = await read_form(request)
+        check_post(request, form)
+        sheet = await self._sheet(request)
+        choices = SendChoices.from_form(form)
+        try:
+            name = self.desk.start(sheet, choices)
+        except LoaderError as exc:
+            return await self._send_page(request, sheet, Failure(exc.message, exc.hint), 400)
+        return RedirectResponse(f"/runs/{_part(name)}", status_code=303)
+
+    async def _send_page(
+        self, request: Request, sheet: Sheet, failure: Failure | None, status: int
+    ) -> Response:
+        view, plan_failure = await self._plan(sheet)
+        return self.render.page(
+            request,
+            "send.html",
+            status=status,
+            title=f"Send {sheet.name}",
+            section="send",
+            sheet=sheet,
+            view=view,
+            failure=failure or plan_failure,
+            target=target_view(self.desk.base),
+            busy=self.desk.busy(),
+            defaults=SendChoices(),
+        )
+
+    async def _plan(self, sheet: Sheet) -> tuple[dict[str, Any] | None, Failure | None]:
+        """The plan view, or why it cannot be made."""
+        if sheet.loaded is None:
+            return None, sheet.failure
+        loaded = sheet.loaded
+        try:
+            return await to_thread.run_sync(plan_view, loaded, self.desk.base), None
+        except LoaderError as exc:
+            return None, Failure(exc.message, exc.hint)
+
+    async def _sheet(self, request: Request) -> Sheet:
+        """The sheet the URL names (read again when not in memory)."""
+        return await to_thread.run_sync(self.sheets.get, _id(request))
+
+
+def _id(request: Request) -> str:
+    """The upload id of the URL."""
+    return str(request.path_params["upload_id"])
+
+
+def _part(text: str) -> str:
+    """One URL path segment."""
+    return quote(text, safe="")
+
+
+def _attachment(name: str) -> str:
+    """A Content-Disposition that survives any file name (RFC 6266)."""
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"

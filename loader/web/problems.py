@@ -1,0 +1,143 @@
+"""
+A problem list as the Check page shows it: filtered (severity, sheet, Excel row or rows,
+column, text), sorted by any column, one page at a time, so a list of 10,000 renders as
+fast as one of 100; and the whole list as CSV, the bytes ``--report`` writes. Pure.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Final
+from urllib.parse import urlencode
+
+from loader.model.problems import Problem, Severity
+from loader.report.files import PROBLEM_COLUMNS
+
+SORTS: Final = ("severity", "sheet", "row", "column", "value", "message", "code")
+PAGE_SIZES: Final = (50, 100, 200, 500)
+PAGE_SIZE: Final = 100
+_RANK: Final = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProblemQuery:
+    """What the person asked to see; every field comes from the URL, checked leniently."""
+
+    severity: str = ""
+    sheet: str = ""
+    column: str = ""
+    row: str = ""  # "129" or "120-140"
+    text: str = ""
+    sort: str = "row"
+    descending: bool = False
+    page: int = 1
+    size: int = PAGE_SIZE
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> ProblemQuery:
+        """A query from URL parameters; unknown values fall back to the defaults."""
+        severity = params.get("severity", "")
+        sort = params.get("sort", "row")
+        size = _number(params.get("size"), PAGE_SIZE)
+        return cls(
+            severity=severity if severity in {s.value for s in Severity} else "",
+            sheet=params.get("sheet", "")[:200],
+            column=params.get("column", "")[:200],
+            row=params.get("row", "").strip()[:40],
+            text=params.get("q", "").strip()[:200],
+            sort=sort if sort in SORTS else "row",
+            descending=params.get("order") == "desc",
+            page=max(1, _number(params.get("page"), 1)),
+            size=size if size in PAGE_SIZES else PAGE_SIZE,
+        )
+
+    def params(self, **changes: Any) -> str:
+        """This query with some fields changed, as a URL query string (defaults left out)."""
+        query = replace(self, **changes)
+        pairs = {
+            "severity": query.severity,
+            "sheet": query.sheet,
+            "column": query.column,
+            "row": query.row,
+            "q": query.text,
+            "sort": "" if query.sort == "row" else query.sort,
+            "order": "desc" if query.descending else "",
+            "page": "" if query.page == 1 else str(query.page),
+            "size": "" if query.size == PAGE_SIZE else str(query.size),
+        }
+        return urlencode({k: v for k, v in pairs.items() if v})
+
+    def sorted_by(self, column: str) -> str:
+        """The link of a column header: sort by it, or flip the order when it already is."""
+        flip = self.sort == column and not self.descending
+        return self.params(sort=column, descending=flip, page=1)
+
+
+@dataclass(frozen=True)
+class ProblemPage:
+    """One page of the matching problems and where it stands."""
+
+    rows: list[Problem]
+    matched: int
+    page: int
+    pages: int
+    first: int  # 1-based position of the first row shown (0 when none match)
+
+
+def select(problems: Sequence[Problem], query: ProblemQuery) -> ProblemPage:
+    """Filter, sort and cut one page; a page past the end shows the last one."""
+    rows = _within(query.row)
+    text = query.text.casefold()
+    kept = [
+        p
+        for p in problems
+        if (not query.severity or p.severity == query.severity)
+        and (not query.sheet or p.sheet == query.sheet)
+        and (not query.column or p.column == query.column)
+        and (rows is None or (p.row is not None and rows[0] <= p.row <= rows[1]))
+        and (not text or text in f"{p.value}\n{p.message}\n{p.fix}\n{p.code}".casefold())
+    ]
+    kept.sort(key=_sort_key(query.sort), reverse=query.descending)
+    pages = max(1, math.ceil(len(kept) / query.size))
+    page = min(query.page, pages)
+    start = (page - 1) * query.size
+    return ProblemPage(
+        kept[start : start + query.size], len(kept), page, pages, start + 1 if kept else 0
+    )
+
+
+def _sort_key(column: str) -> Any:
+    """The key of a sort column (rows missing a number sort first)."""
+    if column == "severity":
+        return lambda p: (_RANK.get(p.severity, 3), p.row if p.row is not None else -1)
+    if column == "row":
+        return lambda p: (p.sheet, p.row if p.row is not None else -1)
+    return lambda p: (getattr(p, column).casefold(), p.row if p.row is not None else -1)
+
+
+def _within(text: str) -> tuple[int, int] | None:
+    """``129`` -> (129, 129); ``120-140`` -> (120, 140); anything else: no row filter."""
+    low, _, high = text.partition("-")
+    if not low.strip().isdigit() or (high and not high.strip().isdigit()):
+        return None
+    first = int(low)
+    return (first, int(high) if high else first)
+
+
+def _number(text: str | None, default: int) -> int:
+    """A whole number from the URL, or the default."""
+    return int(text) if text and text.isdigit() and len(text) < 9 else default
+
+
+def problems_csv(problems: Sequence[Problem]) -> bytes:
+    """Every problem as ``--report FILE.csv`` writes them: same columns, UTF-8 with BOM."""
+    stream = io.StringIO(newline="")
+    writer = csv.DictWriter(stream, fieldnames=PROBLEM_COLUMNS)
+    writer.writeheader()
+    for problem in problems:
+        writer.writerow(problem.as_dict())
+    return stream.getvalue().encode("utf-8-sig")
