@@ -685,7 +685,10 @@ def _plan(
     summary = {
         "validation": format_validation(checked, mapping_chosen=loaded.chosen),
         "plan": format_plan(planned, checked, written),
-        "diff": {"against": against, **diff_data(delta, checked.cameras, rows)},
+        "diff": {
+            "against": against,
+            **diff_data(delta, checked.cameras, rows, Path(checked.file).name),
+        },
     }
     if options.out:
         files.write_json(options.out / "plan.json", summary)

@@ -95,22 +95,24 @@ def test_each_kind_of_change_in_one_diff() -> None:
     assert delta.counts()["create"] == 1
 
 
-def test_removal_is_scoped_to_this_inventory_and_to_live_tasks() -> None:
-    """Another sheet's tasks, failed creations and deleted tasks are never removed."""
+def test_removal_is_scoped_to_the_sheets_prefixes_and_to_live_tasks() -> None:
+    """Tasks under another prefix (another site), failed creations and deleted tasks are
+    never removed; last week's file under this sheet's prefix is this sheet's."""
     gone = [
-        loaded(camera(1), inventory="other.csv"),
+        loaded(camera(1), inventory="last-week.csv"),  # same prefix, another file name
         loaded(camera(2), state=LedgerState.FAILED),
         loaded(camera(3), state=LedgerState.DELETED),
         loaded(camera(4), state=LedgerState.STOPPED),
         loaded(camera(5), inventory="", batch="site-0123456789ab"),  # learned by refresh
-        loaded(camera(6), inventory="", batch="elsewhere-0123456789ab"),
+        loaded(camera(6), inventory="other.csv", batch="elsewhere-0123456789ab"),
+        loaded(camera(7), batch="elsewhere-0123456789ab"),  # this file, another prefix
     ]
 
     stopping = diff([], gone)
     deleting = diff([], gone, deleting=True)
 
-    assert [c.entry.task_id for c in stopping.removes] == ["t-5"]
-    assert [c.entry.task_id for c in deleting.removes] == ["t-4", "t-5"]
+    assert [c.entry.task_id for c in stopping.removes] == ["t-1", "t-5", "t-7"]
+    assert [c.entry.task_id for c in deleting.removes] == ["t-1", "t-4", "t-5", "t-7"]
 
 
 def test_a_version_the_api_does_not_report_is_not_a_change() -> None:

@@ -187,7 +187,7 @@ def test_the_weekly_cycle_applies_exactly_the_plan(
     wiring, sim, edited, expected, removed, _ = _week(
         tmp_path, clock, SimConfig(start_fail_percent=0), task_ids=task_ids
     )
-    sheet = write(tmp_path, edited)
+    sheet = write(tmp_path, edited, "site-week-2.csv")  # a weekly export's new file name
     before = len(sim.requests)
 
     report = start_run(sheet, _options(tmp_path, prune="stop"), wiring=wiring)

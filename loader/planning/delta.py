@@ -13,8 +13,8 @@ Per camera task (a camera in a group under one algorithm, ``LedgerKey``):
   ``--retry-failed``); its batch's outcome still unknown: held as ``unknown``.
 
 Managed tasks whose camera left the sheet are **removed** (stopped, or deleted with
-``--prune=delete``): only those this inventory loaded, or, for tasks learned from the API
-(``bulkload refresh``), those under one of the sheet's batch name prefixes.
+``--prune=delete``): those under one of the sheet's batch name prefixes (whatever file
+loaded them: weekly exports change names), or loaded by this very file.
 """
 
 from __future__ import annotations
@@ -207,10 +207,11 @@ def _leaving(
     settings_classes: Sequence[SettingsClass],
     inventory: str,
 ) -> dict[LedgerKey, LedgerEntry]:
-    """Live managed tasks of this inventory whose camera task the sheet no longer has.
+    """Live managed tasks of this sheet whose camera task the sheet no longer has.
 
-    A task learned from the API has no inventory: it is this sheet's when its batch's
-    name carries one of the sheet's prefixes.
+    A task is this sheet's when its batch's name carries one of the sheet's prefixes (the
+    mapping's ``name_prefix``: what a weekly export keeps when its file name changes), or
+    when this very file loaded it. Sites that share a project keep apart with a prefix each.
     """
     prefixes = {name_prefix(s.name_prefix) for s in settings_classes}
     return {
@@ -219,8 +220,8 @@ def _leaving(
         if key not in wanted
         and entry.state in _LIVE
         and (
-            (inventory and entry.inventory == inventory)
-            or (not entry.inventory and batch_prefix(entry.batch) in prefixes)
+            batch_prefix(entry.batch) in prefixes
+            or bool(inventory and entry.inventory == inventory)
         )
     }
 

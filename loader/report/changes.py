@@ -46,8 +46,11 @@ _NOT_FOUND = (
 )
 
 
-def diff_data(delta: Delta, cameras: Sequence[Camera], rows: Mapping[int, int]) -> dict[str, Any]:
-    """The diff's counts and every change, JSON-ready; ``rows``: Excel row by position."""
+def diff_data(
+    delta: Delta, cameras: Sequence[Camera], rows: Mapping[int, int], inventory: str = ""
+) -> dict[str, Any]:
+    """The diff's counts and every change, JSON-ready; ``rows``: Excel row by position;
+    ``inventory``: this sheet's file name (removals loaded by other files are named)."""
 
     def item(change: TaskChange) -> dict[str, Any]:
         group, source, service = change.key
@@ -71,6 +74,9 @@ def diff_data(delta: Delta, cameras: Sequence[Camera], rows: Mapping[int, int]) 
         "update": [item(c) for c in delta.updates],
         "replace": [item(c) for c in delta.replaces.values()],
         "remove": [item(c) for c in delta.removes],
+        "remove_loaded_by": sorted(
+            {c.entry.inventory for c in delta.removes if c.entry.inventory not in ("", inventory)}
+        ),
         "restart": [item(c) for c in delta.restarts],
     }
 
@@ -103,6 +109,12 @@ def format_diff(data: Mapping[str, Any], *, prune: str = "", restart_failed: boo
             "changed, but their tasks are not known (bulkload refresh)",
         ),
     ]
+    others = data.get("remove_loaded_by") or []
+    if others:
+        lines.append(
+            f"    (removals include tasks loaded by {', '.join(others)}: the same batch name"
+            " prefix; sites sharing a project keep apart with a name_prefix each)"
+        )
     lines += [f"    {n:,} held: {why}" for n, why in held if n]
     for kind in ("update", "replace", "remove", "restart"):
         items = data[kind]
