@@ -18,8 +18,16 @@ from loader.check.load import Loaded, load
 from loader.errors import ConfigError, StorageError
 from loader.model.cameras import CameraStatus, LedgerEntry, LedgerKey, LedgerState, RowStatus
 from loader.model.changes import Action
-from loader.planning.batches import Plan, plan
-from loader.planning.delta import Delta, Earlier, camera_key, from_data, partition, to_data
+from loader.planning.batches import Plan, name_prefix, plan
+from loader.planning.delta import (
+    Delta,
+    Earlier,
+    batch_prefix,
+    camera_key,
+    from_data,
+    partition,
+    to_data,
+)
 from loader.report import files
 from loader.report.changes import changes_table, overlay
 from loader.report.results import Outcomes, build, outcomes
@@ -205,8 +213,11 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
     classes = context.loaded.checked.settings_classes
     keys = {camera_key(c, classes) for c in context.loaded.checked.cameras}
     inventory = Path(started.input_file).name
-    absent = [
-        e for k, e in context.delta.earlier.items() if k not in keys and e.inventory == inventory
+    prefixes = {name_prefix(c.name_prefix) for c in classes}
+    absent = [  # the sheet's own camera tasks, as --prune scopes them (by prefix or file)
+        e
+        for k, e in context.delta.earlier.items()
+        if k not in keys and (e.inventory == inventory or batch_prefix(e.batch) in prefixes)
     ]
     rows = dict(enumerate(context.loaded.checked.rows[ROW].tolist()))
     changes = changes_table(delta, state, result.status, result.message, rows)
