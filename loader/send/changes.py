@@ -2,7 +2,7 @@
 The change engine: the ``Changer``'s workers, fed from a memory stream, apply each change of
 an existing task (UpdateTask, DeleteTask, StartStopTask) exactly once.
 
-    Changer.run -> _worker -> _settle -> _send_once / _check
+    Changer.run -> _take -> _settle -> _send_once / _check
 
 - It shares the ``Submitter``'s options, run control (an interrupt, an outage, a spent
   budget or a refused run stops both), adaptive limit and backoff (``control``).
@@ -25,9 +25,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-import anyio
-from anyio.abc import ObjectReceiveStream
-
 from loader.model.changes import Action, Mutation
 from loader.planning.documents import masked
 from loader.send.answers import Outcome, Verdict
@@ -37,6 +34,7 @@ from loader.send.control import (
     RunControl,
     SubmitOptions,
     backoff_delay,
+    fan_out,
     sleep_unless_stopped,
     worker_count,
 )
@@ -107,24 +105,16 @@ class Changer:
 
     async def run(self, jobs: Sequence[ChangeJob]) -> None:
         """Feed the jobs to the workers and wait for all of them."""
-        send, receive = anyio.create_memory_object_stream[ChangeJob]()
-        async with anyio.create_task_group() as group:
-            for _ in range(worker_count(self.options)):
-                group.start_soon(self._worker, receive.clone())
-            receive.close()
-            async with send:
-                for job in jobs:
-                    await send.send(job)
+        await fan_out(jobs, worker_count(self.options), self._take)
 
-    async def _worker(self, jobs: ObjectReceiveStream[ChangeJob]) -> None:
-        async with jobs:
-            async for job in jobs:
-                if job.state.settled:
-                    continue
-                if self.control.stopping:
-                    await self._give_up(job, self.control.stop_reason)
-                    continue
-                await self._settle(job)
+    async def _take(self, job: ChangeJob) -> None:
+        """One job of a worker: skipped if settled, given up once the run is stopping."""
+        if job.state.settled:
+            return
+        if self.control.stopping:
+            await self._give_up(job, self.control.stop_reason)
+        else:
+            await self._settle(job)
 
     async def _emit(self, job: ChangeJob, event: Event) -> None:
         """Fold the event into the job's state, then record it (before acting on it)."""

@@ -11,10 +11,12 @@ tasks updated, stopped, started, deleted).
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import anyio
+from anyio.abc import ObjectReceiveStream
 
 from loader.send.answers import Outcome, Scope
 from loader.send.pacing import Clock
@@ -115,3 +117,25 @@ async def sleep_unless_stopped(clock: Clock, control: RunControl, seconds: float
         group.start_soon(wake_on_stop)
         await clock.sleep(seconds)
         group.cancel_scope.cancel()
+
+
+J = TypeVar("J")
+
+
+async def fan_out(jobs: Sequence[J], workers: int, handle: Callable[[J], Awaitable[None]]) -> None:
+    """Feed ``jobs`` through a memory stream to ``workers`` workers, each handling one job
+    at a time; return when every job is handled (the Submitter's and the Changer's pool)."""
+    send, receive = anyio.create_memory_object_stream[J]()
+
+    async def worker(stream: ObjectReceiveStream[J]) -> None:
+        async with stream:
+            async for job in stream:
+                await handle(job)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(workers):
+            group.start_soon(worker, receive.clone())
+        receive.close()
+        async with send:
+            for job in jobs:
+                await send.send(job)

@@ -2,7 +2,7 @@
 The submission engine: the ``Submitter``'s workers, fed from a memory stream, settle each
 batch exactly once.
 
-    Submitter.run -> _worker -> _settle -> _send_once / _absent
+    Submitter.run -> _take -> _settle -> _send_once / _absent
 
 - Every call goes through the client's shared ``RateLimiter``; requests in flight are
   capped by an AIMD ``AdaptiveLimit``.
@@ -34,9 +34,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-import anyio
-from anyio.abc import ObjectReceiveStream
-
 from loader.errors import SubmitError
 from loader.model.vias import BatchTaskResponse
 from loader.send.answers import Outcome, Verdict
@@ -44,7 +41,7 @@ from loader.send.client import ReadFailed, RunRefused, ViasClient
 from loader.send.control import Emit as Emit
 from loader.send.control import RunControl as RunControl
 from loader.send.control import SubmitOptions as SubmitOptions
-from loader.send.control import backoff_delay, sleep_unless_stopped, worker_count
+from loader.send.control import backoff_delay, fan_out, sleep_unless_stopped, worker_count
 from loader.send.pacing import AdaptiveLimit, Clock
 from loader.state.events import (
     BatchAbsent,
@@ -104,27 +101,15 @@ class Submitter:
         self.limit = AdaptiveLimit(options.concurrency)
 
     async def run(self, jobs: Sequence[Job]) -> None:
-        """Feed the jobs to ``concurrency`` workers and wait for all of them."""
-        send, receive = anyio.create_memory_object_stream[Job]()
-        async with anyio.create_task_group() as group:
-            for _ in range(self._workers()):
-                group.start_soon(self._worker, receive.clone())
-            receive.close()
-            async with send:
-                for job in jobs:
-                    await send.send(job)
+        """Feed the jobs to the workers (``control.worker_count``) and wait for all of them."""
+        await fan_out(jobs, worker_count(self.options), self._take)
 
-    def _workers(self) -> int:
-        """Workers outnumber the requests in flight (``control.worker_count``)."""
-        return worker_count(self.options)
-
-    async def _worker(self, jobs: ObjectReceiveStream[Job]) -> None:
-        async with jobs:
-            async for job in jobs:
-                if self.control.stopping:
-                    await self._give_up(job, self.control.stop_reason)
-                    continue
-                await self._settle(job)
+    async def _take(self, job: Job) -> None:
+        """One job of a worker: settled, or given up once the run is stopping."""
+        if self.control.stopping:
+            await self._give_up(job, self.control.stop_reason)
+        else:
+            await self._settle(job)
 
     async def _emit(self, job: Job, event: Event) -> None:
         """Fold the event into the job's state, then record it (before acting on it)."""
