@@ -7,12 +7,15 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from loader.report.results import Results
-from loader.report.sheet_xml import column_letter, escape, rows_xml
+from loader.report.sheet_xml import _text_body, column_letter, escape, rows_xml
 from loader.report.workbook import write_results
 
+NAN = float("nan")
 TRICKY = [
     "plain",
     "a & b < c > d",
@@ -41,13 +44,13 @@ def test_escape_follows_excel() -> None:
     assert escape("a&b<c>\x07_x0041_") == "a&amp;b&lt;c&gt;_x0007__x005F_x0041_"
 
 
-def test_rows_skip_empty_cells_and_write_numbers_as_numbers() -> None:
-    """An empty text and a NaN leave no cell; whole floats lose their .0."""
+def test_rows_leave_empty_cells_empty_and_write_numbers_as_numbers() -> None:
+    """An empty text and a NaN are cells without a value; whole floats lose their .0."""
     frame = pd.DataFrame({"t": ["x", ""], "n": [3.0, float("nan")]})
 
     assert "".join(rows_xml(frame, {"t": False, "n": True})) == (
         '<row r="2"><c r="A2" t="inlineStr"><is><t>x</t></is></c><c r="B2"><v>3</v></c></row>'
-        '<row r="3"></row>'
+        '<row r="3"><c r="A3"/><c r="B3"/></row>'
     )
 
 
@@ -89,3 +92,22 @@ def test_a_workbook_reads_back_the_same_in_openpyxl_and_calamine(tmp_path: Path)
             for t, n in zip([*expected[:4], *raw, *expected[6:]], range(9), strict=True)
         ),
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(st.text(), st.sampled_from(TRICKY), st.none(), st.just(NAN), st.integers()))
+)
+def test_a_column_renders_each_value_as_the_rule_says(values: list[object]) -> None:
+    """The shortcut for plain texts gives what _text_body gives, in a column of any mix."""
+    frame = pd.DataFrame({"t": pd.Series(values, dtype=object)})
+
+    xml = "".join(rows_xml(frame, {"t": False}))
+
+    expected = "".join(
+        f'<row r="{row}"><c r="A{row}" t="inlineStr">{body}</c></row>'
+        if (body := _text_body(value))
+        else f'<row r="{row}"><c r="A{row}"/></row>'
+        for row, value in enumerate(values, start=2)
+    )
+    assert xml == expected

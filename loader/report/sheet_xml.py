@@ -7,7 +7,9 @@ Rendered here column by column with string operations, the same rows cost well u
 header row, formats, conditional formats, filters, frozen panes, the chart.
 
 Cells are written as xlsxwriter writes them in constant-memory mode: text as inline
-strings (``t="inlineStr"``) escaped the same way, numbers as ``<v>``, empty cells left out.
+strings (``t="inlineStr"``) escaped the same way, numbers as ``<v>``; an empty cell is an
+element without a value (``<c r="C5"/>``). Each distinct value of a column is rendered once,
+and rows are joined from fragments: no string is made per cell.
 Text that a spreadsheet would read as a formula gets a leading ``'`` (OWASP).
 """
 
@@ -17,7 +19,8 @@ import math
 import re
 import shutil
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Final
 
@@ -30,7 +33,10 @@ _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _LITERAL_ESCAPE: Final = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _DIMENSION: Final = re.compile(rb'<dimension ref="[^"]*"/>')
 _SPACES: Final = (" ", "\t", "\n", "\r")
+_SPACE_CHARACTERS: Final = "".join(_SPACES)
 DANGEROUS_START: Final = ("=", "+", "-", "@", "\t", "\r", "\n")
+_PLAIN_UNSAFE_FIRST: Final = "".join(DANGEROUS_START) + _SPACE_CHARACTERS
+EMPTY: Final = '"/>'  # the tail of an empty cell: <c r="C5"/>
 
 
 def neutralise(text: str) -> str:
@@ -59,12 +65,22 @@ def escape(text: str) -> str:
 
 def _text_body(value: object) -> str:
     """A text cell's ``<is>`` element, or "" for an empty cell."""
-    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+    text = _text_of(value)
+    if not text:
         return ""
-    text = neutralise(value if type(value) is str else str(value))
+    text = neutralise(text)
     keep = text.startswith(_SPACES) or text.endswith(_SPACES)
     space = ' xml:space="preserve"' if keep else ""
     return f"<is><t{space}>{escape(text)}</t></is>"
+
+
+def _text_of(value: object) -> str:
+    """A cell value as text: "" for None and NaN."""
+    if type(value) is str:
+        return value
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
 
 
 def _number_body(value: object) -> str:
@@ -75,35 +91,64 @@ def _number_body(value: object) -> str:
     return f"<v>{number}</v>"
 
 
-def _cells(letter: str, values: list[object], first_row: int, *, numeric: bool) -> list[str]:
-    """One column's cells ("" where a cell is empty); each distinct value rendered once."""
-    render, kind = (_number_body, "") if numeric else (_text_body, ' t="inlineStr"')
-    bodies: dict[object, str] = {}
-    cells: list[str] = []
-    append = cells.append
-    for row, value in enumerate(values, start=first_row):
-        body = bodies.get(value)
-        if body is None:
-            body = bodies[value] = render(value)
-        append(f'<c r="{letter}{row}"{kind}>{body}</c>' if body else "")
-    return cells
+def _text_tails(distinct: Iterable[object]) -> dict[object, str]:
+    """Each distinct value's cell after its reference: ``" t="inlineStr"><is>...</c>``.
+
+    Most texts need no escape, no formula guard and no preserved space: one search over
+    the whole column tells, and such a text is used as it is (``_text_body`` is the rule).
+    """
+    texts = {value: value if type(value) is str else _text_of(value) for value in distinct}
+    if _ESCAPES.search("\n".join(texts.values())) is not None:
+        return {value: _text_tail(text) for value, text in texts.items()}
+    return {
+        value: f'" t="inlineStr"><is><t>{text}</t></is></c>'
+        if text and text[0] not in _PLAIN_UNSAFE_FIRST and text[-1] not in _SPACE_CHARACTERS
+        else _text_tail(text)
+        for value, text in texts.items()
+    }
+
+
+def _text_tail(text: str) -> str:
+    """A text's cell after its reference, by the rule (``_text_body``)."""
+    return f'" t="inlineStr">{body}</c>' if (body := _text_body(text)) else EMPTY
+
+
+def _number_tails(distinct: Iterable[object]) -> dict[object, str]:
+    """Each distinct number's cell after its reference: ``"><v>3</v></c>``."""
+    tails = {}
+    for value in distinct:
+        body = _number_body(value)
+        tails[value] = f'">{body}</c>' if body else EMPTY
+    return tails
+
+
+def _tails(values: list[object], *, numeric: bool) -> list[str]:
+    """One column's cells after their references; each distinct value rendered once."""
+    tails = (_number_tails if numeric else _text_tails)(dict.fromkeys(values))
+    return [tails[value] for value in values]
 
 
 def rows_xml(frame: pd.DataFrame, numeric: Mapping[str, bool], first_row: int = 2) -> Iterator[str]:
-    """The frame's rows as ``<row>`` elements, in chunks of text, from Excel row ``first_row``."""
-    columns = []
-    for position, name in enumerate(frame.columns):
-        values = frame[name].tolist()
-        letter = column_letter(position)
-        columns.append(_cells(letter, values, first_row, numeric=numeric[str(name)]))
-    chunk: list[str] = []
-    for offset, cells in enumerate(zip(*columns, strict=True)):
-        chunk.append(f'<row r="{first_row + offset}">{"".join(cells)}</row>')
-        if len(chunk) == ROWS_PER_CHUNK:
-            yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
+    """The frame's rows as ``<row>`` elements, in chunks of text, from Excel row ``first_row``.
+
+    An empty value is an empty cell (``<c r="C5"/>``), as Excel writes a formatted one.
+    A chunk is one join of fragments in row order (the fixed text around each reference,
+    the row number, each cell's tail), interleaved by ``zip``: no string is made per cell.
+    """
+    rows = [str(row) for row in range(first_row, first_row + len(frame))]
+    columns = [_tails(frame[name].tolist(), numeric=numeric[str(name)]) for name in frame.columns]
+    letters = [column_letter(at) for at in range(len(columns))]
+    for start in range(0, len(rows), ROWS_PER_CHUNK):
+        end = start + ROWS_PER_CHUNK
+        numbers = rows[start:end]
+        fragments: list[Iterable[str]] = [repeat('<row r="'), numbers]
+        opening = '">'  # what the row element needs before its first cell
+        for letter, column in zip(letters, columns, strict=True):
+            fragments += [repeat(f'{opening}<c r="{letter}'), numbers, column[start:end]]
+            opening = ""
+        fragments.append(repeat(f"{opening}</row>"))
+        # the repeats are endless: zip stops with the chunk's rows
+        yield "".join(chain.from_iterable(zip(*fragments, strict=False)))
 
 
 def splice(package: Path, bodies: Mapping[str, tuple[str, Iterator[str]]]) -> None:
