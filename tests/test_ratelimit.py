@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
+from collections.abc import Awaitable, Callable
 
 import anyio
 import pytest
@@ -136,3 +138,85 @@ async def test_callers_woken_together_after_a_stall_still_keep_their_spacing() -
 
     gaps = [round(b - a, 3) for a, b in itertools.pairwise(granted)]
     assert min(gaps) >= PACING_MARGIN / 10
+
+
+class VirtualClock:
+    """Time that moves only when every task waits: to the earliest wake-up. Sleeps end late
+    by ``late`` in turn; ``stall`` freezes the whole process once, at the first wake-up."""
+
+    def __init__(self, *, late: tuple[float, ...] = (0.0,), stall: float = 0.0) -> None:
+        self.time = 1000.0
+        self.late, self.stall = itertools.cycle(late), stall
+        self.waiting: list[tuple[float, int, anyio.Event]] = []
+        self.order = itertools.count()
+
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        woken = anyio.Event()
+        heapq.heappush(
+            self.waiting, (self.time + seconds + next(self.late), next(self.order), woken)
+        )
+        await woken.wait()
+
+    async def run(self, calls: list[Callable[[], Awaitable[None]]]) -> None:
+        """Run ``calls`` concurrently, moving time whenever all of them wait."""
+        async with anyio.create_task_group() as outer:
+
+            async def drive() -> None:
+                while True:
+                    await wait_all_tasks_blocked()
+                    if self.waiting:
+                        wake, _, woken = heapq.heappop(self.waiting)
+                        self.time = max(self.time, wake + self.stall)
+                        self.stall = 0.0
+                        woken.set()
+                    await checkpoint()
+
+            outer.start_soon(drive)
+            async with anyio.create_task_group() as group:
+                for call in calls:
+                    group.start_soon(call)
+            outer.cancel_scope.cancel()
+
+
+async def _granted(limiter: RateLimiter, clock: VirtualClock, callers: int) -> list[float]:
+    """When each of ``callers`` concurrent callers got its call, from the clock's start."""
+    times: list[float] = []
+
+    async def call() -> None:
+        await limiter.acquire()
+        times.append(round(clock.now() - 1000.0, 6))
+
+    await clock.run([call] * callers)
+    return times
+
+
+@pytest.mark.anyio
+async def test_late_wake_ups_do_not_add_up() -> None:
+    """Sleeps ending 2 ms and 0.5 ms late in turn delay each call by its own lateness: the
+    calls stay on their schedule, the hundredth is not 100 wake-ups late."""
+    clock = VirtualClock(late=(0.002, 0.0005))
+
+    times = await _granted(RateLimiter(20, clock), clock, 100)
+
+    step = PACING_MARGIN / 20
+    late = [0.0, *itertools.islice(itertools.cycle((0.002, 0.0005)), 99)]
+    assert times == [round(i * step + late[i], 6) for i in range(100)]
+
+
+@pytest.mark.anyio
+async def test_after_a_stall_the_calls_keep_to_the_rate_in_every_window() -> None:
+    """Callers whose slots passed in a 1.5 s stall catch up, but never 21 calls in one
+    second at 20/s, and never two within half an interval."""
+    clock = VirtualClock(stall=1.5)
+
+    times = await _granted(RateLimiter(20, clock), clock, 80)
+
+    step = PACING_MARGIN / 20
+    busiest = max(sum(1 for t in times if start <= t < start + 1) for start in times)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert (len(times), busiest) == (80, 20)
+    assert min(gaps) >= round(step / 2, 6) - 1e-6
+    assert times[-1] < 79 * step + 1.5  # the calls after the stall catch up some of it

@@ -3,8 +3,9 @@ Pacing and adaptive concurrency for the submission workers, over an injectable c
 tests run without sleeping.
 
 - ``RateLimiter``: one shared pacer. Calls are handed out evenly, ``1/rate`` apart plus a
-  2% margin, so no one-second window at the API sees more than ``rate`` calls even with
-  scheduling jitter; a throttled answer's Retry-After pauses every worker at once. A
+  2% margin, on a fixed schedule (a late wake-up does not delay the calls after it), and
+  no one-second window at the API sees more than ``rate`` calls even with scheduling
+  jitter or a stall; a throttled answer's Retry-After pauses every worker at once. A
   throttled answer without Retry-After (the gateway documents none) means the API's limit
   is below ``rate``: the rate is cut to 70% (not below 1/s), once per cut like the limit
   below, and grows back by about 1/s per second of answers that are not throttled.
@@ -16,7 +17,9 @@ tests run without sleeping.
 
 from __future__ import annotations
 
+import math
 import time
+from collections import deque
 from typing import Final, Protocol
 
 import anyio
@@ -47,10 +50,16 @@ class SystemClock:
 class RateLimiter:
     """Hands out evenly spaced slots at most ``rate`` per second, shared by all workers.
 
-    Each caller reserves the next slot at once (callers never collide), and on waking
-    also keeps ``interval`` after the previous caller actually went: if the process
-    stalled and two callers wake together, the second waits its turn instead of
-    following the first within a millisecond.
+    Each caller reserves the next slot at once (callers never collide). A slot is a time
+    on a fixed schedule, so a caller that wakes a little late (sleeps end up to a
+    millisecond or two after their time) does not push the ones after it: lateness never
+    adds up. Two rules hold on the actual times of the calls, whatever the schedule:
+
+    - no ``burst`` calls (the whole number of calls a second, at least 1) within less than
+      ``burst`` intervals: no one-second window sees more than ``rate`` calls, margin
+      included, even after a stall;
+    - half an interval at least between two calls: callers whose slots passed while the
+      process stalled go one after another, not together.
     """
 
     def __init__(self, rate: float, clock: Clock) -> None:
@@ -61,24 +70,37 @@ class RateLimiter:
         self.interval = PACING_MARGIN / rate
         self.clock = clock
         self.next_slot = 0.0
-        self.last_granted = -float("inf")
+        self.granted: deque[float] = deque()  # the latest calls' times, ``burst`` at most
         self.epoch = 0  # increments on every cut
 
+    @property
+    def burst(self) -> int:
+        """How many calls fit in one second at the current rate (at least one)."""
+        return max(1, math.floor(self.rate))
+
     async def acquire(self) -> int:
-        """Wait for this caller's slot and for the spacing after the last caller.
+        """Wait for this caller's slot and for the two rules on the calls already made.
 
         Returns the epoch the call goes out in, for ``slow_down``.
         """
         now = self.clock.now()
         slot = max(now, self.next_slot)
         self.next_slot = slot + self.interval
-        while True:
-            wait = max(slot, self.last_granted + self.interval) - self.clock.now()
-            if wait <= 0:
-                break
+        while (wait := self._ready_at(slot) - self.clock.now()) > 0:
             await self.clock.sleep(wait)
-        self.last_granted = self.clock.now()
+        self.granted.append(self.clock.now())
+        while len(self.granted) > self.burst:
+            self.granted.popleft()
         return self.epoch
+
+    def _ready_at(self, slot: float) -> float:
+        """The earliest a call of ``slot`` may go."""
+        ready, granted, burst = slot, self.granted, self.burst
+        if granted:
+            ready = max(ready, granted[-1] + self.interval / 2)
+        if len(granted) >= burst:
+            ready = max(ready, granted[-burst] + burst * self.interval)
+        return ready
 
     def pause(self, seconds: float) -> None:
         """Hold every caller off for ``seconds`` (the API said Retry-After)."""
