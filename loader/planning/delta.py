@@ -128,8 +128,11 @@ def partition(
         delta.fingerprints[camera.position] = mark
         wanted[camera_key(camera, settings_classes)] = camera
     leaving = _leaving(ledger, wanted, settings_classes, inventory)
+    live: dict[tuple[str, str], list[LedgerKey]] = {}  # leaving live tasks by camera
+    for key in sorted(k for k, e in leaving.items() if e.state == LedgerState.LOADED):
+        live.setdefault((key[0], key[1]), []).append(key)
     for key, camera in wanted.items():
-        _place(delta, camera, key, ledger.get(key), recorded, leaving, retry_failed)
+        _place(delta, camera, key, ledger.get(key), recorded, leaving, live, retry_failed)
     delta.removes = [
         TaskChange(Change.REMOVE, key, entry)
         for key, entry in sorted(leaving.items())
@@ -145,13 +148,20 @@ def _place(
     entry: LedgerEntry | None,
     recorded: Mapping[str, Mapping[str, Any]],
     leaving: dict[LedgerKey, LedgerEntry],
+    live: dict[tuple[str, str], list[LedgerKey]],
     retry_failed: bool,
 ) -> None:
-    """Put one wanted camera task in its place in the diff."""
+    """Put one wanted camera task in its place in the diff.
+
+    A new camera task replaces the same camera's live task under another algorithm that
+    leaves the sheet, if any (``live``: those tasks by camera, in key order; each is
+    replaced once).
+    """
     at, mark = camera.position, delta.fingerprints[camera.position]
     new = delta.documents[mark]
     if entry is None or entry.state == LedgerState.DELETED:
-        old_key = _replaced(key, leaving)
+        replaced = live.get((key[0], key[1]))
+        old_key = replaced.pop(0) if replaced else None
         if old_key is None:
             delta.creates += 1
         else:
@@ -188,17 +198,6 @@ def _place(
         delta.held[at] = (Earlier.UNCHANGED, entry)
     if entry.state == LedgerState.STOPPED or entry.task_state in RESTARTABLE:
         delta.restarts.append(TaskChange(Change.RESTART, key, entry, at))
-
-
-def _replaced(key: LedgerKey, leaving: Mapping[LedgerKey, LedgerEntry]) -> LedgerKey | None:
-    """The same camera's live task under another algorithm that leaves the sheet, if any."""
-    group, source, _ = key
-    candidates = sorted(
-        k
-        for k, e in leaving.items()
-        if k[0] == group and k[1] == source and e.state == LedgerState.LOADED
-    )
-    return candidates[0] if candidates else None
 
 
 def _leaving(

@@ -172,7 +172,7 @@ class Applier:
             await self.find_tasks(client)
             # The plan now names those tasks: a resume must not have to find them again
             # (a replaced task, once deleted, could no longer be found).
-            files.write_json(self.context.run_dir / DIFF, to_data(self.context.delta))
+            files.write_json(self.context.run_dir / DIFF, to_data(self.context.delta), compact=True)
         jobs = self.jobs()
         if jobs:
             await Changer(client, emit, clock, options, control).run(jobs)

@@ -90,7 +90,7 @@ def new_context(
     for batch in planned.batches:
         resolve(batch.content(), options.environment)  # an unset ${VAR} stops here
     _make_dir(run_dir)
-    files.write_json(run_dir / DIFF, to_data(delta))  # a resume applies this diff as it is
+    files.write_json(run_dir / DIFF, to_data(delta), compact=True)  # a resume applies it as is
     payload_files = files.write_plan(run_dir / "payloads", planned)
     scrubber = Scrubber()
     journal = Journal(run_dir / JOURNAL, scrubber)
