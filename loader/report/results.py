@@ -25,7 +25,7 @@ from loader.check.mapping import SETTINGS_FIELDS
 from loader.check.validate import STATUS, default_texts
 from loader.model.cameras import STATUSES, CameraStatus, LedgerEntry, RowStatus
 from loader.model.problems import Severity
-from loader.planning.batches import Plan
+from loader.planning.batches import Batch, Plan
 from loader.planning.delta import Delta, Earlier
 from loader.report.changes import CHANGE_COLUMNS
 from loader.report.summaries import schedule_text
@@ -99,21 +99,25 @@ def outcomes(loaded: Loaded, planned: Plan, delta: Delta, state: RunState) -> Ou
         )
     held = {b.name for b in state.held()}
     for batch in planned.batches:
-        batch_state = state.batches.get(batch.name)
-        cameras = [c for e in batch.entries for c in e.cameras]
-        if batch_state is None:
-            for camera in cameras:
-                result.set(
-                    camera.position, CameraStatus.UNKNOWN, batch.name, message="not sent yet"
-                )
-            continue
-        if batch.name in held and isinstance(state.verdict, CanaryFailed):
-            note = canary_note(state.verdict)
-            for camera in cameras:
-                result.set(camera.position, CameraStatus.HELD, batch.name, message=note)
-            continue
-        _from_batch(result, batch_state, [(c.position, c.video_source_id) for c in cameras])
+        outcome_of_batch(result, batch, state, held=batch.name in held)
     return result
+
+
+def outcome_of_batch(result: Outcomes, batch: Batch, state: RunState, *, held: bool) -> None:
+    """The outcome of each camera of one planned batch, as the run knows it now (``held``:
+    the batch is one a failed canary keeps back)."""
+    batch_state = state.batches.get(batch.name)
+    cameras = [c for e in batch.entries for c in e.cameras]
+    if batch_state is None:
+        for camera in cameras:
+            result.set(camera.position, CameraStatus.UNKNOWN, batch.name, message="not sent yet")
+        return
+    if held and isinstance(state.verdict, CanaryFailed):
+        note = canary_note(state.verdict)
+        for camera in cameras:
+            result.set(camera.position, CameraStatus.HELD, batch.name, message=note)
+        return
+    _from_batch(result, batch_state, [(c.position, c.video_source_id) for c in cameras])
 
 
 def _from_validation(result: Outcomes, loaded: Loaded) -> None:

@@ -63,11 +63,11 @@ _COLUMNS = (
 class Ledger:
     """The ledger file; use it as a context manager so it is closed however the block ends."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, lock_wait: float = LOCK_WAIT) -> None:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, timeout=LOCK_WAIT)
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=lock_wait)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
@@ -99,6 +99,24 @@ class Ledger:
             raise self._error("read", exc) from exc
         return {(r[0], r[1], r[2]): LedgerEntry(*r) for r in rows}
 
+    def entries_of_run(self, endpoint: str, project: str, run: str) -> dict[LedgerKey, LedgerEntry]:
+        """The camera tasks one run recorded last (as recorded: ``at`` is their time)."""
+        try:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM cameras WHERE endpoint = ? AND project = ? AND run = ?",
+                (endpoint, project, run),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error("read", exc) from exc
+        return {(r[0], r[1], r[2]): LedgerEntry(*r) for r in rows}
+
+    def wait_for_locks(self, seconds: float) -> None:
+        """How long a write waits for another process holding the ledger, from now on."""
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {round(seconds * 1000)}")
+        except sqlite3.Error as exc:
+            raise self._error("open", exc) from exc
+
     def documents(self, endpoint: str, project: str) -> dict[str, dict[str, Any]]:
         """Every settings document recorded for this endpoint and project, by fingerprint."""
         try:
@@ -118,11 +136,13 @@ class Ledger:
         documents: Mapping[str, Mapping[str, Any]] | None = None,
         *,
         refreshed: str = "",
+        dropping: Iterable[tuple[LedgerKey, str]] = (),
     ) -> int:
         """Upsert entries and settings documents in one transaction; returns how many entries.
 
         ``refreshed`` (a batch id) marks a batch as read by the refresh under way, in the
         same transaction: a refresh that stops resumes after the last batch it recorded.
+        ``dropping`` removes camera tasks, each only if the given run recorded it last.
         """
         at = datetime.now(UTC).isoformat(timespec="seconds")
         rows = [(endpoint, project, *e[:9], e.at or at, *e[10:]) for e in entries]
@@ -138,6 +158,11 @@ class Ledger:
                 rows,
             )
             self._db.executemany("INSERT OR REPLACE INTO documents VALUES (?,?,?,?)", texts)
+            self._db.executemany(
+                "DELETE FROM cameras WHERE endpoint = ? AND project = ? AND group_id = ?"
+                " AND video_source_id = ? AND service_name = ? AND run = ?",
+                [(endpoint, project, *key, run) for key, run in dropping],
+            )
             if refreshed:
                 self._db.execute(
                     "INSERT OR REPLACE INTO refreshes VALUES (?,?,?)",
