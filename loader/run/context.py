@@ -16,7 +16,7 @@ from loader.bulk import bulk
 from loader.check.inventory import ROW
 from loader.check.load import Loaded, load
 from loader.errors import ConfigError, StorageError
-from loader.model.cameras import CameraStatus, LedgerEntry, LedgerKey, LedgerState, RowStatus
+from loader.model.cameras import LedgerEntry, LedgerKey, LedgerState, RowStatus
 from loader.model.changes import Action
 from loader.planning.batches import Plan, name_prefix, plan
 from loader.planning.delta import (
@@ -32,12 +32,13 @@ from loader.report import files
 from loader.report.changes import changes_table, overlay
 from loader.report.results import Outcomes, build, outcomes
 from loader.report.workbook import write_results
+from loader.run.follow import LedgerFollower
 from loader.run.options import RunOptions
 from loader.send.secrecy import Scrubber, resolve
 from loader.state.events import BatchPlanned, Event, RunStarted
 from loader.state.journal import Journal
 from loader.state.ledger import Ledger
-from loader.state.runstate import BatchStatus, ChangeStatus, RunState, replay
+from loader.state.runstate import ChangeStatus, RunState, replay
 
 RUNS_DIR = Path("runs")
 JOURNAL = "journal.sqlite"
@@ -59,6 +60,7 @@ class RunContext:
     delta: Delta
     state: RunState
     options: RunOptions
+    ledger: LedgerFollower  # open: the runner closes it with the journal
 
     @property
     def ledger_path(self) -> Path:
@@ -120,7 +122,10 @@ def new_context(
     ]
     journal.append_many([started, *planned_events])
     state = replay(journal.events())
-    return RunContext(run_dir, journal, scrubber, started, loaded, planned, delta, state, options)
+    ledger = LedgerFollower(ledger_path(options), started, loaded, planned, delta, state)
+    return RunContext(
+        run_dir, journal, scrubber, started, loaded, planned, delta, state, options, ledger
+    )
 
 
 def load_sheet(sheet: Path, options: RunOptions, *, on: date | None = None) -> Loaded:
@@ -187,7 +192,10 @@ def rebuild_context(run_dir: Path, base: RunOptions) -> RunContext:
             "planning the input again gives other batches than the journal records",
             hint="the loader version changed; start a new run (the ledger skips what was loaded)",
         )
-    return RunContext(run_dir, journal, scrubber, started, loaded, planned, delta, state, options)
+    ledger = LedgerFollower(ledger_path(options), started, loaded, planned, delta, state)
+    return RunContext(
+        run_dir, journal, scrubber, started, loaded, planned, delta, state, options, ledger
+    )
 
 
 @bulk
@@ -201,13 +209,10 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
     result = outcomes(context.loaded, context.planned, delta, state)
     overlay(result.status, result.message, result.task_state, delta, state)
     started = context.started
-    entries = _ledger_entries(context, result) + _change_entries(context)
-    used = {e.fingerprint for e in entries}
-    documents = {mark: doc for mark, doc in delta.documents.items() if mark in used}
+    entries = context.ledger.entries(result, delta.send) + _change_entries(context)
     failure: StorageError | None = None
     try:
-        with Ledger(context.ledger_path) as ledger:
-            ledger.record(started.endpoint, started.project_id, entries, documents)
+        context.ledger.conclude(entries, delta.send)
     except StorageError as exc:
         failure = exc
     classes = context.loaded.checked.settings_classes
@@ -228,67 +233,6 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
     if failure is not None:
         raise failure
     return result
-
-
-def _ledger_entries(context: RunContext, result: Outcomes) -> list[LedgerEntry]:
-    """Sent cameras with their fingerprint: loaded, failed, or unknown but maybe created.
-
-    "unknown" is recorded when its batch was created or may have been (in doubt): a later
-    run must not send it again and risk a second task; ``resume`` or ``reconcile`` of this
-    run settles it. Cameras of batches provably never created are left out: send anew.
-    """
-    services = [c.task_settings.service_name for c in context.loaded.checked.settings_classes]
-    maybe_created = {
-        name
-        for name, batch in context.state.batches.items()
-        if batch.status in (BatchStatus.ACCEPTED, BatchStatus.IN_DOUBT)
-    }
-    statuses, batches = result.status.tolist(), result.batch.tolist()
-    batch_ids, messages = result.batch_id.tolist(), result.message.tolist()
-    task_states = result.task_state.tolist()
-    run, inventory = context.started.run_id, Path(context.started.input_file).name
-    exists = (CameraStatus.LOADED, CameraStatus.REPLACED)
-    entries = []
-    for camera in context.delta.send:
-        at = camera.position
-        status, batch = statuses[at], str(batches[at])
-        task_id, task_name = _created_task(context, batch, camera.video_source_id)
-        if status in exists or (at in context.delta.replaces and task_id):
-            state = LedgerState.LOADED
-        elif status == CameraStatus.FAILED:
-            state = LedgerState.FAILED
-        elif status == CameraStatus.UNKNOWN and batch in maybe_created:
-            state = LedgerState.UNKNOWN
-        else:
-            continue
-        entries.append(
-            LedgerEntry(
-                camera.group,
-                camera.video_source_id,
-                services[camera.settings_class],
-                context.delta.fingerprints[at],
-                state,
-                run,
-                batch,
-                str(batch_ids[at]),
-                str(messages[at]),
-                inventory=inventory,
-                task_id=task_id,
-                task_name=task_name,
-                task_state=str(task_states[at]),
-            )
-        )
-    return entries
-
-
-def _created_task(context: RunContext, batch: str, source: str) -> tuple[str, str]:
-    """The task this run's batch created for a camera, as observed: (id, name)."""
-    state = context.state.batches.get(batch)
-    found = (state.task_ids or {}).get(source) if state is not None else None
-    if not found:
-        return "", ""
-    task_id = found[0][0]
-    return task_id, context.state.task_names.get(task_id, "")
 
 
 def _change_entries(context: RunContext) -> list[LedgerEntry]:

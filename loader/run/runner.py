@@ -82,7 +82,8 @@ class _Activity:
 
 
 class _Recorder:
-    """Journal first (durable), then the in-memory fold, the log and the observer."""
+    """Journal first (durable), then the in-memory fold, the ledger (``run.follow``), the
+    log and the observer."""
 
     def __init__(self, context: RunContext, observer: Observer | None) -> None:
         self.context, self.observer = context, observer
@@ -92,6 +93,7 @@ class _Recorder:
         clean = decode(event.kind, event.batch, self.context.scrubber(encode(event)))
         await self.context.journal.record(clean)
         self.context.state.apply(clean)  # folding is idempotent: the engine folds its own too
+        self.context.ledger.after(clean)
         logs.log_event(clean)
         if self.observer is not None:
             self.observer(clean, self.context.state)
@@ -245,6 +247,7 @@ def _drive_and_conclude(
     finally:
         log_file.close()
         context.journal.close()
+        context.ledger.close()
 
 
 def _loader_error_in(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -1,0 +1,178 @@
+"""
+The ledger follows the run: each batch's camera tasks are recorded as the journal learns
+their fate, not only when the run concludes. [I/O]
+
+- When a batch is first sent, its cameras are recorded ``unknown`` before the request
+  leaves: the request may create tasks even if the process dies before the answer, and a
+  fresh run of the same sheet then holds them (``bulkload resume`` settles them) instead
+  of creating them twice.
+- After every later event of the batch (accepted, refused, found, its task ids learned),
+  its cameras are recorded again as the conclusion would record them now.
+- The conclusion's entries are compared with what the run recorded: only the
+  differences are written, so a run of 60,000 cameras does not end by rewriting them all.
+
+An entry the run recorded that the conclusion leaves out (its batch was provably never
+created) goes back to what the ledger held before the run, or is removed. A write that
+fails during the run (another process holding the ledger, a full disk) is logged and
+left to the next one: the conclusion writes every difference still pending, and its
+failure ends the run with a StorageError, after the results are on disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import structlog
+
+from loader.check.load import Loaded
+from loader.errors import StorageError
+from loader.model.cameras import Camera, CameraStatus, LedgerEntry, LedgerKey, LedgerState
+from loader.planning.batches import Batch, Plan
+from loader.planning.delta import Delta, camera_key
+from loader.report.results import Outcomes, outcome_of_batch
+from loader.state.events import Event, RunStarted
+from loader.state.ledger import LOCK_WAIT, Ledger
+from loader.state.runstate import BatchStatus, RunState
+
+LOCK_WAIT_IN_RUN = 1.0  # seconds a write during the run waits for another process
+
+
+class LedgerFollower:
+    """The ledger of one run, kept in step with its journal (one open connection)."""
+
+    def __init__(
+        self,
+        path: Path,
+        started: RunStarted,
+        loaded: Loaded,
+        planned: Plan,
+        delta: Delta,
+        state: RunState,
+    ) -> None:
+        self.started, self.loaded, self.delta, self.state = started, loaded, delta, state
+        self.endpoint, self.project = started.endpoint, started.project_id
+        self.run, self.inventory = started.run_id, Path(started.input_file).name
+        self.batches = {b.name: b for b in planned.batches}
+        classes = loaded.checked.settings_classes
+        self.services = [c.task_settings.service_name for c in classes]
+        self.outcomes = Outcomes.empty(len(loaded.checked.rows))  # the batches' so far
+        self.ledger = Ledger(path, lock_wait=LOCK_WAIT_IN_RUN)
+        # What this run holds in the ledger now (a resumed run: what it recorded before).
+        self.recorded = self.ledger.entries_of_run(self.endpoint, self.project, self.run)
+        self.recorded = {k: e._replace(at="") for k, e in self.recorded.items()}
+        self.documented: set[str] = set()
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    def after(self, event: Event) -> None:
+        """Record the camera tasks of the event's batch as they stand after it."""
+        batch = self.batches.get(event.batch)
+        if batch is None:
+            return
+        held = any(b.name == batch.name for b in self.state.held())
+        outcome_of_batch(self.outcomes, batch, self.state, held=held)
+        cameras = _cameras(batch)
+        found = {e.key: e for e in self.entries(self.outcomes, cameras)}
+        wanted = {k: found.get(k) for k in (self._key(c) for c in cameras)}
+        try:
+            self._write(wanted)
+        except StorageError as exc:  # the next write, or the conclusion, tries again
+            structlog.get_logger().warning(
+                "bulkload.ledger_write_failed", batch=batch.name, reason=exc.message
+            )
+
+    def conclude(self, entries: Sequence[LedgerEntry], sent: Iterable[Camera]) -> None:
+        """Write what differs between the conclusion's ``entries`` and what was recorded;
+        the ``sent`` cameras without an entry are taken back. Raises StorageError."""
+        wanted: dict[LedgerKey, LedgerEntry | None] = {e[:3]: e for e in entries}
+        lacking = [k for k in self.recorded if k not in wanted]
+        if lacking:  # recorded, and no longer wanted if the run sent it
+            keys = {self._key(c) for c in sent}
+            wanted.update((k, None) for k in lacking if k in keys)
+        self.ledger.wait_for_locks(LOCK_WAIT)
+        self._write(wanted)
+
+    def entries(self, result: Outcomes, cameras: Iterable[Camera]) -> list[LedgerEntry]:
+        """Sent cameras with their fingerprint: loaded, failed, or unknown but maybe created.
+
+        "unknown" is recorded when its batch was created or may have been (sent, in
+        doubt): a later run must not send it again and risk a second task; ``resume`` or
+        ``reconcile`` of this run settles it. Cameras of batches provably never created
+        are left out: send anew.
+        """
+        delta, state = self.delta, self.state
+        maybe_created = {
+            name
+            for name, batch in state.batches.items()
+            if batch.status in (BatchStatus.ACCEPTED, BatchStatus.IN_DOUBT)
+        }
+        exists = (CameraStatus.LOADED, CameraStatus.REPLACED)
+        entries = []
+        for camera in cameras:
+            at = camera.position
+            status, batch = result.status[at], str(result.batch[at])
+            task_id, task_name = self._created_task(batch, camera.video_source_id)
+            if status in exists or (at in delta.replaces and task_id):
+                ledger_state = LedgerState.LOADED
+            elif status == CameraStatus.FAILED:
+                ledger_state = LedgerState.FAILED
+            elif status == CameraStatus.UNKNOWN and batch in maybe_created:
+                ledger_state = LedgerState.UNKNOWN
+            else:
+                continue
+            entries.append(
+                LedgerEntry(
+                    camera.group,
+                    camera.video_source_id,
+                    self.services[camera.settings_class],
+                    delta.fingerprints[at],
+                    ledger_state,
+                    self.run,
+                    batch,
+                    str(result.batch_id[at]),
+                    str(result.message[at]),
+                    inventory=self.inventory,
+                    task_id=task_id,
+                    task_name=task_name,
+                    task_state=str(result.task_state[at]),
+                )
+            )
+        return entries
+
+    def _created_task(self, batch: str, source: str) -> tuple[str, str]:
+        """The task this run's batch created for a camera, as observed: (id, name)."""
+        state = self.state.batches.get(batch)
+        found = (state.task_ids or {}).get(source) if state is not None else None
+        if not found:
+            return "", ""
+        task_id = found[0][0]
+        return task_id, self.state.task_names.get(task_id, "")
+
+    def _key(self, camera: Camera) -> LedgerKey:
+        return camera_key(camera, self.loaded.checked.settings_classes)
+
+    def _write(self, wanted: dict[LedgerKey, LedgerEntry | None]) -> None:
+        """Record the entries that differ from what this run recorded; take back the ones
+        it recorded that are no longer wanted (the ledger's entry before the run returns)."""
+        recorded = self.recorded
+        changed = [e for k, e in wanted.items() if e is not None and recorded.get(k) != e]
+        gone = [k for k, e in wanted.items() if e is None and k in self.recorded]
+        if not changed and not gone:
+            return
+        earlier = [self.delta.earlier[k] for k in gone if k in self.delta.earlier]
+        dropping = [(k, self.run) for k in gone if k not in self.delta.earlier]
+        marks = {e.fingerprint for e in changed} - self.documented
+        documents = {m: d for m, d in self.delta.documents.items() if m in marks}
+        self.ledger.record(
+            self.endpoint, self.project, [*changed, *earlier], documents, dropping=dropping
+        )
+        self.recorded.update((e.key, e) for e in changed)
+        for key in gone:
+            del self.recorded[key]
+        self.documented |= marks
+
+
+def _cameras(batch: Batch) -> list[Camera]:
+    return [c for e in batch.entries for c in e.cameras]
