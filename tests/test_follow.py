@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,9 @@ import pytest
 from loader.model.cameras import LedgerEntry, LedgerState
 from loader.report.results import outcomes
 from loader.run.context import RunContext, new_context
+from loader.run.follow import taken_since
 from loader.run.options import RunOptions
-from loader.state.events import BatchAbsent, BatchAccepted, BatchSending, Event
+from loader.state.events import BatchAbsent, BatchAccepted, BatchGaveUp, BatchSending, Event
 from loader.state.ledger import Ledger
 from tests.conftest import write_inventory
 
@@ -131,3 +133,40 @@ def test_the_conclusion_writes_only_what_changed(
 
     assert (len(entries), written) == (300, [])
     assert {s for s, *_ in _rows(tmp_path).values()} == {LedgerState.LOADED}
+
+
+def test_a_batch_given_up_unsent_leaves_no_trace(tmp_path: Path) -> None:
+    """Never sent (the API refused the run, or another run took its cameras): nothing is
+    recorded, so a later run sends its cameras."""
+    context = _context(tmp_path)
+    first = context.planned.batches[0]
+
+    _happen(context, BatchGaveUp(batch=first.name, reason="not sent", final=True))
+    rows = _rows(tmp_path)
+    context.ledger.close()
+
+    assert rows == {}
+
+
+def test_unsent_batches_whose_cameras_another_run_recorded_since_are_named(
+    tmp_path: Path,
+) -> None:
+    """Only the batch holding a camera another run has recorded live since; a sent batch
+    is settled by its own lookups, not named."""
+    context = _context(tmp_path)
+    first, second = context.planned.batches
+    camera = second.entries[0].cameras[0]
+    key = (camera.group, camera.video_source_id, "c-smoke")
+    entry = LedgerEntry(*key, "f", LedgerState.LOADED, "run-9", "other-batch", "b-9")
+    earlier = dict(context.delta.earlier)
+    earlier[key] = entry
+    delta = replace(context.delta, earlier=earlier)
+    context.state.apply(BatchSending(batch=first.name, attempt=1))
+    context.ledger.close()
+
+    taken = taken_since(context.planned, context.state, delta)
+
+    assert taken == {
+        second.name: "not sent: run run-9 has since recorded 1 of its cameras (sending it"
+        " would give them a second task); run the sheet again: it sends the others"
+    }

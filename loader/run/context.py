@@ -67,6 +67,7 @@ class RunContext:
         return Path(self.started.options["ledger"])
 
 
+@bulk
 def new_context(
     sheet: Path,
     options: RunOptions,
@@ -155,6 +156,7 @@ def _plan(loaded: Loaded, delta: Delta, options: RunOptions) -> Plan:
     )
 
 
+@bulk
 def rebuild_context(run_dir: Path, base: RunOptions) -> RunContext:
     """A run's context from its journal, with the run's own options over ``base``.
 

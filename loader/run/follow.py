@@ -20,6 +20,7 @@ failure ends the run with a StorageError, after the results are on disk.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -100,7 +101,8 @@ class LedgerFollower:
         "unknown" is recorded when its batch was created or may have been (sent, in
         doubt): a later run must not send it again and risk a second task; ``resume`` or
         ``reconcile`` of this run settles it. Cameras of batches provably never created
-        are left out: send anew.
+        are left out (send anew), and so are those of batches given up before they were
+        ever sent (the API refused the run, or another run took their cameras).
         """
         delta, state = self.delta, self.state
         maybe_created = {
@@ -108,11 +110,18 @@ class LedgerFollower:
             for name, batch in state.batches.items()
             if batch.status in (BatchStatus.ACCEPTED, BatchStatus.IN_DOUBT)
         }
+        never_sent = {
+            name
+            for name, batch in state.batches.items()
+            if batch.status == BatchStatus.REJECTED and not batch.attempts
+        }
         exists = (CameraStatus.LOADED, CameraStatus.REPLACED)
         entries = []
         for camera in cameras:
             at = camera.position
             status, batch = result.status[at], str(result.batch[at])
+            if batch in never_sent:  # given up unsent: a later run sends it
+                continue
             task_id, task_name = self._created_task(batch, camera.video_source_id)
             if status in exists or (at in delta.replaces and task_id):
                 ledger_state = LedgerState.LOADED
@@ -176,3 +185,31 @@ class LedgerFollower:
 
 def _cameras(batch: Batch) -> list[Camera]:
     return [c for e in batch.entries for c in e.cameras]
+
+
+def taken_since(planned: Plan, state: RunState, delta: Delta) -> dict[str, str]:
+    """Batches this run has not sent yet, some of whose cameras another run has recorded
+    since this run was planned (``delta.earlier`` is the ledger as read now): why each
+    must not be sent. A resumed run meets them when the sheet was run again meanwhile.
+    """
+    classes = planned.settings_classes
+    live = (LedgerState.LOADED, LedgerState.UNKNOWN)
+    found = {}
+    for batch in planned.batches:
+        batch_state = state.batches.get(batch.name)
+        if batch_state is None or batch_state.settled or batch_state.attempts:
+            continue
+        runs = Counter(
+            entry.run
+            for camera in _cameras(batch)
+            if (entry := delta.earlier.get(camera_key(camera, classes))) is not None
+            and entry.state in live
+            and camera.position not in delta.replaces
+        )
+        if runs:
+            found[batch.name] = (
+                f"not sent: run {', '.join(sorted(runs))} has since recorded"
+                f" {sum(runs.values())} of its cameras (sending it would give them a second"
+                " task); run the sheet again: it sends the others"
+            )
+    return found

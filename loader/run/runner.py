@@ -35,6 +35,7 @@ from loader.run import logs
 from loader.run.apply import Applier
 from loader.run.canary import judge
 from loader.run.context import RESULTS, RunContext, conclude, new_context, rebuild_context
+from loader.run.follow import taken_since
 from loader.run.options import RunOptions
 from loader.send.auth import AkSkAuth, IamPassword, StaticToken, TokenSource
 from loader.send.client import ReadFailed, ViasClient
@@ -45,6 +46,7 @@ from loader.send.secrecy import resolve
 from loader.send.signing import AkSk
 from loader.state.events import (
     BatchAccepted,
+    BatchGaveUp,
     CanaryFailed,
     CanaryPassed,
     Event,
@@ -161,9 +163,10 @@ def _send(
     auth = auth_source(options, context.started.project_id)
     context.scrubber.sources.append(auth.secrets)
     jobs = []
+    taken = taken_since(context.planned, context.state, context.delta)
     for batch in context.planned.batches:
         batch_state = context.state.batches[batch.name]
-        if not batch_state.settled:
+        if not batch_state.settled and batch.name not in taken:
             content, used = resolve(batch.content(), options.environment)
             context.scrubber.add(used)
             jobs.append(Job(batch.name, content, batch_state))
@@ -178,6 +181,8 @@ def _send(
             client, recorder, wiring.clock, _submit_options(options), jobs=work_items
         )
         control = submitter.control
+        for name, reason in taken.items():
+            await recorder(BatchGaveUp(batch=name, reason=reason, final=True))
         held = ""  # why the rest is held back by a failed canary
         # Ctrl-C (or the page's Stop) reaches every step: the creates, the lists, the changes.
         async with anyio.create_task_group() as group:
