@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -11,11 +12,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from loader.report.results import Results
+from loader.check.load import load
+from loader.planning.batches import plan
+from loader.planning.delta import partition
+from loader.report.results import Results, build, camera_columns, outcomes
 from loader.report.sheet_xml import _text_body, column_letter, escape, rows_xml
-from loader.report.workbook import write_results
+from loader.report.workbook import render_ahead, write_results
+from loader.state.events import RunStarted
+from loader.state.runstate import replay
 
 NAN = float("nan")
+MAPPING = """
+name = "ahead"
+[cameras.columns]
+video_source_id = { column = "Camera", required = true }
+group = { column = "Group", required = true }
+camera_name = "Name"
+[task]
+service_name = "c-smoke-and-fire-cloud"
+service_version = "3.0"
+event_center = true
+"""
 TRICKY = [
     "plain",
     "a & b < c > d",
@@ -111,3 +128,42 @@ def test_a_column_renders_each_value_as_the_rule_says(values: list[object]) -> N
         for row, value in enumerate(values, start=2)
     )
     assert xml == expected
+
+
+def test_cells_rendered_ahead_write_the_same_sheets(tmp_path: Path) -> None:
+    """A run renders the Cameras sheet's inventory columns while it sends: the workbook
+    holds exactly the sheets it would hold had they been made at the end."""
+    sheet = tmp_path / "cameras.csv"
+    sheet.write_text(
+        "Camera,Group,Name\ncam-1,grp-1,  padded \ncam-2,grp-1,=1+1\nbad id,grp-2,x\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "m.toml").write_text(MAPPING, encoding="utf-8")
+    loaded = load(sheet, str(tmp_path / "m.toml"))
+    delta = partition(loaded.checked.cameras, loaded.checked.settings_classes, {})
+    planned = plan(delta.send, loaded.checked.settings_classes)
+    state = replay([RunStarted()])
+    result = outcomes(loaded, planned, delta, state)
+    columns = camera_columns(loaded)
+    ahead = {str(n): columns.original[n] for n in columns.original} | columns.trailing
+
+    write_results(tmp_path / "end.xlsx", build(loaded, planned, state, result, []))
+    write_results(
+        tmp_path / "ahead.xlsx",
+        build(loaded, planned, state, result, [], static=columns),
+        render_ahead("Cameras", ahead),
+    )
+
+    def parts(path: Path) -> dict[str, bytes]:
+        with zipfile.ZipFile(path) as package:
+            return {n: package.read(n) for n in package.namelist() if "docProps" not in n}
+
+    assert list(ahead) == [
+        "Camera",
+        "Group",
+        "Name",
+        "Source Row",
+        *(f"api.{f}" for f in ("video_source_id", "group", "target_roi", "camera_name")),
+        "api.settings",
+    ]
+    assert parts(tmp_path / "ahead.xlsx") == parts(tmp_path / "end.xlsx")

@@ -266,9 +266,11 @@ def build(
     facts: list[tuple[str, str]],
     not_in_sheet: Sequence[LedgerEntry] = (),
     changes: pd.DataFrame | None = None,
+    static: CameraColumns | None = None,
 ) -> Results:
-    """All the tables of the results workbook, around the outcomes ``outcomes`` computed."""
-    cameras, original = _cameras(loaded, result)
+    """All the tables of the results workbook, around the outcomes ``outcomes`` computed
+    (``static``: the Cameras columns ``camera_columns`` made, if made already)."""
+    cameras, original = _cameras(loaded, result, static)
     return Results(
         facts=facts,
         counts=result.counts(),
@@ -319,8 +321,18 @@ def build(
     )
 
 
-def _cameras(loaded: Loaded, result: Outcomes) -> tuple[pd.DataFrame, list[str]]:
-    """Original columns of every camera row, the result columns, then the resolved fields."""
+@dataclass(frozen=True)
+class CameraColumns:
+    """The Cameras sheet's columns that no outcome changes: the input's own (``original``),
+    then after the result columns, the source row and the fields as resolved
+    (``trailing``). A run makes them while it waits on the network."""
+
+    original: pd.DataFrame
+    trailing: dict[str, object]
+
+
+def camera_columns(loaded: Loaded) -> CameraColumns:
+    """The Cameras sheet's columns that come from the inventory alone."""
     parts = []
     for table in loaded.cameras.tables:
         headers = _unique_headers(table.headers, table.body.shape[1])
@@ -328,20 +340,29 @@ def _cameras(loaded: Loaded, result: Outcomes) -> tuple[pd.DataFrame, list[str]]
     original = pd.concat(parts, ignore_index=True).fillna("") if parts else pd.DataFrame()
     rows = loaded.checked.rows
     sources = [f"{s}!{r}" for s, r in zip(rows[SHEET].tolist(), rows[ROW].tolist(), strict=True)]
+    trailing: dict[str, object] = {"Source Row": sources}
+    for name in ("video_source_id", "group", "target_roi", "camera_name"):
+        if name in rows.columns:
+            trailing[API_PREFIX + name] = rows[name].to_numpy(dtype=object)
+    trailing[API_PREFIX + "settings"] = task_settings_json(rows, default_texts(loaded.mapping))
+    return CameraColumns(original, trailing)
+
+
+def _cameras(
+    loaded: Loaded, result: Outcomes, static: CameraColumns | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Original columns of every camera row, the result columns, then the resolved fields."""
+    static = static or camera_columns(loaded)
     columns: dict[str, object] = {
         "Status": result.status,
         "Batch": result.batch,
         "Batch ID": result.batch_id,
         "Task State": result.task_state,
         "Message": result.message,
-        "Source Row": sources,
+        **static.trailing,
     }
-    frame = pd.concat([original, pd.DataFrame(columns)], axis=1)
-    for name in ("video_source_id", "group", "target_roi", "camera_name"):
-        if name in rows.columns:
-            frame[API_PREFIX + name] = rows[name].to_numpy(dtype=object)
-    frame[API_PREFIX + "settings"] = task_settings_json(rows, default_texts(loaded.mapping))
-    return frame, list(original.columns)
+    frame = pd.concat([static.original, pd.DataFrame(columns)], axis=1)
+    return frame, list(static.original.columns)
 
 
 def task_settings_json(rows: pd.DataFrame, defaults: Mapping[str, str]) -> np.ndarray:

@@ -128,15 +128,32 @@ def _tails(values: list[object], *, numeric: bool) -> list[str]:
     return [tails[value] for value in values]
 
 
-def rows_xml(frame: pd.DataFrame, numeric: Mapping[str, bool], first_row: int = 2) -> Iterator[str]:
-    """The frame's rows as ``<row>`` elements, in chunks of text, from Excel row ``first_row``.
+def render_column(values: list[object], *, numeric: bool) -> list[str]:
+    """One column's cells as ``rows_xml`` renders them, made ahead (``rendered``)."""
+    return _tails(values, numeric=numeric)
+
+
+def rows_xml(
+    frame: pd.DataFrame,
+    numeric: Mapping[str, bool],
+    first_row: int = 2,
+    rendered: Mapping[str, list[str]] | None = None,
+) -> Iterator[str]:
+    """The frame's rows as ``<row>`` elements, in chunks of text, from Excel row ``first_row``
+    (``rendered``: columns ``render_column`` made already, by name).
 
     An empty value is an empty cell (``<c r="C5"/>``), as Excel writes a formatted one.
     A chunk is one join of fragments in row order (the fixed text around each reference,
     the row number, each cell's tail), interleaved by ``zip``: no string is made per cell.
     """
     rows = [str(row) for row in range(first_row, first_row + len(frame))]
-    columns = [_tails(frame[name].tolist(), numeric=numeric[str(name)]) for name in frame.columns]
+    made = rendered or {}
+    columns = [
+        made[str(name)]
+        if str(name) in made and len(made[str(name)]) == len(rows)
+        else _tails(frame[name].tolist(), numeric=numeric[str(name)])
+        for name in frame.columns
+    ]
     letters = [column_letter(at) for at in range(len(columns))]
     for start in range(0, len(rows), ROWS_PER_CHUNK):
         end = start + ROWS_PER_CHUNK

@@ -10,7 +10,7 @@ against CSV/formula injection (the results mapping strips it again on re-import)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -23,20 +23,35 @@ from loader.bulk import bulk
 from loader.errors import storage_error
 from loader.model.cameras import STATUS_INFO, STATUSES, CameraStatus
 from loader.report.results import RESULT_COLUMNS, Results
-from loader.report.sheet_xml import column_letter, neutralise, rows_xml, splice
+from loader.report.sheet_xml import column_letter, neutralise, render_column, rows_xml, splice
 
 MAX_WIDTH: Final = 60
 WIDTH_SAMPLE: Final = 2000
 
 
+Rendered = Mapping[str, Mapping[str, list[str]]]  # sheet -> column -> its cells, made ahead
+
+
 @bulk
-def write_results(path: Path, results: Results) -> None:
+def render_ahead(sheet: str, columns: Mapping[str, object]) -> dict[str, dict[str, list[str]]]:
+    """Cells of a table sheet's columns made before its other columns are known (a run
+    renders the inventory's while it waits on the network), for ``write_results``."""
+    cells = {}
+    for name, values in columns.items():
+        series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+        cells[name] = render_column(series.tolist(), numeric=_writer(series))
+    return {sheet: cells}
+
+
+@bulk
+def write_results(path: Path, results: Results, rendered: Rendered | None = None) -> None:
     """Write ``results`` to ``path`` (replaced atomically: a reader never sees half a file).
 
-    A file that cannot be written (disk full, no permission) is a StorageError.
+    ``rendered`` holds cells ``render_ahead`` made already. A file that cannot be written
+    (disk full, no permission) is a StorageError.
     """
     try:
-        _write(path, results)
+        _write(path, results, rendered or {})
     except (OSError, XlsxWriterException) as exc:
         raise storage_error(
             "write",
@@ -47,7 +62,7 @@ def write_results(path: Path, results: Results) -> None:
         ) from exc
 
 
-def _write(path: Path, results: Results) -> None:
+def _write(path: Path, results: Results, rendered: Rendered) -> None:
     """The workbook, written beside ``path`` and then moved over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.xlsx")
@@ -63,7 +78,7 @@ def _write(path: Path, results: Results) -> None:
     styles = _Styles(book)
     _summary(book, styles, results)
     bodies = {
-        _table(book, styles, "Cameras", results.cameras, status_column="Status"),
+        _table(book, styles, "Cameras", results.cameras, status_column="Status", rendered=rendered),
         _table(book, styles, "Groups", results.groups),
         _table(book, styles, "Batches", results.batches, status_column="Status"),
         _table(book, styles, "Problems", results.problems),
@@ -147,6 +162,7 @@ def _table(
     frame: pd.DataFrame,
     *,
     status_column: str | None = None,
+    rendered: Rendered | None = None,
 ) -> tuple[str, tuple[str, Iterator[str]]] | None:
     """One table sheet: frozen header, autofilter, sensible widths, statuses coloured.
 
@@ -179,7 +195,8 @@ def _table(
         return None
     numeric = {str(name): _writer(frame[name]) for name in frame.columns}
     dimension = f"A1:{column_letter(len(columns) - 1)}{rows + 1}"
-    return part, (dimension, rows_xml(frame, numeric))
+    made = (rendered or {}).get(name)
+    return part, (dimension, rows_xml(frame, numeric, rendered=made))
 
 
 def _writer(series: pd.Series) -> bool:

@@ -30,8 +30,8 @@ from loader.planning.delta import (
 )
 from loader.report import files
 from loader.report.changes import changes_table, overlay
-from loader.report.results import Outcomes, build, outcomes
-from loader.report.workbook import write_results
+from loader.report.results import CameraColumns, Outcomes, build, camera_columns, outcomes
+from loader.report.workbook import Rendered, render_ahead, write_results
 from loader.run.follow import LedgerFollower
 from loader.run.options import RunOptions
 from loader.send.secrecy import Scrubber, resolve
@@ -61,10 +61,29 @@ class RunContext:
     state: RunState
     options: RunOptions
     ledger: LedgerFollower  # open: the runner closes it with the journal
+    prepared: PreparedResults | None = None  # made while the run sends (``prepare_results``)
 
     @property
     def ledger_path(self) -> Path:
         return Path(self.started.options["ledger"])
+
+
+@dataclass(frozen=True)
+class PreparedResults:
+    """What the results workbook holds that no outcome changes, made and rendered ahead."""
+
+    columns: CameraColumns
+    rendered: Rendered
+
+
+def prepare_results(context: RunContext) -> None:
+    """Make the Cameras sheet's inventory columns and render their cells, so that the end
+    of the run only adds what the outcomes decide. Run in a thread while the run sends:
+    it reads only the loaded inventory, which nothing changes during a run."""
+    columns = camera_columns(context.loaded)
+    ahead: dict[str, object] = {str(name): columns.original[name] for name in columns.original}
+    ahead.update(columns.trailing)
+    context.prepared = PreparedResults(columns, render_ahead("Cameras", ahead))
 
 
 @bulk
@@ -230,8 +249,10 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
     changes = changes_table(delta, state, result.status, result.message, rows)
     counts = ", ".join(f"{k} {v:,}" for k, v in delta.counts().items() if v)
     facts = [*facts, ("Changes planned", counts or "none")]
-    results = build(context.loaded, context.planned, state, result, facts, absent, changes)
-    write_results(context.run_dir / RESULTS, results)
+    prepared = context.prepared
+    static = prepared.columns if prepared is not None else None
+    results = build(context.loaded, context.planned, state, result, facts, absent, changes, static)
+    write_results(context.run_dir / RESULTS, results, prepared.rendered if prepared else None)
     if failure is not None:
         raise failure
     return result

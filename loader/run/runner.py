@@ -23,6 +23,7 @@ from pathlib import Path
 
 import anyio
 import httpx
+import structlog
 
 from loader.errors import ConfigError, LoaderError, StorageError, SubmitError
 from loader.model.cameras import exit_code_of
@@ -34,7 +35,14 @@ from loader.report.summaries import Observer, RunReport, format_run
 from loader.run import logs
 from loader.run.apply import Applier
 from loader.run.canary import judge
-from loader.run.context import RESULTS, RunContext, conclude, new_context, rebuild_context
+from loader.run.context import (
+    RESULTS,
+    RunContext,
+    conclude,
+    new_context,
+    prepare_results,
+    rebuild_context,
+)
 from loader.run.follow import taken_since
 from loader.run.options import RunOptions
 from loader.send.auth import AkSkAuth, IamPassword, StaticToken, TokenSource
@@ -186,6 +194,9 @@ def _send(
         held = ""  # why the rest is held back by a failed canary
         # Ctrl-C (or the page's Stop) reaches every step: the creates, the lists, the changes.
         async with anyio.create_task_group() as group:
+            # The results' inventory columns, made in a thread while the run waits on the
+            # network (the group waits for it: a thread is not cancelled).
+            group.start_soon(anyio.to_thread.run_sync, _prepare_results, context)
             if threading.current_thread() is threading.main_thread():
                 group.start_soon(_watch_signals, submitter, group.cancel_scope)
             if wiring.stop is not None:
@@ -202,6 +213,14 @@ def _send(
         return _Activity(stop_reason, control.retries, control.lookups)
 
     return _drive_and_conclude(context, auth, work, wiring)
+
+
+def _prepare_results(context: RunContext) -> None:
+    """``prepare_results``, which only saves time: should it fail, the end makes them."""
+    try:
+        prepare_results(context)
+    except Exception as exc:  # noqa: BLE001 - the conclusion builds them itself
+        structlog.get_logger().warning("bulkload.results_not_prepared", reason=str(exc))
 
 
 async def _canary_then_rest(
