@@ -1,10 +1,15 @@
 """
-Pausing the cyclic garbage collector while a stage builds millions of small objects.
+Keeping CPython's cyclic garbage collector off the millions of small objects of a run.
 
-The stages allocate row tuples, strings and dicts by the million and create no reference
-cycles; CPython's collector would still walk every young container again and again
-(measured: 1M camera tuples take 0.79 s with it running, 0.18 s paused). Reference
-counting still frees everything as usual; the collector's state is restored on exit.
+- ``paused_gc`` / ``bulk``: while a stage builds them. The stages allocate row tuples,
+  strings and dicts by the million and create no reference cycles; the collector would
+  still walk every young container again and again (measured: 1M camera tuples take
+  0.79 s with it running, 0.18 s paused). Reference counting still frees everything as
+  usual; the collector's state is restored on exit.
+- ``frozen_heap``: while a run sends. The inventory and the plan live until the run ends;
+  each full collection walked them all again, a pause of 0.4 s every few seconds for
+  60,000 cameras, in which no request left. Frozen, they are left out of collections
+  (``gc.freeze``) until the block ends.
 """
 
 from __future__ import annotations
@@ -40,3 +45,13 @@ def bulk(function: Callable[P, R]) -> Callable[P, R]:
             return function(*args, **kwargs)
 
     return run
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Run the block with every object that exists now left out of collections."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -147,11 +147,12 @@ def test_cells_rendered_ahead_write_the_same_sheets(tmp_path: Path) -> None:
     columns = camera_columns(loaded)
     ahead = {str(n): columns.original[n] for n in columns.original} | columns.trailing
 
+    rendered: dict[str, dict[str, list[str]]] = {}
+    steps = sum(1 for _ in render_ahead("Cameras", ahead, rendered))
+
     write_results(tmp_path / "end.xlsx", build(loaded, planned, state, result, []))
     write_results(
-        tmp_path / "ahead.xlsx",
-        build(loaded, planned, state, result, [], static=columns),
-        render_ahead("Cameras", ahead),
+        tmp_path / "ahead.xlsx", build(loaded, planned, state, result, [], static=columns), rendered
     )
 
     def parts(path: Path) -> dict[str, bytes]:
@@ -166,4 +167,5 @@ def test_cells_rendered_ahead_write_the_same_sheets(tmp_path: Path) -> None:
         *(f"api.{f}" for f in ("video_source_id", "group", "target_roi", "camera_name")),
         "api.settings",
     ]
+    assert steps == 9  # a step per column of three rows (RENDER_STEP cells at most)
     assert parts(tmp_path / "ahead.xlsx") == parts(tmp_path / "end.xlsx")

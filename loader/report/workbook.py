@@ -32,15 +32,24 @@ WIDTH_SAMPLE: Final = 2000
 Rendered = Mapping[str, Mapping[str, list[str]]]  # sheet -> column -> its cells, made ahead
 
 
-@bulk
-def render_ahead(sheet: str, columns: Mapping[str, object]) -> dict[str, dict[str, list[str]]]:
-    """Cells of a table sheet's columns made before its other columns are known (a run
-    renders the inventory's while it waits on the network), for ``write_results``."""
-    cells = {}
+RENDER_STEP: Final = 2000  # cells rendered ahead between two looks at the event loop
+
+
+def render_ahead(
+    sheet: str, columns: Mapping[str, object], into: dict[str, dict[str, list[str]]]
+) -> Iterator[None]:
+    """Render cells of a table sheet's columns before its other columns are known (a run
+    renders the inventory's while it waits on the network), into ``into`` for
+    ``write_results``; a step per ``RENDER_STEP`` cells, so the caller can pause between."""
+    cells = into.setdefault(sheet, {})
     for name, values in columns.items():
         series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
-        cells[name] = render_column(series.tolist(), numeric=_writer(series))
-    return {sheet: cells}
+        numeric, listed = _writer(series), series.tolist()
+        rendered: list[str] = []
+        for start in range(0, len(listed), RENDER_STEP):
+            rendered += render_column(listed[start : start + RENDER_STEP], numeric=numeric)
+            yield
+        cells[name] = rendered
 
 
 @bulk

@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import anyio
+
 from loader.bulk import bulk
 from loader.check.inventory import ROW
 from loader.check.load import Loaded, load
@@ -45,6 +47,7 @@ JOURNAL = "journal.sqlite"
 LEDGER = "ledger.sqlite"
 RESULTS = "results.xlsx"
 DIFF = "diff.json"
+PREPARE_PAUSE = 0.002  # seconds between two steps of prepare_results: requests go first
 
 
 @dataclass
@@ -76,14 +79,18 @@ class PreparedResults:
     rendered: Rendered
 
 
-def prepare_results(context: RunContext) -> None:
+async def prepare_results(context: RunContext) -> None:
     """Make the Cameras sheet's inventory columns and render their cells, so that the end
-    of the run only adds what the outcomes decide. Run in a thread while the run sends:
-    it reads only the loaded inventory, which nothing changes during a run."""
+    of the run only adds what the outcomes decide. A run awaits it while it waits on the
+    network: it yields to the event loop every few thousand cells (a thread would hold
+    the interpreter's lock from the requests), and reads only the loaded inventory."""
     columns = camera_columns(context.loaded)
     ahead: dict[str, object] = {str(name): columns.original[name] for name in columns.original}
     ahead.update(columns.trailing)
-    context.prepared = PreparedResults(columns, render_ahead("Cameras", ahead))
+    rendered: dict[str, dict[str, list[str]]] = {}
+    for _ in render_ahead("Cameras", ahead, rendered):
+        await anyio.sleep(PREPARE_PAUSE)
+    context.prepared = PreparedResults(columns, rendered)
 
 
 @bulk

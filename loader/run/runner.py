@@ -25,6 +25,7 @@ import anyio
 import httpx
 import structlog
 
+from loader.bulk import frozen_heap
 from loader.errors import ConfigError, LoaderError, StorageError, SubmitError
 from loader.model.cameras import exit_code_of
 from loader.planning.delta import Delta
@@ -55,6 +56,7 @@ from loader.send.signing import AkSk
 from loader.state.events import (
     BatchAccepted,
     BatchGaveUp,
+    BatchSending,
     CanaryFailed,
     CanaryPassed,
     Event,
@@ -97,6 +99,7 @@ class _Recorder:
 
     def __init__(self, context: RunContext, observer: Observer | None) -> None:
         self.context, self.observer = context, observer
+        self.answered = anyio.Event()  # the first answer to a batch came (or its verdict)
 
     async def __call__(self, event: Event) -> None:
         # Secrets an API answer may echo are masked before anything keeps the event.
@@ -104,6 +107,8 @@ class _Recorder:
         await self.context.journal.record(clean)
         self.context.state.apply(clean)  # folding is idempotent: the engine folds its own too
         self.context.ledger.after(clean)
+        if clean.batch and not isinstance(clean, BatchSending):
+            self.answered.set()
         logs.log_event(clean)
         if self.observer is not None:
             self.observer(clean, self.context.state)
@@ -194,9 +199,7 @@ def _send(
         held = ""  # why the rest is held back by a failed canary
         # Ctrl-C (or the page's Stop) reaches every step: the creates, the lists, the changes.
         async with anyio.create_task_group() as group:
-            # The results' inventory columns, made in a thread while the run waits on the
-            # network (the group waits for it: a thread is not cancelled).
-            group.start_soon(anyio.to_thread.run_sync, _prepare_results, context)
+            group.start_soon(_prepare_results, context, recorder.answered)
             if threading.current_thread() is threading.main_thread():
                 group.start_soon(_watch_signals, submitter, group.cancel_scope)
             if wiring.stop is not None:
@@ -215,10 +218,16 @@ def _send(
     return _drive_and_conclude(context, auth, work, wiring)
 
 
-def _prepare_results(context: RunContext) -> None:
-    """``prepare_results``, which only saves time: should it fail, the end makes them."""
+async def _prepare_results(context: RunContext, answered: anyio.Event) -> None:
+    """The results' inventory columns, made while the run waits on the network.
+
+    It starts once the first answer came, not to slow the first requests; a run that ends
+    before (nothing sent) leaves them to the end. It only saves time: should it fail, the
+    end makes them.
+    """
+    await answered.wait()
     try:
-        prepare_results(context)
+        await prepare_results(context)
     except Exception as exc:  # noqa: BLE001 - the conclusion builds them itself
         structlog.get_logger().warning("bulkload.results_not_prepared", reason=str(exc))
 
@@ -264,7 +273,8 @@ def _drive_and_conclude(
     log_file = logs.configure(context.run_dir / "log.jsonl", context.scrubber)
     began = wiring.clock.now()
     try:
-        activity = anyio.run(_with_client, context, auth, work, wiring)
+        with frozen_heap():  # no pause of the collector walks the inventory and the plan
+            activity = anyio.run(_with_client, context, auth, work, wiring)
         return _finish(context, activity, wiring.clock.now() - began)
     except BaseExceptionGroup as group:
         raise _loader_error_in(group) from None
