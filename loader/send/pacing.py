@@ -3,12 +3,13 @@ Pacing and adaptive concurrency for the submission workers, over an injectable c
 tests run without sleeping.
 
 - ``RateLimiter``: one shared pacer. Calls are handed out evenly, ``1/rate`` apart plus a
-  2% margin, on a fixed schedule (a late wake-up does not delay the calls after it), and
-  no one-second window at the API sees more than ``rate`` calls even with scheduling
-  jitter or a stall; a throttled answer's Retry-After pauses every worker at once. A
-  throttled answer without Retry-After (the gateway documents none) means the API's limit
-  is below ``rate``: the rate is cut to 70% (not below 1/s), once per cut like the limit
-  below, and grows back by about 1/s per second of answers that are not throttled.
+  2% margin, on a fixed schedule (a late wake-up does not delay the calls after it), never
+  much closer together than that after a stall, and no one-second window at the API sees
+  more than ``rate`` calls even with scheduling jitter; a throttled answer's Retry-After
+  pauses every worker at once. A throttled answer without Retry-After (the gateway
+  documents none) means the API's limit is below ``rate``: the rate is cut to 70% (not
+  below 1/s), once per cut like the limit below, and grows back by about 1/s per second
+  of answers that are not throttled.
 - ``AdaptiveLimit``: AIMD on the number of requests in flight, as TCP does it: a slow start
   that doubles the limit every window until the first sign of congestion, then +1 per
   window of successes; halved on throttling or timeouts (once per window: requests that
@@ -25,6 +26,7 @@ from typing import Final, Protocol
 import anyio
 
 PACING_MARGIN = 1.02
+SPACING: Final = 0.9  # of an interval, at least, between two calls (see RateLimiter)
 RATE_CUT: Final = 0.7  # the rate kept after a 429 without Retry-After
 RATE_FLOOR: Final = 1.0  # requests/s a cut never goes below (unless --rate is lower)
 
@@ -58,8 +60,10 @@ class RateLimiter:
     - no ``burst`` calls (the whole number of calls a second, at least 1) within less than
       ``burst`` intervals: no one-second window sees more than ``rate`` calls, margin
       included, even after a stall;
-    - half an interval at least between two calls: callers whose slots passed while the
-      process stalled go one after another, not together.
+    - nine tenths of an interval at least between two calls: a wake-up a few milliseconds
+      late is absorbed by the next call, but callers whose slots passed while the process
+      stalled go one after another at about the rate, not in a burst that would meet the
+      API's window with no margin left for the network's jitter.
     """
 
     def __init__(self, rate: float, clock: Clock) -> None:
@@ -97,7 +101,7 @@ class RateLimiter:
         """The earliest a call of ``slot`` may go."""
         ready, granted, burst = slot, self.granted, self.burst
         if granted:
-            ready = max(ready, granted[-1] + self.interval / 2)
+            ready = max(ready, granted[-1] + self.interval * SPACING)
         if len(granted) >= burst:
             ready = max(ready, granted[-burst] + burst * self.interval)
         return ready
