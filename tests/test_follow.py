@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,3 +171,28 @@ def test_unsent_batches_whose_cameras_another_run_recorded_since_are_named(
         second.name: "not sent: run run-9 has since recorded 1 of its cameras (sending it"
         " would give them a second task); run the sheet again: it sends the others"
     }
+
+
+def test_a_held_ledger_does_not_hold_the_run_and_the_conclusion_catches_up(
+    tmp_path: Path,
+) -> None:
+    """Another process holds the ledger while a batch is sent and accepted: the run goes on
+    (one short wait, then none for a hundred events), and the conclusion records it all."""
+    context = _context(tmp_path)
+    first = context.planned.batches[0]
+    holder = sqlite3.connect(tmp_path / "ledger.sqlite", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+
+    _happen(context, BatchSending(batch=first.name, attempt=1))
+    skipping = context.ledger.skipping
+    _happen(context, BatchAccepted(batch=first.name, batch_id="b-1", total=200, succeeded=200))
+    holder.close()
+    during = _rows(tmp_path)
+    result = outcomes(context.loaded, context.planned, context.delta, context.state)
+    context.ledger.conclude(context.ledger.entries(result, context.delta.send), context.delta.send)
+    after = _rows(tmp_path)
+    context.ledger.close()
+
+    run = context.started.run_id
+    assert (skipping, context.ledger.skipping, during) == (100, 99, {})
+    assert after == dict.fromkeys(_keys(context, 0), (LedgerState.LOADED, run, first.name, "b-1"))

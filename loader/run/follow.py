@@ -14,8 +14,9 @@ their fate, not only when the run concludes. [I/O]
 An entry the run recorded that the conclusion leaves out (its batch was provably never
 created) goes back to what the ledger held before the run, or is removed. A write that
 fails during the run (another process holding the ledger, a full disk) is logged and
-left to the next one: the conclusion writes every difference still pending, and its
-failure ends the run with a StorageError, after the results are on disk.
+left to a later one (the next hundred events wait for nothing): the conclusion writes
+every difference still pending, and its failure ends the run with a StorageError, after
+the results are on disk.
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ from loader.model.cameras import Camera, CameraStatus, LedgerEntry, LedgerKey, L
 from loader.planning.batches import Batch, Plan
 from loader.planning.delta import Delta, camera_key
 from loader.report.results import Outcomes, outcome_of_batch
+from loader.state import ledger as ledger_store
 from loader.state.events import Event, RunStarted
-from loader.state.ledger import LOCK_WAIT, Ledger
+from loader.state.ledger import Ledger
 from loader.state.runstate import BatchStatus, RunState
 
-LOCK_WAIT_IN_RUN = 1.0  # seconds a write during the run waits for another process
+LOCK_WAIT_IN_RUN = 0.05  # seconds a write during the run waits for another process
+SKIPPED_AFTER_FAILURE = 100  # events a run then records in its journal only
 
 
 class LedgerFollower:
@@ -63,6 +66,7 @@ class LedgerFollower:
         self.recorded = self.ledger.entries_of_run(self.endpoint, self.project, self.run)
         self.recorded = {k: e._replace(at="") for k, e in self.recorded.items()}
         self.documented: set[str] = set()
+        self.skipping = 0  # events left without a ledger write, after one failed
 
     def close(self) -> None:
         self.ledger.close()
@@ -72,6 +76,9 @@ class LedgerFollower:
         batch = self.batches.get(event.batch)
         if batch is None:
             return
+        if self.skipping:  # the ledger is held or failing: the event loop does not wait
+            self.skipping -= 1
+            return
         held = any(b.name == batch.name for b in self.state.held())
         outcome_of_batch(self.outcomes, batch, self.state, held=held)
         cameras = _cameras(batch)
@@ -79,7 +86,8 @@ class LedgerFollower:
         wanted = {k: found.get(k) for k in (self._key(c) for c in cameras)}
         try:
             self._write(wanted)
-        except StorageError as exc:  # the next write, or the conclusion, tries again
+        except StorageError as exc:  # a later write, or the conclusion, tries again
+            self.skipping = SKIPPED_AFTER_FAILURE
             structlog.get_logger().warning(
                 "bulkload.ledger_write_failed", batch=batch.name, reason=exc.message
             )
@@ -92,7 +100,7 @@ class LedgerFollower:
         if lacking:  # recorded, and no longer wanted if the run sent it
             keys = {self._key(c) for c in sent}
             wanted.update((k, None) for k in lacking if k in keys)
-        self.ledger.wait_for_locks(LOCK_WAIT)
+        self.ledger.wait_for_locks(ledger_store.LOCK_WAIT)
         self._write(wanted)
 
     def entries(self, result: Outcomes, cameras: Iterable[Camera]) -> list[LedgerEntry]:
