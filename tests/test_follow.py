@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from loader.model.cameras import LedgerEntry, LedgerState
 from loader.report.results import outcomes
@@ -183,9 +184,11 @@ def test_a_held_ledger_does_not_hold_the_run_and_the_conclusion_catches_up(
     holder = sqlite3.connect(tmp_path / "ledger.sqlite", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
 
-    _happen(context, BatchSending(batch=first.name, attempt=1))
-    skipping = context.ledger.skipping
-    _happen(context, BatchAccepted(batch=first.name, batch_id="b-1", total=200, succeeded=200))
+    with capture_logs() as logged:
+        _happen(context, BatchSending(batch=first.name, attempt=1))
+        skipping = context.ledger.skipping
+        accepted = BatchAccepted(batch=first.name, batch_id="b-1", total=200, succeeded=200)
+        _happen(context, accepted)
     holder.close()
     during = _rows(tmp_path)
     result = outcomes(context.loaded, context.planned, context.delta, context.state)
@@ -195,4 +198,7 @@ def test_a_held_ledger_does_not_hold_the_run_and_the_conclusion_catches_up(
 
     run = context.started.run_id
     assert (skipping, context.ledger.skipping, during) == (100, 99, {})
+    assert [(e["event"], e["batch"]) for e in logged] == [
+        ("bulkload.ledger_write_failed", first.name)
+    ]
     assert after == dict.fromkeys(_keys(context, 0), (LedgerState.LOADED, run, first.name, "b-1"))
