@@ -90,21 +90,20 @@ class Ledger:
         self, endpoint: str, project: str, *, excluding_run: str = ""
     ) -> dict[LedgerKey, LedgerEntry]:
         """Every camera task recorded for this endpoint and project (but ``excluding_run``'s)."""
-        try:
-            rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM cameras WHERE endpoint = ? AND project = ? AND run != ?",
-                (endpoint, project, excluding_run),
-            ).fetchall()
-        except sqlite3.Error as exc:
-            raise self._error("read", exc) from exc
-        return {(r[0], r[1], r[2]): LedgerEntry(*r) for r in rows}
+        return self._entries("run != ?", (endpoint, project, excluding_run))
 
     def entries_of_run(self, endpoint: str, project: str, run: str) -> dict[LedgerKey, LedgerEntry]:
         """The camera tasks one run recorded last (as recorded: ``at`` is their time)."""
+        return self._entries("run = ?", (endpoint, project, run))
+
+    def _entries(self, condition: str, parameters: tuple[str, ...]) -> dict[LedgerKey, LedgerEntry]:
+        """The camera tasks of an endpoint and project (the first two parameters) that meet
+        ``condition`` on the run."""
         try:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM cameras WHERE endpoint = ? AND project = ? AND run = ?",
-                (endpoint, project, run),
+                f"SELECT {_COLUMNS} FROM cameras"
+                f" WHERE endpoint = ? AND project = ? AND {condition}",
+                parameters,
             ).fetchall()
         except sqlite3.Error as exc:
             raise self._error("read", exc) from exc
