@@ -145,7 +145,7 @@ def test_cells_rendered_ahead_write_the_same_sheets(tmp_path: Path) -> None:
     state = replay([RunStarted()])
     result = outcomes(loaded, planned, delta, state)
     columns = camera_columns(loaded)
-    ahead = {str(n): columns.original[n] for n in columns.original} | columns.trailing
+    ahead = columns.named()
 
     rendered: dict[str, dict[str, list[str]]] = {}
     steps = sum(1 for _ in render_ahead("Cameras", ahead, rendered))

@@ -49,6 +49,8 @@ SECRETS = {
     "BULKLOAD_IAM_PASSWORD": "pw-SECRET-93e2",
 }
 ROW_OF = re.compile(r'<tr class="(?:error|warning|info)" data-row="(\d*)">')
+# The rows with a problem in the legacy export, in row order: the Check page's default.
+LEGACY_PROBLEM_ROWS = ["1", "66", "97", *(str(row) for row in range(128, 139))]
 
 
 def sim_environment(token: str = "sim-token") -> dict[str, str]:
@@ -553,22 +555,7 @@ async def test_the_check_page_counts_and_lists_every_problem_with_its_excel_row(
         "warning": "1",
         "info": "6",
     }
-    assert ROW_OF.findall(shown) == [
-        "1",
-        "66",
-        "97",
-        "128",
-        "129",
-        "130",
-        "131",
-        "132",
-        "133",
-        "134",
-        "135",
-        "136",
-        "137",
-        "138",
-    ]
+    assert ROW_OF.findall(shown) == LEGACY_PROBLEM_ROWS
     assert "&#39;Funday&#39; is not a day of the week" in shown
     assert (
         "write days as Mon-Fri, Mon,Wed,Fri, 1-5, 周一至周五, weekdays, weekends or daily" in shown
@@ -606,22 +593,7 @@ async def test_the_check_page_counts_and_lists_every_problem_with_its_excel_row(
         ("sort=value&severity=error", ["128", "135", "131", "130", "134", "132", "129"]),
         (
             "severity=bogus&sort=nothing&page=-3&size=7",
-            [
-                "1",
-                "66",
-                "97",
-                "128",
-                "129",
-                "130",
-                "131",
-                "132",
-                "133",
-                "134",
-                "135",
-                "136",
-                "137",
-                "138",
-            ],
+            LEGACY_PROBLEM_ROWS,
         ),
     ],
     ids=[

@@ -330,6 +330,10 @@ class CameraColumns:
     original: pd.DataFrame
     trailing: dict[str, object]
 
+    def named(self) -> dict[str, object]:
+        """Every column by name, in the sheet's order (the result columns left out)."""
+        return {**{str(name): self.original[name] for name in self.original}, **self.trailing}
+
 
 def camera_columns(loaded: Loaded) -> CameraColumns:
     """The Cameras sheet's columns that come from the inventory alone."""

@@ -122,15 +122,11 @@ def _number_tails(distinct: Iterable[object]) -> dict[object, str]:
     return tails
 
 
-def _tails(values: list[object], *, numeric: bool) -> list[str]:
-    """One column's cells after their references; each distinct value rendered once."""
+def render_column(values: list[object], *, numeric: bool) -> list[str]:
+    """One column's cells after their references, each distinct value rendered once, as
+    ``rows_xml`` joins them (and takes them made ahead: ``rendered``)."""
     tails = (_number_tails if numeric else _text_tails)(dict.fromkeys(values))
     return [tails[value] for value in values]
-
-
-def render_column(values: list[object], *, numeric: bool) -> list[str]:
-    """One column's cells as ``rows_xml`` renders them, made ahead (``rendered``)."""
-    return _tails(values, numeric=numeric)
 
 
 def rows_xml(
@@ -151,7 +147,7 @@ def rows_xml(
     columns = [
         made[str(name)]
         if str(name) in made and len(made[str(name)]) == len(rows)
-        else _tails(frame[name].tolist(), numeric=numeric[str(name)])
+        else render_column(frame[name].tolist(), numeric=numeric[str(name)])
         for name in frame.columns
     ]
     letters = [column_letter(at) for at in range(len(columns))]

@@ -85,10 +85,8 @@ async def prepare_results(context: RunContext) -> None:
     network: it yields to the event loop every few thousand cells (a thread would hold
     the interpreter's lock from the requests), and reads only the loaded inventory."""
     columns = camera_columns(context.loaded)
-    ahead: dict[str, object] = {str(name): columns.original[name] for name in columns.original}
-    ahead.update(columns.trailing)
     rendered: dict[str, dict[str, list[str]]] = {}
-    for _ in render_ahead("Cameras", ahead, rendered):
+    for _ in render_ahead("Cameras", columns.named(), rendered):
         await anyio.sleep(PREPARE_PAUSE)
     context.prepared = PreparedResults(columns, rendered)
 

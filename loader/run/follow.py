@@ -54,17 +54,17 @@ class LedgerFollower:
         delta: Delta,
         state: RunState,
     ) -> None:
-        self.started, self.loaded, self.delta, self.state = started, loaded, delta, state
+        self.delta, self.state = delta, state
         self.endpoint, self.project = started.endpoint, started.project_id
         self.run, self.inventory = started.run_id, Path(started.input_file).name
         self.batches = {b.name: b for b in planned.batches}
-        classes = loaded.checked.settings_classes
-        self.services = [c.task_settings.service_name for c in classes]
+        self.classes = loaded.checked.settings_classes
+        self.services = [c.task_settings.service_name for c in self.classes]
         self.outcomes = Outcomes.empty(len(loaded.checked.rows))  # the batches' so far
         self.ledger = Ledger(path, lock_wait=LOCK_WAIT_IN_RUN)
         # What this run holds in the ledger now (a resumed run: what it recorded before).
-        self.recorded = self.ledger.entries_of_run(self.endpoint, self.project, self.run)
-        self.recorded = {k: e._replace(at="") for k, e in self.recorded.items()}
+        recorded = self.ledger.entries_of_run(self.endpoint, self.project, self.run)
+        self.recorded = {k: e._replace(at="") for k, e in recorded.items()}
         self.documented: set[str] = set()
         self.skipping = 0  # events left without a ledger write, after one failed
 
@@ -168,7 +168,7 @@ class LedgerFollower:
         return task_id, self.state.task_names.get(task_id, "")
 
     def _key(self, camera: Camera) -> LedgerKey:
-        return camera_key(camera, self.loaded.checked.settings_classes)
+        return camera_key(camera, self.classes)
 
     def _write(self, wanted: dict[LedgerKey, LedgerEntry | None]) -> None:
         """Record the entries that differ from what this run recorded; take back the ones
