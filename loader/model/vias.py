@@ -334,3 +334,26 @@ def explain(exc: ValidationError) -> list[tuple[str, str]]:
             message = PATTERN_HELP.get(pattern, message)
         found.append((path, message))
     return found
+
+
+# --- The API's vocabulary beyond the create request: one place for every stage ---------
+
+# Task states (ShowTaskInfo / ListTasks ``state``; the SDK's TaskInfo enum) by what they mean.
+FAILED_TASK_STATES: Final = frozenset(
+    {"CREATE_FAILED", "START_FAILED", "ABNORMAL", "FAILED", "LACK_OF_RESOURCES"}
+)
+STOPPED_TASK_STATES: Final = frozenset({"STOPPING", "STOPPED"})  # a stop applied
+STARTED_TASK_STATES: Final = frozenset(  # a start applied: running, or on its way there
+    {"PENDING", "STARTING", "RUNNING", "RECOVERING", "SCHEDULING"}
+)
+DELETED_TASK_STATES: Final = frozenset({"DELETING"})  # a delete applied (or the task is gone)
+RESTARTABLE_TASK_STATES: Final = frozenset({"START_FAILED", "ABNORMAL", "STOPPED"})
+# What UpdateTask changes and so what a check after a lost update compares.
+UPDATED_FIELDS: Final = ("schedule", "output", "config")
+# The algorithms the template offers and doctor knows (others are sent as written).
+KNOWN_SERVICES: Final = (
+    "c-smoke-and-fire-cloud",
+    "c-smoke-and-fire-edge",
+    "c-intrusion-detection-cloud",
+    "c-helmet-detection-cloud",
+)

@@ -27,6 +27,7 @@ from typing import Any, Final
 
 from loader.model.cameras import Camera, LedgerEntry, LedgerKey, LedgerState, SettingsClass
 from loader.model.changes import NO_POSITION, Change, FieldChange
+from loader.model.vias import RESTARTABLE_TASK_STATES
 from loader.planning.batches import HASH_CHARS, name_prefix
 from loader.planning.documents import (
     Document,
@@ -37,7 +38,6 @@ from loader.planning.documents import (
 )
 
 # Task states the sheet's restart fixes (``--restart-failed``).
-RESTARTABLE: Final = frozenset({"START_FAILED", "ABNORMAL", "STOPPED"})
 _LIVE: Final = frozenset({LedgerState.LOADED, LedgerState.STOPPED})
 
 
@@ -194,9 +194,9 @@ def _place(
             delta.send.append(camera)
             return
         delta.updates.append(TaskChange(Change.UPDATE, key, entry, at, fields))
-    elif entry.state != LedgerState.STOPPED and entry.task_state not in RESTARTABLE:
+    elif entry.state != LedgerState.STOPPED and entry.task_state not in RESTARTABLE_TASK_STATES:
         delta.held[at] = (Earlier.UNCHANGED, entry)
-    if entry.state == LedgerState.STOPPED or entry.task_state in RESTARTABLE:
+    if entry.state == LedgerState.STOPPED or entry.task_state in RESTARTABLE_TASK_STATES:
         delta.restarts.append(TaskChange(Change.RESTART, key, entry, at))
 
 

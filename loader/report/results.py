@@ -25,6 +25,7 @@ from loader.check.mapping import SETTINGS_FIELDS
 from loader.check.validate import STATUS, default_texts
 from loader.model.cameras import STATUSES, CameraStatus, LedgerEntry, RowStatus
 from loader.model.problems import Severity
+from loader.model.vias import FAILED_TASK_STATES
 from loader.planning.batches import Batch, Plan
 from loader.planning.delta import Delta, Earlier
 from loader.report.changes import CHANGE_COLUMNS
@@ -34,9 +35,6 @@ from loader.state.runstate import BatchState, BatchStatus, RunState
 
 RESULT_COLUMNS: Final = ("Status", "Batch", "Batch ID", "Task State", "Message", "Source Row")
 API_PREFIX: Final = "api."
-FAILED_TASK_STATES: Final = frozenset(
-    {"CREATE_FAILED", "START_FAILED", "ABNORMAL", "FAILED", "LACK_OF_RESOURCES"}
-)
 NAN: Final = float("nan")  # an empty number cell
 _ID_TOKEN = re.compile(r"[A-Za-z0-9_.:-]+")
 

@@ -14,14 +14,9 @@ from typing import Final
 import xlsxwriter
 
 from loader.check.mapping import Mapping, SheetSpec
+from loader.model.vias import KNOWN_SERVICES
 
 VALIDATED_ROWS: Final = 10_000
-SERVICES: Final = (
-    "c-smoke-and-fire-cloud",
-    "c-smoke-and-fire-edge",
-    "c-intrusion-detection-cloud",
-    "c-helmet-detection-cloud",
-)
 DAYS: Final = ("daily", "weekdays", "weekends", "Mon-Fri", "Mon-Sat", "Sat-Sun")
 HOURS: Final = ("all day", "08:00-18:00", "07:00-19:00", "19:00-07:00", "08:00-12:00,13:00-18:00")
 # The documented form (+08:00), China's first; then every whole hour, west to east.
@@ -57,7 +52,7 @@ HELP: Final = {
     "config_common": 'Algorithm settings as a JSON object, e.g. {"render_result_sw": 1}.',
 }
 DROPDOWNS: Final = {
-    "service_name": (SERVICES, "warning"),
+    "service_name": (KNOWN_SERVICES, "warning"),
     "days_of_week": (DAYS, "warning"),
     "periods": (HOURS, "warning"),
     "timezone": (TIMEZONES, "warning"),

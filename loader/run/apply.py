@@ -11,28 +11,25 @@ video source. [I/O: HTTP]
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, Final
+from typing import Any
 
 from loader.errors import SubmitError
 from loader.model.cameras import Camera, LedgerState
 from loader.model.changes import Action, Mutation
+from loader.model.vias import FAILED_TASK_STATES, UPDATED_FIELDS
 from loader.planning.delta import TaskChange, to_data
 from loader.planning.documents import masked, update_body
 from loader.report import files
-from loader.report.results import FAILED_TASK_STATES
 from loader.run.context import DIFF, RunContext
 from loader.send.changes import ChangeJob, Changer
 from loader.send.client import ViasClient
 from loader.send.engine import RunControl, SubmitOptions
 from loader.send.pacing import Clock
 from loader.send.secrecy import resolve
-from loader.state.events import Event
+from loader.state.events import Emit
 from loader.state.runstate import ChangeState
-
-Emit = Callable[[Event], Awaitable[None]]
-COMPARED: Final = ("schedule", "output", "config")  # what a check compares after a lost update
 
 
 class Applier:
@@ -146,7 +143,7 @@ class Applier:
             text = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
             content, used = resolve(text, context.options.environment)
             context.scrubber.add(used)
-            wanted = {k: v for k, v in masked(body).items() if k in COMPARED}
+            wanted = {k: v for k, v in masked(body).items() if k in UPDATED_FIELDS}
             jobs.append(ChangeJob(mutation, content, state, wanted))
         return jobs
 

@@ -17,12 +17,11 @@ late or had failed are looked at afresh, and the rest is sent only if they all r
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
 from loader.errors import SubmitError
-from loader.report.results import FAILED_TASK_STATES
+from loader.model.vias import FAILED_TASK_STATES
 from loader.send.client import ReadFailed, ViasClient
 from loader.send.control import RunControl, sleep_unless_stopped
 from loader.send.pacing import Clock
@@ -30,13 +29,12 @@ from loader.state.events import (
     CanaryFailed,
     CanaryPassed,
     CanaryWaiting,
-    Event,
+    Emit,
     LookupFailed,
     describe_answer,
 )
 from loader.state.runstate import BatchState, BatchStatus
 
-Emit = Callable[[Event], Awaitable[None]]
 CanaryVerdict = CanaryPassed | CanaryFailed
 POLL_SECONDS: Final = 5.0  # between two looks at the canary's tasks
 RUNNING: Final = "RUNNING"

@@ -512,7 +512,7 @@ def _method_label(credentials: Credentials, method: AuthMethod | None) -> str:
 def check_mapping(name: str | None) -> Check:
     """The algorithm ids and versions a mapping gives match the patterns and known services."""
     from loader.check.mapping import find_mapping
-    from loader.report.template import SERVICES
+    from loader.model.vias import KNOWN_SERVICES
 
     if name is None:
         detail = "no -m: a run picks the bundled mapping that fits the sheet (-m NAME checks one)"
@@ -529,13 +529,14 @@ def check_mapping(name: str | None) -> Check:
                 f"mapping {mapping.name}: {field_name} {value!r} ({where}) {PATTERN_HELP[pattern]}"
             )
             return _fail(MAPPING, detail, f"edit {mapping.source or name}")
-    unknown = [(v, w) for f, v, w in values if f == "service_name" and v not in SERVICES]
+    unknown = [(v, w) for f, v, w in values if f == "service_name" and v not in KNOWN_SERVICES]
     if unknown:
         shown = "; ".join(f"{v!r} ({w})" for v, w in unknown)
         detail = (
             f"mapping {mapping.name}: service_name {shown} is not a service VIAS is known to offer"
         )
-        fix = f"known: {', '.join(SERVICES)}; check the id in the VIAS console (sent as written)"
+        known = ", ".join(KNOWN_SERVICES)
+        fix = f"known: {known}; check the id in the VIAS console (sent as written)"
         return _warn(MAPPING, detail, fix)
     return _pass(MAPPING, f"mapping {mapping.name}: {_described(values)}")
 

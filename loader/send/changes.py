@@ -26,11 +26,16 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from loader.model.changes import Action, Mutation
+from loader.model.vias import (
+    DELETED_TASK_STATES,
+    STARTED_TASK_STATES,
+    STOPPED_TASK_STATES,
+    UPDATED_FIELDS,
+)
 from loader.planning.documents import masked
 from loader.send.answers import Outcome, Verdict
 from loader.send.client import ReadFailed, ReadRefused, RunRefused, ViasClient
 from loader.send.control import (
-    Emit,
     RunControl,
     SubmitOptions,
     backoff_delay,
@@ -48,15 +53,11 @@ from loader.state.events import (
     ChangeRefused,
     ChangeRetrying,
     ChangeSending,
+    Emit,
     Event,
 )
 from loader.state.runstate import ChangeState, ChangeStatus
 
-# Task states that show a change applied (ShowTaskInfo ``state``; the SDK's TaskInfo enum).
-STOPPED_STATES: Final = frozenset({"STOPPING", "STOPPED"})
-STARTED_STATES: Final = frozenset({"PENDING", "STARTING", "RUNNING", "RECOVERING", "SCHEDULING"})
-DELETED_STATES: Final = frozenset({"DELETING"})
-COMPARED_FIELDS: Final = ("schedule", "output", "config")  # what an update check compares
 GONE: Final = "the task no longer exists"
 
 
@@ -324,13 +325,13 @@ def applied(
 ) -> bool:
     """Whether ShowTaskInfo's answer (None: no such task) shows the change applied."""
     if action == Action.DELETE:
-        return detail is None or _state(detail) in DELETED_STATES
+        return detail is None or _state(detail) in DELETED_TASK_STATES
     if detail is None:
         return False
     if action == Action.STOP:
-        return _state(detail) in STOPPED_STATES
+        return _state(detail) in STOPPED_TASK_STATES
     if action == Action.START:
-        return _state(detail) in STARTED_STATES
+        return _state(detail) in STARTED_TASK_STATES
     return wanted is not None and _compared(detail) == _compared(wanted)
 
 
@@ -341,7 +342,7 @@ def _state(detail: Mapping[str, Any]) -> str:
 
 def _compared(doc: Mapping[str, Any]) -> dict[str, Any]:
     """What an update check compares: schedule, output and config, header values masked."""
-    return masked({field: doc.get(field) for field in COMPARED_FIELDS})
+    return masked({field: doc.get(field) for field in UPDATED_FIELDS})
 
 
 def _refused(change: str, outcome: Outcome) -> ChangeRefused:

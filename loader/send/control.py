@@ -20,9 +20,6 @@ from anyio.abc import ObjectReceiveStream
 
 from loader.send.answers import Outcome, Scope
 from loader.send.pacing import Clock
-from loader.state.events import Event
-
-Emit = Callable[[Event], Awaitable[None]]
 
 
 @dataclass(frozen=True, kw_only=True)

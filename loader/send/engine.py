@@ -38,7 +38,6 @@ from loader.errors import SubmitError
 from loader.model.vias import BatchTaskResponse
 from loader.send.answers import Outcome, Verdict
 from loader.send.client import ReadFailed, RunRefused, ViasClient
-from loader.send.control import Emit as Emit
 from loader.send.control import RunControl as RunControl
 from loader.send.control import SubmitOptions as SubmitOptions
 from loader.send.control import backoff_delay, fan_out, sleep_unless_stopped, worker_count
@@ -55,6 +54,7 @@ from loader.state.events import (
     Event,
     LookupFailed,
 )
+from loader.state.events import Emit as Emit
 from loader.state.runstate import BatchState, BatchStatus
 
 MIN_LOOKUP_STEP: Final = 1.0  # seconds between lookups past the settle delays, at least

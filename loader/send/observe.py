@@ -10,7 +10,7 @@ quota), the batches left are not asked about.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -18,10 +18,9 @@ import anyio
 
 from loader.errors import SubmitError
 from loader.send.client import ReadFailed, ViasClient
-from loader.state.events import Event, LookupFailed, TasksObserved
+from loader.state.events import Emit, LookupFailed, TasksObserved
 from loader.state.runstate import BatchState, BatchStatus, RunState
 
-Emit = Callable[[Event], Awaitable[None]]
 SHOW_TRIES = 3  # a ShowTaskInfo that fails is asked again (it creates nothing)
 
 

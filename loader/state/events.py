@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -27,6 +28,10 @@ class Event:
         data = dataclasses.asdict(self)
         data.pop("batch")
         return data
+
+
+# How a stage hands an event on: journal first, then the fold, the ledger, log and screen.
+Emit = Callable[[Event], Awaitable[None]]
 
 
 @dataclass(frozen=True)
