@@ -12,9 +12,9 @@ import pytest
 from structlog.testing import capture_logs
 
 from loader.model.cameras import LedgerEntry, LedgerState
-from loader.report.results import outcomes
+from loader.state.outcomes import outcomes
 from loader.run.context import RunContext, new_context
-from loader.run.follow import taken_since
+from loader.state.follow import taken_since
 from loader.run.options import RunOptions
 from loader.state.events import BatchAbsent, BatchAccepted, BatchGaveUp, BatchSending, Event
 from loader.state.ledger import Ledger

@@ -81,6 +81,21 @@ def test_imports_point_down(path: Path) -> None:
     assert wrong == []
 
 
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_what_decides_does_not_import_what_renders(path: Path) -> None:
+    """Results are decided in ``state`` (and below): nothing there, nor in ``send``, imports
+    ``report``, which only renders them; in ``run`` only the steps that write files or the
+    screen may (``runner``, ``context``, ``settle``, ``apply``, ``doctor``, ``refresh``)."""
+    here = _stage("loader." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts))
+    rendering = {"report", "web", "cli", "__main__", "__init__"}
+    allowed_in_run = {"runner", "context", "settle", "apply", "doctor", "refresh", "plan"}
+    if here in rendering or (here == "run" and path.stem in allowed_in_run):
+        return
+    found = [(line, m) for line, m in _imports(path) if _stage(m) == "report"]
+
+    assert found == []
+
+
 def test_the_check_finds_an_upward_import(tmp_path: Path) -> None:
     """The AST reading sees both import forms (so the test above can fail)."""
     source = tmp_path / "x.py"

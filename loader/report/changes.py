@@ -1,7 +1,7 @@
 """
 The diff as people read it: the plan's counts and lists (``diff_data`` for ``--json`` and
-plan.json, ``format_diff`` for a terminal), each camera row's status after the changes
-were applied (``overlay``), and the Changes sheet of the results workbook. Pure.
+plan.json, ``format_diff`` for a terminal), and the Changes sheet of the results workbook
+(the statuses come from ``state.outcomes``). Pure.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from typing import Any, Final
 
 import pandas as pd
 
-from loader.model.cameras import Camera, CameraStatus
-from loader.model.changes import Action, Change
+from loader.model.cameras import Camera
+from loader.model.changes import Change
 from loader.planning.delta import Delta, TaskChange
+from loader.state.outcomes import removed_status
 from loader.state.runstate import RunState
 
 SHOWN: Final = 20  # changes listed per kind in a terminal (plan.json lists all)
@@ -39,11 +40,6 @@ _SIGNS: Final = {
     Change.RESTART: ">",
     Change.UNCHANGED: "=",
 }
-_DONE, _REFUSED = "done", "refused"
-_NOT_FOUND = (
-    "its task was not found in batch {} (deleted outside bulkload?): bulkload refresh,"
-    " then run again"
-)
 
 
 def diff_data(
@@ -141,75 +137,6 @@ def _item_lines(kind: str, item: Mapping[str, Any]) -> Iterator[str]:
     )
     for field in item["fields"]:
         yield f"      {field['field']}: {field['old']} -> {field['new']}"
-
-
-def _outcome(state: RunState, action: Action, task_id: str) -> tuple[str, str]:
-    """(status, message) of a mutation in this run: "" when it was not attempted."""
-    change = state.changes.get(f"{action}:{task_id}")
-    if change is None:
-        return "", ""
-    return str(change.status), change.message
-
-
-def overlay(status: Any, message: Any, task_state: Any, delta: Delta, state: RunState) -> None:
-    """Camera rows' statuses after the changes (arrays by position, changed in place)."""
-    for change in delta.updates:
-        done, text = _outcome(state, Action.UPDATE, change.entry.task_id)
-        at = change.position
-        fields = ", ".join(f.field for f in change.fields)
-        if not change.entry.task_id:
-            status[at], message[at] = CameraStatus.FAILED, _NOT_FOUND.format(change.entry.batch)
-        elif done == _DONE:
-            status[at], message[at] = CameraStatus.UPDATED, f"task {change.entry.task_id}: {fields}"
-        elif done == _REFUSED:
-            status[at], message[at] = CameraStatus.FAILED, f"update refused: {text}"
-        else:
-            status[at] = CameraStatus.UNKNOWN
-            message[at] = f"update of task {change.entry.task_id} not settled: bulkload resume"
-    for change in delta.restarts:
-        done, text = _outcome(state, Action.START, change.entry.task_id)
-        at = change.position
-        if done == _DONE:
-            if status[at] != CameraStatus.UPDATED:
-                status[at] = CameraStatus.RESTARTED
-            message[at] = f"{message[at]}; started again".lstrip("; ")
-        elif done == _REFUSED:
-            status[at], message[at] = CameraStatus.FAILED, f"start refused: {text}"
-        elif not done:
-            if not status[at]:
-                status[at] = CameraStatus.UNCHANGED
-            message[at] = (
-                f"its task {change.entry.task_id} is {change.entry.task_state or 'stopped'};"
-                " --restart-failed starts it"
-            )
-    for at, change in delta.replaces.items():
-        if status[at] != CameraStatus.LOADED:
-            message[at] = f"{message[at]}; the old task {change.entry.task_id} keeps running"
-            continue
-        done, text = _outcome(state, Action.DELETE, change.entry.task_id)
-        if not change.entry.task_id:
-            message[at] = f"{message[at]}; {_NOT_FOUND.format(change.entry.batch)}".lstrip("; ")
-        elif done == _DONE:
-            status[at] = CameraStatus.REPLACED
-            message[at] = f"replaced task {change.entry.task_id}"
-        else:
-            status[at] = CameraStatus.UNKNOWN
-            why = f"refused: {text}" if done == _REFUSED else "not settled: bulkload resume"
-            message[at] = f"new task created; deleting the old task {change.entry.task_id} {why}"
-
-
-def removed_status(state: RunState, change: TaskChange) -> tuple[str, str]:
-    """A removed camera task's status: stopped, deleted, or listed only."""
-    for action, done_status in (
-        (Action.DELETE, CameraStatus.DELETED),
-        (Action.STOP, CameraStatus.STOPPED),
-    ):
-        done, text = _outcome(state, action, change.entry.task_id)
-        if done == _DONE:
-            return done_status, ""
-        if done:
-            return CameraStatus.UNKNOWN if done != _REFUSED else CameraStatus.FAILED, text
-    return "listed", "not in the sheet: --prune stops it, --prune=delete deletes it"
 
 
 def changes_table(

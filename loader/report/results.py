@@ -1,16 +1,11 @@
 """
-The results of a run as tables, one row per input row: a projection of the checked
-inventory, the plan, the ledger's verdicts and the journal's fold. The workbook writer
-only renders it. Pure.
-
-Status of a camera row (``model.cameras.CameraStatus``): ``loaded``, ``failed``, ``rejected``,
-``duplicate``, ``unchanged``, ``changed``, ``unknown`` or ``held`` (a failed canary kept it).
+The results of a run as tables, one row per input row, around the outcomes
+``state.outcomes`` decided: the workbook writer only renders them. Pure.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,53 +17,18 @@ import pandas as pd
 from loader.check.inventory import ROW, SHEET
 from loader.check.load import Loaded
 from loader.check.mapping import SETTINGS_FIELDS
-from loader.check.validate import STATUS, default_texts
-from loader.model.cameras import STATUSES, CameraStatus, LedgerEntry, RowStatus
+from loader.check.validate import default_texts
+from loader.model.cameras import STATUSES, LedgerEntry
 from loader.model.problems import Severity
-from loader.model.vias import FAILED_TASK_STATES
-from loader.planning.batches import Batch, Plan
-from loader.planning.delta import Delta, Earlier
+from loader.planning.batches import Plan
 from loader.report.changes import CHANGE_COLUMNS
 from loader.report.summaries import schedule_text
-from loader.state.events import CanaryFailed
-from loader.state.runstate import BatchState, BatchStatus, RunState
+from loader.state.outcomes import Outcomes
+from loader.state.runstate import BatchState, RunState
 
 RESULT_COLUMNS: Final = ("Status", "Batch", "Batch ID", "Task State", "Message", "Source Row")
 API_PREFIX: Final = "api."
 NAN: Final = float("nan")  # an empty number cell
-_ID_TOKEN = re.compile(r"[A-Za-z0-9_.:-]+")
-
-
-@dataclass
-class Outcomes:
-    """Per input row (by position): status, batch, batch id, task state, message."""
-
-    status: np.ndarray
-    batch: np.ndarray
-    batch_id: np.ndarray
-    task_state: np.ndarray
-    message: np.ndarray
-
-    @classmethod
-    def empty(cls, rows: int) -> Outcomes:
-        return cls(*(np.full(rows, "", dtype=object) for _ in range(5)))
-
-    def set(
-        self,
-        position: int,
-        status: str,
-        batch: str = "",
-        batch_id: str = "",
-        task_state: str = "",
-        message: str = "",
-    ) -> None:
-        self.status[position] = status
-        self.batch[position], self.batch_id[position] = batch, batch_id
-        self.task_state[position], self.message[position] = task_state, message
-
-    def counts(self) -> dict[str, int]:
-        found = Counter(self.status.tolist())
-        return {s: found.get(s, 0) for s in STATUSES}
 
 
 @dataclass
@@ -84,176 +44,6 @@ class Results:
     not_in_sheet: pd.DataFrame
     original_columns: list[str] = field(default_factory=list)
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)  # the Changes sheet
-
-
-def outcomes(loaded: Loaded, planned: Plan, delta: Delta, state: RunState) -> Outcomes:
-    """Each input row's outcome."""
-    checked = loaded.checked
-    result = Outcomes.empty(len(checked.rows))
-    _from_validation(result, loaded)
-    for position, (earlier, entry) in delta.held.items():
-        result.set(
-            position, earlier.value, entry.batch, entry.batch_id, "", _held_message(earlier, entry)
-        )
-    held = {b.name for b in state.held()}
-    for batch in planned.batches:
-        outcome_of_batch(result, batch, state, held=batch.name in held)
-    return result
-
-
-def outcome_of_batch(result: Outcomes, batch: Batch, state: RunState, *, held: bool) -> None:
-    """The outcome of each camera of one planned batch, as the run knows it now (``held``:
-    the batch is one a failed canary keeps back)."""
-    batch_state = state.batches.get(batch.name)
-    cameras = [c for e in batch.entries for c in e.cameras]
-    if batch_state is None:
-        for camera in cameras:
-            result.set(camera.position, CameraStatus.UNKNOWN, batch.name, message="not sent yet")
-        return
-    if held and isinstance(state.verdict, CanaryFailed):
-        note = canary_note(state.verdict)
-        for camera in cameras:
-            result.set(camera.position, CameraStatus.HELD, batch.name, message=note)
-        return
-    _from_batch(result, batch_state, [(c.position, c.video_source_id) for c in cameras])
-
-
-def _from_validation(result: Outcomes, loaded: Loaded) -> None:
-    """Rejected and duplicate rows, with their first error (or the duplicate's note)."""
-    statuses = loaded.checked.rows[STATUS].to_numpy()
-    sheets = loaded.checked.rows[SHEET].to_numpy()
-    rows = loaded.checked.rows[ROW].to_numpy()
-    notes: dict[tuple[str, int], str] = {}
-    for problem in loaded.checked.problems:
-        if problem.row is not None and problem.severity != Severity.INFO:
-            key = (problem.sheet, problem.row)
-            if key not in notes or (
-                problem.severity == Severity.ERROR and not notes[key].startswith("E")
-            ):
-                notes[key] = ("E" if problem.severity == Severity.ERROR else "W") + problem.message
-    for position, status in enumerate(statuses):
-        if status == RowStatus.REJECTED.value or status == RowStatus.DUPLICATE.value:
-            note = notes.get((str(sheets[position]), int(rows[position])), " ")[1:]
-            result.set(position, str(status), message=note)
-
-
-def _held_message(earlier: Earlier, entry: LedgerEntry) -> str:
-    """Why a camera task was not sent this time."""
-    if earlier == Earlier.UNCHANGED:
-        return f"loaded by run {entry.run}; same settings"
-    if earlier == Earlier.CHANGED:
-        return (
-            f"loaded by run {entry.run} with other settings, but its task is not known:"
-            " bulkload refresh learns it, then the next run updates it"
-        )
-    if earlier == Earlier.UNKNOWN:
-        return (
-            f"sent by run {entry.run}, outcome not known yet: bulkload resume (or reconcile)"
-            " that run; it is not sent again meanwhile"
-        )
-    return f"failed in run {entry.run}: {entry.message}; fix it, then run with --retry-failed"
-
-
-def canary_note(verdict: CanaryFailed) -> str:
-    """Why a camera was held back by a failed canary, and what sends it."""
-    if verdict.final:
-        then = "fix that, then run the sheet again (--retry-failed resends the canary's cameras)"
-    else:
-        then = "bulkload resume checks the canary's tasks again and sends this once all run"
-    return f"not sent: the canary failed: {verdict.reason}; {then}"
-
-
-def _from_batch(result: Outcomes, batch: BatchState, cameras: list[tuple[int, str]]) -> None:
-    """The outcome of each camera of one sent batch."""
-    name, batch_id = batch.name, batch.batch_id
-    if batch.status == BatchStatus.REJECTED:
-        # Refused itself, or never sent once the API refused the run for good (gave_up).
-        reason = batch.gave_up or f"the API refused the batch: {batch.message}"
-        for position, _ in cameras:
-            result.set(position, CameraStatus.FAILED, name, "", "", reason)
-        return
-    if batch.status != BatchStatus.ACCEPTED:
-        note = batch.gave_up or "not settled"
-        for position, _ in cameras:
-            result.set(
-                position, CameraStatus.UNKNOWN, name, "", "", f"{note}; bulkload resume settles it"
-            )
-        return
-    if batch.tasks is not None:
-        _from_tasks(result, batch, cameras)
-        return
-    named = attribute_errors(batch.error_list, {source for _, source in cameras})
-    unexplained = max(batch.failed - len(named), 0)
-    for position, source in cameras:
-        if source in named:
-            result.set(position, CameraStatus.FAILED, name, batch_id, "", named[source])
-        elif unexplained and batch.failed >= batch.total > 0:
-            result.set(
-                position,
-                CameraStatus.FAILED,
-                name,
-                batch_id,
-                "",
-                "; ".join(batch.error_list) or "failed",
-            )
-        elif unexplained:
-            result.set(
-                position,
-                CameraStatus.UNKNOWN,
-                name,
-                batch_id,
-                "",
-                f"{batch.failed} of {batch.total or 'its'} cameras failed and the API did not"
-                " say which;"
-                " bulkload reconcile asks it",
-            )
-        else:
-            note = "found by name after an unclear answer" if batch.found_by_lookup else ""
-            result.set(position, CameraStatus.LOADED, name, batch_id, "", note)
-
-
-def _from_tasks(result: Outcomes, batch: BatchState, cameras: list[tuple[int, str]]) -> None:
-    """Outcomes from observed tasks: a camera with no task failed to be created.
-
-    Only when the API shows at least as many tasks as it said it created: a shorter list
-    may still be filling, and its missing cameras are ``unknown``, not failed.
-    """
-    tasks = {source: list(found) for source, found in (batch.tasks or {}).items()}
-    named = attribute_errors(batch.error_list, {source for _, source in cameras})
-    seen = sum(len(found) for found in tasks.values())
-    created = batch.total - batch.failed if batch.total else len(cameras) - len(named)
-    complete = seen >= created
-    for position, source in cameras:
-        found = tasks.get(source) or []
-        if not found and (source in named or complete):
-            reason = named.get(source, "no task was created for this camera")
-            result.set(position, CameraStatus.FAILED, batch.name, batch.batch_id, "", reason)
-            continue
-        if not found:
-            result.set(
-                position,
-                CameraStatus.UNKNOWN,
-                batch.name,
-                batch.batch_id,
-                "",
-                f"the API lists {seen} of {created} tasks so far; bulkload reconcile later",
-            )
-            continue
-        task_id, task_state = found.pop(0)
-        failed_state = batch.judge_states and task_state.upper() in FAILED_TASK_STATES
-        status = CameraStatus.FAILED if failed_state else CameraStatus.LOADED
-        message = f"task {task_id} is {task_state}" if status == CameraStatus.FAILED else ""
-        result.set(position, status, batch.name, batch.batch_id, task_state, message)
-
-
-def attribute_errors(error_list: Sequence[str], sources: set[str]) -> dict[str, str]:
-    """error_list entries that name a camera of the batch: source id -> message."""
-    named: dict[str, str] = {}
-    for message in error_list:
-        for token in _ID_TOKEN.findall(message):
-            if token in sources:
-                named.setdefault(token, message)
-    return named
 
 
 def build(

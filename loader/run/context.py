@@ -18,12 +18,10 @@ from loader.bulk import bulk
 from loader.check.inventory import ROW
 from loader.check.load import Loaded, load
 from loader.errors import ConfigError, StorageError
-from loader.model.cameras import LedgerEntry, LedgerKey, LedgerState, RowStatus
-from loader.model.changes import Action
+from loader.model.cameras import RowStatus
 from loader.planning.batches import Plan, name_prefix, plan
 from loader.planning.delta import (
     Delta,
-    Earlier,
     batch_prefix,
     camera_key,
     from_data,
@@ -31,16 +29,17 @@ from loader.planning.delta import (
     to_data,
 )
 from loader.report import files
-from loader.report.changes import changes_table, overlay
-from loader.report.results import CameraColumns, Outcomes, build, camera_columns, outcomes
+from loader.report.changes import changes_table
+from loader.report.results import CameraColumns, build, camera_columns
 from loader.report.workbook import Rendered, render_ahead, write_results
-from loader.run.follow import LedgerFollower
 from loader.run.options import RunOptions
 from loader.send.secrecy import Scrubber, resolve
 from loader.state.events import BatchPlanned, Event, RunStarted
+from loader.state.follow import LedgerFollower, change_entries
 from loader.state.journal import Journal
 from loader.state.ledger import Ledger
-from loader.state.runstate import ChangeStatus, RunState, replay
+from loader.state.outcomes import Outcomes, outcomes, overlay
+from loader.state.runstate import RunState, replay
 
 RUNS_DIR = Path("runs")
 JOURNAL = "journal.sqlite"
@@ -235,7 +234,15 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
     result = outcomes(context.loaded, context.planned, delta, state)
     overlay(result.status, result.message, result.task_state, delta, state)
     started = context.started
-    entries = context.ledger.entries(result, delta.send) + _change_entries(context)
+    changed = change_entries(
+        delta,
+        state.changes,
+        delta.send,
+        context.loaded.checked.settings_classes,
+        run=started.run_id,
+        inventory=Path(started.input_file).name,
+    )
+    entries = context.ledger.entries(result, delta.send) + changed
     failure: StorageError | None = None
     try:
         context.ledger.conclude(entries, delta.send)
@@ -261,54 +268,6 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
     if failure is not None:
         raise failure
     return result
-
-
-def _change_entries(context: RunContext) -> list[LedgerEntry]:
-    """What the changes made of existing tasks: updated, restarted, stopped, deleted; and
-    tasks whose settings the sheet matches under a new fingerprint (adopted)."""
-    delta, changes = context.delta, context.state.changes
-    run, inventory = context.started.run_id, Path(context.started.input_file).name
-    found: dict[LedgerKey, LedgerEntry] = {}  # by camera task: the last change stands
-
-    def done(action: Action, entry: LedgerEntry) -> bool:
-        change = changes.get(f"{action}:{entry.task_id}")
-        return change is not None and change.status == ChangeStatus.DONE
-
-    def note(entry: LedgerEntry, message: str, **fields: str) -> None:
-        base = found.get(entry.key, entry)
-        found[entry.key] = base._replace(run=run, message=message, at="", **fields)
-
-    for change in delta.updates:
-        if done(Action.UPDATE, change.entry):
-            mark = delta.fingerprints[change.position]
-            note(
-                change.entry,
-                "updated",
-                fingerprint=mark,
-                state=LedgerState.LOADED,
-                inventory=inventory,
-            )
-    for change in delta.restarts:
-        if done(Action.START, change.entry):
-            note(change.entry, "started again", state=LedgerState.LOADED, task_state="PENDING")
-    for change in delta.removes:
-        if done(Action.DELETE, change.entry):
-            note(change.entry, "deleted (--prune=delete)", state=LedgerState.DELETED, task_state="")
-        elif done(Action.STOP, change.entry):
-            note(
-                change.entry, "stopped (--prune)", state=LedgerState.STOPPED, task_state="STOPPING"
-            )
-    sent = {camera_key(c, context.loaded.checked.settings_classes) for c in delta.send}
-    for change in delta.replaces.values():
-        if done(Action.DELETE, change.entry) and change.key not in sent:
-            note(change.entry, "replaced", state=LedgerState.DELETED, task_state="")
-    adopted = [
-        entry._replace(fingerprint=delta.fingerprints[at], inventory=entry.inventory or inventory)
-        for at, (earlier, entry) in delta.held.items()
-        if earlier == Earlier.UNCHANGED
-        and (entry.fingerprint != delta.fingerprints[at] or not entry.inventory)
-    ]
-    return adopted + list(found.values())
 
 
 def ledger_path(options: RunOptions) -> Path:

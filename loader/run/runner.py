@@ -30,8 +30,6 @@ from loader.errors import ConfigError, LoaderError, StorageError, SubmitError
 from loader.model.cameras import exit_code_of
 from loader.planning.delta import Delta
 from loader.report import files
-from loader.report.changes import removed_status
-from loader.report.results import attribute_errors
 from loader.report.summaries import Observer, RunReport, format_run
 from loader.run import logs
 from loader.run.apply import Applier
@@ -44,7 +42,6 @@ from loader.run.context import (
     prepare_results,
     rebuild_context,
 )
-from loader.run.follow import taken_since
 from loader.run.options import RunOptions
 from loader.send.auth import AkSkAuth, IamPassword, StaticToken, TokenSource
 from loader.send.client import ReadFailed, ViasClient
@@ -67,6 +64,8 @@ from loader.state.events import (
     decode,
     encode,
 )
+from loader.state.follow import taken_since
+from loader.state.outcomes import attribute_errors, removed_status
 from loader.state.runstate import BatchStatus
 
 STOP_POLL = 0.1  # seconds between looks at Wiring.stop
@@ -94,7 +93,7 @@ class _Activity:
 
 
 class _Recorder:
-    """Journal first (durable), then the in-memory fold, the ledger (``run.follow``), the
+    """Journal first (durable), then the in-memory fold, the ledger (``state.follow``), the
     log and the observer."""
 
     def __init__(self, context: RunContext, observer: Observer | None) -> None:

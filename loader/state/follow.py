@@ -22,21 +22,29 @@ the results are on disk.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import structlog
 
 from loader.check.load import Loaded
 from loader.errors import StorageError
-from loader.model.cameras import Camera, CameraStatus, LedgerEntry, LedgerKey, LedgerState
+from loader.model.cameras import (
+    Camera,
+    CameraStatus,
+    LedgerEntry,
+    LedgerKey,
+    LedgerState,
+    SettingsClass,
+)
+from loader.model.changes import Action
 from loader.planning.batches import Batch, Plan
-from loader.planning.delta import Delta, camera_key
-from loader.report.results import Outcomes, outcome_of_batch
+from loader.planning.delta import Delta, Earlier, camera_key
 from loader.state import ledger as ledger_store
 from loader.state.events import Event, RunStarted
 from loader.state.ledger import Ledger
-from loader.state.runstate import BatchStatus, RunState
+from loader.state.outcomes import Outcomes, outcome_of_batch
+from loader.state.runstate import BatchStatus, ChangeState, ChangeStatus, RunState
 
 LOCK_WAIT_IN_RUN = 0.05  # seconds a write during the run waits for another process
 SKIPPED_AFTER_FAILURE = 100  # events a run then records in its journal only
@@ -221,3 +229,59 @@ def taken_since(planned: Plan, state: RunState, delta: Delta) -> dict[str, str]:
                 " task); run the sheet again: it sends the others"
             )
     return found
+
+
+def change_entries(
+    delta: Delta,
+    changes: Mapping[str, ChangeState],
+    sent: Iterable[Camera],
+    classes: Sequence[SettingsClass],
+    *,
+    run: str,
+    inventory: str,
+) -> list[LedgerEntry]:
+    """What the changes made of existing tasks: updated, restarted, stopped, deleted; and
+    tasks whose settings the sheet matches under a new fingerprint (adopted). ``sent``: the
+    cameras this run sent (a replaced task whose camera was sent again is not deleted here).
+    """
+    found: dict[LedgerKey, LedgerEntry] = {}  # by camera task: the last change stands
+
+    def done(action: Action, entry: LedgerEntry) -> bool:
+        change = changes.get(f"{action}:{entry.task_id}")
+        return change is not None and change.status == ChangeStatus.DONE
+
+    def note(entry: LedgerEntry, message: str, **fields: str) -> None:
+        base = found.get(entry.key, entry)
+        found[entry.key] = base._replace(run=run, message=message, at="", **fields)
+
+    for change in delta.updates:
+        if done(Action.UPDATE, change.entry):
+            mark = delta.fingerprints[change.position]
+            note(
+                change.entry,
+                "updated",
+                fingerprint=mark,
+                state=LedgerState.LOADED,
+                inventory=inventory,
+            )
+    for change in delta.restarts:
+        if done(Action.START, change.entry):
+            note(change.entry, "started again", state=LedgerState.LOADED, task_state="PENDING")
+    for change in delta.removes:
+        if done(Action.DELETE, change.entry):
+            note(change.entry, "deleted (--prune=delete)", state=LedgerState.DELETED, task_state="")
+        elif done(Action.STOP, change.entry):
+            note(
+                change.entry, "stopped (--prune)", state=LedgerState.STOPPED, task_state="STOPPING"
+            )
+    sent_keys = {camera_key(c, classes) for c in sent}
+    for change in delta.replaces.values():
+        if done(Action.DELETE, change.entry) and change.key not in sent_keys:
+            note(change.entry, "replaced", state=LedgerState.DELETED, task_state="")
+    adopted = [
+        entry._replace(fingerprint=delta.fingerprints[at], inventory=entry.inventory or inventory)
+        for at, (earlier, entry) in delta.held.items()
+        if earlier == Earlier.UNCHANGED
+        and (entry.fingerprint != delta.fingerprints[at] or not entry.inventory)
+    ]
+    return adopted + list(found.values())
