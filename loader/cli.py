@@ -657,42 +657,35 @@ def _plan(
     """Load, diff against the ledger (when the endpoint and project are known; ``refresh``:
     read the project from the API into it first) and plan the creates; with
     ``options.out``, write the payload files and plan.json."""
-    from loader.check.inventory import ROW
-    from loader.planning.batches import name_prefix, plan
-    from loader.planning.delta import partition
+    from loader.planning.batches import name_prefix
     from loader.report import files
     from loader.report.changes import diff_data
     from loader.report.summaries import format_plan, format_validation
-    from loader.run.context import diff_with_ledger, ledger_path
+    from loader.run.plan import plan_sheet, target_of
 
     loaded = _load(sheet, options)
     checked = loaded.checked
     if refresh:  # the sheet's batch name prefixes are the ones it manages
         prefixes = sorted({name_prefix(c.name_prefix) for c in checked.settings_classes})
         _refresh(options, again=False, prefixes=prefixes, as_json=options.json, quiet=True)
-    if options.endpoint and options.project_id:
-        endpoint, project = options.api_target()
-        delta = diff_with_ledger(loaded, options, endpoint, project, excluding_run="")
-        against = f"the ledger {ledger_path(options)} ({endpoint}, project {project})"
+    target = target_of(options)
+    step = plan_sheet(loaded, options, target)
+    if target is not None:
+        against = f"the ledger {target.ledger} ({target.endpoint}, project {target.project})"
     else:
-        delta = partition(checked.cameras, checked.settings_classes, {})
         against = "an empty project (no --endpoint/--project-id: every camera is new)"
-    planned = plan(
-        delta.send, checked.settings_classes, max_payload_bytes=options.max_payload_bytes
-    )
-    written = files.write_plan(options.out, planned) if options.out else []
-    rows = dict(enumerate(checked.rows[ROW].tolist()))
+    written = files.write_plan(options.out, step.plan) if options.out else []
     summary = {
         "validation": format_validation(checked, mapping_chosen=loaded.chosen),
-        "plan": format_plan(planned, checked, written),
+        "plan": format_plan(step.plan, checked, written),
         "diff": {
             "against": against,
-            **diff_data(delta, checked.cameras, rows, Path(checked.file).name),
+            **diff_data(step.delta, checked.cameras, step.rows, step.inventory),
         },
     }
     if options.out:
         files.write_json(options.out / "plan.json", summary)
-    return loaded, planned, summary
+    return loaded, step.plan, summary
 
 
 def _bundled_prefixes() -> list[str]:

@@ -19,13 +19,12 @@ from loader.check.inventory import ROW
 from loader.check.load import Loaded, load
 from loader.errors import ConfigError, StorageError
 from loader.model.cameras import RowStatus
-from loader.planning.batches import Plan, name_prefix, plan
+from loader.planning.batches import Plan, name_prefix
 from loader.planning.delta import (
     Delta,
     batch_prefix,
     camera_key,
     from_data,
-    partition,
     to_data,
 )
 from loader.report import files
@@ -33,17 +32,15 @@ from loader.report.changes import changes_table
 from loader.report.results import CameraColumns, build, camera_columns
 from loader.report.workbook import Rendered, render_ahead, write_results
 from loader.run.options import RunOptions
+from loader.run.plan import RUNS_DIR, Target, batches_of, diff_sheet, ledger_path, plan_sheet
 from loader.send.secrecy import Scrubber, resolve
 from loader.state.events import BatchPlanned, Event, RunStarted
 from loader.state.follow import LedgerFollower, change_entries
 from loader.state.journal import Journal
-from loader.state.ledger import Ledger
 from loader.state.outcomes import Outcomes, outcomes, overlay
 from loader.state.runstate import RunState, replay
 
-RUNS_DIR = Path("runs")
 JOURNAL = "journal.sqlite"
-LEDGER = "ledger.sqlite"
 RESULTS = "results.xlsx"
 DIFF = "diff.json"
 PREPARE_PAUSE = 0.002  # seconds between two steps of prepare_results: requests go first
@@ -105,14 +102,15 @@ def new_context(
     endpoint, project_id = options.api_target()
     loaded = load_sheet(sheet, options, on=now.astimezone(UTC).date())
     run_dir = _new_run_dir(options, sheet, now)
-    options = replace(options, ledger=options.ledger or run_dir.parent / LEDGER)
+    ledger_file = ledger_path(options, run_dir)
+    options = replace(options, ledger=ledger_file)
     try:
-        delta = diff_with_ledger(loaded, options, endpoint, project_id, excluding_run="")
+        step = plan_sheet(loaded, options, Target(endpoint, project_id, ledger_file))
     except StorageError as exc:  # nothing is sent yet: a configuration problem, exit 2
         raise ConfigError(exc.message, hint=exc.hint) from exc
     if confirm is not None:
-        confirm(delta)
-    planned = _plan(loaded, delta, options)
+        confirm(step.delta)
+    delta, planned = step.delta, step.plan
     for batch in planned.batches:
         resolve(batch.content(), options.environment)  # an unset ${VAR} stops here
     _make_dir(run_dir)
@@ -169,16 +167,6 @@ def load_sheet(sheet: Path, options: RunOptions, *, on: date | None = None) -> L
     )
 
 
-def _plan(loaded: Loaded, delta: Delta, options: RunOptions) -> Plan:
-    """The batches of the cameras to send, as the options say (byte cap, canary first)."""
-    return plan(
-        delta.send,
-        loaded.checked.settings_classes,
-        max_payload_bytes=options.max_payload_bytes,
-        canary=options.canary,
-    )
-
-
 @bulk
 def rebuild_context(run_dir: Path, base: RunOptions) -> RunContext:
     """A run's context from its journal, with the run's own options over ``base``.
@@ -206,12 +194,11 @@ def rebuild_context(run_dir: Path, base: RunOptions) -> RunContext:
     options = replace(options, mapping=started.mapping)
     planned_on = datetime.fromisoformat(started.started_at).date() if started.started_at else None
     loaded = load_sheet(Path(started.input_file), options, on=planned_on)
-    delta = diff_with_ledger(
-        loaded, options, started.endpoint, started.project_id, excluding_run=started.run_id
-    )
+    target = Target(started.endpoint, started.project_id, ledger_path(options))
+    delta = diff_sheet(loaded, options, target, excluding_run=started.run_id)
     if (run_dir / DIFF).is_file():  # the diff as the run made it (runs before kept none)
         delta = from_data(files.read_json(run_dir / DIFF), loaded.checked.cameras, delta.earlier)
-    planned = _plan(loaded, delta, options)
+    planned = batches_of(loaded, delta, options)
     if [b.name for b in planned.batches] != list(state.batches):
         raise ConfigError(
             "planning the input again gives other batches than the journal records",
@@ -268,30 +255,6 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
     if failure is not None:
         raise failure
     return result
-
-
-def ledger_path(options: RunOptions) -> Path:
-    """The ledger a command uses: --ledger, else runs/ledger.sqlite."""
-    return options.ledger or RUNS_DIR / LEDGER
-
-
-def diff_with_ledger(
-    loaded: Loaded, options: RunOptions, endpoint: str, project: str, *, excluding_run: str
-) -> Delta:
-    """The diff of the sheet against the ledger (this run's own entries left out)."""
-    with Ledger(ledger_path(options)) as ledger:
-        known = ledger.entries(endpoint, project, excluding_run=excluding_run)
-        documents = ledger.documents(endpoint, project)
-    checked = loaded.checked
-    return partition(
-        checked.cameras,
-        checked.settings_classes,
-        known,
-        documents,
-        retry_failed=options.retry_failed,
-        inventory=Path(loaded.checked.file).name,
-        deleting=options.prune == "delete",
-    )
 
 
 def sha256_of(path: Path) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 
 import anyio
 
-from loader.run.context import LEDGER, RUNS_DIR
 from loader.run.options import RunOptions
+from loader.run.plan import ledger_path
 from loader.run.runner import Wiring, auth_source, open_client
 from loader.send.learn import RefreshProgress, RefreshResult, learn
 from loader.send.secrecy import Scrubber
@@ -72,7 +72,7 @@ def refresh_ledger(
     """
     endpoint, project_id = options.api_target()
     auth = auth_source(options, project_id)
-    path = options.ledger or RUNS_DIR / LEDGER
+    path = ledger_path(options)
     run = f"refresh-{wiring.wall().astimezone(UTC):%Y%m%dT%H%M%SZ}"
 
     async def work() -> RefreshResult:

@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 from loader.errors import ConfigError
 from loader.read.guard import MB
-from loader.run.context import LEDGER
 from loader.run.options import DEFAULT_MAX_INPUT_MB, RunOptions, credentials_from
+from loader.run.plan import LEDGER
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 8770

@@ -10,15 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Final
 
-from loader.check.inventory import ROW
 from loader.check.load import Loaded
 from loader.errors import ConfigError
-from loader.planning.batches import plan
-from loader.planning.delta import partition
 from loader.report.changes import diff_data
 from loader.report.summaries import format_plan
-from loader.run.context import diff_with_ledger, ledger_path
 from loader.run.options import RunOptions
+from loader.run.plan import plan_sheet, target_of
 
 EXIT_MEANINGS: Final = {
     0: "every row loaded",
@@ -37,23 +34,21 @@ CHANGES_SHOWN: Final = 200  # changes listed per kind on the page (plan.json lis
 def plan_view(loaded: Loaded, base: RunOptions) -> dict[str, Any]:
     """The batches, cameras per algorithm and schedule, and the diff, as ``bulkload plan``."""
     checked = loaded.checked
-    if base.endpoint and base.project_id:
-        endpoint, project = base.api_target()
-        delta = diff_with_ledger(loaded, base, endpoint, project, excluding_run="")
-        against = f"the ledger {ledger_path(base)} ({endpoint}, project {project})"
+    target = target_of(base)
+    step = plan_sheet(loaded, base, target)
+    if target is not None:
+        against = f"the ledger {target.ledger} ({target.endpoint}, project {target.project})"
     else:
-        delta = partition(checked.cameras, checked.settings_classes, {})
         against = (
             "an empty project (BULKLOAD_ENDPOINT and BULKLOAD_PROJECT_ID are not set in the"
             " server's environment: every camera is new)"
         )
-    planned = plan(delta.send, checked.settings_classes, max_payload_bytes=base.max_payload_bytes)
-    rows = dict(enumerate(checked.rows[ROW].tolist()))
-    summary = format_plan(planned, checked)
+    summary = format_plan(step.plan, checked)
+    diff = diff_data(step.delta, checked.cameras, step.rows, step.inventory)
     return {
         "plan": summary,
         "algorithms": by_algorithm(summary["batches"]),
-        "diff": {"against": against, **diff_data(delta, checked.cameras, rows)},
+        "diff": {"against": against, **diff},
         "shown": CHANGES_SHOWN,
     }
 
