@@ -22,9 +22,9 @@ from loader.check.load import load
 from loader.planning.batches import plan
 from loader.planning.delta import partition
 from loader.report.results import build
-from loader.state.outcomes import outcomes
 from loader.report.workbook import write_results
 from loader.state.events import BatchAccepted, BatchPlanned, Event, RunStarted
+from loader.state.outcomes import outcomes
 from loader.state.runstate import replay
 
 MAPPING = """

@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from loader.model.problems import Problem, Severity
     from loader.planning.batches import Batch, Plan, plan
     from loader.report.summaries import RunReport
-    from loader.run.options import Credentials, RunOptions
+    from loader.run.options import RunOptions
     from loader.run.runner import reconcile_run, resume_run, start_run
+    from loader.send.connect import Credentials
 
 _HOMES = {
     "Batch": "loader.planning.batches",
@@ -39,7 +40,7 @@ _HOMES = {
     "CameraStatus": "loader.model.cameras",
     "Checked": "loader.check.validate",
     "ConfigError": "loader.errors",
-    "Credentials": "loader.run.options",
+    "Credentials": "loader.send.connect",
     "InputError": "loader.errors",
     "Loaded": "loader.check.load",
     "LoaderError": "loader.errors",

@@ -515,8 +515,8 @@ def demo(
     """End to end on the bundled samples against the simulator started here on loopback."""
     from loader.report.console import show_run
     from loader.report.progress import RunProgress
-    from loader.run.options import Credentials
     from loader.run.runner import start_run
+    from loader.send.connect import Credentials
     from loader.sim import SimConfig, running_simulator
 
     config = SimConfig(

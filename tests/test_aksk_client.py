@@ -11,10 +11,11 @@ import httpx
 import pytest
 
 from loader.errors import ConfigError
-from loader.run.options import Credentials, credentials_from
-from loader.run.runner import Wiring, auth_source, start_run
+from loader.run.options import credentials_from
+from loader.run.runner import Wiring, start_run
 from loader.send.auth import AkSkAuth, IamPassword, StaticToken
 from loader.send.client import ViasClient
+from loader.send.connect import Credentials, auth_source
 from loader.send.engine import SubmitOptions
 from loader.send.pacing import RateLimiter
 from loader.send.signing import AkSk, canonical_url, signed_headers
@@ -303,7 +304,7 @@ def test_aksk_values_are_stripped_and_checked() -> None:
     )
 
     with pytest.raises(ConfigError) as caught:
-        auth_source(bad, PROJECT)
+        auth_source(bad.credentials, PROJECT)
 
     assert (clean.access_key, clean.secret_key) == (AK, SK)
     assert caught.value.message.startswith("BULKLOAD_AK / BULKLOAD_SK / BULKLOAD_SECURITY_TOKEN")
@@ -331,7 +332,7 @@ def test_iam_endpoint_is_never_the_vias_endpoint(credentials: Credentials, iam_u
         "https://vias.cn-north-4.myhuaweicloud.com", Path("."), credentials=credentials
     )
 
-    auth = auth_source(options, "p-9")
+    auth = auth_source(options.credentials, "p-9")
 
     assert isinstance(auth, IamPassword)
     assert (auth.iam_url, auth.scope) == (iam_url, {"id": "p-9"})
@@ -342,7 +343,7 @@ def test_aksk_source_signs_for_the_project_and_lists_its_secrets() -> None:
     credentials = Credentials(access_key=AK, secret_key=SK, security_token=SECURITY_TOKEN)
     options = settings_for("http://x", Path("."), credentials=credentials)
 
-    auth = auth_source(options, "p-9")
+    auth = auth_source(options.credentials, "p-9")
 
     assert isinstance(auth, AkSkAuth)
     assert (auth.project_id, auth.secrets()) == ("p-9", [SK, SECURITY_TOKEN])

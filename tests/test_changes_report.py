@@ -8,8 +8,8 @@ from loader.model.cameras import LedgerEntry
 from loader.model.changes import Change, FieldChange
 from loader.planning.delta import Delta, TaskChange
 from loader.report.changes import format_diff
-from loader.state.outcomes import overlay
 from loader.state.events import ChangeDone, ChangeRefused, ChangeSending
+from loader.state.outcomes import overlay
 from loader.state.runstate import RunState
 
 KEY = ("g1", "cam-1", "c-smoke")

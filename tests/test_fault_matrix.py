@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from loader.run.options import Credentials
 from loader.run.runner import resume_run, start_run
+from loader.send.connect import Credentials
 from loader.sim import SimConfig, running_simulator
 from loader.state.runstate import BatchStatus
 from tests.conftest import write_inventory

@@ -16,10 +16,10 @@ from loader.check.load import load
 from loader.planning.batches import plan
 from loader.planning.delta import partition
 from loader.report.results import Results, build, camera_columns
-from loader.state.outcomes import outcomes
 from loader.report.sheet_xml import _text_body, column_letter, escape, rows_xml
 from loader.report.workbook import render_ahead, write_results
 from loader.state.events import RunStarted
+from loader.state.outcomes import outcomes
 from loader.state.runstate import replay
 
 NAN = float("nan")

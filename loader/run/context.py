@@ -10,12 +10,12 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 
 import anyio
 
 from loader.bulk import bulk
-from loader.check.inventory import ROW
 from loader.check.load import Loaded, load
 from loader.errors import ConfigError, StorageError
 from loader.model.cameras import RowStatus
@@ -32,7 +32,15 @@ from loader.report.changes import changes_table
 from loader.report.results import CameraColumns, build, camera_columns
 from loader.report.workbook import Rendered, render_ahead, write_results
 from loader.run.options import RunOptions
-from loader.run.plan import RUNS_DIR, Target, batches_of, diff_sheet, ledger_path, plan_sheet
+from loader.run.plan import (
+    RUNS_DIR,
+    Planned,
+    Target,
+    batches_of,
+    diff_sheet,
+    ledger_path,
+    plan_sheet,
+)
 from loader.send.secrecy import Scrubber, resolve
 from loader.state.events import BatchPlanned, Event, RunStarted
 from loader.state.follow import LedgerFollower, change_entries
@@ -48,23 +56,40 @@ PREPARE_PAUSE = 0.002  # seconds between two steps of prepare_results: requests 
 
 @dataclass
 class RunContext:
-    """Everything a run works with."""
+    """What a run's drivers work with: its directory, journal and options, the plan step's
+    result, the fold of its events and the ledger that follows them."""
 
     run_dir: Path
     journal: Journal
     scrubber: Scrubber
     started: RunStarted
-    loaded: Loaded
-    planned: Plan
-    delta: Delta
+    step: Planned  # the sheet, its diff against the ledger and the batches of its creates
     state: RunState
     options: RunOptions
     ledger: LedgerFollower  # open: the runner closes it with the journal
     prepared: PreparedResults | None = None  # made while the run sends (``prepare_results``)
 
     @property
+    def loaded(self) -> Loaded:
+        return self.step.loaded
+
+    @property
+    def planned(self) -> Plan:
+        return self.step.plan
+
+    @property
+    def delta(self) -> Delta:
+        return self.step.delta
+
+    @property
     def ledger_path(self) -> Path:
         return Path(self.started.options["ledger"])
+
+    @cached_property
+    def camera_names(self) -> dict[str, dict[str, str]]:
+        """Per batch: {video source name: id} of its cameras whose names are unique in it
+        (how the API's task lists are matched to cameras)."""
+        return camera_names(self.loaded, self.planned)
 
 
 @dataclass(frozen=True)
@@ -94,12 +119,14 @@ def new_context(
     *,
     now: datetime,
     confirm: Callable[[Delta], None] | None = None,
+    api: tuple[str, str] | None = None,
 ) -> RunContext:
     """Load, diff against the ledger, plan, and open a new run directory with its journal.
 
     ``confirm`` sees the diff before anything is written or sent; it raises to stop.
+    ``api``: the (endpoint, project id) the run's connection was made for, else the options'.
     """
-    endpoint, project_id = options.api_target()
+    endpoint, project_id = api or options.api_target()
     loaded = load_sheet(sheet, options, on=now.astimezone(UTC).date())
     run_dir = _new_run_dir(options, sheet, now)
     ledger_file = ledger_path(options, run_dir)
@@ -110,7 +137,7 @@ def new_context(
         raise ConfigError(exc.message, hint=exc.hint) from exc
     if confirm is not None:
         confirm(step.delta)
-    delta, planned = step.delta, step.plan
+    loaded, delta, planned = step.loaded, step.delta, step.plan
     for batch in planned.batches:
         resolve(batch.content(), options.environment)  # an unset ${VAR} stops here
     _make_dir(run_dir)
@@ -144,10 +171,8 @@ def new_context(
     ]
     journal.append_many([started, *planned_events])
     state = replay(journal.events())
-    ledger = LedgerFollower(ledger_path(options), started, loaded, planned, delta, state)
-    return RunContext(
-        run_dir, journal, scrubber, started, loaded, planned, delta, state, options, ledger
-    )
+    ledger = LedgerFollower(ledger_file, started, loaded, planned, delta, state)
+    return RunContext(run_dir, journal, scrubber, started, step, state, options, ledger)
 
 
 def load_sheet(sheet: Path, options: RunOptions, *, on: date | None = None) -> Loaded:
@@ -204,10 +229,9 @@ def rebuild_context(run_dir: Path, base: RunOptions) -> RunContext:
             "planning the input again gives other batches than the journal records",
             hint="the loader version changed; start a new run (the ledger skips what was loaded)",
         )
-    ledger = LedgerFollower(ledger_path(options), started, loaded, planned, delta, state)
-    return RunContext(
-        run_dir, journal, scrubber, started, loaded, planned, delta, state, options, ledger
-    )
+    step = Planned(loaded, delta, planned, target)
+    ledger = LedgerFollower(target.ledger, started, loaded, planned, delta, state)
+    return RunContext(run_dir, journal, scrubber, started, step, state, options, ledger)
 
 
 @bulk
@@ -244,7 +268,7 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
         for k, e in context.delta.earlier.items()
         if k not in keys and (e.inventory == inventory or batch_prefix(e.batch) in prefixes)
     ]
-    rows = dict(enumerate(context.loaded.checked.rows[ROW].tolist()))
+    rows = context.step.rows
     changes = changes_table(delta, state, result.status, result.message, rows)
     counts = ", ".join(f"{k} {v:,}" for k, v in delta.counts().items() if v)
     facts = [*facts, ("Changes planned", counts or "none")]
@@ -255,6 +279,24 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
     if failure is not None:
         raise failure
     return result
+
+
+def camera_names(loaded: Loaded, planned: Plan) -> dict[str, dict[str, str]]:
+    """Per batch: {video source name: id} for its cameras whose names are unique in it."""
+    rows = loaded.checked.rows
+    names = rows["camera_name"].to_numpy(dtype=object) if "camera_name" in rows else None
+    found: dict[str, dict[str, str]] = {}
+    for batch in planned.batches:
+        if names is None:
+            break
+        pairs = [
+            (str(names[c.position]), c.video_source_id) for e in batch.entries for c in e.cameras
+        ]
+        counted: dict[str, int] = {}
+        for name, _ in pairs:
+            counted[name] = counted.get(name, 0) + 1
+        found[batch.name] = {n: s for n, s in pairs if n and counted[n] == 1}
+    return found
 
 
 def sha256_of(path: Path) -> str:

@@ -38,11 +38,11 @@ from rich.markup import escape
 from loader.errors import ConfigError
 from loader.model.checks import MARKS, STYLES, Check, Diagnosis
 from loader.model.vias import PATTERN_HELP, SERVICE_NAME_PATTERN, SERVICE_VERSION_PATTERN
-from loader.run.options import AuthMethod, Credentials, RunOptions
-from loader.run.runner import auth_source  # a run's own choice of credentials, not a copy
+from loader.run.options import RunOptions
 from loader.send.answers import Outcome, Verdict
 from loader.send.auth import TokenSource
 from loader.send.client import ViasClient
+from loader.send.connect import AuthMethod, Credentials, auth_source  # a run's own choice
 from loader.send.pacing import RateLimiter, SystemClock
 from loader.send.secrecy import Scrubber
 from loader.state.events import describe_answer
@@ -286,7 +286,7 @@ class _Session:
         """The credentials a run would use, chosen and checked as a run does."""
         try:
             method = options.credentials.method()
-            auth = auth_source(options, options.project_id or "")
+            auth = auth_source(options.credentials, options.project_id or "")
         except ConfigError as exc:
             return cls(options, None, None, _fail(CREDENTIALS, exc.message, exc.hint))
         return cls(options, method, auth, None)

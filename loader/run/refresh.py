@@ -16,12 +16,12 @@ import anyio
 
 from loader.run.options import RunOptions
 from loader.run.plan import ledger_path
-from loader.run.runner import Wiring, auth_source, open_client
+from loader.run.runner import Wiring
 from loader.send.learn import RefreshProgress, RefreshResult, learn
 from loader.send.secrecy import Scrubber
 from loader.state.ledger import Ledger
 
-__all__ = ["RefreshProgress", "RefreshReport", "RefreshResult", "open_client", "refresh_ledger"]
+__all__ = ["RefreshProgress", "RefreshReport", "RefreshResult", "refresh_ledger"]
 
 
 @dataclass(frozen=True)
@@ -70,13 +70,13 @@ def refresh_ledger(
     ``again``: read every batch, not only those a stopped refresh left. StorageError from
     the ledger passes through; missing credentials are a ConfigError before any request.
     """
-    endpoint, project_id = options.api_target()
-    auth = auth_source(options, project_id)
+    connection = options.connection()
+    endpoint, project_id = connection.endpoint, connection.project_id
     path = ledger_path(options)
     run = f"refresh-{wiring.wall().astimezone(UTC):%Y%m%dT%H%M%SZ}"
 
     async def work() -> RefreshResult:
-        async with open_client(endpoint, project_id, options, auth, wiring) as client:
+        async with connection.open(wiring.clock, wiring.transport) as client:
             return await learn(
                 client,
                 ledger,
@@ -92,7 +92,7 @@ def refresh_ledger(
 
     with Ledger(path) as ledger:
         result = anyio.run(work)
-    scrub = Scrubber(auth.secrets)  # an API answer may echo a credential
+    scrub = Scrubber(connection.auth.secrets)  # an API answer may echo a credential
     result.stop_reason = scrub(result.stop_reason)
     result.unresolved = [replace(u, reason=scrub(u.reason)) for u in result.unresolved]
     result.unread = [(batch, scrub(reason)) for batch, reason in result.unread]

@@ -12,11 +12,9 @@ the HTTP transport can be given: tests run whole runs on a fake clock.
 from __future__ import annotations
 
 import signal
-import ssl
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +24,7 @@ import httpx
 import structlog
 
 from loader.bulk import frozen_heap
-from loader.errors import ConfigError, LoaderError, StorageError, SubmitError
+from loader.errors import LoaderError, StorageError
 from loader.model.cameras import exit_code_of
 from loader.planning.delta import Delta
 from loader.report import files
@@ -43,21 +41,19 @@ from loader.run.context import (
     rebuild_context,
 )
 from loader.run.options import RunOptions
-from loader.send.auth import AkSkAuth, IamPassword, StaticToken, TokenSource
-from loader.send.client import ReadFailed, ViasClient
+from loader.run.settle import count_found, learn_tasks
+from loader.send.client import ViasClient
+from loader.send.connect import Connection
 from loader.send.engine import Job, SubmitOptions, Submitter
 from loader.send.observe import observe
-from loader.send.pacing import Clock, RateLimiter, SystemClock
+from loader.send.pacing import Clock, SystemClock
 from loader.send.secrecy import resolve
-from loader.send.signing import AkSk
 from loader.state.events import (
-    BatchAccepted,
     BatchGaveUp,
     BatchSending,
     CanaryFailed,
     CanaryPassed,
     Event,
-    LookupFailed,
     RunFinished,
     RunInterrupted,
     RunStarted,
@@ -65,7 +61,7 @@ from loader.state.events import (
     encode,
 )
 from loader.state.follow import taken_since
-from loader.state.outcomes import attribute_errors, removed_status
+from loader.state.outcomes import removed_status
 from loader.state.runstate import BatchStatus
 
 STOP_POLL = 0.1  # seconds between looks at Wiring.stop
@@ -125,10 +121,10 @@ def start_run(
 
     ``confirm`` sees the diff before anything is written or sent, and raises to stop.
     """
-    _, project_id = options.api_target()
-    auth_source(options, project_id)  # no credentials: stop before making a run directory
-    context = new_context(sheet, options, now=wiring.wall(), confirm=confirm)
-    return _send(context, context.started, observer, wiring)
+    connection = options.connection()  # no credentials: stop before making a run directory
+    api = (connection.endpoint, connection.project_id)
+    context = new_context(sheet, options, now=wiring.wall(), confirm=confirm, api=api)
+    return _send(context, connection, context.started, observer, wiring)
 
 
 def resume_run(
@@ -140,9 +136,10 @@ def resume_run(
 ) -> RunReport:
     """Settle what an interrupted run left, refusing a changed input or mapping."""
     context = rebuild_context(run_dir, options)
+    connection = _connection_of(context)
     resumed = RunStarted(**{**context.started.payload(), "resumed": True})
     context.journal.append(resumed)
-    return _send(context, resumed, observer, wiring)
+    return _send(context, connection, resumed, observer, wiring)
 
 
 def reconcile_run(
@@ -154,26 +151,33 @@ def reconcile_run(
 ) -> RunReport:
     """Ask the API what became of every accepted batch; rewrite the results."""
     context = rebuild_context(run_dir, options)
-    auth = auth_source(context.options, context.started.project_id)
-    context.scrubber.sources.append(auth.secrets)
-    names = _camera_names(context)
+    connection = _connection_of(context)
     recorder = _Recorder(context, observer)
 
     async def work(client: ViasClient) -> _Activity:
-        concurrency = context.options.concurrency
+        names, concurrency = context.camera_names, context.options.concurrency
         await observe(client, context.state, names, recorder, concurrency=concurrency)
         return _Activity(client.refusal)
 
-    return _drive_and_conclude(context, auth, work, wiring)
+    return _drive_and_conclude(context, connection, work, wiring)
+
+
+def _connection_of(context: RunContext) -> Connection:
+    """A resumed or reconciled run's connection: its journaled target, these credentials."""
+    started = context.started
+    return context.options.connection(started.endpoint, started.project_id)
 
 
 def _send(
-    context: RunContext, started: RunStarted, observer: Observer | None, wiring: Wiring
+    context: RunContext,
+    connection: Connection,
+    started: RunStarted,
+    observer: Observer | None,
+    wiring: Wiring,
 ) -> RunReport:
-    """Submit the unsettled batches of a run."""
+    """Submit the unsettled batches of a run, then apply its changes to existing tasks."""
     options = context.options
-    auth = auth_source(options, context.started.project_id)
-    context.scrubber.sources.append(auth.secrets)
+    submit_options = _submit_options(options)
     jobs = []
     taken = taken_since(context.planned, context.state, context.delta)
     for batch in context.planned.batches:
@@ -189,9 +193,7 @@ def _send(
 
     async def work(client: ViasClient) -> _Activity:
         work_items = len(jobs) + len(applier.changes())  # the retry budget covers both
-        submitter = Submitter(
-            client, recorder, wiring.clock, _submit_options(options), jobs=work_items
-        )
+        submitter = Submitter(client, recorder, wiring.clock, submit_options, jobs=work_items)
         control = submitter.control
         for name, reason in taken.items():
             await recorder(BatchGaveUp(batch=name, reason=reason, final=True))
@@ -205,16 +207,15 @@ def _send(
                 group.start_soon(_watch_stop, submitter, wiring.stop)
             held = await _canary_then_rest(client, context, submitter, recorder, wiring.clock, jobs)
             if not control.stopping:
-                await _count_found(client, context, recorder)
+                await count_found(client, context, recorder)
             if not control.stopping and not client.refusal and not held:
-                await _learn_tasks(client, context, recorder)
-                submit_options = _submit_options(options)
+                await learn_tasks(client, context, recorder)
                 await applier.apply(client, recorder, wiring.clock, submit_options, control)
             group.cancel_scope.cancel()
         stop_reason = control.stop_reason or client.refusal or held
         return _Activity(stop_reason, control.retries, control.lookups)
 
-    return _drive_and_conclude(context, auth, work, wiring)
+    return _drive_and_conclude(context, connection, work, wiring)
 
 
 async def _prepare_results(context: RunContext, answered: anyio.Event) -> None:
@@ -251,7 +252,7 @@ async def _canary_then_rest(
         verdict = await judge(client, canary, record, clock, submitter.control, wait=wait)
         if isinstance(verdict, CanaryFailed):
             if not verdict.final:  # which cameras' tasks failed or lag, for the results
-                names = _camera_names(context)
+                names = context.camera_names
                 await observe(client, context.state, names, record, only={canary.name})
             return f"canary failed: {verdict.reason}"
         if verdict is None:
@@ -264,16 +265,17 @@ async def _canary_then_rest(
 
 def _drive_and_conclude(
     context: RunContext,
-    auth: TokenSource,
+    connection: Connection,
     work: Callable[[ViasClient], Awaitable[_Activity]],
     wiring: Wiring,
 ) -> RunReport:
     """Run the async ``work`` with one client, then write the ledger, results and summary."""
+    context.scrubber.sources.append(connection.auth.secrets)
     log_file = logs.configure(context.run_dir / "log.jsonl", context.scrubber)
     began = wiring.clock.now()
     try:
         with frozen_heap():  # no pause of the collector walks the inventory and the plan
-            activity = anyio.run(_with_client, context, auth, work, wiring)
+            activity = anyio.run(_with_client, connection, work, wiring)
         return _finish(context, activity, wiring.clock.now() - began)
     except BaseExceptionGroup as group:
         raise _loader_error_in(group) from None
@@ -293,43 +295,11 @@ def _loader_error_in(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 
 async def _with_client(
-    context: RunContext,
-    auth: TokenSource,
-    work: Callable[[ViasClient], Awaitable[_Activity]],
-    wiring: Wiring,
+    connection: Connection, work: Callable[[ViasClient], Awaitable[_Activity]], wiring: Wiring
 ) -> _Activity:
     """One HTTP client and one pacer for everything the work sends."""
-    started = context.started
-    async with open_client(
-        started.endpoint, started.project_id, context.options, auth, wiring
-    ) as client:
+    async with connection.open(wiring.clock, wiring.transport) as client:
         return await work(client)
-
-
-@asynccontextmanager
-async def open_client(
-    endpoint: str, project_id: str, options: RunOptions, auth: TokenSource, wiring: Wiring
-) -> AsyncIterator[ViasClient]:
-    """One HTTP client and one pacer at ``options.rate`` for everything sent in the block.
-
-    A run's, and ``bulkload refresh``'s: bad credentials stop here, before anything is sent.
-    """
-    timeout = httpx.Timeout(connect=5.0, read=options.timeout, write=10.0, pool=options.timeout)
-    size = options.concurrency + 2
-    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-    try:
-        http = httpx.AsyncClient(
-            base_url=endpoint, timeout=timeout, limits=limits, transport=wiring.transport
-        )
-    except (OSError, ssl.SSLError) as exc:  # httpx reads SSL_CERT_FILE / SSL_CERT_DIR here
-        raise ConfigError(
-            f"cannot set up TLS: {exc}",
-            hint="check SSL_CERT_FILE and SSL_CERT_DIR (they must name readable CA files)",
-        ) from exc
-    async with http:
-        await auth.token(http)  # bad credentials stop here, before anything is sent
-        limiter = RateLimiter(options.rate, wiring.clock)
-        yield ViasClient(http, project_id=project_id, auth=auth, limiter=limiter)
 
 
 async def _watch_signals(submitter: Submitter, scope: anyio.CancelScope) -> None:
@@ -421,127 +391,6 @@ def _facts(context: RunContext, activity: _Activity, seconds: float) -> list[tup
     ]
 
 
-async def _count_found(client: ViasClient, context: RunContext, record: _Recorder) -> None:
-    """Batches found by lookup came with no counts: one ListBatchTasks call each gives them.
-
-    A batch that holds a task for every camera is settled by its count; the others are
-    left for ``_doubtful`` (ListTasks per camera costs far more than one count).
-    """
-    for batch in context.planned.batches:
-        state = context.state.batches.get(batch.name)
-        if state is None or not state.found_by_lookup or state.total:
-            continue
-        try:
-            listed, request_id = await client.list_batch(batch.name)
-        except SubmitError as exc:
-            request_id = exc.request_id if isinstance(exc, ReadFailed) else ""
-            failed = LookupFailed(
-                batch=batch.name, what="count of tasks", reason=exc.message, request_id=request_id
-            )
-            await record(failed)
-            if client.refusal:
-                return
-            continue
-        tasks = int((listed or {}).get("num_task") or 0)
-        if tasks >= batch.camera_count:
-            await record(
-                BatchAccepted(
-                    batch=batch.name,
-                    batch_id=state.batch_id,
-                    total=tasks,
-                    succeeded=tasks,
-                    found_by_lookup=True,
-                    request_id=request_id,
-                )
-            )
-
-
-async def _learn_tasks(client: ViasClient, context: RunContext, record: _Recorder) -> None:
-    """Each accepted batch's tasks, matched to cameras: their ids go to the ledger, so later
-    runs update, stop or delete them by id.
-
-    One ListTasks per batch, matched by camera name; a batch whose outcome the create
-    answer leaves open, or that replaces tasks (the old ones are deleted only once the new
-    exist), is matched whole (ShowTaskInfo where names do not decide). Tasks left unmatched
-    (or all, with ``--no-task-ids``: one request per batch saved for one-off imports) are
-    found when a change needs them (``Applier.find_tasks``) or by ``bulkload refresh``.
-    """
-    unseen = {
-        b.name
-        for b in context.state.batches.values()
-        if b.status == BatchStatus.ACCEPTED and b.task_ids is None
-    }
-    whole = (_doubtful(context) | _replacing(context)) & unseen
-    names = _camera_names(context) if unseen else {}
-    concurrency = context.options.concurrency
-    if whole:
-        await observe(
-            client,
-            context.state,
-            names,
-            record,
-            only=whole,
-            judge_states=False,
-            concurrency=concurrency,
-        )
-    if unseen - whole and context.options.task_ids and not client.refusal:
-        await observe(
-            client,
-            context.state,
-            names,
-            record,
-            only=unseen - whole,
-            ids_only=True,
-            concurrency=concurrency,
-        )
-
-
-def _doubtful(context: RunContext) -> set[str]:
-    """Accepted batches whose cameras' fates the create answer leaves open.
-
-    Found by a lookup and not counted whole, or more cameras failed than error_list
-    names: ask ListTasks at once rather than leave cameras ``unknown``.
-    """
-    found = set()
-    for batch in context.planned.batches:
-        state = context.state.batches.get(batch.name)
-        if state is None or state.status != BatchStatus.ACCEPTED:
-            continue
-        sources = {c.video_source_id for e in batch.entries for c in e.cameras}
-        uncounted = state.found_by_lookup and state.total < batch.camera_count
-        if uncounted or state.failed > len(attribute_errors(state.error_list, sources)):
-            found.add(batch.name)
-    return found
-
-
-def _replacing(context: RunContext) -> set[str]:
-    """Batches that create the successor of a task to replace."""
-    replaced = context.delta.replaces
-    return {
-        b.name
-        for b in context.planned.batches
-        if any(c.position in replaced for e in b.entries for c in e.cameras)
-    }
-
-
-def _camera_names(context: RunContext) -> dict[str, dict[str, str]]:
-    """Per batch: {video source name: id} for its cameras whose names are unique in it."""
-    rows = context.loaded.checked.rows
-    names = rows["camera_name"].to_numpy(dtype=object) if "camera_name" in rows else None
-    found: dict[str, dict[str, str]] = {}
-    for batch in context.planned.batches:
-        if names is None:
-            break
-        pairs = [
-            (str(names[c.position]), c.video_source_id) for e in batch.entries for c in e.cameras
-        ]
-        counted: dict[str, int] = {}
-        for name, _ in pairs:
-            counted[name] = counted.get(name, 0) + 1
-        found[batch.name] = {n: s for n, s in pairs if n and counted[n] == 1}
-    return found
-
-
 def _submit_options(options: RunOptions) -> SubmitOptions:
     """The submitter's options: an in-doubt batch is looked up at settle, 2x, 4x and on.
 
@@ -555,41 +404,3 @@ def _submit_options(options: RunOptions) -> SubmitOptions:
         lookup_delays=(settle, 2 * settle, 4 * settle),
         lookup_window=options.timeout,
     )
-
-
-def auth_source(options: RunOptions, project_id: str) -> TokenSource:
-    """The credentials that authenticate, by precedence: token, AK/SK, IAM password.
-
-    Missing or half-set ones are a ConfigError naming the variables: nothing is sent.
-    """
-    credentials = options.credentials
-    match credentials.method():
-        case "token":
-            return StaticToken(credentials.token or "")
-        case "aksk":
-            return AkSkAuth(_access_key(options), project_id=project_id)
-        case "iam":
-            return IamPassword(
-                iam_url=credentials.iam_endpoint or "",
-                user=credentials.iam_user or "",
-                password=credentials.iam_password or "",
-                domain=credentials.iam_domain or credentials.iam_user or "",
-                region=credentials.region,
-                project_id=project_id,
-            )
-
-
-def _access_key(options: RunOptions) -> AkSk:
-    """The AK/SK pair (and security token) from the environment, checked before any request."""
-    credentials = options.credentials
-    try:
-        return AkSk(
-            credentials.access_key or "",
-            credentials.secret_key or "",
-            credentials.security_token,
-        )
-    except ValueError as exc:
-        raise ConfigError(
-            f"BULKLOAD_AK / BULKLOAD_SK / BULKLOAD_SECURITY_TOKEN: {exc}",
-            hint="copy the access key and secret key again from My Credentials > Access Keys",
-        ) from exc

@@ -19,7 +19,7 @@ from loader.report import files
 from loader.report.summaries import RunReport
 from loader.run.context import JOURNAL, RESULTS
 from loader.run.options import DEFAULT_CONCURRENCY, DEFAULT_RATE, RunOptions
-from loader.run.runner import Wiring, auth_source, resume_run, start_run
+from loader.run.runner import Wiring, resume_run, start_run
 from loader.web.options import ServeOptions
 from loader.web.security import Refused, contained
 from loader.web.sheets import Failure, Sheet
@@ -100,8 +100,7 @@ class RunDesk:
             retry_failed=choices.retry_failed,
             restart_failed=choices.restart_failed,
         )
-        _, project = options.api_target()
-        auth_source(options, project)  # no credentials: said now, not in the thread
+        options.connection()  # no target or credentials: said now, not in the thread
         return self._launch(run_dir, lambda wiring: start_run(sheet.path, options, wiring=wiring))
 
     def resume(self, name: str) -> None:
