@@ -71,7 +71,7 @@ def run(cameras: int, rate: float, latency: float, concurrency: int) -> dict[str
     with tempfile.TemporaryDirectory() as temporary, running_simulator(config) as sim:
         batches = build_project(sim.state, cameras)
         ledger = Path(temporary) / "ledger.sqlite"
-        options = RunOptions(
+        options = RunOptions.of(
             endpoint=sim.url,
             project_id=sim.config.project_id,
             ledger=ledger,

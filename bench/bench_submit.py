@@ -62,7 +62,7 @@ def run_bulkload(
     """bulkload against a fresh simulator throttling at ``rate`` (with ``faults``)."""
     config = SimConfig(rate=rate, latency=latency, faults=dict(faults or {}), seed=4)
     with running_simulator(config) as sim:
-        settings = RunOptions(
+        settings = RunOptions.of(
             mapping=str(mapping),
             endpoint=sim.url,
             project_id=sim.config.project_id,

@@ -31,7 +31,6 @@ from loader.run.options import (
     DEFAULT_SETTLE,
     DEFAULT_TIMEOUT,
     RunOptions,
-    credentials_from,
     environment,
 )
 
@@ -127,7 +126,7 @@ def validate(
     from loader.report.summaries import format_validation
 
     def work() -> tuple[Loaded, dict[str, Any]]:
-        options = RunOptions(
+        options = RunOptions.of(
             mapping=mapping,
             engine=_engine(engine),
             encoding=encoding,
@@ -178,8 +177,8 @@ def plan_command(
     from loader.report.summaries import exit_code
 
     def work() -> tuple[Loaded, Plan, dict[str, Any]]:
-        env = environment()
-        options = RunOptions(
+        options = RunOptions.from_env(
+            environment(),
             mapping=mapping,
             engine=_engine(engine),
             encoding=encoding,
@@ -188,14 +187,12 @@ def plan_command(
             json=as_json,
             only=_only(only),
             max_input_mb=max_input_mb,
-            endpoint=endpoint or env.get("BULKLOAD_ENDPOINT"),
-            project_id=project_id or env.get("BULKLOAD_PROJECT_ID"),
+            endpoint=endpoint,
+            project_id=project_id,
             ledger=ledger,
             prune=_prune(prune),
             restart_failed=restart_failed,
             retry_failed=retry_failed,
-            credentials=credentials_from(env),
-            environment=env,
         )
         return _plan(sheet, options, refresh=refresh)
 
@@ -325,15 +322,15 @@ def run(
 
     def options() -> RunOptions:
         _check_payload_cap(max_payload_bytes)
-        env = environment()
-        return RunOptions(
+        return RunOptions.from_env(
+            environment(),
             mapping=mapping,
             engine=_engine(engine),
             encoding=encoding,
             json=as_json,
             max_payload_bytes=max_payload_bytes,
-            endpoint=endpoint or env.get("BULKLOAD_ENDPOINT"),
-            project_id=project_id or env.get("BULKLOAD_PROJECT_ID"),
+            endpoint=endpoint,
+            project_id=project_id,
             run_dir=run_dir,
             rate=rate,
             concurrency=concurrency,
@@ -341,7 +338,6 @@ def run(
             max_attempts=max_attempts,
             settle=settle,
             ledger=ledger,
-            force=force,
             retry_failed=retry_failed,
             prune=_prune(prune),
             restart_failed=restart_failed,
@@ -350,8 +346,6 @@ def run(
             canary_wait=canary_wait,
             only=_only(only),
             max_input_mb=max_input_mb,
-            credentials=credentials_from(env),
-            environment=env,
         )
 
     chosen = _guarded(options)
@@ -381,15 +375,13 @@ def refresh(
     """Learn the project from the API into the ledger: every batch bulkload made, its tasks."""
 
     def work() -> dict[str, Any]:
-        env = environment()
-        options = RunOptions(
-            endpoint=endpoint or env.get("BULKLOAD_ENDPOINT"),
-            project_id=project_id or env.get("BULKLOAD_PROJECT_ID"),
+        options = RunOptions.from_env(
+            environment(),
+            endpoint=endpoint,
+            project_id=project_id,
             ledger=ledger,
             rate=rate,
             json=as_json,
-            credentials=credentials_from(env),
-            environment=env,
         )
         prefixes = [*(prefix or []), *_bundled_prefixes()]
         return _refresh(options, again=again, prefixes=prefixes, as_json=as_json)
@@ -432,14 +424,8 @@ def doctor(
     """Check, creating nothing, that a run can work: endpoint, TLS, credentials, clock, project."""
     from loader.run.doctor import diagnose, show_doctor
 
-    env = environment()
-    options = RunOptions(
-        mapping=mapping,
-        json=as_json,
-        endpoint=endpoint or env.get("BULKLOAD_ENDPOINT"),
-        project_id=project_id or env.get("BULKLOAD_PROJECT_ID"),
-        credentials=credentials_from(env),
-        environment=env,
+    options = RunOptions.from_env(
+        environment(), mapping=mapping, json=as_json, endpoint=endpoint, project_id=project_id
     )
     diagnosis = _guarded(lambda: diagnose(options))
     show_doctor(_err(), diagnosis)
@@ -529,7 +515,7 @@ def demo(
         _err().print(f"simulated VIAS on {sim.url} (rate 20/s, 25% of creates hit a fault)")
         for name in DEMO_SAMPLES:
             _err().rule(f"[bold]{name}")
-            options = RunOptions(
+            options = RunOptions.of(
                 endpoint=sim.url,
                 project_id=config.project_id,
                 rate=15,
@@ -575,8 +561,7 @@ def _continue_run(
     """resume or reconcile a run directory: the run's own options, credentials from env."""
     from loader.report.progress import RunProgress
 
-    env = environment()
-    options = RunOptions(json=as_json, credentials=credentials_from(env), environment=env)
+    options = RunOptions.from_env(environment(), json=as_json)
     with RunProgress(_err(), enabled=not as_json) as progress:
         report = _guarded(lambda: action(run_dir, options, progress))
     _finish_run(report, as_json)

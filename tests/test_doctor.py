@@ -121,7 +121,7 @@ def _options(credentials: Credentials = TOKEN, **overrides: Any) -> RunOptions:
         "project_id": "sim-project",
         "credentials": credentials,
     }
-    return RunOptions(**{**values, **overrides})
+    return RunOptions.of(**{**values, **overrides})
 
 
 def _statuses(diagnosis: Diagnosis) -> list[tuple[str, str]]:

@@ -12,12 +12,12 @@ import pytest
 from structlog.testing import capture_logs
 
 from loader.model.cameras import LedgerEntry, LedgerState
-from loader.state.outcomes import outcomes
 from loader.run.context import RunContext, new_context
-from loader.state.follow import taken_since
 from loader.run.options import RunOptions
 from loader.state.events import BatchAbsent, BatchAccepted, BatchGaveUp, BatchSending, Event
+from loader.state.follow import taken_since
 from loader.state.ledger import Ledger
+from loader.state.outcomes import outcomes
 from tests.conftest import write_inventory
 
 ENDPOINT, PROJECT = "http://127.0.0.1:9", "p1"
@@ -26,7 +26,7 @@ ENDPOINT, PROJECT = "http://127.0.0.1:9", "p1"
 def _context(tmp_path: Path, groups: int = 150, **options: Any) -> RunContext:
     """A new run of ``groups`` groups of two cameras (two batches), not sent yet."""
     sheet = write_inventory(tmp_path, groups=groups, per_group=2)
-    run_options = RunOptions(
+    run_options = RunOptions.of(
         mapping=str(tmp_path / "flat-test.toml"),
         endpoint=ENDPOINT,
         project_id=PROJECT,

@@ -122,7 +122,7 @@ def _options(folder: Path, run_dir: str, **overrides: Any) -> RunOptions:
         "settle": 0.3,
         **overrides,
     }
-    return RunOptions(**values)
+    return RunOptions.of(**values)
 
 
 def _workbook(path: Path) -> str:

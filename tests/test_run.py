@@ -29,7 +29,7 @@ def settings_for(url: str, folder: Path, **overrides: object) -> RunOptions:
         "settle": 0.3,
     }
     values.update(overrides)
-    return RunOptions(**values)  # type: ignore[arg-type]
+    return RunOptions.of(**values)
 
 
 def expected_cameras(groups: int, per_group: int) -> Counter[tuple[str, str]]:

@@ -129,8 +129,7 @@ _RUNS = iter(range(1_000_000))
 
 def _options(tmp_path: Path, **changes: Any) -> RunOptions:
     """Each run in a directory of its own under runs/, one ledger beside them."""
-    return replace(
-        settings_for("http://sim.test", tmp_path),
+    return settings_for("http://sim.test", tmp_path).evolve(
         mapping=str(tmp_path / "weekly.toml"),
         run_dir=tmp_path / "runs" / f"run-{next(_RUNS)}",
         ledger=tmp_path / "runs" / "ledger.sqlite",

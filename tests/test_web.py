@@ -845,7 +845,7 @@ def test_the_stop_event_stops_a_run_as_ctrl_c_does(tmp_path: Path, clock: FakeCl
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A run of the legacy sample (the CLI's start_run), and a symlink out of its payloads."""
     runs = tmp_path_factory.mktemp("web") / "runs"
-    options = RunOptions(
+    options = RunOptions.of(
         endpoint="http://sim.test",
         project_id="sim-project",
         run_dir=runs / "20260101T000000Z-legacy",

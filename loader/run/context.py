@@ -183,11 +183,11 @@ def load_sheet(sheet: Path, options: RunOptions, *, on: date | None = None) -> L
     """
     return load(
         sheet,
-        options.mapping,
-        engine=options.engine,
-        encoding=options.encoding,
-        only=options.only,
-        limits=options.limits,
+        options.reading.mapping,
+        engine=options.reading.engine,
+        encoding=options.reading.encoding,
+        only=options.reading.only,
+        limits=options.reading.limits,
         on=on,
     )
 
@@ -216,7 +216,7 @@ def rebuild_context(run_dir: Path, base: RunOptions) -> RunContext:
     options = base.resumed_from(
         started.options, endpoint=started.endpoint, project_id=started.project_id
     )
-    options = replace(options, mapping=started.mapping)
+    options = options.evolve(mapping=started.mapping)
     planned_on = datetime.fromisoformat(started.started_at).date() if started.started_at else None
     loaded = load_sheet(Path(started.input_file), options, on=planned_on)
     target = Target(started.endpoint, started.project_id, ledger_path(options))

@@ -114,7 +114,7 @@ async def _diagnose(options: RunOptions, wiring: DoctorWiring) -> Diagnosis:
         session.credentials_check(),
         session.clock,
         session.project,
-        check_mapping(options.mapping),
+        check_mapping(options.reading.mapping),
     )
     scrub = session.scrubber
     return Diagnosis(tuple(replace(c, detail=scrub(c.detail), fix=scrub(c.fix)) for c in checks))
@@ -125,9 +125,9 @@ async def _diagnose(options: RunOptions, wiring: DoctorWiring) -> Diagnosis:
 
 async def check_endpoint(options: RunOptions, resolve: Resolver) -> tuple[Check, httpx.URL | None]:
     """The endpoint parses as an http(s) URL and its host resolves (or a proxy resolves it)."""
-    source = "--endpoint / BULKLOAD_ENDPOINT" if options.endpoint else "BULKLOAD_REGION"
+    source = "--endpoint / BULKLOAD_ENDPOINT" if options.target.endpoint else "BULKLOAD_REGION"
     try:  # the endpoint as a run builds it; check 5 says whether the project id is set
-        endpoint, _ = replace(options, project_id=options.project_id or "-").api_target()
+        endpoint, _ = options.evolve(project_id=options.target.project_id or "-").api_target()
     except ConfigError:
         detail = "no endpoint: neither --endpoint / BULKLOAD_ENDPOINT nor BULKLOAD_REGION is set"
         return _fail(ENDPOINT, detail, _region_fix("export BULKLOAD_REGION")), None
@@ -286,7 +286,7 @@ class _Session:
         """The credentials a run would use, chosen and checked as a run does."""
         try:
             method = options.credentials.method()
-            auth = auth_source(options.credentials, options.project_id or "")
+            auth = auth_source(options.credentials, options.target.project_id or "")
         except ConfigError as exc:
             return cls(options, None, None, _fail(CREDENTIALS, exc.message, exc.hint))
         return cls(options, method, auth, None)
@@ -311,11 +311,11 @@ class _Session:
 
     def _require_project_id(self) -> str:
         """The project id, or "" with check 5 failed: it must be set, reachable or not."""
-        if not self.options.project_id:
+        if not self.options.target.project_id:
             detail = "no project id: --project-id / BULKLOAD_PROJECT_ID not set"
             self.project = _fail(PROJECT, detail, PROJECT_ID_FIX)
             self.untried = "no project id to ask about"
-        return self.options.project_id or ""
+        return self.options.target.project_id or ""
 
     async def talk(self, url: httpx.URL, wiring: DoctorWiring) -> None:
         """Checks 2 to 5 over one client that notes the Date of the endpoint's answers."""
@@ -359,7 +359,7 @@ class _Session:
         elif self.refused is not None or self.auth is None:
             self.project = _skip(PROJECT, "not run: no credentials that work")
         else:
-            limiter = RateLimiter(self.options.rate, SystemClock())
+            limiter = RateLimiter(self.options.pacing.rate, SystemClock())
             client = ViasClient(http, project_id=project_id, auth=self.auth, limiter=limiter)
             self.outcome = await client.probe()
             self.project = check_project(self.outcome, project_id, str(url).rstrip("/"))

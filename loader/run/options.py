@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -31,7 +31,8 @@ DEFAULT_SETTLE: Final = 1.0
 DEFAULT_MAX_INPUT_MB: Final = 64
 DEFAULT_CANARY_WAIT: Final = 120.0  # seconds the canary's tasks have to reach RUNNING
 
-# The options a run journals in RunStarted and a resume or reconcile takes back.
+# The options a run journals in RunStarted and a resume or reconcile takes back, by the
+# flat names older journals hold too.
 JOURNALED: Final = (
     "engine",
     "encoding",
@@ -41,7 +42,6 @@ JOURNALED: Final = (
     "timeout",
     "max_attempts",
     "settle",
-    "force",
     "retry_failed",
     "prune",
     "restart_failed",
@@ -55,51 +55,109 @@ JOURNALED: Final = (
 
 
 @dataclass(frozen=True, kw_only=True)
-class RunOptions:
-    """What a command runs with."""
+class Reading:
+    """How the sheet is read, mapped and checked."""
 
-    mapping: str | None = None
+    mapping: str | None = None  # a bundled mapping's name or a path; None: the best match
     only: frozenset[str] | None = None  # keep rows whose Status is one of these
     max_input_mb: int = DEFAULT_MAX_INPUT_MB  # larger inputs are refused before any parser
     engine: ExcelReader = "calamine"
     encoding: str | None = None
-    max_payload_bytes: int | None = None
-    out: Path | None = None
-    json: bool = False
-    endpoint: str | None = None
-    project_id: str | None = None
-    run_dir: Path | None = None
-    rate: float = DEFAULT_RATE
-    concurrency: int = DEFAULT_CONCURRENCY
-    timeout: float = DEFAULT_TIMEOUT
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    settle: float = DEFAULT_SETTLE  # first lookup delay of an in-doubt batch (then 2x, 4x)
-    ledger: Path | None = None
-    force: bool = False  # no effect since changed cameras are updated in place (journaled)
-    retry_failed: bool = False
-    prune: str = ""  # "stop" or "delete" the tasks of cameras that left the sheet; "": list them
-    restart_failed: bool = False  # start tasks the sheet wants that failed or were stopped
-    task_ids: bool = True  # list each accepted batch's tasks once to record their ids
-    canary: int | None = None  # send a batch of at most this many cameras first, alone
-    canary_wait: float = DEFAULT_CANARY_WAIT  # its tasks must run within this, else it failed
-    credentials: Credentials = field(default_factory=Credentials)
-    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def limits(self) -> Limits:
         """The input limits these options allow."""
         return Limits(max_bytes=self.max_input_mb * MB)
 
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """Where a command sends, and with which credentials (from the environment only)."""
+
+    endpoint: str | None = None
+    project_id: str | None = None
+    credentials: Credentials = field(default_factory=Credentials)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pacing:
+    """How fast and how patiently requests go."""
+
+    rate: float = DEFAULT_RATE  # requests per second, every call of the command
+    concurrency: int = DEFAULT_CONCURRENCY  # requests in flight at most
+    timeout: float = DEFAULT_TIMEOUT  # seconds an answer may take (lookups span this)
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS  # sends per batch or change at most
+    settle: float = DEFAULT_SETTLE  # first lookup delay of an in-doubt batch (then 2x, 4x)
+
+
+_GROUPS: Final = {"reading": Reading, "target": Target, "pacing": Pacing}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """What a command runs with: how it reads, where it sends, how fast; then what it plans
+    and applies. Made by ``from_env`` (a command) or ``of`` (flat names, as flags have)."""
+
+    reading: Reading = field(default_factory=Reading)
+    target: Target = field(default_factory=Target)
+    pacing: Pacing = field(default_factory=Pacing)
+    max_payload_bytes: int | None = None
+    out: Path | None = None  # plan --out: the payload files and plan.json go here
+    json: bool = False
+    run_dir: Path | None = None
+    ledger: Path | None = None
+    retry_failed: bool = False
+    prune: str = ""  # "stop" or "delete" the tasks of cameras that left the sheet; "": list them
+    restart_failed: bool = False  # start tasks the sheet wants that failed or were stopped
+    task_ids: bool = True  # list each accepted batch's tasks once to record their ids
+    canary: int | None = None  # send a batch of at most this many cameras first, alone
+    canary_wait: float = DEFAULT_CANARY_WAIT  # its tasks must run within this, else it failed
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, **flat: Any) -> RunOptions:
+        """Options from flat names (``mapping=``, ``rate=``, ...), each sorted into its group."""
+        return cls().evolve(**flat)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **flags: Any) -> RunOptions:
+        """A command's options: its flags, then ``BULKLOAD_ENDPOINT`` and
+        ``BULKLOAD_PROJECT_ID`` where the flags leave them out, the credentials and the
+        environment (``${VAR}`` in payloads) from ``env``."""
+        endpoint = flags.pop("endpoint", None) or env.get("BULKLOAD_ENDPOINT") or None
+        project_id = flags.pop("project_id", None) or env.get("BULKLOAD_PROJECT_ID") or None
+        return cls.of(
+            endpoint=endpoint,
+            project_id=project_id,
+            credentials=credentials_from(env),
+            environment=env,
+            **flags,
+        )
+
+    def evolve(self, **flat: Any) -> RunOptions:
+        """These options with some changed, by flat name (``dataclasses.replace`` by group)."""
+        groups: dict[str, Any] = {}
+        for name, group in _GROUPS.items():
+            names = {f.name for f in fields(group)}
+            mine = {k: flat.pop(k) for k in list(flat) if k in names}
+            if mine:
+                groups[name] = replace(getattr(self, name), **mine)
+        return replace(self, **groups, **flat)
+
+    @property
+    def credentials(self) -> Credentials:
+        return self.target.credentials
+
     def api_target(self) -> tuple[str, str]:
         """(endpoint, project id), or a ConfigError saying which is missing."""
-        endpoint = self.endpoint
+        endpoint = self.target.endpoint
         if not endpoint and self.credentials.region:
             endpoint = f"https://vias.{self.credentials.region}.myhuaweicloud.com"
         missing = [
             name
             for name, value in (
                 ("--endpoint / BULKLOAD_ENDPOINT", endpoint),
-                ("--project-id / BULKLOAD_PROJECT_ID", self.project_id),
+                ("--project-id / BULKLOAD_PROJECT_ID", self.target.project_id),
             )
             if not value
         ]
@@ -107,7 +165,7 @@ class RunOptions:
             raise ConfigError(
                 f"{' and '.join(missing)} not set", hint="set them, or try `bulkload demo`"
             )
-        return str(endpoint).rstrip("/"), str(self.project_id)
+        return str(endpoint).rstrip("/"), str(self.target.project_id)
 
     def connection(self, endpoint: str = "", project_id: str = "") -> Connection:
         """How this command reaches the API, made once: the target (``api_target``, unless
@@ -118,12 +176,15 @@ class RunOptions:
         if not (endpoint and project_id):
             endpoint, project_id = self.api_target()
         auth = auth_source(self.credentials, project_id)
-        return Connection(endpoint, project_id, auth, self.rate, self.concurrency, self.timeout)
+        pacing = self.pacing
+        return Connection(
+            endpoint, project_id, auth, pacing.rate, pacing.concurrency, pacing.timeout
+        )
 
     def journaled(self) -> dict[str, Any]:
         """The options a resume must repeat, as JSON-ready data (no secrets)."""
-        values: dict[str, Any] = {name: getattr(self, name) for name in JOURNALED}
-        values["only"] = sorted(self.only) if self.only else None
+        values: dict[str, Any] = {name: self._flat(name) for name in JOURNALED}
+        values["only"] = sorted(self.reading.only) if self.reading.only else None
         values["ledger"] = str(self.ledger) if self.ledger else None
         return values
 
@@ -136,7 +197,14 @@ class RunOptions:
             known["only"] = frozenset(known["only"])
         if "ledger" in known:
             known["ledger"] = Path(known["ledger"])
-        return replace(self, endpoint=endpoint, project_id=project_id, **known)
+        return self.evolve(endpoint=endpoint, project_id=project_id, **known)
+
+    def _flat(self, name: str) -> Any:
+        """An option by its flat name, in whichever group it is."""
+        for group in _GROUPS:
+            if name in {f.name for f in fields(_GROUPS[group])}:
+                return getattr(getattr(self, group), name)
+        return getattr(self, name)
 
 
 def environment() -> dict[str, str]:

@@ -65,7 +65,7 @@ def ledger_path(options: RunOptions, run_dir: Path | None = None) -> Path:
 def target_of(options: RunOptions, run_dir: Path | None = None) -> Target | None:
     """The endpoint, project and ledger to diff against; None when either is not given
     (``bulkload plan`` of a sheet alone: every camera is new)."""
-    if not (options.endpoint and options.project_id):
+    if not (options.target.endpoint and options.target.project_id):
         return None
     endpoint, project = options.api_target()
     return Target(endpoint, project, ledger_path(options, run_dir))

@@ -86,7 +86,7 @@ def refresh_ledger(
                 clock=wiring.clock,
                 prefixes=prefixes,
                 again=again,
-                concurrency=options.concurrency,
+                concurrency=options.pacing.concurrency,
                 observer=observer,
             )
 

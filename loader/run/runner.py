@@ -155,7 +155,7 @@ def reconcile_run(
     recorder = _Recorder(context, observer)
 
     async def work(client: ViasClient) -> _Activity:
-        names, concurrency = context.camera_names, context.options.concurrency
+        names, concurrency = context.camera_names, context.options.pacing.concurrency
         await observe(client, context.state, names, recorder, concurrency=concurrency)
         return _Activity(client.refusal)
 
@@ -397,10 +397,10 @@ def _submit_options(options: RunOptions) -> SubmitOptions:
     The lookups span at least the read timeout (plus 1 s per 1,000 cameras): a batch whose
     answer was lost may still be committing that long.
     """
-    settle = options.settle
+    settle = options.pacing.settle
     return SubmitOptions(
-        concurrency=options.concurrency,
-        max_attempts=options.max_attempts,
+        concurrency=options.pacing.concurrency,
+        max_attempts=options.pacing.max_attempts,
         lookup_delays=(settle, 2 * settle, 4 * settle),
-        lookup_window=options.timeout,
+        lookup_window=options.pacing.timeout,
     )

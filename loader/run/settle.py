@@ -67,7 +67,7 @@ async def learn_tasks(client: ViasClient, context: RunContext, record: Emit) -> 
     }
     whole = (_doubtful(context) | _replacing(context)) & unseen
     names = context.camera_names if unseen else {}
-    concurrency = context.options.concurrency
+    concurrency = context.options.pacing.concurrency
     if whole:
         await observe(
             client,

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from loader.errors import ConfigError
 from loader.read.guard import MB
-from loader.run.options import DEFAULT_MAX_INPUT_MB, RunOptions, credentials_from
+from loader.run.options import DEFAULT_MAX_INPUT_MB, RunOptions
 from loader.run.plan import LEDGER
 
 DEFAULT_HOST: Final = "127.0.0.1"
@@ -64,14 +64,8 @@ class ServeOptions:
     def run_options(self) -> RunOptions:
         """The options a page's load, plan and run start from: the CLI's, from the same
         environment (endpoint, project, credentials), with the ledger beside the runs."""
-        env = self.environment
-        return RunOptions(
-            endpoint=env.get("BULKLOAD_ENDPOINT") or None,
-            project_id=env.get("BULKLOAD_PROJECT_ID") or None,
-            ledger=self.runs_dir / LEDGER,
-            max_input_mb=self.max_upload_mb,
-            credentials=credentials_from(env),
-            environment=env,
+        return RunOptions.from_env(
+            self.environment, ledger=self.runs_dir / LEDGER, max_input_mb=self.max_upload_mb
         )
 
 

@@ -90,8 +90,7 @@ class RunDesk:
         if sheet.loaded is None:
             raise Refused(400, "this sheet could not be read: nothing to send")
         run_dir = self._new_dir(sheet.path.stem)
-        options = replace(
-            self.base,
+        options = self.base.evolve(
             mapping=sheet.loaded.mapping.name,
             run_dir=run_dir,
             rate=choices.rate,
@@ -108,7 +107,9 @@ class RunDesk:
         run_dir = self.run_dir(name)
         if not self.entry(name)["resumable"]:
             raise Refused(409, "this run has nothing left to resume")
-        options = RunOptions(credentials=self.base.credentials, environment=self.base.environment)
+        options = RunOptions.of(
+            credentials=self.base.credentials, environment=self.base.environment
+        )
         options.credentials.method()
         self._launch(run_dir, lambda wiring: resume_run(run_dir, options, wiring=wiring))
 

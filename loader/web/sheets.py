@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -120,7 +120,7 @@ class SheetStore:
     def _load(self, upload_id: str, path: Path, picked: str | None) -> Sheet:
         """Read, map and check; a LoaderError is kept as the sheet's failure."""
         try:
-            loaded = load_sheet(path, replace(self.base, mapping=picked))
+            loaded = load_sheet(path, self.base.evolve(mapping=picked))
         except LoaderError as exc:
             failure = Failure(_here(exc.message, path.parent), _here(exc.hint, path.parent))
             sheet = Sheet(upload_id, path, picked, None, failure, {}, ())
