@@ -286,10 +286,10 @@ def run(
     task_ids: Annotated[
         bool,
         typer.Option(
-            help="List each batch's tasks once to record their ids (--no-task-ids: a one-off"
-            " import saves a request per batch; later changes find them when needed)"
+            help="Record every task's id now (a request per 1,000 cameras and per batch);"
+            " by default a later change finds the ids it needs"
         ),
-    ] = True,
+    ] = False,
     settle: Annotated[
         float,
         typer.Option(

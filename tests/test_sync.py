@@ -181,7 +181,8 @@ def test_the_weekly_cycle_applies_exactly_the_plan(
 ) -> None:
     """Plan counts equal the edits; the apply leaves one task per camera with its settings.
 
-    Week 1 learned its task ids, or (--no-task-ids) week 2 finds those it changes.
+    Week 1 learned its task ids, or (--no-task-ids) week 2 finds those it changes, through
+    the names of its groups' video sources.
     """
     wiring, sim, edited, expected, removed, _ = _week(
         tmp_path, clock, SimConfig(start_fail_percent=0), task_ids=task_ids
@@ -192,7 +193,7 @@ def test_the_weekly_cycle_applies_exactly_the_plan(
     report = start_run(sheet, _options(tmp_path, prune="stop"), wiring=wiring)
 
     shows = sum(1 for r in sim.requests[before:] if r.method == "GET" and "/tasks/" in r.path)
-    assert (shows > 0) is not task_ids  # learned ids need no ShowTaskInfo to change a task
+    assert shows == 0  # learned ids, or ids joined by video source name: no ShowTaskInfo
     assert _plan_counts(report.run_dir) == expected
     assert report.exit_code == 0, report.stop_reason
     assert_matches(sim, edited, removed)

@@ -3,9 +3,10 @@ Applying the diff's changes to tasks that exist, after the run's creates: update
 restarts (``--restart-failed``), removals (``--prune``: stop, or delete) and the second
 half of each replace (the old task is deleted only once its successor exists and has not
 failed, so a camera is never left uncovered). Every change is one ``Mutation`` that the
-``Changer`` settles exactly once. Tasks the ledger knows by batch only (ledgers written
-before task ids were kept) are found first: ListTasks of their batch, ShowTaskInfo for the
-video source. [I/O: HTTP]
+``Changer`` settles exactly once. Tasks the ledger knows by batch only (a load records
+its batches, not its task ids: they are learned here, when a change needs them) are found
+first: ListVideoSources for the names of their groups' cameras, ListTasks of their
+batches joined by those names, ShowTaskInfo for what the names leave open. [I/O: HTTP]
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
+
+import structlog
 
 from loader.errors import SubmitError
 from loader.model.cameras import Camera, LedgerState
@@ -26,6 +29,7 @@ from loader.run.context import DIFF, RunContext
 from loader.send.changes import ChangeJob, Changer
 from loader.send.client import ViasClient
 from loader.send.engine import RunControl, SubmitOptions
+from loader.send.observe import find_tasks, source_names
 from loader.send.pacing import Clock
 from loader.send.secrecy import resolve
 from loader.state.events import Emit
@@ -88,20 +92,29 @@ class Applier:
         return [c for c in self._all_changes() if not (c.entry.task_id and c.entry.task_name)]
 
     async def find_tasks(self, client: ViasClient) -> None:
-        """Task ids (and names) of changes whose ledger entry knows only their batch."""
-        for batch_id in sorted({c.entry.batch_id for c in self.unfound() if c.entry.batch_id}):
-            try:
-                for task in await client.list_tasks(batch_id):
-                    task_id = str(task.get("id") or "")
-                    detail = await client.show_task(task_id)
-                    data = ((detail.get("input") or {}).get("data") or [{}])[0]
-                    source = str(data.get("video_source_id") or "")
-                    name = str(detail.get("name") or task.get("name") or "")
-                    self.found[(batch_id, source)] = (task_id, name)
-            except SubmitError:
-                if client.refused is not None:
-                    return
-                continue  # its changes stay without a task: reported as not applied
+        """Task ids (and names) of changes whose ledger entry knows only their batch: the
+        names of their groups' video sources (ListVideoSources, 200 a page), then one
+        ListTasks (1,000 a page) per batch joined by those names; ShowTaskInfo only for the
+        tasks the names leave open. A camera with two tasks in one batch (two of its
+        groups) stays unfound: its change is reported as not applied, never sent to the
+        wrong task."""
+        unfound = self.unfound()
+        batch_ids = {c.entry.batch_id for c in unfound if c.entry.batch_id}
+        if not batch_ids:
+            return
+        log = structlog.get_logger()
+        groups = {c.entry.group_id for c in unfound}
+        log.info("bulkload.tasks_finding", batches=len(batch_ids), groups=len(groups))
+        try:
+            names = await source_names(client, groups)
+        except SubmitError:
+            if client.refused is not None:
+                return
+            names = {}  # ShowTaskInfo tells each task's video source instead
+        concurrency = self.context.options.pacing.concurrency
+        found = await find_tasks(client, batch_ids, names, concurrency=concurrency)
+        self.found = {key: task for key, task in found.items() if task[0]}
+        log.info("bulkload.tasks_found", tasks=len(self.found), named=len(names))
         self._adopt_found()
 
     def _adopt_found(self) -> None:

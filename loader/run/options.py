@@ -109,7 +109,7 @@ class RunOptions:
     retry_failed: bool = False
     prune: str = ""  # "stop" or "delete" the tasks of cameras that left the sheet; "": list them
     restart_failed: bool = False  # start tasks the sheet wants that failed or were stopped
-    task_ids: bool = True  # list each accepted batch's tasks once to record their ids
+    task_ids: bool = False  # list every accepted batch's tasks now (else a change finds them)
     canary: int | None = None  # send a batch of at most this many cameras first, alone
     canary_wait: float = DEFAULT_CANARY_WAIT  # its tasks must run within this, else it failed
     environment: Mapping[str, str] = field(default_factory=dict, repr=False)

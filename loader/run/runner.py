@@ -41,7 +41,7 @@ from loader.run.context import (
     rebuild_context,
 )
 from loader.run.options import RunOptions
-from loader.run.settle import count_found, learn_tasks
+from loader.run.settle import count_found, learn_tasks, names_of
 from loader.send.client import ViasClient
 from loader.send.connect import Connection
 from loader.send.engine import Job, SubmitOptions, Submitter
@@ -155,7 +155,8 @@ def reconcile_run(
     recorder = _Recorder(context, observer)
 
     async def work(client: ViasClient) -> _Activity:
-        names, concurrency = context.camera_names, context.options.pacing.concurrency
+        names = await names_of(client, context, set(context.state.batches))
+        concurrency = context.options.pacing.concurrency
         await observe(client, context.state, names, recorder, concurrency=concurrency)
         return _Activity(client.refusal)
 
@@ -252,7 +253,7 @@ async def _canary_then_rest(
         verdict = await judge(client, canary, record, clock, submitter.control, wait=wait)
         if isinstance(verdict, CanaryFailed):
             if not verdict.final:  # which cameras' tasks failed or lag, for the results
-                names = context.camera_names
+                names = await names_of(client, context, {canary.name})
                 await observe(client, context.state, names, record, only={canary.name})
             return f"canary failed: {verdict.reason}"
         if verdict is None:

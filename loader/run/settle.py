@@ -6,10 +6,12 @@ which cameras' tasks exist, and their ids for later changes. [I/O: HTTP]
 
 from __future__ import annotations
 
+from collections import Counter
+
 from loader.errors import SubmitError
 from loader.run.context import RunContext
 from loader.send.client import ReadFailed, ViasClient
-from loader.send.observe import observe
+from loader.send.observe import observe, source_names
 from loader.state.events import BatchAccepted, Emit, LookupFailed
 from loader.state.outcomes import attribute_errors
 from loader.state.runstate import BatchStatus
@@ -51,14 +53,14 @@ async def count_found(client: ViasClient, context: RunContext, record: Emit) -> 
 
 
 async def learn_tasks(client: ViasClient, context: RunContext, record: Emit) -> None:
-    """Each accepted batch's tasks, matched to cameras: their ids go to the ledger, so later
-    runs update, stop or delete them by id.
+    """The tasks of accepted batches whose fate or successors the run must know now: a
+    batch whose outcome the create answer leaves open, or that creates the successor of a
+    task to replace (the old one is deleted only once the new exists). With ``--task-ids``,
+    every accepted batch's tasks, to record their ids at once.
 
-    One ListTasks per batch, matched by camera name; a batch whose outcome the create
-    answer leaves open, or that replaces tasks (the old ones are deleted only once the new
-    exist), is matched whole (ShowTaskInfo where names do not decide). Tasks left unmatched
-    (or all, with ``--no-task-ids``: one request per batch saved for one-off imports) are
-    found when a change needs them (``Applier.find_tasks``) or by ``bulkload refresh``.
+    A load needs no task id: a later change finds the ids it needs (``Applier.find_tasks``),
+    as ``bulkload refresh`` does, so a default load pays for its creates alone. Tasks are
+    matched to cameras by video source name (``names_of``), ShowTaskInfo for the rest.
     """
     unseen = {
         b.name
@@ -66,28 +68,45 @@ async def learn_tasks(client: ViasClient, context: RunContext, record: Emit) -> 
         if b.status == BatchStatus.ACCEPTED and b.task_ids is None
     }
     whole = (_doubtful(context) | _replacing(context)) & unseen
-    names = context.camera_names if unseen else {}
-    concurrency = context.options.pacing.concurrency
+    eager = unseen - whole if context.options.task_ids else set()
+    if not (whole or eager) or client.refusal:
+        return
+    names = await names_of(client, context, whole | eager)
+    state, concurrency = context.state, context.options.pacing.concurrency
     if whole:
         await observe(
-            client,
-            context.state,
-            names,
-            record,
-            only=whole,
-            judge_states=False,
-            concurrency=concurrency,
+            client, state, names, record, only=whole, judge_states=False, concurrency=concurrency
         )
-    if unseen - whole and context.options.task_ids and not client.refusal:
+    if eager and not client.refusal:
         await observe(
-            client,
-            context.state,
-            names,
-            record,
-            only=unseen - whole,
-            ids_only=True,
-            concurrency=concurrency,
+            client, state, names, record, only=eager, ids_only=True, concurrency=concurrency
         )
+
+
+async def names_of(
+    client: ViasClient, context: RunContext, batches: set[str]
+) -> dict[str, dict[str, str]]:
+    """Per batch: {video source name: id} of its cameras whose names are unique in it.
+
+    The sheet's camera names where it has a name column; else the API's names of the
+    batches' groups' video sources (ListVideoSources, 200 a page: a sheet without names
+    pays a request per 200 cameras instead of a ShowTaskInfo per camera).
+    """
+    if context.camera_names:
+        return context.camera_names
+    planned = [b for b in context.planned.batches if b.name in batches]
+    groups = {e.group for b in planned for e in b.entries}
+    try:
+        by_name = await source_names(client, groups)
+    except SubmitError:
+        return {}  # ShowTaskInfo tells each task's video source instead
+    named = {source: name for name, source in by_name.items()}
+    found: dict[str, dict[str, str]] = {}
+    for batch in planned:
+        sources = [c.video_source_id for e in batch.entries for c in e.cameras]
+        once = {s for s, n in Counter(sources).items() if n == 1}
+        found[batch.name] = {named[s]: s for s in once if s in named}
+    return found
 
 
 def _doubtful(context: RunContext) -> set[str]:

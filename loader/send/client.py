@@ -9,6 +9,7 @@ the client sends nothing more (five refused signatures in a row would lock the k
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
@@ -27,7 +28,9 @@ from loader.send.pacing import RateLimiter
 
 JSON_TYPE: Final = "application/json;charset=utf-8"
 LIST_PAGE_SIZE: Final = 200
-TASK_PAGE_SIZE: Final = 1000
+TASK_PAGE_SIZE: Final = 1000  # ListTasks' largest page
+SOURCE_PAGE_SIZE: Final = 200  # ListVideoSources' largest page
+GROUPS_PER_REQUEST: Final = 100  # video_group_id values in one ListVideoSources query
 PROBE_PAGE_SIZE: Final = 5  # ListBatchTasks' smallest page: page_size is 5..200
 AUTH_TRIES: Final = 3
 
@@ -236,6 +239,23 @@ class ViasClient:
         params = {"page_size": page_size, "page_num": page}
         listing, _ = await self._get("/video-group/groups", params)
         return _objects(listing, "video_group_list")
+
+    async def list_video_sources(self, group_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Every video source of the groups (ListVideoSourceInfoDto items), a page of
+        ``SOURCE_PAGE_SIZE`` per request and at most ``GROUPS_PER_REQUEST`` groups in one
+        query (its URI stays far under the gateway's 32 KB)."""
+        sources: list[dict[str, Any]] = []
+        ordered = sorted(set(group_ids))
+        for start in range(0, len(ordered), GROUPS_PER_REQUEST):
+            chunk = ordered[start : start + GROUPS_PER_REQUEST]
+            for page in range(1, 100_001):
+                params = {"video_group_id": chunk, "page_num": page, "page_size": SOURCE_PAGE_SIZE}
+                listing, _ = await self._get("/source/sources", params)
+                items = _objects(listing, "video_source_list")
+                sources += items
+                if len(items) < SOURCE_PAGE_SIZE:
+                    break
+        return sources
 
     async def list_tasks(self, batch_id: str) -> list[dict[str, Any]]:
         """Every task of a batch; ``count`` is per page, so page until a short page."""

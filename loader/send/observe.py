@@ -1,8 +1,10 @@
 """
 Reconciliation: ask the API what became of each accepted batch. ListBatchTasks gives the
 per-state counts; ListTasks by ``batch_id`` (paged until a short page) gives its tasks,
-matched to cameras by video source name where the sheet has unique names, else through
-ShowTaskInfo's ``input.data[].video_source_id``. Batches are asked about ``concurrency``
+matched to cameras by video source name (the sheet's unique names, or ListVideoSources'
+names of the batches' groups: ``source_names``), else through ShowTaskInfo's
+``input.data[].video_source_id``. ``find_tasks`` does the same for batches of earlier runs,
+whose tasks a change needs. Batches are asked about ``concurrency``
 at a time, all calls through the run's pacer; once the API refuses the run (credentials,
 quota), the batches left are not asked about.
 """
@@ -10,7 +12,7 @@ quota), the batches left are not asked about.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -104,6 +106,25 @@ async def _observe_batch(
             if isinstance(v, int)
         }
     tasks = await client.list_tasks(batch_id)
+    matched, complete = await _match(client, tasks, by_name, limiter, show=show)
+    if not counts:
+        counts = {k.lower(): v for k, v in Counter(str(t.get("state", "")) for t in tasks).items()}
+    return TasksObserved(
+        batch=name, batch_id=batch_id, state_counts=counts, tasks=sorted(matched), complete=complete
+    )
+
+
+async def _match(
+    client: ViasClient,
+    tasks: Sequence[dict[str, Any]],
+    by_name: Mapping[str, str],
+    limiter: anyio.CapacityLimiter,
+    *,
+    show: bool = True,
+) -> tuple[list[list[str]], bool]:
+    """Each task as [video source id, task id, state, task name], and whether every task
+    was matched: by video source name where ``by_name`` knows it, else (``show``) through
+    ShowTaskInfo's ``input.data[].video_source_id``, ``limiter`` calls at a time."""
     matched: list[list[str]] = []
     unnamed: list[dict[str, Any]] = []
     for task in tasks:
@@ -136,16 +157,57 @@ async def _observe_batch(
             complete = False
 
     if not show:
-        complete = not unnamed
-        unnamed = []
+        return matched, not unnamed
     async with anyio.create_task_group() as group:
         for task in unnamed:
             group.start_soon(show_one, task)
-    if not counts:
-        counts = {k.lower(): v for k, v in Counter(str(t.get("state", "")) for t in tasks).items()}
-    return TasksObserved(
-        batch=name, batch_id=batch_id, state_counts=counts, tasks=sorted(matched), complete=complete
-    )
+    return matched, complete
+
+
+async def source_names(client: ViasClient, group_ids: Iterable[str]) -> dict[str, str]:
+    """{video source name: id} of the groups' sources (ListVideoSources): names are unique
+    in a project (VIAS.00010010), so a task's ``video_source_name`` names its camera."""
+    found: dict[str, str] = {}
+    for source in await client.list_video_sources(sorted(set(group_ids))):
+        name, source_id = source.get("video_source_name"), source.get("video_source_id")
+        if isinstance(name, str) and name and isinstance(source_id, str) and source_id:
+            found[name] = source_id
+    return found
+
+
+async def find_tasks(
+    client: ViasClient,
+    batch_ids: Iterable[str],
+    by_name: Mapping[str, str],
+    *,
+    concurrency: int = 4,
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """(batch id, video source id) -> (task id, task name) for every task of the batches:
+    one ListTasks (1,000 a page) per batch joined by video source name, ShowTaskInfo only
+    for the tasks the names leave open; ``concurrency`` batches at a time. A camera with two
+    tasks in one batch (it is in two of its groups) maps to ("", ""): which task is which
+    group's is not known. A batch the API cannot list is left out."""
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    batches = anyio.CapacityLimiter(max(1, concurrency))
+    shows = anyio.CapacityLimiter(max(1, concurrency))
+
+    async def one(batch_id: str) -> None:
+        async with batches:
+            if client.refused is not None:
+                return
+            try:
+                tasks = await client.list_tasks(batch_id)
+            except SubmitError:
+                return
+            matched, _ = await _match(client, tasks, by_name, shows)
+        for source, task_id, _state, name in matched:
+            key = (batch_id, source)
+            found[key] = ("", "") if key in found else (task_id, name)  # two: which is it?
+
+    async with anyio.create_task_group() as group:
+        for batch_id in sorted(set(batch_ids)):
+            group.start_soon(one, batch_id)
+    return found
 
 
 def _name(task: Mapping[str, Any]) -> str:

@@ -3,7 +3,8 @@ The simulated VIAS API as a Starlette app: IAM tokens, batch tasks, tasks, video
 the gateway in front (request ids, body limit, token or AK/SK auth, quota, throttling) and
 the faults a real network produces, injected on request (see ``loader.sim.config`` for the
 kinds). The task calls live in ``loader.sim.tasks``, the batch changes in
-``loader.sim.batches``, ListVideoGroups in ``loader.sim.groups``.
+``loader.sim.batches``, ListVideoGroups in ``loader.sim.groups``, ListVideoSources in
+``loader.sim.sources``.
 
 Every answer carries X-Request-Id; every error has the documented body of its source: the
 service's (``loader.sim.errors.vias_body``) or the gateway's. A path the API does not have
@@ -34,6 +35,7 @@ from loader.sim.invalid import Invalid, require
 from loader.sim.lifecycle import STATUS_INFO_KEYS
 from loader.sim.rules import check_body
 from loader.sim.service import Service, counts, query_int, reset
+from loader.sim.sources import Sources
 from loader.sim.state import SimBatch, SimState
 from loader.sim.tasks import Tasks
 
@@ -83,6 +85,7 @@ def create_app(config: SimConfig, state: SimState | None = None) -> Starlette:
             Route(task, tasks.delete_task, methods=["DELETE"]),
             Route(f"{task}/action/{{command}}", tasks.start_stop, methods=["PUT"]),
             Route(f"{base}/video-group/groups", Groups(service).list_groups, methods=["GET"]),
+            Route(f"{base}/source/sources", Sources(service).list_sources, methods=["GET"]),
             Route("/_sim/state", api.summary, methods=["GET"]),
         ],
         middleware=[Middleware(RequestIds, wall_clock=config.wall_clock)],

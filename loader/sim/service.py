@@ -49,6 +49,12 @@ def derived_group_name(group_id: str) -> str:
     return "g" + hashlib.sha1(group_id.encode()).hexdigest()[:12]
 
 
+def derived_source_name(source_id: str) -> str:
+    """A stable name that fits VIAS video source names (1-100 of Chinese, letters, digits,
+    space . - _ ( )): every source has one, and no two share it (VIAS.00010010)."""
+    return "camera-" + hashlib.sha1(source_id.encode()).hexdigest()[:16]
+
+
 class Service:
     """One simulated project's config, state, gateway and fault draws."""
 
@@ -64,6 +70,10 @@ class Service:
     def group_name(self, group_id: str) -> str:
         """The configured name of a group, or one derived from its id."""
         return self.config.group_names.get(group_id) or derived_group_name(group_id)
+
+    def source_name(self, source_id: str) -> str:
+        """The configured name of a video source, or one derived from its id."""
+        return self.config.source_names.get(source_id) or derived_source_name(source_id)
 
     async def gate(self, request: Request) -> Response | None:
         """The gateway's checks, then the project's; logged on arrival, then latency."""

@@ -100,7 +100,7 @@ class Tasks:
             "id": task.id,
             "name": task.name,
             "state": self.state.state_of(task),
-            "video_source_name": self.config.source_names.get(task.video_source_id, ""),
+            "video_source_name": self.service.source_name(task.video_source_id),
             "title": self.state.service_of(task)[0],
             "type": "0",
             "created_at": ms(task.created_at),
@@ -140,7 +140,7 @@ class Tasks:
         config = _config_with_roi(settings.get("config"), settings["target_roi"])
         if config:
             info["config"] = config
-        info["video_source_name"] = self.config.source_names.get(task.video_source_id, "")
+        info["video_source_name"] = self.service.source_name(task.video_source_id)
         info["group_name"] = self.service.group_name(task.group_id)
         info["title"] = settings["service_name"]
         info["type"] = "cloud"
