@@ -92,7 +92,7 @@ async def names_of(
     batches' groups' video sources (ListVideoSources, 200 a page: a sheet without names
     pays a request per 200 cameras instead of a ShowTaskInfo per camera).
     """
-    if context.camera_names:
+    if any(context.camera_names.get(b) for b in batches):
         return context.camera_names
     planned = [b for b in context.planned.batches if b.name in batches]
     groups = {e.group for b in planned for e in b.entries}

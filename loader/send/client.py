@@ -243,18 +243,22 @@ class ViasClient:
     async def list_video_sources(self, group_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Every video source of the groups (ListVideoSourceInfoDto items), a page of
         ``SOURCE_PAGE_SIZE`` per request and at most ``GROUPS_PER_REQUEST`` groups in one
-        query (its URI stays far under the gateway's 32 KB)."""
+        query (its URI stays far under the gateway's 32 KB); ``total_number`` (all pages)
+        ends the paging without asking for an empty page."""
         sources: list[dict[str, Any]] = []
         ordered = sorted(set(group_ids))
         for start in range(0, len(ordered), GROUPS_PER_REQUEST):
             chunk = ordered[start : start + GROUPS_PER_REQUEST]
+            listed = 0
             for page in range(1, 100_001):
                 params = {"video_group_id": chunk, "page_num": page, "page_size": SOURCE_PAGE_SIZE}
                 listing, _ = await self._get("/source/sources", params)
                 items = _objects(listing, "video_source_list")
                 sources += items
-                if len(items) < SOURCE_PAGE_SIZE:
-                    break
+                listed += len(items)
+                total = listing.get("total_number")
+                if len(items) < SOURCE_PAGE_SIZE or (isinstance(total, int) and listed >= total):
+                    break  # a short page, or all there are: no empty page asked for
         return sources
 
     async def list_tasks(self, batch_id: str) -> list[dict[str, Any]]:
