@@ -14,10 +14,11 @@ from __future__ import annotations
 import signal
 import threading
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -206,7 +207,17 @@ def _send(
                 group.start_soon(_watch_signals, submitter, group.cancel_scope)
             if wiring.stop is not None:
                 group.start_soon(_watch_stop, submitter, wiring.stop)
-            held = await _canary_then_rest(client, context, submitter, recorder, wiring.clock, jobs)
+
+            async def changes() -> None:
+                """The changes that need no create of this run (updates, restarts, removals)
+                go alongside the creates; a replace's delete is not ready before its
+                successor is listed, so the second pass below sends it."""
+                if not client.refusal:
+                    await applier.apply(client, recorder, wiring.clock, submit_options, control)
+
+            held = await _canary_then_rest(
+                client, context, submitter, recorder, wiring.clock, jobs, alongside=changes
+            )
             if not control.stopping:
                 await count_found(client, context, recorder)
             if not control.stopping and not client.refusal and not held:
@@ -240,8 +251,11 @@ async def _canary_then_rest(
     record: _Recorder,
     clock: Clock,
     jobs: list[Job],
+    *,
+    alongside: Callable[[], Coroutine[Any, Any, None]],
 ) -> str:
-    """The canary alone first (unless it passed before), the rest only once it passes.
+    """The canary alone first (unless it passed before), the rest only once it passes,
+    with ``alongside`` (the changes that need no create) sent at the same time.
 
     Returns why the rest is held back, or "". A canary without a verdict (in doubt, the
     run stopped) stops the run: the rest gives up unsent, and ``resume`` goes on from there.
@@ -260,7 +274,9 @@ async def _canary_then_rest(
             waiting = canary.gave_up or "it has no verdict yet"
             submitter.control.stop(f"the rest waits for the canary: {waiting}")
         jobs = [j for j in jobs if j.name != canary.name]
-    await submitter.run(jobs)
+    async with anyio.create_task_group() as both:
+        both.start_soon(submitter.run, jobs)
+        both.start_soon(alongside)
     return ""
 
 
