@@ -389,3 +389,34 @@ def test_a_camera_back_in_the_sheet_has_its_stopped_task_restarted(
     assert (_plan_counts(listed.run_dir)["restart"], listed.statuses["restarted"]) == (1, 0)
     assert (_plan_counts(started.run_dir)["restart"], started.statuses["restarted"]) == (1, 1)
     assert_matches(sim, rows, set())
+
+
+def test_changes_go_alongside_a_create_whose_answer_was_lost(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Week 2's first create answers 500 after committing: the updates and stops (which wait
+    on no create) start while it is in doubt, not after it is found; every camera ends
+    with one task as planned."""
+    from loader.state.events import BatchAccepted, BatchAmbiguous, ChangeSending
+    from loader.state.journal import Journal
+
+    config = SimConfig(start_fail_percent=0, fault_sequence=["none", "5xx-after"])
+    wiring, sim, edited, expected, removed, _ = _week(tmp_path, clock, config)
+    sheet = write(tmp_path, edited, "site-week-2.csv")
+
+    report = start_run(sheet, _options(tmp_path, prune="stop"), wiring=wiring)
+
+    journal = Journal(report.run_dir / "journal.sqlite")
+    events = list(journal.events())
+    journal.close()
+    ambiguous = next(e.batch for e in events if isinstance(e, BatchAmbiguous))
+    found_at = next(
+        n for n, e in enumerate(events) if isinstance(e, BatchAccepted) and e.batch == ambiguous
+    )
+    first_change = next(n for n, e in enumerate(events) if isinstance(e, ChangeSending))
+    assert first_change < found_at
+    assert report.exit_code == 0, report.stop_reason
+    assert report.statuses["updated"] == expected["update"]
+    assert report.removed == {"stopped": expected["remove"]}
+    assert_matches(sim, edited, removed)
+    assert sim.camera_report()["duplicated_cameras"] == 0
