@@ -184,9 +184,7 @@ def test_rerun_sends_additions_and_replaces_a_new_version(tmp_path: Path) -> Non
         )
         (tmp_path / "flat-test.toml").write_text(mapping)
         third = start_run(sheet, settings_for(sim.url, tmp_path, run_dir=tmp_path / "third"))
-        forced = start_run(
-            sheet, settings_for(sim.url, tmp_path, run_dir=tmp_path / "forced", force=True)
-        )
+        forced = start_run(sheet, settings_for(sim.url, tmp_path, run_dir=tmp_path / "forced"))
         counts = sim.state.task_counts()
 
     assert (second.statuses["loaded"], second.statuses["unchanged"]) == (1, 20)
@@ -245,13 +243,14 @@ def test_reconcile_pages_tasks_and_marks_start_failures(tmp_path: Path) -> None:
 
     counts = statuses(tmp_path / "run" / "results.xlsx")
     assert counts == Counter({"loaded": 1200 - len(failing), "failed": len(failing)})
-    # two pages when the run learns its task ids, two more when reconcile asks again
-    assert (report.exit_code, task_calls, report.statuses["failed"]) == (1, 2 + 2, len(failing))
+    # the load lists no task (a change finds the ids it needs); reconcile reads two pages
+    assert (report.exit_code, task_calls, report.statuses["failed"]) == (1, 2, len(failing))
 
 
 @pytest.mark.slow
-def test_reconcile_without_names_asks_each_task(tmp_path: Path) -> None:
-    """No camera names: ShowTaskInfo gives each task's video source id."""
+def test_reconcile_without_names_joins_the_sources_names(tmp_path: Path) -> None:
+    """No camera names in the sheet: ListVideoSources names the groups' sources, and the
+    tasks are matched through those names, with no ShowTaskInfo."""
     sheet = write_inventory(tmp_path, groups=4, per_group=3)
     config = SimConfig(start_fail_percent=0, starting_after=0.0, running_after=0.0)
 
@@ -259,13 +258,14 @@ def test_reconcile_without_names_asks_each_task(tmp_path: Path) -> None:
         start_run(sheet, settings_for(sim.url, tmp_path))
         reconcile_run(tmp_path / "run", settings_for(sim.url, tmp_path))
         shows = sum(1 for _, m, p, _ in sim.state.requests if "/tasks/" in p)
+        sources = sum(1 for _, m, p, _ in sim.state.requests if p.endswith("/source/sources"))
 
     sheet_rows = openpyxl.load_workbook(tmp_path / "run" / "results.xlsx")["Cameras"]
     header = [c.value for c in sheet_rows[1]]
     task_states = {
         r[header.index("Task State")] for r in sheet_rows.iter_rows(min_row=2, values_only=True)
     }
-    assert (shows, task_states) == (12, {"RUNNING"})
+    assert (shows, sources, task_states) == (0, 1, {"RUNNING"})
 
 
 @pytest.mark.slow
