@@ -73,6 +73,7 @@ class Drift:
     reason: str = ""  # why the API was not asked, or its answer is not known
     batches: int = 0  # the sheet's batches listed
     tasks: int = 0  # their tasks
+    stopped_by_bulkload: int = 0  # of them, stopped by --prune (cameras that left the sheet)
     drifted: list[BatchDrift] = field(default_factory=list)  # those not all running
     missing: list[tuple[str, str]] = field(default_factory=list)  # (name, id): not listed
     requests: int = 0
@@ -148,6 +149,7 @@ def drift(
         one = _batch_drift(item, batch_id, name, counts, known, restart_known, restarting)
         found.batches += 1
         found.tasks += one.tasks
+        found.stopped_by_bulkload += one.stopped_by_bulkload
         if one.tasks - one.running - one.stopped_by_bulkload > 0 or one.gone:
             found.drifted.append(one)
     found.missing = sorted(

@@ -163,11 +163,15 @@ def drift_lines(drift: Mapping[str, Any] | None) -> list[str]:
         return [f"drift: not checked ({drift['reason']}); the plan knows only the ledger"]
     requests = drift["requests"]
     cost = f"{requests:,} ListBatchTasks request{'s' if requests != 1 else ''}"
-    cost += f", {drift['seconds']:.1f} s"
+    cost += f", {drift['seconds']:.2f} s"
     batches = drift["batches"]
     plural = f"{batches:,} batch" + ("" if batches == 1 else "es")
+    if not batches and not drift["missing"]:
+        return [f"drift: none; the project holds no batch of the sheet yet ({cost})"]
     if not drift["drifted"] and not drift["missing"]:
-        return [f"drift: none; every task of the sheet's {plural} runs ({cost})"]
+        stopped = drift["stopped_by_bulkload"]
+        but = f" but the {stopped:,} --prune stopped" if stopped else ""
+        return [f"drift: none; every task of the sheet's {plural} runs{but} ({cost})"]
     drifted = len(drift["drifted"])
     lines = [
         f"drift ({cost}): {drifted:,} of the sheet's {plural}"
