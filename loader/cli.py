@@ -102,7 +102,7 @@ class _Command(TyperCommand):
     the sheet) means ``--prune=stop``, as bulkload's own messages spell it; with plan's
     ``--detailed-exitcode`` a usage error exits 1 (2 means changes pending there)."""
 
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's private Context
         detailed = "--detailed-exitcode" in args and any(
             p.name == "detailed_exitcode" for p in self.params
         )

@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from loader.cli import app
@@ -290,3 +292,108 @@ def test_plan_refresh_turns_the_drift_into_a_listed_restart(
     summary = json.loads(result.stdout)
     assert (result.exit_code, summary["pending"]) == (2, {"restart": 1, "drift": 1})
     assert summary["drift"]["drifted"][0]["restart_known"] == 1
+
+
+# --- the listing: paged, a page without an answer asked once more ---------------------------
+
+
+def _listing_api(answers: list[httpx.Response]) -> tuple[Wiring, list[httpx.Request], FakeClock]:
+    """A mock API that answers ListBatchTasks from ``answers`` in turn."""
+    seen: list[httpx.Request] = []
+    clock = FakeClock()
+
+    def api(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers.pop(0)
+
+    return Wiring(clock=clock, transport=httpx.MockTransport(api)), seen, clock
+
+
+def _checked(tmp_path: Path, wiring: Wiring) -> Any:
+    sheet = write_inventory(tmp_path, groups=1, per_group=1)
+    options = _options(tmp_path)
+    loaded = load_sheet(sheet, options)
+    return run_drift.check_drift(loaded, options, Delta(send=[]), wiring)
+
+
+def test_a_page_without_an_answer_is_asked_once_more_after_a_pause(tmp_path: Path) -> None:
+    """500, then the page: one drift from two requests, a second's pause between them."""
+    page = {"count": 1, "batch_task_list": [_item("b1", "bulkload-0123456789ab", running=1)]}
+    wiring, seen, clock = _listing_api(
+        [httpx.Response(500, json={"error_code": "VIAS.00010006"}), httpx.Response(200, json=page)]
+    )
+
+    found = _checked(tmp_path, wiring)
+
+    assert (found.checked, found.requests, found.batches, clock.sleeps) == (True, 2, 1, [1.0])
+    assert [dict(r.url.params) for r in seen] == [{"page_size": "200", "page_num": "1"}] * 2
+
+
+def test_a_refused_listing_is_not_asked_again_and_says_why(tmp_path: Path) -> None:
+    """A 400 is final: drift not checked, the API's answer as the reason; the plan goes on."""
+    refusal = {"error_code": "VIAS.00010001", "error_msg": "The parameters are invalid."}
+    wiring, seen, _ = _listing_api([httpx.Response(400, json=refusal)])
+
+    found = _checked(tmp_path, wiring)
+
+    assert (found.checked, len(seen)) == (False, 1)
+    assert found.reason.startswith("ListBatchTasks: GET /batch-tasks answered")
+
+
+def test_pages_are_read_until_a_short_one(tmp_path: Path) -> None:
+    """200 batches, then 1: two requests, every batch counted."""
+    full = [_item(f"b{n}", f"bulkload-{n:012x}", running=1) for n in range(200)]
+    last = [_item("b200", f"bulkload-{200:012x}", running=1)]
+    wiring, seen, _ = _listing_api(
+        [
+            httpx.Response(200, json={"count": 201, "batch_task_list": full}),
+            httpx.Response(200, json={"count": 201, "batch_task_list": last}),
+        ]
+    )
+
+    found = _checked(tmp_path, wiring)
+
+    assert (found.requests, found.batches, [r.url.params["page_num"] for r in seen]) == (
+        2,
+        201,
+        ["1", "2"],
+    )
+
+
+# --- every task that is not running is accounted for once ------------------------------------
+
+STATES = ["pending", "starting", "start_failed", "running", "stopping", "stopped", "abnormal"]
+STATES += ["create_failed", "failed", "deleting", "lack_of_resources", "succeeded"]
+
+
+@given(
+    counts=st.fixed_dictionaries({s: st.integers(0, 4) for s in STATES}),
+    pruned=st.integers(0, 6),
+    known=st.integers(0, 6),
+)
+def test_every_task_not_running_is_counted_in_exactly_one_kind(
+    counts: dict[str, int], pruned: int, known: int
+) -> None:
+    """Restartable, on the way, not restartable and stopped by --prune add up to the tasks
+    that are not running, whatever the counts and the ledger say; what the ledger does not
+    know to restart is the rest of the restartable."""
+    stops = counts["stopped"] + counts["stopping"]
+    restartable = counts["start_failed"] + counts["abnormal"] + counts["stopped"]
+    pruned, known = min(pruned, stops), min(known, restartable)
+    name = "bulkload-0123456789ab"
+    stopped = [_entry(f"gone-{n}", name, "b1", LedgerState.STOPPED) for n in range(pruned)]
+    failed = [
+        _entry(f"cam-{n}", name, "b1")._replace(task_state="START_FAILED") for n in range(known)
+    ]
+    listed = [_item("b1", name, **counts)]
+
+    found = drift(listed, _delta(*stopped, *failed, restarts=tuple(failed)), {"bulkload"})
+
+    not_running = sum(counts.values()) - counts["running"]
+    (batch,) = found.drifted or [None]
+    if batch is None:
+        assert not_running == pruned
+    else:
+        kinds = (batch.restartable, batch.on_the_way, batch.not_restartable)
+        assert sum(kinds) + batch.stopped_by_bulkload == not_running
+        assert batch.restart_unknown == max(0, batch.restartable - known)

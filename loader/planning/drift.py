@@ -52,6 +52,7 @@ class BatchDrift:
     tasks: int  # tasks the API counts in it
     running: int
     states: dict[str, int]  # the other states' non-zero counts, as the API names them
+    restartable: int = 0  # START_FAILED, ABNORMAL or STOPPED by the API's count, not by --prune
     restart_known: int = 0  # the plan's restarts in this batch: --restart-failed starts them
     restart_unknown: int = 0  # failed or stopped by the API's count, running in the ledger
     on_the_way: int = 0  # pending, starting, stopping...: a later plan sees where they went
@@ -187,6 +188,7 @@ def _batch_drift(
         tasks=tasks,
         running=counts.get(RUNNING, 0) if counts else tasks,
         states=others,
+        restartable=restartable,
         restart_known=restart_known,
         restart_unknown=max(0, restartable - restart_known),
         on_the_way=sum(v for k, v in unexplained.items() if k in ON_THE_WAY),

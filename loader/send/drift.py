@@ -16,8 +16,7 @@ from loader.send.client import LIST_PAGE_SIZE, ReadRefused, RunRefused, ViasClie
 from loader.send.pacing import Clock
 
 MAX_PAGES: Final = 10_000  # ListBatchTasks' page_num is 1..10000
-TRIES: Final = 2
-RETRY_PAUSE: Final = 1.0
+RETRY_PAUSE: Final = 1.0  # seconds before a page that got no answer is asked again
 
 
 @dataclass
@@ -52,16 +51,13 @@ async def list_batches(client: ViasClient, clock: Clock) -> Listing:
 async def _page(
     client: ViasClient, clock: Clock, page: int, listing: Listing
 ) -> list[dict[str, Any]]:
-    """One page, asked again once after a pause when no answer came."""
-    for attempt in range(TRIES):
-        if attempt:
-            await clock.sleep(RETRY_PAUSE)
-        listing.requests += 1
-        try:
-            return await client.list_batches_page(page)
-        except (RunRefused, ReadRefused):
-            raise
-        except SubmitError:
-            if attempt == TRIES - 1:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    """One page, asked once more after a pause when no answer came (a refusal is final)."""
+    listing.requests += 1
+    try:
+        return await client.list_batches_page(page)
+    except (RunRefused, ReadRefused):
+        raise
+    except SubmitError:
+        await clock.sleep(RETRY_PAUSE)
+    listing.requests += 1
+    return await client.list_batches_page(page)
