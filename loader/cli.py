@@ -393,8 +393,9 @@ def run(
     task_ids: Annotated[
         bool,
         typer.Option(
-            help="List each batch's tasks once to record their ids (--no-task-ids: a one-off"
-            " import saves a request per batch; later changes find them when needed)"
+            help="List each batch's tasks once to record their ids, matched by camera name (a"
+            " sheet without camera names learns none; --no-task-ids: a one-off import saves a"
+            " request per batch; later changes find them when needed)"
         ),
     ] = True,
     settle: Annotated[
