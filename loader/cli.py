@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperCommand
+from typer.exceptions import TyperException
 
 from loader.errors import ConfigError, LoaderError
 from loader.model.cameras import STATUSES
@@ -53,6 +55,7 @@ app = typer.Typer(
 )
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_sheets"
 DEMO_SAMPLES = ("site_rollout.xlsx", "legacy_vms_export.xlsx")
+SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv")
 T = TypeVar("T")
 _RUN_FINISHED = False  # main() may end the process at once (see there)
 
@@ -82,14 +85,85 @@ LedgerOpt = Annotated[
 PruneOpt = Annotated[
     str | None,
     typer.Option(
-        help="Tasks of cameras that left the sheet: 'stop' them, or 'delete' them"
-        " (default: only list them)",
+        metavar="[stop|delete]",
+        help="Tasks of cameras that left the sheet: --prune (or --prune=stop) stops them,"
+        " --prune=delete deletes them (default: only list them)",
     ),
 ]
 RestartOpt = Annotated[
     bool, typer.Option(help="Start tasks the sheet wants that failed or were stopped")
 ]
 RetryOpt = Annotated[bool, typer.Option(help="Send cameras that failed in an earlier run again")]
+
+
+class _Command(TyperCommand):
+    """The parsing of plan and run: a bare ``--prune`` (last, or before another option or
+    the sheet) means ``--prune=stop``, as bulkload's own messages spell it; with plan's
+    ``--detailed-exitcode`` a usage error exits 1 (2 means changes pending there)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's private Context
+        detailed = "--detailed-exitcode" in args and any(
+            p.name == "detailed_exitcode" for p in self.params
+        )
+        try:
+            return super().parse_args(ctx, _bare_prune(args))
+        except TyperException as exc:
+            if detailed and exc.exit_code == 2:
+                exc.exit_code = 1
+            raise
+
+
+def _bare_prune(args: list[str]) -> list[str]:
+    """``--prune`` with no value after it as ``--prune=stop`` (click's optional values are
+    not in typer's parser): last, or before another option or the sheet (a file name with
+    a sheet's suffix, or one that exists); ``--prune stop``, ``--prune=delete`` pass as
+    they are, and any other word stays its value (refused with a message)."""
+    spelled = list(args)
+    for at, arg in enumerate(spelled):
+        if arg == "--":
+            break
+        if arg == "--prune" and (at + 1 == len(spelled) or _not_a_value(spelled[at + 1])):
+            spelled[at] = "--prune=stop"
+    return spelled
+
+
+def _not_a_value(word: str) -> bool:
+    """Whether the word after a bare ``--prune`` is an option or the sheet, not its value."""
+    if word.startswith("-"):
+        return True
+    if word in ("stop", "delete"):
+        return False
+    return Path(word).suffix.lower() in SHEET_SUFFIXES or Path(word).is_file()
+
+
+def _version(value: bool) -> None:
+    """``--version``: the installed package's version, from its metadata."""
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("bulkload")
+    except PackageNotFoundError:
+        found = "unknown (not installed: uv sync installs it)"
+    sys.stdout.write(f"bulkload {found}\n")
+    raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            is_eager=True,
+            callback=_version,
+            help="Print bulkload's version and exit",
+        ),
+    ] = False,
+) -> None:
+    pass
 
 
 def main() -> None:
@@ -146,7 +220,7 @@ def validate(
     raise typer.Exit(summary["exit_code"])
 
 
-@app.command(name="plan")
+@app.command(name="plan", cls=_Command)
 def plan_command(
     sheet: SheetArg,
     mapping: MappingOpt = None,
@@ -169,12 +243,21 @@ def plan_command(
     prune: PruneOpt = None,
     restart_failed: RestartOpt = False,
     retry_failed: RetryOpt = False,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode",
+            help="Exit 0 when nothing differs from the sheet, 2 when changes are pending,"
+            " 1 on an error (terraform's convention; --json carries the same)",
+        ),
+    ] = False,
 ) -> None:
-    """Dry run: validate, diff against the ledger, show (and with --out write) every change."""
+    """Dry run: validate, diff against the ledger, show (and with --out write) every change;
+    with an endpoint, the API's counts of the sheet's batches show tasks not running."""
     from loader.report import files
     from loader.report.changes import format_diff
-    from loader.report.console import show_plan, show_validation
-    from loader.report.summaries import exit_code
+    from loader.report.console import show_drift, show_plan, show_validation
+    from loader.report.summaries import pending_changes, plan_exit_code
 
     def work() -> tuple[Loaded, Plan, dict[str, Any]]:
         options = RunOptions.from_env(
@@ -196,7 +279,9 @@ def plan_command(
         )
         return _plan(sheet, options, refresh=refresh)
 
-    loaded, planned, summary = _guarded(work)
+    loaded, planned, summary = _guarded(
+        work, exit_code=1 if detailed_exitcode else None, json_error=as_json and detailed_exitcode
+    )
     show_validation(_err(), loaded, summary["validation"])
     show_plan(_err(), planned, summary["plan"], out)
     diff = summary["diff"]
@@ -206,11 +291,30 @@ def plan_command(
         highlight=False,
         soft_wrap=True,
     )
+    show_drift(_err(), summary.get("drift"))
     if report is not None:
-        _guarded(lambda: files.write_problems_csv(report, loaded.checked.problems))
+        _guarded(
+            lambda: files.write_problems_csv(report, loaded.checked.problems),
+            exit_code=1 if detailed_exitcode else None,
+        )
+    pending = pending_changes(summary)
+    code = plan_exit_code(loaded.checked, summary, detailed=detailed_exitcode)
+    summary |= {"pending": pending, "changes_pending": bool(pending), "exit_code": code}
+    if detailed_exitcode:
+        _err().print(_escape(_pending_line(code, pending)), highlight=False, soft_wrap=True)
     if as_json:
         _print_json(summary)
-    raise typer.Exit(exit_code(loaded.checked))
+    raise typer.Exit(code)
+
+
+def _pending_line(code: int, pending: dict[str, int]) -> str:
+    """The last line of ``plan --detailed-exitcode``: its exit code and why."""
+    if code == 1:
+        return "exit 1: an error (rows rejected, or drift not known): see above"
+    if code == 2:
+        what = ", ".join(f"{kind} {count:,}" for kind, count in pending.items())
+        return f"exit 2: changes pending ({what})"
+    return "exit 0: no changes; the project matches the sheet"
 
 
 @app.command()
@@ -241,7 +345,7 @@ def mappings(
         show_mapping(_err(), _guarded(lambda: find_mapping(name)))
 
 
-@app.command()
+@app.command(cls=_Command)
 def run(
     sheet: SheetArg,
     mapping: MappingOpt = None,
@@ -646,6 +750,7 @@ def _plan(
     from loader.report import files
     from loader.report.changes import diff_data
     from loader.report.summaries import format_plan, format_validation
+    from loader.run.drift import check_drift
     from loader.run.plan import plan_sheet, target_of
 
     loaded = _load(sheet, options)
@@ -655,8 +760,10 @@ def _plan(
         _refresh(options, again=False, prefixes=prefixes, as_json=options.json, quiet=True)
     target = target_of(options)
     step = plan_sheet(loaded, options, target)
+    drift = None
     if target is not None:
         against = f"the ledger {target.ledger} ({target.endpoint}, project {target.project})"
+        drift = check_drift(loaded, options, step.delta).as_data()  # the API's counts per batch
     else:
         against = "an empty project (no --endpoint/--project-id: every camera is new)"
     written = files.write_plan(options.out, step.plan) if options.out else []
@@ -667,6 +774,7 @@ def _plan(
             "against": against,
             **diff_data(step.delta, checked.cameras, step.rows, step.inventory),
         },
+        "drift": drift,
     }
     if options.out:
         files.write_json(options.out / "plan.json", summary)
@@ -684,13 +792,13 @@ def _bundled_prefixes() -> list[str]:
 
 
 def _prune(value: str | None) -> str:
-    """--prune's value: "stop" or "delete" ("" when not given)."""
+    """--prune's value: "stop" or "delete" ("" when not given; a bare --prune is "stop")."""
     if value is None:
         return ""
     if value not in ("stop", "delete"):
         raise ConfigError(
             f"--prune {value!r} is not a way to remove tasks",
-            hint="use --prune stop or --prune delete",
+            hint="use --prune (it stops them), --prune=stop or --prune=delete",
         )
     return value
 
@@ -740,15 +848,21 @@ def _refresh(
     return summary
 
 
-def _guarded(action: Callable[[], T]) -> T:
-    """Run ``action``; a LoaderError becomes a message and its exit code, never a traceback."""
+def _guarded(
+    action: Callable[[], T], *, exit_code: int | None = None, json_error: bool = False
+) -> T:
+    """Run ``action``; a LoaderError becomes a message and its exit code (or ``exit_code``),
+    never a traceback; ``json_error``: also as a JSON object on stdout."""
     try:
         result = action()
     except LoaderError as exc:
         _err().print(f"[red bold]error[/]: {_escape(exc.message)}")
         if exc.hint:
             _err().print(f"  [bold]how to fix[/]: {_escape(exc.hint)}")
-        raise typer.Exit(exc.exit_code) from None
+        code = exc.exit_code if exit_code is None else exit_code
+        if json_error:
+            _print_json({"error": exc.message, "hint": exc.hint, "exit_code": code})
+        raise typer.Exit(code) from None
     return result
 
 

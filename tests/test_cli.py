@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from loader.cli import app
+from loader.errors import ConfigError
 from loader.model.vias import BatchTaskRequest
 from tests.conftest import FLAT_MAPPING, SAMPLES
 
@@ -224,3 +227,203 @@ def test_prune_without_anyone_to_confirm_sends_nothing(tmp_path: Path) -> None:
     assert "plan: create 1, update 0, replace 0, delete 1, restart 0, unchanged 0" in result.stderr
     assert "--prune would delete 1 tasks, and nobody is here to confirm it" in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+# --- the weekly user's path: the words bulkload prints work as typed -----------------------
+
+
+def _prune_spellings() -> set[str]:
+    """Every spelling of --prune that the README, the help or any message of bulkload shows."""
+    root = Path(__file__).resolve().parent.parent
+    texts = [(root / "README.md").read_text(encoding="utf-8")]
+    texts += [p.read_text(encoding="utf-8") for p in (root / "loader").rglob("*.py")]
+    texts += [p.read_text(encoding="utf-8") for p in (root / "loader").rglob("*.html")]
+    texts += [runner.invoke(app, [c, "--help"]).output for c in ("plan", "run")]
+    found = set()
+    for text in texts:
+        for match in re.finditer(
+            r"--prune(\[=stop\|delete\]|=stop|=delete| stop\b| delete\b)?", text
+        ):
+            spelled = match.group(0)
+            if "[=stop|delete]" in spelled:  # the synopsis: --prune[=stop|delete]
+                found |= {"--prune", "--prune=stop", "--prune=delete"}
+            elif " stop|delete" in text[match.start() : match.end() + 7]:
+                found |= {"--prune stop", "--prune delete"}
+            else:
+                found.add(spelled)
+    return found
+
+
+PRUNE_SPELLINGS = {
+    "--prune": "stop",
+    "--prune=stop": "stop",
+    "--prune stop": "stop",
+    "--prune=delete": "delete",
+    "--prune delete": "delete",
+}
+
+
+def test_every_prune_spelling_bulkload_shows_is_one_the_tests_run() -> None:
+    """Whatever the README, the help and the messages show is among the spellings run below
+    (which also keep ``--prune stop`` and ``--prune delete``, the spellings of old)."""
+    shown = _prune_spellings()
+
+    assert shown <= set(PRUNE_SPELLINGS)
+    assert {"--prune", "--prune=stop", "--prune=delete"} <= shown
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """``run`` stops at start_run: what it got (--prune's mode, whether it would ask)."""
+    from loader.run import runner as run_module
+
+    seen: list[tuple[str, bool]] = []
+
+    def start_run(sheet: Path, options: Any, progress: Any, *, confirm: Any) -> None:
+        seen.append((options.prune, confirm is not None))
+        raise ConfigError("stopped here by the test")
+
+    monkeypatch.setattr(run_module, "start_run", start_run)
+    return seen
+
+
+@pytest.mark.parametrize("spelling", sorted(PRUNE_SPELLINGS))
+@pytest.mark.parametrize("place", ["last", "before --yes", "before the sheet"])
+def test_run_takes_every_prune_spelling_anywhere(
+    spelling: str, place: str, started: list[tuple[str, bool]]
+) -> None:
+    """``run SHEET --prune``, ``--prune --yes``, ``run --prune SHEET``: as the messages say."""
+    sheet = str(SAMPLES / "nvr_export.csv")
+    words = spelling.split()
+    arguments = {
+        "last": ["run", sheet, "--yes", *words],
+        "before --yes": ["run", sheet, *words, "--yes"],
+        "before the sheet": ["run", *words, sheet, "--yes"],
+    }[place]
+
+    result = runner.invoke(app, arguments, env={"BULKLOAD_AUTH_TOKEN": "t"})
+
+    assert (result.exit_code, started) == (2, [(PRUNE_SPELLINGS[spelling], False)])
+    assert "stopped here by the test" in result.stderr
+
+
+def test_a_bare_prune_last_on_a_run_line_asks_before_stopping(
+    started: list[tuple[str, bool]],
+) -> None:
+    """No --yes: the run would ask (and refuse when nobody can answer), as before."""
+    result = runner.invoke(app, ["run", str(SAMPLES / "nvr_export.csv"), "--prune"])
+
+    assert (result.exit_code, started) == (2, [("stop", True)])
+
+
+@pytest.mark.parametrize("spelling", sorted(PRUNE_SPELLINGS))
+def test_plan_takes_every_prune_spelling(spelling: str) -> None:
+    """The plan's removal line names the mode the spelling means."""
+    note = {"stop": "stopped (--prune)", "delete": "deleted (--prune=delete)"}
+
+    result = runner.invoke(app, ["plan", str(SAMPLES / "nvr_export.csv"), *spelling.split()])
+
+    assert result.exit_code == 0
+    assert f"to remove ({note[PRUNE_SPELLINGS[spelling]]})" in result.stderr
+
+
+def test_a_prune_value_that_is_no_mode_is_refused_with_the_spellings() -> None:
+    """``--prune delte``: refused before anything is read, naming the three spellings."""
+    result = runner.invoke(app, ["plan", str(SAMPLES / "nvr_export.csv"), "--prune", "delte"])
+
+    assert result.exit_code == 2
+    assert "--prune 'delte' is not a way to remove tasks" in result.stderr
+    assert "use --prune (it stops them), --prune=stop or --prune=delete" in " ".join(
+        result.stderr.split()
+    )
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_prints_the_package_version(flag: str) -> None:
+    """``bulkload --version`` / ``-V``: the version from the package metadata."""
+    from importlib.metadata import version
+
+    result = runner.invoke(app, [flag])
+
+    assert (result.exit_code, result.stdout) == (0, f"bulkload {version('bulkload')}\n")
+
+
+def test_the_minimum_batch_count_is_that_of_the_cameras_planned() -> None:
+    """50 of site_rollout's 637 cameras to send, of one settings class: 1 batch, minimum 1
+    (not the sheet's 3); nothing to send: minimum 0."""
+    from loader.check.load import load
+    from loader.planning.batches import plan
+    from loader.report.summaries import format_plan
+
+    checked = load(SAMPLES / "site_rollout.xlsx").checked
+    some = plan([c for c in checked.cameras if not c.settings_class][:50], checked.settings_classes)
+    none = plan([], checked.settings_classes)
+
+    assert (
+        format_plan(some, checked)["batch_count"],
+        format_plan(some, checked)["minimum_batches"],
+    ) == (1, 1)
+    assert format_plan(none, checked)["minimum_batches"] == 0
+
+
+def test_detailed_exitcode_is_2_when_changes_are_pending() -> None:
+    """No endpoint: every camera is a create, so changes are pending: exit 2, --json too."""
+    result = runner.invoke(
+        app, ["plan", str(SAMPLES / "nvr_export.csv"), "--detailed-exitcode", "--json"]
+    )
+
+    summary = json.loads(result.stdout)
+    assert (result.exit_code, summary["exit_code"], summary["pending"]) == (2, 2, {"create": 60})
+    assert "exit 2: changes pending (create 60)" in result.stderr
+
+
+def test_without_detailed_exitcode_plan_exits_as_before() -> None:
+    """Changes pending, no flag: 0 (1 only for rejected rows), and --json says so."""
+    result = runner.invoke(app, ["plan", str(SAMPLES / "nvr_export.csv"), "--json"])
+
+    summary = json.loads(result.stdout)
+    assert (result.exit_code, summary["exit_code"], summary["changes_pending"]) == (0, 0, True)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        pytest.param(
+            [str(SAMPLES / "legacy_vms_export.xlsx")], '"rejected": 7', id="rows-rejected"
+        ),
+        pytest.param(["nope.xlsx"], '"error": "nope.xlsx does not exist', id="missing-file"),
+    ],
+)
+def test_detailed_exitcode_is_1_on_an_error(arguments: list[str], message: str) -> None:
+    """Rows rejected, or the plan could not be made: 1 (never 2, which means changes)."""
+    result = runner.invoke(app, ["plan", *arguments, "--detailed-exitcode", "--json"])
+
+    assert (result.exit_code, json.loads(result.stdout)["exit_code"]) == (1, 1)
+    assert message in result.stdout
+
+
+def test_detailed_exitcode_makes_a_usage_error_exit_1() -> None:
+    """A misspelt option exits 2 by click's habit, which would read as changes pending."""
+    result = runner.invoke(
+        app, ["plan", str(SAMPLES / "nvr_export.csv"), "--detailed-exitcode", "--dry"]
+    )
+
+    assert result.exit_code == 1
+    assert "No such option: --dry" in result.output
+
+
+def test_detailed_exitcode_is_1_when_drift_cannot_be_checked(tmp_path: Path) -> None:
+    """An endpoint without credentials: the plan is made, drift is not known: exit 1."""
+    arguments = [
+        *("plan", str(SAMPLES / "nvr_export.csv"), "--detailed-exitcode", "--json"),
+        *("--endpoint", "http://127.0.0.1:9", "--project-id", "p1"),
+        *("--ledger", str(tmp_path / "ledger.sqlite")),
+    ]
+
+    result = runner.invoke(app, arguments, env={"BULKLOAD_AUTH_TOKEN": ""})
+
+    summary = json.loads(result.stdout)
+    assert (result.exit_code, summary["drift"]["checked"]) == (1, False)
+    assert "drift: not checked (no credentials: set BULKLOAD_AUTH_TOKEN" in " ".join(
+        result.stderr.split()
+    )

@@ -125,6 +125,14 @@ def _options(folder: Path, run_dir: str, **overrides: Any) -> RunOptions:
     return RunOptions.of(**values)
 
 
+def _wiring() -> Wiring:
+    """An in-process simulator whose tasks stay PENDING (states move on real time, and a
+    golden file must not depend on how fast the machine is), on a fake clock."""
+    config = SimConfig(seed=7, starting_after=1e6, running_after=2e6)
+    sim = httpx.ASGITransport(app=create_sim(config))
+    return Wiring(clock=FakeClock(), transport=sim, wall=lambda: WALL)
+
+
 def _workbook(path: Path) -> str:
     """Every cell of every sheet of a results workbook, as text."""
     book = openpyxl.load_workbook(path, read_only=True)
@@ -155,8 +163,7 @@ def _edited_rollout(tmp_path: Path) -> Path:
 
 def test_a_run_then_a_weekly_plan_give_what_they_gave(invoke: Any, tmp_path: Path) -> None:
     """A run's summary and results workbook, then the next week's plan against its ledger."""
-    sim = httpx.ASGITransport(app=create_sim(SimConfig(seed=7)))
-    wiring = Wiring(clock=FakeClock(), transport=sim, wall=lambda: WALL)
+    wiring = _wiring()
     report = start_run(SAMPLES / "site_rollout.xlsx", _options(tmp_path, "week1"), wiring=wiring)
     summary = format_run(report)
     summary.pop("seconds", None)
@@ -199,8 +206,7 @@ async def test_the_page_shows_what_it_showed(sheet: str, tmp_path: Path) -> None
 def test_the_weekly_apply_ends_as_it_ended(tmp_path: Path) -> None:
     """Week 2 applied with --prune: its summary and results workbook (updates, replaces,
     a stop), and a third plan that finds nothing left to do."""
-    sim = httpx.ASGITransport(app=create_sim(SimConfig(seed=7)))
-    wiring = Wiring(clock=FakeClock(), transport=sim, wall=lambda: WALL)
+    wiring = _wiring()
     start_run(SAMPLES / "site_rollout.xlsx", _options(tmp_path, "week1"), wiring=wiring)
     week2 = _edited_rollout(tmp_path)
     report = start_run(week2, _options(tmp_path, "week2", prune="stop"), wiring=wiring)

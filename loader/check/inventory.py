@@ -108,7 +108,10 @@ def map_sheet(table: Table, spec: SheetSpec, lookups: Lookups, *, mapping_name: 
     bad = np.zeros(len(frame), dtype=bool)
     columns: dict[str, str] = {}
     for name, column_spec in spec.columns.items():
-        raw, header = _raw_values(table, column_spec, found.get(name, []), unquote=spec.unquote)
+        raw, header, carried = _raw_values(
+            table, column_spec, found.get(name, []), name, unquote=spec.unquote
+        )
+        problems += carried
         long_cells = _long_cells(raw)
         for cell in long_cells:
             bad[cell] = True
@@ -314,12 +317,14 @@ def _unquote(text: str) -> str:
 
 
 def _raw_values(
-    table: Table, spec: ColumnSpec, positions: list[int], *, unquote: bool = False
-) -> tuple[pd.Series, str]:
-    """A field's cell text per row (a template joins several), and the header it came from."""
+    table: Table, spec: ColumnSpec, positions: list[int], name: str, *, unquote: bool = False
+) -> tuple[pd.Series, str, list[Problem]]:
+    """A field's cell text per row (a template joins several), the header it came from, and
+    the warnings of its fill-down."""
     body = table.body
+    carried: list[Problem] = []
     if not positions:
-        return pd.Series(spec.default or "", index=body.index, dtype=object), ""
+        return pd.Series(spec.default or "", index=body.index, dtype=object), "", carried
     if spec.template is None:
         values = body.iloc[:, positions[0]]
         header = table.headers[positions[0]]
@@ -331,10 +336,72 @@ def _raw_values(
     if unquote:
         values = values.map(_unquote)
     if spec.fill_down:
-        values = values.where(values != "").ffill().fillna("")
+        values, carried = _fill_down(values, table, name, header)
     if spec.default is not None:
         values = values.where(values != "", spec.default)
-    return values.astype(object), header
+    return values.astype(object), header, carried
+
+
+def _fill_down(
+    values: pd.Series, table: Table, name: str, header: str
+) -> tuple[pd.Series, list[Problem]]:
+    """Empty cells take the value above (``fill_down``); a warning names the rows of each
+    value carried across rows that are not data (blank...), or over more rows than the
+    longest run above it (a merged cell lost at the top of its range looks so)."""
+    given = (values != "").to_numpy()
+    filled = values.where(given).ffill().fillna("")
+    starts = np.flatnonzero(given)
+    if given.all() or not len(starts):
+        return filled, []
+    ends = np.append(starts[1:], len(values))
+    lengths = ends - starts
+    rows = table.rows
+    gap_before = np.zeros(len(values), dtype=bool)
+    gap_before[1:] = np.diff(rows) > 1
+    across = np.add.reduceat((gap_before & ~given).astype(np.int64), starts) > 0
+    longest_above = np.concatenate(([np.iinfo(np.int64).max], np.maximum.accumulate(lengths)[:-1]))
+    problems = []
+    for run in np.flatnonzero((lengths > 1) & (across | (lengths > longest_above))):
+        start, end = int(starts[run]), int(ends[run])
+        why = []
+        if across[run]:
+            breaks = [
+                _rows(int(rows[k - 1]) + 1, int(rows[k]) - 1)
+                for k in range(start + 1, end)
+                if gap_before[k]
+            ]
+            why.append(
+                f"across {', '.join(breaks)}, which {'is' if len(breaks) == 1 else 'are'}"
+                " not data (blank, a comment...)"
+            )
+        if lengths[run] > longest_above[run]:
+            why.append(
+                f"{lengths[run]} rows in all, more than any {name} above it"
+                f" ({longest_above[run]} at most)"
+            )
+        value = str(values.iloc[start])
+        problems.append(
+            Problem.at(
+                table.place(int(rows[start + 1])),
+                Severity.WARNING,
+                "filled-down",
+                f"{name} {value!r} of row {int(rows[start])} was filled down to"
+                f" {_rows(int(rows[start + 1]), int(rows[end - 1]))}"
+                + ("" if across[run] else ":")
+                + " "
+                + "; ".join(why),
+                fix=f"if these rows belong to another {header or name}, fill in its first cell"
+                " (a merged cell may have been lost); else repeat the value in them",
+                column=header or name,
+                value=value,
+            )
+        )
+    return filled, problems
+
+
+def _rows(first: int, last: int) -> str:
+    """``row 7`` or ``rows 7-9``."""
+    return f"row {first}" if first == last else f"rows {first}-{last}"
 
 
 def _fill_template(template: str, columns: list[pd.Series], names: list[str]) -> pd.Series:

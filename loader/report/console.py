@@ -15,7 +15,7 @@ from rich.table import Table
 from loader.check.load import Loaded
 from loader.check.mapping import Mapping
 from loader.planning.batches import Plan
-from loader.report.summaries import RunReport, format_validation, problem_rows
+from loader.report.summaries import RunReport, drift_lines, format_validation, problem_rows
 from loader.state.events import CanaryPassed
 
 PROBLEMS_SHOWN: Final = 40
@@ -82,6 +82,12 @@ def show_plan(console: Console, planned: Plan, summary: dict[str, Any], out: Pat
         f" {summary['cameras']} cameras in {summary['entries']} group entries"
         + (f"; payload files in {out}/" if out else "")
     )
+
+
+def show_drift(console: Console, drift: dict[str, Any] | None) -> None:
+    """The plan's drift check (nothing without an endpoint), on stderr."""
+    for line in drift_lines(drift):
+        console.print(escape(line), highlight=False, soft_wrap=True)
 
 
 def show_run(console: Console, report: RunReport) -> None:

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from loader.check.load import Loaded
 from loader.check.schedule import describe
@@ -80,7 +80,8 @@ def format_validation(checked: Checked, *, mapping_chosen: str) -> dict[str, Any
 
 
 def format_plan(plan: Plan, checked: Checked, files: Sequence[str] = ()) -> dict[str, Any]:
-    """The plan summary (``plan.json`` and the ``--json`` of ``bulkload plan``)."""
+    """The plan summary (``plan.json`` and the ``--json`` of ``bulkload plan``); its minimum
+    batch count is that of the cameras planned (sent), not of the whole sheet."""
     batches = []
     for number, batch in enumerate(plan.batches):
         settings = plan.settings_classes[batch.settings_class].task_settings
@@ -101,12 +102,128 @@ def format_plan(plan: Plan, checked: Checked, files: Sequence[str] = ()) -> dict
     return {
         "batches": batches,
         "batch_count": len(plan.batches),
-        "minimum_batches": minimum_batches(checked.cameras),
+        "minimum_batches": minimum_batches(
+            [c for b in plan.batches for e in b.entries for c in e.cameras]
+        ),  # of what is sent: cameras the ledger holds as unchanged are not
         "cameras": plan.camera_count,
         "entries": plan.entry_count,
         "settings_classes": len(plan.settings_classes),
         "max_payload_bytes": plan.max_payload_bytes,
     }
+
+
+# The diff's counts that mean the project differs from the sheet (a run, a flag or a
+# person would change something); "unchanged" is the only one that does not.
+PENDING_COUNTS: Final = (
+    "create",
+    "update",
+    "replace",
+    "remove",
+    "restart",
+    "held_failed",
+    "held_unknown",
+    "held_changed",
+)
+
+
+def pending_changes(summary: Mapping[str, Any]) -> dict[str, int]:
+    """What a plan summary holds that differs from the sheet: the diff's counts that are
+    not "unchanged", and ``drift`` (the sheet's batches whose tasks need something)."""
+    counts = summary["diff"]["counts"]
+    found = {k: int(counts.get(k, 0)) for k in PENDING_COUNTS if counts.get(k)}
+    drift = summary.get("drift")
+    if drift and drift.get("checked") and drift.get("pending"):
+        found["drift"] = sum(1 for b in drift["drifted"] if _batch_pending(b))
+        found["drift"] += len(drift["missing"])
+    return found
+
+
+def _batch_pending(batch: Mapping[str, Any]) -> bool:
+    return any(batch[k] for k in ("restart_known", "restart_unknown", "not_restartable", "gone"))
+
+
+def plan_exit_code(checked: Checked, summary: Mapping[str, Any], *, detailed: bool) -> int:
+    """``bulkload plan``'s exit code: 0 or 1 (rows rejected) as validate's; ``detailed``
+    (``--detailed-exitcode``, terraform's convention): 1 an error (rows rejected, or drift
+    not known with an endpoint given), 2 changes pending, 0 none."""
+    if not detailed:
+        return exit_code(checked)
+    drift = summary.get("drift")
+    if exit_code(checked) or (drift is not None and not drift.get("checked")):
+        return 1
+    return 2 if pending_changes(summary) else 0
+
+
+def drift_lines(drift: Mapping[str, Any] | None) -> list[str]:
+    """The drift check of a plan, for a terminal: the sheet's batches whose tasks are not
+    all running, and what ``--restart-failed`` or ``bulkload refresh`` would do."""
+    if drift is None:
+        return []
+    if not drift["checked"]:
+        return [f"drift: not checked ({drift['reason']}); the plan knows only the ledger"]
+    requests = drift["requests"]
+    cost = f"{requests:,} ListBatchTasks request{'s' if requests != 1 else ''}"
+    cost += f", {drift['seconds']:.2f} s"
+    batches = drift["batches"]
+    plural = f"{batches:,} batch" + ("" if batches == 1 else "es")
+    if not batches and not drift["missing"]:
+        return [f"drift: none; the project holds no batch of the sheet yet ({cost})"]
+    if not drift["drifted"] and not drift["missing"]:
+        stopped = drift["stopped_by_bulkload"]
+        but = f" but the {stopped:,} --prune stopped" if stopped else ""
+        return [f"drift: none; every task of the sheet's {plural} runs{but} ({cost})"]
+    drifted = len(drift["drifted"])
+    lines = [
+        f"drift ({cost}): {drifted:,} of the sheet's {plural}"
+        f" {'has' if drifted == 1 else 'have'} tasks that are not running"
+    ]
+    for batch in drift["drifted"]:
+        states = ", ".join(f"{n:,} {state}" for state, n in batch["states"].items())
+        lines.append(
+            f"  {batch['name']} ({batch['service_name'] or batch['id']}): {batch['tasks']:,}"
+            f" tasks, {batch['running']:,} running" + (f", {states}" if states else "")
+        )
+        lines += [f"      {text}" for text in _drift_advice(batch)]
+    for name, batch_id in ((m["name"], m["id"]) for m in drift["missing"]):
+        lines.append(
+            f"  {name} ({batch_id}): the ledger holds it, the API lists it no more (deleted"
+            " outside bulkload?): bulkload refresh records that, then a run creates its"
+            " cameras again"
+        )
+    return lines
+
+
+def _drift_advice(batch: Mapping[str, Any]) -> list[str]:
+    """What helps one drifted batch, a line per kind of task."""
+    advice = []
+    if batch["restart_known"]:
+        advice.append(
+            f"{batch['restart_known']:,} known to the ledger: --restart-failed starts them"
+            " (listed under Restart)"
+        )
+    if batch["restart_unknown"]:
+        advice.append(
+            f"{batch['restart_unknown']:,} failed or stopped that the ledger does not know of:"
+            " bulkload refresh (or plan --refresh) learns which, then --restart-failed starts"
+            " them"
+        )
+    if batch["on_the_way"]:
+        advice.append(f"{batch['on_the_way']:,} on their way: a later plan sees where they went")
+    if batch["not_restartable"]:
+        advice.append(
+            f"{batch['not_restartable']:,} a start does not bring back (--restart-failed starts"
+            " START_FAILED, ABNORMAL and STOPPED tasks only): see them in the console"
+        )
+    if batch["gone"]:
+        advice.append(
+            f"{batch['gone']:,} tasks the ledger holds are gone from the batch (deleted outside"
+            " bulkload?): bulkload refresh records that, then a run creates them again"
+        )
+    if batch["stopped_by_bulkload"]:
+        advice.append(
+            f"({batch['stopped_by_bulkload']:,} stopped by --prune: their cameras left the sheet)"
+        )
+    return advice
 
 
 def schedule_text(settings: TaskSettings) -> str:
