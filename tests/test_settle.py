@@ -39,7 +39,6 @@ def vias(status: int, code: str = "", request_id: str = "r-1") -> httpx.Response
 class Kind:
     """How a test speaks to one kind: its jobs, and the API's answers meaning the same."""
 
-    name: str
     job: Callable[[int, bool], Piece]  # the n-th job, in doubt or not
     ok: Callable[[], httpx.Response]  # a send that is answered done
     found: Callable[[int], httpx.Response]  # a read showing the n-th job done
@@ -49,11 +48,13 @@ class Kind:
 
 
 def _batch(n: int, in_doubt: bool) -> Job:
+    """Batch n{n}, never sent or sent unanswered."""
     status = BatchStatus.IN_DOUBT if in_doubt else BatchStatus.PENDING
     return Job(f"n{n}", b"{}", BatchState(f"n{n}", status=status))
 
 
 def _listing(n: int) -> httpx.Response:
+    """A lookup by name that finds batch n{n}."""
     items = [{"id": f"b-{n}", "batch_task_name": f"n{n}"}]
     return httpx.Response(200, json={"count": 1, "batch_task_list": items})
 
@@ -68,6 +69,7 @@ def _submitter(
 
 
 def _change(n: int, in_doubt: bool) -> ChangeJob:
+    """A STOP of task t{n}, never sent or sent unanswered."""
     mutation = Mutation(Action.STOP, f"t{n}", ("g1", f"cam-{n}", "c-smoke"), position=n)
     if not in_doubt:
         return ChangeJob(mutation, None, ChangeState(mutation.id))
@@ -75,6 +77,7 @@ def _change(n: int, in_doubt: bool) -> ChangeJob:
 
 
 def _task(state: str) -> Callable[..., httpx.Response]:
+    """ShowTaskInfo's answer: the task in ``state`` (STOPPED: the STOP is applied)."""
     return lambda *_: httpx.Response(200, json={"id": "t", "state": state})
 
 
@@ -87,7 +90,6 @@ def _changer(
 
 
 CREATES = Kind(
-    "creates",
     _batch,
     lambda: httpx.Response(200, json=ACCEPTED),
     _listing,
@@ -96,7 +98,6 @@ CREATES = Kind(
     lambda job: BatchAccepted(batch=job.name, batch_id="b-0"),
 )
 CHANGES = Kind(
-    "changes",
     _change,
     lambda: httpx.Response(200),
     _task("STOPPED"),

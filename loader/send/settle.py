@@ -9,10 +9,11 @@ every rule below is the settler's, the same for both kinds.
 
 - Workers outnumber the requests in flight (``worker_count``): one waiting out a backoff
   or a verification holds no request. Requests in flight are capped by an AIMD
-  ``AdaptiveLimit``, one per settler: a run's creates learn theirs and its changes, sent
-  once the creates are settled (never at the same time, and to other calls), learn their
-  own. What the creates and changes of a run share is the client's ``RateLimiter`` (the
-  rate, a Retry-After pause, the cut after a 429) and the ``RunControl`` (``control``).
+  ``AdaptiveLimit`` of the settler's own: a run's changes go out only once its creates
+  are settled, to other calls, so the two never compete for room in flight and what the
+  creates learned says little of the changes. What they share is the client's
+  ``RateLimiter`` (the rate, a Retry-After pause, the cut after a 429) and the run's
+  ``RunControl`` (``control``).
 - A request that provably did not reach the API (throttled, connection refused) is sent
   again after full-jitter backoff or the API's Retry-After.
 - A request that may have reached it (5xx, timeout, reset, "name exists") is never sent
@@ -112,7 +113,8 @@ class Verification(Protocol):
 
 @dataclass(frozen=True)
 class Events:
-    """The event types of the steps every kind takes, each keyed by the kind's ``key``.
+    """The event types of the steps every kind takes, each keyed by the kind's ``key``:
+    they differ between kinds only by that field, so the settler builds them.
 
     ``retrying``: attempt, reason, delay, request_id (sent again, or the run refused);
     ``ambiguous``: attempt, reason, status, request_id (the answer was lost);
