@@ -1,14 +1,18 @@
 """
-Talking to VIAS: where credentials come from and how they go on a request (``auth``, with
-AK/SK signing in ``signing``), what every answer means by the documented error table
-(``answers``: ``classify``), the client that paces and authenticates each call
-(``client``), pacing and adaptive concurrency (``pacing``), the submitter that
-settles each batch exactly once (``engine``) and the changer that settles each update,
-start, stop and delete of an existing task exactly once (``changes``, sharing ``control``),
-asking the API what became of accepted batches (``observe``), learning a whole project
-into the ledger (``learn``), the batches' per-state counts a plan reads (``drift``), and
-secrets in payloads and logs (``secrecy``).
-[I/O: HTTP]
+Talking to VIAS: how a command connects, with which credentials, set up once
+(``connect``), how credentials go on a request (``auth``, with AK/SK signing in
+``signing``), what every answer means by the documented error table (``answers``:
+``classify``), the client that paces and authenticates each call (``client``), pacing and
+adaptive concurrency (``pacing``), the settler that settles each piece of work exactly
+once (``settle``: workers, the limit in flight, backoff, refusals, give-up, and verifying
+a lost answer before any resend), whose kinds are the batches to create (``engine``: the
+``Submitter``) and the updates, starts, stops and deletes of existing tasks (``changes``:
+the ``Changer``), what a run's settlers and its canary share (``control``: options, the
+run's stop switch, budget and streak; each settler learns its own limit in flight, all
+share the client's pacer), asking the API what became of accepted batches and finding
+tasks by their video sources' names (``observe``), learning a whole project into the
+ledger (``learn``), the batches' per-state counts a plan reads (``drift``), and secrets
+in payloads and logs (``secrecy``). [I/O: HTTP]
 
 May import: ``state``, ``planning``, ``check``, ``read``, ``model``, ``errors``.
 """

@@ -1,30 +1,31 @@
 """
-The change engine: the ``Changer``'s workers, fed from a memory stream, apply each change of
-an existing task (UpdateTask, DeleteTask, StartStopTask) exactly once.
+Changes: the ``Changer`` applies each change of an existing task (UpdateTask, DeleteTask,
+StartStopTask) exactly once, with the settler's rules (``settle``: workers, the limit in
+flight, backoff, refusals, give-up and the check of a lost answer). What is the changes'
+own (``Changes``):
 
-    Changer.run -> _take -> _settle -> _send_once / _check
+- The request: the action's call on the task; an update carries the whole configuration,
+  so every change converges when repeated.
+- A lost answer is verified by reading the task (ShowTaskInfo, ``TaskCheck``): the change
+  is done if the task shows it (``applied``); a change whose task is gone is refused,
+  except a delete, which is then done; otherwise it is sent again. Reads fail and are
+  tried again after backoff, ``max_attempts`` of them at most; right after a lost answer
+  the first waits a backoff too (a 5xx: let the API breathe).
+- A delete refused because no task has the id is done. A change never applied when the
+  run is refused for good is left for ``resume`` (the refusal may be lifted).
+- Events are keyed by the change (``Mutation.id``).
 
-- It shares the ``Submitter``'s options, run control (an interrupt, an outage, a spent
-  budget or a refused run stops both), adaptive limit and backoff (``control``).
-- A request that provably was not applied (throttled, connection refused) is sent again
-  after full-jitter backoff or the API's Retry-After.
-- A request that may have been applied (5xx, timeout, reset) is never repeated blindly: the
-  task is read (ShowTaskInfo) and the change is done if the task shows it (``applied``);
-  a change whose task is gone is refused, except a delete, which is then done. Otherwise it
-  is sent again: every change converges when repeated (an update carries the whole
-  configuration). A change in doubt at the start (a crash, a resume) is checked first.
-- A refusal is final for its change; a delete refused because no task has the id is done.
-- Every decision is an event keyed by the change (``Mutation.id``), recorded durably
-  before the action that depends on it, with the request id of the answer behind it.
+The ``control`` passed in is the run's (the ``Submitter``'s): one stop switch, budget and
+streak for creates and changes alike.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from loader.errors import SubmitError
 from loader.model.changes import Action, Mutation
 from loader.model.vias import (
     DELETED_TASK_STATES,
@@ -33,17 +34,10 @@ from loader.model.vias import (
     UPDATED_FIELDS,
 )
 from loader.planning.documents import masked
-from loader.send.answers import Outcome, Verdict
-from loader.send.client import ReadFailed, ReadRefused, RunRefused, ViasClient
-from loader.send.control import (
-    RunControl,
-    SubmitOptions,
-    backoff_delay,
-    fan_out,
-    sleep_unless_stopped,
-    worker_count,
-)
-from loader.send.pacing import AdaptiveLimit, Clock
+from loader.send.answers import Outcome
+from loader.send.client import ReadFailed, ViasClient
+from loader.send.control import SubmitOptions
+from loader.send.settle import Events, Finding, Settler
 from loader.state.events import (
     ChangeAmbiguous,
     ChangeChecked,
@@ -53,7 +47,6 @@ from loader.state.events import (
     ChangeRefused,
     ChangeRetrying,
     ChangeSending,
-    Emit,
     Event,
 )
 from loader.state.runstate import ChangeState, ChangeStatus
@@ -79,112 +72,39 @@ class ChangeJob:
             raise ValueError(f"{self.mutation.id}: an update needs its body")
 
 
-class Changer:
-    """Applies change jobs against one client; ``run`` returns when all are settled or given up.
+class Changer(Settler[ChangeJob]):
+    """Applies change jobs against one client; ``run`` returns when all are settled or
+    given up. Built as every settler is; ``control`` is the run's (pass the ``Submitter``'s)."""
 
-    ``control`` is the run's (pass the ``Submitter``'s): one stop switch, budget and
-    outage count for creates and changes alike.
-    """
+    def _kind(self) -> Changes:
+        """Changes of existing tasks."""
+        return Changes(self.client, self.options)
 
-    def __init__(
-        self,
-        client: ViasClient,
-        emit: Emit,
-        clock: Clock,
-        options: SubmitOptions,
-        control: RunControl,
-        *,
-        rng: random.Random | None = None,
-    ) -> None:
+
+class Changes:
+    """The kind of work of a ``Changer``: updates, deletes, starts and stops of tasks."""
+
+    events = Events(retrying=ChangeRetrying, ambiguous=ChangeAmbiguous, refused=ChangeRefused)
+
+    def __init__(self, client: ViasClient, options: SubmitOptions) -> None:
         self.client = client
-        self.emit = emit
-        self.clock = clock
-        self.options = options
-        self.control = control
-        self.random = rng or random.Random()
-        self.limit = AdaptiveLimit(options.concurrency)
+        self.reads = options.max_attempts
 
-    async def run(self, jobs: Sequence[ChangeJob]) -> None:
-        """Feed the jobs to the workers and wait for all of them."""
-        await fan_out(jobs, worker_count(self.options), self._take)
+    def key(self, job: ChangeJob) -> dict[str, str]:
+        """A change's events name it by ``Mutation.id``."""
+        return {"change": job.mutation.id}
 
-    async def _take(self, job: ChangeJob) -> None:
-        """One job of a worker: skipped if settled, given up once the run is stopping."""
-        if job.state.settled:
-            return
-        if self.control.stopping:
-            await self._give_up(job, self.control.stop_reason)
-        else:
-            await self._settle(job)
+    def in_doubt(self, job: ChangeJob) -> bool:
+        """Sent, or answered unclearly, and not found applied or unapplied since."""
+        return job.state.status == ChangeStatus.IN_DOUBT
 
-    async def _emit(self, job: ChangeJob, event: Event) -> None:
-        """Fold the event into the job's state, then record it (before acting on it)."""
-        job.state.apply(event)
-        await self.emit(event)
+    def sending(self, job: ChangeJob) -> Event:
+        """From here the change may be applied."""
+        mutation, attempt = job.mutation, job.state.attempts + 1
+        action, task_id = mutation.action.value, mutation.task_id
+        return ChangeSending(change=mutation.id, action=action, task_id=task_id, attempt=attempt)
 
-    async def _give_up(self, job: ChangeJob, reason: str) -> None:
-        """No more attempts; a change in doubt says so (resume checks it first)."""
-        if job.state.status == ChangeStatus.IN_DOUBT and not reason.startswith("in doubt"):
-            reason = f"in doubt: {reason}"
-        await self._emit(job, ChangeGaveUp(change=job.mutation.id, reason=reason))
-
-    async def _settle(self, job: ChangeJob) -> None:
-        """Drive one change until it is done, refused, or the run gives up on it."""
-        if job.state.status == ChangeStatus.IN_DOUBT and not await self._check(job):
-            return
-        earlier = job.state.attempts  # sends of earlier runs: this run gets max_attempts anew
-        while True:
-            reason = self._give_up_reason(job, earlier)
-            if reason:
-                await self._give_up(job, reason)
-                return
-            outcome = await self._send_once(job)
-            if outcome is None or outcome.verdict in (Verdict.FATAL, Verdict.UNAUTHORIZED):
-                continue  # the run is stopping: the next turn records giving up
-            if outcome.verdict in (Verdict.ACCEPTED, Verdict.REJECTED):
-                return
-            if outcome.verdict == Verdict.RETRIABLE:
-                await self._back_off(job, outcome)
-                continue
-            await self._sleep(self._delay(job.state.attempts))  # 5xx: let the API breathe
-            if not await self._check(job):
-                return
-
-    def _give_up_reason(self, job: ChangeJob, earlier: int) -> str:
-        """Why no further attempt is made, or "" to go on."""
-        if self.control.stopping:
-            return self.control.stop_reason
-        if job.state.attempts - earlier >= self.options.max_attempts:
-            return (
-                f"{job.state.attempts} attempts without a clear answer; last: {job.state.message}"
-            )
-        return ""
-
-    async def _send_once(self, job: ChangeJob) -> Outcome | None:
-        """One change request, recorded before it leaves and after it is classified.
-
-        None when the run stopped while this worker waited for room in flight.
-        """
-        epoch = await self.limit.acquire()
-        if self.client.refused is not None:  # answered to another worker, not yet recorded
-            self.control.stop_for(self.client.refused)
-        if self.control.stopping:
-            await self.limit.release(epoch=epoch, congested=False)
-            return None
-        mutation = job.mutation
-        sending = ChangeSending(
-            change=mutation.id,
-            action=mutation.action.value,
-            task_id=mutation.task_id,
-            attempt=job.state.attempts + 1,
-        )
-        await self._emit(job, sending)
-        outcome = await self._request(job)
-        await self.limit.release(epoch=epoch, congested=outcome.congested)
-        await self._record(job, outcome)
-        return outcome
-
-    async def _request(self, job: ChangeJob) -> Outcome:
+    async def request(self, job: ChangeJob) -> Outcome:
         """The API call of the job's action."""
         task_id = job.mutation.task_id
         match job.mutation.action:
@@ -197,127 +117,63 @@ class Changer:
             case Action.START:
                 return await self.client.start_stop_task(task_id, "start")
 
-    async def _record(self, job: ChangeJob, outcome: Outcome) -> None:
-        """The event for an outcome, and what it means for the run."""
+    def accepted(self, job: ChangeJob, outcome: Outcome) -> Event:
+        """Applied; a delete refused because the task is gone is done as a check finds it."""
         change = job.mutation.id
-        match outcome.verdict:
-            case Verdict.ACCEPTED:
-                self.control.succeeded()
-                await self._emit(job, ChangeDone(change=change, request_id=outcome.request_id))
-            case Verdict.REJECTED if outcome.missing and job.mutation.action == Action.DELETE:
-                self.control.succeeded()  # no task has the id: there is nothing left to delete
-                done = ChangeDone(change=change, request_id=outcome.request_id, checked=True)
-                await self._emit(job, done)
-            case Verdict.REJECTED:
-                self.control.succeeded()
-                await self._emit(job, _refused(change, outcome))
-                if outcome.stops_run:  # after this change, nothing more can succeed
-                    self.control.stop_for(outcome)
-            case Verdict.FATAL | Verdict.UNAUTHORIZED:
-                retrying = ChangeRetrying(
-                    change=change,
-                    attempt=job.state.attempts,
-                    reason=outcome.text or outcome.verdict.value,
-                    request_id=outcome.request_id,
-                )
-                await self._emit(job, retrying)
-                self.control.stop_for(self.client.refused or outcome)  # not applied: refused
-            case Verdict.RETRIABLE:
-                self.control.failed()
-            case _:  # AMBIGUOUS (EXISTS is not an answer to a change)
-                self.control.failed()
-                ambiguous = ChangeAmbiguous(
-                    change=change,
-                    attempt=job.state.attempts,
-                    reason=outcome.text or outcome.verdict.value,
-                    status=outcome.status,
-                    request_id=outcome.request_id,
-                )
-                await self._emit(job, ambiguous)
+        return ChangeDone(change=change, request_id=outcome.request_id, checked=outcome.missing)
 
-    async def _back_off(self, job: ChangeJob, outcome: Outcome) -> None:
-        """Wait before resending what was not applied: Retry-After, else full jitter."""
-        delay = self._delay(job.state.attempts, outcome.retry_after)
-        retrying = ChangeRetrying(
-            change=job.mutation.id,
-            attempt=job.state.attempts,
-            reason=outcome.text or outcome.verdict.value,
-            delay=round(delay, 3),
-            request_id=outcome.request_id,
-        )
-        await self._emit(job, retrying)
-        await self._sleep(delay)
+    def moot(self, job: ChangeJob, outcome: Outcome) -> bool:
+        """No task has the id: there is nothing left to delete."""
+        return outcome.missing and job.mutation.action == Action.DELETE
 
-    async def _check(self, job: ChangeJob) -> bool:
-        """Read the task until it answers: True to send (again), False when settled or given up.
+    def gave_up(self, job: ChangeJob, reason: str, *, final: bool) -> Event:
+        """Given up, whatever the refusal: a change never applied is resume's to send."""
+        return ChangeGaveUp(change=job.mutation.id, reason=reason)
 
-        A read that fails is tried again after backoff, ``max_attempts`` reads at most; one
-        the API refuses the run for stops the run. Either way the change stays in doubt.
-        """
-        failure = ""
-        for number in range(1, self.options.max_attempts + 1):
-            if number > 1:
-                await self._sleep(self._delay(number - 1))
-            if self.control.stopping:
-                break
-            try:
-                detail, request_id = await self._read(job)
-            except RunRefused as exc:
-                self.control.stop_for(exc.outcome)
-                break
-            except ReadRefused as exc:  # the query itself was refused: asking again won't help
-                failure = exc.message
-                break
-            except ReadFailed as exc:
-                failure = exc.message
-                continue
-            return await self._judge(job, detail, request_id)
-        reason = f"checks failed ({failure})" if failure else "not checked"
-        reason = f"{reason}: it may or may not be applied"
-        await self._give_up(job, self.control.stop_reason or reason)
-        return False
+    def verification(self, job: ChangeJob, *, lost: bool) -> TaskCheck:
+        """The task read back; right after a lost answer, after a backoff."""
+        return TaskCheck(self.client, job, reads=self.reads, lost=lost)
 
-    async def _read(self, job: ChangeJob) -> tuple[dict[str, Any] | None, str]:
-        """One ShowTaskInfo, recorded; a failure is recorded, counted and raised."""
-        change = job.mutation.id
-        try:
-            detail, request_id = await self.client.find_task(job.mutation.task_id)
-        except ReadFailed as exc:
-            failed = ChangeCheckFailed(change=change, reason=exc.message, request_id=exc.request_id)
-            await self._emit(job, failed)
-            if not isinstance(exc, ReadRefused | RunRefused):  # refusals are no failures
-                self.control.failed()
-            raise
-        finally:
-            self.control.lookups += 1
-        self.control.succeeded()
+
+class TaskCheck:
+    """Reads the task of a change in doubt (ShowTaskInfo) until it answers."""
+
+    def __init__(self, client: ViasClient, job: ChangeJob, *, reads: int, lost: bool) -> None:
+        self.client, self.job, self.reads, self.lost = client, job, reads, lost
+
+    def waits(self, backoff: Callable[[int], float]) -> Iterator[float | None]:
+        """Backoff between reads; before the first only right after a lost answer."""
+        yield backoff(self.job.state.attempts) if self.lost else None
+        for number in range(1, self.reads):
+            yield backoff(number)
+
+    async def read(self, number: int) -> tuple[Finding, list[Event]]:
+        """One ShowTaskInfo: applied, done; the task gone, refused; else send again."""
+        job, change = self.job, self.job.mutation.id
+        detail, request_id = await self.client.find_task(job.mutation.task_id)
         state = str(detail.get("state") or "") if detail is not None else ""
         checked = ChangeChecked(
             change=change, state=state, exists=detail is not None, request_id=request_id
         )
-        await self._emit(job, checked)
-        return detail, request_id
-
-    async def _judge(self, job: ChangeJob, detail: dict[str, Any] | None, request_id: str) -> bool:
-        """What a check found: done, refused (the task is gone), or True to send again."""
-        change, action = job.mutation.id, job.mutation.action
-        if applied(action, detail, job.wanted):
+        if applied(job.mutation.action, detail, job.wanted):
             done = ChangeDone(change=change, request_id=request_id, checked=True)
-            await self._emit(job, done)
-            return False
+            return Finding.SETTLED, [checked, done]
         if detail is None:
             refused = ChangeRefused(change=change, message=GONE, request_id=request_id)
-            await self._emit(job, refused)
-            return False
-        return True
+            return Finding.SETTLED, [checked, refused]
+        return Finding.ABSENT, [checked]
 
-    def _delay(self, attempts: int, retry_after: float | None = None) -> float:
-        """The shared backoff: full jitter, never less than Retry-After."""
-        return backoff_delay(self.options, max(attempts, 1), retry_after, self.random)
+    def failed(self, exc: SubmitError) -> Event:
+        """A read that got no answer, with the request id of the one that came."""
+        request_id = exc.request_id if isinstance(exc, ReadFailed) else ""
+        return ChangeCheckFailed(
+            change=self.job.mutation.id, reason=exc.message, request_id=request_id
+        )
 
-    async def _sleep(self, seconds: float) -> None:
-        """Sleep on the engine's clock, cut short when the run is stopped."""
-        await sleep_unless_stopped(self.clock, self.control, seconds)
+    def undecided(self, failure: str) -> str:
+        """Reads failed, or none was made: the change may be applied."""
+        reason = f"checks failed ({failure})" if failure else "not checked"
+        return f"{reason}: it may or may not be applied"
 
 
 def applied(
@@ -343,15 +199,3 @@ def _state(detail: Mapping[str, Any]) -> str:
 def _compared(doc: Mapping[str, Any]) -> dict[str, Any]:
     """What an update check compares: schedule, output and config, header values masked."""
     return masked({field: doc.get(field) for field in UPDATED_FIELDS})
-
-
-def _refused(change: str, outcome: Outcome) -> ChangeRefused:
-    """The event for a refusal that no resend would change, with what to check."""
-    return ChangeRefused(
-        change=change,
-        status=outcome.status,
-        code=outcome.code,
-        message=outcome.message,
-        request_id=outcome.request_id,
-        hint=outcome.hint,
-    )

@@ -1,47 +1,37 @@
 """
-The submission engine: the ``Submitter``'s workers, fed from a memory stream, settle each
-batch exactly once.
+Creates: the ``Submitter`` settles each batch exactly once, with the settler's rules
+(``settle``: workers, the limit in flight, backoff, refusals, give-up and the check of a
+lost answer). What is the creates' own (``Creates``):
 
-    Submitter.run -> _take -> _settle -> _send_once / _absent
+- The request: CreateBatchTask with the batch's exact bytes; "name exists" (VIAS.00010011)
+  is an answer that may mean this batch was created already, verified like a lost one.
+- A lost answer is verified by looking the batch up by its exact name (``Lookups``) over a
+  settle window that covers the list's lag, the read timeout and the batch's size (a big
+  batch may still be committing when its answer is lost): found, it is accepted; absent in
+  lookups that span the whole window, it is sent again; anything less leaves it in doubt.
+- A refusal of the run for good (permissions, project) fails the batches never sent, or
+  whose every send provably never arrived: nothing can have been created.
 
-- Every call goes through the client's shared ``RateLimiter``; requests in flight are
-  capped by an AIMD ``AdaptiveLimit``.
-- A request that provably did not reach the API (throttled, connection refused) is sent
-  again after full-jitter backoff or the API's Retry-After.
-- A request that may have reached it (5xx, timeout, reset, "name exists") is never sent
-  again blindly: the batch is looked up by its exact name over a settle window that covers
-  the list's lag, the read timeout and the batch's size (a big batch may still be
-  committing when its answer is lost); found, it is accepted; absent in lookups that span
-  the whole window, it is sent again; anything less leaves it in doubt for ``resume``.
-- An answer refusing the request itself is final for its batch; one refusing the run
-  (credentials, quota, permissions, a wrong project) stops the run. A refusal for good
-  (permissions, project) fails the batches never sent: nothing can have been created.
-- Attempts per batch are capped, retries across the run are budgeted, and a run of
-  failures with no success anywhere is an outage: the run stops in bounded time and every
-  batch that is not settled is reported (``resume`` finishes it).
-- Every decision is an event, recorded durably before the action that depends on it, with
-  the request id of the answer behind it.
-
-The options, the run's control, backoff and the stoppable sleep live in ``control``: the
-``Changer`` (``changes``) shares them. ``SubmitOptions``, ``RunControl`` and ``Emit`` are
-re-exported here for the callers that import them from this module.
+The ``Submitter`` makes the run's ``RunControl``, its retry budget covering every piece
+of work of the run; the run's ``Changer`` shares it. ``SubmitOptions``, ``RunControl`` and
+``Emit`` are re-exported here for the callers that import them from this module.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from loader.errors import SubmitError
 from loader.model.vias import BatchTaskResponse
-from loader.send.answers import Outcome, Verdict
-from loader.send.client import ReadFailed, RunRefused, ViasClient
+from loader.send.answers import Outcome
+from loader.send.client import ReadFailed, ViasClient
 from loader.send.control import RunControl as RunControl
 from loader.send.control import SubmitOptions as SubmitOptions
-from loader.send.control import backoff_delay, fan_out, sleep_unless_stopped, worker_count
-from loader.send.pacing import AdaptiveLimit, Clock
+from loader.send.pacing import Clock
+from loader.send.settle import Events, Finding, Settler
 from loader.state.events import (
     BatchAbsent,
     BatchAccepted,
@@ -63,23 +53,16 @@ _EPSILON: Final = 1e-6  # clock arithmetic slack when checking that the window h
 
 @dataclass
 class Job:
-    """One batch to settle: its name, exact bytes (secrets resolved) and folded state.
-
-    ``earlier`` counts the attempts of earlier passes (a resume): each pass may make
-    ``max_attempts`` of its own, or a batch given up once could never be sent again.
-    """
+    """One batch to settle: its name, exact bytes (secrets resolved) and folded state."""
 
     name: str
     content: bytes
     state: BatchState
-    earlier: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.earlier = self.state.attempts
 
 
-class Submitter:
-    """Settles jobs against one client; ``run`` returns when all are settled or given up."""
+class Submitter(Settler[Job]):
+    """Settles batches to create against one client; ``run`` returns when all are settled
+    or given up. ``jobs``: how many pieces of work the run has (the default retry budget)."""
 
     def __init__(
         self,
@@ -91,215 +74,111 @@ class Submitter:
         jobs: int,
         rng: random.Random | None = None,
     ) -> None:
+        budget = options.retry_budget if options.retry_budget is not None else max(20, jobs)
+        control = RunControl(budget, options.outage_after)
+        super().__init__(client, emit, clock, options, control, rng=rng)
+
+    def _kind(self) -> Creates:
+        """Batches created."""
+        return Creates(self.client, self.clock, self.options)
+
+
+class Creates:
+    """The kind of work of a ``Submitter``: batches created by CreateBatchTask."""
+
+    events = Events(retrying=BatchRetrying, ambiguous=BatchAmbiguous, refused=BatchRejected)
+
+    def __init__(self, client: ViasClient, clock: Clock, options: SubmitOptions) -> None:
         self.client = client
-        self.emit = emit
         self.clock = clock
         self.options = options
-        self.random = rng or random.Random()
-        budget = options.retry_budget if options.retry_budget is not None else max(20, jobs)
-        self.control = RunControl(budget, options.outage_after)
-        self.limit = AdaptiveLimit(options.concurrency)
 
-    async def run(self, jobs: Sequence[Job]) -> None:
-        """Feed the jobs to the workers (``control.worker_count``) and wait for all of them."""
-        await fan_out(jobs, worker_count(self.options), self._take)
+    def key(self, job: Job) -> dict[str, str]:
+        """A batch's events name it by its name."""
+        return {"batch": job.name}
 
-    async def _take(self, job: Job) -> None:
-        """One job of a worker: settled, or given up once the run is stopping."""
-        if self.control.stopping:
-            await self._give_up(job, self.control.stop_reason)
-        else:
-            await self._settle(job)
+    def in_doubt(self, job: Job) -> bool:
+        """Sent, and neither answered clearly nor looked up absent since."""
+        return job.state.status == BatchStatus.IN_DOUBT
 
-    async def _emit(self, job: Job, event: Event) -> None:
-        """Fold the event into the job's state, then record it (before acting on it)."""
-        job.state.apply(event)
-        await self.emit(event)
+    def sending(self, job: Job) -> Event:
+        """From here the batch may exist."""
+        return BatchSending(batch=job.name, attempt=job.state.attempts + 1)
 
-    async def _give_up(self, job: Job, reason: str) -> None:
-        """No more attempts: in doubt stays so; never created, after a refusal for good, fails."""
-        final = self.control.final and job.state.status == BatchStatus.PENDING
-        if final:  # never sent, or every send provably never arrived
-            reason = f"{'not created' if job.state.attempts else 'not sent'}: {reason}"
-        elif job.state.status == BatchStatus.IN_DOUBT and not reason.startswith("in doubt"):
-            reason = f"in doubt: {reason}"
-        await self._emit(job, BatchGaveUp(batch=job.name, reason=reason, final=final))
+    async def request(self, job: Job) -> Outcome:
+        """POST the batch's exact bytes."""
+        return await self.client.create_batch(job.content)
 
-    async def _settle(self, job: Job) -> None:
-        """Drive one batch until it is accepted, rejected, or the run gives up on it."""
-        if job.state.status == BatchStatus.IN_DOUBT and not await self._absent(job):
-            return
-        while True:
-            reason = self._give_up_reason(job)
-            if reason:
-                await self._give_up(job, reason)
-                return
-            outcome = await self._send_once(job)
-            if outcome is None:
-                continue  # the run stopped meanwhile: the next turn records giving up
-            if outcome.verdict in (Verdict.ACCEPTED, Verdict.REJECTED):
-                return
-            if outcome.verdict in (Verdict.FATAL, Verdict.UNAUTHORIZED):
-                continue  # the run is stopping: the next turn records giving up
-            if outcome.verdict == Verdict.RETRIABLE:
-                await self._back_off(job, outcome)
-            elif not await self._absent(job):
-                return
+    def accepted(self, job: Job, outcome: Outcome) -> Event:
+        """A 200: the API's id, counts and error_list."""
+        if outcome.response is None:  # classify accepts a create only with its answer read
+            raise ValueError(f"{job.name}: accepted without the API's answer")
+        return _accepted(job.name, outcome.response, outcome.request_id)
 
-    def _give_up_reason(self, job: Job) -> str:
-        """Why no further attempt is made, or "" to go on."""
-        if self.control.stopping:
-            return self.control.stop_reason
-        made = job.state.attempts - job.earlier
-        if made >= self.options.max_attempts:
-            return f"{made} attempts without a clear answer; last: {job.state.message}"
-        return ""
-
-    async def _send_once(self, job: Job) -> Outcome | None:
-        """One create request, recorded before it leaves and after it is classified.
-
-        None when the run stopped while this worker waited for room in flight.
-        """
-        epoch = await self.limit.acquire()
-        if self.client.refused is not None:  # answered to another worker, not yet recorded
-            self._stop_for(self.client.refused)
-        if self.control.stopping:
-            await self.limit.release(epoch=epoch, congested=False)
-            return None
-        await self._emit(job, BatchSending(batch=job.name, attempt=job.state.attempts + 1))
-        outcome = await self.client.create_batch(job.content)
-        await self.limit.release(epoch=epoch, congested=outcome.congested)
-        await self._record(job, outcome)
-        return outcome
-
-    async def _record(self, job: Job, outcome: Outcome) -> None:
-        """The event for an outcome, and what it means for the run."""
-        match outcome.verdict:
-            case Verdict.ACCEPTED if outcome.response is not None:
-                self.control.succeeded()
-                await self._emit(job, _accepted(job.name, outcome.response, outcome.request_id))
-            case Verdict.REJECTED:
-                self.control.succeeded()
-                await self._emit(job, _rejected(job.name, outcome))
-                if outcome.stops_run:  # after this batch, nothing more can succeed
-                    self._stop_for(outcome)
-            case Verdict.FATAL | Verdict.UNAUTHORIZED:
-                retrying = BatchRetrying(
-                    batch=job.name,
-                    attempt=job.state.attempts,
-                    reason=outcome.text or outcome.verdict.value,
-                    request_id=outcome.request_id,
-                )
-                await self._emit(job, retrying)
-                self._stop_for(self.client.refused or outcome)  # not sent: the refusal itself
-            case Verdict.RETRIABLE:
-                self.control.failed()
-            case Verdict.AMBIGUOUS | Verdict.EXISTS:
-                if outcome.verdict == Verdict.AMBIGUOUS:
-                    self.control.failed()
-                ambiguous = BatchAmbiguous(
-                    batch=job.name,
-                    attempt=job.state.attempts,
-                    reason=outcome.text or outcome.verdict.value,
-                    status=outcome.status,
-                    request_id=outcome.request_id,
-                )
-                await self._emit(job, ambiguous)
-
-    def _stop_for(self, refusal: Outcome) -> None:
-        """The API refused the run; for good (project, permissions) if its scope says so."""
-        self.control.stop_for(refusal)
-
-    async def _back_off(self, job: Job, outcome: Outcome) -> None:
-        """Wait before resending what never arrived: Retry-After, else full jitter.
-
-        The client already paused (Retry-After) or slowed (none) the shared pacer.
-        """
-        delay = backoff_delay(self.options, job.state.attempts, outcome.retry_after, self.random)
-        await self._emit(
-            job,
-            BatchRetrying(
-                batch=job.name,
-                attempt=job.state.attempts,
-                reason=outcome.text or outcome.verdict.value,
-                delay=round(delay, 3),
-                request_id=outcome.request_id,
-            ),
-        )
-        await self._sleep(delay)
-
-    async def _absent(self, job: Job) -> bool:
-        """Look the batch up by name until its window has passed: True only if provably absent.
-
-        Found: recorded as accepted (False). Absent: every lookup that answered found
-        nothing, at least ``len(lookup_delays)`` answered, and the last was sent after the
-        whole window (True). Anything less (lookups failing, the run stopping) leaves the
-        batch in doubt: the run gives up on it and ``resume`` looks again (False).
-        """
-        window = self._window(job)
-        began, answered, failure = self.clock.now(), 0, ""
-        for number, delay in enumerate(lookup_schedule(self.options.lookup_delays, window) * 2, 1):
-            await self._sleep(delay)
-            if self.control.stopping:
-                break
-            spanned = self.clock.now() - began >= window - _EPSILON
-            try:
-                found = await self._look_up(job, number)
-            except SubmitError as exc:
-                failure = exc.message
-                continue
-            if found:
-                return False
-            answered += 1
-            if spanned and answered >= len(self.options.lookup_delays):
-                await self._emit(job, BatchAbsent(batch=job.name, lookups=answered))
-                return True
-        reason = f"lookups failed ({failure})" if failure else "lookups did not span the window"
-        reason = f"{reason}: it may or may not exist"
-        await self._give_up(job, self.control.stop_reason or reason)
+    def moot(self, job: Job, outcome: Outcome) -> bool:
+        """A refused create is never what was wanted."""
         return False
 
-    def _window(self, job: Job) -> float:
-        """Seconds the lookups must span: the list's lag, the read timeout, the batch's size."""
-        slow_commit = (
-            self.options.lookup_window + job.state.cameras * self.options.window_per_camera
-        )
-        return max(sum(self.options.lookup_delays), slow_commit)
+    def gave_up(self, job: Job, reason: str, *, final: bool) -> Event:
+        """After a refusal for good, a batch that cannot exist fails: nothing is left to resume."""
+        if final:
+            reason = f"{'not created' if job.state.attempts else 'not sent'}: {reason}"
+        return BatchGaveUp(batch=job.name, reason=reason, final=final)
 
-    async def _look_up(self, job: Job, number: int) -> bool:
-        """One lookup by name, recorded; found: accepted. A failure is recorded and raised.
+    def verification(self, job: Job, *, lost: bool) -> Lookups:
+        """Lookups by name over the batch's window, whenever the answer was lost."""
+        return Lookups(self.client, self.clock, self.options, job)
 
-        A lookup the API refuses the whole run for stops the run.
-        """
-        try:
-            found = await self.client.find_batch(job.name)
-        except SubmitError as exc:
-            request_id = exc.request_id if isinstance(exc, ReadFailed) else ""
-            failed = LookupFailed(
-                batch=job.name, what="lookup by name", reason=exc.message, request_id=request_id
-            )
-            await self._emit(job, failed)
-            if isinstance(exc, RunRefused):
-                self._stop_for(exc.outcome)
-            raise
-        finally:
-            self.control.lookups += 1
+
+class Lookups:
+    """Looks a batch up by its exact name until its settle window has passed.
+
+    Absent only when every lookup that answered found nothing, at least
+    ``len(lookup_delays)`` answered, and the last went out after the whole window.
+    """
+
+    def __init__(self, client: ViasClient, clock: Clock, options: SubmitOptions, job: Job) -> None:
+        self.client, self.clock, self.job = client, clock, job
+        self.delays = options.lookup_delays
+        slow_commit = options.lookup_window + job.state.cameras * options.window_per_camera
+        self.window = max(sum(self.delays), slow_commit)  # lag, read timeout, batch size
+        self.began = clock.now()
+        self.answered = 0
+
+    def waits(self, backoff: Callable[[int], float]) -> list[float]:
+        """The settle delays, then doubling until the window is spanned; then all again."""
+        return lookup_schedule(self.delays, self.window) * 2
+
+    async def read(self, number: int) -> tuple[Finding, list[Event]]:
+        """One lookup by name: found, accepted; absent once the window is spanned."""
+        name = self.job.name
+        spanned = self.clock.now() - self.began >= self.window - _EPSILON
+        found = await self.client.find_batch(name)
         found_id = found.ids[0] if found.ids else ""
         looked_up = BatchLookedUp(
-            batch=job.name, found_id=found_id, lookup=number, request_id=found.request_id
+            batch=name, found_id=found_id, lookup=number, request_id=found.request_id
         )
-        await self._emit(job, looked_up)
         if found_id:
-            self.control.succeeded()
             accepted = BatchAccepted(
-                batch=job.name, batch_id=found_id, found_by_lookup=True, request_id=found.request_id
+                batch=name, batch_id=found_id, found_by_lookup=True, request_id=found.request_id
             )
-            await self._emit(job, accepted)
-        return bool(found_id)
+            return Finding.SETTLED, [looked_up, accepted]
+        self.answered += 1
+        if spanned and self.answered >= len(self.delays):
+            return Finding.ABSENT, [looked_up, BatchAbsent(batch=name, lookups=self.answered)]
+        return Finding.UNSURE, [looked_up]
 
-    async def _sleep(self, seconds: float) -> None:
-        """Sleep on the engine's clock, cut short when the run is stopped."""
-        await sleep_unless_stopped(self.clock, self.control, seconds)
+    def failed(self, exc: SubmitError) -> Event:
+        """A lookup that got no answer, with the request id of the one that came."""
+        request_id = exc.request_id if isinstance(exc, ReadFailed) else ""
+        return LookupFailed(
+            batch=self.job.name, what="lookup by name", reason=exc.message, request_id=request_id
+        )
+
+    def undecided(self, failure: str) -> str:
+        """Lookups failed, or did not span the window: the batch may exist."""
+        reason = f"lookups failed ({failure})" if failure else "lookups did not span the window"
+        return f"{reason}: it may or may not exist"
 
 
 def lookup_schedule(delays: Sequence[float], window: float) -> list[float]:
@@ -324,16 +203,4 @@ def _accepted(name: str, answer: BatchTaskResponse, request_id: str) -> BatchAcc
         succeeded=answer.succeed_count,
         error_list=list(answer.error_list),
         request_id=request_id,
-    )
-
-
-def _rejected(name: str, outcome: Outcome) -> BatchRejected:
-    """The event for a refusal that no resend would change, with what to check."""
-    return BatchRejected(
-        batch=name,
-        status=outcome.status,
-        code=outcome.code,
-        message=outcome.message,
-        request_id=outcome.request_id,
-        hint=outcome.hint,
     )
