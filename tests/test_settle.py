@@ -455,11 +455,11 @@ async def test_every_event_is_folded_before_it_is_recorded(kind: Kind, clock: Fa
 
 
 @pytest.mark.anyio
-async def test_each_settler_learns_its_own_limit_in_flight_and_shares_the_run(
+async def test_a_runs_settlers_share_its_control_and_its_limit_in_flight(
     clock: FakeClock,
 ) -> None:
-    """A run's changer takes the submitter's control but not its limit in flight: the
-    changes go out after the creates, to other calls."""
+    """A run's changer takes the submitter's control and its limit in flight: the changes
+    go out while the creates do, to the same API; a settler made alone has its own."""
 
     async def emit(event: Event) -> None:
         pass
@@ -469,9 +469,11 @@ async def test_each_settler_learns_its_own_limit_in_flight_and_shares_the_run(
             http, project_id="p1", auth=StaticToken("t"), limiter=RateLimiter(1, clock)
         )
         submitter = Submitter(client, emit, clock, OPTIONS, jobs=1)
-        changer = Changer(client, emit, clock, OPTIONS, submitter.control)
+        changer = Changer(client, emit, clock, OPTIONS, submitter.control, limit=submitter.limit)
+        alone = Changer(client, emit, clock, OPTIONS, submitter.control)
 
     assert (changer.control is submitter.control, changer.limit is submitter.limit) == (
         True,
-        False,
+        True,
     )
+    assert alone.limit is not submitter.limit

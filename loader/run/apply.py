@@ -30,7 +30,7 @@ from loader.send.changes import ChangeJob, Changer
 from loader.send.client import ViasClient
 from loader.send.engine import RunControl, SubmitOptions
 from loader.send.observe import find_tasks, source_names
-from loader.send.pacing import Clock
+from loader.send.pacing import AdaptiveLimit, Clock
 from loader.send.secrecy import resolve
 from loader.state.events import Emit
 from loader.state.runstate import ChangeState
@@ -174,8 +174,10 @@ class Applier:
         clock: Clock,
         options: SubmitOptions,
         control: RunControl,
+        limit: AdaptiveLimit | None = None,
     ) -> None:
-        """Find unknown task ids, then settle every ready mutation exactly once."""
+        """Find unknown task ids, then settle every ready mutation exactly once (``limit``:
+        the run's room in flight, which its creates use at the same time)."""
         if control.stopping:  # stopped during the creates: resume applies the changes
             return
         if self.unfound():
@@ -185,4 +187,4 @@ class Applier:
             files.write_json(self.context.run_dir / DIFF, to_data(self.context.delta), compact=True)
         jobs = self.jobs()
         if jobs:
-            await Changer(client, emit, clock, options, control).run(jobs)
+            await Changer(client, emit, clock, options, control, limit=limit).run(jobs)

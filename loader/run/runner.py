@@ -197,6 +197,7 @@ def _send(
         work_items = len(jobs) + len(applier.changes())  # the retry budget covers both
         submitter = Submitter(client, recorder, wiring.clock, submit_options, jobs=work_items)
         control = submitter.control
+        apply_with = (client, recorder, wiring.clock, submit_options, control, submitter.limit)
         for name, reason in taken.items():
             await recorder(BatchGaveUp(batch=name, reason=reason, final=True))
         held = ""  # why the rest is held back by a failed canary
@@ -213,7 +214,7 @@ def _send(
                 go alongside the creates; a replace's delete is not ready before its
                 successor is listed, so the second pass below sends it."""
                 if not client.refusal:
-                    await applier.apply(client, recorder, wiring.clock, submit_options, control)
+                    await applier.apply(*apply_with)
 
             held = await _canary_then_rest(
                 client, context, submitter, recorder, wiring.clock, jobs, alongside=changes
@@ -222,7 +223,7 @@ def _send(
                 await count_found(client, context, recorder)
             if not control.stopping and not client.refusal and not held:
                 await learn_tasks(client, context, recorder)
-                await applier.apply(client, recorder, wiring.clock, submit_options, control)
+                await applier.apply(*apply_with)
             group.cancel_scope.cancel()
         stop_reason = control.stop_reason or client.refusal or held
         return _Activity(stop_reason, control.retries, control.lookups)

@@ -8,8 +8,8 @@ once (``settle``: workers, the limit in flight, backoff, refusals, give-up, and 
 a lost answer before any resend), whose kinds are the batches to create (``engine``: the
 ``Submitter``) and the updates, starts, stops and deletes of existing tasks (``changes``:
 the ``Changer``), what a run's settlers and its canary share (``control``: options, the
-run's stop switch, budget and streak; each settler learns its own limit in flight, all
-share the client's pacer), asking the API what became of accepted batches and finding
+run's stop switch, budget and streak; the settlers also share one limit in flight and
+the client's pacer), asking the API what became of accepted batches and finding
 tasks by their video sources' names (``observe``), learning a whole project into the
 ledger (``learn``), the batches' per-state counts a plan reads (``drift``), and secrets
 in payloads and logs (``secrecy``). [I/O: HTTP]

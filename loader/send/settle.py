@@ -9,11 +9,10 @@ every rule below is the settler's, the same for both kinds.
 
 - Workers outnumber the requests in flight (``worker_count``): one waiting out a backoff
   or a verification holds no request. Requests in flight are capped by an AIMD
-  ``AdaptiveLimit`` of the settler's own: a run's changes go out only once its creates
-  are settled, to other calls, so the two never compete for room in flight and what the
-  creates learned says little of the changes. What they share is the client's
-  ``RateLimiter`` (the rate, a Retry-After pause, the cut after a 429) and the run's
-  ``RunControl`` (``control``).
+  ``AdaptiveLimit``, one per run: a run's changes go out while its creates do (they wait
+  on none), so the two share the room in flight and what either learns of congestion,
+  as they share the client's ``RateLimiter`` (the rate, a Retry-After pause, the cut
+  after a 429) and the run's ``RunControl`` (``control``).
 - A request that provably did not reach the API (throttled, connection refused) is sent
   again after full-jitter backoff or the API's Retry-After.
 - A request that may have reached it (5xx, timeout, reset, "name exists") is never sent
@@ -180,6 +179,7 @@ class Settler(ABC, Generic[J]):
         control: RunControl,
         *,
         rng: random.Random | None = None,
+        limit: AdaptiveLimit | None = None,
     ) -> None:
         self.client = client
         self.emit = emit
@@ -187,7 +187,8 @@ class Settler(ABC, Generic[J]):
         self.options = options
         self.control = control
         self.random = rng or random.Random()
-        self.limit = AdaptiveLimit(options.concurrency)
+        # The run's creates and changes go out at the same time, to one API: one limit.
+        self.limit = limit or AdaptiveLimit(options.concurrency)
         self.work = self._kind()
 
     @abstractmethod
