@@ -12,6 +12,8 @@ from loader.state.events import (
     BatchLookedUp,
     BatchPlanned,
     BatchSending,
+    ChangeDone,
+    ChangeSending,
     Event,
     RunStarted,
 )
@@ -52,3 +54,52 @@ def test_a_batch_found_by_lookup_and_then_counted_advances_the_bars_once() -> No
     ]
 
     assert _bars([*plan, started, *sends]) == ((3, 3), (80, 120))
+
+
+def _notes(events: list[Event]) -> tuple[str, float, bool]:
+    """The batches line's note, the changes line's count and whether it shows."""
+    state = RunState()
+    progress = RunProgress(Console(file=open("/dev/null", "w")), enabled=False)  # noqa: SIM115
+    for event in events:
+        state.apply(event)
+        progress(event, state)
+    tasks = {t.id: t for t in progress.progress.tasks}
+    changes = tasks[progress.changes]
+    progress.progress.console.file.close()
+    return tasks[progress.batches].fields["note"], changes.completed, changes.visible
+
+
+def test_a_lost_answer_shows_what_is_looked_up_and_until_when() -> None:
+    """A batch in doubt and not found yet: the note names the lookups and their end; once
+    found, the note says nothing of them."""
+    began = [
+        BatchPlanned(batch="b1", cameras=40),
+        RunStarted(batches=1, cameras=40),
+        BatchSending(batch="b1", attempt=1),
+        BatchAmbiguous(batch="b1", attempt=1, reason="500", status=500),
+        BatchLookedUp(batch="b1", lookup=1, window_left=29.0),
+    ]
+    found = [BatchLookedUp(batch="b1", found_id="i1", lookup=2), BatchAccepted(batch="b1")]
+
+    waiting, _, _ = _notes(began)
+    settled, _, _ = _notes([*began, *found])
+
+    assert "in doubt 1  looking up 1 batch by name until " in waiting
+    assert "looking up" not in settled
+
+
+def test_changes_have_a_line_of_their_own_and_count_as_sends() -> None:
+    """Changes sent and settled (each once, however many events) show on a changes line."""
+    events: list[Event] = [
+        RunStarted(batches=0, cameras=0),
+        ChangeSending(change="update:t1", attempt=1),
+        ChangeDone(change="update:t1"),
+        ChangeSending(change="stop:t2", attempt=1),
+        ChangeDone(change="stop:t2", checked=True),
+        ChangeDone(change="stop:t2", checked=True),
+    ]
+
+    note, completed, visible = _notes(events)
+
+    assert (completed, visible) == (2, True)
+    assert not note.startswith("0.0 sends/s")

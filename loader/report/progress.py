@@ -14,9 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from loader.send.learn import RefreshProgress
 from loader.state.events import (
+    BatchAbsent,
     BatchAccepted,
     BatchAmbiguous,
     BatchGaveUp,
+    BatchLookedUp,
     BatchPlanned,
     BatchRejected,
     BatchRetrying,
@@ -24,6 +26,10 @@ from loader.state.events import (
     CanaryFailed,
     CanaryPassed,
     CanaryWaiting,
+    ChangeDone,
+    ChangeGaveUp,
+    ChangeRefused,
+    ChangeSending,
     Event,
     RunStarted,
 )
@@ -46,6 +52,9 @@ class RunProgress:
         self.batches = self.progress.add_task("batches", total=None, note="")
         self.cameras = self.progress.add_task("cameras", total=None, note="")
         self.canary = self.progress.add_task("canary", total=None, note="", visible=False)
+        self.changes = self.progress.add_task("changes", total=None, note="", visible=False)
+        self.changed: set[str] = set()  # changes settled (counted once)
+        self.looking: dict[str, float] = {}  # batch in doubt -> wall time its lookups end
         self.done: set[str] = set()  # batches counted: a batch found by name is accepted twice
         self.retries = 0
         self.in_doubt = 0
@@ -85,10 +94,21 @@ class RunProgress:
                 self._canary_started(state)
             case BatchPlanned():
                 pass
-            case BatchAccepted() | BatchRejected() | BatchGaveUp():
-                self._settled(event, state)
+            case BatchAccepted() | BatchRejected() | BatchGaveUp() | BatchAbsent():
+                self.looking.pop(event.batch, None)
+                if not isinstance(event, BatchAbsent):
+                    self._settled(event, state)
+            case BatchLookedUp() if event.window_left > 0:
+                self.looking[event.batch] = time.time() + event.window_left
             case BatchSending():
                 self.sent += 1
+            case ChangeSending():
+                self.sent += 1
+                self.progress.update(self.changes, visible=True)
+            case ChangeDone() | ChangeRefused() | ChangeGaveUp():
+                if event.change not in self.changed:
+                    self.changed.add(event.change)
+                    self.progress.update(self.changes, completed=len(self.changed))
             case BatchRetrying():
                 self.retries += 1
             case BatchAmbiguous():
@@ -102,7 +122,16 @@ class RunProgress:
                 self.progress.update(self.canary, note=f"canary failed: {escape(event.reason)}")
         rate = self.sent / max(time.monotonic() - self.began, 1e-6)
         note = f"{rate:.1f} sends/s  retries {self.retries}  in doubt {self.in_doubt}"
-        self.progress.update(self.batches, note=note)
+        self.progress.update(self.batches, note=note + self._looking_note())
+
+    def _looking_note(self) -> str:
+        """What the run waits for: the batches whose lost answer it looks up, and until
+        when (after that a batch not found is sent again)."""
+        if not self.looking:
+            return ""
+        until = time.strftime("%H:%M:%S", time.localtime(max(self.looking.values())))
+        count = len(self.looking)
+        return f"  looking up {count} batch{'es' if count > 1 else ''} by name until {until}"
 
     def _canary_started(self, state: RunState) -> None:
         """Show the canary's line when the run has one, with its verdict so far."""

@@ -155,8 +155,13 @@ class Lookups:
         spanned = self.clock.now() - self.began >= self.window - _EPSILON
         found = await self.client.find_batch(name)
         found_id = found.ids[0] if found.ids else ""
+        left = 0.0 if found_id else max(0.0, self.window - (self.clock.now() - self.began))
         looked_up = BatchLookedUp(
-            batch=name, found_id=found_id, lookup=number, request_id=found.request_id
+            batch=name,
+            found_id=found_id,
+            lookup=number,
+            request_id=found.request_id,
+            window_left=round(left, 1),
         )
         if found_id:
             accepted = BatchAccepted(

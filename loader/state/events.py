@@ -129,6 +129,7 @@ class BatchLookedUp(Event):
     found_id: str = ""
     lookup: int = 0
     request_id: str = ""
+    window_left: float = 0.0  # seconds the lookups of a lost answer go on (0: spanned)
 
 
 @dataclass(frozen=True)
