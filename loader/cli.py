@@ -657,7 +657,6 @@ def _plan(
     """Load, diff against the ledger (when the endpoint and project are known; ``refresh``:
     read the project from the API into it first) and plan the creates; with
     ``options.out``, write the payload files and plan.json."""
-    from loader.check.inventory import ROW
     from loader.planning.batches import name_prefix, plan
     from loader.planning.delta import partition
     from loader.report import files
@@ -681,17 +680,19 @@ def _plan(
         delta.send, checked.settings_classes, max_payload_bytes=options.max_payload_bytes
     )
     written = files.write_plan(options.out, planned) if options.out else []
-    rows = dict(enumerate(checked.rows[ROW].tolist()))
+    rows, inventory = checked.excel_rows(), Path(checked.file).name
     summary = {
         "validation": format_validation(checked, mapping_chosen=loaded.chosen),
         "plan": format_plan(planned, checked, written),
         "diff": {
             "against": against,
-            **diff_data(delta, checked.cameras, rows, Path(checked.file).name),
+            **diff_data(delta, checked.cameras, rows, inventory, creates=options.json),
         },
     }
     if options.out:
-        files.write_json(options.out / "plan.json", summary)
+        files.write_plan_summary(
+            options.out / "plan.json", summary, planned, written, delta.replaces
+        )
     return loaded, planned, summary
 
 

@@ -12,7 +12,8 @@ names why) or ``duplicate`` (the same camera, group and settings as an earlier r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
@@ -51,6 +52,29 @@ class Checked:
     def count(self, status: RowStatus) -> int:
         """How many camera rows ended with ``status``."""
         return int((self.rows[STATUS] == status).sum())
+
+    def excel_rows(self) -> ExcelRows:
+        """The Excel row of each camera row, by position."""
+        return ExcelRows(self.rows[ROW].to_numpy())
+
+
+class ExcelRows(MappingABC[int, int]):
+    """Excel rows by position, read from the rows' column: a dict of a million entries
+    cost a tenth of a second and 140 MB for the few rows a diff names."""
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self._rows = rows
+
+    def __getitem__(self, position: int) -> int:
+        if not 0 <= position < len(self._rows):
+            raise KeyError(position)
+        return int(self._rows[position])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self._rows)))
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
 
 def check(
