@@ -130,7 +130,10 @@ def _creates_by_batch(
 ) -> Iterator[dict[str, Any]]:
     """Each batch's payload file and the rows of the cameras it creates, in its order."""
     for number, batch in enumerate(plan.batches):
-        rows = [c.row for e in batch.entries for c in e.cameras if c.position not in replacing]
+        rows = [c.row for e in batch.entries for c in e.cameras]
+        if replacing:
+            positions = [c.position for e in batch.entries for c in e.cameras]
+            rows = [r for r, p in zip(rows, positions, strict=True) if p not in replacing]
         if rows:
             yield {"batch": batch.name, "file": files[number] if files else None, "rows": rows}
 
