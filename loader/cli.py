@@ -772,12 +772,16 @@ def _plan(
         "plan": format_plan(step.plan, checked, written),
         "diff": {
             "against": against,
-            **diff_data(step.delta, checked.cameras, step.rows, step.inventory),
+            **diff_data(
+                step.delta, checked.cameras, step.rows, step.inventory, creates=options.json
+            ),
         },
         "drift": drift,
     }
     if options.out:
-        files.write_json(options.out / "plan.json", summary)
+        files.write_plan_summary(
+            options.out / "plan.json", summary, step.plan, written, step.delta.replaces
+        )
     return loaded, step.plan, summary
 
 

@@ -144,6 +144,34 @@ def test_roi_points_round_trip(points: list[tuple[int, int]]) -> None:
     assert json.loads(transforms.roi(text)) == {"polygons": [{"data": [list(p) for p in points]}]}
 
 
+@given(
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)), min_size=1, max_size=300),
+    st.sampled_from(["", " ", "0"]),
+)
+def test_roi_plain_points_read_as_any_point_text(points: list[tuple[int, int]], pad: str) -> None:
+    """x,y;x,y text (the short way through) gives what the general reader gives, or its error:
+    lines and polygons, zeros in front, spaces around, over the length limit."""
+    text = pad + ";".join(f"{x},{y}" for x, y in points) + pad.strip("0")
+
+    def general() -> str:
+        shapes = transforms._text_shapes(text.strip())
+        result = transforms._roi_json(shapes, text)
+        if len(result) > transforms.MAX_ROI_CHARS:
+            raise TransformError("too long")
+        return result
+
+    try:
+        expected: str | type[TransformError] = general()
+    except TransformError:
+        expected = TransformError
+    try:
+        found: str | type[TransformError] = transforms.roi(text)
+    except TransformError:
+        found = TransformError
+
+    assert found == expected
+
+
 @given(st.sets(st.integers(1, 7), min_size=1))
 def test_days_round_trip(days: set[int]) -> None:
     """Any set of days written as numbers comes back sorted, and is a fixed point."""

@@ -29,13 +29,7 @@ from loader.model.cameras import Camera, LedgerEntry, LedgerKey, LedgerState, Se
 from loader.model.changes import NO_POSITION, Change, FieldChange
 from loader.model.vias import RESTARTABLE_TASK_STATES
 from loader.planning.batches import HASH_CHARS, name_prefix
-from loader.planning.documents import (
-    Document,
-    differences,
-    document,
-    fingerprint,
-    needs_replacing,
-)
+from loader.planning.documents import ClassDocuments, Document, differences, needs_replacing
 
 # Task states the sheet's restart fixes (``--restart-failed``).
 _LIVE: Final = frozenset({LedgerState.LOADED, LedgerState.STOPPED})
@@ -61,20 +55,86 @@ class TaskChange:
     fields: tuple[FieldChange, ...] = ()
 
 
+class Marks:
+    """The fingerprint of each camera task's settings by position, and the documents by
+    fingerprint, made when first asked for.
+
+    A plan against an empty ledger asks for none (every camera is a create); a diff asks
+    for the cameras the ledger knows; a run records them all.
+    """
+
+    def __init__(
+        self,
+        cameras: Sequence[Camera] = (),
+        settings_classes: Sequence[SettingsClass] = (),
+        *,
+        fingerprints: dict[int, str] | None = None,
+        documents: dict[str, Document] | None = None,
+    ) -> None:
+        self._cameras, self._settings = cameras, settings_classes
+        self._classes: dict[int, ClassDocuments] = {}
+        self._fingerprints = fingerprints
+        self._documents = documents if documents is not None else {}
+        self._made: dict[tuple[int, str | None], str] = {}  # most cameras share a class and ROI
+
+    def of(self, camera: Camera) -> str:
+        """One camera task's fingerprint (its document kept by it)."""
+        shared = (camera.settings_class, camera.target_roi)
+        mark = self._made.get(shared)
+        if mark is None:
+            settings = self._class(camera.settings_class)
+            mark = self._made[shared] = settings.fingerprint(camera.target_roi)
+            if mark not in self._documents:
+                self._documents[mark] = settings.document(camera.target_roi)
+        return mark
+
+    def document(self, mark: str) -> Document:
+        """The document of a fingerprint ``of`` gave."""
+        return self._documents[mark]
+
+    @property
+    def fingerprints(self) -> dict[int, str]:
+        """Every camera's fingerprint by position."""
+        if self._fingerprints is None:
+            self._fingerprints = {c.position: self.of(c) for c in self._cameras}
+        return self._fingerprints
+
+    @property
+    def documents(self) -> dict[str, Document]:
+        """Every camera's document by fingerprint."""
+        self.fingerprints  # noqa: B018 - making them keeps each one's document
+        return self._documents
+
+    def _class(self, index: int) -> ClassDocuments:
+        found = self._classes.get(index)
+        if found is None:
+            found = self._classes[index] = ClassDocuments(self._settings[index].task_settings)
+        return found
+
+
 @dataclass
 class Delta:
     """The diff: cameras to create, changes to existing tasks, and the cameras held."""
 
     send: list[Camera]  # created by batches (new cameras, and the new half of replaces)
     held: dict[int, tuple[Earlier, LedgerEntry]] = field(default_factory=dict)  # by position
-    fingerprints: dict[int, str] = field(default_factory=dict)  # by position, sent or not
-    documents: dict[str, Document] = field(default_factory=dict)  # by fingerprint
+    marks: Marks = field(default_factory=Marks)  # the settings of every camera task
     earlier: Mapping[LedgerKey, LedgerEntry] = field(default_factory=dict)  # the ledger read
     updates: list[TaskChange] = field(default_factory=list)
     replaces: dict[int, TaskChange] = field(default_factory=dict)  # by the new camera's row
     restarts: list[TaskChange] = field(default_factory=list)
     removes: list[TaskChange] = field(default_factory=list)
     creates: int = 0  # cameras in ``send`` that are new (not replacing a task)
+
+    @property
+    def fingerprints(self) -> dict[int, str]:
+        """Each camera's settings fingerprint by position, sent or not."""
+        return self.marks.fingerprints
+
+    @property
+    def documents(self) -> dict[str, Document]:
+        """The settings documents by fingerprint."""
+        return self.marks.documents
 
     def counts(self) -> dict[str, int]:
         """How many camera tasks each kind of change touches."""
@@ -115,17 +175,14 @@ def partition(
     ``deleting`` (``--prune=delete``): tasks stopped earlier are removed too.
     """
     recorded = documents or {}
-    delta = Delta(send=[], earlier=ledger)
-    marks: dict[tuple[int, str | None], str] = {}  # most cameras share a class and an ROI
+    marks = Marks(cameras, settings_classes)
+    delta = Delta(send=[], marks=marks, earlier=ledger)
+    if not ledger:  # every camera task is new: nothing to compare, nothing per camera
+        delta.send = _distinct(cameras, settings_classes)
+        delta.creates = len(delta.send)
+        return delta
     wanted: dict[LedgerKey, Camera] = {}
     for camera in cameras:
-        shared = (camera.settings_class, camera.target_roi)
-        mark = marks.get(shared)
-        if mark is None:
-            doc = document(settings_classes[camera.settings_class].task_settings, camera.target_roi)
-            mark = marks[shared] = fingerprint(doc)
-            delta.documents[mark] = doc
-        delta.fingerprints[camera.position] = mark
         wanted[camera_key(camera, settings_classes)] = camera
     leaving = _leaving(ledger, wanted, settings_classes, inventory)
     live: dict[tuple[str, str], list[LedgerKey]] = {}  # leaving live tasks by camera
@@ -139,6 +196,27 @@ def partition(
         if entry.state == LedgerState.LOADED or deleting
     ]
     return delta
+
+
+def _distinct(cameras: Sequence[Camera], settings_classes: Sequence[SettingsClass]) -> list[Camera]:
+    """One camera per camera task, in the order of each task's first row, its last row's
+    camera (what the diff's ``wanted`` keeps: rows validation left valid can still share a
+    task when two settings classes name one algorithm).
+
+    Checked by hash first: distinct hashes mean distinct tasks, the common case, and the
+    cameras are kept as they are without a dict of a million keys.
+    """
+    services = [s.task_settings.service_name for s in settings_classes]
+    if len(set(services)) < len(services):
+        keys = zip(
+            [c.group for c in cameras],
+            [c.video_source_id for c in cameras],
+            [services[c.settings_class] for c in cameras],
+            strict=True,
+        )
+        if len(set(map(hash, keys))) < len(cameras):
+            return list({camera_key(c, settings_classes): c for c in cameras}.values())
+    return list(cameras)
 
 
 def _place(
@@ -157,8 +235,6 @@ def _place(
     leaves the sheet, if any (``live``: those tasks by camera, in key order; each is
     replaced once).
     """
-    at, mark = camera.position, delta.fingerprints[camera.position]
-    new = delta.documents[mark]
     if entry is None or entry.state == LedgerState.DELETED:
         replaced = live.get((key[0], key[1]))
         old_key = replaced.pop(0) if replaced else None
@@ -166,10 +242,15 @@ def _place(
             delta.creates += 1
         else:
             gone = leaving.pop(old_key)
+            new = delta.marks.document(delta.marks.of(camera))
             fields = tuple(differences(recorded.get(gone.fingerprint), new))
-            delta.replaces[at] = TaskChange(Change.REPLACE, old_key, gone, at, fields)
+            delta.replaces[camera.position] = TaskChange(
+                Change.REPLACE, old_key, gone, camera.position, fields
+            )
         delta.send.append(camera)
         return
+    at, mark = camera.position, delta.marks.of(camera)
+    new = delta.marks.document(mark)
     same = entry.fingerprint == mark
     if entry.state == LedgerState.FAILED:
         if same and not retry_failed:
@@ -280,11 +361,14 @@ def from_data(
         )
 
     replaces = [change(item) for item in data["replaces"]]
+    marks = Marks(
+        fingerprints={int(at): mark for at, mark in data["fingerprints"].items()},
+        documents=dict(data["documents"]),
+    )
     return Delta(
         send=[by_position[at] for at in data["send"]],
         held={at: (Earlier(e), LedgerEntry(*entry)) for at, e, entry in data["held"]},
-        fingerprints={int(at): mark for at, mark in data["fingerprints"].items()},
-        documents=dict(data["documents"]),
+        marks=marks,
         earlier=ledger,
         updates=[change(item) for item in data["updates"]],
         replaces={c.position: c for c in replaces},

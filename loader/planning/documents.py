@@ -48,6 +48,42 @@ def document(settings: TaskSettings, roi: str | None) -> Document:
     return masked(_with_roi(dumped, roi))
 
 
+class ClassDocuments:
+    """The documents and fingerprints of one settings class's camera tasks, ROI by ROI.
+
+    A million cameras may carry as many ROIs: the class's settings are dumped and encoded
+    once, and a ROI's fingerprint hashes that canonical text with the ROI spliced in (the
+    same text ``canonical`` writes: ``target_roi`` has one place under sorted keys, and a
+    string encodes alone as it does inside the document). A document is built only when
+    asked for, sharing the class's parts.
+    """
+
+    def __init__(self, settings: TaskSettings) -> None:
+        self.base = document(settings, None)
+        self.plain = fingerprint(self.base)
+        placeholder = json.dumps(_SPLICE, ensure_ascii=False)
+        text = canonical(_with_roi(self.base, _SPLICE))
+        head, found, tail = text.partition(placeholder)
+        self._around = (head, tail) if found and placeholder not in tail else None
+
+    def fingerprint(self, roi: str | None) -> str:
+        """The fingerprint of ``document(settings, roi)``."""
+        if not roi:
+            return self.plain
+        if self._around is None:  # the settings hold the placeholder's text themselves
+            return fingerprint(self.document(roi))
+        head, tail = self._around
+        text = f"{head}{json.dumps(roi, ensure_ascii=False)}{tail}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def document(self, roi: str | None) -> Document:
+        """``document(settings, roi)``: equal to it, sharing the class's parts."""
+        return _with_roi(self.base, roi)
+
+
+_SPLICE: Final = "\x00roi\x00"  # stands for the ROI in a class's canonical text
+
+
 def canonical(doc: Mapping[str, Any]) -> str:
     """Compact JSON with sorted keys: equal documents give equal text."""
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

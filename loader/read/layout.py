@@ -69,7 +69,7 @@ def locate(
         header_index = max(len(grid) - 1, 0)
     headers = list(grid.iloc[header_index]) if len(grid) else []
     body = grid.iloc[header_index + 1 :]
-    filled = (body != "").sum(axis=1).to_numpy()
+    filled = _filled(body)
     keep = filled > 0
     skipped = _title_rows(grid.iloc[:header_index], file, sheet)
     skipped += _blank_runs(body.index.to_numpy(), keep, file, sheet)
@@ -154,6 +154,14 @@ def find_header(grid: pd.DataFrame, known: Collection[str]) -> int:
         return int(np.argmax(matches))
     filled = (scan != "").sum(axis=1).to_numpy()
     return int(np.argmax(filled >= max(2, filled.max() // 2)))
+
+
+def _filled(body: pd.DataFrame) -> np.ndarray:
+    """How many cells of each row hold text (column by column: no frame of booleans)."""
+    filled = np.zeros(len(body), dtype=np.int64)
+    for column in range(body.shape[1]):
+        filled += body.iloc[:, column].to_numpy(dtype=object) != ""
+    return filled
 
 
 def _title_rows(above: pd.DataFrame, file: str, sheet: str) -> list[Problem]:

@@ -11,12 +11,14 @@ Excel stored as whole floats come back without ``.0``.
 from __future__ import annotations
 
 import codecs
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
+import numpy as np
 import pandas as pd
 from charset_normalizer import from_bytes
 
@@ -195,14 +197,35 @@ def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     Columns right of the last one holding any text are dropped (formatting residue in
     Excel, delimiter guesses in CSV).
     """
-    frame = frame.reset_index(drop=True)
-    frame.columns = pd.RangeIndex(frame.shape[1])
-    for column in frame.columns:
-        frame[column] = frame[column].astype(object).fillna("").astype(str).str.strip()
-    width = frame.shape[1]
-    while width > 1 and not frame[width - 1].astype(bool).any():
+    raw = [frame.iloc[:, n].to_numpy(dtype=object) for n in range(frame.shape[1])]
+    while len(raw) > 1 and not (raw[-1] != "").any():  # empty as read: nothing to trim
+        raw.pop()
+    columns = [_text(values) for values in raw]
+    width = len(columns)
+    while width > 1 and not any(columns[width - 1]):
         width -= 1
-    return frame.iloc[:, :width] if width < frame.shape[1] else frame
+    return pd.DataFrame(dict(enumerate(columns[:width])), dtype=object, copy=False)
+
+
+def _text(values: np.ndarray) -> np.ndarray:
+    """One column's cells as trimmed text in a plain object array, made in one pass.
+
+    Plain objects rather than pandas' string dtype: every later stage reads the cells one
+    by one or compares whole columns, which numpy does on object arrays without pandas'
+    per-call checks.
+    """
+    cells = np.empty(len(values), dtype=object)
+    cells[:] = [
+        value.strip() if type(value) is str else _cell_text(value) for value in values.tolist()
+    ]
+    return cells
+
+
+def _cell_text(value: object) -> str:
+    """A cell that pandas did not read as text: empty for a missing value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return str(value).strip()
 
 
 def _short(exc: BaseException) -> str:

@@ -43,10 +43,17 @@ _SIGNS: Final = {
 
 
 def diff_data(
-    delta: Delta, cameras: Sequence[Camera], rows: Mapping[int, int], inventory: str = ""
+    delta: Delta,
+    cameras: Sequence[Camera],
+    rows: Mapping[int, int],
+    inventory: str = "",
+    *,
+    creates: bool = True,
 ) -> dict[str, Any]:
     """The diff's counts and every change, JSON-ready; ``rows``: Excel row by position;
-    ``inventory``: this sheet's file name (removals loaded by other files are named)."""
+    ``inventory``: this sheet's file name (removals loaded by other files are named);
+    ``creates``: False leaves the list of cameras to create empty (their count stays), for
+    a reader that shows none of them."""
 
     def item(change: TaskChange) -> dict[str, Any]:
         group, source, service = change.key
@@ -60,7 +67,7 @@ def diff_data(
             "fields": [{"field": f.field, "old": f.old, "new": f.new} for f in change.fields],
         }
 
-    new = [c for c in delta.send if c.position not in delta.replaces]
+    new = [c for c in delta.send if c.position not in delta.replaces] if creates else []
     return {
         "counts": {str(k): v for k, v in delta.counts().items()},
         "create": [

@@ -8,12 +8,12 @@ the ledger]
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Final
 
-from loader.check.inventory import ROW
 from loader.check.load import Loaded
 from loader.planning.batches import Plan, plan
 from loader.planning.delta import Delta, partition
@@ -44,9 +44,9 @@ class Planned:
     target: Target | None
 
     @cached_property
-    def rows(self) -> dict[int, int]:
+    def rows(self) -> Mapping[int, int]:
         """The Excel row of each camera row, by position (what a diff and results name)."""
-        return dict(enumerate(self.loaded.checked.rows[ROW].tolist()))
+        return self.loaded.checked.excel_rows()
 
     @property
     def inventory(self) -> str:
