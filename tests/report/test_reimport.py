@@ -16,7 +16,7 @@ from loader.model.vias import OFFSET_PATTERN
 from loader.run.runner import start_run
 from loader.sim import SimConfig, running_simulator
 from tests.conftest import write_inventory
-from tests.test_run import settings_for
+from tests.run.test_run import settings_for
 
 runner = CliRunner()
 

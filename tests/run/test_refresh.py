@@ -30,7 +30,7 @@ from loader.sim.app import create_app, new_state
 from loader.sim.state import SimBatch
 from loader.state.ledger import Ledger
 from tests.conftest import FakeClock, write_inventory
-from tests.test_run import settings_for
+from tests.run.test_run import settings_for
 
 ENDPOINT = "http://sim.test"
 PROJECT = "sim-project"

@@ -38,7 +38,7 @@ from loader.web.options import ServeOptions, serve_options
 from loader.web.problems import ProblemQuery, select
 from loader.web.security import Refused, safe_name, session_value
 from tests.conftest import SAMPLES, FakeClock, XlsxWriter, write_inventory
-from tests.test_run import settings_for
+from tests.run.test_run import settings_for
 
 pytestmark = pytest.mark.anyio
 ORIGIN = "http://127.0.0.1:8770"

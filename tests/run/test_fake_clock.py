@@ -15,7 +15,7 @@ from loader.run.runner import Wiring, resume_run, start_run
 from loader.sim import SimConfig, SimState
 from loader.sim.app import create_app, new_state
 from tests.conftest import FakeClock, write_inventory
-from tests.test_run import expected_cameras, settings_for
+from tests.run.test_run import expected_cameras, settings_for
 
 
 def _wiring(config: SimConfig, clock: FakeClock) -> tuple[Wiring, object]:

@@ -19,8 +19,8 @@ from loader.send.connect import Credentials
 from loader.sim import SimConfig, running_simulator
 from loader.state.runstate import BatchStatus
 from tests.conftest import write_inventory
-from tests.test_kill_resume import wait_for
-from tests.test_run import IAM, expected_cameras, settings_for
+from tests.e2e.test_kill_resume import wait_for
+from tests.run.test_run import IAM, expected_cameras, settings_for
 
 GROUPS, PER_GROUP = 900, 2  # 9 batches of 100 groups
 

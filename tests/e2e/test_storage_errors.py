@@ -19,7 +19,7 @@ from loader.state.events import BatchPlanned, Event
 from loader.state.journal import Journal
 from loader.state.ledger import Ledger
 from tests.conftest import FakeClock, write_inventory
-from tests.test_run import settings_for
+from tests.run.test_run import settings_for
 
 runner = CliRunner()
 

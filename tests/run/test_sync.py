@@ -23,8 +23,8 @@ from loader.run.runner import Wiring, resume_run, start_run
 from loader.sim import SimConfig, SimState, running_simulator
 from loader.sim.app import create_app, new_state
 from tests.conftest import FakeClock
-from tests.test_kill_resume import bulkload, wait_for
-from tests.test_run import settings_for
+from tests.e2e.test_kill_resume import bulkload, wait_for
+from tests.run.test_run import settings_for
 
 MAPPING = """
 name = "weekly"

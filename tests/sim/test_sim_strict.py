@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from loader.sim import SimConfig, SimState, create_app
-from tests.test_sim_contract import (
+from tests.sim.test_sim_contract import (
     AK,
     BATCHES,
     DOCUMENTED_SCHEDULE,

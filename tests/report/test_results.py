@@ -24,7 +24,7 @@ from loader.state.events import (
 )
 from loader.state.runstate import replay
 from tests.conftest import TWO_SHEET_MAPPING, write_inventory
-from tests.test_run import settings_for
+from tests.run.test_run import settings_for
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "\tx", "\rx", "\nx"]
 

@@ -20,8 +20,8 @@ from loader.send.pacing import RateLimiter
 from loader.sim import SimConfig
 from loader.sim.service import derived_source_name
 from tests.conftest import FakeClock
-from tests.test_sync import _options, assert_matches, edit, inventory, wiring_for
-from tests.test_sync import write as write_sheet
+from tests.run.test_sync import _options, assert_matches, edit, inventory, wiring_for
+from tests.run.test_sync import write as write_sheet
 
 BASE = "/v2/sim-project"
 

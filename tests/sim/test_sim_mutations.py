@@ -19,7 +19,7 @@ from loader.sim import MUTATION_FAULTS, SimConfig, create_app, running_simulator
 from loader.sim.app import new_state
 from loader.sim.service import derived_group_name
 from loader.sim.state import SimState, SimTask
-from tests.test_sim_contract import (
+from tests.sim.test_sim_contract import (
     BATCHES,
     DOCUMENTED_SCHEDULE,
     GATEWAY_KEYS,

@@ -16,7 +16,7 @@ from loader.send.signing import AkSk
 from loader.state.events import Event
 from loader.state.runstate import BatchStatus
 from tests.conftest import FakeClock
-from tests.test_submit import FakeApi, listing, ok, settle
+from tests.send.test_submit import FakeApi, listing, ok, settle
 
 SIGNED = AkSkAuth(AkSk("SIMAK0000000000000001", "sim-secret-key-0123456789abcdef"), project_id="p1")
 THROTTLED_MESSAGE = (

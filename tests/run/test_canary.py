@@ -38,7 +38,7 @@ from loader.state.events import (
 from loader.state.journal import Journal
 from loader.state.runstate import RunState
 from tests.conftest import FakeClock, write_inventory
-from tests.test_run import expected_cameras, settings_for
+from tests.run.test_run import expected_cameras, settings_for
 
 URL = "http://sim.test"
 

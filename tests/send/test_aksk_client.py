@@ -22,9 +22,9 @@ from loader.send.signing import AkSk, canonical_url, signed_headers
 from loader.sim import SimConfig, SimState
 from loader.sim.app import create_app, new_state
 from tests.conftest import FakeClock, write_inventory
-from tests.test_run import expected_cameras, settings_for
-from tests.test_signing import HOST, NOW, Case, official
-from tests.test_submit import Answer, FakeApi, error, listing, ok, settle
+from tests.run.test_run import expected_cameras, settings_for
+from tests.send.test_signing import HOST, NOW, Case, official
+from tests.send.test_submit import Answer, FakeApi, error, listing, ok, settle
 
 AK = "SIMAK0000000000000001"
 SK = "sim-secret-key-0123456789abcdef"

@@ -2,7 +2,7 @@
 in ``tests/data/golden``: a change that moves code must leave every one of them as it was.
 
 A deliberate change of an output rewrites them: ``BULKLOAD_GOLDEN=write uv run pytest
-tests/test_golden.py``, then read the diff of ``tests/data/golden`` before committing it.
+tests/e2e/test_golden.py``, then read the diff of ``tests/data/golden`` before committing it.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from loader.web.app import create_app
 from loader.web.options import ServeOptions
 from tests.conftest import SAMPLES, FakeClock
 
-GOLDEN = Path(__file__).parent / "data" / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 WRITE = os.environ.get("BULKLOAD_GOLDEN") == "write"
 ORIGIN = "http://127.0.0.1:8770"
 SHEETS = [
@@ -55,7 +55,7 @@ VOLATILE = [
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00"), "TIME"),
     (re.compile(r"Duration of this pass\t[0-9.]+ s"), "Duration of this pass\tS"),
 ]
-REPO = str(Path(__file__).resolve().parent.parent)
+REPO = str(Path(__file__).resolve().parents[2])
 
 
 def agree(name: str, text: str, tmp_path: Path | None = None) -> None:

@@ -234,7 +234,7 @@ def test_prune_without_anyone_to_confirm_sends_nothing(tmp_path: Path) -> None:
 
 def _prune_spellings() -> set[str]:
     """Every spelling of --prune that the README, the help or any message of bulkload shows."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     texts = [(root / "README.md").read_text(encoding="utf-8")]
     texts += [p.read_text(encoding="utf-8") for p in (root / "loader").rglob("*.py")]
     texts += [p.read_text(encoding="utf-8") for p in (root / "loader").rglob("*.html")]

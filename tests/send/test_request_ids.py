@@ -17,8 +17,8 @@ from loader.state.events import BatchAccepted, Event, decode
 from loader.state.journal import Journal
 from loader.state.runstate import replay
 from tests.conftest import FakeClock, write_inventory
-from tests.test_run import settings_for
-from tests.test_submit import FakeApi, settle
+from tests.run.test_run import settings_for
+from tests.send.test_submit import FakeApi, settle
 
 ANSWERED = {"BatchAccepted", "BatchRejected", "BatchAmbiguous", "BatchLookedUp", "BatchRetrying"}
 

@@ -1,0 +1,1 @@
+"""Mapping and checking rows (``loader.check``)."""

@@ -1,0 +1,1 @@
+"""End to end: the command line, whole processes, golden outputs."""

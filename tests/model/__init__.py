@@ -1,0 +1,1 @@
+"""The types every stage shares (``loader.model``, ``loader.bulk``)."""

@@ -1,0 +1,1 @@
+"""What a person reads (``loader.report``)."""

@@ -1,0 +1,1 @@
+"""Runs wired together (``loader.run``)."""

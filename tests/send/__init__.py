@@ -1,0 +1,1 @@
+"""Talking to VIAS (``loader.send``)."""

@@ -1,0 +1,1 @@
+"""The simulated VIAS server (``loader.sim``)."""
