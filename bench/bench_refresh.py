@@ -25,7 +25,7 @@ from typing import Any
 from loader.model.vias import MAX_GROUPS_PER_BATCH, MAX_SOURCES_PER_GROUP
 from loader.run.options import RunOptions
 from loader.run.refresh import refresh_ledger
-from loader.send.connect import Credentials
+from loader.send.credentials import Credentials
 from loader.sim import SimConfig, SimState, running_simulator
 from loader.state.ledger import Ledger
 

@@ -26,7 +26,7 @@ from loader.check.load import load
 from loader.planning.batches import plan
 from loader.run.options import RunOptions
 from loader.run.runner import start_run
-from loader.send.connect import Credentials
+from loader.send.credentials import Credentials
 from loader.sim import SimConfig, running_simulator
 
 MAPPING = """

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from loader.report.summaries import RunReport
     from loader.run.options import RunOptions
     from loader.run.runner import reconcile_run, resume_run, start_run
-    from loader.send.connect import Credentials
+    from loader.send.credentials import Credentials
 
 _HOMES = {
     "Batch": "loader.planning.batches",
@@ -40,7 +40,7 @@ _HOMES = {
     "CameraStatus": "loader.model.cameras",
     "Checked": "loader.check.validate",
     "ConfigError": "loader.errors",
-    "Credentials": "loader.send.connect",
+    "Credentials": "loader.send.credentials",
     "InputError": "loader.errors",
     "Loaded": "loader.check.load",
     "LoaderError": "loader.errors",

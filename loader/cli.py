@@ -606,7 +606,7 @@ def demo(
     from loader.report.console import show_run
     from loader.report.progress import RunProgress
     from loader.run.runner import start_run
-    from loader.send.connect import Credentials
+    from loader.send.credentials import Credentials
     from loader.sim import SimConfig, running_simulator
 
     config = SimConfig(

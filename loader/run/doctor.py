@@ -42,7 +42,8 @@ from loader.run.options import RunOptions
 from loader.send.answers import Outcome, Verdict
 from loader.send.auth import TokenSource
 from loader.send.client import ViasClient
-from loader.send.connect import AuthMethod, Credentials, auth_source  # a run's own choice
+from loader.send.connect import auth_source  # a run's own choice
+from loader.send.credentials import AuthMethod, Credentials
 from loader.send.pacing import RateLimiter, SystemClock
 from loader.send.secrecy import Scrubber
 from loader.state.events import describe_answer

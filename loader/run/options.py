@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from loader.errors import ConfigError
 from loader.read.guard import MB, Limits
-from loader.send.connect import Connection, Credentials, auth_source
+from loader.send.credentials import Credentials
 
 if TYPE_CHECKING:
     from loader.read.sheets import ExcelReader
+    from loader.send.connect import Connection
 
 ENV_PREFIX: Final = "BULKLOAD_"
 DEFAULT_RATE: Final = 10.0
@@ -173,6 +174,8 @@ class RunOptions:
 
         Missing settings or credentials are a ConfigError: nothing is sent.
         """
+        from loader.send.connect import Connection, auth_source  # httpx: not for --help
+
         if not (endpoint and project_id):
             endpoint, project_id = self.api_target()
         auth = auth_source(self.credentials, project_id)

@@ -1,7 +1,7 @@
 """
-Talking to VIAS: how a command connects, with which credentials, set up once
-(``connect``), how credentials go on a request (``auth``, with AK/SK signing in
-``signing``), what every answer means by the documented error table (``answers``:
+Talking to VIAS: the credentials a command was given (``credentials``: plain data), how
+it connects, set up once (``connect``), how credentials go on a request (``auth``, with
+AK/SK signing in ``signing``), what every answer means by the documented error table (``answers``:
 ``classify``), the client that paces and authenticates each call (``client``), pacing and
 adaptive concurrency (``pacing``), the settler that settles each piece of work exactly
 once (``settle``: workers, the limit in flight, backoff, refusals, give-up, and verifying

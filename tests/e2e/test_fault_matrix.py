@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from loader.run.runner import resume_run, start_run
-from loader.send.connect import Credentials
+from loader.send.credentials import Credentials
 from loader.sim import SimConfig, running_simulator
 from loader.state.runstate import BatchStatus
 from tests.conftest import write_inventory

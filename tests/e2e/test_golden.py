@@ -24,7 +24,7 @@ from loader import cli
 from loader.report.summaries import format_run
 from loader.run.options import RunOptions
 from loader.run.runner import Wiring, start_run
-from loader.send.connect import Credentials
+from loader.send.credentials import Credentials
 from loader.sim import SimConfig
 from loader.sim.app import create_app as create_sim
 from loader.web.app import create_app

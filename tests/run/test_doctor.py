@@ -21,7 +21,7 @@ from loader.cli import app
 from loader.model.checks import Check, CheckStatus, Diagnosis
 from loader.run.doctor import DoctorWiring, Resolver, check_clock, diagnose
 from loader.run.options import RunOptions
-from loader.send.connect import Credentials
+from loader.send.credentials import Credentials
 from loader.sim import RunningSim, SimConfig, SimState, create_app, running_simulator
 
 ENDPOINT = "http://sim.test"

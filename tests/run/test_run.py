@@ -9,7 +9,7 @@ import pytest
 
 from loader.run.options import RunOptions
 from loader.run.runner import resume_run, start_run
-from loader.send.connect import Credentials
+from loader.send.credentials import Credentials
 from loader.sim import SimConfig, running_simulator
 from tests.conftest import write_inventory
 

@@ -15,7 +15,8 @@ from loader.run.options import credentials_from
 from loader.run.runner import Wiring, start_run
 from loader.send.auth import AkSkAuth, IamPassword, StaticToken
 from loader.send.client import ViasClient
-from loader.send.connect import Credentials, auth_source
+from loader.send.connect import auth_source
+from loader.send.credentials import Credentials
 from loader.send.engine import SubmitOptions
 from loader.send.pacing import RateLimiter
 from loader.send.signing import AkSk, canonical_url, signed_headers

@@ -29,7 +29,7 @@ from loader.report.files import write_problems_csv
 from loader.run.context import load_sheet
 from loader.run.options import RunOptions
 from loader.run.runner import Wiring, resume_run, start_run
-from loader.send.connect import Credentials
+from loader.send.credentials import Credentials
 from loader.sim import SimConfig
 from loader.sim.app import create_app as create_sim
 from loader.web import security
