@@ -31,7 +31,10 @@ necessary (per create in doubt: a lookup if it was made, else every lookup of it
 and a resend; per change in doubt: a ShowTaskInfo, and a resend if it was not made), over
 R; plus the lookup window of a create that proves absent (``--timeout`` 30 s plus 1 s per
 1,000 cameras of the batch: ``send/engine.py`` ``lookup_schedule``), else the first
-lookup's ``--settle`` (1 s) of one that is found.
+lookup's ``--settle`` (1 s) of one that is found. That ideal is serial, as if nothing went
+out during the window; the overlapped floor lets the window run beside the other requests:
+the larger of the requests over R and the window plus three answers (the unclear one, the
+last lookup's, the resend's).
 """
 
 from __future__ import annotations
