@@ -95,9 +95,10 @@ class Applier:
         """Task ids (and names) of changes whose ledger entry knows only their batch: the
         names of their groups' video sources (ListVideoSources, 200 a page), then one
         ListTasks (1,000 a page) per batch joined by those names; ShowTaskInfo only for the
-        tasks the names leave open. A camera with two tasks in one batch (two of its
-        groups) stays unfound: its change is reported as not applied, never sent to the
-        wrong task."""
+        tasks the names leave open that may be a changed camera's (never the rest of the
+        batch: that was one request per task of an untouched camera). A camera with two
+        tasks in one batch (two of its groups) stays unfound: its change is reported as not
+        applied, never sent to the wrong task."""
         unfound = self.unfound()
         batch_ids = {c.entry.batch_id for c in unfound if c.entry.batch_id}
         if not batch_ids:
@@ -111,8 +112,11 @@ class Applier:
             if client.refused is not None:
                 return
             names = {}  # ShowTaskInfo tells each task's video source instead
+        wanted: dict[str, set[str]] = {}
+        for change in unfound:
+            wanted.setdefault(change.entry.batch_id, set()).add(change.entry.video_source_id)
         concurrency = self.context.options.pacing.concurrency
-        found = await find_tasks(client, batch_ids, names, concurrency=concurrency)
+        found = await find_tasks(client, batch_ids, names, wanted=wanted, concurrency=concurrency)
         self.found = {key: task for key, task in found.items() if task[0]}
         log.info("bulkload.tasks_found", tasks=len(self.found), named=len(names))
         self._adopt_found()
@@ -181,7 +185,13 @@ class Applier:
         if control.stopping:  # stopped during the creates: resume applies the changes
             return
         if self.unfound():
+            known = len(self.changes())
             await self.find_tasks(client)
+            if options.retry_budget is None:
+                # One retry per batch and change (at least 20) was counted before the ids
+                # were found, without these changes: held to it, a weekly apply whose load
+                # recorded no ids had 20 retries for all of its changes.
+                control.budget += len(self.changes()) - known
             # The plan now names those tasks: a resume must not have to find them again
             # (a replaced task, once deleted, could no longer be found).
             files.write_json(self.context.run_dir / DIFF, to_data(self.context.delta), compact=True)

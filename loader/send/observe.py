@@ -180,13 +180,18 @@ async def find_tasks(
     batch_ids: Iterable[str],
     by_name: Mapping[str, str],
     *,
+    wanted: Mapping[str, Iterable[str]] | None = None,
     concurrency: int = 4,
 ) -> dict[tuple[str, str], tuple[str, str]]:
     """(batch id, video source id) -> (task id, task name) for every task of the batches:
     one ListTasks (1,000 a page) per batch joined by video source name, ShowTaskInfo only
     for the tasks the names leave open; ``concurrency`` batches at a time. A camera with two
     tasks in one batch (it is in two of its groups) maps to ("", ""): which task is which
-    group's is not known. A batch the API cannot list is left out."""
+    group's is not known. A batch the API cannot list is left out.
+
+    ``wanted`` (batch id -> the video source ids whose tasks are sought) leaves open only
+    what may be a wanted camera's task (``_open``): the rest of a batch is not shown.
+    """
     found: dict[tuple[str, str], tuple[str, str]] = {}
     batches = anyio.CapacityLimiter(max(1, concurrency))
     shows = anyio.CapacityLimiter(max(1, concurrency))
@@ -199,6 +204,8 @@ async def find_tasks(
                 tasks = await client.list_tasks(batch_id)
             except SubmitError:
                 return
+            if wanted is not None:
+                tasks = _open(tasks, by_name, set(wanted.get(batch_id, ())))
             matched, _ = await _match(client, tasks, by_name, shows)
         for source, task_id, _state, name in matched:
             key = (batch_id, source)
@@ -208,6 +215,27 @@ async def find_tasks(
         for batch_id in sorted(set(batch_ids)):
             group.start_soon(one, batch_id)
     return found
+
+
+def _open(
+    tasks: Sequence[dict[str, Any]], by_name: Mapping[str, str], wanted: set[str]
+) -> list[dict[str, Any]]:
+    """The tasks of a batch worth matching when only ``wanted`` sources' tasks are sought:
+    those named in ``by_name``, and of the others only what may be a wanted camera's.
+
+    Video source names are unique in a project and every task of a source carries its
+    name, so a task whose name ``by_name`` lacks is no camera's whose name it has. Once
+    every wanted camera is matched by name, nothing more is shown; a wanted camera whose
+    name is known but on no task can only be behind a task without a name; only a wanted
+    camera without a known name leaves every unmatched task open (ShowTaskInfo each).
+    """
+    named = [t for t in tasks if str(t.get("video_source_name") or "") in by_name]
+    left = wanted - {by_name[str(t.get("video_source_name"))] for t in named}
+    if not left:
+        return named
+    if left <= set(by_name.values()):
+        return [*named, *(t for t in tasks if not t.get("video_source_name"))]
+    return list(tasks)
 
 
 def _name(task: Mapping[str, Any]) -> str:

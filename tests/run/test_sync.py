@@ -420,3 +420,22 @@ def test_changes_go_alongside_a_create_whose_answer_was_lost(
     assert report.removed == {"stopped": expected["remove"]}
     assert_matches(sim, edited, removed)
     assert sim.camera_report()["duplicated_cameras"] == 0
+
+
+def test_the_retry_budget_covers_the_changes_whose_ids_are_found(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Week 1 records no task ids, so the run starts knowing none of its 59 changes' tasks;
+    25 of them answer 500 once (nothing changed). One retry per batch and change is the
+    budget: the apply ends in one pass (it was held to 20, the changes left out, and gave
+    up the rest in doubt)."""
+    config = SimConfig(start_fail_percent=0, mutation_fault_sequence=["5xx-before", "none"] * 25)
+    wiring, sim, edited, expected, removed, _ = _week(tmp_path, clock, config, task_ids=False)
+    sheet = write(tmp_path, edited, "site-week-2.csv")
+
+    report = start_run(sheet, _options(tmp_path, prune="stop"), wiring=wiring)
+
+    assert report.exit_code == 0, report.stop_reason
+    assert report.retries >= 25
+    assert report.removed == {"stopped": expected["remove"]}
+    assert_matches(sim, edited, removed)

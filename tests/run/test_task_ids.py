@@ -120,6 +120,44 @@ def test_a_weekly_apply_of_a_nameless_sheet_finds_ids_without_showtaskinfo(
     assert report.removed == {"stopped": expected["remove"]}
 
 
+def test_a_weekly_apply_shows_no_task_of_a_camera_it_does_not_change(tmp_path: Path) -> None:
+    """One camera a group (most groups untouched): the touched groups' source names find
+    every task a change needs; the batch's other tasks, whose names are not among them, are
+    no changed camera's and are never shown (they were, one ShowTaskInfo each)."""
+    clock = FakeClock()
+    wiring, sim = wiring_for(SimConfig(start_fail_percent=0), clock)
+    rows = [
+        (f"cam-{n:05d}", f"grp-{n:05d}", "c-smoke", "08:00-18:00", f"0,0;{n % 50 + 10},0;0,10")
+        for n in range(200)
+    ]
+    first = start_run(
+        _write_nameless(tmp_path, rows, "site.csv"), _options(tmp_path), wiring=wiring
+    )
+    assert first.exit_code == 0
+    timed = set(range(0, 200, 25))  # 8 new hours
+    gone = set(range(3, 200, 50))  # 4 removed
+    edited = [
+        (c, g, a, "09:00-17:00" if n in timed else h, r)
+        for n, (c, g, a, h, r) in enumerate(rows)
+        if n not in gone
+    ]
+    removed = {(rows[n][1], rows[n][0]) for n in gone}
+    before = len(sim.requests)
+
+    report = start_run(
+        _write_nameless(tmp_path, edited, "site-week-2.csv"),
+        _options(tmp_path, prune="stop"),
+        wiring=wiring,
+    )
+
+    kinds = _kinds(sim.requests[before:])
+    assert report.exit_code == 0, report.stop_reason
+    # 200 groups: two batches, one list each; 12 touched groups: one page of sources
+    assert (kinds["show task"], kinds["list sources"], kinds["list tasks"]) == (0, 1, 2)
+    assert (report.statuses["updated"], report.removed) == (8, {"stopped": 4})
+    assert_matches(sim, edited, removed)
+
+
 def _client(transport: httpx.AsyncBaseTransport) -> tuple[httpx.AsyncClient, ViasClient]:
     http = httpx.AsyncClient(base_url="http://vias.test", transport=transport)
     limiter = RateLimiter(1000.0, FakeClock())
@@ -152,6 +190,48 @@ async def test_tasks_are_joined_by_name_and_a_camera_twice_in_a_batch_is_left_op
 
     assert found == {("b1", "s1"): ("t1", "a"), ("b1", "s2"): ("", ""), ("b1", "s4"): ("t4", "d")}
     assert shown == ["t4"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("wanted", "shown"),
+    [
+        ({"s1"}, []),  # named: nothing to show, the other cameras' tasks least of all
+        ({"s1", "s5"}, ["t4"]),  # s5's name is known, on no task: only a nameless one may be it
+        ({"s1", "s9"}, ["t3", "t4"]),  # s9's name is not known: every unmatched task may be it
+    ],
+    ids=["all-named", "named-elsewhere", "name-unknown"],
+)
+async def test_only_tasks_that_may_be_a_wanted_cameras_are_shown(
+    wanted: set[str], shown: list[str]
+) -> None:
+    """With the sources sought named, ShowTaskInfo goes only to the tasks that may be one
+    of theirs, never to the tasks of the batch's other cameras."""
+    asked: list[str] = []
+    tasks = [
+        {"id": "t1", "name": "a", "state": "RUNNING", "video_source_name": "cam one"},
+        {"id": "t2", "name": "b", "state": "RUNNING", "video_source_name": "cam two"},
+        {"id": "t3", "name": "c", "state": "RUNNING", "video_source_name": "someone else"},
+        {"id": "t4", "name": "d", "state": "RUNNING", "video_source_name": ""},
+    ]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/p/tasks":
+            return httpx.Response(200, json={"count": len(tasks), "tasks": tasks})
+        task_id = request.url.path.rsplit("/", 1)[-1]
+        asked.append(task_id)
+        source = {"t3": "s3", "t4": "s4"}[task_id]
+        return httpx.Response(
+            200, json={"name": task_id, "input": {"data": [{"video_source_id": source}]}}
+        )
+
+    names = {"cam one": "s1", "cam two": "s2", "cam five": "s5"}
+    http, client = _client(httpx.MockTransport(answer))
+    async with http:
+        found = await find_tasks(client, ["b1"], names, wanted={"b1": wanted})
+
+    assert sorted(asked) == shown
+    assert found[("b1", "s1")] == ("t1", "a")
 
 
 @pytest.mark.anyio
