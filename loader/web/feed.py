@@ -122,19 +122,7 @@ class Progress:
         """What the page shows, JSON-ready."""
         running, failure = live.running, live.failure
         code = self.finished.exit_code if self.finished and not running else None
-        if failure is not None and not running:
-            state, headline = "failed", f"could not go on: {failure.message}"
-        elif running and live.kind == "check":
-            state = "checking"
-            headline = f"checking the tasks with the API: {self.checked} of {self.accepted} batches"
-        elif running and live.stopping:
-            state, headline = "stopping", f"stopping: {in_flight(self.in_flight)}"
-        elif running:
-            state = "running" if self.seq else "starting"
-            headline = "sending" if self.seq else "starting"
-        else:
-            state = "finished" if code in (0, 1) else "interrupted"
-            headline = "finished" if state == "finished" else "stopped"
+        state, headline = self._standing(live, code)
         rate = self.rate(now if running else self.last)
         return {
             "state": state,
@@ -162,6 +150,19 @@ class Progress:
             "hint": failure.hint if failure else "",
             "recent": list(self.recent),
         }
+
+    def _standing(self, live: Live, code: int | None) -> tuple[str, str]:
+        """The run's state (a word for the page) and where it stands, in words."""
+        if live.failure is not None and not live.running:
+            return "failed", f"could not go on: {live.failure.message}"
+        if live.running and live.kind == "check":
+            checked = f"{self.checked} of {self.accepted} batches"
+            return "checking", f"checking the tasks with the API: {checked}"
+        if live.running and live.stopping:
+            return "stopping", f"stopping: {in_flight(self.in_flight)}"
+        if live.running:
+            return ("running", "sending") if self.seq else ("starting", "starting")
+        return ("finished", "finished") if code in (0, 1) else ("interrupted", "stopped")
 
     def _count(self, event: ev.Event) -> None:
         """Move the counts an event moves."""

@@ -61,6 +61,7 @@ _PAGE_ACTIONS: Final = (
 )
 _TASK_IS: Final = re.compile(r"task [\w-]+ is ([A-Z_]+)")  # the results' words for a task state
 _RUN_ID: Final = re.compile(r"run \d{8}T\d{6}Z[\w.-]*")  # a run directory's name
+_FINISH_FIRST: Final = "requests in flight finish first"
 KEPT: Final = 4  # results.xlsx files held in memory, by path and modification time
 
 
@@ -131,41 +132,27 @@ def headline(
     failure: str,
 ) -> dict[str, str]:
     """Where the run stands, in a sentence: ``state`` (a word for the page's colours and
-    tests) and ``text``."""
+    tests) and ``text``. ``in_flight`` None: not counted here (the live feed counts)."""
     if running:
         if kind == "check":
             return {"state": "checking", "text": "checking the tasks with the API"}
         if stopping:
-            flying = (
-                "requests in flight finish first"
-                if in_flight is None
-                else words_in_flight(in_flight)
-            )
+            flying = words_in_flight(in_flight) if in_flight is not None else _FINISH_FIRST
             return {"state": "stopping", "text": f"stopping: {flying}"}
         return {"state": "running", "text": "sending"}
     if summary is None:
         if failure:
             return {"state": "failed", "text": f"could not go on: {failure}"}
         return {"state": "interrupted", "text": "it ended before it finished: Resume finishes it"}
+    return _ended(summary, facts)
+
+
+def _ended(summary: Mapping[str, Any], facts: RunFacts) -> dict[str, str]:
+    """Where a run that wrote its summary stands."""
     statuses = summary.get("statuses") or {}
-    loaded = sum(int(statuses.get(s, 0) or 0) for s in ("loaded", "replaced"))
-    failed = int(statuses.get("failed", 0) or 0)
     unknown = int(statuses.get("unknown", 0) or 0)
-    not_sent = min(facts.not_sent, unknown)
-    in_doubt = unknown - not_sent
-    parts = [f"{loaded:,} of {facts.cameras:,} cameras loaded"] if facts.cameras else []
-    for status in ("updated", "restarted", "stopped", "deleted"):
-        if statuses.get(status):
-            parts.append(f"{int(statuses[status]):,} {status}")
-    if not parts and statuses.get("unchanged"):
-        parts.append(f"{int(statuses['unchanged']):,} unchanged")
-    if failed:
-        parts.append(f"{failed:,} failed")
-    if not_sent:
-        parts.append(f"{not_sent:,} not sent yet")
-    if in_doubt:
-        parts.append(f"{in_doubt:,} in doubt")
-    counted = ", ".join(parts)
+    in_doubt = unknown - min(facts.not_sent, unknown)
+    counted = _counted(statuses, facts)
     reason = str(summary.get("stop_reason") or "")
     if summary.get("counts", {}).get("unsettled"):
         then = "Resume sends them" if not in_doubt else "Resume settles them"
@@ -177,9 +164,33 @@ def headline(
         return {"state": "doubt", "text": f"{counted}: check the tasks to settle them"}
     if reason and reason != "interrupted":  # the canary held the rest back, or the API refused
         return {"state": "stopped", "text": f"stopped: {page_words(reason)}: {counted}"}
-    if failed:
+    if statuses.get("failed"):
         return {"state": "failed-cameras", "text": f"done: {counted}"}
     return {"state": "done", "text": f"done: {counted or 'nothing needed sending'}"}
+
+
+def _counted(statuses: Mapping[str, Any], facts: RunFacts) -> str:
+    """``573 of 637 cameras loaded, 2 failed, 64 not sent yet``: what the run's cameras
+    became, loaded first (replaced ones count as loaded: their new task runs)."""
+    count = {s: int(statuses.get(s, 0) or 0) for s in STATUSES}
+    not_sent = min(facts.not_sent, count["unknown"])
+    loaded = count["loaded"] + count["replaced"]
+    parts = [f"{loaded:,} of {facts.cameras:,} cameras loaded"] if facts.cameras else []
+    parts += [
+        f"{count[s]:,} {s}" for s in ("updated", "restarted", "stopped", "deleted") if count[s]
+    ]
+    if not parts and count["unchanged"]:
+        parts.append(f"{count['unchanged']:,} unchanged")
+    parts += [
+        f"{n:,} {words}"
+        for n, words in (
+            (count["failed"], "failed"),
+            (not_sent, "not sent yet"),
+            (count["unknown"] - not_sent, "in doubt"),
+        )
+        if n
+    ]
+    return ", ".join(parts)
 
 
 def page_words(text: str) -> str:
