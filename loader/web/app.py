@@ -13,7 +13,7 @@ from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -26,6 +26,11 @@ from loader.web.runs import RunDesk
 from loader.web.security import FORM_LIMIT, LOOPBACK_NAMES, Gate, Refused
 from loader.web.sheets import SheetStore
 from loader.web.uploads import NAME_HEADER
+
+
+async def favicon(request: Request) -> Response:
+    """The tab's icon, where browsers look for it without a link."""
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
 
 def create_app(options: ServeOptions, wiring: Wiring | None = None) -> Starlette:
@@ -43,6 +48,10 @@ def create_app(options: ServeOptions, wiring: Wiring | None = None) -> Starlette
             "/sheets/{upload_id}/mapping", pages.mapping, methods=["POST"], max_body_size=FORM_LIMIT
         ),
         Route("/sheets/{upload_id}/files", pages.add_beside, methods=["POST"]),
+        Route("/sheets/{upload_id}/version", pages.version, methods=["POST"]),
+        Route(
+            "/sheets/{upload_id}/remove", pages.remove, methods=["POST"], max_body_size=FORM_LIMIT
+        ),
         Route("/sheets/{upload_id}/check", pages.check),
         Route("/sheets/{upload_id}/problems.csv", pages.problems),
         Route("/sheets/{upload_id}/plan", pages.plan),
@@ -53,7 +62,9 @@ def create_app(options: ServeOptions, wiring: Wiring | None = None) -> Starlette
         Route("/runs/{name}/events", results.events),
         Route("/runs/{name}/stop", results.stop, methods=["POST"], max_body_size=FORM_LIMIT),
         Route("/runs/{name}/resume", results.resume, methods=["POST"], max_body_size=FORM_LIMIT),
+        Route("/runs/{name}/check", results.check, methods=["POST"], max_body_size=FORM_LIMIT),
         Route("/runs/{name}/files/{path:path}", results.download),
+        Route("/favicon.ico", favicon),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 

@@ -1,13 +1,16 @@
 """
-The handlers of the pages before a run: Load (upload, the mapping chosen and the choice
-of another), Check (the problem table and its CSV), Plan and Send. Slow work (reading a
-sheet, planning) runs in a worker thread; every state change is a POST that passed the
-CSRF check.
+The handlers of the pages before a run: Load (upload, a new version of a loaded sheet,
+the uploads loaded before and the removal of one, the mapping chosen and the choice of
+another), Check (the problem table and its CSV), Plan and Send (with the confirmation
+that names every task a run would replace, stop or delete). An upload lands on its
+problems when it has any. Slow work (reading a sheet, planning) runs in a worker thread;
+every state change is a POST that passed the CSRF check.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -25,13 +28,16 @@ from loader.web.sheets import Failure, Sheet, SheetStore
 from loader.web.uploads import (
     TooLarge,
     beside,
+    file_name,
     guard,
+    read_meta,
     receive,
     receive_beside,
+    remove,
     size_text,
     upload_file,
 )
-from loader.web.views import plan_view, target_view
+from loader.web.views import PRUNE_WORDS, plan_view, target_view
 
 
 @dataclass
@@ -60,23 +66,56 @@ class Pages:
     async def upload(self, request: Request) -> Response:
         """Store the body under the runs folder, guard it, read it; where to look next."""
         check_post(request)
+        return await self._receive(request, None)
+
+    async def version(self, request: Request) -> Response:
+        """A new version of a loaded sheet (fixed in Excel): stored as a new upload that
+        keeps the mapping picked and the files beside it; where to look next."""
+        check_post(request)
+        previous = upload_file(self.options.uploads_dir, _id(request)).parent
+        return await self._receive(request, previous)
+
+    async def remove(self, request: Request) -> Response:
+        """Remove an upload no run sent (a junk or superseded one); back to Load."""
+        form = await read_form(request)
+        check_post(request, form)
+        upload_id = _id(request)
+        await to_thread.run_sync(remove, self.options.uploads_dir, upload_id)
+        self.sheets.forget(upload_id)
+        return RedirectResponse("/", status_code=303)
+
+    async def _receive(self, request: Request, previous: Path | None) -> Response:
+        """An upload (or a new version of ``previous``): stored, guarded, read; JSON with
+        its page (``location``) and where the page goes (``next``: its problems, if any)."""
         cap = self.options.max_upload_bytes
         try:
-            path = await receive(request, self.options.uploads_dir, cap)
+            path = await receive(request, self.options.uploads_dir, cap, previous=previous)
             await to_thread.run_sync(guard, path, cap)
         except TooLarge as exc:
             hint = f"restart bulkload serve with --max-upload-mb {max(exc.cap // (1 << 20), 1) * 2}"
             return JSONResponse({"error": str(exc), "hint": hint}, status_code=413)
         except LoaderError as exc:
             return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=400)
-        sheet = await to_thread.run_sync(self.sheets.load, path.parent.name)
-        return JSONResponse({"id": sheet.id, "location": f"/sheets/{sheet.id}"}, status_code=201)
+        upload_id = path.parent.name
+        picked = read_meta(path.parent).get("mapping")
+        sheet = await to_thread.run_sync(
+            self.sheets.load, upload_id, picked if isinstance(picked, str) else None
+        )
+        location = f"/sheets/{sheet.id}"
+        return JSONResponse(
+            {"id": sheet.id, "location": location, "next": landing(sheet)}, status_code=201
+        )
 
     async def add_beside(self, request: Request) -> Response:
-        """A file the mapping reads beside the sheet (a lookup table); the sheet read again."""
+        """A file the mapping reads beside the sheet (a lookup table); the sheet read again.
+
+        A file named as the sheet itself is its new version (the sheet fixed in Excel).
+        """
         check_post(request)
         upload_id = _id(request)
         home = upload_file(self.options.uploads_dir, upload_id).parent
+        if file_name(request) == read_meta(home).get("file"):
+            return await self._receive(request, home)
         cap = self.options.max_upload_bytes
         try:
             await receive_beside(request, home, cap)
@@ -84,8 +123,16 @@ class Pages:
             return JSONResponse({"error": str(exc), "hint": ""}, status_code=413)
         except LoaderError as exc:
             return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=400)
-        await to_thread.run_sync(self.sheets.reload, upload_id)
-        return JSONResponse({"id": upload_id, "location": f"/sheets/{upload_id}"}, status_code=201)
+        sheet = await to_thread.run_sync(self.sheets.reload, upload_id)
+        location = f"/sheets/{upload_id}"
+        return JSONResponse(
+            {
+                "id": upload_id,
+                "location": location,
+                "next": landing(sheet),
+            },
+            status_code=201,
+        )
 
     async def sheet(self, request: Request) -> Response:
         """A loaded sheet: its mapping (and the others to pick), its counts, what next."""
@@ -140,7 +187,7 @@ class Pages:
     async def plan(self, request: Request) -> Response:
         """The batches, cameras per algorithm and schedule, the diff against the ledger."""
         sheet = await self._sheet(request)
-        view, failure = await self._plan(sheet)
+        view, failure = await self._plan(sheet, SendChoices())
         return self.render.page(
             request,
             "plan.html",
@@ -156,11 +203,29 @@ class Pages:
         return await self._send_page(request, await self._sheet(request), None, 200)
 
     async def send(self, request: Request) -> Response:
-        """Start the CLI's run in the background; its page shows it live."""
+        """Start the CLI's run in the background; its page shows it live.
+
+        A run that would replace, stop or delete tasks first answers a page that names
+        each of them and asks once; it starts when that page's form comes back with the
+        token of the same list.
+        """
         form = await read_form(request)
         check_post(request, form)
         sheet = await self._sheet(request)
         choices = SendChoices.from_form(form)
+        view, _ = await self._plan(sheet, choices)
+        if view is not None and view["confirm"] != choices.confirmed:
+            return self.render.page(
+                request,
+                "confirm.html",
+                title=f"Confirm: send {sheet.name}",
+                section="send",
+                sheet=sheet,
+                view=view,
+                failure=None,
+                choices=choices.form(),
+                changed=bool(choices.confirmed),
+            )
         try:
             name = self.desk.start(sheet, choices)
         except LoaderError as exc:
@@ -170,7 +235,7 @@ class Pages:
     async def _send_page(
         self, request: Request, sheet: Sheet, failure: Failure | None, status: int
     ) -> Response:
-        view, plan_failure = await self._plan(sheet)
+        view, plan_failure = await self._plan(sheet, SendChoices())
         return self.render.page(
             request,
             "send.html",
@@ -183,21 +248,33 @@ class Pages:
             target=target_view(self.desk.base),
             busy=self.desk.busy(),
             defaults=SendChoices(),
+            prunes=PRUNE_WORDS,
         )
 
-    async def _plan(self, sheet: Sheet) -> tuple[dict[str, Any] | None, Failure | None]:
-        """The plan view, or why it cannot be made."""
+    async def _plan(
+        self, sheet: Sheet, choices: SendChoices
+    ) -> tuple[dict[str, Any] | None, Failure | None]:
+        """The plan view with the Send page's choices, or why it cannot be made."""
         if sheet.loaded is None:
             return None, sheet.failure
-        loaded = sheet.loaded
+        loaded, options = sheet.loaded, choices.applied(self.desk.base)
         try:
-            return await to_thread.run_sync(plan_view, loaded, self.desk.base), None
+            return await to_thread.run_sync(plan_view, loaded, options), None
         except LoaderError as exc:
             return None, Failure(exc.message, exc.hint)
 
     async def _sheet(self, request: Request) -> Sheet:
         """The sheet the URL names (read again when not in memory)."""
         return await to_thread.run_sync(self.sheets.get, _id(request))
+
+
+def landing(sheet: Sheet) -> str:
+    """Where a loaded sheet's page opens: on its problems when it has errors or warnings
+    (errors first), else on its summary (its mapping, counts and what next)."""
+    counts = sheet.summary.get("problem_counts") or {}
+    if sheet.failure is None and (counts.get("error") or counts.get("warning")):
+        return f"/sheets/{sheet.id}/check"
+    return f"/sheets/{sheet.id}"
 
 
 def _id(request: Request) -> str:

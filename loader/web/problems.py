@@ -1,7 +1,8 @@
 """
 A problem list as the Check page shows it: filtered (severity, sheet, Excel row or rows,
-column, text), sorted by any column, one page at a time, so a list of 10,000 renders as
-fast as one of 100; and the whole list as CSV, the bytes ``--report`` writes. Pure.
+column, text), sorted by any column (errors first unless asked otherwise), one page at a
+time, so a list of 10,000 renders as fast as one of 100; each message in the sheet's words
+(``in_words``); and the whole list as CSV, the bytes ``--report`` writes. Pure.
 """
 
 from __future__ import annotations
@@ -9,18 +10,23 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 from urllib.parse import urlencode
 
+from loader.check.mapping import FIELDS
+from loader.check.task_settings import fields_of
 from loader.model.problems import Problem, Severity
 from loader.report.files import PROBLEM_COLUMNS
 
 SORTS: Final = ("severity", "sheet", "row", "column", "value", "message", "code")
+DEFAULT_SORT: Final = "severity"  # errors first (by row), then warnings, then notes
 PAGE_SIZES: Final = (50, 100, 200, 500)
 PAGE_SIZE: Final = 100
 _RANK: Final = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+_FIELD_FIRST: Final = re.compile(r"([a-z_]+(?:\.[a-z_0-9]+)*)(?=[ :;])")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,7 +38,7 @@ class ProblemQuery:
     column: str = ""
     row: str = ""  # "129" or "120-140"
     text: str = ""
-    sort: str = "row"
+    sort: str = DEFAULT_SORT
     descending: bool = False
     page: int = 1
     size: int = PAGE_SIZE
@@ -41,7 +47,7 @@ class ProblemQuery:
     def from_params(cls, params: Mapping[str, str]) -> ProblemQuery:
         """A query from URL parameters; unknown values fall back to the defaults."""
         severity = params.get("severity", "")
-        sort = params.get("sort", "row")
+        sort = params.get("sort", DEFAULT_SORT)
         size = _number(params.get("size"), PAGE_SIZE)
         return cls(
             severity=severity if severity in {s.value for s in Severity} else "",
@@ -49,7 +55,7 @@ class ProblemQuery:
             column=params.get("column", "")[:200],
             row=params.get("row", "").strip()[:40],
             text=params.get("q", "").strip()[:200],
-            sort=sort if sort in SORTS else "row",
+            sort=sort if sort in SORTS else DEFAULT_SORT,
             descending=params.get("order") == "desc",
             page=max(1, _number(params.get("page"), 1)),
             size=size if size in PAGE_SIZES else PAGE_SIZE,
@@ -64,7 +70,7 @@ class ProblemQuery:
             "column": query.column,
             "row": query.row,
             "q": query.text,
-            "sort": "" if query.sort == "row" else query.sort,
+            "sort": "" if query.sort == DEFAULT_SORT else query.sort,
             "order": "desc" if query.descending else "",
             "page": "" if query.page == 1 else str(query.page),
             "size": "" if query.size == PAGE_SIZE else str(query.size),
@@ -88,6 +94,19 @@ class ProblemPage:
     first: int  # 1-based position of the first row shown (0 when none match)
 
 
+def in_words(problem: Problem) -> str:
+    """The message as the sheet says it: an API field that opens it (``video_source_id is
+    empty``, ``output.obs.bucket: ...``) named by the problem's column (``Device UUID is
+    empty``). The CSV and the CLI keep the message as it is."""
+    found = _FIELD_FIRST.match(problem.message)
+    if not found or not problem.column or problem.column == found[1]:
+        return problem.message
+    name = found[1]
+    if name not in FIELDS and not fields_of(name):
+        return problem.message
+    return problem.column + problem.message[len(name) :]
+
+
 def select(problems: Sequence[Problem], query: ProblemQuery) -> ProblemPage:
     """Filter, sort and cut one page; a page past the end shows the last one."""
     rows = _within(query.row)
@@ -99,7 +118,10 @@ def select(problems: Sequence[Problem], query: ProblemQuery) -> ProblemPage:
         and (not query.sheet or p.sheet == query.sheet)
         and (not query.column or p.column == query.column)
         and (rows is None or (p.row is not None and rows[0] <= p.row <= rows[1]))
-        and (not text or text in f"{p.value}\n{p.message}\n{p.fix}\n{p.code}".casefold())
+        and (
+            not text
+            or text in f"{p.value}\n{p.message}\n{in_words(p)}\n{p.fix}\n{p.code}".casefold()
+        )
     ]
     kept.sort(key=_sort_key(query.sort), reverse=query.descending)
     pages = max(1, math.ceil(len(kept) / query.size))
@@ -113,7 +135,7 @@ def select(problems: Sequence[Problem], query: ProblemQuery) -> ProblemPage:
 def _sort_key(column: str) -> Any:
     """The key of a sort column (rows missing a number sort first)."""
     if column == "severity":
-        return lambda p: (_RANK.get(p.severity, 3), p.row if p.row is not None else -1)
+        return lambda p: (_RANK.get(p.severity, 3), p.sheet, p.row if p.row is not None else -1)
     if column == "row":
         return lambda p: (p.sheet, p.row if p.row is not None else -1)
     return lambda p: (getattr(p, column).casefold(), p.row if p.row is not None else -1)

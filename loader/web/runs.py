@@ -1,8 +1,11 @@
 """
-Runs started from the page: the CLI's ``start_run`` and ``resume_run`` in a background
-thread (one at a time), with the CLI's run directory layout, journal and exit codes; the
-Stop button sets ``Wiring.stop`` (as the first Ctrl-C). Also the history of the run
-directories under the runs folder and the files a page may download from them. [I/O]
+Runs started from the page: the CLI's ``start_run``, ``resume_run`` and ``reconcile_run``
+("check the tasks now") in a background thread (one at a time), with the CLI's run
+directory layout, journal and exit codes; the Stop button sets ``Wiring.stop`` (as the
+first Ctrl-C). A run that would replace, stop or delete tasks starts only with the token
+of the list the person confirmed, and checks it again against the diff it makes. Also
+the history of the run directories under the runs folder and the files a page may
+download from them. [I/O]
 """
 
 from __future__ import annotations
@@ -14,19 +17,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from loader.errors import LoaderError, StorageError
+from loader.errors import ConfigError, LoaderError, StorageError
+from loader.planning.delta import Delta
 from loader.report import files
 from loader.report.summaries import RunReport
 from loader.run.context import JOURNAL, RESULTS
 from loader.run.options import DEFAULT_CONCURRENCY, DEFAULT_RATE, RunOptions
-from loader.run.runner import Wiring, resume_run, start_run
+from loader.run.runner import Wiring, reconcile_run, resume_run, start_run
+from loader.web.feed import Live
 from loader.web.options import ServeOptions
+from loader.web.outcomes import RunFacts, headline, run_facts, status_counts
 from loader.web.security import Refused, contained
 from loader.web.sheets import Failure, Sheet
-from loader.web.views import EXIT_MEANINGS
+from loader.web.uploads import note_run
+from loader.web.views import EXIT_MEANINGS, PRUNE_WORDS, going_of
 
 SUMMARY: Final = "summary.json"
-TOP_FILES: Final = (RESULTS, SUMMARY, "diff.json", "log.jsonl")
+TECHNICAL_FILES: Final = (SUMMARY, "diff.json", "log.jsonl")
+TOP_FILES: Final = (RESULTS, *TECHNICAL_FILES)
 STOP_WAIT: Final = 60.0  # seconds the server waits at exit for runs to stop
 
 
@@ -39,6 +47,8 @@ class SendChoices:
     canary: int | None = None
     retry_failed: bool = False
     restart_failed: bool = False
+    prune: str = ""  # what becomes of the tasks of cameras that left the sheet
+    confirmed: str = ""  # the token of the list of tasks to go the person confirmed
 
     @classmethod
     def from_form(cls, form: Mapping[str, str]) -> SendChoices:
@@ -51,12 +61,40 @@ class SendChoices:
             raise Refused(400, "rate, concurrency and canary must be numbers") from exc
         if not (0.01 <= rate <= 1000 and 1 <= concurrency <= 256 and (canary or 1) >= 1):
             raise Refused(400, "rate 0.01-1000 requests/s, concurrency 1-256, canary 1 or more")
+        prune = form.get("prune", "")
+        if prune not in PRUNE_WORDS:
+            raise Refused(400, "choose what becomes of the tasks of cameras that left the sheet")
         return cls(
             rate=rate,
             concurrency=concurrency,
             canary=canary,
             retry_failed=form.get("retry_failed") == "on",
             restart_failed=form.get("restart_failed") == "on",
+            prune=prune,
+            confirmed=form.get("confirmed", "")[:64],
+        )
+
+    def form(self) -> dict[str, str]:
+        """The choices as the form sends them (the confirmation page posts them again)."""
+        values = {
+            "rate": f"{self.rate:g}",
+            "concurrency": str(self.concurrency),
+            "canary": str(self.canary) if self.canary else "",
+            "retry_failed": "on" if self.retry_failed else "",
+            "restart_failed": "on" if self.restart_failed else "",
+            "prune": self.prune,
+        }
+        return {k: v for k, v in values.items() if v}
+
+    def applied(self, base: RunOptions) -> RunOptions:
+        """The options of a run (or of its plan) with these choices."""
+        return base.evolve(
+            rate=self.rate,
+            concurrency=self.concurrency,
+            canary=self.canary,
+            retry_failed=self.retry_failed,
+            restart_failed=self.restart_failed,
+            prune=self.prune,
         )
 
 
@@ -66,6 +104,7 @@ class ActiveRun:
 
     name: str
     run_dir: Path
+    kind: str = "send"  # send, resume or check (reconcile)
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     failure: Failure | None = None
@@ -74,6 +113,12 @@ class ActiveRun:
     @property
     def running(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
+
+    def live(self) -> Live:
+        """What the feed needs to know beyond the journal."""
+        running = self.running
+        failure = self.failure if not running else None
+        return Live(running, failure, running and self.stop.is_set(), self.kind)
 
 
 class RunDesk:
@@ -86,32 +131,61 @@ class RunDesk:
         self._lock = threading.Lock()
 
     def start(self, sheet: Sheet, choices: SendChoices) -> str:
-        """Start the CLI's run of a checked sheet; the run directory's name."""
+        """Start the CLI's run of a checked sheet; the run directory's name.
+
+        The run's own diff must take away exactly what ``choices.confirmed`` confirmed
+        (nothing, when it is empty): the ledger may have moved since the page asked.
+        """
         if sheet.loaded is None:
             raise Refused(400, "this sheet could not be read: nothing to send")
         run_dir = self._new_dir(sheet.path.stem)
-        options = self.base.evolve(
-            mapping=sheet.loaded.mapping.name,
-            run_dir=run_dir,
-            rate=choices.rate,
-            concurrency=choices.concurrency,
-            canary=choices.canary,
-            retry_failed=choices.retry_failed,
-            restart_failed=choices.restart_failed,
+        options = choices.applied(self.base).evolve(
+            mapping=sheet.loaded.mapping.name, run_dir=run_dir
         )
         options.connection()  # no target or credentials: said now, not in the thread
-        return self._launch(run_dir, lambda wiring: start_run(sheet.path, options, wiring=wiring))
+
+        def confirm(delta: Delta) -> None:
+            if going_of(delta, choices.prune) != choices.confirmed:
+                raise ConfigError(
+                    "nothing was sent: what this run would replace, stop or delete changed"
+                    " since you confirmed it",
+                    hint="open the Send page again and confirm the new list",
+                )
+
+        def run(wiring: Wiring) -> RunReport:
+            return start_run(sheet.path, options, wiring=wiring, confirm=confirm)
+
+        name = self._launch(run_dir, run, "send")
+        note_run(sheet.path.parent, name)
+        return name
 
     def resume(self, name: str) -> None:
         """Finish an interrupted run, as ``bulkload resume`` does."""
         run_dir = self.run_dir(name)
         if not self.entry(name)["resumable"]:
             raise Refused(409, "this run has nothing left to resume")
+        options = self._again()
+        self._launch(run_dir, lambda wiring: resume_run(run_dir, options, wiring=wiring), "resume")
+
+    def check(self, name: str) -> None:
+        """Ask the API what became of the run's tasks, as ``bulkload reconcile`` does:
+        cameras whose task failed to start become failed, and the results are rewritten."""
+        run_dir = self.run_dir(name)
+        entry = self.entry(name)
+        if entry["running"] or not entry["journaled"]:
+            raise Refused(409, "this run is still going: check its tasks once it has ended")
+        options = self._again()
+        run = lambda wiring: reconcile_run(run_dir, options, wiring=wiring)  # noqa: E731
+        self._launch(run_dir, run, "check")
+
+    def _again(self) -> RunOptions:
+        """The options a resume or a check starts from: the server's credentials (the
+        rest comes from the run's journal); missing credentials are said now."""
         options = RunOptions.of(
             credentials=self.base.credentials, environment=self.base.environment
         )
         options.credentials.method()
-        self._launch(run_dir, lambda wiring: resume_run(run_dir, options, wiring=wiring))
+        return options
 
     def stop(self, name: str) -> bool:
         """Stop a run as the first Ctrl-C does; False when it is not running here."""
@@ -162,34 +236,43 @@ class RunDesk:
         except StorageError:
             return None
 
-    def entry(self, name: str) -> dict[str, Any]:
-        """One line of the history: status, its meaning, counts, whether resume applies."""
+    def entry(self, name: str, facts: RunFacts | None = None) -> dict[str, Any]:
+        """One line of the history: the sheet, when, where it stands in words, its
+        counts, whether resume applies (``facts``: the journal's, when read already)."""
         active = self.active(name)
-        running = active is not None and active.running
+        live = active.live() if active is not None else Live()
         run_dir = active.run_dir if active is not None else self.run_dir(name)
         journaled = (run_dir / JOURNAL).is_file()
-        summary = self.summary(name) if journaled and not running else None
+        summary = self.summary(name) if journaled and not live.running else None
         code = summary.get("exit_code") if summary else None
         failure = active.failure if active is not None else None
-        meaning = EXIT_MEANINGS.get(code, "") if isinstance(code, int) else ""
-        if running:
-            status = "running"
-        elif summary is not None:
-            status = f"exit {code}: {meaning}"
-        elif failure is not None:
-            status = f"stopped: {failure.message}"
-        else:
-            status = "interrupted: no summary (resume finishes it)"
+        if facts is None:
+            facts = run_facts(run_dir / JOURNAL)
+        said = headline(
+            summary,
+            facts,
+            running=live.running,
+            stopping=live.stopping,
+            kind=live.kind,
+            in_flight=None,
+            failure=failure.message if failure else "",
+        )
         unsettled = bool(summary and summary.get("counts", {}).get("unsettled"))
         return {
             "name": name,
-            "status": status,
+            "sheet": facts.sheet,
+            "started": facts.started,
+            "state": said["state"],
+            "status": said["text"],
             "exit_code": code,
-            "meaning": meaning,
-            "running": running,
+            "meaning": EXIT_MEANINGS.get(code, "") if isinstance(code, int) else "",
+            "running": live.running,
+            "live": live,
             "journaled": journaled,
             "statuses": (summary or {}).get("statuses", {}),
-            "resumable": journaled and not running and (summary is None or unsettled),
+            "counts": status_counts((summary or {}).get("statuses", {}), facts),
+            "resumable": journaled and not live.running and (summary is None or unsettled),
+            "checkable": journaled and not live.running and summary is not None,
             "failure": failure,
         }
 
@@ -202,7 +285,8 @@ class RunDesk:
         return [self.entry(d.name) for d in found]
 
     def files(self, name: str) -> list[tuple[str, int]]:
-        """The files of a run a page links to: (path in the run directory, bytes)."""
+        """The files of a run a page links to: (path in the run directory, bytes);
+        results.xlsx first, then the technical ones (summary, diff, log, payloads)."""
         run_dir = self.run_dir(name)
         names = [n for n in TOP_FILES if (run_dir / n).is_file()]
         payloads = run_dir / "payloads"
@@ -229,12 +313,12 @@ class RunDesk:
             candidate = self.root / f"{base}-{number}"
         return candidate
 
-    def _launch(self, run_dir: Path, action: Callable[[Wiring], RunReport]) -> str:
+    def _launch(self, run_dir: Path, action: Callable[[Wiring], RunReport], kind: str) -> str:
         """Run ``action`` in a daemon thread, its Stop event wired in; one run at a time."""
         with self._lock:
             if any(r.running for r in self._runs.values()):
                 raise Refused(409, "a run is in progress: wait for it to end, or stop it")
-            active = ActiveRun(run_dir.name, run_dir)
+            active = ActiveRun(run_dir.name, run_dir, kind)
             wiring = replace(self.wiring, stop=active.stop)
             active.thread = threading.Thread(
                 target=_drive,
@@ -257,6 +341,6 @@ def _drive(active: ActiveRun, action: Callable[[Wiring], RunReport], wiring: Wir
     except BaseException:
         active.failure = Failure(
             "the run stopped on an unexpected error (see the server's console)",
-            f"bulkload resume {active.run_dir} finishes it",
+            "Resume finishes it",
         )
         raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +23,7 @@ from loader.report.summaries import format_validation
 from loader.run.context import load_sheet
 from loader.run.options import RunOptions
 from loader.web.security import Refused
-from loader.web.uploads import read_meta, upload_file, write_meta
+from loader.web.uploads import read_meta, update_meta, upload_file, write_meta
 
 
 @dataclass(frozen=True)
@@ -104,18 +105,15 @@ class SheetStore:
             self._mappings = sorted(m.name for m in bundled())
         return self._mappings
 
-    def recent(self, count: int = 20) -> list[dict[str, str]]:
-        """The latest uploads on disk, newest first: id, file name, when."""
-        found = []
+    def recent(self, count: int = 20) -> list[dict[str, Any]]:
+        """The latest uploads on disk, newest first (``history``)."""
         homes = [h for h in self.folder.iterdir() if h.is_dir()] if self.folder.is_dir() else []
-        for home in homes:
-            meta = read_meta(home)
-            if isinstance(meta.get("file"), str):
-                found.append(
-                    {"id": home.name, "file": meta["file"], "at": str(meta.get("uploaded"))}
-                )
-        found.sort(key=lambda item: item["at"], reverse=True)
-        return found[:count]
+        return history({home.name: read_meta(home) for home in homes})[:count]
+
+    def forget(self, upload_id: str) -> None:
+        """Drop a removed upload from memory."""
+        with self._lock:
+            self._held.pop(upload_id, None)
 
     def _load(self, upload_id: str, path: Path, picked: str | None) -> Sheet:
         """Read, map and check; a LoaderError is kept as the sheet's failure."""
@@ -132,12 +130,50 @@ class SheetStore:
                 summary["mapping_chosen"] = "picked on this page"
             problems = tuple(checked.problems)
             sheet = Sheet(upload_id, path, picked, loaded, None, summary, problems)
+        update_meta(path.parent, counts=_counts(sheet))
         with self._lock:
             self._held[upload_id] = sheet
             self._held.move_to_end(upload_id)
             while len(self._held) > self.keep:
                 self._held.popitem(last=False)
         return sheet
+
+
+def _counts(sheet: Sheet) -> dict[str, Any]:
+    """What an upload's history line says of its check: rows, rejected, errors; or why
+    it could not be read."""
+    if sheet.failure is not None:
+        return {"failure": sheet.failure.message}
+    rows, found = sheet.summary["rows"], sheet.summary["problem_counts"]
+    return {**rows, "errors": found["error"], "warnings": found["warning"]}
+
+
+def history(metas: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Uploads as the Load page lists them, newest first: id, file, when (UTC ISO), the
+    counts of its check, the runs that sent it, and which is the newest version of its
+    file (versions share a family: the first upload's file name, or the upload a "new
+    version" was loaded from). Pure."""
+    found = [
+        {
+            "id": upload_id,
+            "file": meta["file"],
+            "at": str(meta.get("uploaded") or ""),
+            "family": str(meta.get("family") or meta["file"]),
+            "counts": meta.get("counts") if isinstance(meta.get("counts"), dict) else {},
+            "runs": [r for r in meta.get("runs") or [] if isinstance(r, str)],
+        }
+        for upload_id, meta in metas.items()
+        if isinstance(meta.get("file"), str)
+    ]
+    found.sort(key=lambda item: (item["at"], item["id"]), reverse=True)
+    versions: dict[str, int] = {}
+    for item in reversed(found):  # oldest first: version 1, 2, ...
+        versions[item["family"]] = versions.get(item["family"], 0) + 1
+        item["version"] = versions[item["family"]]
+    for item in found:
+        item["versions"] = versions[item["family"]]
+        item["newest"] = item["version"] == item["versions"]
+    return found
 
 
 def _here(text: str, home: Path) -> str:

@@ -2,7 +2,10 @@
 An uploaded sheet: its body streamed to ``<runs>/uploads/<random id>/<safe name>`` and
 cut off at the cap (nothing of a refused upload is kept), then the input guard of the CLI
 (``read/guard.check_file``) before any parser sees it. The folder also keeps
-``upload.json`` (the mapping picked on the page). [I/O: files]
+``upload.json``: the file's name, when it came, the mapping picked on the page, which
+upload it is a new version of (and the family of versions it belongs to), the counts its
+check found, and the runs that sent it (such an upload is kept: a resume reads it
+again). [I/O: files]
 """
 
 from __future__ import annotations
@@ -37,34 +40,55 @@ class TooLarge(Exception):
         self.name, self.cap = name, cap
 
 
-async def receive(request: Request, folder: Path, cap: int) -> Path:
+async def receive(
+    request: Request, folder: Path, cap: int, *, previous: Path | None = None
+) -> Path:
     """Stream the body to a new upload folder under ``folder``; its path.
+
+    ``previous``: the folder of the upload this is a new version of; the new one keeps
+    its mapping, its family and the files beside it (lookup tables).
 
     A declared length over the cap is refused before a byte is read; a body that passes
     it while streaming is cut off there. Either way the folder is removed.
     """
-    name = safe_name(unquote(request.headers.get(NAME_HEADER, "")))
+    name = file_name(request)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         raise TooLarge(name, cap)
     home = folder / secrets.token_hex(8)
     home.mkdir(parents=True)
     target = home / name
+    meta: dict[str, Any] = {"file": name, "mapping": None, "uploaded": _now(), "family": name}
     try:
         await _write(request, target, cap)
+        if previous is not None:
+            before = read_meta(previous)
+            meta |= {
+                "version_of": previous.name,
+                "family": before.get("family") or before.get("file") or name,
+                "mapping": before.get("mapping"),
+            }
+            for other in beside(previous):
+                if other != name:
+                    shutil.copyfile(previous / other, home / other)
     except (TooLarge, Refused, ClientDisconnect, OSError):
         shutil.rmtree(home, ignore_errors=True)
         raise
-    write_meta(home, {"file": name, "mapping": None, "uploaded": _now()})
+    write_meta(home, meta)
     return target
+
+
+def file_name(request: Request) -> str:
+    """The name the browser gave the uploaded file, made safe to store (400 if it is none)."""
+    return safe_name(unquote(request.headers.get(NAME_HEADER, "")))
 
 
 async def receive_beside(request: Request, home: Path, cap: int) -> Path:
     """A file a mapping reads beside the sheet (a lookup table), into the sheet's upload
     folder under its own name; guarded like the sheet, replacing one of the same name."""
-    name = safe_name(unquote(request.headers.get(NAME_HEADER, "")))
+    name = file_name(request)
     if name == read_meta(home).get("file"):
-        raise Refused(400, f"{name} is the sheet itself: load a new version from the Load page")
+        raise Refused(400, f"{name} is the sheet itself: load it as a new version")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         raise TooLarge(name, cap)
@@ -138,10 +162,40 @@ def write_meta(home: Path, meta: dict[str, Any]) -> None:
     (home / META).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
 
+def update_meta(home: Path, **changes: Any) -> None:
+    """Change some of an upload's facts (a missing folder is left alone: it was removed)."""
+    if home.is_dir():
+        write_meta(home, {**read_meta(home), **changes})
+
+
+def note_run(home: Path, run: str) -> None:
+    """Remember that a run sent this upload (it is kept from then on)."""
+    runs = [r for r in read_meta(home).get("runs") or [] if isinstance(r, str)]
+    update_meta(home, runs=[*runs, run])
+
+
+def remove(folder: Path, upload_id: str) -> str:
+    """Delete an upload no run sent (a junk or superseded one); its file's name.
+
+    One a run sent is refused (409): resuming or checking that run reads it again.
+    """
+    home = upload_file(folder, upload_id).parent
+    meta = read_meta(home)
+    runs = [r for r in meta.get("runs") or [] if isinstance(r, str)]
+    if runs:
+        raise Refused(
+            409,
+            f"{meta.get('file')} was sent by a run ({runs[-1]}): it is kept so that"
+            " the run can be resumed or its tasks checked",
+        )
+    shutil.rmtree(home)
+    return str(meta.get("file") or "")
+
+
 def size_text(size: int) -> str:
     """A byte count as people read a limit: ``64 MB``, or ``1,024 bytes`` below one MB."""
     return f"{size // MB} MB" if size >= MB and size % MB == 0 else f"{size:,} bytes"
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")

@@ -1,22 +1,37 @@
 """
 What the Plan and Send pages show, as data: the batches (``format_plan``), the cameras
-per algorithm and schedule, the diff against the ledger (``diff_data``, as ``bulkload
-plan`` computes it when BULKLOAD_ENDPOINT and BULKLOAD_PROJECT_ID are set), and how a run
-would authenticate, named without any secret. [I/O: reads the ledger]
+per algorithm and schedule, the diff against the ledger in the sheet's words (each
+changed field named by its column, ``words.spoken_fields``), the cameras held
+back and why, what a run would replace, stop or delete (and the token that confirms
+exactly that list), and how a run would authenticate, named without any secret.
+
+``plan_step`` is the one place that diffs and plans (as ``bulkload plan`` does, against
+the ledger when BULKLOAD_ENDPOINT and BULKLOAD_PROJECT_ID are set); the rest only shows
+what it found. [I/O: reads the ledger]
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from loader.check.load import Loaded
 from loader.errors import ConfigError
+from loader.model.changes import Change
+from loader.planning.batches import Plan
+from loader.planning.delta import Delta, Earlier, TaskChange
 from loader.report.changes import diff_data
 from loader.report.summaries import format_plan
 from loader.run.options import RunOptions
 from loader.run.plan import plan_sheet, target_of
+from loader.web.outcomes import reason_words
+from loader.web.words import spoken_fields, typed_in_sheet
 
+# What a run's exit code means, for the technical fold (the page says it in words).
 EXIT_MEANINGS: Final = {
     0: "every row loaded",
     1: "some rows were rejected or some cameras failed at the API",
@@ -28,32 +43,172 @@ _METHODS: Final = {
     "aksk": "AK/SK signing (BULKLOAD_AK, BULKLOAD_SK)",
     "iam": "IAM user and password (BULKLOAD_IAM_USER, BULKLOAD_IAM_PASSWORD)",
 }
-CHANGES_SHOWN: Final = 200  # changes listed per kind on the page (plan.json lists all)
+CHANGES_SHOWN: Final = 200  # changes listed per kind on the page
+PRUNE_WORDS: Final = {"": "keep them running", "stop": "stop them", "delete": "delete them"}
 
 
-def plan_view(loaded: Loaded, base: RunOptions) -> dict[str, Any]:
-    """The batches, cameras per algorithm and schedule, and the diff, as ``bulkload plan``."""
-    checked = loaded.checked
-    target = target_of(base)
-    step = plan_sheet(loaded, base, target)
+@dataclass(frozen=True)
+class PlanStep:
+    """What the diff and the planner found for a sheet, and what it was compared with."""
+
+    delta: Delta
+    planned: Plan
+    against: str  # in words: the project the diff is against, or that it is empty
+    rows: Mapping[int, int]  # the Excel row of each camera row, by position
+
+
+def plan_step(loaded: Loaded, options: RunOptions) -> PlanStep:
+    """The diff of the sheet against the ledger and the batches of what it sends, as
+    ``bulkload plan`` makes them with these options (prune, retry-failed, payload cap)."""
+    target = target_of(options)
+    step = plan_sheet(loaded, options, target)
     if target is not None:
-        against = f"the ledger {target.ledger} ({target.endpoint}, project {target.project})"
+        against = f"what bulkload loaded before into project {target.project} at {target.endpoint}"
     else:
         against = (
-            "an empty project (BULKLOAD_ENDPOINT and BULKLOAD_PROJECT_ID are not set in the"
-            " server's environment: every camera is new)"
+            "an empty project: the server's environment names no endpoint and project"
+            " (BULKLOAD_ENDPOINT, BULKLOAD_PROJECT_ID), so every camera counts as new"
         )
-    summary = format_plan(step.plan, checked)
-    diff = diff_data(step.delta, checked.cameras, step.rows, step.inventory)
+    return PlanStep(step.delta, step.plan, against, step.rows)
+
+
+def plan_view(loaded: Loaded, options: RunOptions) -> dict[str, Any]:
+    """Everything the Plan and Send pages show of a sheet's plan with these options."""
+    return present(plan_step(loaded, options), loaded, prune=options.prune)
+
+
+def present(step: PlanStep, loaded: Loaded, *, prune: str = "") -> dict[str, Any]:
+    """A plan step as the pages show it, in the sheet's words."""
+    checked = loaded.checked
+    rows = step.rows
+    names = _camera_names(loaded)
+    summary = format_plan(step.planned, checked)
+    diff = diff_data(step.delta, checked.cameras, rows, inventory=Path(checked.file).name)
+    for kind in ("update", "replace", "remove", "restart"):
+        for item, change in zip(diff[kind], _changes(step.delta, kind), strict=True):
+            item["fields"] = spoken_fields(item["fields"], loaded.mapping)
+            item["camera_name"] = names.get(change.position, "")
+            item["since"] = change.entry.at
+    going = going_list(step.delta, names, rows, prune)
+    for item, replaced in zip(going, diff["replace"], strict=False):  # replaces come first
+        item["becomes"] = "; ".join(
+            f"{f['column']}: {f['old']} → {f['new']}" for f in replaced["fields"]
+        )
+    held = held_lists(step.delta, names, rows)
+    changed = (i for k in ("update", "replace", "remove", "restart") for i in diff[k])
+    for item in [*going, *changed, *(i for items in held.values() for i in items)]:
+        item["algorithm"] = typed_in_sheet(loaded.mapping, "service_name", item["service_name"])
+    algorithms = by_algorithm(summary["batches"])
+    for row in algorithms:
+        row["algorithm"] = typed_in_sheet(loaded.mapping, "service_name", row["service_name"])
     return {
         "plan": summary,
-        "algorithms": by_algorithm(summary["batches"]),
-        "diff": {"against": against, **diff},
+        "algorithms": algorithms,
+        "diff": {"against": step.against, **diff},
+        "held": held,
+        "going": going,
+        "confirm": confirm_token(going),
+        "prune": prune,
         "shown": CHANGES_SHOWN,
     }
 
 
-def by_algorithm(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _changes(delta: Delta, kind: str) -> list[TaskChange]:
+    """The diff's changes of one kind, in ``diff_data``'s order."""
+    return {
+        "update": delta.updates,
+        "replace": list(delta.replaces.values()),
+        "remove": delta.removes,
+        "restart": delta.restarts,
+    }[kind]
+
+
+def _camera_names(loaded: Loaded) -> dict[int, str]:
+    """Camera names by row position (empty when the mapping reads none)."""
+    rows = loaded.checked.rows
+    if "camera_name" not in rows:
+        return {}
+    return {at: str(name) for at, name in enumerate(rows["camera_name"].tolist()) if name}
+
+
+def held_lists(
+    delta: Delta, names: Mapping[int, str], rows: Mapping[int, int]
+) -> dict[str, list[dict[str, Any]]]:
+    """The cameras held back this time, by why: failed earlier, of unknown outcome, or
+    changed with tasks bulkload does not know (each with its row, camera and earlier run)."""
+    found: dict[str, list[dict[str, Any]]] = {"failed": [], "unknown": [], "changed": []}
+    for at, (earlier, entry) in sorted(delta.held.items(), key=lambda item: rows.get(item[0], 0)):
+        if earlier == Earlier.UNCHANGED:
+            continue
+        found[str(earlier)].append(
+            {
+                "row": rows.get(at),
+                "video_source_id": entry.video_source_id,
+                "camera_name": names.get(at, ""),
+                "group_id": entry.group_id,
+                "service_name": entry.service_name,
+                "run": entry.run,
+                "reason": reason_words(str(earlier), entry.message, entry.task_state),
+                "since": entry.at,
+            }
+        )
+    return found
+
+
+def going_list(
+    delta: Delta, names: Mapping[int, str], rows: Mapping[int, int], prune: str
+) -> list[dict[str, Any]]:
+    """The live tasks a run would take away: the old task of each replace (deleted once
+    the new one exists), and with ``prune`` the tasks of cameras that left the sheet."""
+    going = [
+        {
+            "action": "delete",
+            "why": "replaced",
+            "row": rows.get(change.position),
+            "video_source_id": change.key[1],
+            "camera_name": names.get(change.position, ""),
+            "group_id": change.key[0],
+            "service_name": change.key[2],
+            "task_id": change.entry.task_id,
+            "since": change.entry.at,
+        }
+        for change in delta.replaces.values()
+    ]
+    if prune:
+        going += [
+            {
+                "action": "delete" if prune == "delete" else "stop",
+                "why": "left the sheet",
+                "row": None,
+                "video_source_id": change.key[1],
+                "camera_name": "",
+                "group_id": change.key[0],
+                "service_name": change.key[2],
+                "task_id": change.entry.task_id,
+                "since": change.entry.at,
+            }
+            for change in delta.removes
+        ]
+    return going
+
+
+def confirm_token(going: Sequence[Mapping[str, Any]]) -> str:
+    """A short hash of exactly what would go: a confirmation holds for that list only."""
+    if not going:
+        return ""
+    keys = sorted(
+        f"{g['action']}|{g['group_id']}|{g['video_source_id']}|{g['service_name']}|{g['task_id']}"
+        for g in going
+    )
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
+
+
+def going_of(delta: Delta, prune: str) -> str:
+    """The confirmation token of what a diff would take away (a run's own check)."""
+    return confirm_token(going_list(delta, {}, {}, prune))
+
+
+def by_algorithm(batches: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Batches, groups and cameras per algorithm, version and schedule."""
     totals: dict[tuple[str, str, str], dict[str, int]] = defaultdict(
         lambda: {"batches": 0, "groups": 0, "cameras": 0}
@@ -76,8 +231,9 @@ def target_view(base: RunOptions) -> dict[str, str]:
     """
     try:
         endpoint, project = base.api_target()
-    except ConfigError as exc:
-        endpoint, project, missing = "", "", f"{exc.message} in the server's environment"
+    except ConfigError as exc:  # named as the server's environment sets them, not as flags
+        named = exc.message.replace("--endpoint / ", "").replace("--project-id / ", "")
+        endpoint, project, missing = "", "", f"{named} in the server's environment"
     else:
         missing = ""
     try:
@@ -85,3 +241,14 @@ def target_view(base: RunOptions) -> dict[str, str]:
     except ConfigError as exc:
         method, missing = "", missing or exc.message
     return {"endpoint": endpoint, "project": project, "method": method, "missing": missing}
+
+
+def counts_line(counts: Mapping[str, int]) -> str:
+    """What a diff does, in words: ``3 to create, 2 to replace``."""
+    words = (
+        (Change.CREATE, "to create"),
+        (Change.UPDATE, "to update"),
+        (Change.REPLACE, "to replace"),
+        (Change.RESTART, "to restart"),
+    )
+    return ", ".join(f"{counts[k]:,} {w}" for k, w in words if counts.get(k))

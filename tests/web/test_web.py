@@ -17,14 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import httpx
 import openpyxl
 import pytest
 from typer.testing import CliRunner
 
+from loader.check.mapping import find_mapping
 from loader.cli import app as cli_app
 from loader.errors import ConfigError
 from loader.model.problems import Problem, Severity
+from loader.report.changes import format_diff
 from loader.report.files import write_problems_csv
 from loader.run.context import load_sheet
 from loader.run.options import RunOptions
@@ -32,11 +35,17 @@ from loader.run.runner import Wiring, resume_run, start_run
 from loader.send.credentials import Credentials
 from loader.sim import SimConfig
 from loader.sim.app import create_app as create_sim
+from loader.state import events as ev
+from loader.state.runstate import RunState
 from loader.web import security
 from loader.web.app import create_app
+from loader.web.feed import Live, Progress, words
 from loader.web.options import ServeOptions, serve_options
-from loader.web.problems import ProblemQuery, select
+from loader.web.outcomes import RunFacts, headline, status_counts
+from loader.web.problems import ProblemQuery, in_words, select
 from loader.web.security import Refused, safe_name, session_value
+from loader.web.sheets import history
+from loader.web.words import roi_words, spoken_fields
 from tests.conftest import SAMPLES, FakeClock, XlsxWriter, write_inventory
 from tests.run.test_run import settings_for
 
@@ -50,8 +59,14 @@ SECRETS = {
     "BULKLOAD_IAM_PASSWORD": "pw-SECRET-93e2",
 }
 ROW_OF = re.compile(r'<tr class="(?:error|warning|info)" data-row="(\d*)">')
-# The rows with a problem in the legacy export, in row order: the Check page's default.
+# The rows with a problem in the legacy export, in row order.
 LEGACY_PROBLEM_ROWS = ["1", "66", "97", *(str(row) for row in range(128, 139))]
+# The Check page's default order: errors by row, then warnings, then notes (info).
+LEGACY_BY_SEVERITY = [
+    *("128", "129", "130", "131", "132", "134", "135"),
+    "133",
+    *("1", "66", "97", "136", "137", "138"),
+]
 
 
 def sim_environment(token: str = "sim-token") -> dict[str, str]:
@@ -125,10 +140,16 @@ def files_under(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
-def flat_export(path: Path, cameras: int) -> Path:
-    """A CSV the bundled vms-flat mapping reads: one camera per group, all valid."""
-    lines = ["Device UUID,Channel Group ID,Analytics,Detect Days,Detect Hours"]
-    lines += [f"cam-{n:05d},grp-{n:05d},Helmet,Mon-Fri,08:00-18:00" for n in range(cameras)]
+def flat_export(path: Path, cameras: int, analytics: dict[int, str] | None = None) -> Path:
+    """A CSV the bundled vms-flat mapping reads: one camera per group, all valid, camera n
+    on Excel row n + 2 (``analytics``: another algorithm for some cameras)."""
+    other = analytics or {}
+    lines = ["Device UUID,Camera Name,Channel Group ID,Analytics,Detect Days,Detect Hours"]
+    lines += [
+        f"cam-{n:05d},gate {n},grp-{n:05d},{other.get(n, 'Helmet')},Mon-Fri,08:00-18:00"
+        for n in range(cameras)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -556,7 +577,7 @@ async def test_the_check_page_counts_and_lists_every_problem_with_its_excel_row(
         "warning": "1",
         "info": "6",
     }
-    assert ROW_OF.findall(shown) == LEGACY_PROBLEM_ROWS
+    assert ROW_OF.findall(shown) == LEGACY_BY_SEVERITY
     assert "&#39;Funday&#39; is not a day of the week" in shown
     assert (
         "write days as Mon-Fri, Mon,Wed,Fri, 1-5, 周一至周五, weekdays, weekends or daily" in shown
@@ -570,31 +591,16 @@ async def test_the_check_page_counts_and_lists_every_problem_with_its_excel_row(
         ("severity=error&sort=row&order=desc", ["135", "134", "132", "131", "130", "129", "128"]),
         ("row=129-131", ["129", "130", "131"]),
         ("row=133", ["133"]),
-        ("column=Device+UUID", ["128", "133", "134"]),
+        ("column=Device+UUID", ["128", "134", "133"]),
+        ("column=Device+UUID&sort=row", ["128", "133", "134"]),
+        ("sort=row", LEGACY_PROBLEM_ROWS),
         ("sheet=Camera+Export&q=footer", ["137", "138"]),
-        (
-            "sort=severity&size=50",
-            [
-                "128",
-                "129",
-                "130",
-                "131",
-                "132",
-                "134",
-                "135",
-                "133",
-                "1",
-                "66",
-                "97",
-                "136",
-                "137",
-                "138",
-            ],
-        ),
+        ("sort=severity&size=50", LEGACY_BY_SEVERITY),
         ("sort=value&severity=error", ["128", "135", "131", "130", "134", "132", "129"]),
+        ("q=device+uuid+is+empty", ["128"]),
         (
             "severity=bogus&sort=nothing&page=-3&size=7",
-            LEGACY_PROBLEM_ROWS,
+            LEGACY_BY_SEVERITY,
         ),
     ],
     ids=[
@@ -603,9 +609,12 @@ async def test_the_check_page_counts_and_lists_every_problem_with_its_excel_row(
         "row-range",
         "one-row",
         "column",
+        "column-by-row",
+        "by-row",
         "sheet-text",
         "by-severity",
         "by-value",
+        "text-in-sheet-words",
         "bad-values",
     ],
 )
@@ -647,10 +656,11 @@ def test_links_keep_the_query() -> None:
     query = ProblemQuery.from_params({"severity": "error", "sort": "row", "page": "2"})
 
     assert (query.sorted_by("row"), query.sorted_by("column"), query.params(page=3)) == (
-        "severity=error&order=desc",
+        "severity=error&sort=row&order=desc",
         "severity=error&sort=column",
-        "severity=error&page=3",
+        "severity=error&sort=row&page=3",
     )
+    assert ProblemQuery.from_params({}).sorted_by("severity") == "order=desc"
 
 
 async def test_the_problems_csv_is_what_report_writes(web: Any, tmp_path: Path) -> None:
@@ -688,7 +698,8 @@ async def test_no_bundled_mapping_fits_then_one_is_picked(web: Any, tmp_path: Pa
 
 async def test_a_lookup_file_beside_the_sheet_is_added_on_its_page(web: Any) -> None:
     """nvr_export.csv reads nvr_id_map.csv beside it: missing, the page says so (no server
-    path); added beside it, the sheet is read again with it."""
+    path); added beside it, the sheet is read again with it. The sheet itself dropped
+    there is its new version: a new upload that keeps the id map beside it."""
     async with web() as page:
         location = await page.sheet(SAMPLES / "nvr_export.csv")
         missing = (await page.client.get(location)).text
@@ -699,19 +710,21 @@ async def test_a_lookup_file_beside_the_sheet_is_added_on_its_page(web: Any) -> 
         }
         content = await anyio.Path(SAMPLES / "nvr_id_map.csv").read_bytes()
         added = await page.client.post(f"{location}/files", content=content, headers=headers)
+        sheet = await anyio.Path(SAMPLES / "nvr_export.csv").read_bytes()
         again = await page.client.post(
-            f"{location}/files", content=b"x", headers={**headers, "x-file-name": "nvr_export.csv"}
+            f"{location}/files", content=sheet, headers={**headers, "x-file-name": "nvr_export.csv"}
         )
         shown = (await page.client.get(location)).text
+        version = (await page.client.get(again.json()["location"])).text
 
     assert "<b>nvr_id_map.csv does not exist or is not a file</b>" in missing
     assert (added.status_code, added.json()["location"]) == (201, location)
-    assert (again.status_code, again.json()["error"]) == (
-        400,
-        "nvr_export.csv is the sheet itself: load a new version from the Load page",
-    )
+    assert again.status_code == 201
+    assert again.json()["location"] != location
     assert 'id="mapping">nvr-csv<' in shown
     assert "<li>nvr_id_map.csv</li>" in shown
+    assert 'id="mapping">nvr-csv<' in version
+    assert "<li>nvr_id_map.csv</li>" in version
 
 
 # --- runs ---------------------------------------------------------------------------------
@@ -756,7 +769,7 @@ async def test_send_runs_the_cli_run_and_shows_its_results(web: Any) -> None:
     assert '"state": "finished"' in feed
     assert '"accepted": 3' in feed
     assert '"retried": 1' in feed
-    assert "exit 1: some rows were rejected or some cameras failed at the API" in history
+    assert "done: 120 of 120 cameras loaded" in history
 
 
 async def test_an_interrupted_run_is_resumed_from_the_page(web: Any, tmp_path: Path) -> None:
@@ -814,8 +827,7 @@ async def test_a_run_without_credentials_is_refused_on_the_send_page(web: Any) -
         answer = await page.post(f"{location}/send")
 
     assert (
-        "--endpoint / BULKLOAD_ENDPOINT and --project-id / BULKLOAD_PROJECT_ID not set in the server&#39;s environment"
-        in form
+        "BULKLOAD_ENDPOINT and BULKLOAD_PROJECT_ID not set in the server&#39;s environment" in form
     )
     assert 'id="send-button" disabled' in form
     assert answer.status_code == 400
@@ -945,3 +957,370 @@ async def test_no_secret_in_any_page_form_url_or_file(web: Any) -> None:
     ]
     assert len(links) == 4 + 3  # and the three payloads
     assert [s for s in SECRETS.values() if any(s in text for text in seen)] == []
+
+
+# --- the page as a rollout lead uses it ----------------------------------------------------
+
+
+async def test_an_upload_lands_on_its_problems_when_it_has_any(web: Any) -> None:
+    """The legacy export (errors) opens on its Check page; the rollout (none) on its page."""
+    async with web() as page:
+        legacy = (await page.upload(SAMPLES / "legacy_vms_export.xlsx")).json()
+        rollout = (await page.upload(SAMPLES / "site_rollout.xlsx")).json()
+
+    assert legacy["next"] == f"{legacy['location']}/check"
+    assert rollout["next"] == rollout["location"]
+
+
+async def test_a_new_version_keeps_its_mapping_and_the_history_tells_them_apart(
+    web: Any,
+) -> None:
+    """A new version (from any sheet page) is a new upload read with the mapping picked
+    for the old one; "Loaded before" shows counts and which is newest; the old one can be
+    removed, one a run sent cannot."""
+    wiring = sim_wiring()
+    async with web(wiring=wiring, environment=sim_environment()) as page:
+        first = await page.sheet(SAMPLES / "legacy_vms_export.xlsx")
+        await page.post(f"{first}/mapping", {"mapping": "vms-flat"})
+        headers = {
+            "x-file-name": "legacy_vms_export.xlsx",
+            "x-csrf-token": await page.csrf(),
+            "origin": ORIGIN,
+        }
+        body = await anyio.Path(SAMPLES / "legacy_vms_export.xlsx").read_bytes()
+        answer = await page.client.post(f"{first}/version", content=body, headers=headers)
+        second = answer.json()["location"]
+        shown = (await page.client.get(second)).text
+        history = (await page.client.get("/")).text
+        run = await page.send(second)
+        refused = await page.post(f"{second}/remove")
+        removed = await page.post(f"{first}/remove")
+        after = (await page.client.get("/")).text
+
+    rows = re.findall(r'<tr data-upload="(\w+)"', history)
+    assert (answer.status_code, answer.json()["next"]) == (201, f"{second}/check")
+    assert 'id="mapping-chosen">picked on this page<' in shown
+    assert rows == [second.rsplit("/", 1)[1], first.rsplit("/", 1)[1]]
+    assert history.count("128 rows: 120 valid") == 2
+    assert '<b class="newest">newest</b> (version 2 of 2)' in history
+    assert "older (version 1 of 2)" in history
+    assert refused.status_code == 409
+    assert "kept so that the run can be resumed or its tasks checked" in refused.text
+    assert (removed.status_code, removed.headers["location"]) == (303, "/")
+    assert re.findall(r'<tr data-upload="(\w+)"', after) == [second.rsplit("/", 1)[1]]
+    assert "sent 1 time" in after
+    assert run.startswith("/runs/")
+    assert not (page.runs / "uploads" / first.rsplit("/", 1)[1]).exists()
+
+
+def test_the_history_marks_the_newest_version_of_each_file() -> None:
+    """Versions share a family (the first file's name): numbered oldest first, the newest
+    said so; another file is a family of its own."""
+    metas = {
+        "a" * 16: {"file": "site.xlsx", "uploaded": "2026-11-30T08:00:00+00:00"},
+        "b" * 16: {"file": "site.xlsx", "uploaded": "2026-11-30T09:00:00+00:00"},
+        "c" * 16: {
+            "file": "site-fixed.xlsx",
+            "uploaded": "2026-11-30T10:00:00+00:00",
+            "family": "site.xlsx",
+        },
+        "d" * 16: {"file": "other.csv", "uploaded": "2026-11-30T07:00:00+00:00"},
+    }
+
+    found = [(i["file"], i["version"], i["versions"], i["newest"]) for i in history(metas)]
+
+    assert found == [
+        ("site-fixed.xlsx", 3, 3, True),
+        ("site.xlsx", 2, 3, False),
+        ("site.xlsx", 1, 3, False),
+        ("other.csv", 1, 1, True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("message", "column", "said"),
+    [
+        ("video_source_id is empty", "Device UUID", "Device UUID is empty"),
+        ("group is empty", "Channel Group ID", "Channel Group ID is empty"),
+        (
+            "video_source_id holds spaces or control characters",
+            "Device UUID",
+            "Device UUID holds spaces or control characters",
+        ),
+        ("output.obs.bucket: too long", "OBS Bucket", "OBS Bucket: too long"),
+        ("'Funday' is not a day of the week", "Detect Days", "'Funday' is not a day of the week"),
+        ("video_source_id is empty", "", "video_source_id is empty"),
+        ("ROI is not JSON", "Zone", "ROI is not JSON"),
+    ],
+    ids=["source", "group", "spaces", "dotted", "no-field", "no-column", "not-a-field"],
+)
+def test_a_problem_is_said_with_the_sheets_column(message: str, column: str, said: str) -> None:
+    """An API field that opens a message is named by the column it came from."""
+    problem = Problem(Severity.ERROR, "x", message, column=column)
+
+    assert in_words(problem) == said
+
+
+def test_changed_fields_are_said_in_the_sheets_columns() -> None:
+    """config.common.target_roi is the Zone Points column, an ROI its points; the
+    algorithm and its version, from one Analytics cell, one line in the cell's words; a
+    setting no column gives is the mapping's; the CLI's plan text is left as it was."""
+    mapping = find_mapping("vms-flat")
+    roi = '{"polygons":[{"data":[[1,2],[3,4],[5,6],[7,8]]}]}'
+    fields = [
+        {"field": "config.common.target_roi", "old": "(none)", "new": roi},
+        {
+            "field": "service_name",
+            "old": "c-helmet-detection-cloud",
+            "new": "c-intrusion-detection-cloud",
+        },
+        {"field": "service_version", "old": "1.0.2", "new": "2.1.0"},
+        {"field": "schedule", "old": "Mon-Fri 08:00-18:00 (UTC+08:00)", "new": "daily (UTC+08:00)"},
+        {"field": "output.event_center", "old": "true", "new": "false"},
+    ]
+
+    said = [(f["column"], f["old"], f["new"]) for f in spoken_fields(fields, mapping)]
+
+    assert said == [
+        ("Zone Points", "(none)", "4 points"),
+        ("Analytics", "Helmet", "Intrusion"),
+        ("Detect Days / Detect Hours", "Mon-Fri 08:00-18:00 (UTC+08:00)", "daily (UTC+08:00)"),
+        ("event center (the mapping's setting)", "yes", "no"),
+    ]
+    assert roi_words(
+        '{"lines":[{"data":[[1,1],[2,2]]}],"polygons":[{"data":[[0,0],[1,0],[1,1]]}]}'
+    ) == ("1 polygon, 1 line, 5 points")
+    diff = {
+        "counts": dict.fromkeys(
+            ("create", "update", "replace", "remove", "restart", "unchanged"), 0
+        )
+    }
+    item = {
+        "group_id": "g",
+        "video_source_id": "c",
+        "service_name": "s",
+        "row": 3,
+        "fields": fields[:1],
+    }
+    text = format_diff({**diff, "update": [item], "replace": [], "remove": [], "restart": []})
+    assert f"config.common.target_roi: (none) -> {roi}" in text
+
+
+async def test_the_plans_fewest_batches_count_what_is_sent(web: Any, tmp_path: Path) -> None:
+    """300 cameras loaded, then the sheet grows to 450: 150 go out in 2 batches, the
+    fewest for them (not the 5 the whole sheet would need)."""
+    async with web(wiring=sim_wiring(), environment=sim_environment()) as page:
+        first = await page.sheet(flat_export(tmp_path / "a" / "site.csv", 300))
+        await page.send(first)
+        grown = await page.sheet(flat_export(tmp_path / "b" / "site.csv", 450))
+        shown = (await page.client.get(f"{grown}/plan")).text
+
+    line = re.search(r'<p id="plan-line">(.*?)</p>', shown, re.S)
+    assert line is not None
+    assert " ".join(re.sub(r"<[^>]+>", "", line.group(1)).split()) == (
+        "150 cameras go out in 2 batches (the fewest the API's limits allow)."
+    )
+
+
+async def test_a_replace_is_sent_only_once_confirmed(web: Any, tmp_path: Path) -> None:
+    """Two cameras move to another algorithm: Send answers a page naming both old tasks
+    (camera, group, algorithm) and sends nothing; a stale confirmation asks again; the
+    confirmation of that very list starts the run, which replaces exactly those."""
+    transport = httpx.ASGITransport(app=(sim := create_sim(SimConfig())))
+    wiring = Wiring(clock=FakeClock(), transport=transport)
+    async with web(wiring=wiring, environment=sim_environment()) as page:
+        first = await page.sheet(flat_export(tmp_path / "a" / "site.csv", 5))
+        await page.send(first)
+        moved = flat_export(tmp_path / "b" / "site.csv", 5, {1: "Intrusion", 3: "Smoke/Fire"})
+        second = await page.sheet(moved)
+        asked = await page.post(f"{second}/send")
+        runs_after_asking = sorted(p.name for p in page.runs.iterdir())
+        token = re.search(r'name="confirmed" value="(\w+)"', asked.text)
+        assert token is not None
+        stale = await page.post(f"{second}/send", {"confirmed": "0" * 16})
+        confirmed = await page.post(f"{second}/send", {"confirmed": token.group(1)})
+        run = confirmed.headers["location"]
+        await page.client.get(f"{run}/events")
+        shown = (await page.client.get(run)).text
+
+    going = re.findall(r'<tr data-action="delete">(.*?)</tr>', asked.text, re.S)
+    statuses = dict(re.findall(r'data-status="(\w+)">(\d+)<', shown))
+    assert asked.status_code == 200
+    assert len(going) == 2
+    assert all(text in going[0] for text in ("gate 1", "grp-00001", "Helmet"))
+    assert "Analytics: Helmet → Intrusion" in going[0]
+    assert all(text in going[1] for text in ("gate 3", "Analytics: Helmet → Smoke/Fire"))
+    assert "This run would <b>delete 2 tasks</b>" in asked.text
+    assert len(runs_after_asking) == 3  # uploads, ledger, the first run: nothing new
+    assert "changed since you confirmed it" in stale.text
+    assert confirmed.status_code == 303
+    assert (statuses["replaced"], statuses["unchanged"]) == ("2", "3")
+    assert sum(sim.state.sim.task_counts().values()) == 5  # type: ignore[attr-defined]
+
+
+async def test_checking_the_tasks_names_failed_starts_by_row(web: Any, tmp_path: Path) -> None:
+    """A task that never starts: the run says every camera loaded; "check the tasks now"
+    (reconcile, in the page's run thread) fails it, and Results name it by Excel row with
+    the reason in words; the Plan then lists it as failed earlier."""
+    config = SimConfig(
+        always_fail_sources=frozenset({"cam-00003"}), starting_after=0.0, running_after=0.0
+    )
+    async with web(wiring=sim_wiring(config), environment=sim_environment()) as page:
+        sheet = await page.sheet(flat_export(tmp_path / "site.csv", 5))
+        run = await page.send(sheet)
+        before = (await page.client.get(run)).text
+        checking = await page.post(f"{run}/check")
+        feed = (await page.client.get(f"{run}/events")).text
+        after = (await page.client.get(run)).text
+        plan = (await page.client.get(f"{sheet}/plan")).text
+
+    failed = re.search(r'<tr data-row="5" data-status="failed">(.*?)</tr>', after, re.S)
+    assert "done: 5 of 5 cameras loaded" in before
+    assert 'id="cameras"' not in before
+    assert checking.status_code == 303
+    assert '"state": "checking"' in feed
+    assert "done: 4 of 5 cameras loaded, 1 failed" in after
+    assert failed is not None
+    assert "gate 3" in failed.group(1)
+    assert "its task failed to start (START_FAILED)" in failed.group(1)
+    assert "Check the tasks again" in after
+    assert re.findall(r'<tr data-row="(\d+)">', plan.split('data-kind="failed"')[1]) == ["5"]
+
+
+async def test_stop_says_stopping_at_once(web: Any) -> None:
+    """After Stop, while requests in flight finish, the page says so and offers no Stop."""
+    gate, arrived = threading.Event(), threading.Event()
+
+    class Held(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            import anyio.to_thread
+
+            arrived.set()
+            await anyio.to_thread.run_sync(gate.wait, 10)
+            return httpx.Response(503)
+
+    async with web(wiring=Wiring(transport=Held()), environment=sim_environment()) as page:
+        location = await page.sheet(SAMPLES / "legacy_vms_export.xlsx")
+        run = (await page.post(f"{location}/send")).headers["location"]
+        await anyio.to_thread.run_sync(arrived.wait, 10)  # a request is out, and held
+        await page.post(f"{run}/stop")
+        shown = (await page.client.get(run)).text
+        history = (await page.client.get("/runs")).text
+        gate.set()
+        await page.client.get(f"{run}/events")
+        ended = (await page.client.get(run)).text
+
+    assert re.search(r'data-field="headline">stopping: \d+ requests? in flight', shown)
+    assert 'id="stop-button" class="danger" disabled>Stopping…' in shown
+    assert "stopping: requests in flight finish first" in history
+    assert 'id="resume-button"' in ended
+
+
+def test_a_stopped_run_says_what_is_left_in_words() -> None:
+    """Unknown cameras whose batch was never created are "not sent"; the headline counts
+    loaded, failed, not sent and in doubt, and says what finishes it."""
+    facts = RunFacts(
+        sheet="site.xlsx",
+        input="site.xlsx",
+        started="",
+        cameras=637,
+        batches=3,
+        not_sent=297,
+        resumed=False,
+        state=RunState(),
+    )
+    summary = {
+        "statuses": {"loaded": 340, "unknown": 297},
+        "counts": {"unsettled": 2},
+        "stop_reason": "interrupted",
+    }
+    doubt = {**summary, "statuses": {"loaded": 330, "failed": 2, "unknown": 305}}
+
+    def said(summary: dict[str, Any]) -> str:
+        return headline(
+            summary, facts, running=False, stopping=False, kind="send", in_flight=0, failure=""
+        )["text"]
+
+    assert said(summary) == (
+        "stopped by you: 340 of 637 cameras loaded, 297 not sent yet: Resume sends them"
+    )
+    assert said(doubt) == (
+        "stopped by you: 330 of 637 cameras loaded, 2 failed, 297 not sent yet, 8 in doubt:"
+        " Resume settles them"
+    )
+    assert status_counts(summary["statuses"], facts) == [("loaded", 340), ("not sent", 297)]
+
+
+def test_the_live_rate_is_measured_between_answers() -> None:
+    """Two workers record their sends at once while the pacer spaces the requests 11 s
+    apart (0.1/s): the rate is none until two answers came, then under the limit; the
+    requests in flight are those sent and not answered."""
+    progress = Progress()
+    started = ev.RunStarted(batches=3, cameras=300, options={"rate": 0.1})
+    events: list[tuple[float, ev.Event]] = [
+        (0.0, started),
+        (0.0, ev.BatchPlanned(batch="a", cameras=100)),
+        (0.0, ev.BatchPlanned(batch="b", cameras=100)),
+        (0.1, ev.BatchSending(batch="a", attempt=1)),
+        (0.1, ev.BatchSending(batch="b", attempt=1)),
+        (0.4, ev.BatchAccepted(batch="a", total=100, succeeded=100)),
+    ]
+    for seq, (at, event) in enumerate(events, 1):
+        progress.apply(seq, at, event)
+    early = (progress.rate(1.0), progress.in_flight)
+    progress.apply(7, 11.4, ev.BatchAccepted(batch="b", total=100, succeeded=100))
+    later = progress.snapshot(Live(running=True), now=12.0)
+
+    assert early == (None, 1)
+    assert (later["rate"], later["limit"], later["in_flight"]) == ("0.091", "0.1", 0)
+    assert [line.split("  ", 1)[1] for line in later["recent"]] == [
+        "started: 300 cameras in 3 batches",
+        "batch 1 sent (100 cameras)",
+        "batch 2 sent (100 cameras)",
+        "batch 1 accepted: 100 tasks created",
+        "batch 2 accepted: 100 tasks created",
+    ]
+
+
+@pytest.mark.parametrize("kind", sorted(ev.KINDS))
+def test_no_event_is_shown_by_its_class_name(kind: str) -> None:
+    """Every event of the journal is a line of words on the page, or nothing."""
+    assert kind not in words(ev.KINDS[kind](), "batch 1", 10)
+
+
+async def test_the_page_has_an_icon(web: Any) -> None:
+    """A favicon, linked from every page and where browsers look without a link."""
+    async with web() as page:
+        shown = (await page.client.get("/")).text
+        icon = await page.client.get("/static/favicon.svg")
+        legacy = await page.client.get("/favicon.ico")
+
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in shown
+    assert (icon.status_code, legacy.status_code) == (200, 200)
+    assert legacy.headers["content-type"] == "image/svg+xml"
+
+
+async def test_stopping_the_tasks_of_cameras_that_left_asks_first(web: Any, tmp_path: Path) -> None:
+    """A camera left the sheet: its task keeps running unless Send is told to stop it;
+    then the page names it and asks, and the run stops exactly that task."""
+    transport = httpx.ASGITransport(app=(sim := create_sim(SimConfig())))
+    wiring = Wiring(clock=FakeClock(), transport=transport)
+    async with web(wiring=wiring, environment=sim_environment()) as page:
+        first = await page.sheet(flat_export(tmp_path / "a" / "site.csv", 5))
+        await page.send(first)
+        second = await page.sheet(flat_export(tmp_path / "b" / "site.csv", 4))
+        form = (await page.client.get(f"{second}/send")).text
+        asked = await page.post(f"{second}/send", {"prune": "stop"})
+        token = re.search(r'name="confirmed" value="(\w+)"', asked.text)
+        assert token is not None
+        confirmed = await page.post(f"{second}/send", {"prune": "stop", "confirmed": token[1]})
+        await page.client.get(f"{confirmed.headers['location']}/events")
+
+    going = re.findall(r'<tr data-action="stop">(.*?)</tr>', asked.text, re.S)
+    assert '<option value="stop">stop them</option>' in form
+    assert len(going) == 1
+    assert all(text in going[0] for text in ("cam-00004", "the camera left the sheet"))
+    assert "This run would <b>stop 1 task</b>" in asked.text
+    assert confirmed.status_code == 303
+    states = {t.video_source_id: t.stopped_at is not None for t in sim.state.sim.tasks.values()}  # type: ignore[attr-defined]
+    assert states == {f"cam-{n:05d}": n == 4 for n in range(5)}

@@ -19,7 +19,7 @@ function uploader() {
   }
 
   // POST the file's bytes (streamed, no form encoding) with its name and the CSRF token;
-  // the answer says where to look next, or what went wrong.
+  // the answer says where to look next (its problems, when it has any), or what went wrong.
   return async function send(url, file, limit, limitText) {
     box.hidden = true;
     if (limit && file.size > limit) {
@@ -46,12 +46,25 @@ function uploader() {
     }
     let body = {};
     try { body = await answer.json(); } catch (error) { body = { error: answer.statusText }; }
-    if (answer.ok && body.location) {
-      window.location.assign(body.location);
+    if (answer.ok && (body.next || body.location)) {
+      window.location.assign(body.next || body.location);
     } else {
       fail(body.error || ("The server answered " + answer.status), body.hint);
     }
   };
+}
+
+function dropOnto(target, go) {
+  for (const name of ["dragenter", "dragover"]) {
+    target.addEventListener(name, (event) => { event.preventDefault(); target.classList.add("over"); });
+  }
+  for (const name of ["dragleave", "drop"]) {
+    target.addEventListener(name, () => target.classList.remove("over"));
+  }
+  target.addEventListener("drop", (event) => {
+    event.preventDefault();
+    if (event.dataTransfer.files.length) go(event.dataTransfer.files[0]);
+  });
 }
 
 function setupUpload() {
@@ -63,21 +76,14 @@ function setupUpload() {
     const go = (file) => send("/upload", file, limit, form.dataset.limitText);
     input.addEventListener("change", () => { if (input.files.length) go(input.files[0]); });
     form.addEventListener("submit", (event) => event.preventDefault());
-    for (const name of ["dragenter", "dragover"]) {
-      form.addEventListener(name, (event) => { event.preventDefault(); form.classList.add("over"); });
-    }
-    for (const name of ["dragleave", "drop"]) {
-      form.addEventListener(name, () => form.classList.remove("over"));
-    }
-    form.addEventListener("drop", (event) => {
-      event.preventDefault();
-      if (event.dataTransfer.files.length) go(event.dataTransfer.files[0]);
-    });
+    dropOnto(form, go);
   }
   for (const input of document.querySelectorAll("input[data-upload]")) {
-    input.addEventListener("change", () => {
-      if (input.files.length) send(input.dataset.upload, input.files[0], 0, "");
-    });
+    const go = (file) => send(input.dataset.upload, file, 0, "");
+    input.addEventListener("change", () => { if (input.files.length) go(input.files[0]); });
+    for (const target of document.querySelectorAll('[data-drop="' + input.id + '"]')) {
+      dropOnto(target, go);
+    }
   }
 }
 
@@ -89,8 +95,24 @@ function setupFilters() {
   }
 }
 
+// Times come as UTC from the server: shown in this browser's own time zone.
+function setupTimes() {
+  const format = new Intl.DateTimeFormat(undefined, {
+    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
+  });
+  for (const element of document.querySelectorAll("time[data-local]")) {
+    const moment = new Date(element.dateTime);
+    if (!Number.isNaN(moment.getTime())) {
+      element.textContent = format.format(moment);
+      element.title = moment.toString();
+    }
+  }
+}
+
 function showProgress(section, data) {
   section.dataset.state = data.state;
+  const headline = document.getElementById("headline");
+  if (headline) headline.className = "headline " + data.state;
   for (const element of section.querySelectorAll("[data-field]")) {
     const field = element.dataset.field;
     if (field === "bar") {
@@ -105,11 +127,15 @@ function showProgress(section, data) {
     } else if (field === "failure") {
       element.textContent = data.failure ? data.failure + " " + data.hint : "";
       element.hidden = !data.failure;
-    } else if (field === "stop_reason") {
-      element.textContent = data.stop_reason ? "stopped: " + data.stop_reason : "";
     } else if (field in data) {
-      element.textContent = String(data[field]);
+      element.textContent = typeof data[field] === "number"
+        ? data[field].toLocaleString("en") : String(data[field]);
     }
+  }
+  const stop = document.getElementById("stop-button");
+  if (stop && data.state === "stopping") {
+    stop.disabled = true;
+    stop.textContent = "Stopping…";
   }
 }
 
@@ -122,14 +148,28 @@ function setupProgress() {
     // The bar stays full a moment, then the page comes back with the results.
     source.close();
     section.dataset.live = "ended";
-    const state = section.querySelector('[data-field="state"]');
-    if (state) state.textContent += " (loading the results…)";
+    const headline = section.querySelector('[data-field="headline"]');
+    if (headline) headline.textContent += " (loading the results…)";
     window.setTimeout(() => window.location.reload(), 800);
+  });
+}
+
+// Stop says so at once; the form still posts (the server's page says "stopping" too).
+function setupStop() {
+  const form = document.getElementById("stop-form");
+  if (!form) return;
+  form.addEventListener("submit", () => {
+    const headline = document.querySelector('#progress [data-field="headline"]');
+    if (headline) headline.textContent = "stopping: requests in flight finish first";
+    const button = document.getElementById("stop-button");
+    window.setTimeout(() => { button.disabled = true; button.textContent = "Stopping…"; }, 0);
   });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   setupUpload();
   setupFilters();
+  setupTimes();
   setupProgress();
+  setupStop();
 });
