@@ -9,7 +9,7 @@ the client sends nothing more (five refused signatures in a row would lock the k
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
@@ -41,6 +41,10 @@ class ReadFailed(SubmitError):
     def __init__(self, message: str, *, request_id: str = "") -> None:
         super().__init__(message)
         self.request_id = request_id
+
+
+class NotSent(ReadFailed):
+    """A create or change the run's Stop kept from leaving: provably not sent."""
 
 
 class ReadRefused(ReadFailed, FatalError):
@@ -79,6 +83,9 @@ class ViasClient:
         self.auth = auth
         self.limiter = limiter
         self.refused: Outcome | None = None  # the answer that refused the run, once one did
+        # Whether the run was stopped: a create or change that waited for its turn at the
+        # pacer (up to 1/rate seconds) then stays unsent, so nothing leaves after Stop.
+        self.stopped: Callable[[], bool] = lambda: False
 
     @property
     def refusal(self) -> str:
@@ -109,6 +116,8 @@ class ViasClient:
         epoch = await self.limiter.acquire()
         if self.refused is not None:
             raise RunRefused(self.refused)
+        if method != "GET" and self.stopped():
+            raise NotSent(f"{method} {path}: the run was stopped while it waited for its turn")
         response = await self.http.request(
             method,
             self.base + path,
@@ -153,6 +162,8 @@ class ViasClient:
             return classify_error(exc)
         except RunRefused as exc:
             return exc.outcome.unsent()
+        except NotSent as exc:
+            return Outcome(Verdict.RETRIABLE, message=exc.message)
         return self._judge(response, creating=True)
 
     async def update_task(self, task_id: str, content: bytes) -> Outcome:
@@ -178,6 +189,8 @@ class ViasClient:
             return classify_error(exc)
         except RunRefused as exc:
             return exc.outcome.unsent()
+        except NotSent as exc:
+            return Outcome(Verdict.RETRIABLE, message=exc.message)
         return self._adopt(classify_change(response, may_expire=self.auth.may_expire))
 
     async def probe(self) -> Outcome:

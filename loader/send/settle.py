@@ -189,6 +189,7 @@ class Settler(ABC, Generic[J]):
         self.random = rng or random.Random()
         # The run's creates and changes go out at the same time, to one API: one limit.
         self.limit = limit or AdaptiveLimit(options.concurrency)
+        client.stopped = lambda: self.control.stopping  # nothing leaves after a stop
         self.work = self._kind()
 
     @abstractmethod

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -477,3 +478,58 @@ async def test_a_runs_settlers_share_its_control_and_its_limit_in_flight(
         True,
     )
     assert alone.limit is not submitter.limit
+
+
+class _GatedLimiter(RateLimiter):
+    """A pacer whose next slot comes only when the test opens the gate."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(1000.0, clock)
+        self.gate = anyio.Event()
+        self.waiting = anyio.Event()
+
+    async def acquire(self) -> int:
+        self.waiting.set()
+        await self.gate.wait()
+        return await super().acquire()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["create", "change"])
+async def test_a_request_waiting_for_its_turn_when_the_run_stops_never_leaves(
+    clock: FakeClock, kind: str
+) -> None:
+    """Stop while a send waits at the pacer: it is not sent (the API sees nothing), and the
+    job is left not in doubt (resume sends it without a lookup)."""
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        return httpx.Response(200, json=ACCEPTED)
+
+    events: list[Event] = []
+
+    async def emit(event: Event) -> None:
+        events.append(event)
+
+    limiter = _GatedLimiter(clock)
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(answer), base_url="http://vias.test"
+    ) as http:
+        client = ViasClient(http, project_id="p1", auth=StaticToken("t"), limiter=limiter)
+        submitter = Submitter(client, emit, clock, OPTIONS, jobs=1)
+        settler: Settler[Any] = (
+            submitter
+            if kind == "create"
+            else Changer(client, emit, clock, OPTIONS, submitter.control)
+        )
+        job: Any = _batch(1, False) if kind == "create" else _change(1, False)
+        async with anyio.create_task_group() as group:
+            group.start_soon(settler.run, [job])
+            await limiter.waiting.wait()
+            submitter.control.stop("interrupted")
+            limiter.gate.set()
+
+    assert sent == []
+    assert job.state.status not in (BatchStatus.IN_DOUBT, ChangeStatus.IN_DOUBT)
+    assert not job.state.settled
