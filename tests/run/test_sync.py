@@ -325,12 +325,15 @@ def _cli(tmp_path: Path, url: str, sheet: Path, run_dir: Path, *extra: str) -> l
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "mutations_before_kill", [0, 1, 25], ids=["at-first-create", "first-change", "mid-changes"]
+    "mutations_before_kill",
+    [-1, 0, 1, 25],
+    ids=["finding-ids", "at-first-create", "first-change", "mid-changes"],
 )
 def test_sigkill_mid_apply_then_resume_ends_in_the_planned_state(
     tmp_path: Path, mutations_before_kill: int
 ) -> None:
-    """kill -9 while updates, replaces and deletes are going out; resume: the plan, once."""
+    """kill -9 while the apply finds its task ids, or while updates, replaces and deletes
+    are going out; resume: the plan, once."""
     rows = inventory(400)
     edited, _ = edit(rows)
     removed = {(g, c) for c, g, *_ in rows} - {(g, c) for c, g, *_ in edited}
@@ -358,7 +361,14 @@ def test_sigkill_mid_apply_then_resume_ends_in_the_planned_state(
         def mutations() -> int:
             return sum(1 for r in sim.state.requests[before:] if r.method in ("PUT", "DELETE"))
 
-        if mutations_before_kill:
+        if mutations_before_kill < 0:  # the names of its sources asked for: finding ids
+            wait_for(
+                lambda: any(
+                    r.path.endswith("/source/sources") for r in sim.state.requests[before:]
+                ),
+                process,
+            )
+        elif mutations_before_kill:
             wait_for(lambda: mutations() >= mutations_before_kill, process)
         else:  # the first create of week 2 has arrived
             wait_for(lambda: any(r.method == "POST" for r in sim.state.requests[before:]), process)
