@@ -3,7 +3,8 @@ Benchmark: `bulkload plan FILE --out DIR` on large inventories, beside the bare 
 same file (not part of the tests).
 
     uv run python bench/bench_plan.py            # 200k-camera xlsx, 1M-camera CSV, 3 runs
-    uv run python bench/bench_plan.py --xlsx 10000 200000 --csv 1000000 --engines calamine openpyxl --runs 5
+    uv run python bench/bench_plan.py --xlsx 10000 200000 --csv 10000 1000000 \
+        --engines calamine openpyxl --runs 5
 
 Inputs are generated once under bench/out/ (deterministic). Every figure is a whole
 process, as a user runs it: `python -m loader plan FILE --out DIR` (read, map, check,

@@ -110,7 +110,9 @@ def check(
         frame, bad, mapping, defaults, (cameras, groups), problems, on=on
     )
     frame[SETTINGS_CLASS] = codes
-    status = np.where(bad, RowStatus.REJECTED.value, RowStatus.VALID.value).astype(object)
+    status = np.empty(len(frame), dtype=object)
+    status[:] = RowStatus.VALID.value  # one string for every row (np.full makes a million)
+    status[bad] = RowStatus.REJECTED.value
     problems += _mark_duplicates(frame, status, cameras)
     frame[STATUS] = status
     positions = np.flatnonzero(status == RowStatus.VALID.value)
@@ -186,18 +188,20 @@ def _join_groups(
     ]
     usable = gframe[~gbad & ~repeated].set_index("group")
     broken = {str(group_of[p]): int(p) for p in np.flatnonzero(gbad) if group_of[p]}
+    at = usable.index.get_indexer(frame["group"])  # each camera's group row, looked up once
     for name in usable.columns:
         if name == ROW:
             continue
-        joined = frame["group"].map(usable[name]).fillna("")
+        column = usable[name].to_numpy(dtype=object)
+        values = np.where(at >= 0, column[at], "") if len(column) else np.full(len(at), "")
+        joined = pd.Series(values, index=frame.index, dtype=object)
         frame[name] = frame[name].where(frame[name] != "", joined) if name in frame else joined
     group_sheet = groups.sheet
     camera_group = _texts(frame, "group")
     known = [str(g) for g in usable.index[:5000]]
-    for position in np.flatnonzero(~bad):
+    unknown = (at < 0) & (camera_group != "")
+    for position in np.flatnonzero(unknown & ~bad):
         group = str(camera_group[position])
-        if not group or group in usable.index:
-            continue
         bad[position] = True
         if group in broken:
             message = f"group {group!r} has errors at {_where(groups, broken[group])}"

@@ -111,7 +111,7 @@ def locate(
         )
         for i in body.index[footer]
     ]
-    kept = body[keep]
+    kept = body if keep.all() else body[keep]  # most sheets keep every row: no copy
     return Table(file, sheet, header_index + 1, headers, kept, kept.index.to_numpy() + 1, skipped)
 
 
