@@ -374,3 +374,19 @@ def test_a_column_of_distinct_values_is_transformed_row_by_row_alike(tmp_path: P
         '{"polygons":[{"data":[[0,0],[0,9],[0,9]]}]}',
         '{"polygons":[{"data":[[19999,0],[19999,9],[0,9]]}]}',
     )
+
+
+def test_a_header_repeated_in_other_case_is_skipped_wherever_it_is(tmp_path: Path) -> None:
+    """The repeated header is found by its folded text in every named column, whichever
+    column is searched first (here the algorithm's, which holds the fewest values)."""
+    path = tmp_path / "vms.csv"
+    row = "{n:032x},grp-1,Helmet,Mon-Fri,08:00-18:00"
+    lines = [row.format(n=n) for n in range(1, 3000)]
+    lines.insert(1500, "DEVICE UUID,channel group id, ANALYTICS ,Detect Days:,detect hours")
+    header = "Device UUID,Channel Group ID,Analytics,Detect Days,Detect Hours"
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+
+    checked = load(path, "vms-flat").checked
+
+    skipped = [(p.row, p.code) for p in checked.problems if p.severity == "info"]
+    assert (skipped, len(checked.cameras)) == ([(1502, "repeated-header")], 2999)
