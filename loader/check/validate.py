@@ -21,7 +21,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from loader.check.inventory import ROW, MappedSheet
+from loader.check.inventory import ROW, MappedSheet, looks_distinct
 from loader.check.mapping import CAMERA_FIELDS, INTRINSIC, SETTINGS_FIELDS, Mapping
 from loader.check.task_settings import Issue, SettingsError, build_settings
 from loader.check.transforms import TransformError
@@ -480,11 +480,19 @@ def _identity(problem: Problem) -> tuple[str, str, int | None, str, str]:
 
 
 def _id_checks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which ids hold spaces or control characters, and which are not of the documented form.
+    """Which ids hold spaces or control characters, and which are not of the documented
+    form; a column of repeating ids (groups) searched once per distinct id."""
+    if not looks_distinct(values):
+        codes, distinct = pd.factorize(values, use_na_sentinel=False)
+        if len(distinct) < len(values):
+            spaced, odd = _searched(distinct)
+            return spaced[codes], odd[codes]
+    return _searched(values)
 
-    One pass for the common case: an id of the documented form has neither problem, and
-    only the others are searched for each.
-    """
+
+def _searched(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_id_checks`` for each value, in one pass for the common case: an id of the
+    documented form has neither problem, and only the others are searched for each."""
     usual = _USUAL_ID.fullmatch
     others = np.flatnonzero(np.array([usual(v) is None for v in values.tolist()], dtype=bool))
     spaced = np.zeros(len(values), dtype=bool)
