@@ -358,9 +358,9 @@ def _transform(
     lookups: Lookups,
     intrinsic: Callable[[str], str] | None,
 ) -> tuple[np.ndarray, list[tuple[int, str, str]]]:
-    """Apply the field's transforms once per distinct value (factorized in C: a column of a
-    million ids is as many distinct values, a group column a few thousand); errors as
-    (position, why, fix)."""
+    """Apply the field's transforms: a column of ids value by value (a million ids are as
+    many distinct values), any other once per distinct value, factorized in C (a group
+    column holds a few thousand); errors as (position, why, fix)."""
     steps = [_build(t, lookups) for t in spec.transforms]
     if intrinsic is not None:
         steps.append(intrinsic)
