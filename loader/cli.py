@@ -257,7 +257,6 @@ def plan_command(
     from loader.report import files
     from loader.report.changes import format_diff
     from loader.report.console import show_drift, show_plan, show_validation
-    from loader.report.summaries import pending_changes, plan_exit_code
 
     def work() -> tuple[Loaded, Plan, dict[str, Any]]:
         options = RunOptions.from_env(
@@ -277,7 +276,7 @@ def plan_command(
             restart_failed=restart_failed,
             retry_failed=retry_failed,
         )
-        return _plan(sheet, options, refresh=refresh)
+        return _plan(sheet, options, refresh=refresh, detailed=detailed_exitcode)
 
     loaded, planned, summary = _guarded(
         work, exit_code=1 if detailed_exitcode else None, json_error=as_json and detailed_exitcode
@@ -297,9 +296,7 @@ def plan_command(
             lambda: files.write_problems_csv(report, loaded.checked.problems),
             exit_code=1 if detailed_exitcode else None,
         )
-    pending = pending_changes(summary)
-    code = plan_exit_code(loaded.checked, summary, detailed=detailed_exitcode)
-    summary |= {"pending": pending, "changes_pending": bool(pending), "exit_code": code}
+    pending, code = summary["pending"], summary["exit_code"]
     if detailed_exitcode:
         _err().print(_escape(_pending_line(code, pending)), highlight=False, soft_wrap=True)
     if as_json:
@@ -741,7 +738,7 @@ def _load(sheet: Path, options: RunOptions) -> Loaded:
 
 
 def _plan(
-    sheet: Path, options: RunOptions, *, refresh: bool = False
+    sheet: Path, options: RunOptions, *, refresh: bool = False, detailed: bool = False
 ) -> tuple[Loaded, Plan, dict[str, Any]]:
     """Load, diff against the ledger (when the endpoint and project are known; ``refresh``:
     read the project from the API into it first) and plan the creates; with
@@ -749,7 +746,12 @@ def _plan(
     from loader.planning.batches import name_prefix
     from loader.report import files
     from loader.report.changes import diff_data
-    from loader.report.summaries import format_plan, format_validation
+    from loader.report.summaries import (
+        format_plan,
+        format_validation,
+        pending_changes,
+        plan_exit_code,
+    )
     from loader.run.drift import check_drift
     from loader.run.plan import plan_sheet, target_of
 
@@ -767,7 +769,7 @@ def _plan(
     else:
         against = "an empty project (no --endpoint/--project-id: every camera is new)"
     written = files.write_plan(options.out, step.plan) if options.out else []
-    summary = {
+    summary: dict[str, Any] = {
         "validation": format_validation(checked, mapping_chosen=loaded.chosen),
         "plan": format_plan(step.plan, checked, written),
         "diff": {
@@ -778,6 +780,9 @@ def _plan(
         },
         "drift": drift,
     }
+    pending = pending_changes(summary)  # what plan.json and --json both say is pending
+    code = plan_exit_code(checked, summary, detailed=detailed)
+    summary |= {"pending": pending, "changes_pending": bool(pending), "exit_code": code}
     if options.out:
         files.write_plan_summary(
             options.out / "plan.json", summary, step.plan, written, step.delta.replaces

@@ -131,7 +131,7 @@ def map_sheet(table: Table, spec: SheetSpec, lookups: Lookups, *, mapping_name: 
             raw.iloc[long_cells] = ""
         columns[name] = header
         values, errors = _transform(raw, column_spec, lookups, INTRINSIC.get(name))
-        frame[name] = values
+        frame[name] = pd.Series(values, index=frame.index, dtype=object, copy=False)
         for position, message, fix in errors:
             bad[position] = True
             problems.append(
@@ -425,16 +425,16 @@ def _transform(
     lookups: Lookups,
     intrinsic: Callable[[str], str] | None,
 ) -> tuple[np.ndarray, list[tuple[int, str, str]]]:
-    """Apply the field's transforms once per distinct value (factorized in C: a column of a
-    million ids is as many distinct values, a group column a few thousand); errors as
-    (position, why, fix)."""
+    """Apply the field's transforms: a column of ids value by value (a million ids are as
+    many distinct values), any other once per distinct value, factorized in C (a group
+    column holds a few thousand); errors as (position, why, fix)."""
     steps = [_build(t, lookups) for t in spec.transforms]
     if intrinsic is not None:
         steps.append(intrinsic)
     values = raw.to_numpy(dtype=object)
     if not steps:
         return values, []
-    if _mostly_distinct(values):  # ids: a table of them would cost more than it saves
+    if looks_distinct(values):  # ids: a table of them would cost more than it saves
         results, failures = _applied(values, steps)
         return results, [(p, *failures[p]) for p in sorted(failures)]
     codes, distinct = pd.factorize(values, use_na_sentinel=False)
@@ -447,7 +447,7 @@ def _transform(
     return once[codes], errors
 
 
-def _mostly_distinct(values: np.ndarray, sample: int = 4_096) -> bool:
+def looks_distinct(values: np.ndarray, sample: int = 4_096) -> bool:
     """Whether a column looks like ids: no value repeats in ``sample`` spread over it.
 
     Any column of repeating values (groups, days, algorithms) repeats within a few

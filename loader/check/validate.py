@@ -21,7 +21,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from loader.check.inventory import ROW, MappedSheet
+from loader.check.inventory import ROW, MappedSheet, looks_distinct
 from loader.check.mapping import CAMERA_FIELDS, INTRINSIC, SETTINGS_FIELDS, Mapping
 from loader.check.task_settings import Issue, SettingsError, build_settings
 from loader.check.transforms import TransformError
@@ -110,7 +110,9 @@ def check(
         frame, bad, mapping, defaults, (cameras, groups), problems, on=on
     )
     frame[SETTINGS_CLASS] = codes
-    status = np.where(bad, RowStatus.REJECTED.value, RowStatus.VALID.value).astype(object)
+    status = np.empty(len(frame), dtype=object)
+    status[:] = RowStatus.VALID.value  # one string for every row (np.full makes a million)
+    status[bad] = RowStatus.REJECTED.value
     problems += _mark_duplicates(frame, status, cameras)
     frame[STATUS] = status
     positions = np.flatnonzero(status == RowStatus.VALID.value)
@@ -186,18 +188,20 @@ def _join_groups(
     ]
     usable = gframe[~gbad & ~repeated].set_index("group")
     broken = {str(group_of[p]): int(p) for p in np.flatnonzero(gbad) if group_of[p]}
+    at = usable.index.get_indexer(frame["group"])  # each camera's group row, looked up once
     for name in usable.columns:
         if name == ROW:
             continue
-        joined = frame["group"].map(usable[name]).fillna("")
+        column = usable[name].to_numpy(dtype=object)
+        values = np.where(at >= 0, column[at], "") if len(column) else np.full(len(at), "")
+        joined = pd.Series(values, index=frame.index, dtype=object)
         frame[name] = frame[name].where(frame[name] != "", joined) if name in frame else joined
     group_sheet = groups.sheet
     camera_group = _texts(frame, "group")
     known = [str(g) for g in usable.index[:5000]]
-    for position in np.flatnonzero(~bad):
+    unknown = (at < 0) & (camera_group != "")
+    for position in np.flatnonzero(unknown & ~bad):
         group = str(camera_group[position])
-        if not group or group in usable.index:
-            continue
         bad[position] = True
         if group in broken:
             message = f"group {group!r} has errors at {_where(groups, broken[group])}"
@@ -476,11 +480,19 @@ def _identity(problem: Problem) -> tuple[str, str, int | None, str, str]:
 
 
 def _id_checks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which ids hold spaces or control characters, and which are not of the documented form.
+    """Which ids hold spaces or control characters, and which are not of the documented
+    form; a column of repeating ids (groups) searched once per distinct id."""
+    if not looks_distinct(values):
+        codes, distinct = pd.factorize(values, use_na_sentinel=False)
+        if len(distinct) < len(values):
+            spaced, odd = _searched(distinct)
+            return spaced[codes], odd[codes]
+    return _searched(values)
 
-    One pass for the common case: an id of the documented form has neither problem, and
-    only the others are searched for each.
-    """
+
+def _searched(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_id_checks`` for each value, in one pass for the common case: an id of the
+    documented form has neither problem, and only the others are searched for each."""
     usual = _USUAL_ID.fullmatch
     others = np.flatnonzero(np.array([usual(v) is None for v in values.tolist()], dtype=bool))
     spaced = np.zeros(len(values), dtype=bool)

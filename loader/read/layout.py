@@ -111,7 +111,7 @@ def locate(
         )
         for i in body.index[footer]
     ]
-    kept = body[keep]
+    kept = body if keep.all() else body[keep]  # most sheets keep every row: no copy
     return Table(file, sheet, header_index + 1, headers, kept, kept.index.to_numpy() + 1, skipped)
 
 
@@ -214,13 +214,23 @@ def _repeated_headers(body: pd.DataFrame, keep: np.ndarray, header: list[str]) -
     named = [i for i, h in enumerate(header) if h]
     if len(named) < 2:
         return np.zeros(len(body), dtype=bool)
-    first = body.iloc[:, named[0]].map(header_key).to_numpy() == header[named[0]]
+    # A repeated header repeats every named cell: one column finds the candidates, the one
+    # with the fewest distinct values (an algorithm, not an id), folded once per value.
+    column = min(named, key=lambda i: _distinct_in_sample(body.iloc[:, i].to_numpy(dtype=object)))
+    codes, distinct = pd.factorize(body.iloc[:, column].to_numpy(dtype=object))
+    folded = np.array([header_key(str(v)) == header[column] for v in distinct], dtype=bool)
+    first = folded[codes] if len(distinct) else np.zeros(len(body), dtype=bool)
     candidates = np.flatnonzero(first & keep)
     repeated = np.zeros(len(body), dtype=bool)
     for position in candidates:
         row = body.iloc[position]
         repeated[position] = all(header_key(row.iloc[i]) == header[i] for i in named)
     return repeated
+
+
+def _distinct_in_sample(values: np.ndarray, sample: int = 1_000) -> int:
+    """How many distinct values ``sample`` of them spread over the column hold."""
+    return len(set(values[:: max(len(values) // sample, 1)].tolist()))
 
 
 def _comments(body: pd.DataFrame, keep: np.ndarray, marker: str) -> np.ndarray:

@@ -215,9 +215,11 @@ def _text(values: np.ndarray) -> np.ndarray:
     per-call checks.
     """
     cells = np.empty(len(values), dtype=object)
-    cells[:] = [
-        value.strip() if type(value) is str else _cell_text(value) for value in values.tolist()
-    ]
+    listed = values.tolist()
+    try:  # a CSV's cells are all text
+        cells[:] = [value.strip() for value in listed]
+    except AttributeError:  # a workbook's empty cells may be NaN
+        cells[:] = [v.strip() if type(v) is str else _cell_text(v) for v in listed]
     return cells
 
 

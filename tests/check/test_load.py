@@ -351,3 +351,42 @@ def test_all_sheets_with_the_key_column_are_read_as_one(
         ("Site B", 4, "missing-video_source_id"),
     ]
     assert [c.row for c in checked.cameras] == [2, 3]
+
+
+def test_a_column_of_distinct_values_is_transformed_row_by_row_alike(tmp_path: Path) -> None:
+    """20,000 distinct ROIs (read value by value, not through a table of distinct values):
+    each camera's ROI as the API writes it, and an error on exactly the rows that fail."""
+    path = tmp_path / "vms.csv"
+    header = "Device UUID,Channel Group ID,Analytics,Detect Days,Detect Hours,Zone Points\n"
+    lines = [
+        f'CAM{n:08d},grp-{n % 7},Helmet,Mon-Fri,08:00-18:00,"{"1,2,3" if n in (3, 19_000) else f"{n},0;{n},9;0,9"}"'
+        for n in range(20_000)
+    ]
+    path.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+
+    checked = load(path, "vms-flat").checked
+
+    bad = [(p.row, p.code) for p in checked.problems if p.code == "bad-target_roi"]
+    assert bad == [(5, "bad-target_roi"), (19_002, "bad-target_roi")]
+    rois = {c.row: c.target_roi for c in checked.cameras}
+    assert (len(rois), rois[2], rois[20_001]) == (
+        19_998,
+        '{"polygons":[{"data":[[0,0],[0,9],[0,9]]}]}',
+        '{"polygons":[{"data":[[19999,0],[19999,9],[0,9]]}]}',
+    )
+
+
+def test_a_header_repeated_in_other_case_is_skipped_wherever_it_is(tmp_path: Path) -> None:
+    """The repeated header is found by its folded text in every named column, whichever
+    column is searched first (here the algorithm's, which holds the fewest values)."""
+    path = tmp_path / "vms.csv"
+    row = "{n:032x},grp-1,Helmet,Mon-Fri,08:00-18:00"
+    lines = [row.format(n=n) for n in range(1, 3000)]
+    lines.insert(1500, "DEVICE UUID,channel group id, ANALYTICS ,Detect Days:,detect hours")
+    header = "Device UUID,Channel Group ID,Analytics,Detect Days,Detect Hours"
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+
+    checked = load(path, "vms-flat").checked
+
+    skipped = [(p.row, p.code) for p in checked.problems if p.severity == "info"]
+    assert (skipped, len(checked.cameras)) == ([(1502, "repeated-header")], 2999)

@@ -81,6 +81,32 @@ def test_plan_out_writes_exact_bodies_and_a_summary(tmp_path: Path) -> None:
         )
 
 
+def test_plan_json_lists_the_creates_by_batch_in_each_files_order(tmp_path: Path) -> None:
+    """plan.json is --json's summary, but for diff.create: per batch, its file and the rows
+    of the cameras it creates in that file's order (--json lists one object per camera)."""
+    out = tmp_path / "plan"
+
+    result = runner.invoke(
+        app, ["plan", str(SAMPLES / "site_rollout.xlsx"), "--out", str(out), "--json"]
+    )
+
+    printed = json.loads(result.stdout)
+    written = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    by_batch = written["diff"].pop("create")
+    creates = printed["diff"].pop("create")
+    assert written == printed
+    row_of = {(c["group_id"], c["video_source_id"]): c["row"] for c in creates}
+    for item in by_batch:
+        body = json.loads((out / item["file"]).read_bytes())
+        cameras = [
+            (entry["video_source_group_id"], source["video_source_id"])
+            for entry in body["batch_input"]["video_source_group"]
+            for source in entry["video_source_list"]
+        ]
+        assert (item["batch"], item["rows"]) == (body["name"], [row_of[c] for c in cameras])
+    assert sum(len(item["rows"]) for item in by_batch) == len(creates) == 637
+
+
 def test_plan_again_replaces_the_previous_payload_files(tmp_path: Path) -> None:
     """A second plan into the same folder leaves only its own payload files."""
     out = tmp_path / "plan"

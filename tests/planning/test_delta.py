@@ -9,7 +9,7 @@ from loader.model.cameras import Camera, LedgerEntry, LedgerState, SettingsClass
 from loader.model.changes import Change, FieldChange
 from loader.model.vias import TaskOutput, TaskSettings
 from loader.planning.delta import Delta, Earlier, camera_key, from_data, partition, to_data
-from loader.planning.documents import differences, document, fingerprint
+from loader.planning.documents import ClassDocuments, differences, document, fingerprint
 
 SMOKE = TaskSettings(
     service_name="c-smoke", service_version="3.0", output=TaskOutput(event_center=True)
@@ -190,3 +190,63 @@ def test_every_camera_task_has_exactly_one_fate(
         c.key for c in delta.replaces.values() if c.key not in wanted
     }
     assert taken == left
+
+
+HOOKED = TaskSettings.model_validate(
+    {
+        "service_name": "c-smoke",
+        "service_version": "3.0",
+        "output": {"webhook": {"url": "https://example.com/hook", "headers": {"X-Key": "k"}}},
+        "config": {"common": {"sensitivity": 0.5, "target_roi": "{}"}},
+    }
+)
+
+
+@given(
+    st.sampled_from([SMOKE, DESCRIBED, HOOKED]),
+    st.one_of(st.none(), st.just(""), st.just("\x00roi\x00"), st.text(max_size=60)),
+)
+def test_a_class_documents_each_roi_as_document_and_fingerprint_do(
+    settings: TaskSettings, roi: str | None
+) -> None:
+    """The ROI spliced into a class's canonical text: the same fingerprint and document as
+    made whole, for any ROI text (quotes, control characters, the splice's own marker)."""
+    made = ClassDocuments(settings)
+
+    assert (made.fingerprint(roi), made.document(roi)) == (
+        fingerprint(document(settings, roi)),
+        document(settings, roi),
+    )
+
+
+by_task = st.lists(
+    st.tuples(st.sampled_from(["g1", "g2"]), st.integers(0, 6), st.sampled_from([0, 1, 3])),
+    max_size=30,
+)
+
+
+@given(by_task)
+def test_against_an_empty_ledger_every_camera_task_is_created_once(
+    rows: list[tuple[str, int, int]],
+) -> None:
+    """One camera per camera task (two classes of one algorithm share a task: its first
+    row's place, its last row's camera), and each one's fingerprint when asked for."""
+    cams = [
+        camera(n, g, f"cam-{s}", c)._replace(target_roi=f"{s},1;2,3;4,5" if s % 2 else None)
+        for n, (g, s, c) in enumerate(rows)
+    ]
+
+    delta = partition(cams, CLASSES, {})
+
+    expected = list({camera_key(c, CLASSES): c for c in cams}.values())
+    assert (delta.send, delta.creates) == (expected, len(expected))
+    marks = {
+        c.position: fingerprint(document(CLASSES[c.settings_class].task_settings, c.target_roi))
+        for c in cams
+    }
+    assert delta.fingerprints == marks
+    assert all(
+        delta.documents[marks[c.position]]
+        == document(CLASSES[c.settings_class].task_settings, c.target_roi)
+        for c in cams
+    )

@@ -167,3 +167,28 @@ def test_minimum_counts_entries_per_settings_class() -> None:
     cameras = _cameras([(0, 250)] * 40 + [(1, 5)] * 3)
 
     assert minimum_batches(cameras) == math.ceil(120 / 100) + 1 == 3
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["g1", 'g-\u00e9"\\\\', "\u7ec4"]),
+            st.text(min_size=1, max_size=12),
+            st.one_of(st.none(), st.just(""), st.text(max_size=20)),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_a_payload_is_the_json_of_its_body_byte_for_byte(
+    rows: list[tuple[str, str, str | None]],
+) -> None:
+    """Entries written as text are exactly what the encoder writes for the body's dicts:
+    escaped quotes and backslashes, non-ASCII kept, an empty ROI left out."""
+    cameras = [Camera(n, n + 2, g, s, r, 3) for n, (g, s, r) in enumerate(rows)]
+    settings = SETTINGS[3].task_settings.model_dump(mode="json", exclude_none=True)
+
+    for batch in plan(cameras, SETTINGS).batches:
+        entries = [e.body() for e in batch.entries]
+        body = {"name": batch.name, **settings, "batch_input": {"video_source_group": entries}}
+        assert batch.content() == dumps(body)
