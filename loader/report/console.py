@@ -76,6 +76,9 @@ def show_plan(console: Console, planned: Plan, summary: dict[str, Any], out: Pat
             str(batch["cameras"]),
             str(batch["bytes"]),
         )
+    if not summary["batches"]:  # an empty table's header says nothing a person needs
+        console.print("nothing to create: no batch would be sent")
+        return
     console.print(table)
     console.print(
         f"{summary['batch_count']} batches (minimum {summary['minimum_batches']}) for"
