@@ -63,7 +63,7 @@ def plan_step(loaded: Loaded, options: RunOptions) -> PlanStep:
     target = target_of(options)
     step = plan_sheet(loaded, options, target)
     if target is not None:
-        against = f"what bulkload loaded before into project {target.project} at {target.endpoint}"
+        against = f"what bulkload loaded before into project {target.project}"  # URL: Send page
     else:
         against = (
             "an empty project: the server's environment names no endpoint and project"

@@ -1122,6 +1122,18 @@ async def test_the_plans_fewest_batches_count_what_is_sent(web: Any, tmp_path: P
     )
 
 
+async def test_the_plan_names_the_project_not_its_endpoint(web: Any, tmp_path: Path) -> None:
+    """The Plan page's heading says which project the changes are against in words; the
+    endpoint's URL is the Send page's (where the run would go), not the plan's headline."""
+    async with web(wiring=sim_wiring(), environment=sim_environment()) as page:
+        sheet = await page.sheet(flat_export(tmp_path / "site.csv", 3))
+        shown = (await page.client.get(f"{sheet}/plan")).text
+
+    heading = re.search(r"<h2>Changes against (.*?)</h2>", shown, re.S)
+    assert heading is not None
+    assert heading.group(1) == "what bulkload loaded before into project sim-project"
+
+
 async def test_a_replace_is_sent_only_once_confirmed(web: Any, tmp_path: Path) -> None:
     """Two cameras move to another algorithm: Send answers a page naming both old tasks
     (camera, group, algorithm) and sends nothing; a stale confirmation asks again; the
