@@ -29,7 +29,7 @@ from loader.run.context import DIFF, RunContext
 from loader.send.changes import ChangeJob, Changer
 from loader.send.client import ViasClient
 from loader.send.engine import RunControl, SubmitOptions
-from loader.send.observe import find_tasks, source_names
+from loader.send.observe import find_tasks
 from loader.send.pacing import AdaptiveLimit, Clock
 from loader.send.secrecy import resolve
 from loader.state.events import Emit
@@ -49,9 +49,11 @@ class Applier:
             for c in e.cameras
         }
         self.found: dict[tuple[str, str], tuple[str, str]] = {}  # (batch id, source) -> (id, name)
+        self.sought: set[str] = set()  # batch ids whose tasks were listed: once a run
 
-    def changes(self) -> list[tuple[Mutation, TaskChange]]:
-        """Every mutation the diff and the options call for, with the change behind it."""
+    def wanted(self) -> list[tuple[Action, TaskChange]]:
+        """Every change the diff and the options call for, whether its task is known or
+        still to be found (what the run's retry budget covers)."""
         delta, options = self.context.delta, self.context.options
         wanted: list[tuple[Action, TaskChange]] = [(Action.UPDATE, c) for c in delta.updates]
         if options.restart_failed:
@@ -64,9 +66,13 @@ class Applier:
                 if not (action == Action.STOP and c.entry.state == LedgerState.STOPPED)
             ]
         wanted += [(Action.DELETE, c) for c in delta.replaces.values()]
+        return wanted
+
+    def changes(self) -> list[tuple[Mutation, TaskChange]]:
+        """The mutations of the wanted changes whose task is known, each with its change."""
         return [
             (Mutation(action, c.entry.task_id, c.key, c.position), c)
-            for action, c in wanted
+            for action, c in self.wanted()
             if c.entry.task_id  # a task not found (nor its batch) cannot be changed
         ]
 
@@ -99,15 +105,16 @@ class Applier:
         batch: that was one request per task of an untouched camera). A camera with two
         tasks in one batch (two of its groups) stays unfound: its change is reported as not
         applied, never sent to the wrong task."""
-        unfound = self.unfound()
+        unfound = [c for c in self.unfound() if c.entry.batch_id not in self.sought]
         batch_ids = {c.entry.batch_id for c in unfound if c.entry.batch_id}
         if not batch_ids:
             return
+        self.sought |= batch_ids  # a second pass (a replace's deletes) does not list again
         log = structlog.get_logger()
         groups = {c.entry.group_id for c in unfound}
         log.info("bulkload.tasks_finding", batches=len(batch_ids), groups=len(groups))
         try:
-            names = await source_names(client, groups)
+            names = await self.context.sources.of(client, groups)
         except SubmitError:
             if client.refused is not None:
                 return
@@ -185,13 +192,7 @@ class Applier:
         if control.stopping:  # stopped during the creates: resume applies the changes
             return
         if self.unfound():
-            known = len(self.changes())
             await self.find_tasks(client)
-            if options.retry_budget is None:
-                # One retry per batch and change (at least 20) was counted before the ids
-                # were found, without these changes: held to it, a weekly apply whose load
-                # recorded no ids had 20 retries for all of its changes.
-                control.budget += len(self.changes()) - known
             # The plan now names those tasks: a resume must not have to find them again
             # (a replaced task, once deleted, could no longer be found).
             files.write_json(self.context.run_dir / DIFF, to_data(self.context.delta), compact=True)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from functools import cached_property
 from pathlib import Path
 
 import anyio
@@ -41,6 +40,7 @@ from loader.run.plan import (
     ledger_path,
     plan_sheet,
 )
+from loader.send.observe import SourceNames
 from loader.send.secrecy import Scrubber, resolve
 from loader.state.events import BatchPlanned, Event, RunStarted
 from loader.state.follow import LedgerFollower, change_entries
@@ -68,6 +68,8 @@ class RunContext:
     options: RunOptions
     ledger: LedgerFollower  # open: the runner closes it with the journal
     prepared: PreparedResults | None = None  # made while the run sends (``prepare_results``)
+    # The video source names the run's steps learned (task lists are matched by them).
+    sources: SourceNames = field(default_factory=SourceNames)
 
     @property
     def loaded(self) -> Loaded:
@@ -84,12 +86,6 @@ class RunContext:
     @property
     def ledger_path(self) -> Path:
         return Path(self.started.options["ledger"])
-
-    @cached_property
-    def camera_names(self) -> dict[str, dict[str, str]]:
-        """Per batch: {video source name: id} of its cameras whose names are unique in it
-        (how the API's task lists are matched to cameras)."""
-        return camera_names(self.loaded, self.planned)
 
 
 @dataclass(frozen=True)
@@ -279,24 +275,6 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
     if failure is not None:
         raise failure
     return result
-
-
-def camera_names(loaded: Loaded, planned: Plan) -> dict[str, dict[str, str]]:
-    """Per batch: {video source name: id} for its cameras whose names are unique in it."""
-    rows = loaded.checked.rows
-    names = rows["camera_name"].to_numpy(dtype=object) if "camera_name" in rows else None
-    found: dict[str, dict[str, str]] = {}
-    for batch in planned.batches:
-        if names is None:
-            break
-        pairs = [
-            (str(names[c.position]), c.video_source_id) for e in batch.entries for c in e.cameras
-        ]
-        counted: dict[str, int] = {}
-        for name, _ in pairs:
-            counted[name] = counted.get(name, 0) + 1
-        found[batch.name] = {n: s for n, s in pairs if n and counted[n] == 1}
-    return found
 
 
 def sha256_of(path: Path) -> str:

@@ -194,7 +194,8 @@ def _send(
     applier = Applier(context)
 
     async def work(client: ViasClient) -> _Activity:
-        work_items = len(jobs) + len(applier.changes())  # the retry budget covers both
+        # The retry budget covers the creates and every change, its task known or not yet.
+        work_items = len(jobs) + len(applier.wanted())
         submitter = Submitter(client, recorder, wiring.clock, submit_options, jobs=work_items)
         control = submitter.control
         apply_with = (client, recorder, wiring.clock, submit_options, control, submitter.limit)

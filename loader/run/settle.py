@@ -7,11 +7,14 @@ which cameras' tasks exist, and their ids for later changes. [I/O: HTTP]
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from loader.errors import SubmitError
+from loader.model.cameras import Camera
+from loader.planning.batches import Batch
 from loader.run.context import RunContext
 from loader.send.client import ReadFailed, ViasClient
-from loader.send.observe import observe, source_names
+from loader.send.observe import observe
 from loader.state.events import BatchAccepted, Emit, LookupFailed
 from loader.state.outcomes import attribute_errors
 from loader.state.runstate import BatchStatus
@@ -92,21 +95,28 @@ async def names_of(
     batches' groups' video sources (ListVideoSources, 200 a page: a sheet without names
     pays a request per 200 cameras instead of a ShowTaskInfo per camera).
     """
-    if any(context.camera_names.get(b) for b in batches):
-        return context.camera_names
     planned = [b for b in context.planned.batches if b.name in batches]
+    rows = context.loaded.checked.rows
+    if "camera_name" in rows:
+        names = rows["camera_name"].to_numpy(dtype=object)
+        found = {b.name: _unique(b, lambda c: str(names[c.position])) for b in planned}
+        if any(found.values()):
+            return found
     groups = {e.group for b in planned for e in b.entries}
     try:
-        by_name = await source_names(client, groups)
+        by_name = await context.sources.of(client, groups)
     except SubmitError:
         return {}  # ShowTaskInfo tells each task's video source instead
     named = {source: name for name, source in by_name.items()}
-    found: dict[str, dict[str, str]] = {}
-    for batch in planned:
-        sources = [c.video_source_id for e in batch.entries for c in e.cameras]
-        once = {s for s, n in Counter(sources).items() if n == 1}
-        found[batch.name] = {named[s]: s for s in once if s in named}
-    return found
+    return {b.name: _unique(b, lambda c: named.get(c.video_source_id, "")) for b in planned}
+
+
+def _unique(batch: Batch, name_of: Callable[[Camera], str]) -> dict[str, str]:
+    """{name: video source id} of a batch's cameras whose name stands once in it (a name
+    on two of its cameras, or a camera in two of its groups, matches no task)."""
+    pairs = [(name_of(c), c.video_source_id) for e in batch.entries for c in e.cameras]
+    counted = Counter(name for name, _ in pairs)
+    return {name: source for name, source in pairs if name and counted[name] == 1}
 
 
 def _doubtful(context: RunContext) -> set[str]:

@@ -175,6 +175,23 @@ async def source_names(client: ViasClient, group_ids: Iterable[str]) -> dict[str
     return found
 
 
+class SourceNames:
+    """The video source names of groups, each group asked about once (``source_names``):
+    the steps of one run that match tasks to cameras share what was learned."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, str] = {}
+        self.asked: set[str] = set()
+
+    async def of(self, client: ViasClient, group_ids: Iterable[str]) -> dict[str, str]:
+        """{video source name: id} of at least these groups' sources."""
+        missing = set(group_ids) - self.asked
+        if missing:
+            self.by_name |= await source_names(client, missing)
+            self.asked |= missing
+        return self.by_name
+
+
 async def find_tasks(
     client: ViasClient,
     batch_ids: Iterable[str],
