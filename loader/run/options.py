@@ -92,6 +92,8 @@ class Pacing:
 
 
 _GROUPS: Final = {"reading": Reading, "target": Target, "pacing": Pacing}
+# Each grouped option's flat name (as flags and journals spell it) -> its group.
+_GROUP_OF: Final = {f.name: group for group, kind in _GROUPS.items() for f in fields(kind)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,12 +139,12 @@ class RunOptions:
 
     def evolve(self, **flat: Any) -> RunOptions:
         """These options with some changed, by flat name (``dataclasses.replace`` by group)."""
-        groups: dict[str, Any] = {}
-        for name, group in _GROUPS.items():
-            names = {f.name for f in fields(group)}
-            mine = {k: flat.pop(k) for k in list(flat) if k in names}
-            if mine:
-                groups[name] = replace(getattr(self, name), **mine)
+        changed: dict[str, dict[str, Any]] = {}
+        for name in [n for n in flat if n in _GROUP_OF]:
+            changed.setdefault(_GROUP_OF[name], {})[name] = flat.pop(name)
+        groups = {
+            group: replace(getattr(self, group), **values) for group, values in changed.items()
+        }
         return replace(self, **groups, **flat)
 
     @property
@@ -204,10 +206,8 @@ class RunOptions:
 
     def _flat(self, name: str) -> Any:
         """An option by its flat name, in whichever group it is."""
-        for group in _GROUPS:
-            if name in {f.name for f in fields(_GROUPS[group])}:
-                return getattr(getattr(self, group), name)
-        return getattr(self, name)
+        group = _GROUP_OF.get(name)
+        return getattr(getattr(self, group) if group else self, name)
 
 
 def environment() -> dict[str, str]:
