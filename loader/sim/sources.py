@@ -29,7 +29,12 @@ from loader.sim.errors import vias_response
 from loader.sim.invalid import Invalid, require
 from loader.sim.service import Service, query_int
 
-SORTS = ("create_at", "num_task", "num_template")
+# sort_name's values (ListVideoSourcesRequest) and the response fields they sort by.
+SORTS = {
+    "create_at": "create_at",
+    "num_task": "num_tasks",
+    "num_template": "num_service_config_templates",
+}
 _GROUP_ID = re.compile(r"^[0-9a-zA-Z_-]{1,36}$")
 
 
@@ -66,16 +71,15 @@ class Sources:
         scope = query.get("scope", "")
         if scope:
             rows = [r for r in rows if scope in _scoped(r, scope_name)]
-        rows.sort(key=lambda r: (r[sort], r["video_source_id"]), reverse=order == "desc")
+        key = SORTS[sort]
+        rows.sort(key=lambda r: (r[key], r["video_source_id"]), reverse=order == "desc")
         paged = query.get("is_paged", "true") != "false"
         shown = rows[(page - 1) * size : page * size] if paged else rows
         return JSONResponse(
             {
                 "total_number": len(rows),
                 "video_source_number": len(shown),
-                "video_source_list": [
-                    {k: v for k, v in row.items() if k not in ("num_template",)} for row in shown
-                ],
+                "video_source_list": shown,
             }
         )
 
@@ -109,7 +113,7 @@ class Sources:
                 "create_at": int(first[source] * 1000),
                 "video_packages": sorted(packages[source], key=lambda p: p["video_group_id"]),
                 "num_tasks": tasks[source],
-                "num_template": 0,
+                "num_service_config_templates": 0,
             }
             for source in first
         ]

@@ -296,3 +296,28 @@ def test_the_simulator_lists_sources_by_group_with_their_names(tmp_path: Path) -
     assert [p["video_group_id"] for p in listed["cam-00002"]["video_packages"]] == ["grp-0000"]
     assert len({s["video_source_name"] for s in listed.values()}) == 60
     assert (too_big.status_code, too_big.json()["error_code"]) == (400, "VIAS.00010001")
+
+
+def test_the_simulator_sorts_sources_by_each_documented_sort_name(tmp_path: Path) -> None:
+    """sort_name create_at, num_task and num_template (ListVideoSourcesRequest) each sort
+    the list; num_task by the sources' ``num_tasks``."""
+    wiring, _ = wiring_for(SimConfig(start_fail_percent=0), FakeClock())
+    start_run(write_sheet(tmp_path, inventory(40)), _options(tmp_path), wiring=wiring)
+    transport = wiring.transport
+    assert transport is not None
+
+    async def ask(sort: str) -> httpx.Response:
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim.test") as http:
+            params = {"sort_name": sort, "order_by": "asc", "is_paged": "false"}
+            headers = {"X-Auth-Token": "sim-token"}
+            return await http.get(f"{BASE}/source/sources", params=params, headers=headers)
+
+    answers = {sort: anyio.run(ask, sort) for sort in ("create_at", "num_task", "num_template")}
+
+    assert {sort: a.status_code for sort, a in answers.items()} == {
+        "create_at": 200,
+        "num_task": 200,
+        "num_template": 200,
+    }
+    listed = answers["num_task"].json()["video_source_list"]
+    assert [s["num_tasks"] for s in listed] == sorted(s["num_tasks"] for s in listed)
