@@ -13,7 +13,15 @@ from pathlib import Path
 
 from loader.bulk import bulk
 from loader.check.inventory import Lookups, MappedSheet, combine, lookup_key, map_sheet
-from loader.check.mapping import ALL_SHEETS, LookupSpec, Mapping, SheetSpec, bundled, find_mapping
+from loader.check.mapping import (
+    ALL_SHEETS,
+    ColumnSpec,
+    LookupSpec,
+    Mapping,
+    SheetSpec,
+    bundled,
+    find_mapping,
+)
 from loader.check.validate import Checked, check
 from loader.errors import InputError
 from loader.read.guard import DEFAULT_LIMITS, Limits
@@ -150,11 +158,26 @@ def _tables(workbook: InputBook, mapping: Mapping, spec: SheetSpec, key: str) ->
         names = _sheets_with_key(workbook, spec, key, exclude=_named_elsewhere(mapping, spec))
     else:
         names = [_sheet_name(workbook, spec, key)]
-    keys = spec.columns[key].names if key in spec.columns else []
+    keys = _reads(spec.columns[key]) if key in spec.columns else []
+    mapped = [n for column in spec.columns.values() for n in _reads(column)]
     return [
-        locate(workbook.sheets[n], spec, _known(spec), keys=keys, file=workbook.file, sheet=n)
+        locate(
+            workbook.sheets[n],
+            spec,
+            _known(spec),
+            keys=keys,
+            mapped=mapped,
+            file=workbook.file,
+            sheet=n,
+        )
         for n in names
     ]
+
+
+def _reads(column: ColumnSpec) -> list[str]:
+    """The headers a field is read from: its column and aliases, or its template's parts
+    (a key built by a template is still a key: its rows are never footers)."""
+    return column.template_columns if column.template else column.names
 
 
 def _sheets_with_key(

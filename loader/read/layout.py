@@ -58,11 +58,14 @@ def locate(
     keys: Collection[str],
     file: str,
     sheet: str,
+    mapped: Collection[str] = (),
 ) -> Table:
     """Cut ``grid`` to its header and data rows, reporting the rows left out.
 
     ``known`` are the header names the mapping knows (they find the header row); ``keys``
-    the names of the key column (a lone value there is data, never a footer note).
+    the names of the columns the key is read from (a value there is data, never a footer
+    note); ``mapped`` the names of every column a field reads (a footer holding a value
+    in one of them, with no marker, is warned about: it may be a camera without a key).
     """
     header_index = (spec.header_row - 1) if spec.header_row else find_header(grid, known)
     if header_index >= len(grid):
@@ -111,6 +114,11 @@ def locate(
         )
         for i in body.index[footer]
     ]
+    mapped_folded = {header_key(m) for m in mapped}
+    mapped_positions = [i for i, h in enumerate(folded_header) if h and h in mapped_folded]
+    skipped += _unmarked_footers(
+        body, footer, spec.footer_markers, mapped_positions, headers, Place(file, sheet, 0)
+    )
     kept = body if keep.all() else body[keep]  # most sheets keep every row: no copy
     return Table(file, sheet, header_index + 1, headers, kept, kept.index.to_numpy() + 1, skipped)
 
@@ -271,3 +279,50 @@ def _footer(
             break
         footer[position] = True
     return footer
+
+
+def _unmarked_footers(
+    body: pd.DataFrame,
+    footer: np.ndarray,
+    markers: Sequence[str],
+    mapped: list[int],
+    headers: list[str],
+    where: Place,
+) -> list[Problem]:
+    """One warning naming the footer rows that start with no footer marker but hold a
+    value in a mapped column: a person may have left a camera's key empty."""
+    lowered = tuple(m.lower() for m in markers)
+    rows: list[int] = []
+    columns: set[str] = set()
+    for i in body.index[footer]:
+        cells = list(body.loc[i])
+        first_text = next((v for v in cells if v), "").lower()
+        holding = [headers[k] for k in mapped if k < len(cells) and cells[k]]
+        if holding and not first_text.startswith(lowered):
+            rows.append(int(i) + 1)
+            columns.update(holding)
+    if not rows:
+        return []
+    return [
+        Problem.at(
+            replace(where, row=rows[0]),
+            Severity.WARNING,
+            "footer-with-data",
+            f"{_row_list(rows)} below the last row with a key hold values in mapped columns"
+            f" ({', '.join(sorted(columns))}) and were skipped as footers",
+            fix="fill in their key if they are cameras; else start them with a footer marker",
+            value=", ".join(str(r) for r in rows)[:200],
+        )
+    ]
+
+
+def _row_list(rows: list[int]) -> str:
+    """``row 7`` or ``rows 7, 9-11``: Excel rows as a person reads them."""
+    spans: list[tuple[int, int]] = []
+    for row in rows:
+        if spans and spans[-1][1] == row - 1:
+            spans[-1] = (spans[-1][0], row)
+        else:
+            spans.append((row, row))
+    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+    return f"row {text}" if len(rows) == 1 else f"rows {text}"

@@ -221,8 +221,12 @@ def _widest(path: Path, encoding: str, delimiter: str) -> int:
 
 
 def sniff_delimiter(text: str, *, whole: bool = True) -> str:
-    """The delimiter that splits most records into the same number of fields."""
-    best, best_score = ",", (0, 0)
+    """The delimiter that splits the largest share of records into one number of fields.
+
+    A share, not a count: a wrong delimiter inside quoted cells may cut one record into
+    several alike, and so win on a count of records while leaving the header whole.
+    """
+    best, best_score = ",", (0.0, 0, 0)
     for candidate in DELIMITERS:
         found = [r for r in records(text, candidate, whole=whole) if any(c.strip() for c in r)]
         counts = Counter(len(r) - 1 for r in found)
@@ -230,7 +234,7 @@ def sniff_delimiter(text: str, *, whole: bool = True) -> str:
         if not counts:
             continue
         width, rows = counts.most_common(1)[0]
-        score = (rows, width)
+        score = (rows / len(found), rows, width)
         if score > best_score:
             best, best_score = candidate, score
     return best
