@@ -24,6 +24,7 @@ from loader.check.mapping import (
     SETTINGS_FIELDS,
     AffixSpec,
     ColumnSpec,
+    ExtractSpec,
     LookupSpec,
     MapSpec,
     ReplaceSpec,
@@ -493,7 +494,9 @@ def _build(spec: TransformSpec, lookups: Lookups) -> Callable[[str], str]:
         case ZfillSpec():
             return transforms.zfill(spec.zfill)
         case ReplaceSpec():
-            return transforms.replace(spec.replace, spec.replacement)
+            return transforms.replace(spec.replace, spec.replacement, must_match=spec.must_match)
+        case ExtractSpec():
+            return transforms.extract(spec.extract)
         case AffixSpec():
             return transforms.affix(spec.prefix, spec.suffix)
     raise AssertionError(spec)  # pragma: no cover - the union is exhaustive

@@ -128,15 +128,33 @@ class ReplaceSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     replace: str
     replacement: str = Field(alias="with")
+    must_match: bool = False  # a value the pattern does not find is refused, not passed on
 
     @field_validator("replace")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"replace pattern does not compile: {exc}") from exc
-        return value
+        return _compiled(value, "replace")
+
+
+class ExtractSpec(BaseModel):
+    """``{extract = "regex"}``: the pattern's first group (or whole match), else a refusal."""
+
+    model_config = _STRICT
+    extract: str
+
+    @field_validator("extract")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        return _compiled(value, "extract")
+
+
+def _compiled(pattern: str, key: str) -> str:
+    """``pattern`` if it compiles; a ValueError naming the key otherwise."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{key} pattern does not compile: {exc}") from exc
+    return pattern
 
 
 SimpleName = Literal[
@@ -152,7 +170,9 @@ SimpleName = Literal[
     "json",
     "timezone",
 ]
-TransformSpec = SimpleName | MapSpec | LookupSpec | ZfillSpec | ReplaceSpec | AffixSpec
+TransformSpec = (
+    SimpleName | MapSpec | LookupSpec | ZfillSpec | ReplaceSpec | ExtractSpec | AffixSpec
+)
 
 
 class ColumnSpec(BaseModel):
