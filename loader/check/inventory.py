@@ -284,6 +284,7 @@ def _unused_headers(
     """A warning for every header no field reads (a typo loses data silently otherwise)."""
     used = {p for positions in found.values() for p in positions}
     ignored = [loose_key(i) for i in spec.ignore]  # keep * and ? for patterns
+    ignored += [loose_key(r.column) for r in (*spec.skip, *spec.keep)]  # read by a row rule
     unmatched = [n for f, c in spec.columns.items() if f not in found for n in c.names]
     problems = []
     for position, header in enumerate(table.headers):

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from loader.bulk import bulk
+from loader.check.filters import apply_rules
 from loader.check.inventory import Lookups, MappedSheet, combine, lookup_key, map_sheet
 from loader.check.mapping import (
     ALL_SHEETS,
@@ -93,7 +94,7 @@ def _mapped(
     """Every sheet ``spec`` names, located and mapped, as one list of rows."""
     mapped = []
     for located in _tables(workbook, mapping, spec, key):
-        table = select(located, "Status", only) if only else located
+        table = apply_rules(select(located, "Status", only) if only else located, spec)
         sheet = map_sheet(table, spec, lookups, mapping_name=mapping.name)
         sheet.problems[:0] = table.skipped
         mapped.append(sheet)
@@ -265,7 +266,7 @@ def _sheet_name(workbook: InputBook, spec: SheetSpec, key: str) -> str:
 def _known(spec: SheetSpec) -> list[str]:
     """Every header name a spec knows: columns, aliases, template parts, ignored ones."""
     names = [n for c in spec.columns.values() for n in (*c.names, *c.template_columns)]
-    return names + list(spec.ignore)
+    return names + list(spec.ignore) + [r.column for r in (*spec.skip, *spec.keep)]
 
 
 def _lookups(workbook: InputBook, mapping: Mapping) -> dict[str, dict[str, str]]:

@@ -214,6 +214,29 @@ class ColumnSpec(BaseModel):
         return re.findall(r"\{([^{}]+)\}", self.template or "")
 
 
+class RowRule(BaseModel):
+    """``{ column = "Type", values = ["UPS"], pattern = "^Video Push", reason = "..." }``:
+    rows whose cell in ``column`` is one of ``values`` (without case or spaces) or holds a
+    match of ``pattern`` (a regular expression, case-insensitive)."""
+
+    model_config = _STRICT
+    column: str
+    values: list[str] = Field(default_factory=list)
+    pattern: str | None = None
+    reason: str | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        return None if value is None else _compiled(value, "pattern")
+
+    @model_validator(mode="after")
+    def _tests_something(self) -> RowRule:
+        if not self.values and self.pattern is None:
+            raise ValueError("a row rule needs values = [...] or pattern = ...")
+        return self
+
+
 class SheetSpec(BaseModel):
     """One sheet of a layout: which sheet, where its header is, what its columns mean."""
 
@@ -224,6 +247,8 @@ class SheetSpec(BaseModel):
     columns: dict[str, ColumnSpec]
     ignore: list[str] = Field(default_factory=list)
     comment_marker: str | None = None  # rows whose first value starts so are notes, skipped
+    skip: list[RowRule] = Field(default_factory=list)  # rows any rule matches are left out
+    keep: list[RowRule] = Field(default_factory=list)  # rows some rule misses are left out
     unquote: bool = False  # drop the ' bulkload's results workbook puts before = + - @
     footer_markers: list[str] = Field(
         default_factory=lambda: [
@@ -385,8 +410,33 @@ def _describe(error: Any) -> str:
     location = ".".join(str(p) for p in error["loc"] if not isinstance(p, int) or p >= 0)
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = "is not a known key"
+        key = str(error["loc"][-1]) if error["loc"] else ""
+        message = f"is not a known key{did_you_mean(key, _known_keys())}"
     return f"{location}: {message}"
+
+
+def _known_keys() -> set[str]:
+    """Every key some table of a mapping file may hold (a typo is close to one of them)."""
+    models: list[type[BaseModel]] = [
+        Mapping,
+        SheetSpec,
+        ColumnSpec,
+        TaskDefaults,
+        MapSpec,
+        LookupSpec,
+        LookupTable,
+        ZfillSpec,
+        AffixSpec,
+        ReplaceSpec,
+        ExtractSpec,
+        RowRule,
+    ]
+    return {
+        info.alias or name
+        for model in models
+        for name, info in model.model_fields.items()
+        if name != "source"
+    }
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
