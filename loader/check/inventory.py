@@ -101,10 +101,12 @@ def lookup_key(spec: LookupSpec) -> str:
 def map_sheet(table: Table, spec: SheetSpec, lookups: Lookups, *, mapping_name: str) -> MappedSheet:
     """The fields of ``spec`` read from ``table``; unused headers reported as warnings."""
     index = _header_index(table.headers)
+    if not spec.header:  # no header row: a column is named by its letter or its position
+        index.update({str(n + 1): n for n in range(len(table.headers))})
     found, missing = _resolve_columns(spec, index)
     if missing:
         raise _missing_columns(table, spec, missing, mapping_name)
-    problems = _unused_headers(table, spec, found, mapping_name)
+    problems = _unused_headers(table, spec, found, mapping_name) if spec.header else []
     frame = pd.DataFrame({SHEET: table.sheet, ROW: table.rows}, index=table.body.index)
     bad = np.zeros(len(frame), dtype=bool)
     columns: dict[str, str] = {}

@@ -243,6 +243,7 @@ class SheetSpec(BaseModel):
     model_config = _STRICT
     file: str | None = None  # another file beside the input (groups.csv), else the input
     sheet: str | int | list[str] | None = None
+    header: bool = True  # false: no header row; columns named by letter ("A") or position ("1")
     header_row: int | None = Field(default=None, ge=1)
     columns: dict[str, ColumnSpec]
     ignore: list[str] = Field(default_factory=list)
