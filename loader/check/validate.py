@@ -333,11 +333,15 @@ def _resolve_settings(
         class_of[key] = len(classes)
         prefix = texts.get("name_prefix") or mapping.task.name_prefix
         classes.append(SettingsClass(settings, prefix))
+    warned: list[tuple[list[Issue], np.ndarray, dict[str, str]]] = []
     for key, rows in _rows_of(keys, live, list(found)).items():
         issues, severity, texts = found[key]
         if severity == Severity.ERROR:
             bad[rows] = True
-        problems += _settings_problems(issues, severity, rows, texts, *sheets)
+            problems += _settings_problems(issues, severity, rows, texts, *sheets)
+        else:
+            warned.append((issues, rows, texts))
+    problems += _warnings_once(warned, *sheets)
     codes[live] = class_of[keys]
     return classes, codes
 
@@ -405,6 +409,56 @@ def _settings_problems(
             for position in rows
         ]
     return problems
+
+
+def _warnings_once(
+    warned: list[tuple[list[Issue], np.ndarray, dict[str, str]]],
+    cameras: MappedSheet,
+    groups: MappedSheet | None,
+) -> list[Problem]:
+    """One warning per distinct finding and value (a zone's daylight saving, say), on its
+    first row, naming how many rows it concerns and where the value came from: the same
+    zone on a million rows is one thing to read, not a million."""
+    merged: dict[tuple[str, str, str], tuple[Issue, str, list[np.ndarray]]] = {}
+    for issues, rows, texts in warned:
+        for issue in issues:
+            value = next((texts[f] for f in issue.fields if texts.get(f)), "")
+            entry = merged.setdefault((issue.code, issue.message, value), (issue, value, []))
+            entry[2].append(rows)
+    problems = []
+    for issue, value, parts in merged.values():
+        rows = np.sort(np.concatenate(parts))
+        first = int(rows[0])
+        column, origin = _origin(issue.fields, first, cameras, groups)
+        count = f"; {len(rows)} rows have it" if len(rows) > 1 else ""
+        problems.append(
+            Problem.at(
+                cameras.place_at(first),
+                Severity.WARNING,
+                issue.code or "settings",
+                f"{issue.message} (from {origin}{count})",
+                fix=issue.fix or "correct the value in the sheet or mapping",
+                column=column,
+                value=value,
+            )
+        )
+    return problems
+
+
+def _origin(
+    fields: tuple[str, ...], position: int, cameras: MappedSheet, groups: MappedSheet | None
+) -> tuple[str, str]:
+    """The column a setting's value came from on a camera row, and where that is in words:
+    the camera's own cell, else its group's column, else ``[task]``."""
+    for field_name in fields:
+        header = cameras.columns.get(field_name)
+        if header and field_name in cameras.frame and cameras.frame[field_name].iat[position]:
+            return header, f"column {header!r} of sheet {cameras.place_at(position).sheet!r}"
+    for field_name in fields:
+        header = groups.columns.get(field_name) if groups is not None else None
+        if header and groups is not None:
+            return header, f"column {header!r} of sheet {groups.sheet!r}"
+    return ",".join(fields), f"[task] {', '.join(fields)}"
 
 
 def _mark_duplicates(
