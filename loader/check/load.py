@@ -23,6 +23,7 @@ from loader.check.mapping import (
     bundled,
     find_mapping,
 )
+from loader.check.starter import found_words
 from loader.check.validate import Checked, check
 from loader.errors import InputError
 from loader.read.guard import DEFAULT_LIMITS, Limits
@@ -111,8 +112,10 @@ def choose_mapping(workbook: InputBook, candidates: list[Mapping]) -> tuple[Mapp
         raise InputError(
             f"no bundled mapping fits {workbook.file} (sheets: {sheets})",
             path=workbook.file,
-            hint="write a mapping for this layout (see mappings/README.md) and pass it with -m;"
-            " `bulkload mappings` lists the bundled ones",
+            hint=f"found {found_words(workbook)}. Write a starter mapping from them with"
+            f" `bulkload mappings --init {workbook.file} --out my-layout.toml`, check it"
+            " (mappings/README.md), and pass it with -m; `bulkload mappings` lists the"
+            " bundled ones",
         )
     (matched, _), best = scored[0]
     return best, f"chosen by its headers ({matched} columns matched)"

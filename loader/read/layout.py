@@ -370,13 +370,21 @@ _DATA_LIKE = re.compile(
 )
 
 
+def looks_like_data(headers: list[str]) -> list[str]:
+    """The cells of a header row that look like data, when at least two and half do (a
+    header of names with one "Camera 1" among them is still a header)."""
+    named = [h for h in headers if h]
+    like = [h for h in named if _DATA_LIKE.fullmatch(h)]
+    return like if len(like) >= 2 and 2 * len(like) >= len(named) else []
+
+
 def _header_like_data(headers: list[str], where: Place) -> list[Problem]:
     """A warning when most cells of the header row look like data: a file without a header
     row would otherwise lose its first row to the header, without a word."""
-    named = [h for h in headers if h]
-    like = [h for h in named if _DATA_LIKE.fullmatch(h)]
-    if len(like) < 2 or 2 * len(like) < len(named):
+    like = looks_like_data(headers)
+    if not like:
         return []
+    named = [h for h in headers if h]
     return [
         Problem.at(
             where,
