@@ -211,10 +211,10 @@ def validate(
         loaded = _load(sheet, options)
         return loaded, format_validation(loaded.checked, mapping_chosen=loaded.chosen)
 
-    loaded, summary = _guarded(work)
-    show_validation(_err(), loaded, summary)
-    if report is not None:
+    loaded, summary = _guarded(work, json_error=as_json)  # issue 25: exit 2 prints JSON too
+    if report is not None:  # issue 25: written first, whatever happens to the printing
         _guarded(lambda: files.write_problems_csv(report, loaded.checked.problems))
+    show_validation(_err(), loaded, summary)
     if as_json:
         _print_json(summary)
     raise typer.Exit(summary["exit_code"])
@@ -279,8 +279,13 @@ def plan_command(
         return _plan(sheet, options, refresh=refresh, detailed=detailed_exitcode)
 
     loaded, planned, summary = _guarded(
-        work, exit_code=1 if detailed_exitcode else None, json_error=as_json and detailed_exitcode
+        work, exit_code=1 if detailed_exitcode else None, json_error=as_json
     )
+    if report is not None:  # issue 25: written first, whatever happens to the printing
+        _guarded(
+            lambda: files.write_problems_csv(report, loaded.checked.problems),
+            exit_code=1 if detailed_exitcode else None,
+        )
     show_validation(_err(), loaded, summary["validation"])
     show_plan(_err(), planned, summary["plan"], out)
     diff = summary["diff"]
@@ -291,11 +296,6 @@ def plan_command(
         soft_wrap=True,
     )
     show_drift(_err(), summary.get("drift"))
-    if report is not None:
-        _guarded(
-            lambda: files.write_problems_csv(report, loaded.checked.problems),
-            exit_code=1 if detailed_exitcode else None,
-        )
     pending, code = summary["pending"], summary["exit_code"]
     if detailed_exitcode:
         _err().print(_escape(_pending_line(code, pending)), highlight=False, soft_wrap=True)
@@ -331,12 +331,20 @@ def template(
 @app.command()
 def mappings(
     name: Annotated[str | None, typer.Argument(help="Show this mapping's columns")] = None,
+    init: Annotated[
+        Path | None, typer.Option("--init", help="Write a starter mapping from FILE's headers")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Where --init writes")] = None,
 ) -> None:
-    """List the bundled mappings, or show one with its columns."""
+    """List the bundled mappings, show one with its columns, or start one (--init FILE)."""
     from loader.check.mapping import bundled, bundled_dir, find_mapping
     from loader.report.console import show_mapping, show_mappings
 
-    if name is None:
+    if init is not None:  # issue 25: the logic is loader/check/starter.py
+        from loader.check.starter import write_starter
+
+        _err().print(_escape(_guarded(lambda: write_starter(init, out, sys.stdout))))
+    elif name is None:
         show_mappings(_err(), _guarded(bundled), bundled_dir())
     else:
         show_mapping(_err(), _guarded(lambda: find_mapping(name)))
@@ -449,10 +457,12 @@ def run(
             max_input_mb=max_input_mb,
         )
 
-    chosen = _guarded(options)
+    chosen = _guarded(options, json_error=as_json)
     confirm = None if yes or not chosen.prune else _confirm_prune(chosen.prune)
     with RunProgress(_err(), enabled=not as_json) as progress:
-        report = _guarded(lambda: start_run(sheet, chosen, progress, confirm=confirm))
+        report = _guarded(
+            lambda: start_run(sheet, chosen, progress, confirm=confirm), json_error=as_json
+        )
     _finish_run(report, as_json)
 
 

@@ -24,6 +24,7 @@ from loader.check.mapping import (
     SETTINGS_FIELDS,
     AffixSpec,
     ColumnSpec,
+    ExtractSpec,
     LookupSpec,
     MapSpec,
     ReplaceSpec,
@@ -100,10 +101,12 @@ def lookup_key(spec: LookupSpec) -> str:
 def map_sheet(table: Table, spec: SheetSpec, lookups: Lookups, *, mapping_name: str) -> MappedSheet:
     """The fields of ``spec`` read from ``table``; unused headers reported as warnings."""
     index = _header_index(table.headers)
+    if not spec.header:  # no header row: a column is named by its letter or its position
+        index.update({str(n + 1): n for n in range(len(table.headers))})
     found, missing = _resolve_columns(spec, index)
     if missing:
         raise _missing_columns(table, spec, missing, mapping_name)
-    problems = _unused_headers(table, spec, found, mapping_name)
+    problems = _unused_headers(table, spec, found, mapping_name) if spec.header else []
     frame = pd.DataFrame({SHEET: table.sheet, ROW: table.rows}, index=table.body.index)
     bad = np.zeros(len(frame), dtype=bool)
     columns: dict[str, str] = {}
@@ -283,6 +286,7 @@ def _unused_headers(
     """A warning for every header no field reads (a typo loses data silently otherwise)."""
     used = {p for positions in found.values() for p in positions}
     ignored = [loose_key(i) for i in spec.ignore]  # keep * and ? for patterns
+    ignored += [loose_key(r.column) for r in (*spec.skip, *spec.keep)]  # read by a row rule
     unmatched = [n for f, c in spec.columns.items() if f not in found for n in c.names]
     problems = []
     for position, header in enumerate(table.headers):
@@ -493,7 +497,9 @@ def _build(spec: TransformSpec, lookups: Lookups) -> Callable[[str], str]:
         case ZfillSpec():
             return transforms.zfill(spec.zfill)
         case ReplaceSpec():
-            return transforms.replace(spec.replace, spec.replacement)
+            return transforms.replace(spec.replace, spec.replacement, must_match=spec.must_match)
+        case ExtractSpec():
+            return transforms.extract(spec.extract)
         case AffixSpec():
             return transforms.affix(spec.prefix, spec.suffix)
     raise AssertionError(spec)  # pragma: no cover - the union is exhaustive

@@ -12,8 +12,18 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from loader.bulk import bulk
+from loader.check.filters import apply_rules
 from loader.check.inventory import Lookups, MappedSheet, combine, lookup_key, map_sheet
-from loader.check.mapping import ALL_SHEETS, LookupSpec, Mapping, SheetSpec, bundled, find_mapping
+from loader.check.mapping import (
+    ALL_SHEETS,
+    ColumnSpec,
+    LookupSpec,
+    Mapping,
+    SheetSpec,
+    bundled,
+    find_mapping,
+)
+from loader.check.starter import found_words
 from loader.check.validate import Checked, check
 from loader.errors import InputError
 from loader.read.guard import DEFAULT_LIMITS, Limits
@@ -85,7 +95,7 @@ def _mapped(
     """Every sheet ``spec`` names, located and mapped, as one list of rows."""
     mapped = []
     for located in _tables(workbook, mapping, spec, key):
-        table = select(located, "Status", only) if only else located
+        table = apply_rules(select(located, "Status", only) if only else located, spec)
         sheet = map_sheet(table, spec, lookups, mapping_name=mapping.name)
         sheet.problems[:0] = table.skipped
         mapped.append(sheet)
@@ -102,8 +112,10 @@ def choose_mapping(workbook: InputBook, candidates: list[Mapping]) -> tuple[Mapp
         raise InputError(
             f"no bundled mapping fits {workbook.file} (sheets: {sheets})",
             path=workbook.file,
-            hint="write a mapping for this layout (see mappings/README.md) and pass it with -m;"
-            " `bulkload mappings` lists the bundled ones",
+            hint=f"found {found_words(workbook)}. Write a starter mapping from them with"
+            f" `bulkload mappings --init {workbook.file} --out my-layout.toml`, check it"
+            " (mappings/README.md), and pass it with -m; `bulkload mappings` lists the"
+            " bundled ones",
         )
     (matched, _), best = scored[0]
     return best, f"chosen by its headers ({matched} columns matched)"
@@ -150,11 +162,26 @@ def _tables(workbook: InputBook, mapping: Mapping, spec: SheetSpec, key: str) ->
         names = _sheets_with_key(workbook, spec, key, exclude=_named_elsewhere(mapping, spec))
     else:
         names = [_sheet_name(workbook, spec, key)]
-    keys = spec.columns[key].names if key in spec.columns else []
+    keys = _reads(spec.columns[key]) if key in spec.columns else []
+    mapped = [n for column in spec.columns.values() for n in _reads(column)]
     return [
-        locate(workbook.sheets[n], spec, _known(spec), keys=keys, file=workbook.file, sheet=n)
+        locate(
+            workbook.sheets[n],
+            spec,
+            _known(spec),
+            keys=keys,
+            mapped=mapped,
+            file=workbook.file,
+            sheet=n,
+        )
         for n in names
     ]
+
+
+def _reads(column: ColumnSpec) -> list[str]:
+    """The headers a field is read from: its column and aliases, or its template's parts
+    (a key built by a template is still a key: its rows are never footers)."""
+    return column.template_columns if column.template else column.names
 
 
 def _sheets_with_key(
@@ -242,7 +269,7 @@ def _sheet_name(workbook: InputBook, spec: SheetSpec, key: str) -> str:
 def _known(spec: SheetSpec) -> list[str]:
     """Every header name a spec knows: columns, aliases, template parts, ignored ones."""
     names = [n for c in spec.columns.values() for n in (*c.names, *c.template_columns)]
-    return names + list(spec.ignore)
+    return names + list(spec.ignore) + [r.column for r in (*spec.skip, *spec.keep)]
 
 
 def _lookups(workbook: InputBook, mapping: Mapping) -> dict[str, dict[str, str]]:

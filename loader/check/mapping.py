@@ -128,15 +128,33 @@ class ReplaceSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     replace: str
     replacement: str = Field(alias="with")
+    must_match: bool = False  # a value the pattern does not find is refused, not passed on
 
     @field_validator("replace")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"replace pattern does not compile: {exc}") from exc
-        return value
+        return _compiled(value, "replace")
+
+
+class ExtractSpec(BaseModel):
+    """``{extract = "regex"}``: the pattern's first group (or whole match), else a refusal."""
+
+    model_config = _STRICT
+    extract: str
+
+    @field_validator("extract")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        return _compiled(value, "extract")
+
+
+def _compiled(pattern: str, key: str) -> str:
+    """``pattern`` if it compiles; a ValueError naming the key otherwise."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{key} pattern does not compile: {exc}") from exc
+    return pattern
 
 
 SimpleName = Literal[
@@ -152,7 +170,9 @@ SimpleName = Literal[
     "json",
     "timezone",
 ]
-TransformSpec = SimpleName | MapSpec | LookupSpec | ZfillSpec | ReplaceSpec | AffixSpec
+TransformSpec = (
+    SimpleName | MapSpec | LookupSpec | ZfillSpec | ReplaceSpec | ExtractSpec | AffixSpec
+)
 
 
 class ColumnSpec(BaseModel):
@@ -194,16 +214,42 @@ class ColumnSpec(BaseModel):
         return re.findall(r"\{([^{}]+)\}", self.template or "")
 
 
+class RowRule(BaseModel):
+    """``{ column = "Type", values = ["UPS"], pattern = "^Video Push", reason = "..." }``:
+    rows whose cell in ``column`` is one of ``values`` (without case or spaces) or holds a
+    match of ``pattern`` (a regular expression, case-insensitive)."""
+
+    model_config = _STRICT
+    column: str
+    values: list[str] = Field(default_factory=list)
+    pattern: str | None = None
+    reason: str | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        return None if value is None else _compiled(value, "pattern")
+
+    @model_validator(mode="after")
+    def _tests_something(self) -> RowRule:
+        if not self.values and self.pattern is None:
+            raise ValueError("a row rule needs values = [...] or pattern = ...")
+        return self
+
+
 class SheetSpec(BaseModel):
     """One sheet of a layout: which sheet, where its header is, what its columns mean."""
 
     model_config = _STRICT
     file: str | None = None  # another file beside the input (groups.csv), else the input
     sheet: str | int | list[str] | None = None
+    header: bool = True  # false: no header row; columns named by letter ("A") or position ("1")
     header_row: int | None = Field(default=None, ge=1)
     columns: dict[str, ColumnSpec]
     ignore: list[str] = Field(default_factory=list)
     comment_marker: str | None = None  # rows whose first value starts so are notes, skipped
+    skip: list[RowRule] = Field(default_factory=list)  # rows any rule matches are left out
+    keep: list[RowRule] = Field(default_factory=list)  # rows some rule misses are left out
     unquote: bool = False  # drop the ' bulkload's results workbook puts before = + - @
     footer_markers: list[str] = Field(
         default_factory=lambda: [
@@ -365,8 +411,33 @@ def _describe(error: Any) -> str:
     location = ".".join(str(p) for p in error["loc"] if not isinstance(p, int) or p >= 0)
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = "is not a known key"
+        key = str(error["loc"][-1]) if error["loc"] else ""
+        message = f"is not a known key{did_you_mean(key, _known_keys())}"
     return f"{location}: {message}"
+
+
+def _known_keys() -> set[str]:
+    """Every key some table of a mapping file may hold (a typo is close to one of them)."""
+    models: list[type[BaseModel]] = [
+        Mapping,
+        SheetSpec,
+        ColumnSpec,
+        TaskDefaults,
+        MapSpec,
+        LookupSpec,
+        LookupTable,
+        ZfillSpec,
+        AffixSpec,
+        ReplaceSpec,
+        ExtractSpec,
+        RowRule,
+    ]
+    return {
+        info.alias or name
+        for model in models
+        for name, info in model.model_fields.items()
+        if name != "source"
+    }
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -271,7 +271,41 @@ def affix(prefix: str = "", suffix: str = "") -> Transform:
     return lambda text: f"{prefix}{text}{suffix}" if text else text
 
 
-def replace(pattern: str, replacement: str) -> Transform:
-    """Regular-expression replacement (Python ``re.sub`` syntax)."""
+def replace(pattern: str, replacement: str, *, must_match: bool = False) -> Transform:
+    """Regular-expression replacement (Python ``re.sub`` syntax); with ``must_match`` a
+    value the pattern does not find is refused rather than passed on unchanged."""
     compiled = re.compile(pattern)
-    return lambda text: compiled.sub(replacement, text)
+    if not must_match:
+        return lambda text: compiled.sub(replacement, text)
+
+    def required(text: str) -> str:
+        """The replacement, or a refusal naming the pattern."""
+        replaced, count = compiled.subn(replacement, text)
+        if not count:
+            raise _no_match(text, pattern)
+        return replaced
+
+    return required
+
+
+def extract(pattern: str) -> Transform:
+    """The part of a value the pattern finds (its first group, else the whole match); a
+    value it does not find is refused, never passed on as it was."""
+    compiled = re.compile(pattern)
+
+    def found(text: str) -> str:
+        """The match, or a refusal naming the pattern."""
+        match = compiled.search(text)
+        if match is None:
+            raise _no_match(text, pattern)
+        return match.group(1) if compiled.groups else match.group(0)
+
+    return found
+
+
+def _no_match(text: str, pattern: str) -> TransformError:
+    """The error of a value a required pattern does not find."""
+    return TransformError(
+        f"{shown(text)} does not match the pattern {pattern!r}",
+        "correct the value in the sheet, or widen the pattern in the mapping",
+    )

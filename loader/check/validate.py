@@ -35,6 +35,7 @@ SETTINGS_CLASS: Final = "_settings_class"
 _BAD_ID = re.compile(r"[\s\x00-\x1f\x7f]")
 _GOOD_ID = re.compile(VIDEO_SOURCE_ID_PATTERN)
 _USUAL_ID = re.compile(VIDEO_SOURCE_ID_PATTERN.removeprefix("^").removesuffix("$"))  # whole
+_ID_CHARACTERS = re.compile(r"[a-z0-9_-]*")
 
 
 @dataclass
@@ -242,57 +243,58 @@ def default_texts(mapping: Mapping) -> dict[str, str]:
 def _check_camera_fields(
     frame: pd.DataFrame, bad: np.ndarray, cameras: MappedSheet
 ) -> list[Problem]:
-    """Group and source ids present and clean, ROIs well formed, odd ids warned about."""
+    """Group and source ids present, clean and of the documented form (a row whose id the
+    API would refuse is rejected here, in the sheet's words, rather than sent)."""
     problems: list[Problem] = []
-    odd_ids = np.zeros(len(frame), dtype=bool)
-    for name, required in (("group", True), ("video_source_id", True)):
+    for name in ("group", "video_source_id"):
         values = frame[name] if name in frame else pd.Series("", index=frame.index)
-        spaced, odd = _id_checks(values.to_numpy(dtype=object))
-        if name == "video_source_id":
-            odd_ids = odd
+        spaced, odd, outside = _id_checks(values.to_numpy(dtype=object))
         column = cameras.columns.get(name, name)
         empty = (values == "").to_numpy() & ~bad
-        if required and empty.any():
-            problems += _row_problems(
-                frame,
-                empty,
-                cameras,
-                Severity.ERROR,
-                f"missing-{name}",
-                f"{name} is empty",
-                f"fill in {column}",
-                column,
-            )
-            bad |= empty
-        dirty = spaced & ~bad
-        if dirty.any():
-            problems += _row_problems(
-                frame,
-                dirty,
-                cameras,
+        findings = [
+            (empty, Severity.ERROR, f"missing-{name}", f"{name} is empty", f"fill in {column}"),
+            (
+                spaced,
                 Severity.ERROR,
                 f"bad-{name}",
                 f"{name} holds spaces or control characters",
                 "remove the spaces inside the id",
-                column,
-                values,
+            ),
+            *_pattern_findings(name, column, odd, outside),
+        ]
+        for mask, severity, code, message, fix in findings:
+            hit = mask & ~bad
+            if not hit.any():
+                continue
+            shown = values if code != f"missing-{name}" else None
+            problems += _row_problems(
+                frame, hit, cameras, severity, code, message, fix, column, shown
             )
-            bad |= dirty
-    ids = frame["video_source_id"]
-    odd = odd_ids & ~bad
-    if odd.any():
-        problems += _row_problems(
-            frame,
-            odd,
-            cameras,
-            Severity.WARNING,
-            "unusual-video-source-id",
-            "VIAS documents video source ids as 4-36 of a-z, 0-9, - and _; the API may refuse it",
-            'check the id in the VIAS console; add transforms = ["lower"] if case differs',
-            cameras.columns.get("video_source_id", "video_source_id"),
-            ids,
-        )
+            if severity == Severity.ERROR:
+                bad |= hit
     return problems
+
+
+_ID_RULE: Final = "4 to 36 of a-z, 0-9, - and _"
+
+
+def _pattern_findings(
+    name: str, column: str, odd: np.ndarray, outside: np.ndarray
+) -> list[tuple[np.ndarray, Severity, str, str, str]]:
+    """What breaking the documented id form means for a field, as (rows, severity, code,
+    message, fix). VIAS documents source ids (CreateVideoGroup) and the ids in every
+    source and group path as ``^[a-z0-9-_]{4,36}$``: a source id outside it is refused,
+    and so is a group id with other characters (``nw/ne``, ``부산``). A group id's length
+    is left alone: CreateBatchTask documents ``video_source_group_id`` as any string."""
+    fix = (
+        f"write the id VIAS shows in its console in {column}; if only the case differs,"
+        ' add transforms = ["lower"]'
+    )
+    if name == "video_source_id":
+        message = f"{column} is not a VIAS video source id ({_ID_RULE})"
+        return [(odd, Severity.ERROR, f"bad-{name}", message, fix)]
+    message = f"{column} is not a VIAS group id (only a-z, 0-9, - and _)"
+    return [(outside, Severity.ERROR, f"bad-{name}", message, fix)]
 
 
 def _resolve_settings(
@@ -331,11 +333,15 @@ def _resolve_settings(
         class_of[key] = len(classes)
         prefix = texts.get("name_prefix") or mapping.task.name_prefix
         classes.append(SettingsClass(settings, prefix))
+    warned: list[tuple[list[Issue], np.ndarray, dict[str, str]]] = []
     for key, rows in _rows_of(keys, live, list(found)).items():
         issues, severity, texts = found[key]
         if severity == Severity.ERROR:
             bad[rows] = True
-        problems += _settings_problems(issues, severity, rows, texts, *sheets)
+            problems += _settings_problems(issues, severity, rows, texts, *sheets)
+        else:
+            warned.append((issues, rows, texts))
+    problems += _warnings_once(warned, *sheets)
     codes[live] = class_of[keys]
     return classes, codes
 
@@ -403,6 +409,56 @@ def _settings_problems(
             for position in rows
         ]
     return problems
+
+
+def _warnings_once(
+    warned: list[tuple[list[Issue], np.ndarray, dict[str, str]]],
+    cameras: MappedSheet,
+    groups: MappedSheet | None,
+) -> list[Problem]:
+    """One warning per distinct finding and value (a zone's daylight saving, say), on its
+    first row, naming how many rows it concerns and where the value came from: the same
+    zone on a million rows is one thing to read, not a million."""
+    merged: dict[tuple[str, str, str], tuple[Issue, str, list[np.ndarray]]] = {}
+    for issues, rows, texts in warned:
+        for issue in issues:
+            value = next((texts[f] for f in issue.fields if texts.get(f)), "")
+            entry = merged.setdefault((issue.code, issue.message, value), (issue, value, []))
+            entry[2].append(rows)
+    problems = []
+    for issue, value, parts in merged.values():
+        rows = np.sort(np.concatenate(parts))
+        first = int(rows[0])
+        column, origin = _origin(issue.fields, first, cameras, groups)
+        count = f"; {len(rows)} rows have it" if len(rows) > 1 else ""
+        problems.append(
+            Problem.at(
+                cameras.place_at(first),
+                Severity.WARNING,
+                issue.code or "settings",
+                f"{issue.message} (from {origin}{count})",
+                fix=issue.fix or "correct the value in the sheet or mapping",
+                column=column,
+                value=value,
+            )
+        )
+    return problems
+
+
+def _origin(
+    fields: tuple[str, ...], position: int, cameras: MappedSheet, groups: MappedSheet | None
+) -> tuple[str, str]:
+    """The column a setting's value came from on a camera row, and where that is in words:
+    the camera's own cell, else its group's column, else ``[task]``."""
+    for field_name in fields:
+        header = cameras.columns.get(field_name)
+        if header and field_name in cameras.frame and cameras.frame[field_name].iat[position]:
+            return header, f"column {header!r} of sheet {cameras.place_at(position).sheet!r}"
+    for field_name in fields:
+        header = groups.columns.get(field_name) if groups is not None else None
+        if header and groups is not None:
+            return header, f"column {header!r} of sheet {groups.sheet!r}"
+    return ",".join(fields), f"[task] {', '.join(fields)}"
 
 
 def _mark_duplicates(
@@ -479,25 +535,29 @@ def _identity(problem: Problem) -> tuple[str, str, int | None, str, str]:
     return (problem.sheet, str(problem.severity), problem.row, problem.column, problem.message)
 
 
-def _id_checks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which ids hold spaces or control characters, and which are not of the documented
-    form; a column of repeating ids (groups) searched once per distinct id."""
+def _id_checks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which ids hold spaces or control characters, which are not of the documented form,
+    and which hold characters outside it; a column of repeating ids (groups) searched once
+    per distinct id."""
     if not looks_distinct(values):
         codes, distinct = pd.factorize(values, use_na_sentinel=False)
         if len(distinct) < len(values):
-            spaced, odd = _searched(distinct)
-            return spaced[codes], odd[codes]
+            spaced, odd, outside = _searched(distinct)
+            return spaced[codes], odd[codes], outside[codes]
     return _searched(values)
 
 
-def _searched(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _searched(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``_id_checks`` for each value, in one pass for the common case: an id of the
-    documented form has neither problem, and only the others are searched for each."""
+    documented form has no problem, and only the others are searched for each."""
     usual = _USUAL_ID.fullmatch
     others = np.flatnonzero(np.array([usual(v) is None for v in values.tolist()], dtype=bool))
     spaced = np.zeros(len(values), dtype=bool)
     odd = np.zeros(len(values), dtype=bool)
+    outside = np.zeros(len(values), dtype=bool)
     for position in others:
-        spaced[position] = _BAD_ID.search(values[position]) is not None
-        odd[position] = _GOOD_ID.search(values[position]) is None
-    return spaced, odd
+        value = values[position]
+        spaced[position] = _BAD_ID.search(value) is not None
+        odd[position] = value != "" and _GOOD_ID.search(value) is None
+        outside[position] = _ID_CHARACTERS.fullmatch(value) is None
+    return spaced, odd, outside

@@ -46,8 +46,8 @@ DIS_STREAM_PATTERN = r"^[-A-Za-z0-9_]{1,64}$"
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"
 OFFSET_PATTERN = r"^[+-](0\d|1[0-4]):[0-5]\d$"  # the documented timezone: +08:00
 WEBHOOK_URL_PATTERN = r"^https?://\S+$"
-# Not on the CreateBatchTask page: CreateVideoGroup documents source ids this way, so an id
-# outside it is sent but warned about.
+# Not on the CreateBatchTask page: CreateVideoGroup documents source ids this way, so a row
+# whose id is outside it is rejected (check/validate.py).
 VIDEO_SOURCE_ID_PATTERN = r"^[a-z0-9\-_]{4,36}$"
 
 PATTERN_HELP = {

@@ -6,6 +6,7 @@ reported. Pure: works on the text grid ``read/sheets.py`` reads.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Final, Protocol
@@ -22,6 +23,9 @@ HEADER_SCAN_ROWS: Final = 50
 
 class TableHints(Protocol):
     """What a mapping says about where a sheet's table is (its SheetSpec fits)."""
+
+    @property
+    def header(self) -> bool: ...
 
     @property
     def header_row(self) -> int | None: ...
@@ -58,23 +62,32 @@ def locate(
     keys: Collection[str],
     file: str,
     sheet: str,
+    mapped: Collection[str] = (),
 ) -> Table:
     """Cut ``grid`` to its header and data rows, reporting the rows left out.
 
     ``known`` are the header names the mapping knows (they find the header row); ``keys``
-    the names of the key column (a lone value there is data, never a footer note).
+    the names of the columns the key is read from (a value there is data, never a footer
+    note); ``mapped`` the names of every column a field reads (a footer holding a value
+    in one of them, with no marker, is warned about: it may be a camera without a key).
     """
-    header_index = (spec.header_row - 1) if spec.header_row else find_header(grid, known)
-    if header_index >= len(grid):
-        header_index = max(len(grid) - 1, 0)
-    headers = list(grid.iloc[header_index]) if len(grid) else []
+    if spec.header:
+        header_index = (spec.header_row - 1) if spec.header_row else find_header(grid, known)
+        if header_index >= len(grid):
+            header_index = max(len(grid) - 1, 0)
+        headers = list(grid.iloc[header_index]) if len(grid) else []
+    else:  # no header row: columns are named by letter (A, B, ...), data from row 1
+        header_index = -1
+        headers = [column_letter(n) for n in range(grid.shape[1])]
     body = grid.iloc[header_index + 1 :]
     filled = _filled(body)
     keep = filled > 0
-    skipped = _title_rows(grid.iloc[:header_index], file, sheet)
+    skipped = _title_rows(grid.iloc[: max(header_index, 0)], file, sheet)
+    if spec.header:
+        skipped += _header_like_data(headers, Place(file, sheet, header_index + 1))
     skipped += _blank_runs(body.index.to_numpy(), keep, file, sheet)
     folded_header = [header_key(h) for h in headers]
-    repeated = _repeated_headers(body, keep, folded_header)
+    repeated = _repeated_headers(body, keep, folded_header if spec.header else [])
     keep &= ~repeated
     skipped += [
         Problem.at(
@@ -85,7 +98,7 @@ def locate(
         )
         for i in body.index[repeated]
     ]
-    key_folded = {header_key(k) for k in keys}
+    key_folded = {_folded(k, spec.header) for k in keys}
     key_positions = {i for i, h in enumerate(folded_header) if h and h in key_folded}
     if spec.comment_marker:
         comments = _comments(body, keep, spec.comment_marker)
@@ -111,6 +124,11 @@ def locate(
         )
         for i in body.index[footer]
     ]
+    mapped_folded = {_folded(m, spec.header) for m in mapped}
+    mapped_positions = [i for i, h in enumerate(folded_header) if h and h in mapped_folded]
+    skipped += _unmarked_footers(
+        body, footer, spec.footer_markers, mapped_positions, headers, Place(file, sheet, 0)
+    )
     kept = body if keep.all() else body[keep]  # most sheets keep every row: no copy
     return Table(file, sheet, header_index + 1, headers, kept, kept.index.to_numpy() + 1, skipped)
 
@@ -271,3 +289,111 @@ def _footer(
             break
         footer[position] = True
     return footer
+
+
+def _unmarked_footers(
+    body: pd.DataFrame,
+    footer: np.ndarray,
+    markers: Sequence[str],
+    mapped: list[int],
+    headers: list[str],
+    where: Place,
+) -> list[Problem]:
+    """One warning naming the footer rows that start with no footer marker but hold a
+    value in a mapped column: a person may have left a camera's key empty."""
+    lowered = tuple(m.lower() for m in markers)
+    rows: list[int] = []
+    columns: set[str] = set()
+    for i in body.index[footer]:
+        cells = list(body.loc[i])
+        first_text = next((v for v in cells if v), "").lower()
+        holding = [headers[k] for k in mapped if k < len(cells) and cells[k]]
+        if holding and not first_text.startswith(lowered):
+            rows.append(int(i) + 1)
+            columns.update(holding)
+    if not rows:
+        return []
+    return [
+        Problem.at(
+            replace(where, row=rows[0]),
+            Severity.WARNING,
+            "footer-with-data",
+            f"{_row_list(rows)} below the last row with a key hold values in mapped columns"
+            f" ({', '.join(sorted(columns))}) and were skipped as footers",
+            fix="fill in their key if they are cameras; else start them with a footer marker",
+            value=", ".join(str(r) for r in rows)[:200],
+        )
+    ]
+
+
+def _row_list(rows: list[int]) -> str:
+    """``row 7`` or ``rows 7, 9-11``: Excel rows as a person reads them."""
+    spans: list[tuple[int, int]] = []
+    for row in rows:
+        if spans and spans[-1][1] == row - 1:
+            spans[-1] = (spans[-1][0], row)
+        else:
+            spans.append((row, row))
+    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+    return f"row {text}" if len(rows) == 1 else f"rows {text}"
+
+
+def _folded(name: str, header: bool) -> str:
+    """A column name as compared with the headers; without a header row, a position
+    ("3") names the column of that letter ("C")."""
+    folded = header_key(name)
+    return (
+        header_key(column_letter(int(folded) - 1))
+        if not header and folded.isdigit() and int(folded)
+        else folded
+    )
+
+
+def column_letter(position: int) -> str:
+    """Excel's name of the column at 0-based ``position``: A, B, ..., Z, AA, AB, ..."""
+    name = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        name = chr(ord("A") + rest) + name
+    return name
+
+
+# What header cells never look like and data cells often do: numbers and coordinates,
+# addresses (URLs, IPs), and ids (letters and digits joined without spaces: cam-0001).
+_DATA_LIKE = re.compile(
+    r"-?\d+([.,]\d+)?([,; ]+-?\d+([.,]\d+)?)*"  # numbers, coordinates
+    r"|[a-z][a-z0-9+.-]*://\S+"  # URLs (rtsp://, https://)
+    r"|\d{1,3}(\.\d{1,3}){3}(:\d+)?"  # IPv4 addresses
+    r"|[^\s\d]*\d[^\s]*[-_/.:][^\s]*\d[^\s]*|[^\s]+[-_][^\s]*\d+",  # ids with digits
+    re.IGNORECASE,
+)
+
+
+def looks_like_data(headers: list[str]) -> list[str]:
+    """The cells of a header row that look like data, when at least two and half do (a
+    header of names with one "Camera 1" among them is still a header)."""
+    named = [h for h in headers if h]
+    like = [h for h in named if _DATA_LIKE.fullmatch(h)]
+    return like if len(like) >= 2 and 2 * len(like) >= len(named) else []
+
+
+def _header_like_data(headers: list[str], where: Place) -> list[Problem]:
+    """A warning when most cells of the header row look like data: a file without a header
+    row would otherwise lose its first row to the header, without a word."""
+    like = looks_like_data(headers)
+    if not like:
+        return []
+    named = [h for h in headers if h]
+    return [
+        Problem.at(
+            where,
+            Severity.WARNING,
+            "header-looks-like-data",
+            f"the header row (row {where.row}) looks like data ({', '.join(map(repr, like[:3]))});"
+            " if the file has no header row, its first row is lost",
+            fix="set header = false in the mapping and name columns by letter (video_source_id"
+            ' = "A") or position ("1")',
+            value=" | ".join(named)[:200],
+        )
+    ]

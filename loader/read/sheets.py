@@ -11,8 +11,11 @@ Excel stored as whole floats come back without ``.0``.
 from __future__ import annotations
 
 import codecs
+import csv
+import io
 import math
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +33,7 @@ ZIP_MAGIC: Final = b"PK\x03\x04"
 OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 DELIMITERS: Final = (",", ";", "\t", "|")
 _SNIFF_BYTES: Final = 256 * 1024
+_SNIFF_RECORDS: Final = 200
 
 
 @dataclass(frozen=True)
@@ -104,34 +108,45 @@ def _read_csv(path: Path, encoding: str | None) -> InputBook:
         text = sample.decode(encoding, errors="ignore")
     except LookupError as exc:
         raise InputError(f"unknown encoding {encoding!r}", hint="name one like cp1252") from exc
-    delimiter = sniff_delimiter(text)
     if "\x00" in text:
         raise InputError(
             f"{path.name} is binary, not a CSV or spreadsheet",
             path=str(path),
             hint="give an .xlsx, .xls or .csv export of the inventory",
         )
-    width = max((line.count(delimiter) + 1 for line in text.splitlines()[:200]), default=1)
+    whole = len(sample) < _SNIFF_BYTES
+    delimiter = sniff_delimiter(text, whole=whole)
+    width = max(map(len, records(text, delimiter, whole=whole)), default=1)
     frame = _parse_csv(path, encoding, delimiter, width)
     return InputBook(path, "csv", {path.stem: _tidy(frame)}, encoding, delimiter)
 
 
 def _parse_csv(path: Path, encoding: str, delimiter: str, width: int) -> pd.DataFrame:
-    """The C parser, widened when a later line has more fields than the sample showed."""
+    """The C parser, widened when a later line has more fields than the sample showed.
+
+    ``index_col=False``: given fewer names than a record's fields, pandas would otherwise
+    make the extra leading fields the row index, and a sheet's first column would vanish
+    without a word; here that case is an error that widens the read.
+    """
     for _ in range(4):
         try:
-            return pd.read_csv(
-                path,
-                sep=delimiter,
-                header=None,
-                names=range(width),
-                dtype=str,
-                keep_default_na=False,
-                skip_blank_lines=False,
-                encoding=encoding,
-                encoding_errors="strict",
-                engine="c",
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                return pd.read_csv(
+                    path,
+                    sep=delimiter,
+                    header=None,
+                    names=range(width),
+                    index_col=False,
+                    dtype=str,
+                    keep_default_na=False,
+                    skip_blank_lines=False,
+                    encoding=encoding,
+                    encoding_errors="strict",
+                    engine="c",
+                )
+        except pd.errors.ParserWarning:
+            width = _widest(path, encoding, delimiter)
         except pd.errors.ParserError as exc:
             wider = re.search(r"saw (\d+)", str(exc))
             if not wider:
@@ -175,17 +190,51 @@ def _is_utf8(path: Path) -> bool:
     return True
 
 
-def sniff_delimiter(text: str) -> str:
-    """The delimiter that splits most lines into the same number of fields."""
-    lines = [line for line in text.splitlines()[:200] if line.strip()]
-    best, best_score = ",", (0, 0)
+def records(text: str, delimiter: str, *, whole: bool = True) -> list[list[str]]:
+    """The first ``_SNIFF_RECORDS`` records of ``text`` as the CSV reader splits them.
+
+    Records, not lines: a quoted cell may hold line breaks (Excel writes wrapped cells so),
+    and counting fields line by line then sees a record as two narrower ones. ``whole``
+    is false when ``text`` is the head of a longer file: its last record may be cut short.
+    """
+    found: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for record in reader:
+            found.append(record)
+            if len(found) > _SNIFF_RECORDS:
+                break
+    except csv.Error:  # a cell over the reader's size limit: the lines are all we have
+        return [line.split(delimiter) for line in text.splitlines()[:_SNIFF_RECORDS]]
+    if not whole and len(found) <= _SNIFF_RECORDS:
+        found = found[:-1]
+    return found[:_SNIFF_RECORDS]
+
+
+def _widest(path: Path, encoding: str, delimiter: str) -> int:
+    """The most fields any record of the whole file holds (when the head was not enough)."""
+    try:
+        with path.open(encoding=encoding, newline="") as stream:
+            return max((len(r) for r in csv.reader(stream, delimiter=delimiter)), default=1)
+    except csv.Error as exc:
+        raise InputError(f"cannot parse {path.name} as CSV: {exc}", path=str(path)) from exc
+
+
+def sniff_delimiter(text: str, *, whole: bool = True) -> str:
+    """The delimiter that splits the largest share of records into one number of fields.
+
+    A share, not a count: a wrong delimiter inside quoted cells may cut one record into
+    several alike, and so win on a count of records while leaving the header whole.
+    """
+    best, best_score = ",", (0.0, 0, 0)
     for candidate in DELIMITERS:
-        counts = Counter(line.count(candidate) for line in lines)
+        found = [r for r in records(text, candidate, whole=whole) if any(c.strip() for c in r)]
+        counts = Counter(len(r) - 1 for r in found)
         counts.pop(0, None)
         if not counts:
             continue
         width, rows = counts.most_common(1)[0]
-        score = (rows, width)
+        score = (rows / len(found), rows, width)
         if score > best_score:
             best, best_score = candidate, score
     return best

@@ -48,7 +48,15 @@ class RunReport:
 
 
 SKIPPED_CODES = frozenset(
-    {"blank-rows", "footer", "repeated-header", "title-rows", "comment-row", "not-selected"}
+    {
+        "blank-rows",
+        "footer",
+        "repeated-header",
+        "title-rows",
+        "comment-row",
+        "not-selected",
+        "filtered",  # a mapping's skip/keep rule (issue 25)
+    }
 )
 
 

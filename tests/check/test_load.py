@@ -194,14 +194,14 @@ def test_unknown_and_broken_groups_reject_their_cameras(
         {
             "Cameras": [
                 ["Camera", "Group"],
-                ["cam-0001", "G1"],
+                ["cam-0001", "g1"],
                 ["cam-0002", "g2"],
                 ["cam-0003", "g3"],
                 ["cam-0004", "gx"],
             ],
             "Groups": [
                 ["Group", "Algorithm", "Days"],
-                ["G1", "c-smoke", "Mon-Fri"],
+                ["g1", "c-smoke", "Mon-Fri"],
                 ["g2", "c-smoke", "Funday"],
                 ["g3", "c-fire", "daily"],
                 ["g3", "c-fire", "daily"],
@@ -218,7 +218,7 @@ def test_unknown_and_broken_groups_reject_their_cameras(
         ("Groups", 3, "bad-days_of_week"),
         ("Groups", 5, "duplicate-group"),
     ]
-    assert [(c.row, c.group) for c in checked.cameras] == [(2, "G1"), (4, "g3")]
+    assert [(c.row, c.group) for c in checked.cameras] == [(2, "g1"), (4, "g3")]
 
 
 def test_template_builds_a_field_from_two_columns(

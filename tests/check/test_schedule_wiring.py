@@ -107,7 +107,7 @@ def test_groups_schedules_are_sent_as_documented_byte_for_byte(
 def test_a_daylight_saving_zone_takes_its_offset_on_the_plan_date_and_warns_its_rows(
     inventory: Callable[..., Loaded],
 ) -> None:
-    """Europe/Berlin on 2026-07-15 is +02:00; each of its camera rows gets the warning, still valid."""
+    """Europe/Berlin on 2026-07-15 is +02:00; its camera row is warned, naming the group column."""
     loaded = inventory(
         [
             ["g-berlin", "Mon-Fri", "08:00-18:00", "Europe/Berlin"],
@@ -122,7 +122,17 @@ def test_a_daylight_saving_zone_takes_its_offset_on_the_plan_date_and_warns_its_
     assert [
         (p.severity.value, p.code, p.sheet, p.row, p.column, p.value, p.message)
         for p in checked.problems
-    ] == [("warning", "daylight-saving", "Cameras", 2, "Timezone", "Europe/Berlin", BERLIN_SUMMER)]
+    ] == [
+        (
+            "warning",
+            "daylight-saving",
+            "Cameras",
+            2,
+            "Timezone",
+            "Europe/Berlin",
+            BERLIN_SUMMER + " (from column 'Timezone' of sheet 'Groups')",
+        )
+    ]
     assert [c.video_source_id for c in checked.cameras] == ["cam-0001", "cam-0002"]
 
 
@@ -212,10 +222,10 @@ def test_task_defaults_accept_the_old_gmt_spelling_and_send_the_offset(
     )
 
 
-def test_a_daylight_saving_task_default_warns_every_row_on_the_field(
+def test_a_daylight_saving_task_default_warns_once_naming_task(
     inventory: Callable[..., Loaded],
 ) -> None:
-    """A zone in ``[task]`` (no column) warns each camera row, named by the field."""
+    """A zone in ``[task]`` (no column) is one warning for all its rows, naming ``[task]``."""
     mapping = (
         SCHEDULED_MAPPING.replace('timezone = "Timezone"\n', "") + 'timezone = "Europe/Berlin"\n'
     )
@@ -223,10 +233,14 @@ def test_a_daylight_saving_task_default_warns_every_row_on_the_field(
 
     checked = _checked_on(loaded, JUL)
 
-    assert [(p.sheet, p.row, p.code, p.column, p.value) for p in checked.problems] == [
-        ("Cameras", 2, "daylight-saving", "timezone", "Europe/Berlin"),
-        ("Cameras", 3, "daylight-saving", "timezone", "Europe/Berlin"),
-        ("Groups", 1, "unused-column", "Timezone", ""),  # the sheet's own column is now unread
+    assert [
+        (p.sheet, p.row, p.code, p.column, p.value, p.message.endswith(suffix))
+        for p, suffix in zip(
+            checked.problems, ["(from [task] timezone; 2 rows have it)", ""], strict=True
+        )
+    ] == [
+        ("Cameras", 2, "daylight-saving", "timezone", "Europe/Berlin", True),
+        ("Groups", 1, "unused-column", "Timezone", "", True),  # the sheet's own column is unread
     ]
 
 
