@@ -30,6 +30,12 @@ is this request's missing object, not a missing project), except:
 
 A DeleteTask answered ``missing`` has nothing left to do: the task is gone.
 
+Answers to a registering call (a video source or group created, changed or deleted) are
+``classify_registration``'s: the table as a read sees it, except that a 2xx is accepted
+only with the new id when one is expected (``created_id``; else ambiguous: it may exist),
+VIAS.00010010 (a source of this name exists) is ``exists``, and VIAS.0010047 (the source
+quota is reached) stops the run: nothing more can be registered.
+
 Codes are matched by their number, as the reference advises (digit counts vary:
 VIAS.0010047 and VIAS.00010001). Scope ``run`` stops the run and leaves what was not sent
 for ``resume``; ``project`` stops it for good: nothing unsent can succeed. Once the API has
@@ -69,6 +75,8 @@ NOT_AUTHORIZED: Final = frozenset({10005, 10021})
 TOKEN_REFUSED: Final = 10005  # "Authorization failed": also what an expired token may get
 EXISTS: Final = frozenset({10003, 10011})
 TASK_MISSING: Final = frozenset({10007, 10008})  # "No task is found based on the (task) ID"
+SOURCE_NAME_TAKEN: Final = 10010  # "There is a video source with the same name."
+SOURCE_QUOTA: Final = 10047  # "The maximum number of video sources has been reached."
 _CODE = re.compile(r"(?P<family>APIGW?|VIAS)\.(?P<number>\d+)", re.IGNORECASE)
 
 
@@ -105,6 +113,7 @@ class Outcome:
     request_id: str = ""
     scope: Scope = Scope.BATCH
     hint: str = ""  # what the user can do about it
+    created_id: str = ""  # the id a registering create answered with
 
     @property
     def throttled(self) -> bool:
@@ -199,6 +208,33 @@ def classify_change(
     refused_here = outcome.verdict == Verdict.FATAL and outcome.scope == Scope.BATCH  # 403/404
     if refused_here or outcome.verdict == Verdict.EXISTS:
         return replace(outcome, verdict=Verdict.REJECTED)  # keeps 403/404's hint
+    return outcome
+
+
+def classify_registration(
+    response: httpx.Response, *, id_field: str = "", may_expire: bool = False
+) -> Outcome:
+    """The verdict on an answer to a registering call, as the module's third paragraph says."""
+    status = response.status_code
+    request_id = response.headers.get("X-Request-Id", "")
+    if 200 <= status < 300:
+        if not id_field:
+            return Outcome(Verdict.ACCEPTED, status, request_id=request_id)
+        try:
+            created = json.loads(response.content).get(id_field)
+        except (ValueError, AttributeError):
+            created = None
+        if isinstance(created, str) and created:
+            return Outcome(Verdict.ACCEPTED, status, request_id=request_id, created_id=created)
+        message = f"success without {id_field}"
+        return Outcome(Verdict.AMBIGUOUS, status, message=message, request_id=request_id)
+    outcome = classify(response, creating=False, may_expire=may_expire)
+    number = _number(outcome.code, "VIAS")
+    if number == SOURCE_NAME_TAKEN:
+        return replace(outcome, verdict=Verdict.EXISTS)
+    if number == SOURCE_QUOTA:
+        hint = "the project's video source quota is reached: delete sources or ask for more"
+        return replace(outcome, verdict=Verdict.FATAL, scope=Scope.RUN, hint=hint)
     return outcome
 
 

@@ -22,6 +22,7 @@ from loader.send.answers import (
     classify,
     classify_change,
     classify_error,
+    classify_registration,
 )
 from loader.send.auth import TokenSource
 from loader.send.pacing import RateLimiter
@@ -192,6 +193,26 @@ class ViasClient:
         except NotSent as exc:
             return Outcome(Verdict.RETRIABLE, message=exc.message)
         return self._adopt(classify_change(response, may_expire=self.auth.may_expire))
+
+    async def register(
+        self, method: str, path: str, content: bytes | None = None, *, id_field: str = ""
+    ) -> Outcome:
+        """A registering call (``send.registry``), judged by ``classify_registration``
+        (``id_field``: the new id a create answers with); never raises for transport trouble."""
+        try:
+            response = await self._call(method, path, content=content)
+        except httpx.HTTPError as exc:
+            return classify_error(exc)
+        except RunRefused as exc:
+            return exc.outcome.unsent()
+        except NotSent as exc:
+            return Outcome(Verdict.RETRIABLE, message=exc.message)
+        judged = classify_registration(response, id_field=id_field, may_expire=self.auth.may_expire)
+        return self._adopt(judged)
+
+    async def read(self, path: str, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """A GET whose answer must be a JSON object, and its request id (``send.registry``)."""
+        return await self._get(path, params)
 
     async def probe(self) -> Outcome:
         """One smallest page of ListBatchTasks, read-only: ``bulkload doctor``'s API call.

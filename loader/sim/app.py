@@ -4,7 +4,8 @@ the gateway in front (request ids, body limit, token or AK/SK auth, quota, throt
 the faults a real network produces, injected on request (see ``loader.sim.config`` for the
 kinds). The task calls live in ``loader.sim.tasks``, the batch changes in
 ``loader.sim.batches``, ListVideoGroups in ``loader.sim.groups``, ListVideoSources in
-``loader.sim.sources``.
+``loader.sim.sources``, the registration calls (Create/Update/Delete/Show of a video
+source or group) in ``loader.sim.registration``.
 
 Every answer carries X-Request-Id; every error has the documented body of its source: the
 service's (``loader.sim.errors.vias_body``) or the gateway's. A path the API does not have
@@ -33,6 +34,8 @@ from loader.sim.gateway import RequestIds, request_id_of
 from loader.sim.groups import Groups
 from loader.sim.invalid import Invalid, require
 from loader.sim.lifecycle import STATUS_INFO_KEYS
+from loader.sim.registration import Registration
+from loader.sim.registry import Registry
 from loader.sim.rules import check_body
 from loader.sim.service import Service, counts, query_int, reset
 from loader.sim.sources import Sources
@@ -57,6 +60,12 @@ def new_state(config: SimConfig, clock: Callable[[], float] | None = None) -> Si
         abnormal_after=config.abnormal_after,
         abnormal_sources=config.abnormal_sources,
         always_fail_sources=config.always_fail_sources,
+        registry=Registry(
+            source_quota=config.source_quota,
+            group_quota=config.group_quota,
+            unique_group_names=config.unique_group_names,
+        ),
+        registered_only=config.registered_only,
     )
     if clock is not None:
         state.clock = clock
@@ -86,6 +95,7 @@ def create_app(config: SimConfig, state: SimState | None = None) -> Starlette:
             Route(f"{task}/action/{{command}}", tasks.start_stop, methods=["PUT"]),
             Route(f"{base}/video-group/groups", Groups(service).list_groups, methods=["GET"]),
             Route(f"{base}/source/sources", Sources(service).list_sources, methods=["GET"]),
+            *Registration(service).routes(base),
             Route("/_sim/state", api.summary, methods=["GET"]),
         ],
         middleware=[Middleware(RequestIds, wall_clock=config.wall_clock)],

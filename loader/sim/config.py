@@ -18,6 +18,16 @@ a create's fault never moves): ``5xx-before`` (500 VIAS.00010006, nothing change
 changed), ``slow`` (changed, answered after ``slow_seconds``). A call the service refuses
 (400, or 500 VIAS.00010012) answers its refusal whatever fault was drawn "after" it.
 
+Registration faults apply to the calls that register or change a video source or group
+(Create/Update/DeleteVideoSource, Create/Update/DeleteVideoGroup), drawn from
+``registration_fault_sequence`` then ``registration_faults``, apart from the other two
+draws: the kinds of the mutation faults, with the same meaning (a create's ``5xx-after``
+and ``commit-reset`` leave the source or group created). ``registered_only`` refuses a batch
+task (an ``error_list`` entry, as an unknown source) whose source is not registered in its
+group; off by default, so that bodies naming sources and groups nobody registered keep
+creating tasks as before. ``source_quota`` is the console manual's default (5,000);
+``group_quota`` has no published default (ours: 1,000).
+
 Task states move on ``SimState.clock``: PENDING, STARTING ``starting_after`` s after the
 create or start, then RUNNING (or START_FAILED for ``start_fail_percent`` of the sources,
 and every time for ``always_fail_sources``) at ``running_after``; sources in
@@ -86,6 +96,13 @@ class SimConfig:
     group_names: dict[str, str] = field(default_factory=dict)  # group id -> its name
     mutation_faults: dict[str, float] = field(default_factory=dict)
     mutation_fault_sequence: list[str] = field(default_factory=list)
+    registration_faults: dict[str, float] = field(default_factory=dict)
+    registration_fault_sequence: list[str] = field(default_factory=list)
+    registered_only: bool = False  # batch tasks need their source registered in the group
+    source_quota: int = 5000  # ListVideoSources' quota_number; creates past it: VIAS.0010047
+    group_quota: int = 1000  # ListVideoGroups' quota_number (no default is published)
+    unique_group_names: bool = False  # a used group name refused (VIAS.00010003); undocumented
+    type_config_formats: frozenset[str] = frozenset({"sdk", "zh"})  # XML formats taken
 
     def __post_init__(self) -> None:
         """Refuse a misspelt fault or code here, not as a silent no-op mid-test."""
@@ -102,6 +119,17 @@ class SimConfig:
             raise ValueError(
                 f"unknown mutation faults {sorted(unknown)}; kinds: {', '.join(MUTATION_FAULTS)}"
             )
+        unknown = (set(self.registration_faults) | set(self.registration_fault_sequence)) - {
+            *MUTATION_FAULTS,
+            "none",
+        }
+        if unknown:
+            raise ValueError(
+                f"unknown registration faults {sorted(unknown)};"
+                f" kinds: {', '.join(MUTATION_FAULTS)}"
+            )
+        if not self.type_config_formats or self.type_config_formats - {"sdk", "zh"}:
+            raise ValueError("type_config_formats takes sdk, zh or both")
         unfit = sorted(g for g, name in self.group_names.items() if not GROUP_NAME.fullmatch(name))
         if unfit:
             raise ValueError(

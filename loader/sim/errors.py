@@ -39,6 +39,18 @@ VIAS_CODES: dict[str, Documented] = {
         "The object the request names does not exist.",
         "Check the configuration: project id and object ids.",
     ),
+    "VIAS.00010003": Documented(
+        400,
+        "The object already exists.",
+        "An object with these properties exists.",
+        "Use the existing object, or change the request.",
+    ),
+    "VIAS.00010004": Documented(
+        400,
+        "The object or parameter is invalid.",
+        "The object or a parameter does not allow this request.",
+        "Check the object and the parameters.",
+    ),
     "VIAS.00010005": Documented(
         401,
         "Authorization failed.",
@@ -63,6 +75,12 @@ VIAS_CODES: dict[str, Documented] = {
         "No batch task has this id.",
         "Check the id.",
     ),
+    "VIAS.00010010": Documented(
+        400,
+        "There is a video source with the same name.",
+        "A video source with this name exists.",
+        "Rename the video source.",
+    ),
     "VIAS.00010011": Documented(
         400,
         "There is a job with the same name.",
@@ -74,6 +92,12 @@ VIAS_CODES: dict[str, Documented] = {
         "This operation is not allowed.",
         "The service refuses this operation.",
         "Do not repeat the operation unchanged.",
+    ),
+    "VIAS.0010047": Documented(
+        400,
+        "The maximum number of video sources has been reached.",
+        "The project holds as many video sources as its quota allows.",
+        "Delete video sources, or ask service operations to raise the quota.",
     ),
 }
 

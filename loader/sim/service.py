@@ -66,6 +66,9 @@ class Service:
         self.mutation_faults = FaultDraw(
             config.mutation_fault_sequence, config.mutation_faults, config.seed
         )
+        self.registration_faults = FaultDraw(
+            config.registration_fault_sequence, config.registration_faults, config.seed
+        )
 
     def group_name(self, group_id: str) -> str:
         """The configured name of a group, or one derived from its id."""
@@ -98,13 +101,16 @@ class Service:
             )
         return None
 
-    async def mutate(self, request: Request, change: Callable[[], Response]) -> Response:
+    async def mutate(
+        self, request: Request, change: Callable[[], Response], draw: FaultDraw | None = None
+    ) -> Response:
         """
-        A call that changes what exists, under its drawn fault: before it (nothing changed),
-        or after it (changed; answered late, 500 or not at all). A refused change answers
-        its refusal whatever fault was drawn to follow it.
+        A call that changes what exists, under its drawn fault (from ``draw``, the mutation
+        faults by default): before it (nothing changed), or after it (changed; answered
+        late, 500 or not at all). A refused change answers its refusal whatever fault was
+        drawn to follow it.
         """
-        fault = self.mutation_faults.next()
+        fault = (draw or self.mutation_faults).next()
         if fault == "429":
             return self.gateway.throttled(request_id_of(request))
         if fault == "5xx-before":

@@ -6,14 +6,17 @@ ListVideoSourceInfoDto, VideoGroupInfoDto).
 
 Readings of ours: ``total_number`` counts the sources that match (all pages) and
 ``video_source_number`` those on this page (the SDK says "number of video sources" and
-"total number of video sources"); ``quota_number`` is left out. ``video_group_id`` is an
-array parameter (repeated, as the SDK sends a list), each id matching
+"total number of video sources"); ``quota_number`` is ``SimConfig.source_quota``.
+``video_group_id`` is an array parameter (repeated, as the SDK sends a list), each id matching
 ``^[0-9a-zA-Z-_]{1,36}$``; ``scope`` with ``scope_name`` ``source_name`` (default) or
 ``group_name`` matches part of a name. ``sort_name`` is create_at (default), num_task or
 num_template; ``order_by`` desc (default) or asc; ``page_size`` 5..200 (default 10) and
 ``page_num`` 1..100000, unless ``is_paged`` is false. A source's name is
 ``SimConfig.source_names``' or one derived from its id: every source has one, unique in
-the project (VIAS.00010010).
+the project (VIAS.00010010). Registered sources (``loader.sim.registration``) are listed
+beside them with every field of the DTO; their ``video_packages`` are their registered
+groups' VideoGroupInfoDto, then (id and name only, as for the implicit ones) any group a
+batch body named them in.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 
 from loader.sim.errors import vias_response
 from loader.sim.invalid import Invalid, require
+from loader.sim.registration import Registration, source_fields
 from loader.sim.service import Service, query_int
 
 # sort_name's values (ListVideoSourcesRequest) and the response fields they sort by.
@@ -44,6 +48,7 @@ class Sources:
     def __init__(self, service: Service) -> None:
         self.service = service
         self.state = service.state
+        self.registration = Registration(service)
 
     async def list_sources(self, request: Request) -> Response:
         """ListVideoSources: filtered by group and name, sorted, paged."""
@@ -79,6 +84,7 @@ class Sources:
             {
                 "total_number": len(rows),
                 "video_source_number": len(shown),
+                "quota_number": self.service.config.source_quota,
                 "video_source_list": shown,
             }
         )
@@ -93,17 +99,19 @@ class Sources:
             seen = list(self.state.groups.items())
         first: dict[str, float] = {}
         packages: dict[str, list[dict[str, str]]] = {}
+        every: dict[str, list[dict[str, str]]] = {}  # unfiltered, for registered sources
         for group_id, group in seen:
-            if groups and group_id not in groups:
-                continue
             for source in group.sources:
+                package = {
+                    "video_group_id": group_id,
+                    "video_group_name": self.service.group_name(group_id),
+                }
+                every.setdefault(source, []).append(package)
+                if groups and group_id not in groups:
+                    continue
                 first[source] = min(first.get(source, group.first), group.first)
-                packages.setdefault(source, []).append(
-                    {
-                        "video_group_id": group_id,
-                        "video_group_name": self.service.group_name(group_id),
-                    }
-                )
+                packages.setdefault(source, []).append(package)
+        registered = {s.id for s in self.state.registry.snapshot()[0]}
         return [
             {
                 "video_source_id": source,
@@ -116,7 +124,32 @@ class Sources:
                 "num_service_config_templates": 0,
             }
             for source in first
-        ]
+            if source not in registered
+        ] + self._registered_rows(groups, every, tasks)
+
+    def _registered_rows(
+        self,
+        groups: set[str],
+        implicit: dict[str, list[dict[str, str]]],
+        tasks: Counter[str],
+    ) -> list[dict[str, Any]]:
+        """Each registered source (in ``groups``, if any) as a ListVideoSourceInfoDto."""
+        rows = []
+        for source in self.state.registry.snapshot()[0]:
+            packages = self.registration.packages(source.id)
+            known = {p["video_group_id"] for p in packages}
+            packages += [p for p in implicit.get(source.id, []) if p["video_group_id"] not in known]
+            if groups and not groups & {p["video_group_id"] for p in packages}:
+                continue
+            rows.append(
+                {
+                    "video_source_id": source.id,
+                    **source_fields(source, packages),
+                    "num_tasks": tasks[source.id],
+                    "num_service_config_templates": 0,
+                }
+            )
+        return rows
 
 
 def _scoped(row: dict[str, Any], scope_name: str) -> str:

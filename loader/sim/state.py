@@ -30,6 +30,7 @@ from loader.sim.lifecycle import (
     gone,
     phase,
 )
+from loader.sim.registry import Registry
 from loader.sim.settings import (
     SETTING_FIELDS,
     SETTING_FIELDS_OPTIONAL,
@@ -119,6 +120,8 @@ class SimState:
     lock: threading.Lock = field(default_factory=threading.Lock)
     deleting: dict[str, SimTask] = field(default_factory=dict)  # tasks on their way out
     deleted_batches: dict[str, SimBatch] = field(default_factory=dict)  # and batches
+    registry: Registry = field(default_factory=Registry)  # registered sources and groups
+    registered_only: bool = False  # a task needs its source registered in its group
 
     @property
     def timings(self) -> Timings:
@@ -166,6 +169,12 @@ class SimState:
         if source_id in self.unknown_sources:
             named = "a video source" if self.anonymous_errors else f"video source {source_id}"
             batch.failed.append(f"{named} does not exist (VIAS.00010002)")
+            return
+        if self.registered_only and not self.registry.admits(group_id, source_id):
+            batch.failed.append(
+                f"video source {source_id} is not registered in video group {group_id}"
+                " (VIAS.00010002)"
+            )
             return
         service = (body["service_name"], body["service_version"])
         batch.tasks.append(
@@ -340,6 +349,15 @@ class SimState:
         with self.lock:
             self._sweep()
             self.requests.append(LoggedRequest(self.clock(), method, path, status, request_id))
+
+    def in_use(self, *, source_id: str = "", group_id: str = "") -> bool:
+        """Whether a task (not being deleted) runs on the source, or in the group."""
+        with self.lock:
+            self._sweep()
+            return any(
+                t.deleting_at is None and (t.video_source_id == source_id or t.group_id == group_id)
+                for t in self.tasks.values()
+            )
 
     def task_counts(self) -> Counter[Camera]:
         """How many tasks (not being deleted) exist per (group, camera): the exactly-once truth."""
