@@ -32,7 +32,7 @@ NAN: Final = float("nan")  # an empty number cell
 
 
 @dataclass
-class Results:
+class ResultTables:
     """Everything the results workbook shows."""
 
     facts: list[tuple[str, str]]
@@ -55,11 +55,11 @@ def build(
     not_in_sheet: Sequence[LedgerEntry] = (),
     changes: pd.DataFrame | None = None,
     static: CameraColumns | None = None,
-) -> Results:
+) -> ResultTables:
     """All the tables of the results workbook, around the outcomes ``outcomes`` computed
     (``static``: the Cameras columns ``camera_columns`` made, if made already)."""
     cameras, original = _cameras(loaded, result, static)
-    return Results(
+    return ResultTables(
         facts=facts,
         counts=result.counts(),
         cameras=cameras,

@@ -46,11 +46,9 @@ from loader.state.events import BatchPlanned, Event, RunStarted
 from loader.state.follow import LedgerFollower, change_entries
 from loader.state.journal import Journal
 from loader.state.outcomes import Outcomes, outcomes, overlay
+from loader.state.rundir import DIFF, JOURNAL, PAYLOADS, RESULTS
 from loader.state.runstate import RunState, replay
 
-JOURNAL = "journal.sqlite"
-RESULTS = "results.xlsx"
-DIFF = "diff.json"
 PREPARE_PAUSE = 0.002  # seconds between two steps of prepare_results: requests go first
 
 
@@ -138,7 +136,7 @@ def new_context(
         resolve(batch.content(), options.environment)  # an unset ${VAR} stops here
     _make_dir(run_dir)
     files.write_json(run_dir / DIFF, to_data(delta), compact=True)  # a resume applies it as is
-    payload_files = files.write_plan(run_dir / "payloads", planned)
+    payload_files = files.write_plan(run_dir / PAYLOADS, planned)
     scrubber = Scrubber()
     journal = Journal(run_dir / JOURNAL, scrubber)
     started = RunStarted(

@@ -18,19 +18,19 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from loader.errors import LoaderError
-from loader.run.context import JOURNAL, RESULTS
+from loader.state.rundir import JOURNAL, RESULTS, technical
 from loader.web import feed
 from loader.web.options import UPLOADS
 from loader.web.outcomes import CameraQuery, attention, run_facts, select, status_counts
 from loader.web.render import Renderer
-from loader.web.runs import TECHNICAL_FILES, RunDesk
+from loader.web.runs import RunDesk
 from loader.web.security import check_post, read_form
 from loader.web.sheets import Failure
 from loader.web.uploads import UPLOAD_ID
 
 
 @dataclass
-class Results:
+class RunPages:
     """A run's page, its feed, Stop, Resume, the check of its tasks, downloads; the history."""
 
     desk: RunDesk
@@ -129,7 +129,7 @@ class Results:
             cameras=cameras,
             query=CameraQuery.from_params(request.query_params),
             results=[f for f in files if f[0] == RESULTS],
-            technical=[f for f in files if f[0] in TECHNICAL_FILES or f[0].startswith("payloads/")],
+            technical=[f for f in files if technical(f[0])],
             run_dir=str(run_dir),
             failure=failure or entry["failure"],
         )
