@@ -45,7 +45,7 @@ from loader.send.secrecy import Scrubber, resolve
 from loader.state.events import BatchPlanned, Event, RunStarted
 from loader.state.follow import LedgerFollower, change_entries
 from loader.state.journal import Journal
-from loader.state.outcomes import Outcomes, outcomes, overlay
+from loader.state.outcomes import Outcomes, needing_attention, outcomes, overlay
 from loader.state.rundir import DIFF, JOURNAL, PAYLOADS, RESULTS
 from loader.state.runstate import RunState, replay
 
@@ -270,6 +270,7 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
     static = prepared.columns if prepared is not None else None
     results = build(context.loaded, context.planned, state, result, facts, absent, changes, static)
     write_results(context.run_dir / RESULTS, results, prepared.rendered if prepared else None)
+    context.journal.keep_results(needing_attention(context.loaded, result))  # for its page
     if failure is not None:
         raise failure
     return result

@@ -104,14 +104,15 @@ class RunPages:
     ) -> Response:
         facts = await to_thread.run_sync(run_facts, run_dir / JOURNAL)
         entry = self.desk.entry(name, facts)
-        progress = await to_thread.run_sync(feed.progress_of, run_dir / JOURNAL)
+        progress = await to_thread.run_sync(feed.feed_of, run_dir / JOURNAL)
         done = not entry["running"] and entry["journaled"]
         snapshot = progress.snapshot(entry["live"], now=progress.last)
         summary = self.desk.summary(name) if done else None
         cameras = None
         if summary is not None:
-            found = await to_thread.run_sync(attention, run_dir / RESULTS, facts.state)
-            cameras = select(found, CameraQuery.from_params(request.query_params))
+            found = await to_thread.run_sync(attention, run_dir / JOURNAL, facts.state)
+            if found is not None:  # a run that ended before its journal kept them: none
+                cameras = select(found, CameraQuery.from_params(request.query_params))
         files = self.desk.files(name) if done else []
         return self.render.page(
             request,
