@@ -58,6 +58,9 @@ class Tally:
     numbers: dict[str, int] = field(default_factory=dict)  # batch -> its place in the plan
     answers: deque[float] = field(default_factory=deque)  # times of the recent answers
 
+    def __post_init__(self) -> None:
+        self._seed()
+
     def apply(self, event: ev.Event, at: float) -> None:
         """Fold ``event`` (recorded at unix time ``at``) into the state, then count it."""
         self.state.apply(event)
@@ -162,6 +165,10 @@ class Tally:
         self.stop_reason, self.checked = "", 0
         self.left.clear()  # a resume tries them again
         self.flying.clear()
+        self._seed()
+
+    def _seed(self) -> None:
+        """Count what the fold settled before this tally saw it (a resume's terminal)."""
         for name in self.state.batches:
             self._settle(name)
         for change in self.state.changes.values():
