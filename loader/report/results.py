@@ -22,6 +22,7 @@ from loader.model.cameras import STATUSES, LedgerEntry
 from loader.model.problems import Severity
 from loader.planning.batches import Plan
 from loader.report.changes import CHANGE_COLUMNS
+from loader.report.sheet_xml import column_letter
 from loader.report.summaries import schedule_text
 from loader.state.outcomes import Outcomes
 from loader.state.runstate import BatchState, RunState
@@ -198,12 +199,7 @@ def _unique_headers(headers: list[str], width: int) -> list[str]:
 
 def _letter(position: int) -> str:
     """Excel's column letter for a 0-based position (A, B, ..., AA)."""
-    letters = ""
-    position += 1
-    while position:
-        position, remainder = divmod(position - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return f"Column {letters}"
+    return f"Column {column_letter(position)}"
 
 
 def _groups(loaded: Loaded, result: Outcomes) -> pd.DataFrame:

@@ -78,18 +78,10 @@ class Journal:
         """Store several events in one commit (a run's plan: one sync, not thousands)."""
         at = datetime.now(UTC).isoformat(timespec="milliseconds")
         rows = [(at, e.kind, e.batch, self.scrub(encode(e))) for e in events]
-        with self._lock:
-            try:
-                if len(rows) == 1:
-                    self._db.execute(_INSERT, rows[0])
-                    return
-                self._db.execute("BEGIN")
-                self._db.executemany(_INSERT, rows)
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise self._error("write to", exc) from exc
+        if len(rows) == 1:
+            self._write(lambda db: db.execute(_INSERT, rows[0]), transaction=False)
+        else:
+            self._write(lambda db: db.executemany(_INSERT, rows))
 
     async def record(self, event: Event) -> None:
         """``append`` on a worker thread, so the event loop keeps serving while it syncs."""
@@ -112,12 +104,26 @@ class Journal:
         conclusion's (one commit; messages scrubbed as events are)."""
         rows = [_row(c, self.scrub(c.message)) for c in cameras]
         insert = f"INSERT INTO results ({_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+        def replace(db: sqlite3.Connection) -> None:
+            db.execute(_RESULTS)
+            db.execute("DELETE FROM results")
+            db.executemany(insert, rows)
+
+        self._write(replace)
+
+    def _write(
+        self, write: Callable[[sqlite3.Connection], object], *, transaction: bool = True
+    ) -> None:
+        """Run ``write`` under the lock, in one transaction (a single statement commits on
+        its own); a failure rolls it back and becomes a StorageError."""
         with self._lock:
             try:
-                self._db.execute(_RESULTS)
+                if not transaction:
+                    write(self._db)
+                    return
                 self._db.execute("BEGIN")
-                self._db.execute("DELETE FROM results")
-                self._db.executemany(insert, rows)
+                write(self._db)
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 if self._db.in_transaction:

@@ -23,33 +23,21 @@ TOP_FILES: Final = (RESULTS, *TECHNICAL)  # the files a page offers, results fir
 
 @dataclass(frozen=True)
 class RunDir:
-    """One run directory and the path of each of its files."""
+    """One run directory and the path of each of its files (``RunDir.at``)."""
 
     path: Path
+    journal: Path
+    results: Path
+    summary: Path
+    diff: Path
+    log: Path
+    payloads: Path
 
-    @property
-    def journal(self) -> Path:
-        return self.path / JOURNAL
-
-    @property
-    def results(self) -> Path:
-        return self.path / RESULTS
-
-    @property
-    def summary(self) -> Path:
-        return self.path / SUMMARY
-
-    @property
-    def diff(self) -> Path:
-        return self.path / DIFF
-
-    @property
-    def log(self) -> Path:
-        return self.path / LOG
-
-    @property
-    def payloads(self) -> Path:
-        return self.path / PAYLOADS
+    @classmethod
+    def at(cls, path: Path) -> RunDir:
+        """The run directory ``path``."""
+        names = (JOURNAL, RESULTS, SUMMARY, DIFF, LOG, PAYLOADS)
+        return cls(path, *(path / name for name in names))
 
     def is_run(self) -> bool:
         """Whether a run began here (its journal exists)."""

@@ -285,7 +285,7 @@ class RunDesk:
         """The files of a run a page links to: (path in the run directory, bytes);
         results.xlsx first, then the technical ones (summary, diff, log, payloads)."""
         run_dir = self.run_dir(name)
-        return [(n, (run_dir / n).stat().st_size) for n in RunDir(run_dir).offered()]
+        return [(n, (run_dir / n).stat().st_size) for n in RunDir.at(run_dir).offered()]
 
     def download(self, name: str, relative: str) -> Path:
         """A file of a run a page may download: listed kinds only, inside its directory."""

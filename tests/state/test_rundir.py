@@ -15,7 +15,7 @@ def test_a_run_directory_offers_its_results_first_then_the_technical_files(
 ) -> None:
     """Only the files that exist, the workbook first, payloads last and in name order;
     the journal is never offered."""
-    run = RunDir(tmp_path)
+    run = RunDir.at(tmp_path)
     for path in (run.journal, run.results, run.log, run.summary):
         path.write_text("x")
     run.payloads.mkdir()
