@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -22,6 +24,7 @@ from urllib.parse import urlencode
 from loader.model.cameras import STATUSES, CameraStatus
 from loader.state.events import RunFinished, RunStarted
 from loader.state.journal import read_events, read_results
+from loader.state.outcomes import CameraResult
 from loader.state.runstate import BatchStatus, RunState, replay
 from loader.web.feed import in_flight as words_in_flight
 from loader.web.problems import PAGE_SIZE, PAGE_SIZES, _number, _within
@@ -58,6 +61,7 @@ _PAGE_ACTIONS: Final = (
 _TASK_IS: Final = re.compile(r"task [\w-]+ is ([A-Z_]+)")  # the results' words for a task state
 _RUN_ID: Final = re.compile(r"run \d{8}T\d{6}Z[\w.-]*")  # a run directory's name
 _FINISH_FIRST: Final = "requests in flight finish first"
+KEPT: Final = 4  # runs whose cameras needing attention are held in memory
 
 
 @dataclass(frozen=True)
@@ -233,7 +237,7 @@ class CameraOutcome:
 def attention(journal: Path, state: RunState) -> list[CameraOutcome] | None:
     """Every camera row that failed, is in doubt, was never sent or was held back, in row
     order, as the run's last conclusion kept them in its journal (None: it kept none)."""
-    kept = read_results(journal)
+    kept = _kept(journal)
     if kept is None:
         return None
     found = []
@@ -259,6 +263,36 @@ def attention(journal: Path, state: RunState) -> list[CameraOutcome] | None:
             )
         )
     return found
+
+
+_CACHE: OrderedDict[tuple[object, ...], list[CameraResult] | None] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def _kept(journal: Path) -> list[CameraResult] | None:
+    """``read_results``, kept in memory while the journal (and its write-ahead log) stay
+    as they are: a stopped run of many cameras lists them all, page after page."""
+    files = (journal, journal.with_name(journal.name + "-wal"))
+    key = (str(journal), *(_stamp(f) for f in files))
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    kept = read_results(journal)
+    with _CACHE_LOCK:
+        _CACHE[key] = kept
+        while len(_CACHE) > KEPT:
+            _CACHE.popitem(last=False)
+    return kept
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """When a file last changed and its size (None: it is not there)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 @dataclass(frozen=True, kw_only=True)
