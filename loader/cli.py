@@ -775,7 +775,7 @@ def _plan(
     drift = None
     if target is not None:
         against = f"the ledger {target.ledger} ({target.endpoint}, project {target.project})"
-        drift = check_drift(loaded, options, step.delta).as_data()  # the API's counts per batch
+        drift = check_drift(loaded, options, step.delta)  # the API's counts per batch
     else:
         against = "an empty project (no --endpoint/--project-id: every camera is new)"
     written = files.write_plan(options.out, step.plan) if options.out else []
@@ -788,10 +788,10 @@ def _plan(
                 step.delta, checked.cameras, step.rows, step.inventory, creates=options.json
             ),
         },
-        "drift": drift,
+        "drift": drift.as_data() if drift is not None else None,
     }
-    pending = pending_changes(summary)  # what plan.json and --json both say is pending
-    code = plan_exit_code(checked, summary, detailed=detailed)
+    pending = pending_changes(step.delta, drift)  # what plan.json and --json both say
+    code = plan_exit_code(checked, pending, drift, detailed=detailed)
     summary |= {"pending": pending, "changes_pending": bool(pending), "exit_code": code}
     if options.out:
         files.write_plan_summary(

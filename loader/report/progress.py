@@ -13,31 +13,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from loader.send.learn import RefreshProgress
-from loader.state.events import (
-    BatchAbsent,
-    BatchAccepted,
-    BatchAmbiguous,
-    BatchGaveUp,
-    BatchLookedUp,
-    BatchPlanned,
-    BatchRejected,
-    BatchRetrying,
-    BatchSending,
-    CanaryFailed,
-    CanaryPassed,
-    CanaryWaiting,
-    ChangeDone,
-    ChangeGaveUp,
-    ChangeRefused,
-    ChangeSending,
-    Event,
-    RunStarted,
-)
+from loader.state.events import CanaryFailed, CanaryPassed, CanaryWaiting, Event, RunStarted
 from loader.state.runstate import RunState
+from loader.state.tally import Tally
 
 
 class RunProgress:
-    """Batches and cameras settled, with retries and in-doubt lookups, as the run goes."""
+    """The run's ``Tally`` as bars: batches done, cameras accepted, changes settled, with
+    the sends per second, retries and in-doubt lookups of this pass."""
 
     def __init__(self, console: Console, *, enabled: bool = True) -> None:
         self.progress = Progress(
@@ -53,13 +36,9 @@ class RunProgress:
         self.cameras = self.progress.add_task("cameras", total=None, note="")
         self.canary = self.progress.add_task("canary", total=None, note="", visible=False)
         self.changes = self.progress.add_task("changes", total=None, note="", visible=False)
-        self.changed: set[str] = set()  # changes settled (counted once)
-        self.looking: dict[str, float] = {}  # batch in doubt -> wall time its lookups end
-        self.done: set[str] = set()  # batches counted: a batch found by name is accepted twice
-        self.retries = 0
-        self.in_doubt = 0
-        self.sent = 0
+        self.tally: Tally | None = None  # made with the run's state, at its first event
         self.began = time.monotonic()
+        self.sends_before = 0  # sends counted before this pass began
         self.shown = False
 
     def __enter__(self) -> RunProgress:
@@ -76,43 +55,46 @@ class RunProgress:
             self.progress.stop()
 
     def __call__(self, event: Event, state: RunState) -> None:
+        """Count one recorded event (the run folded it into ``state``) and move the bars."""
         if not self.shown:
             self.shown = True
             self.progress.start()
-        """Move the bars for one recorded event."""
+        if self.tally is None or self.tally.state is not state:
+            self.tally = Tally(state)
+        tally = self.tally
+        tally.count(event, time.time())
+        if isinstance(event, RunStarted):
+            self.began, self.sends_before = time.monotonic(), tally.sent + tally.changes_sent
+            self.progress.update(self.batches, total=tally.batches)
+            self.progress.update(self.cameras, total=event.cameras)
+            self._canary_started(state)
+        self._canary(event)
+        self.progress.update(self.batches, completed=tally.done, note=self._note(tally))
+        self.progress.update(self.cameras, completed=tally.cameras_accepted)
+        if tally.changes_sent:
+            self.progress.update(self.changes, visible=True, completed=len(tally.changes_settled))
+
+    def _note(self, tally: Tally) -> str:
+        """The batches line's note: this pass's sends per second, retries, answers lost,
+        and the lookups the run waits for."""
+        sends = tally.sent + tally.changes_sent - self.sends_before
+        rate = sends / max(time.monotonic() - self.began, 1e-6)
+        note = f"{rate:.1f} sends/s  retries {tally.retried}  in doubt {tally.in_doubt}"
+        return note + self._looking_note(tally)
+
+    @staticmethod
+    def _looking_note(tally: Tally) -> str:
+        """What the run waits for: the batches whose lost answer it looks up, and until
+        when (after that a batch not found is sent again)."""
+        if not tally.looking:
+            return ""
+        until = time.strftime("%H:%M:%S", time.localtime(max(tally.looking.values())))
+        count = len(tally.looking)
+        return f"  looking up {count} batch{'es' if count > 1 else ''} by name until {until}"
+
+    def _canary(self, event: Event) -> None:
+        """The canary's line as its news comes."""
         match event:
-            case RunStarted():
-                self.began, self.sent = time.monotonic(), 0
-                settled = [b for b in state.batches.values() if b.settled]
-                self.done = {b.name for b in settled}
-                self.progress.update(
-                    self.batches, total=len(state.batches) or event.batches, completed=len(settled)
-                )
-                self.progress.update(
-                    self.cameras, total=event.cameras, completed=sum(b.cameras for b in settled)
-                )
-                self._canary_started(state)
-            case BatchPlanned():
-                pass
-            case BatchAccepted() | BatchRejected() | BatchGaveUp() | BatchAbsent():
-                self.looking.pop(event.batch, None)
-                if not isinstance(event, BatchAbsent):
-                    self._settled(event, state)
-            case BatchLookedUp() if event.window_left > 0:
-                self.looking[event.batch] = time.time() + event.window_left
-            case BatchSending():
-                self.sent += 1
-            case ChangeSending():
-                self.sent += 1
-                self.progress.update(self.changes, visible=True)
-            case ChangeDone() | ChangeRefused() | ChangeGaveUp():
-                if event.change not in self.changed:
-                    self.changed.add(event.change)
-                    self.progress.update(self.changes, completed=len(self.changed))
-            case BatchRetrying():
-                self.retries += 1
-            case BatchAmbiguous():
-                self.in_doubt += 1
             case CanaryWaiting():
                 note = f"{event.cameras} cameras, waiting for tasks to run (<= {event.wait:g} s)"
                 self.progress.update(self.canary, completed=0, note=note)
@@ -120,18 +102,6 @@ class RunProgress:
                 self.progress.update(self.canary, completed=event.tasks, note="canary passed")
             case CanaryFailed():
                 self.progress.update(self.canary, note=f"canary failed: {escape(event.reason)}")
-        rate = self.sent / max(time.monotonic() - self.began, 1e-6)
-        note = f"{rate:.1f} sends/s  retries {self.retries}  in doubt {self.in_doubt}"
-        self.progress.update(self.batches, note=note + self._looking_note())
-
-    def _looking_note(self) -> str:
-        """What the run waits for: the batches whose lost answer it looks up, and until
-        when (after that a batch not found is sent again)."""
-        if not self.looking:
-            return ""
-        until = time.strftime("%H:%M:%S", time.localtime(max(self.looking.values())))
-        count = len(self.looking)
-        return f"  looking up {count} batch{'es' if count > 1 else ''} by name until {until}"
 
     def _canary_started(self, state: RunState) -> None:
         """Show the canary's line when the run has one, with its verdict so far."""
@@ -148,16 +118,6 @@ class RunProgress:
         self.progress.update(
             self.canary, visible=True, total=canary.cameras, completed=done, note=note
         )
-
-    def _settled(self, event: Event, state: RunState) -> None:
-        """Count a batch once when it is accepted, refused or given up (never past the total)."""
-        if event.batch in self.done:
-            return
-        self.done.add(event.batch)
-        self.progress.advance(self.batches)
-        batch = state.batches.get(event.batch)
-        if isinstance(event, BatchAccepted) and batch is not None:
-            self.progress.advance(self.cameras, batch.cameras)
 
 
 class RefreshBar:

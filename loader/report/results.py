@@ -22,6 +22,7 @@ from loader.model.cameras import STATUSES, LedgerEntry
 from loader.model.problems import Severity
 from loader.planning.batches import Plan
 from loader.report.changes import CHANGE_COLUMNS
+from loader.report.sheet_xml import column_letter
 from loader.report.summaries import schedule_text
 from loader.state.outcomes import Outcomes
 from loader.state.runstate import BatchState, RunState
@@ -32,7 +33,7 @@ NAN: Final = float("nan")  # an empty number cell
 
 
 @dataclass
-class Results:
+class ResultTables:
     """Everything the results workbook shows."""
 
     facts: list[tuple[str, str]]
@@ -55,11 +56,11 @@ def build(
     not_in_sheet: Sequence[LedgerEntry] = (),
     changes: pd.DataFrame | None = None,
     static: CameraColumns | None = None,
-) -> Results:
+) -> ResultTables:
     """All the tables of the results workbook, around the outcomes ``outcomes`` computed
     (``static``: the Cameras columns ``camera_columns`` made, if made already)."""
     cameras, original = _cameras(loaded, result, static)
-    return Results(
+    return ResultTables(
         facts=facts,
         counts=result.counts(),
         cameras=cameras,
@@ -198,12 +199,7 @@ def _unique_headers(headers: list[str], width: int) -> list[str]:
 
 def _letter(position: int) -> str:
     """Excel's column letter for a 0-based position (A, B, ..., AA)."""
-    letters = ""
-    position += 1
-    while position:
-        position, remainder = divmod(position - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return f"Column {letters}"
+    return f"Column {column_letter(position)}"
 
 
 def _groups(loaded: Loaded, result: Outcomes) -> pd.DataFrame:

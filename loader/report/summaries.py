@@ -19,6 +19,8 @@ from loader.model.cameras import RowStatus
 from loader.model.problems import Problem, Severity
 from loader.model.vias import TaskSettings
 from loader.planning.batches import Plan, minimum_batches
+from loader.planning.delta import Delta
+from loader.planning.drift import Drift
 from loader.state.events import Event
 from loader.state.runstate import RunState
 
@@ -134,32 +136,27 @@ PENDING_COUNTS: Final = (
 )
 
 
-def pending_changes(summary: Mapping[str, Any]) -> dict[str, int]:
-    """What a plan summary holds that differs from the sheet: the diff's counts that are
-    not "unchanged", and ``drift`` (the sheet's batches whose tasks need something)."""
-    counts = summary["diff"]["counts"]
-    found = {k: int(counts.get(k, 0)) for k in PENDING_COUNTS if counts.get(k)}
-    drift = summary.get("drift")
-    if drift and drift.get("checked") and drift.get("pending"):
-        found["drift"] = sum(1 for b in drift["drifted"] if _batch_pending(b))
-        found["drift"] += len(drift["missing"])
+def pending_changes(delta: Delta, drift: Drift | None) -> dict[str, int]:
+    """What a plan would change: the diff's counts that are not "unchanged", and ``drift``
+    (the sheet's batches whose tasks need something, when the API was asked)."""
+    counts = {str(k): v for k, v in delta.counts().items()}
+    found = {k: counts[k] for k in PENDING_COUNTS if counts.get(k)}
+    if drift is not None and drift.checked and drift.pending:
+        found["drift"] = sum(1 for b in drift.drifted if b.pending) + len(drift.missing)
     return found
 
 
-def _batch_pending(batch: Mapping[str, Any]) -> bool:
-    return any(batch[k] for k in ("restart_known", "restart_unknown", "not_restartable", "gone"))
-
-
-def plan_exit_code(checked: Checked, summary: Mapping[str, Any], *, detailed: bool) -> int:
+def plan_exit_code(
+    checked: Checked, pending: Mapping[str, int], drift: Drift | None, *, detailed: bool
+) -> int:
     """``bulkload plan``'s exit code: 0 or 1 (rows rejected) as validate's; ``detailed``
     (``--detailed-exitcode``, terraform's convention): 1 an error (rows rejected, or drift
-    not known with an endpoint given), 2 changes pending, 0 none."""
+    not known with an endpoint given), 2 changes pending (``pending_changes``), 0 none."""
     if not detailed:
         return exit_code(checked)
-    drift = summary.get("drift")
-    if exit_code(checked) or (drift is not None and not drift.get("checked")):
+    if exit_code(checked) or (drift is not None and not drift.checked):
         return 1
-    return 2 if pending_changes(summary) else 0
+    return 2 if pending else 0
 
 
 def drift_lines(drift: Mapping[str, Any] | None) -> list[str]:

@@ -22,7 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 from loader.bulk import bulk
 from loader.errors import storage_error
 from loader.model.cameras import STATUS_INFO, STATUSES, CameraStatus
-from loader.report.results import RESULT_COLUMNS, Results
+from loader.report.results import RESULT_COLUMNS, ResultTables
 from loader.report.sheet_xml import column_letter, neutralise, render_column, rows_xml, splice
 
 MAX_WIDTH: Final = 60
@@ -53,7 +53,7 @@ def render_ahead(
 
 
 @bulk
-def write_results(path: Path, results: Results, rendered: Rendered | None = None) -> None:
+def write_results(path: Path, results: ResultTables, rendered: Rendered | None = None) -> None:
     """Write ``results`` to ``path`` (replaced atomically: a reader never sees half a file).
 
     ``rendered`` holds cells ``render_ahead`` made already. A file that cannot be written
@@ -71,7 +71,7 @@ def write_results(path: Path, results: Results, rendered: Rendered | None = None
         ) from exc
 
 
-def _write(path: Path, results: Results, rendered: Rendered) -> None:
+def _write(path: Path, results: ResultTables, rendered: Rendered) -> None:
     """The workbook, written beside ``path`` and then moved over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.xlsx")
@@ -120,7 +120,7 @@ class _Styles:
         }
 
 
-def _summary(book: xlsxwriter.Workbook, styles: _Styles, results: Results) -> None:
+def _summary(book: xlsxwriter.Workbook, styles: _Styles, results: ResultTables) -> None:
     """Run facts, counts by status, and a chart of them."""
     sheet = book.add_worksheet("Summary")
     sheet.write_string(0, 0, "bulkload results", styles.title)

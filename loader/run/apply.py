@@ -25,7 +25,7 @@ from loader.model.vias import FAILED_TASK_STATES, UPDATED_FIELDS
 from loader.planning.delta import TaskChange, to_data
 from loader.planning.documents import masked, update_body
 from loader.report import files
-from loader.run.context import DIFF, RunContext
+from loader.run.context import RunContext
 from loader.send.changes import ChangeJob, Changer
 from loader.send.client import ViasClient
 from loader.send.engine import RunControl, SubmitOptions
@@ -33,6 +33,7 @@ from loader.send.observe import find_tasks
 from loader.send.pacing import AdaptiveLimit, Clock
 from loader.send.secrecy import resolve
 from loader.state.events import Emit
+from loader.state.rundir import DIFF
 from loader.state.runstate import ChangeState
 
 

@@ -45,12 +45,10 @@ from loader.send.secrecy import Scrubber, resolve
 from loader.state.events import BatchPlanned, Event, RunStarted
 from loader.state.follow import LedgerFollower, change_entries
 from loader.state.journal import Journal
-from loader.state.outcomes import Outcomes, outcomes, overlay
+from loader.state.outcomes import Outcomes, needing_attention, outcomes, overlay
+from loader.state.rundir import DIFF, JOURNAL, PAYLOADS, RESULTS
 from loader.state.runstate import RunState, replay
 
-JOURNAL = "journal.sqlite"
-RESULTS = "results.xlsx"
-DIFF = "diff.json"
 PREPARE_PAUSE = 0.002  # seconds between two steps of prepare_results: requests go first
 
 
@@ -138,7 +136,7 @@ def new_context(
         resolve(batch.content(), options.environment)  # an unset ${VAR} stops here
     _make_dir(run_dir)
     files.write_json(run_dir / DIFF, to_data(delta), compact=True)  # a resume applies it as is
-    payload_files = files.write_plan(run_dir / "payloads", planned)
+    payload_files = files.write_plan(run_dir / PAYLOADS, planned)
     scrubber = Scrubber()
     journal = Journal(run_dir / JOURNAL, scrubber)
     started = RunStarted(
@@ -272,6 +270,7 @@ def conclude(context: RunContext, facts: list[tuple[str, str]]) -> Outcomes:
     static = prepared.columns if prepared is not None else None
     results = build(context.loaded, context.planned, state, result, facts, absent, changes, static)
     write_results(context.run_dir / RESULTS, results, prepared.rendered if prepared else None)
+    context.journal.keep_results(needing_attention(context.loaded, result))  # for its page
     if failure is not None:
         raise failure
     return result

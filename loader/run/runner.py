@@ -34,7 +34,6 @@ from loader.run import logs
 from loader.run.apply import Applier
 from loader.run.canary import judge
 from loader.run.context import (
-    RESULTS,
     RunContext,
     conclude,
     new_context,
@@ -63,6 +62,7 @@ from loader.state.events import (
 )
 from loader.state.follow import taken_since
 from loader.state.outcomes import removed_status
+from loader.state.rundir import LOG, RESULTS, SUMMARY
 from loader.state.runstate import BatchStatus
 
 STOP_POLL = 0.1  # seconds between looks at Wiring.stop
@@ -290,7 +290,7 @@ def _drive_and_conclude(
 ) -> RunReport:
     """Run the async ``work`` with one client, then write the ledger, results and summary."""
     context.scrubber.sources.append(connection.auth.secrets)
-    log_file = logs.configure(context.run_dir / "log.jsonl", context.scrubber)
+    log_file = logs.configure(context.run_dir / LOG, context.scrubber)
     began = wiring.clock.now()
     try:
         with frozen_heap():  # no pause of the collector walks the inventory and the plan
@@ -375,7 +375,7 @@ def _finish(context: RunContext, activity: _Activity, seconds: float) -> RunRepo
         statuses=statuses,
         removed=removed,
     )
-    summary = context.run_dir / "summary.json"
+    summary = context.run_dir / SUMMARY
     try:
         files.write_json(summary, format_run(report))
     except StorageError as exc:  # after sending: resume or reconcile writes it again

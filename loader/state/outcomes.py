@@ -39,6 +39,26 @@ NOT_FOUND: Final = (
 _ID_TOKEN = re.compile(r"[A-Za-z0-9_.:-]+")
 
 
+# The statuses a run's page lists, camera by camera: someone has to do something.
+NEEDS_ATTENTION: Final = (CameraStatus.FAILED, CameraStatus.UNKNOWN, CameraStatus.HELD)
+
+
+@dataclass(frozen=True)
+class CameraResult:
+    """One camera row's outcome as the run concluded it, with where the row is and the
+    camera it names (what a page lists of a camera that needs attention)."""
+
+    status: str
+    batch: str
+    task_state: str
+    message: str
+    sheet: str
+    row: int | None  # the Excel row
+    camera: str  # video source id
+    name: str
+    group: str
+
+
 @dataclass
 class Outcomes:
     """Per input row (by position): status, batch, batch id, task state, message."""
@@ -69,6 +89,39 @@ class Outcomes:
     def counts(self) -> dict[str, int]:
         found = Counter(self.status.tolist())
         return {s: found.get(s, 0) for s in STATUSES}
+
+
+def needing_attention(loaded: Loaded, result: Outcomes) -> list[CameraResult]:
+    """The camera rows that failed, are unknown or were held back, in row order."""
+    rows = loaded.checked.rows
+    wanted = np.flatnonzero(np.isin(result.status, [str(s) for s in NEEDS_ATTENTION]))
+
+    def column(name: str) -> np.ndarray:
+        if name not in rows.columns:
+            return np.full(len(rows), "", dtype=object)
+        return rows[name].to_numpy(dtype=object)
+
+    sheets, numbers = rows[SHEET].to_numpy(), rows[ROW].to_numpy()
+    cameras, names, groups = column("video_source_id"), column("camera_name"), column("group")
+    return [
+        CameraResult(
+            status=str(result.status[at]),
+            batch=str(result.batch[at]),
+            task_state=str(result.task_state[at]),
+            message=str(result.message[at]),
+            sheet=str(sheets[at]),
+            row=int(numbers[at]),
+            camera=_text(cameras[at]),
+            name=_text(names[at]),
+            group=_text(groups[at]),
+        )
+        for at in wanted.tolist()
+    ]
+
+
+def _text(value: Any) -> str:
+    """A cell as the results workbook shows it ("" for none)."""
+    return "" if value is None or value != value else str(value)  # NaN != NaN
 
 
 def outcomes(loaded: Loaded, planned: Plan, delta: Delta, state: RunState) -> Outcomes:

@@ -12,33 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from loader.state.events import (
-    BatchAbsent,
-    BatchAccepted,
-    BatchAmbiguous,
-    BatchGaveUp,
-    BatchPlanned,
-    BatchRejected,
-    BatchRetrying,
-    BatchSending,
-    CanaryFailed,
-    CanaryPassed,
-    CanaryWaiting,
-    ChangeAmbiguous,
-    ChangeChecked,
-    ChangeCheckFailed,
-    ChangeDone,
-    ChangeGaveUp,
-    ChangeRefused,
-    ChangeRetrying,
-    ChangeSending,
-    Event,
-    RunFinished,
-    RunInterrupted,
-    RunStarted,
-    TasksObserved,
-    describe_answer,
-)
+from loader.state import events as ev
 
 
 class BatchStatus(StrEnum):
@@ -79,7 +53,7 @@ class BatchState:
         """Accepted or rejected: nothing more to send."""
         return self.status in (BatchStatus.ACCEPTED, BatchStatus.REJECTED)
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: ev.Event) -> None:
         """Fold one of this batch's events in."""
         _apply_batch(self, event)
 
@@ -96,14 +70,14 @@ class ChangeStatus(StrEnum):
 
 # The events that belong to one change (keyed by ``change``, not ``batch``).
 CHANGE_EVENTS = (
-    ChangeSending,
-    ChangeDone,
-    ChangeRefused,
-    ChangeRetrying,
-    ChangeAmbiguous,
-    ChangeChecked,
-    ChangeCheckFailed,
-    ChangeGaveUp,
+    ev.ChangeSending,
+    ev.ChangeDone,
+    ev.ChangeRefused,
+    ev.ChangeRetrying,
+    ev.ChangeAmbiguous,
+    ev.ChangeChecked,
+    ev.ChangeCheckFailed,
+    ev.ChangeGaveUp,
 )
 
 
@@ -125,7 +99,7 @@ class ChangeState:
         """Done or refused: nothing more to send."""
         return self.status in (ChangeStatus.DONE, ChangeStatus.REFUSED)
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: ev.Event) -> None:
         """Fold one of this change's events in."""
         _apply_change(self, event)
 
@@ -134,31 +108,33 @@ class ChangeState:
 class RunState:
     """The fold of a whole journal."""
 
-    started: RunStarted | None = None
+    started: ev.RunStarted | None = None
     batches: dict[str, BatchState] = field(default_factory=dict)
-    finished: RunFinished | None = None
+    finished: ev.RunFinished | None = None
     interrupted: bool = False
-    verdict: CanaryPassed | CanaryFailed | None = None  # the canary's, once judged
+    verdict: ev.CanaryPassed | ev.CanaryFailed | None = None  # the canary's, once judged
     changes: dict[str, ChangeState] = field(default_factory=dict)  # by Mutation.id
     task_names: dict[str, str] = field(default_factory=dict)  # task id -> name, as observed
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: ev.Event) -> None:
         """Fold one more event in."""
-        if isinstance(event, RunStarted):
+        if isinstance(event, ev.RunStarted):
             self.started = self.started or event
             self.finished, self.interrupted = None, False
-        elif isinstance(event, RunFinished):
+        elif isinstance(event, ev.RunFinished):
             self.finished = event
-        elif isinstance(event, RunInterrupted):
+        elif isinstance(event, ev.RunInterrupted):
             self.interrupted = True
-        elif isinstance(event, CanaryPassed | CanaryFailed):
+        elif isinstance(event, ev.CanaryPassed | ev.CanaryFailed):
             self.verdict = event
-        elif isinstance(event, CanaryWaiting):
+        elif isinstance(event, ev.CanaryWaiting):
             self.verdict = None  # judged (again): no verdict until one is recorded
         elif isinstance(event, CHANGE_EVENTS):
             self.changes.setdefault(event.change, ChangeState(event.change)).apply(event)
         elif event.batch:
-            if isinstance(event, TasksObserved):  # rows [source, id, state, name]; older: no name
+            if isinstance(
+                event, ev.TasksObserved
+            ):  # rows [source, id, state, name]; older: no name
                 self.task_names |= {row[1]: row[3] for row in event.tasks if len(row) > 3}
             self.batches.setdefault(event.batch, BatchState(event.batch)).apply(event)
 
@@ -169,7 +145,7 @@ class RunState:
 
     def held(self) -> list[BatchState]:
         """Batches a failed canary holds back: never sent, and not to be sent blindly."""
-        if not isinstance(self.verdict, CanaryFailed):
+        if not isinstance(self.verdict, ev.CanaryFailed):
             return []
         return [b for b in self.batches.values() if not (b.canary or b.settled or b.attempts)]
 
@@ -187,23 +163,23 @@ class RunState:
         return [c for c in self.changes.values() if not c.settled]
 
 
-def _apply_batch(state: BatchState, event: Event) -> None:
+def _apply_batch(state: BatchState, event: ev.Event) -> None:
     """One batch event; applying the same event twice changes nothing."""
-    _note_request_id(state, event)
+    _note_request_id(state, event, (ev.BatchAccepted, ev.BatchRejected))
     match event:
-        case BatchPlanned():
+        case ev.BatchPlanned():
             state.file, state.cameras, state.canary = event.file, event.cameras, event.canary
-        case BatchSending():
+        case ev.BatchSending():
             state.attempts = max(state.attempts, event.attempt)
             if not state.settled:
                 state.status = BatchStatus.IN_DOUBT
-        case BatchAccepted():
+        case ev.BatchAccepted():
             state.status = BatchStatus.ACCEPTED
             state.batch_id, state.total, state.failed = event.batch_id, event.total, event.failed
             state.error_list = list(event.error_list)
             state.found_by_lookup = event.found_by_lookup
             state.http_status = 200 if not event.found_by_lookup else state.http_status
-        case TasksObserved():
+        case ev.TasksObserved():
             tasks: dict[str, list[tuple[str, str]]] = {}
             for source, task_id, task_state, *_ in event.tasks:  # a name may follow
                 tasks.setdefault(source, []).append((task_id, task_state))
@@ -212,33 +188,36 @@ def _apply_batch(state: BatchState, event: Event) -> None:
                 state.state_counts = dict(event.state_counts)
                 state.tasks = tasks
                 state.judge_states = event.judge_states
-        case BatchRejected():
+        case ev.BatchRejected():
             state.status = BatchStatus.REJECTED
             state.http_status = event.status
-            answer = describe_answer(event.status, event.code, event.message, event.request_id)
+            answer = ev.describe_answer(event.status, event.code, event.message, event.request_id)
             state.message = f"{answer}; {event.hint}" if event.hint else answer
-        case BatchRetrying() | BatchAbsent():
+        case ev.BatchRetrying() | ev.BatchAbsent():
             if not state.settled:
                 state.status = BatchStatus.PENDING
-            if isinstance(event, BatchRetrying):
+            if isinstance(event, ev.BatchRetrying):
                 state.message = event.reason
-        case BatchAmbiguous():
+        case ev.BatchAmbiguous():
             state.message = event.reason
             state.http_status = event.status or state.http_status
-        case BatchGaveUp():
+        case ev.BatchGaveUp():
             state.gave_up = event.reason
             if event.final and state.status == BatchStatus.PENDING:
                 state.status = BatchStatus.REJECTED  # provably never created, never to be sent
 
 
-def _note_request_id(state: BatchState, event: Event) -> None:
-    """Keep the id of the answer that settled the batch; until then, of the latest answer."""
+def _note_request_id(
+    state: BatchState | ChangeState, event: ev.Event, settling: tuple[type[ev.Event], ...]
+) -> None:
+    """Keep the id of the answer that settled a batch or a change (``settling``: the events
+    that settle it); until then, of the latest answer."""
     request_id = str(getattr(event, "request_id", ""))
-    if request_id and (not state.settled or isinstance(event, BatchAccepted | BatchRejected)):
+    if request_id and (not state.settled or isinstance(event, settling)):
         state.request_id = request_id
 
 
-def _apply_change(state: ChangeState, event: Event) -> None:
+def _apply_change(state: ChangeState, event: ev.Event) -> None:
     """One change event; applying the same event twice changes nothing.
 
     Once settled, a change stays settled. Giving up keeps a change in doubt (resume checks
@@ -246,44 +225,37 @@ def _apply_change(state: ChangeState, event: Event) -> None:
     as it sends a pending one.
     """
     state.change = state.change or str(getattr(event, "change", ""))
-    _note_change_request_id(state, event)
+    _note_request_id(state, event, (ev.ChangeDone, ev.ChangeRefused))
     match event:
-        case ChangeSending():
+        case ev.ChangeSending():
             state.attempts = max(state.attempts, event.attempt)
             if not state.settled:
                 state.status = ChangeStatus.IN_DOUBT
-        case ChangeAmbiguous():
+        case ev.ChangeAmbiguous():
             state.message = event.reason
             if not state.settled:
                 state.status = ChangeStatus.IN_DOUBT
-        case ChangeRetrying():
+        case ev.ChangeRetrying():
             state.message = event.reason
             if not state.settled:
                 state.status = ChangeStatus.PENDING
-        case ChangeDone():
+        case ev.ChangeDone():
             state.status, state.checked = ChangeStatus.DONE, event.checked
-        case ChangeRefused():
+        case ev.ChangeRefused():
             state.status = ChangeStatus.REFUSED
-            answer = describe_answer(event.status, event.code, event.message, event.request_id)
+            answer = ev.describe_answer(event.status, event.code, event.message, event.request_id)
             state.message = f"{answer}; {event.hint}" if event.hint else answer
-        case ChangeChecked():
+        case ev.ChangeChecked():
             state.task_state = event.state if event.exists else ""
-        case ChangeCheckFailed():
+        case ev.ChangeCheckFailed():
             state.message = event.reason
-        case ChangeGaveUp():
+        case ev.ChangeGaveUp():
             state.gave_up = event.reason
             if state.status == ChangeStatus.PENDING:
                 state.status = ChangeStatus.GAVE_UP
 
 
-def _note_change_request_id(state: ChangeState, event: Event) -> None:
-    """Keep the id of the answer that settled the change; until then, of the latest answer."""
-    request_id = str(getattr(event, "request_id", ""))
-    if request_id and (not state.settled or isinstance(event, ChangeDone | ChangeRefused)):
-        state.request_id = request_id
-
-
-def replay(events: Iterable[Event]) -> RunState:
+def replay(events: Iterable[ev.Event]) -> RunState:
     """The state after ``events``, in order."""
     state = RunState()
     for event in events:

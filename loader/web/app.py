@@ -21,7 +21,7 @@ from loader.run.runner import Wiring
 from loader.web.options import ServeOptions
 from loader.web.pages import Pages
 from loader.web.render import STATIC, Renderer
-from loader.web.results import Results
+from loader.web.results import RunPages
 from loader.web.runs import RunDesk
 from loader.web.security import FORM_LIMIT, LOOPBACK_NAMES, Gate, Refused
 from loader.web.sheets import SheetStore
@@ -39,7 +39,7 @@ def create_app(options: ServeOptions, wiring: Wiring | None = None) -> Starlette
     desk = RunDesk(options, wiring or Wiring())
     sheets = SheetStore(options.uploads_dir, desk.base, options.loaded_kept)
     pages = Pages(options, sheets, desk, render)
-    results = Results(desk, render)
+    runs = RunPages(desk, render)
     routes = [
         Route("/", pages.home),
         Route("/upload", pages.upload, methods=["POST"]),
@@ -57,13 +57,13 @@ def create_app(options: ServeOptions, wiring: Wiring | None = None) -> Starlette
         Route("/sheets/{upload_id}/plan", pages.plan),
         Route("/sheets/{upload_id}/send", pages.send_form),
         Route("/sheets/{upload_id}/send", pages.send, methods=["POST"], max_body_size=FORM_LIMIT),
-        Route("/runs", results.history),
-        Route("/runs/{name}", results.run),
-        Route("/runs/{name}/events", results.events),
-        Route("/runs/{name}/stop", results.stop, methods=["POST"], max_body_size=FORM_LIMIT),
-        Route("/runs/{name}/resume", results.resume, methods=["POST"], max_body_size=FORM_LIMIT),
-        Route("/runs/{name}/check", results.check, methods=["POST"], max_body_size=FORM_LIMIT),
-        Route("/runs/{name}/files/{path:path}", results.download),
+        Route("/runs", runs.history),
+        Route("/runs/{name}", runs.run),
+        Route("/runs/{name}/events", runs.events),
+        Route("/runs/{name}/stop", runs.stop, methods=["POST"], max_body_size=FORM_LIMIT),
+        Route("/runs/{name}/resume", runs.resume, methods=["POST"], max_body_size=FORM_LIMIT),
+        Route("/runs/{name}/check", runs.check, methods=["POST"], max_body_size=FORM_LIMIT),
+        Route("/runs/{name}/files/{path:path}", runs.download),
         Route("/favicon.ico", favicon),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -3,9 +3,9 @@ What became of a run's cameras, as the Results page says it: the run's facts fro
 journal (the sheet, when, how many cameras, which batches were never sent), a headline in
 words ("stopped by you: 573 of 637 cameras loaded, 64 not sent yet: Resume sends them"),
 the status counts with "unknown" split into "not sent" and "in doubt", and every camera
-that failed, is in doubt or was held back, read from the run's ``results.xlsx`` (sheet,
-Excel row, camera, group, the reason in words, the request id), filtered and paged like
-the Check page's problems. [I/O: reads the journal and results.xlsx]
+that failed, is in doubt or was held back, as the run's conclusion kept them in its
+journal (sheet, Excel row, camera, group, the reason in words, the request id), filtered
+and paged like the Check page's problems. Read through ``state.journal``.
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlencode
 
-from python_calamine import CalamineWorkbook
-
 from loader.model.cameras import STATUSES, CameraStatus
 from loader.state.events import RunFinished, RunStarted
+from loader.state.journal import read_events, read_results
+from loader.state.outcomes import CameraResult
 from loader.state.runstate import BatchStatus, RunState, replay
 from loader.web.feed import in_flight as words_in_flight
-from loader.web.feed import read_events
 from loader.web.problems import PAGE_SIZE, PAGE_SIZES, _number, _within
 
 NOT_SENT: Final = "not sent"
@@ -62,7 +61,7 @@ _PAGE_ACTIONS: Final = (
 _TASK_IS: Final = re.compile(r"task [\w-]+ is ([A-Z_]+)")  # the results' words for a task state
 _RUN_ID: Final = re.compile(r"run \d{8}T\d{6}Z[\w.-]*")  # a run directory's name
 _FINISH_FIRST: Final = "requests in flight finish first"
-KEPT: Final = 4  # results.xlsx files held in memory, by path and modification time
+KEPT: Final = 4  # runs whose cameras needing attention are held in memory
 
 
 @dataclass(frozen=True)
@@ -235,93 +234,65 @@ class CameraOutcome:
     batch: str
 
 
-def attention(results: Path, state: RunState) -> list[CameraOutcome]:
-    """Every camera row of ``results.xlsx`` that failed, is in doubt, was never sent or was
-    held back, in row order (the workbook is read once per change of the file)."""
-    rows = _cameras(results)
+def attention(journal: Path, state: RunState) -> list[CameraOutcome] | None:
+    """Every camera row that failed, is in doubt, was never sent or was held back, in row
+    order, as the run's last conclusion kept them in its journal (None: it kept none)."""
+    kept = _kept(journal)
+    if kept is None:
+        return None
     found = []
-    for row in rows:
-        status = row["status"]
+    for row in kept:
+        status = row.status
+        batch = state.batches.get(row.batch)
         if status == CameraStatus.UNKNOWN:
-            batch = state.batches.get(row["batch"])
             never = batch is not None and batch.status == BatchStatus.PENDING
             status = NOT_SENT if never else IN_DOUBT
         if status not in ATTENTION:
             continue
-        batch = state.batches.get(row["batch"])
         found.append(
             CameraOutcome(
                 status=status,
-                sheet=row["sheet"],
-                row=row["row"],
-                camera=row["camera"],
-                name=row["name"],
-                group=row["group"],
-                reason=reason_words(status, row["message"], row["task_state"]),
+                sheet=row.sheet,
+                row=row.row,
+                camera=row.camera,
+                name=row.name,
+                group=row.group,
+                reason=reason_words(status, row.message, row.task_state),
                 request_id=batch.request_id if batch is not None else "",
-                batch=row["batch"],
+                batch=row.batch,
             )
         )
     return found
 
 
-_CACHE: OrderedDict[tuple[str, int, int], list[dict[str, Any]]] = OrderedDict()
+_CACHE: OrderedDict[tuple[object, ...], list[CameraResult] | None] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
-def _cameras(results: Path) -> list[dict[str, Any]]:
-    """The Cameras sheet's result columns, by row (cached by the file's size and time)."""
-    if not results.is_file():
-        return []
-    stat = results.stat()
-    key = (str(results), stat.st_mtime_ns, stat.st_size)
+def _kept(journal: Path) -> list[CameraResult] | None:
+    """``read_results``, kept in memory while the journal (and its write-ahead log) stay
+    as they are: a stopped run of many cameras lists them all, page after page."""
+    files = (journal, journal.with_name(journal.name + "-wal"))
+    key = (str(journal), *(_stamp(f) for f in files))
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    rows = read_cameras(results)
+    kept = read_results(journal)
     with _CACHE_LOCK:
-        _CACHE[key] = rows
+        _CACHE[key] = kept
         while len(_CACHE) > KEPT:
             _CACHE.popitem(last=False)
-    return rows
+    return kept
 
 
-def read_cameras(results: Path) -> list[dict[str, Any]]:
-    """The Cameras sheet of a results workbook: status, batch, task state, message, where
-    the row is and the camera it names. The result columns follow the sheet's own, so a
-    header the input also has (``Status``) is taken at its last place."""
-    table = CalamineWorkbook.from_path(str(results)).get_sheet_by_name("Cameras").to_python()
-    if not table:
-        return []
-    header = [str(h) for h in table[0]]
-    place = {name: at for at, name in enumerate(header)}  # the last of each name wins
-
-    def cell(row: Sequence[Any], name: str) -> str:
-        at = place.get(name)
-        value = row[at] if at is not None and at < len(row) else ""
-        text = "" if value is None else str(value)
-        if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@", "\t", "\r", "\n"):
-            text = text[1:]  # the workbook's guard against formulas, not the text
-        return text
-
-    found = []
-    for row in table[1:]:
-        sheet, _, number = cell(row, "Source Row").rpartition("!")
-        found.append(
-            {
-                "status": cell(row, "Status"),
-                "batch": cell(row, "Batch"),
-                "task_state": cell(row, "Task State"),
-                "message": cell(row, "Message"),
-                "sheet": sheet,
-                "row": int(number) if number.isdigit() else None,
-                "camera": cell(row, "api.video_source_id"),
-                "name": cell(row, "api.camera_name"),
-                "group": cell(row, "api.group"),
-            }
-        )
-    return found
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """When a file last changed and its size (None: it is not there)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 @dataclass(frozen=True, kw_only=True)

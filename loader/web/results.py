@@ -18,19 +18,19 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from loader.errors import LoaderError
-from loader.run.context import JOURNAL, RESULTS
+from loader.state.rundir import JOURNAL, RESULTS, technical
 from loader.web import feed
 from loader.web.options import UPLOADS
 from loader.web.outcomes import CameraQuery, attention, run_facts, select, status_counts
 from loader.web.render import Renderer
-from loader.web.runs import TECHNICAL_FILES, RunDesk
+from loader.web.runs import RunDesk
 from loader.web.security import check_post, read_form
 from loader.web.sheets import Failure
 from loader.web.uploads import UPLOAD_ID
 
 
 @dataclass
-class Results:
+class RunPages:
     """A run's page, its feed, Stop, Resume, the check of its tasks, downloads; the history."""
 
     desk: RunDesk
@@ -104,14 +104,15 @@ class Results:
     ) -> Response:
         facts = await to_thread.run_sync(run_facts, run_dir / JOURNAL)
         entry = self.desk.entry(name, facts)
-        progress = await to_thread.run_sync(feed.progress_of, run_dir / JOURNAL)
+        progress = await to_thread.run_sync(feed.feed_of, run_dir / JOURNAL)
         done = not entry["running"] and entry["journaled"]
         snapshot = progress.snapshot(entry["live"], now=progress.last)
         summary = self.desk.summary(name) if done else None
         cameras = None
         if summary is not None:
-            found = await to_thread.run_sync(attention, run_dir / RESULTS, facts.state)
-            cameras = select(found, CameraQuery.from_params(request.query_params))
+            found = await to_thread.run_sync(attention, run_dir / JOURNAL, facts.state)
+            if found is not None:  # a run that ended before its journal kept them: none
+                cameras = select(found, CameraQuery.from_params(request.query_params))
         files = self.desk.files(name) if done else []
         return self.render.page(
             request,
@@ -129,7 +130,7 @@ class Results:
             cameras=cameras,
             query=CameraQuery.from_params(request.query_params),
             results=[f for f in files if f[0] == RESULTS],
-            technical=[f for f in files if f[0] in TECHNICAL_FILES or f[0].startswith("payloads/")],
+            technical=[f for f in files if technical(f[0])],
             run_dir=str(run_dir),
             failure=failure or entry["failure"],
         )

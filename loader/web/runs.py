@@ -21,9 +21,9 @@ from loader.errors import ConfigError, LoaderError, StorageError
 from loader.planning.delta import Delta
 from loader.report import files
 from loader.report.summaries import RunReport
-from loader.run.context import JOURNAL, RESULTS
 from loader.run.options import DEFAULT_CONCURRENCY, DEFAULT_RATE, RunOptions
 from loader.run.runner import Wiring, reconcile_run, resume_run, start_run
+from loader.state.rundir import JOURNAL, SUMMARY, RunDir, offered
 from loader.web.feed import Live
 from loader.web.options import ServeOptions
 from loader.web.outcomes import RunFacts, headline, run_facts, status_counts
@@ -32,9 +32,6 @@ from loader.web.sheets import Failure, Sheet
 from loader.web.uploads import note_run
 from loader.web.views import EXIT_MEANINGS, PRUNE_WORDS, going_of
 
-SUMMARY: Final = "summary.json"
-TECHNICAL_FILES: Final = (SUMMARY, "diff.json", "log.jsonl")
-TOP_FILES: Final = (RESULTS, *TECHNICAL_FILES)
 STOP_WAIT: Final = 60.0  # seconds the server waits at exit for runs to stop
 
 
@@ -288,19 +285,11 @@ class RunDesk:
         """The files of a run a page links to: (path in the run directory, bytes);
         results.xlsx first, then the technical ones (summary, diff, log, payloads)."""
         run_dir = self.run_dir(name)
-        names = [n for n in TOP_FILES if (run_dir / n).is_file()]
-        payloads = run_dir / "payloads"
-        if payloads.is_dir():
-            names += sorted(f"payloads/{p.name}" for p in payloads.glob("*.json"))
-        return [(n, (run_dir / n).stat().st_size) for n in names]
+        return [(n, (run_dir / n).stat().st_size) for n in RunDir.at(run_dir).offered()]
 
     def download(self, name: str, relative: str) -> Path:
         """A file of a run a page may download: listed kinds only, inside its directory."""
-        head, _, rest = relative.partition("/")
-        listed = relative in TOP_FILES or (
-            head == "payloads" and rest.endswith(".json") and "/" not in rest
-        )
-        if not listed:
+        if not offered(relative):
             raise Refused(404, "no such file")
         return contained(self.run_dir(name), relative)
 

@@ -8,9 +8,9 @@ from loader.report.progress import RunProgress
 from loader.state.events import (
     BatchAccepted,
     BatchAmbiguous,
-    BatchGaveUp,
     BatchLookedUp,
     BatchPlanned,
+    BatchRejected,
     BatchSending,
     ChangeDone,
     ChangeSending,
@@ -49,7 +49,7 @@ def test_a_batch_found_by_lookup_and_then_counted_advances_the_bars_once() -> No
         BatchLookedUp(batch="b2", found_id="i2", lookup=1),
         BatchAccepted(batch="b2", batch_id="i2", found_by_lookup=True),
         BatchSending(batch="b3", attempt=1),
-        BatchGaveUp(batch="b3", reason="outage"),
+        BatchRejected(batch="b3", status=400, code="VIAS.0001", message="bad"),
         BatchAccepted(batch="b2", batch_id="i2", total=40, succeeded=40, found_by_lookup=True),
     ]
 

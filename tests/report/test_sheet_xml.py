@@ -15,7 +15,7 @@ from python_calamine import CalamineWorkbook
 from loader.check.load import load
 from loader.planning.batches import plan
 from loader.planning.delta import partition
-from loader.report.results import Results, build, camera_columns
+from loader.report.results import ResultTables, build, camera_columns
 from loader.report.sheet_xml import _text_body, column_letter, escape, rows_xml
 from loader.report.workbook import render_ahead, write_results
 from loader.state.events import RunStarted
@@ -72,10 +72,10 @@ def test_rows_leave_empty_cells_empty_and_write_numbers_as_numbers() -> None:
     )
 
 
-def _results(cameras: pd.DataFrame) -> Results:
+def _results(cameras: pd.DataFrame) -> ResultTables:
     """Results with one Cameras table and every other table empty."""
     empty = pd.DataFrame()
-    return Results([("Run", "r1")], {}, cameras, empty, empty, empty, empty)
+    return ResultTables([("Run", "r1")], {}, cameras, empty, empty, empty, empty)
 
 
 def test_a_workbook_reads_back_the_same_in_openpyxl_and_calamine(tmp_path: Path) -> None:

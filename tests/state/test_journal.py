@@ -21,7 +21,8 @@ from loader.state.events import (
     RunFinished,
     RunStarted,
 )
-from loader.state.journal import Journal
+from loader.state.journal import Journal, read_events, read_results
+from loader.state.outcomes import CameraResult
 from loader.state.runstate import BatchStatus, replay
 
 
@@ -133,3 +134,43 @@ def test_all_event_types_are_registered() -> None:
         if isinstance(v, type) and issubclass(v, Event) and v is not Event
     }
     assert set(KINDS) == defined
+
+
+def test_the_page_reads_the_events_after_a_place_from_a_second_connection(tmp_path: Path) -> None:
+    """read_events: the events after ``after`` with their place, while the run holds the
+    journal open; nothing before the file exists."""
+    path = tmp_path / "j.sqlite"
+    before = read_events(path)
+    journal = Journal(path)
+    journal.append_many([RunStarted(batches=1), BatchPlanned(batch="a", cameras=3)])
+    journal.append(BatchSending(batch="a", attempt=1))
+
+    found = read_events(path, after=1)
+    journal.close()
+
+    assert before == []
+    assert [(r.seq, r.event) for r in found] == [
+        (2, BatchPlanned(batch="a", cameras=3)),
+        (3, BatchSending(batch="a", attempt=1)),
+    ]
+
+
+def test_a_conclusion_keeps_the_cameras_needing_attention_in_place_of_the_last(
+    tmp_path: Path,
+) -> None:
+    """keep_results replaces what an earlier conclusion kept, scrubs the messages; a journal
+    whose run never kept any reads as None, not as a run with nothing to look at."""
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path, scrub=lambda text: text.replace("s3cret", "***"))
+    journal.append(RunStarted(batches=1))
+    never = read_results(path)
+    failed = CameraResult("failed", "b1", "START_FAILED", "key s3cret", "Cams", 7, "c7", "", "g")
+    unknown = CameraResult("unknown", "b2", "", "not settled", "Cams", 9, "c9", "Nine", "g")
+    journal.keep_results([failed, unknown])
+    journal.keep_results([failed])
+    journal.close()
+
+    assert never is None
+    assert read_results(path) == [
+        CameraResult("failed", "b1", "START_FAILED", "key ***", "Cams", 7, "c7", "", "g")
+    ]

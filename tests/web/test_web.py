@@ -39,7 +39,7 @@ from loader.state import events as ev
 from loader.state.runstate import RunState
 from loader.web import security
 from loader.web.app import create_app
-from loader.web.feed import Live, Progress, words
+from loader.web.feed import Live, RunFeed, words
 from loader.web.options import ServeOptions, serve_options
 from loader.web.outcomes import RunFacts, headline, status_counts
 from loader.web.problems import ProblemQuery, in_words, select
@@ -1267,7 +1267,7 @@ def test_the_live_rate_is_measured_between_answers() -> None:
     """Two workers record their sends at once while the pacer spaces the requests 11 s
     apart (0.1/s): the rate is none until two answers came, then under the limit; the
     requests in flight are those sent and not answered."""
-    progress = Progress()
+    progress = RunFeed()
     started = ev.RunStarted(batches=3, cameras=300, options={"rate": 0.1})
     events: list[tuple[float, ev.Event]] = [
         (0.0, started),
