@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 from loader.check.load import Loaded
 from loader.check.schedule import describe
@@ -110,48 +110,6 @@ def format_plan(plan: Plan, checked: Checked, files: Sequence[str] = ()) -> dict
         "settings_classes": len(plan.settings_classes),
         "max_payload_bytes": plan.max_payload_bytes,
     }
-
-
-# The diff's counts that mean the project differs from the sheet (a run, a flag or a
-# person would change something); "unchanged" is the only one that does not.
-PENDING_COUNTS: Final = (
-    "create",
-    "update",
-    "replace",
-    "remove",
-    "restart",
-    "held_failed",
-    "held_unknown",
-    "held_changed",
-)
-
-
-def pending_changes(summary: Mapping[str, Any]) -> dict[str, int]:
-    """What a plan summary holds that differs from the sheet: the diff's counts that are
-    not "unchanged", and ``drift`` (the sheet's batches whose tasks need something)."""
-    counts = summary["diff"]["counts"]
-    found = {k: int(counts.get(k, 0)) for k in PENDING_COUNTS if counts.get(k)}
-    drift = summary.get("drift")
-    if drift and drift.get("checked") and drift.get("pending"):
-        found["drift"] = sum(1 for b in drift["drifted"] if _batch_pending(b))
-        found["drift"] += len(drift["missing"])
-    return found
-
-
-def _batch_pending(batch: Mapping[str, Any]) -> bool:
-    return any(batch[k] for k in ("restart_known", "restart_unknown", "not_restartable", "gone"))
-
-
-def plan_exit_code(checked: Checked, summary: Mapping[str, Any], *, detailed: bool) -> int:
-    """``bulkload plan``'s exit code: 0 or 1 (rows rejected) as validate's; ``detailed``
-    (``--detailed-exitcode``, terraform's convention): 1 an error (rows rejected, or drift
-    not known with an endpoint given), 2 changes pending, 0 none."""
-    if not detailed:
-        return exit_code(checked)
-    drift = summary.get("drift")
-    if exit_code(checked) or (drift is not None and not drift.get("checked")):
-        return 1
-    return 2 if pending_changes(summary) else 0
 
 
 def drift_lines(drift: Mapping[str, Any] | None) -> list[str]:
