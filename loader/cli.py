@@ -199,12 +199,12 @@ def plan_command(
             write_plan_json(out, report, summary)
         return report, summary
 
-    planned, summary = guarded(
+    found, summary = guarded(
         work, exit_code=1 if detailed_exitcode else None, json_error=as_json and detailed_exitcode
     )
-    loaded = planned.sheet.loaded
+    loaded = found.sheet.loaded
     show_validation(err(), loaded, summary["validation"])
-    show_plan(err(), planned.sheet.plan, summary["plan"], out)
+    show_plan(err(), found.sheet.plan, summary["plan"], out)
     diff = summary["diff"]
     err().print(f"[bold]changes[/] against {escape(diff['against'])}:", highlight=False)
     err().print(
@@ -218,9 +218,9 @@ def plan_command(
             lambda: files.write_problems_csv(report, loaded.checked.problems),
             exit_code=1 if detailed_exitcode else None,
         )
-    code = planned.exit_code(detailed=detailed_exitcode)
+    code = found.exit_code(detailed=detailed_exitcode)
     if detailed_exitcode:
-        err().print(escape(exit_line(code, planned.pending)), highlight=False, soft_wrap=True)
+        err().print(escape(exit_line(code, found.pending)), highlight=False, soft_wrap=True)
     if as_json:
         print_json(summary)
     raise typer.Exit(code)

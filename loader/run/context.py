@@ -30,8 +30,8 @@ from loader.report import files
 from loader.report.changes import changes_table
 from loader.report.results import CameraColumns, build, camera_columns
 from loader.report.workbook import Rendered, render_ahead, write_results
-from loader.run.options import RUNS_DIR, RunOptions
-from loader.run.plan import LedgerScope, SheetPlan, batches_of, diff_sheet, plan_sheet
+from loader.run.options import RUNS_DIR, LedgerScope, RunOptions
+from loader.run.plan import SheetPlan, batches_of, diff_sheet, plan_sheet
 from loader.send.observe import SourceNames
 from loader.send.secrecy import Scrubber, resolve
 from loader.state.events import BatchPlanned, Event, RunStarted

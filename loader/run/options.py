@@ -3,8 +3,13 @@
 flags and ``BULKLOAD_*`` environment variables; nothing below the CLI reads the
 environment. Secrets come only from the environment, never from flags.
 
-The options a resume must repeat are journaled with the run (``journaled``) and read back
-in one place (``resumed_from``), so run, resume and reconcile cannot disagree about them.
+Options are built by typed keyword-only constructors (``RunOptions.of``, one argument per
+flag: mypy sees a misspelt one) into groups that stay what each stage reads (``reading``,
+``target``, ``pacing``; ``plan_choices`` for a plan); the ledger path is resolved there,
+once. What a person chooses is bounded in one place (``BOUNDS``, ``checked``) that the CLI
+and the page share. The options a resume must repeat are journaled with the run
+(``journaled``, by flat name) and read back in one place (``resumed_from``), so run,
+resume and reconcile cannot disagree about them.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from loader.errors import ConfigError
 from loader.planning.batches import DEFAULT_MAX_PAYLOAD_BYTES
 from loader.read.guard import MB, Limits
-from loader.run.plan import LedgerScope, PlanChoices
 from loader.send.credentials import Credentials
 
 if TYPE_CHECKING:
@@ -94,6 +98,25 @@ class Pacing:
 
 
 @dataclass(frozen=True)
+class LedgerScope:
+    """Where the diff's ledger entries come from: one endpoint and project in one ledger."""
+
+    endpoint: str
+    project: str
+    ledger: Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanChoices:
+    """The few options that shape a plan (``RunOptions.plan_choices`` gives a command's)."""
+
+    retry_failed: bool = False  # send cameras that failed in an earlier run again
+    deleting: bool = False  # --prune=delete: a replace's old task is deleted, not stopped
+    max_payload_bytes: int | None = None
+    canary: int | None = None  # a first batch of at most this many cameras
+
+
+@dataclass(frozen=True)
 class Bound:
     """The values a person may choose for one option, and how a message names them."""
 
@@ -106,10 +129,14 @@ class Bound:
         None when it is within them."""
         if value >= self.low and (self.high is None or value <= self.high):
             return None
-        within = (
-            f"{self.low:g} to {self.high:g}" if self.high is not None else f"{self.low:g} or more"
-        )
-        return f"{name.replace('_', '-')} {value:g} is out of bounds: {within} {self.unit}"
+        low = _number(self.low)
+        within = f"{low} to {_number(self.high)}" if self.high is not None else f"{low} or more"
+        return f"{name.replace('_', '-')} {_number(value)} is out of bounds: {within} {self.unit}"
+
+
+def _number(value: float) -> str:
+    """A bound as a person reads it: ``1,000``, ``0.01``."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 # The one place the bounds of the options a person chooses are written: the CLI's flags

@@ -20,6 +20,7 @@ from loader.planning.batches import Plan, plan
 from loader.planning.delta import Delta, partition
 from loader.planning.drift import Drift
 from loader.report.summaries import exit_code
+from loader.run.options import LedgerScope, PlanChoices
 from loader.state.ledger import Ledger
 
 # The diff's counts that mean the project differs from the sheet (a run, a flag or a
@@ -34,25 +35,6 @@ PENDING_COUNTS: Final = (
     "held_unknown",
     "held_changed",
 )
-
-
-@dataclass(frozen=True)
-class LedgerScope:
-    """Where the diff's ledger entries come from: one endpoint and project in one ledger."""
-
-    endpoint: str
-    project: str
-    ledger: Path
-
-
-@dataclass(frozen=True, kw_only=True)
-class PlanChoices:
-    """The few options that shape a plan (``RunOptions.plan_choices`` gives a command's)."""
-
-    retry_failed: bool = False  # send cameras that failed in an earlier run again
-    deleting: bool = False  # --prune=delete: a replace's old task is deleted, not stopped
-    max_payload_bytes: int | None = None
-    canary: int | None = None  # a first batch of at most this many cameras
 
 
 @dataclass(frozen=True)

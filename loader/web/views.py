@@ -23,8 +23,8 @@ from loader.model.changes import Change
 from loader.planning.delta import Delta, Earlier, TaskChange
 from loader.report.changes import diff_data
 from loader.report.summaries import format_plan
-from loader.run.options import RunOptions
-from loader.run.plan import LedgerScope, PlanReport, plan_sheet
+from loader.run.options import LedgerScope, RunOptions
+from loader.run.plan import PlanReport, plan_sheet
 from loader.web.outcomes import reason_words
 from loader.web.words import spoken_fields, typed_in_sheet
 

@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 
 from loader.cli import app
 from loader.errors import ConfigError
-from loader.run.options import RunOptions
-from loader.run.plan import LedgerScope, PlanChoices
+from loader.run.options import LedgerScope, PlanChoices, RunOptions
 from loader.web.runs import SendChoices
 from loader.web.security import Refused
 
@@ -22,10 +21,10 @@ SAMPLE = Path(__file__).resolve().parents[2] / "sample_sheets" / "site_rollout.x
     ("rate", "said"),
     [
         pytest.param(
-            "5000", "rate 5000 is out of bounds: 0.01 to 1000 requests per second", id="high"
+            "5000", "rate 5,000 is out of bounds: 0.01 to 1,000 requests per second", id="high"
         ),
         pytest.param(
-            "0.001", "rate 0.001 is out of bounds: 0.01 to 1000 requests per second", id="low"
+            "0.001", "rate 0.001 is out of bounds: 0.01 to 1,000 requests per second", id="low"
         ),
     ],
 )
@@ -50,7 +49,7 @@ def test_a_payload_cap_above_the_default_is_refused_with_its_hint() -> None:
         RunOptions.of(max_payload_bytes=20_000_000).checked()
 
     assert (caught.value.message, "413 APIG.0201" in caught.value.hint) == (
-        "max-payload-bytes 2e+07 is out of bounds: 1024 to 1.04858e+07 bytes",
+        "max-payload-bytes 20,000,000 is out of bounds: 1,024 to 10,485,760 bytes",
         True,
     )
 
