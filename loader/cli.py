@@ -193,18 +193,18 @@ def plan_command(
             restart_failed=restart_failed,
             retry_failed=retry_failed,
         ).checked()
-        report = report_plan(sheet, options, refresh=refresh)
-        summary = plan_summary(report, creates=as_json, detailed=detailed_exitcode)
+        plan_report = report_plan(sheet, options, refresh=refresh)
+        summary = plan_summary(plan_report, creates=as_json, detailed=detailed_exitcode)
         if out:
-            write_plan_json(out, report, summary)
-        return report, summary
+            write_plan_json(out, plan_report, summary)
+        return plan_report, summary
 
-    found, summary = guarded(
+    plan_report, summary = guarded(
         work, exit_code=1 if detailed_exitcode else None, json_error=as_json and detailed_exitcode
     )
-    loaded = found.sheet.loaded
+    loaded = plan_report.sheet.loaded
     show_validation(err(), loaded, summary["validation"])
-    show_plan(err(), found.sheet.plan, summary["plan"], out)
+    show_plan(err(), plan_report.sheet.plan, summary["plan"], out)
     diff = summary["diff"]
     err().print(f"[bold]changes[/] against {escape(diff['against'])}:", highlight=False)
     err().print(
@@ -218,9 +218,9 @@ def plan_command(
             lambda: files.write_problems_csv(report, loaded.checked.problems),
             exit_code=1 if detailed_exitcode else None,
         )
-    code = found.exit_code(detailed=detailed_exitcode)
+    code = plan_report.exit_code(detailed=detailed_exitcode)
     if detailed_exitcode:
-        err().print(escape(exit_line(code, found.pending)), highlight=False, soft_wrap=True)
+        err().print(escape(exit_line(code, plan_report.pending)), highlight=False, soft_wrap=True)
     if as_json:
         print_json(summary)
     raise typer.Exit(code)
