@@ -14,7 +14,12 @@ from typing import Final
 import typer
 
 from loader.commands.terminal import err, guarded
+from loader.report.console import show_run
+from loader.report.progress import RunProgress
 from loader.run.options import RunOptions
+from loader.run.runner import start_run
+from loader.send.credentials import Credentials
+from loader.sim import SimConfig, running_simulator
 
 SAMPLES: Final = Path(__file__).resolve().parent.parent.parent / "sample_sheets"
 DEMO_SAMPLES: Final = ("site_rollout.xlsx", "legacy_vms_export.xlsx")
@@ -22,12 +27,6 @@ DEMO_SAMPLES: Final = ("site_rollout.xlsx", "legacy_vms_export.xlsx")
 
 def run_demo(runs: Path) -> None:
     """Each sample sent to a simulator with faults, its run shown, the tasks counted."""
-    from loader.report.console import show_run
-    from loader.report.progress import RunProgress
-    from loader.run.runner import start_run
-    from loader.send.credentials import Credentials
-    from loader.sim import SimConfig, running_simulator
-
     config = SimConfig(
         rate=20,
         latency=0.02,

@@ -3,6 +3,7 @@
 through ``run.plan``, ask the API for drift when the endpoint and project are known, and
 write the payload files (``--out``); the ``PlanReport`` it builds once is what the
 terminal, ``--json`` and plan.json render and what the exit code is decided from.
+Imported only when ``bulkload plan`` runs.
 """
 
 from __future__ import annotations
@@ -10,21 +11,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from loader.commands.refresh import learn_project
+from loader.planning.batches import name_prefix
+from loader.report import files
+from loader.report.changes import diff_data
+from loader.report.summaries import format_plan, format_validation
+from loader.run.context import load_sheet
+from loader.run.drift import check_drift
 from loader.run.options import RunOptions
-from loader.run.plan import PlanReport
+from loader.run.plan import PlanReport, plan_sheet
 
 
 def report_plan(sheet: Path, options: RunOptions, *, refresh: bool) -> PlanReport:
     """Load, diff against the ledger (when the endpoint and project are known; ``refresh``:
     read the project from the API into it first), plan the creates and ask for drift;
     with ``options.out``, write the payload files."""
-    from loader.commands.refresh import learn_project
-    from loader.planning.batches import name_prefix
-    from loader.report import files
-    from loader.run.context import load_sheet
-    from loader.run.drift import check_drift
-    from loader.run.plan import plan_sheet
-
     loaded = load_sheet(sheet, options)
     if refresh:  # the sheet's batch name prefixes are the ones it manages
         classes = loaded.checked.settings_classes
@@ -40,9 +41,6 @@ def report_plan(sheet: Path, options: RunOptions, *, refresh: bool) -> PlanRepor
 def plan_summary(report: PlanReport, *, creates: bool, detailed: bool) -> dict[str, Any]:
     """The report as ``--json`` prints it and plan.json holds it (``creates``: every
     camera to create listed, as ``--json`` lists them)."""
-    from loader.report.changes import diff_data
-    from loader.report.summaries import format_plan, format_validation
-
     sheet = report.sheet
     checked = report.checked
     scope = sheet.scope
@@ -64,8 +62,6 @@ def plan_summary(report: PlanReport, *, creates: bool, detailed: bool) -> dict[s
 
 def write_plan_json(out: Path, report: PlanReport, summary: dict[str, Any]) -> None:
     """plan.json beside the payload files ``--out`` wrote."""
-    from loader.report import files
-
     sheet = report.sheet
     files.write_plan_summary(
         out / "plan.json", summary, sheet.plan, list(report.written), sheet.delta.replaces

@@ -7,18 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from loader.check.mapping import bundled_dir, load_mapping
 from loader.commands.terminal import err, escape
+from loader.planning.batches import name_prefix
+from loader.report.progress import RefreshBar
+from loader.report.summaries import format_refresh
 from loader.run.options import RunOptions
+from loader.run.refresh import refresh_ledger
 
 
 def learn_project(
     options: RunOptions, *, again: bool, prefixes: list[str], as_json: bool, quiet: bool = False
 ) -> dict[str, Any]:
     """Learn the project into the ledger, with a progress bar; its summary."""
-    from loader.report.progress import RefreshBar
-    from loader.report.summaries import format_refresh
-    from loader.run.refresh import refresh_ledger
-
     with RefreshBar(err(), enabled=not as_json) as progress:
         report = refresh_ledger(options, prefixes=prefixes, again=again, observer=progress)
     summary = report.summary()
@@ -29,9 +30,6 @@ def learn_project(
 
 def bundled_prefixes() -> list[str]:
     """The batch name prefixes of the bundled mappings: batches bulkload made by default."""
-    from loader.check.mapping import bundled_dir, load_mapping
-    from loader.planning.batches import name_prefix
-
     return sorted(
         {name_prefix(load_mapping(p).task.name_prefix) for p in bundled_dir().glob("*.toml")}
     )

@@ -77,7 +77,8 @@ class Destination:
 @dataclass(frozen=True, kw_only=True)
 class Pacing:
     """How fast and how patiently requests go. ``concurrency`` means one thing: the most
-    requests in flight; the limits derived from it are named for what they limit."""
+    requests in flight (the AIMD cap of the sends); what is derived from it is named for
+    what it limits (``connections``; the settler's ``workers``)."""
 
     rate: float = DEFAULT_RATE  # requests per second, every call of the command
     concurrency: int = DEFAULT_CONCURRENCY  # requests in flight at most
@@ -90,11 +91,6 @@ class Pacing:
         """HTTP connections kept open: one per request in flight, two spare (the token's
         request and a lookup never wait behind the sends)."""
         return self.concurrency + SPARE_CONNECTIONS
-
-    @property
-    def lookups(self) -> int:
-        """Batches whose tasks are asked about at once (each asks one request at a time)."""
-        return self.concurrency
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from loader.cli import app
 from loader.errors import ConfigError
 from loader.run.options import LedgerScope, PlanChoices, RunOptions
+from loader.send.credentials import Credentials
 from loader.web.runs import SendChoices
 from loader.web.security import Refused
 
@@ -121,7 +122,10 @@ def test_a_plan_takes_only_its_choices() -> None:
 
 
 def test_concurrency_means_requests_in_flight() -> None:
-    """--concurrency N: N requests in flight, N + 2 connections, N batches looked up at once."""
+    """--concurrency N: N requests in flight, and N + 2 HTTP connections kept open."""
     pacing = RunOptions.of(concurrency=5).pacing
+    connection = RunOptions.of(
+        concurrency=5, endpoint="http://e", project_id="p", credentials=Credentials(token="t")
+    ).connection()
 
-    assert (pacing.concurrency, pacing.connections, pacing.lookups) == (5, 7, 5)
+    assert (pacing.concurrency, pacing.connections, connection.connections) == (5, 7, 7)
