@@ -185,9 +185,7 @@ class RunDesk:
         """The options a resume or a check starts from: the server's credentials (the
         rest comes from the run's journal); missing credentials are said now."""
         options = RunOptions.of(
-            credentials=self.base.credentials,
-            environment=self.base.environment,
-            ledger=self.base.ledger,
+            credentials=self.base.credentials, environment=self.base.environment
         )
         options.credentials.method()
         return options
