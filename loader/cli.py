@@ -1,11 +1,14 @@
 """
-The ``bulkload`` command: parse flags, build the RunOptions, call one function, render the
-result, map errors to exit codes (0 all rows fine, 1 some rows rejected or failed, 2 usage,
+The ``bulkload`` command line, declarations and rendering only: each command names its
+flags (``commands.flags``), builds the RunOptions, calls one function, renders the
+result and maps errors to exit codes (0 all rows fine, 1 some rows rejected or failed, 2 usage,
 config or input error: nothing sent, 3 interrupted or unsettled: ``resume`` finishes it).
 Human output goes to stderr, ``--json`` to stdout.
 
-Each command imports the stages it needs when it runs: ``bulkload --help`` and the
-commands that read no sheet never pay for pandas, the simulator or the workbook writer.
+What a command does beyond that (the plan's work, the prune prompt, the demo, the parsing
+of a bare ``--prune``, the fast exit after a run) is in ``loader.commands``. Each command
+imports the stages it needs when it runs: ``bulkload --help`` and the commands that read
+no sheet never pay for pandas, the simulator or the workbook writer.
 """
 
 from __future__ import annotations
@@ -44,10 +47,11 @@ from loader.commands.flags import (
     SheetArg,
     TaskIdsOpt,
     TimeoutOpt,
+    VersionOpt,
     YesOpt,
 )
 from loader.commands.parsing import BulkloadCommand
-from loader.commands.terminal import err, escape, guarded, print_json, show_version
+from loader.commands.terminal import err, escape, guarded, print_json
 from loader.run.options import (
     DEFAULT_CANARY_WAIT,
     DEFAULT_CONCURRENCY,
@@ -78,18 +82,7 @@ app = typer.Typer(
 
 
 @app.callback()
-def _root(
-    show_version: Annotated[
-        bool,
-        typer.Option(
-            "--version",
-            "-V",
-            is_eager=True,
-            callback=show_version,
-            help="Print bulkload's version and exit",
-        ),
-    ] = False,
-) -> None:
+def _root(version: VersionOpt = False) -> None:
     pass
 
 

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from loader.commands.terminal import show_version
+
 SheetArg = Annotated[Path, typer.Argument(help="The inventory: .xlsx, .xls or .csv")]
 MappingOpt = Annotated[
     str | None,
@@ -88,3 +90,13 @@ CanaryWaitOpt = Annotated[
     float, typer.Option(help="Seconds the canary's tasks have to reach RUNNING, else it failed")
 ]
 RateOpt = Annotated[float, typer.Option(help="Requests per second, all workers")]
+VersionOpt = Annotated[
+    bool,
+    typer.Option(
+        "--version",
+        "-V",
+        is_eager=True,
+        callback=show_version,
+        help="Print bulkload's version and exit",
+    ),
+]
