@@ -16,8 +16,8 @@ from loader.planning.batches import name_prefix
 from loader.report import files
 from loader.report.changes import diff_data
 from loader.report.summaries import format_plan, format_validation
+from loader.run import drift as run_drift  # called through its module: tests wire it
 from loader.run.context import load_sheet
-from loader.run.drift import check_drift
 from loader.run.options import RunOptions
 from loader.run.plan import PlanReport, plan_sheet
 
@@ -33,7 +33,7 @@ def report_plan(sheet: Path, options: RunOptions, *, refresh: bool) -> PlanRepor
         learn_project(options, again=False, prefixes=prefixes, as_json=options.json, quiet=True)
     scope = options.ledger_scope()
     planned = plan_sheet(loaded, options.plan_choices, scope)
-    drift = None if scope is None else check_drift(loaded, options, planned.delta)
+    drift = None if scope is None else run_drift.check_drift(loaded, options, planned.delta)
     written = files.write_plan(options.out, planned.plan) if options.out else []
     return PlanReport(planned, drift, tuple(written))
 

@@ -12,8 +12,8 @@ from loader.commands.terminal import err, escape
 from loader.planning.batches import name_prefix
 from loader.report.progress import RefreshBar
 from loader.report.summaries import format_refresh
+from loader.run import refresh as run_refresh  # called through its module: tests wire it
 from loader.run.options import RunOptions
-from loader.run.refresh import refresh_ledger
 
 
 def learn_project(
@@ -21,7 +21,9 @@ def learn_project(
 ) -> dict[str, Any]:
     """Learn the project into the ledger, with a progress bar; its summary."""
     with RefreshBar(err(), enabled=not as_json) as progress:
-        report = refresh_ledger(options, prefixes=prefixes, again=again, observer=progress)
+        report = run_refresh.refresh_ledger(
+            options, prefixes=prefixes, again=again, observer=progress
+        )
     summary = report.summary()
     if not as_json and not quiet:
         err().print(escape(format_refresh(summary)), highlight=False)
