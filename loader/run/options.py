@@ -390,7 +390,8 @@ class RunOptions:
 
 
 class _Journaled:
-    """A journal's options by flat name; ``get`` gives a value the type of its default."""
+    """A journal's options by flat name; ``get`` types a value as its default (the journal
+    wrote it from the same field), so ``resumed_from`` stays checked by mypy."""
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         self.values = values
