@@ -11,6 +11,7 @@ The public API is ``__all__``; each name is imported from its stage on first use
     send/      auth, client, pacing, the submitter, reconciliation        [I/O: HTTP]
     report/    results, workbook, summaries, console, progress            [I/O out]
     run/       options and the wiring of a run, resume, reconcile         [all stages]
+    commands/  the CLI's work beyond declaring and rendering (demo, prompts)
     model/     the types every stage shares (at the bottom)
     sim/       the simulated VIAS server (apart: imports no stage)
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Final, TextIO
 
@@ -121,12 +122,12 @@ def _quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def write_starter(sheet: Path, out: Path | None, stdout: TextIO) -> str:
+def write_starter(sheet: Path, out: Path | None, stdout: TextIO | None = None) -> str:
     """Read ``sheet`` and write its starter mapping to ``out`` (refused if it exists) or
-    to ``stdout``; the line the command shows on stderr."""
+    to ``stdout`` (this process's by default); the line the command shows on stderr."""
     text = starter_mapping(read_workbook(sheet))
     if out is None:
-        stdout.write(text)
+        (stdout or sys.stdout).write(text)
         return f"starter mapping for {sheet.name} written above; check it before use"
     if out.exists():
         raise ConfigError(

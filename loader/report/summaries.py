@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 from loader.check.load import Loaded
 from loader.check.schedule import describe
@@ -19,8 +19,6 @@ from loader.model.cameras import RowStatus
 from loader.model.problems import Problem, Severity
 from loader.model.vias import TaskSettings
 from loader.planning.batches import Plan, minimum_batches
-from loader.planning.delta import Delta
-from loader.planning.drift import Drift
 from loader.state.events import Event
 from loader.state.runstate import RunState
 
@@ -120,43 +118,6 @@ def format_plan(plan: Plan, checked: Checked, files: Sequence[str] = ()) -> dict
         "settings_classes": len(plan.settings_classes),
         "max_payload_bytes": plan.max_payload_bytes,
     }
-
-
-# The diff's counts that mean the project differs from the sheet (a run, a flag or a
-# person would change something); "unchanged" is the only one that does not.
-PENDING_COUNTS: Final = (
-    "create",
-    "update",
-    "replace",
-    "remove",
-    "restart",
-    "held_failed",
-    "held_unknown",
-    "held_changed",
-)
-
-
-def pending_changes(delta: Delta, drift: Drift | None) -> dict[str, int]:
-    """What a plan would change: the diff's counts that are not "unchanged", and ``drift``
-    (the sheet's batches whose tasks need something, when the API was asked)."""
-    counts = {str(k): v for k, v in delta.counts().items()}
-    found = {k: counts[k] for k in PENDING_COUNTS if counts.get(k)}
-    if drift is not None and drift.checked and drift.pending:
-        found["drift"] = sum(1 for b in drift.drifted if b.pending) + len(drift.missing)
-    return found
-
-
-def plan_exit_code(
-    checked: Checked, pending: Mapping[str, int], drift: Drift | None, *, detailed: bool
-) -> int:
-    """``bulkload plan``'s exit code: 0 or 1 (rows rejected) as validate's; ``detailed``
-    (``--detailed-exitcode``, terraform's convention): 1 an error (rows rejected, or drift
-    not known with an endpoint given), 2 changes pending (``pending_changes``), 0 none."""
-    if not detailed:
-        return exit_code(checked)
-    if exit_code(checked) or (drift is not None and not drift.checked):
-        return 1
-    return 2 if pending else 0
 
 
 def drift_lines(drift: Mapping[str, Any] | None) -> list[str]:

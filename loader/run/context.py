@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -30,16 +30,8 @@ from loader.report import files
 from loader.report.changes import changes_table
 from loader.report.results import CameraColumns, build, camera_columns
 from loader.report.workbook import Rendered, render_ahead, write_results
-from loader.run.options import RunOptions
-from loader.run.plan import (
-    RUNS_DIR,
-    Planned,
-    Target,
-    batches_of,
-    diff_sheet,
-    ledger_path,
-    plan_sheet,
-)
+from loader.run.options import RUNS_DIR, LedgerScope, RunOptions
+from loader.run.plan import SheetPlan, batches_of, diff_sheet, plan_sheet
 from loader.send.observe import SourceNames
 from loader.send.secrecy import Scrubber, resolve
 from loader.state.events import BatchPlanned, Event, RunStarted
@@ -61,7 +53,7 @@ class RunContext:
     journal: Journal
     scrubber: Scrubber
     started: RunStarted
-    step: Planned  # the sheet, its diff against the ledger and the batches of its creates
+    step: SheetPlan  # the sheet, its diff against the ledger and the batches of its creates
     state: RunState
     options: RunOptions
     ledger: LedgerFollower  # open: the runner closes it with the journal
@@ -83,7 +75,7 @@ class RunContext:
 
     @property
     def ledger_path(self) -> Path:
-        return Path(self.started.options["ledger"])
+        return self.options.ledger
 
 
 @dataclass(frozen=True)
@@ -123,10 +115,11 @@ def new_context(
     endpoint, project_id = api or options.api_target()
     loaded = load_sheet(sheet, options, on=now.astimezone(UTC).date())
     run_dir = _new_run_dir(options, sheet, now)
-    ledger_file = ledger_path(options, run_dir)
-    options = replace(options, ledger=ledger_file)
+    ledger_file = options.ledger
     try:
-        step = plan_sheet(loaded, options, Target(endpoint, project_id, ledger_file))
+        step = plan_sheet(
+            loaded, options.plan_choices, LedgerScope(endpoint, project_id, ledger_file)
+        )
     except StorageError as exc:  # nothing is sent yet: a configuration problem, exit 2
         raise ConfigError(exc.message, hint=exc.hint) from exc
     if confirm is not None:
@@ -210,20 +203,20 @@ def rebuild_context(run_dir: Path, base: RunOptions) -> RunContext:
     options = base.resumed_from(
         started.options, endpoint=started.endpoint, project_id=started.project_id
     )
-    options = options.evolve(mapping=started.mapping)
+    options = options.with_mapping(started.mapping)
     planned_on = datetime.fromisoformat(started.started_at).date() if started.started_at else None
     loaded = load_sheet(Path(started.input_file), options, on=planned_on)
-    target = Target(started.endpoint, started.project_id, ledger_path(options))
-    delta = diff_sheet(loaded, options, target, excluding_run=started.run_id)
+    target = LedgerScope(started.endpoint, started.project_id, options.ledger)
+    delta = diff_sheet(loaded, options.plan_choices, target, excluding_run=started.run_id)
     if (run_dir / DIFF).is_file():  # the diff as the run made it (runs before kept none)
         delta = from_data(files.read_json(run_dir / DIFF), loaded.checked.cameras, delta.earlier)
-    planned = batches_of(loaded, delta, options)
+    planned = batches_of(loaded, delta, options.plan_choices)
     if [b.name for b in planned.batches] != list(state.batches):
         raise ConfigError(
             "planning the input again gives other batches than the journal records",
             hint="the loader version changed; start a new run (the ledger skips what was loaded)",
         )
-    step = Planned(loaded, delta, planned, target)
+    step = SheetPlan(loaded, delta, planned, target)
     ledger = LedgerFollower(target.ledger, started, loaded, planned, delta, state)
     return RunContext(run_dir, journal, scrubber, started, step, state, options, ledger)
 

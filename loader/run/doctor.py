@@ -128,7 +128,8 @@ async def check_endpoint(options: RunOptions, resolve: Resolver) -> tuple[Check,
     """The endpoint parses as an http(s) URL and its host resolves (or a proxy resolves it)."""
     source = "--endpoint / BULKLOAD_ENDPOINT" if options.target.endpoint else "BULKLOAD_REGION"
     try:  # the endpoint as a run builds it; check 5 says whether the project id is set
-        endpoint, _ = options.evolve(project_id=options.target.project_id or "-").api_target()
+        project = replace(options.target, project_id=options.target.project_id or "-")
+        endpoint, _ = replace(options, target=project).api_target()
     except ConfigError:
         detail = "no endpoint: neither --endpoint / BULKLOAD_ENDPOINT nor BULKLOAD_REGION is set"
         return _fail(ENDPOINT, detail, _region_fix("export BULKLOAD_REGION")), None

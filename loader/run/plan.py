@@ -2,8 +2,8 @@
 The plan step every command shares: a loaded sheet diffed against the ledger (when the
 endpoint and project are known) and its creates batched. ``bulkload plan``, the page's
 Plan and Send pages, and a run (new or rebuilt for resume) all call it, so that what a
-plan shows is what a run sends. Also where the ledger is (``ledger_path``). [I/O: reads
-the ledger]
+plan shows is what a run sends. It takes the few choices that shape a plan
+(``PlanChoices``), never a command's whole options. [I/O: reads the ledger]
 """
 
 from __future__ import annotations
@@ -15,33 +15,37 @@ from pathlib import Path
 from typing import Final
 
 from loader.check.load import Loaded
+from loader.check.validate import Checked
 from loader.planning.batches import Plan, plan
 from loader.planning.delta import Delta, partition
-from loader.run.options import RunOptions
+from loader.planning.drift import Drift
+from loader.report.summaries import exit_code
+from loader.run.options import LedgerScope, PlanChoices
 from loader.state.ledger import Ledger
 
-RUNS_DIR: Final = Path("runs")
-LEDGER: Final = "ledger.sqlite"
+# The diff's counts that mean the project differs from the sheet (a run, a flag or a
+# person would change something); "unchanged" is the only one that does not.
+PENDING_COUNTS: Final = (
+    "create",
+    "update",
+    "replace",
+    "remove",
+    "restart",
+    "held_failed",
+    "held_unknown",
+    "held_changed",
+)
 
 
 @dataclass(frozen=True)
-class Target:
-    """Where the diff's ledger entries come from: one endpoint and project in one ledger."""
-
-    endpoint: str
-    project: str
-    ledger: Path
-
-
-@dataclass(frozen=True)
-class Planned:
+class SheetPlan:
     """A sheet's plan: the diff (``delta``), the batches of what it sends (``plan``), and
-    what the diff was made against (``target``; None: an empty project)."""
+    what the diff was made against (``scope``; None: an empty project)."""
 
     loaded: Loaded
     delta: Delta
     plan: Plan
-    target: Target | None
+    scope: LedgerScope | None
 
     @cached_property
     def rows(self) -> Mapping[int, int]:
@@ -54,58 +58,79 @@ class Planned:
         return Path(self.loaded.checked.file).name
 
 
-def ledger_path(options: RunOptions, run_dir: Path | None = None) -> Path:
-    """The ledger a command uses: --ledger, else ``ledger.sqlite`` beside the runs (the
-    parent of a run's directory, ``runs/`` by default)."""
-    if options.ledger is not None:
-        return options.ledger
-    return (run_dir.parent if run_dir is not None else RUNS_DIR) / LEDGER
-
-
-def target_of(options: RunOptions, run_dir: Path | None = None) -> Target | None:
-    """The endpoint, project and ledger to diff against; None when either is not given
-    (``bulkload plan`` of a sheet alone: every camera is new)."""
-    if not (options.target.endpoint and options.target.project_id):
-        return None
-    endpoint, project = options.api_target()
-    return Target(endpoint, project, ledger_path(options, run_dir))
-
-
 def plan_sheet(
-    loaded: Loaded, options: RunOptions, target: Target | None, *, excluding_run: str = ""
-) -> Planned:
-    """The diff of ``loaded`` against ``target``'s ledger (``excluding_run``'s own entries
+    loaded: Loaded, choices: PlanChoices, scope: LedgerScope | None, *, excluding_run: str = ""
+) -> SheetPlan:
+    """The diff of ``loaded`` against ``scope``'s ledger (``excluding_run``'s own entries
     left out: a resumed run diffs as it did at its start), and the batches of its creates."""
-    delta = diff_sheet(loaded, options, target, excluding_run=excluding_run)
-    return Planned(loaded, delta, batches_of(loaded, delta, options), target)
+    delta = diff_sheet(loaded, choices, scope, excluding_run=excluding_run)
+    return SheetPlan(loaded, delta, batches_of(loaded, delta, choices), scope)
 
 
 def diff_sheet(
-    loaded: Loaded, options: RunOptions, target: Target | None, *, excluding_run: str = ""
+    loaded: Loaded, choices: PlanChoices, scope: LedgerScope | None, *, excluding_run: str = ""
 ) -> Delta:
-    """The diff of the sheet against the ledger (an empty one without a target)."""
+    """The diff of the sheet against the ledger (an empty one without a scope)."""
     known, documents = {}, {}
-    if target is not None:
-        with Ledger(target.ledger) as ledger:
-            known = ledger.entries(target.endpoint, target.project, excluding_run=excluding_run)
-            documents = ledger.documents(target.endpoint, target.project)
+    if scope is not None:
+        with Ledger(scope.ledger) as ledger:
+            known = ledger.entries(scope.endpoint, scope.project, excluding_run=excluding_run)
+            documents = ledger.documents(scope.endpoint, scope.project)
     checked = loaded.checked
     return partition(
         checked.cameras,
         checked.settings_classes,
         known,
         documents,
-        retry_failed=options.retry_failed,
+        retry_failed=choices.retry_failed,
         inventory=Path(checked.file).name,
-        deleting=options.prune == "delete",
+        deleting=choices.deleting,
     )
 
 
-def batches_of(loaded: Loaded, delta: Delta, options: RunOptions) -> Plan:
-    """The batches of the cameras to send, as the options say (byte cap, canary first)."""
+def batches_of(loaded: Loaded, delta: Delta, choices: PlanChoices) -> Plan:
+    """The batches of the cameras to send, as the choices say (byte cap, canary first)."""
     return plan(
         delta.send,
         loaded.checked.settings_classes,
-        max_payload_bytes=options.max_payload_bytes,
-        canary=options.canary,
+        max_payload_bytes=choices.max_payload_bytes,
+        canary=choices.canary,
     )
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """What ``bulkload plan`` and the Plan page show, decided once: the sheet's plan, the
+    API's counts of its batches (``drift``; None: not asked) and the payload files written
+    (``--out``). The terminal, ``--json``, plan.json and the page render it; the exit code
+    is decided from it, never read back from a rendering."""
+
+    sheet: SheetPlan
+    drift: Drift | None = None
+    written: tuple[str, ...] = ()
+
+    @property
+    def checked(self) -> Checked:
+        return self.sheet.loaded.checked
+
+    @cached_property
+    def pending(self) -> dict[str, int]:
+        """What differs from the sheet: the diff's counts but "unchanged", and ``drift``
+        (the sheet's batches whose tasks need something, and those the API lists no more)."""
+        counts = {str(kind): count for kind, count in self.sheet.delta.counts().items()}
+        found = {kind: counts[kind] for kind in PENDING_COUNTS if counts.get(kind)}
+        drift = self.drift
+        if drift is not None and drift.checked and drift.pending:
+            found["drift"] = sum(1 for b in drift.drifted if b.pending) + len(drift.missing)
+        return found
+
+    def exit_code(self, *, detailed: bool) -> int:
+        """``bulkload plan``'s exit code: 0 or 1 (rows rejected) as validate's; ``detailed``
+        (``--detailed-exitcode``, terraform's convention): 1 an error (rows rejected, or
+        drift not known with an endpoint given), 2 changes pending, 0 none."""
+        rows = exit_code(self.checked)
+        if not detailed:
+            return rows
+        if rows or (self.drift is not None and not self.drift.checked):
+            return 1
+        return 2 if self.pending else 0

@@ -15,7 +15,6 @@ from typing import Any
 import anyio
 
 from loader.run.options import RunOptions
-from loader.run.plan import ledger_path
 from loader.run.runner import Wiring
 from loader.send.learn import RefreshProgress, RefreshResult, learn
 from loader.send.secrecy import Scrubber
@@ -72,7 +71,7 @@ def refresh_ledger(
     """
     connection = options.connection()
     endpoint, project_id = connection.endpoint, connection.project_id
-    path = ledger_path(options)
+    path = options.ledger
     run = f"refresh-{wiring.wall().astimezone(UTC):%Y%m%dT%H%M%SZ}"
 
     async def work() -> RefreshResult:

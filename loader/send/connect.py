@@ -23,7 +23,7 @@ from loader.send.pacing import Clock, RateLimiter
 from loader.send.signing import AkSk
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Connection:
     """Where a command sends and how: made once per command, so that its credentials are
     checked once and an IAM token fetched once serves every step."""
@@ -32,7 +32,7 @@ class Connection:
     project_id: str
     auth: TokenSource
     rate: float  # requests per second, for every call of the command
-    concurrency: int  # requests in flight at most
+    connections: int  # HTTP connections kept open (``Pacing.connections``)
     timeout: float  # seconds to wait for an answer
 
     @asynccontextmanager
@@ -44,7 +44,7 @@ class Connection:
         Bad credentials stop here, before anything is sent.
         """
         timeout = httpx.Timeout(connect=5.0, read=self.timeout, write=10.0, pool=self.timeout)
-        size = self.concurrency + 2
+        size = self.connections
         limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
         try:
             http = httpx.AsyncClient(

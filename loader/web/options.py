@@ -16,8 +16,7 @@ from urllib.parse import quote
 
 from loader.errors import ConfigError
 from loader.read.guard import MB
-from loader.run.options import DEFAULT_MAX_INPUT_MB, RunOptions
-from loader.run.plan import LEDGER
+from loader.run.options import DEFAULT_MAX_INPUT_MB, LEDGER, RunOptions
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 8770
@@ -64,8 +63,10 @@ class ServeOptions:
     def run_options(self) -> RunOptions:
         """The options a page's load, plan and run start from: the CLI's, from the same
         environment (endpoint, project, credentials), with the ledger beside the runs."""
-        return RunOptions.from_env(
-            self.environment, ledger=self.runs_dir / LEDGER, max_input_mb=self.max_upload_mb
+        return RunOptions.of(
+            environment=self.environment,
+            ledger=self.runs_dir / LEDGER,
+            max_input_mb=self.max_upload_mb,
         )
 
 

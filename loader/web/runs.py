@@ -49,15 +49,18 @@ class SendChoices:
 
     @classmethod
     def from_form(cls, form: Mapping[str, str]) -> SendChoices:
-        """Checked values, with the CLI's bounds; a bad number is a 400 saying which."""
+        """Checked values, within the CLI's bounds (``RunOptions.checked``); a bad number
+        is a 400 saying which."""
         try:
             rate = float(form.get("rate") or DEFAULT_RATE)
             concurrency = int(form.get("concurrency") or DEFAULT_CONCURRENCY)
             canary = int(form["canary"]) if form.get("canary") else None
         except ValueError as exc:
             raise Refused(400, "rate, concurrency and canary must be numbers") from exc
-        if not (0.01 <= rate <= 1000 and 1 <= concurrency <= 256 and (canary or 1) >= 1):
-            raise Refused(400, "rate 0.01-1000 requests/s, concurrency 1-256, canary 1 or more")
+        try:  # the CLI's bounds, checked where the CLI checks them
+            RunOptions.of(rate=rate, concurrency=concurrency, canary=canary).checked()
+        except ConfigError as exc:
+            raise Refused(400, exc.message) from exc
         prune = form.get("prune", "")
         if prune not in PRUNE_WORDS:
             raise Refused(400, "choose what becomes of the tasks of cameras that left the sheet")
@@ -85,14 +88,14 @@ class SendChoices:
 
     def applied(self, base: RunOptions) -> RunOptions:
         """The options of a run (or of its plan) with these choices."""
-        return base.evolve(
-            rate=self.rate,
-            concurrency=self.concurrency,
+        return replace(
+            base,
+            pacing=replace(base.pacing, rate=self.rate, concurrency=self.concurrency),
             canary=self.canary,
             retry_failed=self.retry_failed,
             restart_failed=self.restart_failed,
             prune=self.prune,
-        )
+        ).checked()
 
 
 @dataclass
@@ -136,8 +139,8 @@ class RunDesk:
         if sheet.loaded is None:
             raise Refused(400, "this sheet could not be read: nothing to send")
         run_dir = self._new_dir(sheet.path.stem)
-        options = choices.applied(self.base).evolve(
-            mapping=sheet.loaded.mapping.name, run_dir=run_dir
+        options = replace(
+            choices.applied(self.base).with_mapping(sheet.loaded.mapping.name), run_dir=run_dir
         )
         options.connection()  # no target or credentials: said now, not in the thread
 

@@ -118,7 +118,7 @@ class SheetStore:
     def _load(self, upload_id: str, path: Path, picked: str | None) -> Sheet:
         """Read, map and check; a LoaderError is kept as the sheet's failure."""
         try:
-            loaded = load_sheet(path, self.base.evolve(mapping=picked))
+            loaded = load_sheet(path, self.base.with_mapping(picked))
         except LoaderError as exc:
             failure = Failure(_here(exc.message, path.parent), _here(exc.hint, path.parent))
             sheet = Sheet(upload_id, path, picked, None, failure, {}, ())

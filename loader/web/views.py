@@ -5,9 +5,9 @@ changed field named by its column, ``words.spoken_fields``), the cameras held
 back and why, what a run would replace, stop or delete (and the token that confirms
 exactly that list), and how a run would authenticate, named without any secret.
 
-``plan_step`` is the one place that diffs and plans (as ``bulkload plan`` does, against
-the ledger when BULKLOAD_ENDPOINT and BULKLOAD_PROJECT_ID are set); the rest only shows
-what it found. [I/O: reads the ledger]
+``plan_view`` plans through ``run.plan`` (as ``bulkload plan`` does, against the ledger
+when BULKLOAD_ENDPOINT and BULKLOAD_PROJECT_ID are set) and renders its ``PlanReport``;
+the rest only shows what it found. [I/O: reads the ledger]
 """
 
 from __future__ import annotations
@@ -15,19 +15,16 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
 
 from loader.check.load import Loaded
 from loader.errors import ConfigError
 from loader.model.changes import Change
-from loader.planning.batches import Plan
 from loader.planning.delta import Delta, Earlier, TaskChange
 from loader.report.changes import diff_data
 from loader.report.summaries import format_plan
-from loader.run.options import RunOptions
-from loader.run.plan import plan_sheet, target_of
+from loader.run.options import LedgerScope, RunOptions
+from loader.run.plan import PlanReport, plan_sheet
 from loader.web.outcomes import reason_words
 from loader.web.words import spoken_fields, typed_in_sheet
 
@@ -47,54 +44,43 @@ CHANGES_SHOWN: Final = 200  # changes listed per kind on the page
 PRUNE_WORDS: Final = {"": "keep them running", "stop": "stop them", "delete": "delete them"}
 
 
-@dataclass(frozen=True)
-class PlanStep:
-    """What the diff and the planner found for a sheet, and what it was compared with."""
-
-    delta: Delta
-    planned: Plan
-    against: str  # in words: the project the diff is against, or that it is empty
-    rows: Mapping[int, int]  # the Excel row of each camera row, by position
-
-
-def plan_step(loaded: Loaded, options: RunOptions) -> PlanStep:
-    """The diff of the sheet against the ledger and the batches of what it sends, as
-    ``bulkload plan`` makes them with these options (prune, retry-failed, payload cap)."""
-    target = target_of(options)
-    step = plan_sheet(loaded, options, target)
-    if target is not None:
-        against = f"what bulkload loaded before into project {target.project}"  # URL: Send page
-    else:
-        against = (
-            "an empty project: the server's environment names no endpoint and project"
-            " (BULKLOAD_ENDPOINT, BULKLOAD_PROJECT_ID), so every camera counts as new"
-        )
-    return PlanStep(step.delta, step.plan, against, step.rows)
-
-
 def plan_view(loaded: Loaded, options: RunOptions) -> dict[str, Any]:
-    """Everything the Plan and Send pages show of a sheet's plan with these options."""
-    return present(plan_step(loaded, options), loaded, prune=options.prune)
+    """Everything the Plan and Send pages show of a sheet's plan with these options, as
+    ``bulkload plan`` makes it (prune, retry-failed, payload cap; against the ledger when
+    the server's environment names the endpoint and project)."""
+    sheet = plan_sheet(loaded, options.plan_choices, options.ledger_scope())
+    return present(PlanReport(sheet), prune=options.prune)
 
 
-def present(step: PlanStep, loaded: Loaded, *, prune: str = "") -> dict[str, Any]:
-    """A plan step as the pages show it, in the sheet's words."""
+def against_words(scope: LedgerScope | None) -> str:
+    """What the diff is against, in the page's words (the URL is on the Send page)."""
+    if scope is not None:
+        return f"what bulkload loaded before into project {scope.project}"
+    return (
+        "an empty project: the server's environment names no endpoint and project"
+        " (BULKLOAD_ENDPOINT, BULKLOAD_PROJECT_ID), so every camera counts as new"
+    )
+
+
+def present(report: PlanReport, *, prune: str = "") -> dict[str, Any]:
+    """A plan report as the pages show it, in the sheet's words."""
+    sheet = report.sheet
+    loaded, delta, rows = sheet.loaded, sheet.delta, sheet.rows
     checked = loaded.checked
-    rows = step.rows
     names = _camera_names(loaded)
-    summary = format_plan(step.planned, checked)
-    diff = diff_data(step.delta, checked.cameras, rows, inventory=Path(checked.file).name)
+    summary = format_plan(sheet.plan, checked)
+    diff = diff_data(delta, checked.cameras, rows, inventory=sheet.inventory)
     for kind in ("update", "replace", "remove", "restart"):
-        for item, change in zip(diff[kind], _changes(step.delta, kind), strict=True):
+        for item, change in zip(diff[kind], _changes(delta, kind), strict=True):
             item["fields"] = spoken_fields(item["fields"], loaded.mapping)
             item["camera_name"] = names.get(change.position, "")
             item["since"] = change.entry.at
-    going = going_list(step.delta, names, rows, prune)
+    going = going_list(delta, names, rows, prune)
     for item, replaced in zip(going, diff["replace"], strict=False):  # replaces come first
         item["becomes"] = "; ".join(
             f"{f['column']}: {f['old']} → {f['new']}" for f in replaced["fields"]
         )
-    held = held_lists(step.delta, names, rows)
+    held = held_lists(delta, names, rows)
     changed = (i for k in ("update", "replace", "remove", "restart") for i in diff[k])
     for item in [*going, *changed, *(i for items in held.values() for i in items)]:
         item["algorithm"] = typed_in_sheet(loaded.mapping, "service_name", item["service_name"])
@@ -104,7 +90,7 @@ def present(step: PlanStep, loaded: Loaded, *, prune: str = "") -> dict[str, Any
     return {
         "plan": summary,
         "algorithms": algorithms,
-        "diff": {"against": step.against, **diff},
+        "diff": {"against": against_words(sheet.scope), **diff},
         "held": held,
         "going": going,
         "confirm": confirm_token(going),

@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loader import cli
+from loader.commands import terminal
 from loader.report.summaries import format_run
 from loader.run.options import RunOptions
 from loader.run.runner import Wiring, start_run
@@ -82,9 +83,9 @@ def invoke(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     for name in list(os.environ):
         if name.startswith("BULKLOAD_"):
             monkeypatch.delenv(name)
-    cli._err.cache_clear()
+    terminal.err.cache_clear()
     yield lambda *args: CliRunner().invoke(cli.app, [str(a) for a in args])
-    cli._err.cache_clear()
+    terminal.err.cache_clear()
 
 
 @pytest.mark.parametrize("sheet", SHEETS)

@@ -24,7 +24,7 @@ from loader.planning.drift import drift
 from loader.run import drift as run_drift
 from loader.run.context import load_sheet
 from loader.run.options import RunOptions
-from loader.run.plan import diff_sheet, target_of
+from loader.run.plan import diff_sheet
 from loader.run.refresh import refresh_ledger
 from loader.run.runner import Wiring, start_run
 from loader.sim import SimConfig
@@ -191,11 +191,11 @@ def test_a_plan_sees_a_task_that_failed_to_start_in_one_request_then_refresh_kno
     before = run_drift.check_drift(
         loaded,
         options,
-        diff_sheet(loaded, options, target_of(options)),
+        diff_sheet(loaded, options.plan_choices, options.ledger_scope()),
         wiring,
     )
     refresh_ledger(options, wiring=wiring)
-    delta = diff_sheet(loaded, options, target_of(options))
+    delta = diff_sheet(loaded, options.plan_choices, options.ledger_scope())
     after = run_drift.check_drift(loaded, options, delta, wiring)
 
     assert (before.checked, before.requests, before.batches, before.tasks) == (True, 1, 1, 6)
@@ -220,7 +220,9 @@ def test_no_credentials_plan_as_before_and_say_why_drift_was_not_checked(
     )
     loaded = load_sheet(sheet, bare)
 
-    found = run_drift.check_drift(loaded, bare, diff_sheet(loaded, bare, target_of(bare)), wiring)
+    found = run_drift.check_drift(
+        loaded, bare, diff_sheet(loaded, bare.plan_choices, bare.ledger_scope()), wiring
+    )
 
     assert (found.checked, found.reason.startswith("no credentials: set BULKLOAD_AUTH_TOKEN")) == (
         False,

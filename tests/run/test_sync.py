@@ -129,7 +129,9 @@ _RUNS = iter(range(1_000_000))
 
 def _options(tmp_path: Path, **changes: Any) -> RunOptions:
     """Each run in a directory of its own under runs/, one ledger beside them."""
-    return settings_for("http://sim.test", tmp_path).evolve(
+    return settings_for(
+        "http://sim.test",
+        tmp_path,
         mapping=str(tmp_path / "weekly.toml"),
         run_dir=tmp_path / "runs" / f"run-{next(_RUNS)}",
         ledger=tmp_path / "runs" / "ledger.sqlite",

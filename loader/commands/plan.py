@@ -1,0 +1,78 @@
+"""
+``bulkload plan``'s work: load the sheet, learn the project first (``--refresh``), plan
+through ``run.plan``, ask the API for drift when the endpoint and project are known, and
+write the payload files (``--out``); the ``PlanReport`` it builds once is what the
+terminal, ``--json`` and plan.json render and what the exit code is decided from.
+Imported only when ``bulkload plan`` runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from loader.commands.refresh import learn_project
+from loader.planning.batches import name_prefix
+from loader.report import files
+from loader.report.changes import diff_data
+from loader.report.summaries import format_plan, format_validation
+from loader.run import drift as run_drift  # called through its module: tests wire it
+from loader.run.context import load_sheet
+from loader.run.options import RunOptions
+from loader.run.plan import PlanReport, plan_sheet
+
+
+def report_plan(sheet: Path, options: RunOptions, *, refresh: bool) -> PlanReport:
+    """Load, diff against the ledger (when the endpoint and project are known; ``refresh``:
+    read the project from the API into it first), plan the creates and ask for drift;
+    with ``options.out``, write the payload files."""
+    loaded = load_sheet(sheet, options)
+    if refresh:  # the sheet's batch name prefixes are the ones it manages
+        classes = loaded.checked.settings_classes
+        prefixes = sorted({name_prefix(c.name_prefix) for c in classes})
+        learn_project(options, again=False, prefixes=prefixes, as_json=options.json, quiet=True)
+    scope = options.ledger_scope()
+    planned = plan_sheet(loaded, options.plan_choices, scope)
+    drift = None if scope is None else run_drift.check_drift(loaded, options, planned.delta)
+    written = files.write_plan(options.out, planned.plan) if options.out else []
+    return PlanReport(planned, drift, tuple(written))
+
+
+def plan_summary(report: PlanReport, *, creates: bool, detailed: bool) -> dict[str, Any]:
+    """The report as ``--json`` prints it and plan.json holds it (``creates``: every
+    camera to create listed, as ``--json`` lists them)."""
+    sheet = report.sheet
+    checked = report.checked
+    scope = sheet.scope
+    if scope is not None:
+        against = f"the ledger {scope.ledger} ({scope.endpoint}, project {scope.project})"
+    else:
+        against = "an empty project (no --endpoint/--project-id: every camera is new)"
+    diff = diff_data(sheet.delta, checked.cameras, sheet.rows, sheet.inventory, creates=creates)
+    return {
+        "validation": format_validation(checked, mapping_chosen=sheet.loaded.chosen),
+        "plan": format_plan(sheet.plan, checked, list(report.written)),
+        "diff": {"against": against, **diff},
+        "drift": report.drift.as_data() if report.drift is not None else None,
+        "pending": report.pending,  # what plan.json and --json both say is pending
+        "changes_pending": bool(report.pending),
+        "exit_code": report.exit_code(detailed=detailed),
+    }
+
+
+def write_plan_json(out: Path, report: PlanReport, summary: dict[str, Any]) -> None:
+    """plan.json beside the payload files ``--out`` wrote."""
+    sheet = report.sheet
+    files.write_plan_summary(
+        out / "plan.json", summary, sheet.plan, list(report.written), sheet.delta.replaces
+    )
+
+
+def exit_line(code: int, pending: dict[str, int]) -> str:
+    """The last line of ``plan --detailed-exitcode``: its exit code and why."""
+    if code == 1:
+        return "exit 1: an error (rows rejected, or drift not known): see above"
+    if code == 2:
+        what = ", ".join(f"{kind} {count:,}" for kind, count in pending.items())
+        return f"exit 2: changes pending ({what})"
+    return "exit 0: no changes; the project matches the sheet"
