@@ -20,7 +20,7 @@ loaded them: weekly exports change names), or loaded by this very file.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
@@ -184,15 +184,15 @@ def partition(
     wanted: dict[LedgerKey, Camera] = {}
     for camera in cameras:
         wanted[camera_key(camera, settings_classes)] = camera
-    leaving = _leaving(ledger, wanted, settings_classes, inventory)
+    leaving_tasks = leaving(ledger, wanted, settings_classes, inventory)
     live: dict[tuple[str, str], list[LedgerKey]] = {}  # leaving live tasks by camera
-    for key in sorted(k for k, e in leaving.items() if e.state == LedgerState.LOADED):
+    for key in sorted(k for k, e in leaving_tasks.items() if e.state == LedgerState.LOADED):
         live.setdefault((key[0], key[1]), []).append(key)
     for key, camera in wanted.items():
-        _place(delta, camera, key, ledger.get(key), recorded, leaving, live, retry_failed)
+        _place(delta, camera, key, ledger.get(key), recorded, leaving_tasks, live, retry_failed)
     delta.removes = [
         TaskChange(Change.REMOVE, key, entry)
-        for key, entry in sorted(leaving.items())
+        for key, entry in sorted(leaving_tasks.items())
         if entry.state == LedgerState.LOADED or deleting
     ]
     return delta
@@ -281,13 +281,16 @@ def _place(
         delta.restarts.append(TaskChange(Change.RESTART, key, entry, at))
 
 
-def _leaving(
+def leaving(
     ledger: Mapping[LedgerKey, LedgerEntry],
-    wanted: Mapping[LedgerKey, Camera],
+    wanted: Container[LedgerKey],
     settings_classes: Sequence[SettingsClass],
     inventory: str,
+    *,
+    live_only: bool = True,
 ) -> dict[LedgerKey, LedgerEntry]:
-    """Live managed tasks of this sheet whose camera task the sheet no longer has.
+    """Managed tasks of this sheet whose camera task the sheet no longer has: live ones
+    (``live_only``: what --prune scopes), or all of them (what a run's results list).
 
     A task is this sheet's when its batch's name carries one of the sheet's prefixes (the
     mapping's ``name_prefix``: what a weekly export keeps when its file name changes), or
@@ -298,7 +301,7 @@ def _leaving(
         key: entry
         for key, entry in ledger.items()
         if key not in wanted
-        and entry.state in _LIVE
+        and (entry.state in _LIVE or not live_only)
         and (
             batch_prefix(entry.batch) in prefixes
             or bool(inventory and entry.inventory == inventory)

@@ -12,14 +12,14 @@ lost answer). What is the creates' own (``Creates``):
 - A refusal of the run for good (permissions, project) fails the batches never sent, or
   whose every send provably never arrived: nothing can have been created.
 
-The ``Submitter`` makes the run's ``RunControl``, its retry budget covering every piece
-of work of the run; the run's ``Changer`` shares it. ``SubmitOptions``, ``RunControl`` and
-``Emit`` are re-exported here for the callers that import them from this module.
+The ``Submitter`` and the run's ``Changer`` share the pass's ``Sender`` (its control's
+retry budget covers every piece of work of the run). ``SubmitOptions``, ``RunControl``,
+``Sender`` and ``Emit`` are re-exported here for the callers that import them from this
+module.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -29,6 +29,7 @@ from loader.model.vias import BatchTaskResponse
 from loader.send.answers import Outcome
 from loader.send.client import ReadFailed, ViasClient
 from loader.send.control import RunControl as RunControl
+from loader.send.control import Sender as Sender
 from loader.send.control import SubmitOptions as SubmitOptions
 from loader.send.pacing import Clock
 from loader.send.settle import Events, Finding, Settler
@@ -61,22 +62,8 @@ class Job:
 
 
 class Submitter(Settler[Job]):
-    """Settles batches to create against one client; ``run`` returns when all are settled
-    or given up. ``jobs``: how many pieces of work the run has (the default retry budget)."""
-
-    def __init__(
-        self,
-        client: ViasClient,
-        emit: Emit,
-        clock: Clock,
-        options: SubmitOptions,
-        *,
-        jobs: int,
-        rng: random.Random | None = None,
-    ) -> None:
-        budget = options.retry_budget if options.retry_budget is not None else max(20, jobs)
-        control = RunControl(budget, options.outage_after)
-        super().__init__(client, emit, clock, options, control, rng=rng)
+    """Settles batches to create with the pass's ``Sender``; ``run`` returns when all are
+    settled or given up."""
 
     def _kind(self) -> Creates:
         """Batches created."""

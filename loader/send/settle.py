@@ -47,10 +47,9 @@ from anyio.abc import ObjectReceiveStream
 
 from loader.errors import SubmitError
 from loader.send.answers import Outcome, Verdict
-from loader.send.client import ReadRefused, RunRefused, ViasClient
-from loader.send.control import RunControl, SubmitOptions, sleep_unless_stopped
-from loader.send.pacing import AdaptiveLimit, Clock
-from loader.state.events import Emit, Event
+from loader.send.client import ReadRefused, RunRefused
+from loader.send.control import Sender, SubmitOptions, sleep_unless_stopped
+from loader.state.events import Event
 
 
 class Progress(Protocol):
@@ -166,30 +165,15 @@ class Work(Protocol[J_contra]):
 
 
 class Settler(ABC, Generic[J]):
-    """Settles jobs of one kind (``_kind``) against one client; ``run`` returns when all
-    are settled or given up. ``control`` is the run's: one stop switch, budget and streak
-    for every settler of the run."""
+    """Settles jobs of one kind (``_kind``) with the pass's ``Sender``; ``run`` returns
+    when all are settled or given up. The sender's control and limit are the run's: one
+    stop switch, budget, streak and room in flight for every settler of the run."""
 
-    def __init__(
-        self,
-        client: ViasClient,
-        emit: Emit,
-        clock: Clock,
-        options: SubmitOptions,
-        control: RunControl,
-        *,
-        rng: random.Random | None = None,
-        limit: AdaptiveLimit | None = None,
-    ) -> None:
-        self.client = client
-        self.emit = emit
-        self.clock = clock
-        self.options = options
-        self.control = control
+    def __init__(self, sender: Sender, *, rng: random.Random | None = None) -> None:
+        self.sender = sender
+        self.client, self.emit, self.clock = sender.client, sender.emit, sender.clock
+        self.options, self.control, self.limit = sender.options, sender.control, sender.limit
         self.random = rng or random.Random()
-        # The run's creates and changes go out at the same time, to one API: one limit.
-        self.limit = limit or AdaptiveLimit(options.concurrency)
-        client.stopped = lambda: self.control.stopping  # nothing leaves after a stop
         self.work = self._kind()
 
     @abstractmethod
