@@ -9,8 +9,12 @@ Per camera task (a camera in a group under one algorithm, ``LedgerKey``):
   state: **restart**;
 - a task with other settings: **update** (UpdateTask, the whole configuration), or
   **replace** when an update cannot express it (another algorithm version);
-- failed earlier with the same settings: held as ``failed`` (created anew only with
-  ``--retry-failed``); its batch's outcome still unknown: held as ``unknown``.
+- failed earlier with the same settings: kept as ``failed`` (created anew only with
+  ``--retry-failed``); its batch's outcome still unknown: kept as ``unknown``.
+
+A camera task the ledger keeps as it is (``Delta.kept``) is not the same thing as a batch a
+failed canary holds back (``RunState.held``): the summaries' ``held_*`` counts keep their
+names, as ``diff.json`` keeps its ``held`` key (older runs' files still read).
 
 Managed tasks whose camera left the sheet are **removed** (stopped, or deleted with
 ``--prune=delete``): those under one of the sheet's batch name prefixes (whatever file
@@ -36,7 +40,7 @@ _LIVE: Final = frozenset({LedgerState.LOADED, LedgerState.STOPPED})
 
 
 class Earlier(StrEnum):
-    """Why a camera task is held (not sent, not changed) this time."""
+    """Why a camera task is kept as the ledger has it (not sent, not changed) this time."""
 
     UNCHANGED = "unchanged"
     CHANGED = "changed"  # other settings, but its task is not known well enough to change
@@ -114,10 +118,10 @@ class Marks:
 
 @dataclass
 class Delta:
-    """The diff: cameras to create, changes to existing tasks, and the cameras held."""
+    """The diff: cameras to create, changes to existing tasks, and the cameras kept."""
 
     send: list[Camera]  # created by batches (new cameras, and the new half of replaces)
-    held: dict[int, tuple[Earlier, LedgerEntry]] = field(default_factory=dict)  # by position
+    kept: dict[int, tuple[Earlier, LedgerEntry]] = field(default_factory=dict)  # by position
     marks: Marks = field(default_factory=Marks)  # the settings of every camera task
     earlier: Mapping[LedgerKey, LedgerEntry] = field(default_factory=dict)  # the ledger read
     updates: list[TaskChange] = field(default_factory=list)
@@ -138,17 +142,17 @@ class Delta:
 
     def counts(self) -> dict[str, int]:
         """How many camera tasks each kind of change touches."""
-        held = [earlier for earlier, _ in self.held.values()]
+        kept = [earlier for earlier, _ in self.kept.values()]
         return {
             Change.CREATE: self.creates,
             Change.UPDATE: len(self.updates),
             Change.REPLACE: len(self.replaces),
-            Change.UNCHANGED: held.count(Earlier.UNCHANGED),
+            Change.UNCHANGED: kept.count(Earlier.UNCHANGED),
             Change.REMOVE: len(self.removes),
             Change.RESTART: len(self.restarts),
-            "held_failed": held.count(Earlier.FAILED),
-            "held_unknown": held.count(Earlier.UNKNOWN),
-            "held_changed": held.count(Earlier.CHANGED),
+            "held_failed": kept.count(Earlier.FAILED),
+            "held_unknown": kept.count(Earlier.UNKNOWN),
+            "held_changed": kept.count(Earlier.CHANGED),
         }
 
 
@@ -254,16 +258,16 @@ def _place(
     same = entry.fingerprint == mark
     if entry.state == LedgerState.FAILED:
         if same and not retry_failed:
-            delta.held[at] = (Earlier.FAILED, entry)
+            delta.kept[at] = (Earlier.FAILED, entry)
         else:
             delta.send.append(camera)
             delta.creates += 1
         return
     if entry.state == LedgerState.UNKNOWN:
-        delta.held[at] = (Earlier.UNKNOWN if same else Earlier.CHANGED, entry)
+        delta.kept[at] = (Earlier.UNKNOWN if same else Earlier.CHANGED, entry)
         return
     if not (entry.task_id or entry.batch_id):  # no way to find its task: nothing to change
-        delta.held[at] = (Earlier.UNCHANGED if same else Earlier.CHANGED, entry)
+        delta.kept[at] = (Earlier.UNCHANGED if same else Earlier.CHANGED, entry)
         return
     old = recorded.get(entry.fingerprint)
     fields = tuple(differences(old, new)) if not same else ()
@@ -276,7 +280,7 @@ def _place(
             return
         delta.updates.append(TaskChange(Change.UPDATE, key, entry, at, fields))
     elif entry.state != LedgerState.STOPPED and entry.task_state not in RESTARTABLE_TASK_STATES:
-        delta.held[at] = (Earlier.UNCHANGED, entry)
+        delta.kept[at] = (Earlier.UNCHANGED, entry)
     if entry.state == LedgerState.STOPPED or entry.task_state in RESTARTABLE_TASK_STATES:
         delta.restarts.append(TaskChange(Change.RESTART, key, entry, at))
 
@@ -335,7 +339,7 @@ def to_data(delta: Delta) -> dict[str, Any]:
     return {
         "send": [c.position for c in delta.send],
         "creates": delta.creates,
-        "held": [[at, earlier, list(entry)] for at, (earlier, entry) in delta.held.items()],
+        "held": [[at, earlier, list(entry)] for at, (earlier, entry) in delta.kept.items()],
         "fingerprints": delta.fingerprints,
         "documents": delta.documents,
         "updates": [change(c) for c in delta.updates],
@@ -370,7 +374,7 @@ def from_data(
     )
     return Delta(
         send=[by_position[at] for at in data["send"]],
-        held={at: (Earlier(e), LedgerEntry(*entry)) for at, e, entry in data["held"]},
+        kept={at: (Earlier(e), LedgerEntry(*entry)) for at, e, entry in data["held"]},
         marks=marks,
         earlier=ledger,
         updates=[change(item) for item in data["updates"]],

@@ -95,8 +95,13 @@ async def find_task_ids(run: Run, sender: Sender) -> None:
         sought.setdefault(change.entry.batch_id, set()).add(change.entry.video_source_id)
     concurrency = sender.options.concurrency
     found = await find_tasks(client, batch_ids, names, wanted=sought, concurrency=concurrency)
-    rows = [[b, s, task_id, name] for (b, s), (task_id, name) in found.items() if task_id]
-    log.info("bulkload.tasks_found", tasks=len(rows), named=len(names))
+    rows = [  # the changes' own tasks: the rest of a batch is never looked at
+        [b, s, task_id, name]
+        for (b, s), (task_id, name) in found.items()
+        if task_id and s in sought.get(b, ())
+    ]
+    tasks = sum(1 for task_id, _ in found.values() if task_id)
+    log.info("bulkload.tasks_found", tasks=tasks, named=len(names))
     # Journaled before a change uses them: a resume reads them back (a replaced task,
     # once deleted, could no longer be found).
     await sender.emit(TaskIdsFound(batch_ids=sorted(batch_ids), tasks=rows))

@@ -82,7 +82,7 @@ def resume_run(
     *,
     wiring: Wiring = Wiring(),
 ) -> RunReport:
-    """Settle what an interrupted run left, refusing a changed input or mapping."""
+    """Finish what an interrupted run left, refusing a changed input or mapping."""
     run = reopen_run(run_dir, options)
     connection = _connection_of(run)
     resumed = RunStarted(**{**run.started.payload(), "resumed": True})

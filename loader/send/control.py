@@ -35,7 +35,11 @@ class SubmitOptions:
     backoff_cap: float = 20.0
     retry_budget: int | None = None  # default: one retry per batch, at least 20
     outage_after: int = 12  # failures in a row, none succeeding, that end the run
-    lookup_delays: tuple[float, ...] = (1.0, 2.0, 4.0)  # the settle window for list lag
+    lookup_delays: tuple[float, ...] = (
+        1.0,
+        2.0,
+        4.0,
+    )  # waits for the list's lag (--settle, 2x, 4x)
     lookup_window: float = 0.0  # lookups span at least this (the read timeout), plus
     window_per_camera: float = 0.001  # this per camera of the batch (1 s per 1,000)
 
