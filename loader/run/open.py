@@ -131,11 +131,10 @@ def _run(
     options: RunOptions,
 ) -> Run:
     """The run over its journal's folds, with its ledger following them."""
-    events = journal.events()
+    events = list(journal.events())
     state, found = replay(events), FoundTasks(events)
-    ledger_file = (
-        Path(started.options["ledger"]) if planned.target is None else planned.target.ledger
-    )
+    target = planned.target
+    ledger_file = target.ledger if target is not None else Path(started.options["ledger"])
     ledger = LedgerFollower(
         ledger_file, started, planned.loaded, planned.plan, planned.delta, state
     )

@@ -3,7 +3,10 @@ The settler: workers fed from a memory stream settle each piece of work exactly 
 whatever its kind: a batch to create (``engine``: the ``Submitter``) or a change of an
 existing task (``changes``: the ``Changer``). A kind (``Work``) supplies only its request,
 the events that record its answers, and how an answer lost on the way back is verified;
-every rule below is the settler's, the same for both kinds.
+every rule below is the settler's, the same for both kinds. To settle means one thing
+here and in the folds (``BatchState.settled``, ``ChangeState.settled``): a job brought to
+its final answer (done or refused), exactly once; the lookups of a lost answer wait out the
+list's lag (``--settle``, ``SubmitOptions.lookup_delays``).
 
     Settler.run -> _take -> _settle -> _send_once / _verify
 
@@ -12,7 +15,8 @@ every rule below is the settler's, the same for both kinds.
   ``AdaptiveLimit``, one per run: a run's changes go out while its creates do (they wait
   on none), so the two share the room in flight and what either learns of congestion,
   as they share the client's ``RateLimiter`` (the rate, a Retry-After pause, the cut
-  after a 429) and the run's ``RunControl`` (``control``).
+  after a 429) and the run's ``RunControl``: every settler of a pass takes the pass's
+  ``Sender`` (``control``), which binds them once.
 - A request that provably did not reach the API (throttled, connection refused) is sent
   again after full-jitter backoff or the API's Retry-After.
 - A request that may have reached it (5xx, timeout, reset, "name exists") is never sent
