@@ -31,7 +31,7 @@ Step = Callable[[Run, Sender], Awaitable[None]]
 
 
 async def give_up_taken(run: Run, sender: Sender) -> None:
-    """Batches another run has recorded cameras of since this one was planned: never sent."""
+    """Batches another run has recorded cameras of since this one was planned: given up."""
     for name, reason in run.taken.items():
         await sender.emit(BatchGaveUp(batch=name, reason=reason, final=True))
 
@@ -57,9 +57,11 @@ async def canary(run: Run, sender: Sender) -> None:
 
 
 async def creates(run: Run, sender: Sender) -> None:
-    """The batches left to create (not the canary's), held back by a failed canary; the
-    changes that need no create go alongside (a replace's delete waits for its successor
-    to be listed: ``changes`` sends it)."""
+    """The batches left to create, with the changes that need no create alongside.
+
+    Not the canary's (its own step), and none while a failed canary holds them back. A
+    replace's delete waits for its successor to be listed: ``changes`` sends it.
+    """
     if run.canary_failed() and not sender.control.stopping:
         return
     rest = [j for j in run.to_create if not j.state.canary]
@@ -113,10 +115,11 @@ async def count_found(run: Run, sender: Sender) -> None:
 
 
 async def learn_tasks(run: Run, sender: Sender) -> None:
-    """The tasks of accepted batches whose fate or successors the run must know now: a
-    batch whose outcome the create answer leaves open, or that creates the successor of a
-    task to replace (the old one is deleted only once the new exists). With ``--task-ids``,
-    every accepted batch's tasks, to record their ids at once.
+    """The tasks of accepted batches whose fate or successors the run must know now.
+
+    A batch whose outcome the create answer leaves open, or that creates the successor of
+    a task to replace (the old one is deleted only once the new exists). With
+    ``--task-ids``, every accepted batch's tasks, to record their ids at once.
 
     A load needs no task id: a later change finds the ids it needs (``apply``), as
     ``bulkload refresh`` does, so a default load pays for its creates alone. Tasks are
@@ -148,8 +151,10 @@ async def learn_tasks(run: Run, sender: Sender) -> None:
 
 
 async def changes(run: Run, sender: Sender) -> None:
-    """The changes left after the creates (a replace's delete, once its successor is
-    listed), their unknown task ids found first."""
+    """The changes left after the creates, their unknown task ids found first.
+
+    A replace's delete goes here, once its successor is listed.
+    """
     if _changes_may_go(run, sender):
         await apply_changes(run, sender)
 
