@@ -56,7 +56,7 @@ from loader.send.control import Sender, SubmitOptions, sleep_unless_stopped
 from loader.state.events import Event
 
 
-class Progress(Protocol):
+class JobState(Protocol):
     """What the settler reads of a job's folded state (``BatchState``, ``ChangeState``)."""
 
     @property
@@ -75,7 +75,7 @@ class Piece(Protocol):
     """A job: whatever the kind needs to send it, and its folded state."""
 
     @property
-    def state(self) -> Progress: ...
+    def state(self) -> JobState: ...
 
 
 J = TypeVar("J", bound=Piece)
