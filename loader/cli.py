@@ -106,7 +106,7 @@ def validate(
     from loader.report import files
     from loader.report.console import show_validation
     from loader.report.summaries import format_validation
-    from loader.run.context import load_sheet
+    from loader.run.open import load_sheet
 
     def work() -> tuple[Loaded, dict[str, Any]]:
         options = RunOptions.of(

@@ -17,7 +17,7 @@ from loader.report import files
 from loader.report.changes import diff_data
 from loader.report.summaries import format_plan, format_validation
 from loader.run import drift as run_drift  # called through its module: tests wire it
-from loader.run.context import load_sheet
+from loader.run.open import load_sheet
 from loader.run.options import RunOptions
 from loader.run.plan import PlanReport, plan_sheet
 

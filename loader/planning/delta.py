@@ -9,8 +9,12 @@ Per camera task (a camera in a group under one algorithm, ``LedgerKey``):
   state: **restart**;
 - a task with other settings: **update** (UpdateTask, the whole configuration), or
   **replace** when an update cannot express it (another algorithm version);
-- failed earlier with the same settings: held as ``failed`` (created anew only with
-  ``--retry-failed``); its batch's outcome still unknown: held as ``unknown``.
+- failed earlier with the same settings: kept as ``failed`` (created anew only with
+  ``--retry-failed``); its batch's outcome still unknown: kept as ``unknown``.
+
+A camera task the ledger keeps as it is (``Delta.kept``) is not the same thing as a batch a
+failed canary holds back (``RunState.held``): the summaries' ``held_*`` counts keep their
+names, as ``diff.json`` keeps its ``held`` key (older runs' files still read).
 
 Managed tasks whose camera left the sheet are **removed** (stopped, or deleted with
 ``--prune=delete``): those under one of the sheet's batch name prefixes (whatever file
@@ -20,7 +24,7 @@ loaded them: weekly exports change names), or loaded by this very file.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
@@ -36,7 +40,7 @@ _LIVE: Final = frozenset({LedgerState.LOADED, LedgerState.STOPPED})
 
 
 class Earlier(StrEnum):
-    """Why a camera task is held (not sent, not changed) this time."""
+    """Why a camera task is kept as the ledger has it (not sent, not changed) this time."""
 
     UNCHANGED = "unchanged"
     CHANGED = "changed"  # other settings, but its task is not known well enough to change
@@ -114,10 +118,10 @@ class Marks:
 
 @dataclass
 class Delta:
-    """The diff: cameras to create, changes to existing tasks, and the cameras held."""
+    """The diff: cameras to create, changes to existing tasks, and the cameras kept."""
 
     send: list[Camera]  # created by batches (new cameras, and the new half of replaces)
-    held: dict[int, tuple[Earlier, LedgerEntry]] = field(default_factory=dict)  # by position
+    kept: dict[int, tuple[Earlier, LedgerEntry]] = field(default_factory=dict)  # by position
     marks: Marks = field(default_factory=Marks)  # the settings of every camera task
     earlier: Mapping[LedgerKey, LedgerEntry] = field(default_factory=dict)  # the ledger read
     updates: list[TaskChange] = field(default_factory=list)
@@ -138,17 +142,17 @@ class Delta:
 
     def counts(self) -> dict[str, int]:
         """How many camera tasks each kind of change touches."""
-        held = [earlier for earlier, _ in self.held.values()]
+        kept = [earlier for earlier, _ in self.kept.values()]
         return {
             Change.CREATE: self.creates,
             Change.UPDATE: len(self.updates),
             Change.REPLACE: len(self.replaces),
-            Change.UNCHANGED: held.count(Earlier.UNCHANGED),
+            Change.UNCHANGED: kept.count(Earlier.UNCHANGED),
             Change.REMOVE: len(self.removes),
             Change.RESTART: len(self.restarts),
-            "held_failed": held.count(Earlier.FAILED),
-            "held_unknown": held.count(Earlier.UNKNOWN),
-            "held_changed": held.count(Earlier.CHANGED),
+            "held_failed": kept.count(Earlier.FAILED),
+            "held_unknown": kept.count(Earlier.UNKNOWN),
+            "held_changed": kept.count(Earlier.CHANGED),
         }
 
 
@@ -184,15 +188,15 @@ def partition(
     wanted: dict[LedgerKey, Camera] = {}
     for camera in cameras:
         wanted[camera_key(camera, settings_classes)] = camera
-    leaving = _leaving(ledger, wanted, settings_classes, inventory)
+    leaving_tasks = leaving(ledger, wanted, settings_classes, inventory)
     live: dict[tuple[str, str], list[LedgerKey]] = {}  # leaving live tasks by camera
-    for key in sorted(k for k, e in leaving.items() if e.state == LedgerState.LOADED):
+    for key in sorted(k for k, e in leaving_tasks.items() if e.state == LedgerState.LOADED):
         live.setdefault((key[0], key[1]), []).append(key)
     for key, camera in wanted.items():
-        _place(delta, camera, key, ledger.get(key), recorded, leaving, live, retry_failed)
+        _place(delta, camera, key, ledger.get(key), recorded, leaving_tasks, live, retry_failed)
     delta.removes = [
         TaskChange(Change.REMOVE, key, entry)
-        for key, entry in sorted(leaving.items())
+        for key, entry in sorted(leaving_tasks.items())
         if entry.state == LedgerState.LOADED or deleting
     ]
     return delta
@@ -254,16 +258,16 @@ def _place(
     same = entry.fingerprint == mark
     if entry.state == LedgerState.FAILED:
         if same and not retry_failed:
-            delta.held[at] = (Earlier.FAILED, entry)
+            delta.kept[at] = (Earlier.FAILED, entry)
         else:
             delta.send.append(camera)
             delta.creates += 1
         return
     if entry.state == LedgerState.UNKNOWN:
-        delta.held[at] = (Earlier.UNKNOWN if same else Earlier.CHANGED, entry)
+        delta.kept[at] = (Earlier.UNKNOWN if same else Earlier.CHANGED, entry)
         return
     if not (entry.task_id or entry.batch_id):  # no way to find its task: nothing to change
-        delta.held[at] = (Earlier.UNCHANGED if same else Earlier.CHANGED, entry)
+        delta.kept[at] = (Earlier.UNCHANGED if same else Earlier.CHANGED, entry)
         return
     old = recorded.get(entry.fingerprint)
     fields = tuple(differences(old, new)) if not same else ()
@@ -276,18 +280,21 @@ def _place(
             return
         delta.updates.append(TaskChange(Change.UPDATE, key, entry, at, fields))
     elif entry.state != LedgerState.STOPPED and entry.task_state not in RESTARTABLE_TASK_STATES:
-        delta.held[at] = (Earlier.UNCHANGED, entry)
+        delta.kept[at] = (Earlier.UNCHANGED, entry)
     if entry.state == LedgerState.STOPPED or entry.task_state in RESTARTABLE_TASK_STATES:
         delta.restarts.append(TaskChange(Change.RESTART, key, entry, at))
 
 
-def _leaving(
+def leaving(
     ledger: Mapping[LedgerKey, LedgerEntry],
-    wanted: Mapping[LedgerKey, Camera],
+    wanted: Container[LedgerKey],
     settings_classes: Sequence[SettingsClass],
     inventory: str,
+    *,
+    live_only: bool = True,
 ) -> dict[LedgerKey, LedgerEntry]:
-    """Live managed tasks of this sheet whose camera task the sheet no longer has.
+    """Managed tasks of this sheet whose camera task the sheet no longer has: live ones
+    (``live_only``: what --prune scopes), or all of them (what a run's results list).
 
     A task is this sheet's when its batch's name carries one of the sheet's prefixes (the
     mapping's ``name_prefix``: what a weekly export keeps when its file name changes), or
@@ -298,7 +305,7 @@ def _leaving(
         key: entry
         for key, entry in ledger.items()
         if key not in wanted
-        and entry.state in _LIVE
+        and (entry.state in _LIVE or not live_only)
         and (
             batch_prefix(entry.batch) in prefixes
             or bool(inventory and entry.inventory == inventory)
@@ -332,7 +339,7 @@ def to_data(delta: Delta) -> dict[str, Any]:
     return {
         "send": [c.position for c in delta.send],
         "creates": delta.creates,
-        "held": [[at, earlier, list(entry)] for at, (earlier, entry) in delta.held.items()],
+        "held": [[at, earlier, list(entry)] for at, (earlier, entry) in delta.kept.items()],
         "fingerprints": delta.fingerprints,
         "documents": delta.documents,
         "updates": [change(c) for c in delta.updates],
@@ -367,7 +374,7 @@ def from_data(
     )
     return Delta(
         send=[by_position[at] for at in data["send"]],
-        held={at: (Earlier(e), LedgerEntry(*entry)) for at, e, entry in data["held"]},
+        kept={at: (Earlier(e), LedgerEntry(*entry)) for at, e, entry in data["held"]},
         marks=marks,
         earlier=ledger,
         updates=[change(item) for item in data["updates"]],

@@ -1,8 +1,9 @@
 """
 Wiring a run together, the only place that knows every stage: the options of a command
-(``options``), a run's context built or rebuilt from its journal (``context``), and the
-drivers of run, resume and reconcile (``runner``) with the canary that may go first
-(``canary``) and the changes to existing tasks that follow the creates (``apply``),
+(``options``), the plan every command shares (``plan``), a run opened new or from its
+journal (``open``) into an immutable ``run.Run``, the steps a pass is a sequence of
+(``steps``: the canary, the creates, the task lists, the changes of ``apply``) driven by
+``runner`` with one ``Sender`` and one ``recorder``, and its end (``conclude``),
 ``bulkload refresh`` (``refresh``), a plan's drift check (``drift``), the preflight
 checks of ``bulkload doctor`` (``doctor``); ``logs`` configures structlog for a run.
 

@@ -23,8 +23,7 @@ from typing import Final
 from loader.errors import SubmitError
 from loader.model.vias import FAILED_TASK_STATES
 from loader.send.client import ReadFailed, ViasClient
-from loader.send.control import RunControl, sleep_unless_stopped
-from loader.send.pacing import Clock
+from loader.send.control import Sender, sleep_unless_stopped
 from loader.state.events import (
     CanaryFailed,
     CanaryPassed,
@@ -57,28 +56,20 @@ class _Look:
         return ", ".join(f"{s or '(none)'} {n}" for s, n in sorted(self.states.items()))
 
 
-async def judge(
-    client: ViasClient,
-    batch: BatchState,
-    emit: Emit,
-    clock: Clock,
-    control: RunControl,
-    *,
-    wait: float,
-) -> CanaryVerdict | None:
+async def judge(sender: Sender, batch: BatchState, *, wait: float) -> CanaryVerdict | None:
     """The canary's verdict, recorded.
 
     None (nothing recorded) while its batch is not settled, or when the run stops first.
     """
-    if not batch.settled or control.stopping:
+    if not batch.settled or sender.control.stopping:
         return None
     verdict: CanaryVerdict | None = _failed_at_once(batch)
     if verdict is None:
-        await emit(CanaryWaiting(batch=batch.name, cameras=batch.cameras, wait=wait))
-        verdict = await _watch(client, batch, emit, clock, control, wait)
+        await sender.emit(CanaryWaiting(batch=batch.name, cameras=batch.cameras, wait=wait))
+        verdict = await _watch(sender, batch, wait)
         if verdict is None:
             return None
-    await emit(verdict)
+    await sender.emit(verdict)
     return verdict
 
 
@@ -99,22 +90,16 @@ def _failed_at_once(batch: BatchState) -> CanaryFailed | None:
     return None
 
 
-async def _watch(
-    client: ViasClient,
-    batch: BatchState,
-    emit: Emit,
-    clock: Clock,
-    control: RunControl,
-    wait: float,
-) -> CanaryVerdict | None:
+async def _watch(sender: Sender, batch: BatchState, wait: float) -> CanaryVerdict | None:
     """Look at the tasks until all run, one failed, or ``wait`` seconds have passed.
 
     A batch found by name carries no counts: all its cameras must then have a task.
     """
+    client, clock, control = sender.client, sender.clock, sender.control
     created = batch.total - batch.failed if batch.total else batch.cameras
     began = clock.now()
     while True:
-        look = await _look(client, batch, emit)
+        look = await _look(client, batch, sender.emit)
         if client.refused is not None:
             control.stop(client.refusal)
             return None

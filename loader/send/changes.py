@@ -15,8 +15,8 @@ own (``Changes``):
   run is refused for good is left for ``resume`` (the refusal may be lifted).
 - Events are keyed by the change (``Mutation.id``).
 
-The ``control`` passed in is the run's (the ``Submitter``'s): one stop switch, budget and
-streak for creates and changes alike.
+The ``Sender`` is the pass's (the ``Submitter``'s): one stop switch, budget, streak and
+room in flight for creates and changes alike.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ class ChangeJob:
 
 
 class Changer(Settler[ChangeJob]):
-    """Applies change jobs against one client; ``run`` returns when all are settled or
-    given up. Built as every settler is; ``control`` is the run's (pass the ``Submitter``'s)."""
+    """Applies change jobs with the pass's ``Sender`` (the ``Submitter``'s); ``run``
+    returns when all are settled or given up."""
 
     def _kind(self) -> Changes:
         """Changes of existing tasks."""

@@ -2,10 +2,12 @@
 What every step of a run that talks to the API shares: how hard and how long to try
 (``SubmitOptions``), the run's stop switch, retry budget and failure streak
 (``RunControl``, one per run, so an interrupt, an outage or a spent budget stops creates,
-changes and the canary's watch alike), and a sleep that a stop cuts short.
+changes and the canary's watch alike), a sleep that a stop cuts short, and the ``Sender``
+that binds them once a pass with the client, the recorder, the clock and the limit in
+flight (as httpx's ``AsyncClient`` binds its collaborators in its constructor).
 
-Used by the settler (``settle``: the creates of ``engine`` and the changes of ``changes``)
-and by the canary's watch (``run.canary``).
+Used by the settler (``settle``: the creates of ``engine`` and the changes of ``changes``),
+the task lists (``observe``) and the canary's watch (``run.canary``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from dataclasses import dataclass, field
 import anyio
 
 from loader.send.answers import Outcome, Scope
-from loader.send.pacing import Clock
+from loader.send.client import ViasClient
+from loader.send.pacing import AdaptiveLimit, Clock
+from loader.state.events import Emit
+
+MIN_RETRY_BUDGET = 20  # retries a run may spend whatever its size
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,7 +35,11 @@ class SubmitOptions:
     backoff_cap: float = 20.0
     retry_budget: int | None = None  # default: one retry per batch, at least 20
     outage_after: int = 12  # failures in a row, none succeeding, that end the run
-    lookup_delays: tuple[float, ...] = (1.0, 2.0, 4.0)  # the settle window for list lag
+    lookup_delays: tuple[float, ...] = (
+        1.0,
+        2.0,
+        4.0,
+    )  # waits for the list's lag (--settle, 2x, 4x)
     lookup_window: float = 0.0  # lookups span at least this (the read timeout), plus
     window_per_camera: float = 0.001  # this per camera of the batch (1 s per 1,000)
 
@@ -91,3 +101,45 @@ async def sleep_unless_stopped(clock: Clock, control: RunControl, seconds: float
         group.start_soon(wake_on_stop)
         await clock.sleep(seconds)
         group.cancel_scope.cancel()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sender:
+    """What one pass sends with, bound once: the client (its pacer), the recorder of
+    events, the clock, how hard to try, the run's control and its room in flight.
+
+    The run's creates and changes go out at the same time to one API: they share the
+    limit in flight and the control (one stop switch, budget and streak).
+    """
+
+    client: ViasClient
+    emit: Emit  # journal first, then the fold, the ledger, the log and the screen
+    clock: Clock
+    options: SubmitOptions
+    control: RunControl
+    limit: AdaptiveLimit
+
+    @classmethod
+    def of(
+        cls,
+        client: ViasClient,
+        emit: Emit,
+        clock: Clock,
+        options: SubmitOptions,
+        *,
+        jobs: int = 0,
+        control: RunControl | None = None,
+    ) -> Sender:
+        """A pass's sender; ``jobs``: how many pieces of work the pass has (the default
+        retry budget: one retry each, at least ``MIN_RETRY_BUDGET``), unless ``control``
+        (the run's) is given. Nothing leaves the client once the control stops."""
+        if control is None:
+            budget = options.retry_budget
+            budget = budget if budget is not None else max(MIN_RETRY_BUDGET, jobs)
+            control = RunControl(budget, options.outage_after)
+        limit = AdaptiveLimit(options.concurrency)
+        sender = cls(
+            client=client, emit=emit, clock=clock, options=options, control=control, limit=limit
+        )
+        client.stopped = lambda: sender.control.stopping
+        return sender

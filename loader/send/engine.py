@@ -6,20 +6,20 @@ lost answer). What is the creates' own (``Creates``):
 - The request: CreateBatchTask with the batch's exact bytes; "name exists" (VIAS.00010011)
   is an answer that may mean this batch was created already, verified like a lost one.
 - A lost answer is verified by looking the batch up by its exact name (``Lookups``) over a
-  settle window that covers the list's lag, the read timeout and the batch's size (a big
+  lookup window that covers the list's lag, the read timeout and the batch's size (a big
   batch may still be committing when its answer is lost): found, it is accepted; absent in
   lookups that span the whole window, it is sent again; anything less leaves it in doubt.
 - A refusal of the run for good (permissions, project) fails the batches never sent, or
   whose every send provably never arrived: nothing can have been created.
 
-The ``Submitter`` makes the run's ``RunControl``, its retry budget covering every piece
-of work of the run; the run's ``Changer`` shares it. ``SubmitOptions``, ``RunControl`` and
-``Emit`` are re-exported here for the callers that import them from this module.
+The ``Submitter`` and the run's ``Changer`` share the pass's ``Sender`` (its control's
+retry budget covers every piece of work of the run). ``SubmitOptions``, ``RunControl``,
+``Sender`` and ``Emit`` are re-exported here for the callers that import them from this
+module.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -29,6 +29,7 @@ from loader.model.vias import BatchTaskResponse
 from loader.send.answers import Outcome
 from loader.send.client import ReadFailed, ViasClient
 from loader.send.control import RunControl as RunControl
+from loader.send.control import Sender as Sender
 from loader.send.control import SubmitOptions as SubmitOptions
 from loader.send.pacing import Clock
 from loader.send.settle import Events, Finding, Settler
@@ -47,7 +48,7 @@ from loader.state.events import (
 from loader.state.events import Emit as Emit
 from loader.state.runstate import BatchState, BatchStatus
 
-MIN_LOOKUP_STEP: Final = 1.0  # seconds between lookups past the settle delays, at least
+MIN_LOOKUP_STEP: Final = 1.0  # seconds between lookups past the lookup delays, at least
 _EPSILON: Final = 1e-6  # clock arithmetic slack when checking that the window has passed
 
 
@@ -61,22 +62,8 @@ class Job:
 
 
 class Submitter(Settler[Job]):
-    """Settles batches to create against one client; ``run`` returns when all are settled
-    or given up. ``jobs``: how many pieces of work the run has (the default retry budget)."""
-
-    def __init__(
-        self,
-        client: ViasClient,
-        emit: Emit,
-        clock: Clock,
-        options: SubmitOptions,
-        *,
-        jobs: int,
-        rng: random.Random | None = None,
-    ) -> None:
-        budget = options.retry_budget if options.retry_budget is not None else max(20, jobs)
-        control = RunControl(budget, options.outage_after)
-        super().__init__(client, emit, clock, options, control, rng=rng)
+    """Settles batches to create with the pass's ``Sender``; ``run`` returns when all are
+    settled or given up."""
 
     def _kind(self) -> Creates:
         """Batches created."""
@@ -131,7 +118,7 @@ class Creates:
 
 
 class Lookups:
-    """Looks a batch up by its exact name until its settle window has passed.
+    """Looks a batch up by its exact name until its lookup window has passed.
 
     Absent only when every lookup that answered found nothing, at least
     ``len(lookup_delays)`` answered, and the last went out after the whole window.
@@ -146,7 +133,7 @@ class Lookups:
         self.answered = 0
 
     def waits(self, backoff: Callable[[int], float]) -> list[float]:
-        """The settle delays, then doubling until the window is spanned; then all again."""
+        """The lookup delays, then doubling until the window is spanned; then all again."""
         return lookup_schedule(self.delays, self.window) * 2
 
     async def read(self, number: int) -> tuple[Finding, list[Event]]:
@@ -187,7 +174,7 @@ class Lookups:
 
 
 def lookup_schedule(delays: Sequence[float], window: float) -> list[float]:
-    """Waits before each lookup: the settle delays, then doubling, until they span the window.
+    """Waits before each lookup: the lookup delays, then doubling, until they span the window.
 
     The last wait is cut so that the last lookup goes out when the window ends.
     """

@@ -3,7 +3,10 @@ The settler: workers fed from a memory stream settle each piece of work exactly 
 whatever its kind: a batch to create (``engine``: the ``Submitter``) or a change of an
 existing task (``changes``: the ``Changer``). A kind (``Work``) supplies only its request,
 the events that record its answers, and how an answer lost on the way back is verified;
-every rule below is the settler's, the same for both kinds.
+every rule below is the settler's, the same for both kinds. To settle means one thing
+here and in the folds (``BatchState.settled``, ``ChangeState.settled``): a job brought to
+its final answer (done or refused), exactly once; the lookups of a lost answer wait out the
+list's lag (``--settle``, ``SubmitOptions.lookup_delays``).
 
     Settler.run -> _take -> _settle -> _send_once / _verify
 
@@ -12,7 +15,8 @@ every rule below is the settler's, the same for both kinds.
   ``AdaptiveLimit``, one per run: a run's changes go out while its creates do (they wait
   on none), so the two share the room in flight and what either learns of congestion,
   as they share the client's ``RateLimiter`` (the rate, a Retry-After pause, the cut
-  after a 429) and the run's ``RunControl`` (``control``).
+  after a 429) and the run's ``RunControl``: every settler of a pass takes the pass's
+  ``Sender`` (``control``), which binds them once.
 - A request that provably did not reach the API (throttled, connection refused) is sent
   again after full-jitter backoff or the API's Retry-After.
 - A request that may have reached it (5xx, timeout, reset, "name exists") is never sent
@@ -47,13 +51,12 @@ from anyio.abc import ObjectReceiveStream
 
 from loader.errors import SubmitError
 from loader.send.answers import Outcome, Verdict
-from loader.send.client import ReadRefused, RunRefused, ViasClient
-from loader.send.control import RunControl, SubmitOptions, sleep_unless_stopped
-from loader.send.pacing import AdaptiveLimit, Clock
-from loader.state.events import Emit, Event
+from loader.send.client import ReadRefused, RunRefused
+from loader.send.control import Sender, SubmitOptions, sleep_unless_stopped
+from loader.state.events import Event
 
 
-class Progress(Protocol):
+class JobState(Protocol):
     """What the settler reads of a job's folded state (``BatchState``, ``ChangeState``)."""
 
     @property
@@ -72,7 +75,7 @@ class Piece(Protocol):
     """A job: whatever the kind needs to send it, and its folded state."""
 
     @property
-    def state(self) -> Progress: ...
+    def state(self) -> JobState: ...
 
 
 J = TypeVar("J", bound=Piece)
@@ -166,30 +169,15 @@ class Work(Protocol[J_contra]):
 
 
 class Settler(ABC, Generic[J]):
-    """Settles jobs of one kind (``_kind``) against one client; ``run`` returns when all
-    are settled or given up. ``control`` is the run's: one stop switch, budget and streak
-    for every settler of the run."""
+    """Settles jobs of one kind (``_kind``) with the pass's ``Sender``; ``run`` returns
+    when all are settled or given up. The sender's control and limit are the run's: one
+    stop switch, budget, streak and room in flight for every settler of the run."""
 
-    def __init__(
-        self,
-        client: ViasClient,
-        emit: Emit,
-        clock: Clock,
-        options: SubmitOptions,
-        control: RunControl,
-        *,
-        rng: random.Random | None = None,
-        limit: AdaptiveLimit | None = None,
-    ) -> None:
-        self.client = client
-        self.emit = emit
-        self.clock = clock
-        self.options = options
-        self.control = control
+    def __init__(self, sender: Sender, *, rng: random.Random | None = None) -> None:
+        self.sender = sender
+        self.client, self.emit, self.clock = sender.client, sender.emit, sender.clock
+        self.options, self.control, self.limit = sender.options, sender.control, sender.limit
         self.random = rng or random.Random()
-        # The run's creates and changes go out at the same time, to one API: one limit.
-        self.limit = limit or AdaptiveLimit(options.concurrency)
-        client.stopped = lambda: self.control.stopping  # nothing leaves after a stop
         self.work = self._kind()
 
     @abstractmethod

@@ -319,6 +319,21 @@ class ChangeGaveUp(Event):
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class TaskIdsFound(Event):
+    """The ids of tasks the run's changes need, found by listing their batches (the ledger
+    knew them by batch only): a fold of these sits beside the plan, which never changes,
+    and a resume reads them back instead of listing again. ``batch`` stays "".
+
+    ``batch_ids``: the batches listed; ``tasks``: rows [batch id, video source id, task
+    id, task name] of the tasks found (a camera with two tasks in one batch has none).
+    """
+
+    kind: ClassVar[str] = "TaskIdsFound"
+    batch_ids: list[str] = field(default_factory=list)
+    tasks: list[list[str]] = field(default_factory=list)
+
+
 # Every event type by its kind: derived, so a new event can never be left out.
 KINDS: dict[str, type[Event]] = {cls.kind: cls for cls in Event.__subclasses__()}
 

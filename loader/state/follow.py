@@ -280,7 +280,7 @@ def change_entries(
             note(change.entry, "replaced", state=LedgerState.DELETED, task_state="")
     adopted = [
         entry._replace(fingerprint=delta.fingerprints[at], inventory=entry.inventory or inventory)
-        for at, (earlier, entry) in delta.held.items()
+        for at, (earlier, entry) in delta.kept.items()
         if earlier == Earlier.UNCHANGED
         and (entry.fingerprint != delta.fingerprints[at] or not entry.inventory)
     ]

@@ -129,7 +129,7 @@ def outcomes(loaded: Loaded, planned: Plan, delta: Delta, state: RunState) -> Ou
     checked = loaded.checked
     result = Outcomes.empty(len(checked.rows))
     _from_validation(result, loaded)
-    for position, (earlier, entry) in delta.held.items():
+    for position, (earlier, entry) in delta.kept.items():
         result.set(
             position, earlier.value, entry.batch, entry.batch_id, "", _held_message(earlier, entry)
         )

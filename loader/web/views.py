@@ -123,7 +123,7 @@ def held_lists(
     """The cameras held back this time, by why: failed earlier, of unknown outcome, or
     changed with tasks bulkload does not know (each with its row, camera and earlier run)."""
     found: dict[str, list[dict[str, Any]]] = {"failed": [], "unknown": [], "changed": []}
-    for at, (earlier, entry) in sorted(delta.held.items(), key=lambda item: rows.get(item[0], 0)):
+    for at, (earlier, entry) in sorted(delta.kept.items(), key=lambda item: rows.get(item[0], 0)):
         if earlier == Earlier.UNCHANGED:
             continue
         found[str(earlier)].append(

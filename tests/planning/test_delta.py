@@ -80,7 +80,7 @@ def test_each_kind_of_change_in_one_diff() -> None:
     delta = diff(wanted, entries)
 
     assert [c.position for c in delta.send] == [0, 3, 4]  # the new camera and two replaces
-    assert delta.held == {1: (Earlier.UNCHANGED, entries[0])}
+    assert delta.kept == {1: (Earlier.UNCHANGED, entries[0])}
     assert [(c.position, c.fields) for c in delta.updates] == [
         (2, (FieldChange("description", "(none)", "gate"),))
     ]
@@ -124,7 +124,7 @@ def test_a_version_the_api_does_not_report_is_not_a_change() -> None:
 
     delta = partition([cam], CLASSES, ledger, {fingerprint(learned): learned}, inventory="site.csv")
 
-    assert delta.held == {1: (Earlier.UNCHANGED, entry)}
+    assert delta.kept == {1: (Earlier.UNCHANGED, entry)}
     assert (delta.updates, delta.replaces) == ([], {})
 
 
@@ -166,7 +166,7 @@ def test_a_sheet_against_its_own_ledger_changes_nothing(rows: list[tuple[str, in
     delta = diff(cams, [loaded(c) for c in cams])
 
     assert (delta.send, delta.updates, delta.removes, delta.restarts) == ([], [], [], [])
-    assert sorted(delta.held) == [c.position for c in cams]
+    assert sorted(delta.kept) == [c.position for c in cams]
 
 
 @given(sheets, sheets)
@@ -181,7 +181,7 @@ def test_every_camera_task_has_exactly_one_fate(
     delta = diff(new, [loaded(c) for c in old])
 
     fates = (
-        [c.position for c in delta.send] + [c.position for c in delta.updates] + list(delta.held)
+        [c.position for c in delta.send] + [c.position for c in delta.updates] + list(delta.kept)
     )
     assert sorted(fates) == [c.position for c in new]
     wanted = {camera_key(c, CLASSES) for c in new}

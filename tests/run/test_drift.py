@@ -22,7 +22,7 @@ from loader.model.changes import Change
 from loader.planning.delta import Delta, TaskChange
 from loader.planning.drift import drift
 from loader.run import drift as run_drift
-from loader.run.context import load_sheet
+from loader.run.open import load_sheet
 from loader.run.options import RunOptions
 from loader.run.plan import diff_sheet
 from loader.run.refresh import refresh_ledger

@@ -20,7 +20,7 @@ from loader.planning.learned import (
     resolve_group,
     task_document,
 )
-from loader.run.context import load_sheet
+from loader.run.open import load_sheet
 from loader.run.options import RunOptions
 from loader.run.refresh import RefreshProgress, refresh_ledger
 from loader.run.runner import Wiring, start_run

@@ -18,10 +18,14 @@ import openpyxl
 import pytest
 
 from loader.check import transforms
+from loader.model.cameras import LedgerEntry
+from loader.run.open import reopen_run
 from loader.run.options import RunOptions
 from loader.run.runner import Wiring, resume_run, start_run
 from loader.sim import SimConfig, SimState, running_simulator
 from loader.sim.app import create_app, new_state
+from loader.state.events import TaskIdsFound
+from loader.state.journal import Journal
 from tests.conftest import FakeClock
 from tests.e2e.test_kill_resume import bulkload, wait_for
 from tests.run.test_run import settings_for
@@ -451,3 +455,33 @@ def test_the_retry_budget_covers_the_changes_whose_ids_are_found(
     assert report.retries >= 25
     assert report.removed == {"stopped": expected["remove"]}
     assert_matches(sim, edited, removed)
+
+
+def test_the_plan_is_never_rewritten_and_the_ids_found_are_journaled(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Week 2 finds the task ids it changes: diff.json stays as planned (no task id), one
+    TaskIdsFound in the journal names a task for every change, and the run reopened for a
+    resume has them all from the journal."""
+    wiring, _, edited, expected, _, _ = _week(
+        tmp_path, clock, SimConfig(start_fail_percent=0), task_ids=False
+    )
+    sheet = write(tmp_path, edited, "site-week-2.csv")
+
+    report = start_run(sheet, _options(tmp_path, prune="stop"), wiring=wiring)
+
+    plan = json.loads((report.run_dir / "diff.json").read_text(encoding="utf-8"))
+    changes = [*plan["updates"], *plan["replaces"], *plan["removes"]]
+    planned_ids = {LedgerEntry(*entry).task_id for _, _, entry, _, _ in changes}
+    found = [
+        e for e in Journal(report.run_dir / "journal.sqlite").events() if e.kind == "TaskIdsFound"
+    ]
+    tasks = found[0].tasks if isinstance(found[0], TaskIdsFound) else []
+    reopened = reopen_run(report.run_dir, _options(tmp_path, prune="stop"))
+    named = reopened.changes_named()
+    reopened.journal.close()
+    reopened.ledger.close()
+    resumed_ids = {c.entry.task_id for c in [*named.updates, *named.removes]}
+    assert (planned_ids, len(found), report.exit_code) == ({""}, 1, 0)
+    assert len(tasks) == expected["update"] + expected["replace"] + expected["remove"]
+    assert "" not in resumed_ids  # a resume reads the ids found back from the journal

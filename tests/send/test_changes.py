@@ -16,7 +16,7 @@ from loader.send.answers import Scope, Verdict, classify_change
 from loader.send.auth import StaticToken
 from loader.send.changes import GONE, ChangeJob, Changer
 from loader.send.client import ReadFailed, RunRefused, ViasClient
-from loader.send.control import RunControl, SubmitOptions
+from loader.send.control import RunControl, Sender, SubmitOptions
 from loader.send.pacing import RateLimiter
 from loader.state.events import (
     ChangeAmbiguous,
@@ -122,7 +122,8 @@ async def apply(
         client = ViasClient(
             http, project_id="p1", auth=StaticToken("tok-1"), limiter=RateLimiter(10, clock)
         )
-        changer = Changer(client, emit, clock, options, control, rng=random.Random(1))
+        sender = Sender.of(client, emit, clock, options, control=control)
+        changer = Changer(sender, rng=random.Random(1))
         await changer.run(jobs)
     return Applied(events, changer, jobs)
 

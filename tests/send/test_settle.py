@@ -16,7 +16,7 @@ from loader.model.changes import Action, Mutation
 from loader.send.auth import StaticToken
 from loader.send.changes import ChangeJob, Changer
 from loader.send.client import ViasClient
-from loader.send.control import RunControl, SubmitOptions
+from loader.send.control import RunControl, Sender, SubmitOptions
 from loader.send.engine import Job, Submitter
 from loader.send.pacing import RateLimiter
 from loader.send.settle import Piece, Settler
@@ -63,10 +63,10 @@ def _listing(n: int) -> httpx.Response:
 def _submitter(
     client: ViasClient, emit: Emit, clock: FakeClock, options: SubmitOptions, control: Any
 ) -> Submitter:
-    """The run's first settler: it makes the run's control (a test may pass its own)."""
-    settler = Submitter(client, emit, clock, options, jobs=1, rng=random.Random(1))
-    settler.control = control or settler.control
-    return settler
+    """The run's first settler: its sender makes the run's control (a test may pass its own)."""
+    return Submitter(
+        Sender.of(client, emit, clock, options, jobs=1, control=control), rng=random.Random(1)
+    )
 
 
 def _change(n: int, in_doubt: bool) -> ChangeJob:
@@ -87,7 +87,7 @@ def _changer(
 ) -> Changer:
     """A run's changer: it takes the run's control."""
     control = control or RunControl(budget=20, outage_after=options.outage_after)
-    return Changer(client, emit, clock, options, control, rng=random.Random(1))
+    return Changer(Sender.of(client, emit, clock, options, control=control), rng=random.Random(1))
 
 
 CREATES = Kind(
@@ -469,9 +469,10 @@ async def test_a_runs_settlers_share_its_control_and_its_limit_in_flight(
         client = ViasClient(
             http, project_id="p1", auth=StaticToken("t"), limiter=RateLimiter(1, clock)
         )
-        submitter = Submitter(client, emit, clock, OPTIONS, jobs=1)
-        changer = Changer(client, emit, clock, OPTIONS, submitter.control, limit=submitter.limit)
-        alone = Changer(client, emit, clock, OPTIONS, submitter.control)
+        sender = Sender.of(client, emit, clock, OPTIONS, jobs=1)
+        submitter = Submitter(sender)
+        changer = Changer(sender)
+        alone = Changer(Sender.of(client, emit, clock, OPTIONS, control=sender.control))
 
     assert (changer.control is submitter.control, changer.limit is submitter.limit) == (
         True,
@@ -517,12 +518,8 @@ async def test_a_request_waiting_for_its_turn_when_the_run_stops_never_leaves(
         transport=httpx.MockTransport(answer), base_url="http://vias.test"
     ) as http:
         client = ViasClient(http, project_id="p1", auth=StaticToken("t"), limiter=limiter)
-        submitter = Submitter(client, emit, clock, OPTIONS, jobs=1)
-        settler: Settler[Any] = (
-            submitter
-            if kind == "create"
-            else Changer(client, emit, clock, OPTIONS, submitter.control)
-        )
+        submitter = Submitter(Sender.of(client, emit, clock, OPTIONS, jobs=1))
+        settler: Settler[Any] = submitter if kind == "create" else Changer(submitter.sender)
         job: Any = _batch(1, False) if kind == "create" else _change(1, False)
         async with anyio.create_task_group() as group:
             group.start_soon(settler.run, [job])

@@ -12,7 +12,7 @@ import pytest
 
 from loader.send.auth import IamPassword, StaticToken, TokenSource
 from loader.send.client import ViasClient
-from loader.send.engine import Job, SubmitOptions, Submitter
+from loader.send.engine import Job, Sender, SubmitOptions, Submitter
 from loader.send.pacing import RateLimiter
 from loader.state.events import Event
 from loader.state.runstate import BatchState, BatchStatus
@@ -92,7 +92,8 @@ async def settle(
             auth=auth or StaticToken("tok-123456"),
             limiter=RateLimiter(10, clock),
         )
-        engine = Submitter(client, emit, clock, options, jobs=len(names), rng=random.Random(1))
+        sender = Sender.of(client, emit, clock, options, jobs=len(names))
+        engine = Submitter(sender, rng=random.Random(1))
         status = BatchStatus.IN_DOUBT if in_doubt else BatchStatus.PENDING
         jobs = [
             Job(n, json.dumps({"name": n}).encode(), BatchState(n, status=status)) for n in names
@@ -406,7 +407,7 @@ async def test_429_without_retry_after_lowers_the_rate_then_it_recovers(clock: F
         transport=httpx.MockTransport(api), base_url="https://vias.test"
     ) as http:
         client = ViasClient(http, project_id="p1", auth=StaticToken("tok-1"), limiter=limiter)
-        engine = Submitter(client, emit, clock, SubmitOptions(concurrency=1), jobs=40)
+        engine = Submitter(Sender.of(client, emit, clock, SubmitOptions(concurrency=1), jobs=40))
         jobs = [Job(f"n{i}", b"{}", BatchState(f"n{i}")) for i in range(40)]
         await engine.run(jobs)
 
@@ -430,9 +431,8 @@ async def test_429_with_retry_after_pauses_without_lowering_the_rate(clock: Fake
         transport=httpx.MockTransport(api), base_url="https://vias.test"
     ) as http:
         client = ViasClient(http, project_id="p1", auth=StaticToken("tok-1"), limiter=limiter)
-        await Submitter(client, emit, clock, SubmitOptions(concurrency=1), jobs=1).run(
-            [Job("n1", b"{}", BatchState("n1"))]
-        )
+        sender = Sender.of(client, emit, clock, SubmitOptions(concurrency=1), jobs=1)
+        await Submitter(sender).run([Job("n1", b"{}", BatchState("n1"))])
 
     assert (limiter.rate, api.count("POST"), 3.0 in clock.sleeps) == (10, 2, True)
 

@@ -1,0 +1,44 @@
+"""
+The results workbook's cells that no outcome changes (the Cameras sheet's inventory
+columns), made and rendered while the run waits on the network, so that its end only
+adds what the outcomes decide. [no I/O: renders in memory]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import anyio
+
+from loader.check.load import Loaded
+from loader.report.results import CameraColumns, camera_columns
+from loader.report.workbook import Rendered, render_ahead
+
+PREPARE_PAUSE = 0.002  # seconds between two steps of the rendering: requests go first
+
+
+@dataclass(frozen=True)
+class PreparedResults:
+    """What the results workbook holds that no outcome changes, made and rendered ahead."""
+
+    columns: CameraColumns
+    rendered: Rendered
+
+
+class ResultsAhead:
+    """Where a pass keeps the results made ahead (None until they are)."""
+
+    def __init__(self) -> None:
+        self.prepared: PreparedResults | None = None
+
+
+async def prepare_results(loaded: Loaded, ahead: ResultsAhead) -> None:
+    """Make the Cameras sheet's inventory columns and render their cells. A run awaits it
+    while it waits on the network: it yields to the event loop every few thousand cells
+    (a thread would hold the interpreter's lock from the requests), and reads only the
+    loaded inventory."""
+    columns = camera_columns(loaded)
+    rendered: dict[str, dict[str, list[str]]] = {}
+    for _ in render_ahead("Cameras", columns.named(), rendered):
+        await anyio.sleep(PREPARE_PAUSE)
+    ahead.prepared = PreparedResults(columns, rendered)

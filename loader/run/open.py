@@ -1,0 +1,262 @@
+"""
+Opening a run: new (``open_run``: load, diff against the ledger, plan, confirm, write the
+run directory, open its journal and ledger), or rebuilt from its journal for resume and
+reconcile (``reopen_run``, refusing a changed input or mapping); and what a pass of it
+sends (``for_pass``: the batches left to create, secrets resolved). [I/O: files, SQLite]
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from loader.bulk import bulk
+from loader.check.load import Loaded, load
+from loader.errors import ConfigError, StorageError
+from loader.model.cameras import RowStatus
+from loader.planning.delta import Delta, from_data, to_data
+from loader.report import files
+from loader.run.options import RUNS_DIR, LedgerScope, RunOptions
+from loader.run.plan import SheetPlan, batches_of, diff_sheet, plan_sheet
+from loader.run.run import Run
+from loader.send.engine import Job
+from loader.send.secrecy import Scrubber, resolve
+from loader.state.events import BatchPlanned, Event, RunStarted
+from loader.state.follow import LedgerFollower, taken_since
+from loader.state.found import FoundTasks
+from loader.state.journal import Journal
+from loader.state.rundir import DIFF, JOURNAL, PAYLOADS
+from loader.state.runstate import replay
+
+
+@bulk
+def open_run(
+    sheet: Path,
+    options: RunOptions,
+    *,
+    now: datetime,
+    confirm: Callable[[Delta], None] | None = None,
+    api: tuple[str, str] | None = None,
+) -> Run:
+    """Load, diff against the ledger, plan, and open a new run directory with its journal.
+
+    ``confirm`` sees the diff before anything is written or sent; it raises to stop.
+    ``api``: the (endpoint, project id) the run's connection was made for, else the options'.
+    """
+    endpoint, project_id = api or options.api_target()
+    loaded = load_sheet(sheet, options, on=now.astimezone(UTC).date())
+    run_dir = _new_run_dir(options, sheet, now)
+    scope = LedgerScope(endpoint, project_id, options.ledger)
+    try:
+        planned = plan_sheet(loaded, options.plan_choices, scope)
+    except StorageError as exc:  # nothing is sent yet: a configuration problem, exit 2
+        raise ConfigError(exc.message, hint=exc.hint) from exc
+    if confirm is not None:
+        confirm(planned.delta)
+    for batch in planned.plan.batches:
+        resolve(batch.content(), options.environment)  # an unset ${VAR} stops here
+    _make_dir(run_dir)
+    files.write_json(run_dir / DIFF, to_data(planned.delta), compact=True)  # never rewritten
+    payload_files = files.write_plan(run_dir / PAYLOADS, planned.plan)
+    scrubber = Scrubber()
+    journal = Journal(run_dir / JOURNAL, scrubber)
+    started = _started(sheet, run_dir, planned, options, now=now, api=(endpoint, project_id))
+    journal.append_many([started, *_planned_events(planned, payload_files)])
+    return _run(run_dir, journal, scrubber, started, planned, options)
+
+
+def _started(
+    sheet: Path,
+    run_dir: Path,
+    planned: SheetPlan,
+    options: RunOptions,
+    *,
+    now: datetime,
+    api: tuple[str, str],
+) -> RunStarted:
+    """The new run's first event: what it reads, where it sends, with which options."""
+    mapping = planned.loaded.mapping
+    return RunStarted(
+        run_id=run_dir.name,
+        started_at=now.astimezone(UTC).isoformat(timespec="seconds"),
+        input_file=str(sheet.resolve()),
+        input_sha256=sha256_of(sheet),
+        mapping=mapping.source or mapping.name,
+        mapping_sha256=sha256_of(Path(mapping.source)) if mapping.source else "",
+        endpoint=api[0],
+        project_id=api[1],
+        batches=len(planned.plan.batches),
+        cameras=planned.plan.camera_count,
+        rejected_rows=planned.loaded.checked.count(RowStatus.REJECTED),
+        options=options.journaled(),
+    )
+
+
+def _planned_events(planned: SheetPlan, payload_files: list[str]) -> list[Event]:
+    """One BatchPlanned per batch, naming its payload file."""
+    plan = planned.plan
+    return [
+        BatchPlanned(
+            batch=b.name,
+            file=f,
+            groups=len({e.group for e in b.entries}),
+            cameras=b.camera_count,
+            canary=b.name == plan.canary,
+        )
+        for b, f in zip(plan.batches, payload_files, strict=True)
+    ]
+
+
+def _run(
+    run_dir: Path,
+    journal: Journal,
+    scrubber: Scrubber,
+    started: RunStarted,
+    planned: SheetPlan,
+    options: RunOptions,
+) -> Run:
+    """The run over its journal's folds, with its ledger following them."""
+    events = list(journal.events())
+    state, found = replay(events), FoundTasks(events)
+    ledger = LedgerFollower(
+        options.ledger, started, planned.loaded, planned.plan, planned.delta, state
+    )
+    return Run(
+        run_dir=run_dir,
+        started=started,
+        planned=planned,
+        options=options,
+        journal=journal,
+        ledger=ledger,
+        scrubber=scrubber,
+        state=state,
+        found=found,
+    )
+
+
+def load_sheet(sheet: Path, options: RunOptions, *, on: date | None = None) -> Loaded:
+    """Read, map and check ``sheet`` as the options say (mapping, engine, limits, --only).
+
+    ``on`` is the plan's date (zone names take their offset on it): a resume passes its
+    run's, so that a clock change since does not change what it plans.
+    """
+    return load(
+        sheet,
+        options.reading.mapping,
+        engine=options.reading.engine,
+        encoding=options.reading.encoding,
+        only=options.reading.only,
+        limits=options.reading.limits,
+        on=on,
+    )
+
+
+@bulk
+def reopen_run(run_dir: Path, base: RunOptions) -> Run:
+    """A run from its journal, with the run's own options over ``base``.
+
+    A changed input or mapping is refused; so is a plan that no longer gives the
+    journal's batches.
+    """
+    if not (run_dir / JOURNAL).is_file():
+        raise ConfigError(
+            f"{run_dir} holds no {JOURNAL}", hint="give a run directory a run printed"
+        )
+    scrubber = Scrubber()
+    journal = Journal(run_dir / JOURNAL, scrubber)
+    started = replay(journal.events()).started
+    if started is None:
+        raise ConfigError(
+            f"the journal in {run_dir} has no RunStarted event", hint="start a new run"
+        )
+    _check_unchanged(Path(started.input_file), started.input_sha256, "input file")
+    if started.mapping_sha256:
+        _check_unchanged(Path(started.mapping), started.mapping_sha256, "mapping")
+    options = base.resumed_from(
+        started.options, endpoint=started.endpoint, project_id=started.project_id
+    )
+    options = options.with_mapping(started.mapping)
+    planned = _planned_again(run_dir, started, options)
+    run = _run(run_dir, journal, scrubber, started, planned, options)
+    if [b.name for b in planned.plan.batches] != list(run.state.batches):
+        raise ConfigError(
+            "planning the input again gives other batches than the journal records",
+            hint="the loader version changed; start a new run (the ledger skips what was loaded)",
+        )
+    return run
+
+
+def _planned_again(run_dir: Path, started: RunStarted, options: RunOptions) -> SheetPlan:
+    """The run's plan made again: its sheet as of its date, the diff as the run made it
+    (``diff.json``; runs before it kept none are diffed again), batched again."""
+    planned_on = datetime.fromisoformat(started.started_at).date() if started.started_at else None
+    loaded = load_sheet(Path(started.input_file), options, on=planned_on)
+    target = LedgerScope(started.endpoint, started.project_id, options.ledger)
+    delta = diff_sheet(loaded, options.plan_choices, target, excluding_run=started.run_id)
+    if (run_dir / DIFF).is_file():
+        delta = from_data(files.read_json(run_dir / DIFF), loaded.checked.cameras, delta.earlier)
+    return SheetPlan(loaded, delta, batches_of(loaded, delta, options.plan_choices), target)
+
+
+def for_pass(run: Run) -> Run:
+    """The run with what this pass creates: its batches not settled (secrets resolved and
+    added to the scrubber), less those another run has taken since it was planned."""
+    taken = taken_since(run.plan, run.state, run.delta)
+    jobs = []
+    for batch in run.plan.batches:
+        batch_state = run.state.batches[batch.name]
+        if not batch_state.settled and batch.name not in taken:
+            content, used = resolve(batch.content(), run.options.environment)
+            run.scrubber.add(used)
+            jobs.append(Job(batch.name, content, batch_state))
+    return replace(run, to_create=tuple(jobs), taken=taken)
+
+
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256 (hex)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_unchanged(path: Path, expected: str, what: str) -> None:
+    """Refuse to go on when a file the run read has changed or gone."""
+    if not path.is_file():
+        raise ConfigError(
+            f"the run's {what} {path} is gone", hint="put it back, or start a new run"
+        )
+    if sha256_of(path) != expected:
+        raise ConfigError(
+            f"the run's {what} {path} changed since the run started",
+            hint="restore it to resume this run, or start a new run with the new file",
+        )
+
+
+def _new_run_dir(options: RunOptions, sheet: Path, now: datetime) -> Path:
+    """``runs/<UTC time>-<sheet name>/``, or --run-dir (not made yet; never one with a journal)."""
+    if options.run_dir is not None:
+        run_dir = options.run_dir
+    else:
+        stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        run_dir = RUNS_DIR / f"{stamp}-{sheet.stem}"
+    if (run_dir / JOURNAL).exists():
+        raise ConfigError(
+            f"{run_dir} already holds a run", hint=f"resume it: bulkload resume {run_dir}"
+        )
+    return run_dir
+
+
+def _make_dir(run_dir: Path) -> None:
+    """Create the run directory; an OS refusal is a ConfigError (nothing was sent yet)."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the run directory {run_dir}: {exc.strerror or exc}",
+            hint="choose another --run-dir, or check the folder's permissions and free space",
+        ) from exc
