@@ -23,11 +23,14 @@ import pandas as pd
 
 from loader.check.inventory import ROW, MappedSheet, looks_distinct
 from loader.check.mapping import CAMERA_FIELDS, INTRINSIC, SETTINGS_FIELDS, Mapping
+from loader.check.sources import Rows, check_rows, gather
 from loader.check.task_settings import Issue, SettingsError, build_settings
 from loader.check.transforms import TransformError
 from loader.errors import ConfigError
 from loader.model.cameras import Camera, RowStatus, SettingsClass
 from loader.model.problems import Problem, Severity
+from loader.model.registering import SheetRegistration
+from loader.model.secrets import SecretTable
 from loader.model.vias import VIDEO_SOURCE_ID_PATTERN
 
 STATUS: Final = "_status"
@@ -50,6 +53,9 @@ class Checked:
     rows: pd.DataFrame  # every camera data row: ROW, fields, STATUS, SETTINGS_CLASS
     problems: list[Problem] = field(default_factory=list)
     group_rows: int = 0
+    # Cameras or groups known by name: what registration plans from (else None).
+    registration: SheetRegistration | None = None
+    secrets: SecretTable = field(default_factory=SecretTable)  # the references' values
 
     def count(self, status: RowStatus) -> int:
         """How many camera rows ended with ``status``."""
@@ -91,6 +97,7 @@ def check(
     ``on``: the plan's date, which zone names take their offset on (``load`` reads the clock).
     """
     frame = cameras.frame.copy(deep=False)  # columns are added and replaced, never written in
+    mapped = frozenset(frame.columns) | frozenset(groups.frame.columns if groups else ())
     for name in CAMERA_FIELDS:
         if name not in frame:
             frame[name] = ""
@@ -106,7 +113,10 @@ def check(
             empty = frame[name] == ""  # [task] constants
             if empty.any():
                 frame[name] = frame[name].mask(empty, default)
-    problems += _check_camera_fields(frame, bad, cameras)
+    rows = Rows(frame, cameras, mapped)
+    problems += _check_camera_fields(frame, bad, cameras, _keys(mapping, rows))
+    if mapping.by_name:
+        problems += check_rows(rows, bad, mapping)
     settings, codes = _resolve_settings(
         frame, bad, mapping, defaults, (cameras, groups), problems, on=on
     )
@@ -114,7 +124,14 @@ def check(
     status = np.empty(len(frame), dtype=object)
     status[:] = RowStatus.VALID.value  # one string for every row (np.full makes a million)
     status[bad] = RowStatus.REJECTED.value
-    problems += _mark_duplicates(frame, status, cameras)
+    registration = None
+    if mapping.by_name:
+        registration, found, refused = gather(
+            rows, np.flatnonzero(status == RowStatus.VALID.value), mapping, cameras.secrets
+        )
+        problems += found
+        status[refused] = RowStatus.REJECTED.value
+    problems += _mark_duplicates(frame, status, cameras, _identity_columns(mapping, rows))
     frame[STATUS] = status
     positions = np.flatnonzero(status == RowStatus.VALID.value)
 
@@ -148,6 +165,8 @@ def check(
         frame,
         problems,
         len(groups.frame) if groups else 0,
+        registration,
+        cameras.secrets,
     )
 
 
@@ -240,13 +259,26 @@ def default_texts(mapping: Mapping) -> dict[str, str]:
     return texts
 
 
+def _keys(mapping: Mapping, rows: Rows) -> tuple[str, ...]:
+    """The id fields a row must hold: those not to be found by name."""
+    keys = () if rows.groups_by_name else ("group",)
+    return (*keys, "video_source_id") if mapping.camera_key == "video_source_id" else keys
+
+
+def _identity_columns(mapping: Mapping, rows: Rows) -> tuple[str, str]:
+    """The columns that say which camera and group a row is: ids, or names to find."""
+    group = "group_name" if rows.groups_by_name else "group"
+    return (group, mapping.camera_key)
+
+
 def _check_camera_fields(
-    frame: pd.DataFrame, bad: np.ndarray, cameras: MappedSheet
+    frame: pd.DataFrame, bad: np.ndarray, cameras: MappedSheet, keys: tuple[str, ...]
 ) -> list[Problem]:
     """Group and source ids present, clean and of the documented form (a row whose id the
-    API would refuse is rejected here, in the sheet's words, rather than sent)."""
+    API would refuse is rejected here, in the sheet's words, rather than sent). A name to
+    be found is checked with registration's rules (``check.sources``)."""
     problems: list[Problem] = []
-    for name in ("group", "video_source_id"):
+    for name in keys:
         values = frame[name] if name in frame else pd.Series("", index=frame.index)
         spaced, odd, outside = _id_checks(values.to_numpy(dtype=object))
         column = cameras.columns.get(name, name)
@@ -462,17 +494,22 @@ def _origin(
 
 
 def _mark_duplicates(
-    frame: pd.DataFrame, status: np.ndarray, cameras: MappedSheet
+    frame: pd.DataFrame,
+    status: np.ndarray,
+    cameras: MappedSheet,
+    identity: tuple[str, str] = ("group", "video_source_id"),
 ) -> list[Problem]:
-    """Later rows with the same settings, group and source: sent once, through the first."""
+    """Later rows with the same settings, group and source: sent once, through the first.
+    ``identity``: the group and camera columns (ids, or names for cameras found by name)."""
+    group, camera = identity
     valid = np.flatnonzero(status == RowStatus.VALID.value)
-    ids = frame["video_source_id"].iloc[valid]
+    ids = frame[camera].iloc[valid]
     valid = valid[ids.duplicated(keep=False).to_numpy()]  # a repeated row repeats its id
-    subset = frame[[SETTINGS_CLASS, "group", "video_source_id"]].iloc[valid]
+    subset = frame[[SETTINGS_CLASS, group, camera]].iloc[valid]
     repeated = subset.duplicated(keep=False).to_numpy()
     if not repeated.any():
         return []
-    column = cameras.columns.get("video_source_id", "video_source_id")
+    column = cameras.columns.get(camera, camera)
     first_at: dict[tuple[object, ...], int] = {}
     problems = []
     for position, key in zip(
