@@ -337,7 +337,7 @@ def _source_row(rows: Rows, position: int, group_name: str) -> SourceRow:
     )
     return SourceRow(
         position,
-        rows.sheet.place_at(position).row,
+        rows.sheet.place_at(position),
         value["camera_name"],
         value["video_source_id"],
         value["group_id"] or value["group"],

@@ -12,8 +12,11 @@ are references (``${VAR}``, ``${BULKLOAD_SHEET_SECRET_n}``); the values stay in
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from loader.model.problems import Place
 from loader.model.secrets import SecretTable
 from loader.model.sources import AccessType, Stream, TypeConfigFormat
 
@@ -23,7 +26,7 @@ class SourceRow:
     """One valid camera row as registration sees it."""
 
     position: int  # into Checked.rows
-    row: int  # Excel row, for messages
+    place: Place  # where the row is, for messages
     name: str  # the video source name (camera_name)
     video_source_id: str = ""  # given by the sheet: nothing to find
     group_id: str = ""  # given by the sheet: nothing to find
@@ -60,3 +63,55 @@ class SheetRegistration:
         for source in self.sources:
             found.setdefault(source.name, source)
         return found
+
+
+# What planning reads of the project's listings. ``loader.send.registry``'s ``SourceIndex``
+# and ``GroupIndex`` (listed once per run) satisfy these; planning may not import ``send``.
+
+
+class ListedSourceView(Protocol):
+    """A source the project holds."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def group_ids(self) -> tuple[str, ...]: ...
+
+
+class SourceListing(Protocol):
+    """Every source of the project by exact name, and the quota's numbers."""
+
+    @property
+    def by_name(self) -> Mapping[str, ListedSourceView]: ...
+
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def quota(self) -> int | None: ...
+
+    def members(self, group_id: str) -> list[str]: ...
+
+
+class ListedGroupView(Protocol):
+    """A group the project holds."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+class GroupListing(Protocol):
+    """Every group of the project by exact name (a name may be shared)."""
+
+    @property
+    def by_name(self) -> Mapping[str, Sequence[ListedGroupView]]: ...
+
+    @property
+    def quota(self) -> int | None: ...
