@@ -191,7 +191,9 @@ def map_sheet(
     return MappedSheet([table], frame.reset_index(drop=True), bad, columns, problems, secrets)
 
 
-_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:?#]*:)([^/@?#]*)(@)")
+# scheme://user:PASSWORD@host...: the password runs to the last @ before a host (it may
+# hold / ? # @ that a URL would need encoded: the sender encodes the value it fills in).
+_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:?#]*:)(.+)(@[^@/?#]+(?:[/?#].*)?)$")
 
 
 def hide_url_password(address: str, secrets: SecretTable) -> str:
