@@ -26,6 +26,7 @@ writes (secrets as references: the sheet's values never reach them).
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -144,10 +145,13 @@ class RegistrationPlan:
         pending = {s.name: f"${{source:{s.name}}}" for s in self.sources}
         ids = {**self.found_sources, **pending}
         return {
-            "create_video_groups": [g.body.body() for g in self.groups],
-            "create_video_sources": [s.body(self.found_groups).body() for s in self.sources],
+            "create_video_groups": [json.loads(g.body.content()) for g in self.groups],
+            "create_video_sources": [
+                json.loads(s.body(self.found_groups).content()) for s in self.sources
+            ],
             "update_video_groups": [
-                {"video_group_id": j.group_id, "body": j.update(ids).body()} for j in self.joins
+                {"video_group_id": j.group_id, "body": json.loads(j.update(ids).content())}
+                for j in self.joins
             ],
         }
 
