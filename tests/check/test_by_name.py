@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from loader.check.load import load
 from loader.check.mapping import load_mapping
 from loader.check.validate import STATUS
-from loader.errors import ConfigError
+from loader.errors import ConfigError, InputError
 from loader.model.registering import SheetRegistration
 from loader.model.sources import UrlStream
 from tests.conftest import SAMPLES
@@ -295,3 +295,14 @@ def test_names_repeated_with_the_same_address_are_duplicates_not_conflicts(
     checked = load(sheet, load_mapping(toml)).checked
 
     assert checked.rows[STATUS].tolist() == ["valid", "duplicate"]
+
+
+def test_a_sheet_of_names_alone_is_not_taken_for_a_vendor_export(tmp_path: Path) -> None:
+    """'Name' and 'IP' match no by-name mapping's required columns: no bundled one fits."""
+    sheet = tmp_path / "names.csv"
+    sheet.write_text("Name,IP\nGate,10.0.0.1\n", encoding="utf-8")
+
+    with pytest.raises(InputError) as caught:
+        load(sheet)
+
+    assert "no bundled mapping fits" in caught.value.message
