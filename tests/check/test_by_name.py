@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 
 from loader.check.load import load
 from loader.check.mapping import load_mapping
+from loader.check.starter import starter_mapping
 from loader.check.validate import STATUS
 from loader.errors import ConfigError, InputError
 from loader.model.registering import SheetRegistration
 from loader.model.sources import UrlStream
+from loader.read.sheets import read_workbook
 from tests.conftest import SAMPLES
 
 STREAMS = """
@@ -306,3 +308,31 @@ def test_a_sheet_of_names_alone_is_not_taken_for_a_vendor_export(tmp_path: Path)
         load(sheet)
 
     assert "no bundled mapping fits" in caught.value.message
+
+
+def test_a_starter_for_a_sheet_without_ids_keys_on_the_camera_name(tmp_path: Path) -> None:
+    """--init on names and addresses: camera_name the key, stream_url and coordinates
+    guessed, the group found by name; the starter loads the sheet with every row valid."""
+    sheet = tmp_path / "traffic.csv"
+    sheet.write_text(
+        "Camera Name,RTSP URL,Lat,Lon\nI-35 at 6th,rtsp://10.1.1.1/s,30.1,-97.7\n",
+        encoding="utf-8",
+    )
+    text = starter_mapping(read_workbook(sheet))
+    toml = tmp_path / "traffic.toml"
+    toml.write_text(
+        text.replace("# service_name", "service_name")
+        .replace("# service_version", "service_version")
+        .replace("# event_center", "event_center"),
+        encoding="utf-8",
+    )
+    mapping = load_mapping(toml)
+
+    assert sorted(mapping.cameras.columns) == [
+        "camera_name",
+        "group_name",
+        "latitude",
+        "longitude",
+        "stream_url",
+    ]
+    assert load(sheet, mapping).checked.count("valid") == 1
