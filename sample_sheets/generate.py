@@ -14,6 +14,14 @@ Writes the bundled sample inventories (deterministic: the same bytes of data eve
                            Chinese day names and UTC+8 time zones.
 - nvr_export.csv           a semicolon CSV with a BOM (mapping ``nvr-csv``) whose legacy camera
   nvr_id_map.csv           ids are looked up in a second CSV.
+- milestone_hardware.csv   MilestonePSTools' Export-VmsHardware CSV (mapping
+                           ``milestone-pstools``): cameras with microphones and a disabled
+                           camera between them, "lat, long" coordinates, ;-separated groups.
+- ivms4200_devices.csv     Hikvision iVMS-4200's batch-import CSV (mapping ``hikvision-ivms``).
+- stream_list.csv          camera names and stream addresses only (mapping ``streams``): the
+                           demo's third inventory, found by name or registered.
+
+The last three know no ids: their cameras are found in the project by name or registered.
 
 ``rollout_frames`` also feeds the benchmarks' large inventories.
 """
@@ -319,6 +327,92 @@ def nvr_csv(path: Path, id_map: Path) -> None:
             )
 
 
+def milestone_hardware(path: Path) -> None:
+    """An Export-VmsHardware CSV: 3 sites, 18 cameras, a microphone per third hardware."""
+    rng = random.Random(41)
+    header = [
+        "DeviceType", "Name", "Address", "Channel", "UserName", "Password", "DriverNumber",
+        "DriverGroup", "RecordingServer", "Enabled", "HardwareName", "StorageName",
+        "Coordinates", "DeviceGroups",
+    ]  # fmt: skip
+    sites = [
+        ("Harbour", 53.5461, 9.9661),
+        ("Airport", 53.6304, 9.9882),
+        ("Depot", 53.5011, 10.0067),
+    ]
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(header)
+        for n in range(18):
+            site, lat, lon = sites[n % 3]
+            address = f"http://10.20.{n % 3}.{11 + n // 3}/"
+            hardware = f"AXIS P3245-LVE ({address[7:-1]})"
+            camera = f"{site} Camera {n // 3 + 1:02d}"
+            coordinates = (
+                f"{lat + rng.uniform(-0.002, 0.002):.6f}, {lon + rng.uniform(-0.002, 0.002):.6f}"
+            )
+            groups = f"/Hamburg/{site};/All Cameras"
+            enabled = "False" if n == 7 else "True"
+            common = [
+                address,
+                "0",
+                "root",
+                f"pass-{rng.randrange(10**6):06d}",
+                "806",
+                "Axis",
+                "RS-01",
+            ]
+            writer.writerow(
+                ["Camera", camera, *common, enabled, hardware, "Local Default", coordinates, groups]
+            )
+            if n % 3 == 0:
+                writer.writerow(
+                    ["Microphone", f"{camera} Mic", *common, "True", hardware, "", "", groups]
+                )
+
+
+def ivms4200_devices(path: Path) -> None:
+    """An iVMS-4200 batch-import CSV of 12 devices added by IP and one by cloud P2P."""
+    rng = random.Random(43)
+    with path.open("w", newline="", encoding="utf-8-sig") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(
+            [
+                "Nickname",
+                "Adding Mode",
+                "Address",
+                "Port",
+                "Device Information",
+                "User Name",
+                "Password",
+            ]
+        )
+        for n in range(12):
+            serial = f"DS-2CD2143G2-I20230{rng.randrange(10**6):06d}"
+            password = f"Hik{rng.randrange(10**6):06d}!"
+            writer.writerow(
+                [
+                    f"Warehouse Cam {n + 1}",
+                    "IP/Domain",
+                    f"192.168.1.{64 + n}",
+                    "8000",
+                    serial,
+                    "admin",
+                    password,
+                ]
+            )
+        writer.writerow(["Gate Cloud Cam", "Hik-Connect", "", "", "Q12345678", "", ""])
+
+
+def stream_list(path: Path) -> None:
+    """Camera names and stream addresses, nothing else: the demo registers them all."""
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["Camera", "Stream URL"])
+        for n in range(8):
+            writer.writerow([f"Demo Street {n + 1}", f"rtsp://127.0.0.1:8554/street-{n + 1}"])
+
+
 def _widen(path: Path) -> None:
     """Columns wide enough to read when a person opens the sample."""
     book = openpyxl.load_workbook(path)
@@ -335,6 +429,9 @@ def main() -> None:
     legacy_vms_export(HERE / "legacy_vms_export.xlsx")
     legacy_two_sheet(HERE / "legacy_two_sheet.xlsx")
     nvr_csv(HERE / "nvr_export.csv", HERE / "nvr_id_map.csv")
+    milestone_hardware(HERE / "milestone_hardware.csv")
+    ivms4200_devices(HERE / "ivms4200_devices.csv")
+    stream_list(HERE / "stream_list.csv")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ ready tables. Every problem is a ``Problem`` with its row; a missing column is a
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from loader.check import transforms
 from loader.check.mapping import (
     INTRINSIC,
     SETTINGS_FIELDS,
+    URL_FIELDS,
     AffixSpec,
     ColumnSpec,
     ExtractSpec,
@@ -36,6 +39,7 @@ from loader.check.mapping import (
 from loader.errors import InputError
 from loader.model.cameras import MAX_CELL_CHARS
 from loader.model.problems import Place, Problem, Severity
+from loader.model.secrets import SecretTable
 from loader.read.layout import Table
 from loader.read.names import header_key, loose_key
 
@@ -53,6 +57,7 @@ class MappedSheet:
     bad: np.ndarray  # rows with an error in some cell
     columns: dict[str, str]  # field -> header it was read from ("" for defaults)
     problems: list[Problem] = field(default_factory=list)
+    secrets: SecretTable = field(default_factory=SecretTable)  # values of the references
 
     @property
     def file(self) -> str:
@@ -89,6 +94,7 @@ def combine(sheets: list[MappedSheet]) -> MappedSheet:
         np.concatenate([s.bad for s in sheets]),
         columns,
         [p for s in sheets for p in s.problems],
+        sheets[0].secrets,  # one table per load: ``map_sheet`` was given the same one
     )
 
 
@@ -98,14 +104,28 @@ def lookup_key(spec: LookupSpec) -> str:
     return f"{table.file or ''}|{table.sheet or ''}|{table.key}|{table.value}"
 
 
-def map_sheet(table: Table, spec: SheetSpec, lookups: Lookups, *, mapping_name: str) -> MappedSheet:
-    """The fields of ``spec`` read from ``table``; unused headers reported as warnings."""
+def map_sheet(
+    table: Table,
+    spec: SheetSpec,
+    lookups: Lookups,
+    *,
+    mapping_name: str,
+    secrets: SecretTable | None = None,
+) -> MappedSheet:
+    """The fields of ``spec`` read from ``table``; unused headers reported as warnings.
+
+    ``secrets``: the load's one table; secret columns and passwords inside stream addresses
+    are replaced by its references before anything reads them (``loader.model.secrets``).
+    """
+    secrets = SecretTable() if secrets is None else secrets
     index = _header_index(table.headers)
     if not spec.header:  # no header row: a column is named by its letter or its position
         index.update({str(n + 1): n for n in range(len(table.headers))})
     found, missing = _resolve_columns(spec, index)
     if missing:
         raise _missing_columns(table, spec, missing, mapping_name)
+    secret = {index[header_key(c)] for c in spec.secret_columns if header_key(c) in index}
+    table = _hide_secrets(table, spec, found, secret, secrets)
     problems = _unused_headers(table, spec, found, mapping_name) if spec.header else []
     frame = pd.DataFrame({SHEET: table.sheet, ROW: table.rows}, index=table.body.index)
     bad = np.zeros(len(frame), dtype=bool)
@@ -134,6 +154,8 @@ def map_sheet(table: Table, spec: SheetSpec, lookups: Lookups, *, mapping_name: 
             raw.iloc[long_cells] = ""
         columns[name] = header
         values, errors = _transform(raw, column_spec, lookups, INTRINSIC.get(name))
+        if name in URL_FIELDS:
+            values = np.array([hide_url_password(v, secrets) for v in values.tolist()], object)
         frame[name] = pd.Series(values, index=frame.index, dtype=object, copy=False)
         for position, message, fix in errors:
             bad[position] = True
@@ -164,7 +186,49 @@ def map_sheet(table: Table, spec: SheetSpec, lookups: Lookups, *, mapping_name: 
             ]
     if "settings" in frame:
         problems += _expand_settings(frame, bad, table, columns)
-    return MappedSheet([table], frame.reset_index(drop=True), bad, columns, problems)
+    if len(secrets):
+        problems = [_hidden(p, secrets) for p in problems]
+    return MappedSheet([table], frame.reset_index(drop=True), bad, columns, problems, secrets)
+
+
+# scheme://user:PASSWORD@host...: the password runs to the last @ before a host (it may
+# hold / ? # @ that a URL would need encoded: the sender encodes the value it fills in).
+_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:?#]*:)(.+)(@[^@/?#]+(?:[/?#].*)?)$")
+
+
+def hide_url_password(address: str, secrets: SecretTable) -> str:
+    """A stream address whose password (``rtsp://user:PASSWORD@host``) is a reference."""
+    match = _URL_PASSWORD.match(address)
+    if match is None or not match[2] or match[2].startswith("${"):
+        return address
+    return match[1] + secrets.refer(match[2]) + address[match.end(2) :]
+
+
+def _hide_secrets(
+    table: Table,
+    spec: SheetSpec,
+    found: dict[str, list[int]],
+    secret: set[int],
+    secrets: SecretTable,
+) -> Table:
+    """The table with every secret column (``secret_columns``, or read by a field marked
+    ``secret``) holding references, not values: templates and fields see only those."""
+    positions = secret | {
+        p for name, column in spec.columns.items() if column.secret for p in found.get(name, [])
+    }
+    if not positions:
+        return table
+    body = table.body.copy()
+    for position in positions:
+        body.isetitem(position, body.iloc[:, position].map(secrets.refer).to_numpy(dtype=object))
+    return dataclasses.replace(table, body=body)
+
+
+def _hidden(problem: Problem, secrets: SecretTable) -> Problem:
+    """A problem whose message and value name no secret (a URL's password, say)."""
+    return dataclasses.replace(
+        problem, message=secrets.hides(problem.message), value=secrets.hides(problem.value)
+    )
 
 
 def _expand_settings(

@@ -20,12 +20,13 @@ from loader.check.mapping import (
     LookupSpec,
     Mapping,
     SheetSpec,
-    bundled,
+    choosable,
     find_mapping,
 )
 from loader.check.starter import found_words
 from loader.check.validate import Checked, check
 from loader.errors import InputError
+from loader.model.secrets import SecretTable
 from loader.read.guard import DEFAULT_LIMITS, Limits
 from loader.read.layout import Table, find_header, locate, select
 from loader.read.names import header_key
@@ -63,7 +64,7 @@ def load(
     """
     workbook = read_workbook(path, engine=engine, encoding=encoding, limits=limits)
     if mapping is None:
-        chosen_mapping, chosen = choose_mapping(workbook, bundled())
+        chosen_mapping, chosen = choose_mapping(workbook, choosable())
     elif isinstance(mapping, str):
         chosen_mapping, chosen = find_mapping(mapping), "named with -m"
     else:
@@ -76,10 +77,13 @@ def _apply(
 ) -> Loaded:
     """Map and check a read workbook."""
     lookups = _lookups(workbook, mapping)
-    cameras = _mapped(workbook, mapping, mapping.cameras, "video_source_id", lookups, only)
+    secrets = SecretTable()
+    cameras = _mapped(
+        workbook, mapping, mapping.cameras, mapping.camera_key, lookups, secrets, only
+    )
     groups = None
     if mapping.groups is not None:
-        groups = _mapped(workbook, mapping, mapping.groups, "group", lookups)
+        groups = _mapped(workbook, mapping, mapping.groups, "group", lookups, secrets)
     checked = check(mapping, cameras, groups, on=on)
     return Loaded(workbook, mapping, chosen, cameras, groups, checked)
 
@@ -90,13 +94,14 @@ def _mapped(
     spec: SheetSpec,
     key: str,
     lookups: Lookups,
+    secrets: SecretTable,
     only: frozenset[str] | None = None,
 ) -> MappedSheet:
     """Every sheet ``spec`` names, located and mapped, as one list of rows."""
     mapped = []
     for located in _tables(workbook, mapping, spec, key):
         table = apply_rules(select(located, "Status", only) if only else located, spec)
-        sheet = map_sheet(table, spec, lookups, mapping_name=mapping.name)
+        sheet = map_sheet(table, spec, lookups, mapping_name=mapping.name, secrets=secrets)
         sheet.problems[:0] = table.skipped
         mapped.append(sheet)
     return combine(mapped)
@@ -124,7 +129,7 @@ def choose_mapping(workbook: InputBook, candidates: list[Mapping]) -> tuple[Mapp
 def score(workbook: InputBook, mapping: Mapping) -> tuple[int, int]:
     """(columns matched, -columns missing) of a mapping on a workbook; (0, 0) if unusable."""
     matched = missing = 0
-    for spec, key in ((mapping.cameras, "video_source_id"), (mapping.groups, "group")):
+    for spec, key in ((mapping.cameras, mapping.camera_key), (mapping.groups, "group")):
         if spec is None:
             continue
         try:

@@ -21,7 +21,9 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from loader.check import transforms
+from loader.check.registration import GroupSplit
 from loader.errors import ConfigError
+from loader.model.sources import TypeConfigFormat
 
 # Fields a camera row may carry. ``group`` becomes video_source_group_id.
 # ``group`` joins cameras to groups and is the video_source_group_id unless ``group_id`` is
@@ -35,6 +37,29 @@ CAMERA_FIELDS: Final = (
     "group_name",
     "settings",  # a JSON object of settings fields (the results workbook's api.settings)
 )
+# Fields that register a camera known by name (``camera_name``) and its group: read only
+# when mapped (no empty column is added for them), checked by ``check.sources``.
+URL_FIELDS: Final = ("stream_url", "restful_url", "restful_rtsp_url")
+SECRET_FIELDS: Final = ("vcn_password",)  # must be a ${VAR} or a column marked secret
+REGISTRATION_FIELDS: Final = (
+    "stream_url",
+    "vcn_data_source_id",
+    "vcn_ip",
+    "vcn_port",
+    "vcn_user_name",
+    "vcn_password",
+    "vcn_stream_type",
+    "restful_url",
+    "restful_rtsp_url",
+    "restful_http_check",
+    "edge_camera_id",
+    "access_type",
+    "latitude",
+    "longitude",
+    "tags",
+    "group_description",
+)
+GROUP_SHEET_FIELDS: Final = ("group", "group_id", "group_name", "group_description")
 SCHEDULE_FIELDS: Final = ("timezone", "days_of_week", "periods")
 OUTPUT_FIELDS: Final = (
     "obs_bucket",
@@ -58,7 +83,7 @@ SETTINGS_FIELDS: Final = (
     "config_common",
     "name_prefix",
 )
-FIELDS: Final = CAMERA_FIELDS + SETTINGS_FIELDS
+FIELDS: Final = CAMERA_FIELDS + REGISTRATION_FIELDS + SETTINGS_FIELDS
 # Parsers every value of a field goes through after the mapping's own transforms.
 INTRINSIC: Final = {
     "timezone": transforms.timezone,
@@ -69,6 +94,10 @@ INTRINSIC: Final = {
     "event_center": transforms.boolean,
     "config_common": transforms.json_object,
     "settings": transforms.json_object,
+    "access_type": transforms.access_type,
+    "tags": transforms.tags,
+    "latitude": transforms.number_text,
+    "longitude": transforms.number_text,
 }
 ALL_SHEETS: Final = "*"  # sheet = "*": every sheet with the key column, read as one
 
@@ -185,6 +214,7 @@ class ColumnSpec(BaseModel):
     default: str | None = None
     required: bool = False
     fill_down: bool = False  # an empty cell repeats the one above (merged or grouped cells)
+    secret: bool = False  # its cells are passwords: kept as references, never written
     transforms: list[TransformSpec] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -251,6 +281,7 @@ class SheetSpec(BaseModel):
     skip: list[RowRule] = Field(default_factory=list)  # rows any rule matches are left out
     keep: list[RowRule] = Field(default_factory=list)  # rows some rule misses are left out
     unquote: bool = False  # drop the ' bulkload's results workbook puts before = + - @
+    secret_columns: list[str] = Field(default_factory=list)  # passwords: references only
     footer_markers: list[str] = Field(
         default_factory=lambda: [
             "total",
@@ -267,8 +298,10 @@ class SheetSpec(BaseModel):
     @classmethod
     def _known_fields(cls, value: dict[str, ColumnSpec]) -> dict[str, ColumnSpec]:
         for name in value:
-            if name not in FIELDS:
-                raise ValueError(f"unknown field {name!r}{did_you_mean(name, FIELDS)}")
+            if name not in FIELDS:  # the task fields first: the usual typo is one of them
+                close = did_you_mean(name, CAMERA_FIELDS + SETTINGS_FIELDS)
+                close = close or did_you_mean(name, REGISTRATION_FIELDS)
+                raise ValueError(f"unknown field {name!r}{close}")
         return value
 
     @property
@@ -321,6 +354,14 @@ class TaskDefaults(BaseModel):
         return texts
 
 
+class RegistrationSpec(BaseModel):
+    """``[registration]``: how cameras known by name are registered."""
+
+    model_config = _STRICT
+    type_config_format: TypeConfigFormat = TypeConfigFormat.SDK
+    large_groups: GroupSplit = GroupSplit.SPLIT
+
+
 class Mapping(BaseModel):
     """A whole mapping file."""
 
@@ -330,23 +371,36 @@ class Mapping(BaseModel):
     cameras: SheetSpec
     groups: SheetSpec | None = None
     task: TaskDefaults = Field(default_factory=TaskDefaults)
+    registration: RegistrationSpec = Field(default_factory=RegistrationSpec)
     source: Annotated[str, Field(exclude=True)] = ""
 
     @model_validator(mode="after")
     def _coherent(self) -> Mapping:
-        if "video_source_id" not in self.cameras.columns:
-            raise ValueError("cameras.columns must map video_source_id")
+        if not {"video_source_id", "camera_name"} & set(self.cameras.columns):
+            raise ValueError("cameras.columns must map video_source_id or camera_name")
         if self.groups is not None:
             if "group" not in self.groups.columns or "group" not in self.cameras.columns:
                 raise ValueError("with a groups sheet, both sheets must map the field group")
-            extra = (
-                set(self.groups.columns)
-                - set(SETTINGS_FIELDS)
-                - {"group", "group_id", "group_name"}
-            )
+            extra = set(self.groups.columns) - set(SETTINGS_FIELDS) - set(GROUP_SHEET_FIELDS)
             if extra:
                 raise ValueError(f"groups.columns may not hold camera fields {sorted(extra)}")
         return self
+
+    @property
+    def camera_key(self) -> str:
+        """The field that names a camera: its id, else its name (found or registered)."""
+        return "video_source_id" if "video_source_id" in self.cameras.columns else "camera_name"
+
+    @property
+    def by_name(self) -> bool:
+        """Whether cameras or groups are known by name: registration has work to do."""
+        cameras = self.cameras.columns
+        group_fields = set(cameras) | set(self.groups.columns if self.groups else {})
+        return (
+            "video_source_id" not in cameras
+            or bool(set(REGISTRATION_FIELDS) & set(cameras))
+            or ("group_name" in group_fields and not {"group", "group_id"} & group_fields)
+        )
 
     def fields_from_columns(self) -> set[str]:
         """Fields some sheet of this mapping reads from a column."""
@@ -368,6 +422,22 @@ def bundled() -> list[Mapping]:
     return [load_mapping(p) for p in sorted(bundled_dir().glob("*.toml"))]
 
 
+BY_NAME: Final = "by-name"  # the bundled folder of mappings that register cameras by name
+
+
+def by_name_bundled() -> list[Mapping]:
+    """The bundled mappings of exports that know cameras by name (``mappings/by-name``:
+    MilestonePSTools, Hikvision iVMS-4200, names and stream addresses). Kept apart from
+    ``bundled()``, whose list pages and listings show, so that those stay as they were;
+    the automatic choice and ``-m NAME`` know both."""
+    return [load_mapping(p) for p in sorted((bundled_dir() / BY_NAME).glob("*.toml"))]
+
+
+def choosable() -> list[Mapping]:
+    """Every bundled mapping the automatic choice weighs: ``bundled()`` and the by-name ones."""
+    return bundled() + by_name_bundled()
+
+
 def find_mapping(name_or_path: str) -> Mapping:
     """A mapping by bundled name (``vms-flat``) or by file path."""
     path = Path(name_or_path)
@@ -375,10 +445,12 @@ def find_mapping(name_or_path: str) -> Mapping:
         if not path.is_file():
             raise ConfigError(f"mapping file {path} does not exist", hint="check the path")
         return load_mapping(path)
-    candidate = bundled_dir() / f"{name_or_path}.toml"
-    if candidate.is_file():
-        return load_mapping(candidate)
+    for folder in (bundled_dir(), bundled_dir() / BY_NAME):
+        candidate = folder / f"{name_or_path}.toml"
+        if candidate.is_file():
+            return load_mapping(candidate)
     names = [p.stem for p in sorted(bundled_dir().glob("*.toml"))]
+    names += [p.stem for p in sorted((bundled_dir() / BY_NAME).glob("*.toml"))]
     raise ConfigError(
         f"no mapping named {name_or_path!r}{did_you_mean(name_or_path, names)}",
         hint=f"bundled mappings: {', '.join(names)}; or give a path to a .toml file",
@@ -423,6 +495,7 @@ def _known_keys() -> set[str]:
         SheetSpec,
         ColumnSpec,
         TaskDefaults,
+        RegistrationSpec,
         MapSpec,
         LookupSpec,
         LookupTable,

@@ -288,7 +288,7 @@ def group_size_problems(
                     "group-too-large",
                     f"group {shown(name)} has {len(members):,} cameras; a VIAS group holds"
                     f" at most {limit}",
-                    fix='split it in the sheet, or set group_split = "split" in the mapping',
+                    fix='split it in the sheet, or set large_groups = "split" under [registration]',
                     value=name,
                 )
             )

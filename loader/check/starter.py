@@ -28,6 +28,9 @@ GUESSES: Final = (
     ("group", re.compile(r"group|grupp|grupo|分组")),
     ("camera_name", re.compile(r"name|名称|lieu|place|location")),
     ("target_roi", re.compile(r"roi|zone|points|区域")),
+    ("stream_url", re.compile(r"rtsp|streamurl|url|地址")),
+    ("latitude", re.compile(r"^lat|纬度")),
+    ("longitude", re.compile(r"^lon|^lng|经度")),
 )
 HEADERS_SHOWN: Final = 12
 
@@ -55,7 +58,11 @@ def starter_mapping(workbook: InputBook) -> str:
     if headerless:
         headers = [column_letter(n) for n in range(grid.shape[1])]
     fields = _guess(headers) if not headerless else {}
-    fields.setdefault("video_source_id", headers[0] if headers else "A")
+    by_name = "video_source_id" not in fields and "camera_name" in fields
+    if by_name and "group" in fields:  # no ids at all: the group is found by name too
+        fields["group_name"] = fields.pop("group")
+    if not by_name:
+        fields.setdefault("video_source_id", headers[0] if headers else "A")
     used = set(fields.values())
     lines = [
         f"# Starter mapping for {workbook.file}, written from its headers by"
@@ -75,9 +82,12 @@ def starter_mapping(workbook: InputBook) -> str:
     lines.append(f"ignore = [{', '.join(_quoted(h) for h in ignore)}]  # map these, or leave them")
     lines += ["", "[cameras.columns]"]
     for field, header in fields.items():
-        required = ", required = true" if field in ("video_source_id", "group") else ""
+        keys = ("video_source_id", "group", "camera_name" if by_name else "")
+        required = ", required = true" if field in keys else ""
         lines.append(f"{field} = {{ column = {_quoted(header)}{required} }}")
-    if "group" not in fields:
+    if by_name and "group_name" not in fields:
+        lines.append('group_name = { default = "cameras" }  # found by name, or registered')
+    elif not by_name and "group" not in fields:
         lines.append('# group = { column = "...", required = true }  # or default = "group-id"')
     lines += [
         "",

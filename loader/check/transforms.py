@@ -213,6 +213,27 @@ def json_object(text: str) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
+_TAG_SEPARATORS: Final = re.compile(r"[,;|，；、]")
+
+
+def tags(text: str) -> str:
+    """A cell of tags separated by , ; | (or their Chinese forms) as ``a,b``, spaces trimmed."""
+    return ",".join(t.strip() for t in _TAG_SEPARATORS.split(text) if t.strip())
+
+
+def access_type(text: str) -> str:
+    """``cloud`` or ``edge``, in any case."""
+    lowered = text.strip().lower()
+    if lowered in ("cloud", "edge"):
+        return lowered
+    raise TransformError(f"access type {shown(text)} is not cloud or edge", "write cloud or edge")
+
+
+def number_text(text: str) -> str:
+    """A number cell with its outer spaces gone (its range is checked with its row)."""
+    return text.strip()
+
+
 SIMPLE: Final[Mapping[str, Transform]] = {
     "strip": str.strip,
     "upper": str.upper,

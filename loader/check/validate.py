@@ -11,8 +11,7 @@ names why) or ``duplicate`` (the same camera, group and settings as an earlier r
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,21 +20,20 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from loader.check.inventory import ROW, MappedSheet, looks_distinct
+from loader.check.ids import check_ids
+from loader.check.inventory import ROW, MappedSheet
 from loader.check.mapping import CAMERA_FIELDS, INTRINSIC, SETTINGS_FIELDS, Mapping
+from loader.check.sources import Rows, check_rows, gather
 from loader.check.task_settings import Issue, SettingsError, build_settings
 from loader.check.transforms import TransformError
 from loader.errors import ConfigError
 from loader.model.cameras import Camera, RowStatus, SettingsClass
 from loader.model.problems import Problem, Severity
-from loader.model.vias import VIDEO_SOURCE_ID_PATTERN
+from loader.model.registering import SheetRegistration
+from loader.model.secrets import SecretTable
 
 STATUS: Final = "_status"
 SETTINGS_CLASS: Final = "_settings_class"
-_BAD_ID = re.compile(r"[\s\x00-\x1f\x7f]")
-_GOOD_ID = re.compile(VIDEO_SOURCE_ID_PATTERN)
-_USUAL_ID = re.compile(VIDEO_SOURCE_ID_PATTERN.removeprefix("^").removesuffix("$"))  # whole
-_ID_CHARACTERS = re.compile(r"[a-z0-9_-]*")
 
 
 @dataclass
@@ -50,6 +48,9 @@ class Checked:
     rows: pd.DataFrame  # every camera data row: ROW, fields, STATUS, SETTINGS_CLASS
     problems: list[Problem] = field(default_factory=list)
     group_rows: int = 0
+    # Cameras or groups known by name: what registration plans from (else None).
+    registration: SheetRegistration | None = None
+    secrets: SecretTable = field(default_factory=SecretTable)  # the references' values
 
     def count(self, status: RowStatus) -> int:
         """How many camera rows ended with ``status``."""
@@ -91,6 +92,7 @@ def check(
     ``on``: the plan's date, which zone names take their offset on (``load`` reads the clock).
     """
     frame = cameras.frame.copy(deep=False)  # columns are added and replaced, never written in
+    mapped = frozenset(frame.columns) | frozenset(groups.frame.columns if groups else ())
     for name in CAMERA_FIELDS:
         if name not in frame:
             frame[name] = ""
@@ -106,7 +108,10 @@ def check(
             empty = frame[name] == ""  # [task] constants
             if empty.any():
                 frame[name] = frame[name].mask(empty, default)
-    problems += _check_camera_fields(frame, bad, cameras)
+    rows = Rows(frame, cameras, mapped)
+    problems += check_ids(frame, bad, cameras, _keys(mapping, rows))
+    if mapping.by_name:
+        problems += check_rows(rows, bad, mapping)
     settings, codes = _resolve_settings(
         frame, bad, mapping, defaults, (cameras, groups), problems, on=on
     )
@@ -114,7 +119,14 @@ def check(
     status = np.empty(len(frame), dtype=object)
     status[:] = RowStatus.VALID.value  # one string for every row (np.full makes a million)
     status[bad] = RowStatus.REJECTED.value
-    problems += _mark_duplicates(frame, status, cameras)
+    registration = None
+    if mapping.by_name:
+        registration, found, refused = gather(
+            rows, np.flatnonzero(status == RowStatus.VALID.value), mapping, cameras.secrets
+        )
+        problems += found
+        status[refused] = RowStatus.REJECTED.value
+    problems += _mark_duplicates(frame, status, cameras, _identity_columns(mapping, rows))
     frame[STATUS] = status
     positions = np.flatnonzero(status == RowStatus.VALID.value)
 
@@ -148,6 +160,8 @@ def check(
         frame,
         problems,
         len(groups.frame) if groups else 0,
+        registration,
+        cameras.secrets,
     )
 
 
@@ -240,61 +254,16 @@ def default_texts(mapping: Mapping) -> dict[str, str]:
     return texts
 
 
-def _check_camera_fields(
-    frame: pd.DataFrame, bad: np.ndarray, cameras: MappedSheet
-) -> list[Problem]:
-    """Group and source ids present, clean and of the documented form (a row whose id the
-    API would refuse is rejected here, in the sheet's words, rather than sent)."""
-    problems: list[Problem] = []
-    for name in ("group", "video_source_id"):
-        values = frame[name] if name in frame else pd.Series("", index=frame.index)
-        spaced, odd, outside = _id_checks(values.to_numpy(dtype=object))
-        column = cameras.columns.get(name, name)
-        empty = (values == "").to_numpy() & ~bad
-        findings = [
-            (empty, Severity.ERROR, f"missing-{name}", f"{name} is empty", f"fill in {column}"),
-            (
-                spaced,
-                Severity.ERROR,
-                f"bad-{name}",
-                f"{name} holds spaces or control characters",
-                "remove the spaces inside the id",
-            ),
-            *_pattern_findings(name, column, odd, outside),
-        ]
-        for mask, severity, code, message, fix in findings:
-            hit = mask & ~bad
-            if not hit.any():
-                continue
-            shown = values if code != f"missing-{name}" else None
-            problems += _row_problems(
-                frame, hit, cameras, severity, code, message, fix, column, shown
-            )
-            if severity == Severity.ERROR:
-                bad |= hit
-    return problems
+def _keys(mapping: Mapping, rows: Rows) -> tuple[str, ...]:
+    """The id fields a row must hold: those not to be found by name."""
+    keys = () if rows.groups_by_name else ("group",)
+    return (*keys, "video_source_id") if mapping.camera_key == "video_source_id" else keys
 
 
-_ID_RULE: Final = "4 to 36 of a-z, 0-9, - and _"
-
-
-def _pattern_findings(
-    name: str, column: str, odd: np.ndarray, outside: np.ndarray
-) -> list[tuple[np.ndarray, Severity, str, str, str]]:
-    """What breaking the documented id form means for a field, as (rows, severity, code,
-    message, fix). VIAS documents source ids (CreateVideoGroup) and the ids in every
-    source and group path as ``^[a-z0-9-_]{4,36}$``: a source id outside it is refused,
-    and so is a group id with other characters (``nw/ne``, ``부산``). A group id's length
-    is left alone: CreateBatchTask documents ``video_source_group_id`` as any string."""
-    fix = (
-        f"write the id VIAS shows in its console in {column}; if only the case differs,"
-        ' add transforms = ["lower"]'
-    )
-    if name == "video_source_id":
-        message = f"{column} is not a VIAS video source id ({_ID_RULE})"
-        return [(odd, Severity.ERROR, f"bad-{name}", message, fix)]
-    message = f"{column} is not a VIAS group id (only a-z, 0-9, - and _)"
-    return [(outside, Severity.ERROR, f"bad-{name}", message, fix)]
+def _identity_columns(mapping: Mapping, rows: Rows) -> tuple[str, str]:
+    """The columns that say which camera and group a row is: ids, or names to find."""
+    group = "group_name" if rows.groups_by_name else "group"
+    return (group, mapping.camera_key)
 
 
 def _resolve_settings(
@@ -462,17 +431,22 @@ def _origin(
 
 
 def _mark_duplicates(
-    frame: pd.DataFrame, status: np.ndarray, cameras: MappedSheet
+    frame: pd.DataFrame,
+    status: np.ndarray,
+    cameras: MappedSheet,
+    identity: tuple[str, str] = ("group", "video_source_id"),
 ) -> list[Problem]:
-    """Later rows with the same settings, group and source: sent once, through the first."""
+    """Later rows with the same settings, group and source: sent once, through the first.
+    ``identity``: the group and camera columns (ids, or names for cameras found by name)."""
+    group, camera = identity
     valid = np.flatnonzero(status == RowStatus.VALID.value)
-    ids = frame["video_source_id"].iloc[valid]
+    ids = frame[camera].iloc[valid]
     valid = valid[ids.duplicated(keep=False).to_numpy()]  # a repeated row repeats its id
-    subset = frame[[SETTINGS_CLASS, "group", "video_source_id"]].iloc[valid]
+    subset = frame[[SETTINGS_CLASS, group, camera]].iloc[valid]
     repeated = subset.duplicated(keep=False).to_numpy()
     if not repeated.any():
         return []
-    column = cameras.columns.get("video_source_id", "video_source_id")
+    column = cameras.columns.get(camera, camera)
     first_at: dict[tuple[object, ...], int] = {}
     problems = []
     for position, key in zip(
@@ -497,28 +471,6 @@ def _mark_duplicates(
     return problems
 
 
-def _row_problems(
-    frame: pd.DataFrame,
-    mask: np.ndarray,
-    sheet: MappedSheet,
-    severity: Severity,
-    code: str,
-    message: str,
-    fix: str,
-    column: str,
-    values: pd.Series | None = None,
-) -> list[Problem]:
-    """The same problem on every row under ``mask``."""
-    positions = np.flatnonzero(mask)
-    texts: Iterable[str] = values.to_numpy()[mask] if values is not None else [""] * len(positions)
-    return [
-        Problem.at(
-            sheet.place_at(int(p)), severity, code, message, fix=fix, column=column, value=str(v)
-        )
-        for p, v in zip(positions, texts, strict=True)
-    ]
-
-
 def _where(sheet: MappedSheet, position: int) -> str:
     """``sheet 'Groups' row 7`` for a row of a mapped sheet."""
     place = sheet.place_at(position)
@@ -533,31 +485,3 @@ def _texts(frame: pd.DataFrame, name: str) -> np.ndarray:
 def _identity(problem: Problem) -> tuple[str, str, int | None, str, str]:
     """What makes two problems the same finding (one column may feed two fields)."""
     return (problem.sheet, str(problem.severity), problem.row, problem.column, problem.message)
-
-
-def _id_checks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Which ids hold spaces or control characters, which are not of the documented form,
-    and which hold characters outside it; a column of repeating ids (groups) searched once
-    per distinct id."""
-    if not looks_distinct(values):
-        codes, distinct = pd.factorize(values, use_na_sentinel=False)
-        if len(distinct) < len(values):
-            spaced, odd, outside = _searched(distinct)
-            return spaced[codes], odd[codes], outside[codes]
-    return _searched(values)
-
-
-def _searched(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``_id_checks`` for each value, in one pass for the common case: an id of the
-    documented form has no problem, and only the others are searched for each."""
-    usual = _USUAL_ID.fullmatch
-    others = np.flatnonzero(np.array([usual(v) is None for v in values.tolist()], dtype=bool))
-    spaced = np.zeros(len(values), dtype=bool)
-    odd = np.zeros(len(values), dtype=bool)
-    outside = np.zeros(len(values), dtype=bool)
-    for position in others:
-        value = values[position]
-        spaced[position] = _BAD_ID.search(value) is not None
-        odd[position] = value != "" and _GOOD_ID.search(value) is None
-        outside[position] = _ID_CHARACTERS.fullmatch(value) is None
-    return spaced, odd, outside

@@ -5,7 +5,9 @@ deterministic names (``batches``), a camera task's settings as a document
 remove, restart, unchanged (``delta``), and what ``bulkload refresh`` makes of the API's
 answers: the batches bulkload made and the ledger entries their tasks give (``learned``),
 and what the API's per-state counts of the sheet's batches say beside the ledger
-(``drift``). Pure.
+(``drift``); and the registration a sheet of cameras known by name needs: groups and
+sources to create, sources joining groups, names found, rows rejected, the quota, and the
+ids filled into the rows before batches are planned (``registration``). Pure.
 
 May import: ``check``, ``read``, ``model``, ``errors``.
 """

@@ -1,0 +1,132 @@
+"""
+The ids a camera row gives, checked as VIAS documents them: present, clean, of the form
+``^[a-z0-9-_]{4,36}$`` for a source id and of its characters for a group id. A row whose id
+the API would refuse is rejected here, in the sheet's words, rather than sent. Pure; a
+column of repeating ids (groups) is searched once per distinct id.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from loader.check.inventory import MappedSheet, looks_distinct
+from loader.model.problems import Problem, Severity
+from loader.model.vias import VIDEO_SOURCE_ID_PATTERN
+
+_BAD_ID = re.compile(r"[\s\x00-\x1f\x7f]")
+_GOOD_ID = re.compile(VIDEO_SOURCE_ID_PATTERN)
+_USUAL_ID = re.compile(VIDEO_SOURCE_ID_PATTERN.removeprefix("^").removesuffix("$"))  # whole
+_ID_CHARACTERS = re.compile(r"[a-z0-9_-]*")
+
+
+def check_ids(
+    frame: pd.DataFrame, bad: np.ndarray, cameras: MappedSheet, keys: tuple[str, ...]
+) -> list[Problem]:
+    """Group and source ids present, clean and of the documented form (a row whose id the
+    API would refuse is rejected here, in the sheet's words, rather than sent). A name to
+    be found is checked with registration's rules (``check.sources``)."""
+    problems: list[Problem] = []
+    for name in keys:
+        values = frame[name] if name in frame else pd.Series("", index=frame.index)
+        spaced, odd, outside = _id_checks(values.to_numpy(dtype=object))
+        column = cameras.columns.get(name, name)
+        empty = (values == "").to_numpy() & ~bad
+        findings = [
+            (empty, Severity.ERROR, f"missing-{name}", f"{name} is empty", f"fill in {column}"),
+            (
+                spaced,
+                Severity.ERROR,
+                f"bad-{name}",
+                f"{name} holds spaces or control characters",
+                "remove the spaces inside the id",
+            ),
+            *_pattern_findings(name, column, odd, outside),
+        ]
+        for mask, severity, code, message, fix in findings:
+            hit = mask & ~bad
+            if not hit.any():
+                continue
+            shown = values if code != f"missing-{name}" else None
+            problems += _row_problems(
+                frame, hit, cameras, severity, code, message, fix, column, shown
+            )
+            if severity == Severity.ERROR:
+                bad |= hit
+    return problems
+
+
+_ID_RULE: Final = "4 to 36 of a-z, 0-9, - and _"
+
+
+def _pattern_findings(
+    name: str, column: str, odd: np.ndarray, outside: np.ndarray
+) -> list[tuple[np.ndarray, Severity, str, str, str]]:
+    """What breaking the documented id form means for a field, as (rows, severity, code,
+    message, fix). VIAS documents source ids (CreateVideoGroup) and the ids in every
+    source and group path as ``^[a-z0-9-_]{4,36}$``: a source id outside it is refused,
+    and so is a group id with other characters (``nw/ne``, ``부산``). A group id's length
+    is left alone: CreateBatchTask documents ``video_source_group_id`` as any string."""
+    fix = (
+        f"write the id VIAS shows in its console in {column}; if only the case differs,"
+        ' add transforms = ["lower"]'
+    )
+    if name == "video_source_id":
+        message = f"{column} is not a VIAS video source id ({_ID_RULE})"
+        return [(odd, Severity.ERROR, f"bad-{name}", message, fix)]
+    message = f"{column} is not a VIAS group id (only a-z, 0-9, - and _)"
+    return [(outside, Severity.ERROR, f"bad-{name}", message, fix)]
+
+
+def _row_problems(
+    frame: pd.DataFrame,
+    mask: np.ndarray,
+    sheet: MappedSheet,
+    severity: Severity,
+    code: str,
+    message: str,
+    fix: str,
+    column: str,
+    values: pd.Series | None = None,
+) -> list[Problem]:
+    """The same problem on every row under ``mask``."""
+    positions = np.flatnonzero(mask)
+    texts: Iterable[str] = values.to_numpy()[mask] if values is not None else [""] * len(positions)
+    return [
+        Problem.at(
+            sheet.place_at(int(p)), severity, code, message, fix=fix, column=column, value=str(v)
+        )
+        for p, v in zip(positions, texts, strict=True)
+    ]
+
+
+def _id_checks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which ids hold spaces or control characters, which are not of the documented form,
+    and which hold characters outside it; a column of repeating ids (groups) searched once
+    per distinct id."""
+    if not looks_distinct(values):
+        codes, distinct = pd.factorize(values, use_na_sentinel=False)
+        if len(distinct) < len(values):
+            spaced, odd, outside = _searched(distinct)
+            return spaced[codes], odd[codes], outside[codes]
+    return _searched(values)
+
+
+def _searched(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_id_checks`` for each value, in one pass for the common case: an id of the
+    documented form has no problem, and only the others are searched for each."""
+    usual = _USUAL_ID.fullmatch
+    others = np.flatnonzero(np.array([usual(v) is None for v in values.tolist()], dtype=bool))
+    spaced = np.zeros(len(values), dtype=bool)
+    odd = np.zeros(len(values), dtype=bool)
+    outside = np.zeros(len(values), dtype=bool)
+    for position in others:
+        value = values[position]
+        spaced[position] = _BAD_ID.search(value) is not None
+        odd[position] = value != "" and _GOOD_ID.search(value) is None
+        outside[position] = _ID_CHARACTERS.fullmatch(value) is None
+    return spaced, odd, outside
