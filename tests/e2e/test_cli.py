@@ -169,11 +169,14 @@ def test_report_writes_every_problem_as_csv(tmp_path: Path) -> None:
 
 
 def test_mappings_lists_bundled_and_shows_one() -> None:
-    """`mappings` lists every bundled file; `mappings NAME` shows its columns."""
+    """`mappings` lists every bundled file, the vendor exports known by name among them;
+    `mappings NAME` shows its columns."""
     listing = runner.invoke(app, ["mappings"])
     shown = runner.invoke(app, ["mappings", "vms-flat"])
+    names = ("default", "vms-flat", "legacy-two-sheet", "nvr-csv")
+    vendors = ("milestone-pstools", "hikvision-ivms", "streams")
 
-    assert all(n in listing.stderr for n in ("default", "vms-flat", "legacy-two-sheet", "nvr-csv"))
+    assert all(n in listing.stderr for n in (*names, *vendors))
     assert ("Device UUID" in shown.stderr, shown.exit_code) == (True, 0)
 
 
