@@ -51,6 +51,7 @@ from loader.commands.flags import (
     YesOpt,
 )
 from loader.commands.parsing import BulkloadCommand
+from loader.commands.simulate import simulate
 from loader.commands.terminal import err, escape, guarded, print_json
 from loader.run.options import (
     DEFAULT_CANARY_WAIT,
@@ -406,26 +407,7 @@ def doctor(
     raise typer.Exit(diagnosis.exit_code)
 
 
-@app.command()
-def simulate(
-    port: Annotated[int, typer.Option(help="Loopback port")] = 8080,
-    rate: Annotated[float | None, typer.Option(help="Requests/s before 429 APIG.0308")] = None,
-    latency: Annotated[float, typer.Option(help="Seconds every answer takes")] = 0.0,
-    fault: Annotated[
-        list[str] | None, typer.Option(help="KIND=PROBABILITY, e.g. 5xx-after=0.1")
-    ] = None,
-    lag: Annotated[float, typer.Option(help="Seconds before a new batch shows in lists")] = 0.0,
-    seed: Annotated[int, typer.Option(help="Seed of the fault draws")] = 0,
-) -> None:
-    """Serve the simulated VIAS API on 127.0.0.1 (token: sim-token; IAM: sim-user/sim-password)."""
-    from loader.sim import SimConfig, serve_forever
-
-    faults = guarded(lambda: parsing.faults(fault or []))
-    config = SimConfig(rate=rate, latency=latency, faults=faults, list_lag=lag, seed=seed)
-    err().print(
-        f"simulated VIAS on http://127.0.0.1:{port}  project {config.project_id}  (Ctrl-C stops)"
-    )
-    serve_forever(config, port)
+app.command()(simulate)  # its flags and work: commands/simulate.py
 
 
 @app.command()

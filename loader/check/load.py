@@ -20,7 +20,7 @@ from loader.check.mapping import (
     LookupSpec,
     Mapping,
     SheetSpec,
-    choosable,
+    bundled,
     find_mapping,
 )
 from loader.check.starter import found_words
@@ -64,7 +64,7 @@ def load(
     """
     workbook = read_workbook(path, engine=engine, encoding=encoding, limits=limits)
     if mapping is None:
-        chosen_mapping, chosen = choose_mapping(workbook, choosable())
+        chosen_mapping, chosen = choose_mapping(workbook, bundled())
     elif isinstance(mapping, str):
         chosen_mapping, chosen = find_mapping(mapping), "named with -m"
     else:

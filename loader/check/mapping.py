@@ -418,24 +418,9 @@ def bundled_dir() -> Path:
 
 
 def bundled() -> list[Mapping]:
-    """Every bundled mapping, by name."""
+    """Every bundled mapping, by name: those `bulkload mappings` and the page list, and
+    those the automatic choice weighs (vendor exports known by name among them)."""
     return [load_mapping(p) for p in sorted(bundled_dir().glob("*.toml"))]
-
-
-BY_NAME: Final = "by-name"  # the bundled folder of mappings that register cameras by name
-
-
-def by_name_bundled() -> list[Mapping]:
-    """The bundled mappings of exports that know cameras by name (``mappings/by-name``:
-    MilestonePSTools, Hikvision iVMS-4200, names and stream addresses). Kept apart from
-    ``bundled()``, whose list pages and listings show, so that those stay as they were;
-    the automatic choice and ``-m NAME`` know both."""
-    return [load_mapping(p) for p in sorted((bundled_dir() / BY_NAME).glob("*.toml"))]
-
-
-def choosable() -> list[Mapping]:
-    """Every bundled mapping the automatic choice weighs: ``bundled()`` and the by-name ones."""
-    return bundled() + by_name_bundled()
 
 
 def find_mapping(name_or_path: str) -> Mapping:
@@ -445,12 +430,10 @@ def find_mapping(name_or_path: str) -> Mapping:
         if not path.is_file():
             raise ConfigError(f"mapping file {path} does not exist", hint="check the path")
         return load_mapping(path)
-    for folder in (bundled_dir(), bundled_dir() / BY_NAME):
-        candidate = folder / f"{name_or_path}.toml"
-        if candidate.is_file():
-            return load_mapping(candidate)
+    candidate = bundled_dir() / f"{name_or_path}.toml"
+    if candidate.is_file():
+        return load_mapping(candidate)
     names = [p.stem for p in sorted(bundled_dir().glob("*.toml"))]
-    names += [p.stem for p in sorted((bundled_dir() / BY_NAME).glob("*.toml"))]
     raise ConfigError(
         f"no mapping named {name_or_path!r}{did_you_mean(name_or_path, names)}",
         hint=f"bundled mappings: {', '.join(names)}; or give a path to a .toml file",

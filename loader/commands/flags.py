@@ -6,6 +6,7 @@ built (``RunOptions.checked``, ``parsing``), so the CLI and the page refuse alik
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -99,4 +100,37 @@ VersionOpt = Annotated[
         callback=show_version,
         help="Print bulkload's version and exit",
     ),
+]
+
+SimPortOpt = Annotated[int, typer.Option(help="Loopback port")]
+SimRateOpt = Annotated[float | None, typer.Option(help="Requests/s before 429 APIG.0308")]
+SimLatencyOpt = Annotated[float, typer.Option(help="Seconds every answer takes")]
+SimFaultOpt = Annotated[list[str] | None, typer.Option(help="KIND=PROBABILITY, e.g. 5xx-after=0.1")]
+SimLagOpt = Annotated[float, typer.Option(help="Seconds before a new batch shows in lists")]
+SimSeedOpt = Annotated[int, typer.Option(help="Seed of the fault draws")]
+
+
+class TypeConfigFormat(StrEnum):
+    """The ``type_config`` XML formats the simulator takes: the SDK's, the newest Chinese
+    pages', or both (the reference shows two that differ)."""
+
+    SDK = "sdk"
+    ZH = "zh"
+    BOTH = "both"
+
+
+RegisteredOnlyOpt = Annotated[
+    bool, typer.Option(help="Refuse a batch task whose source is not registered in its group")
+]
+SourceQuotaOpt = Annotated[
+    int | None, typer.Option(min=0, help="Video sources the project may hold (default 5000)")
+]
+GroupQuotaOpt = Annotated[
+    int | None, typer.Option(min=0, help="Video groups the project may hold (default 1000)")
+]
+UniqueGroupNamesOpt = Annotated[
+    bool, typer.Option(help="Refuse a group name already used (undocumented; off by default)")
+]
+TypeConfigFormatOpt = Annotated[
+    TypeConfigFormat, typer.Option(help="type_config XML taken: sdk, zh or both")
 ]

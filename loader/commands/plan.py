@@ -51,7 +51,9 @@ def plan_summary(report: PlanReport, *, creates: bool, detailed: bool) -> dict[s
     diff = diff_data(sheet.delta, checked.cameras, sheet.rows, sheet.inventory, creates=creates)
     return {
         "validation": format_validation(checked, mapping_chosen=sheet.loaded.chosen),
-        "plan": format_plan(sheet.plan, checked, list(report.written)),
+        "plan": format_plan(
+            sheet.plan, checked, list(report.written), registration=report.registration
+        ),
         "diff": {"against": against, **diff},
         "drift": report.drift.as_data() if report.drift is not None else None,
         "pending": report.pending,  # what plan.json and --json both say is pending
@@ -61,8 +63,9 @@ def plan_summary(report: PlanReport, *, creates: bool, detailed: bool) -> dict[s
 
 
 def write_plan_json(out: Path, report: PlanReport, summary: dict[str, Any]) -> None:
-    """plan.json beside the payload files ``--out`` wrote."""
+    """plan.json beside the payload files ``--out`` wrote (and the registration's bodies)."""
     sheet = report.sheet
+    files.write_registration(out, report.registration)
     files.write_plan_summary(
         out / "plan.json", summary, sheet.plan, list(report.written), sheet.delta.replaces
     )

@@ -15,7 +15,13 @@ from rich.table import Table
 from loader.check.load import Loaded
 from loader.check.mapping import Mapping
 from loader.planning.batches import Plan
-from loader.report.summaries import RunReport, drift_lines, format_validation, problem_rows
+from loader.report.summaries import (
+    RunReport,
+    drift_lines,
+    format_validation,
+    problem_rows,
+    registration_lines,
+)
 from loader.state.events import CanaryPassed
 
 PROBLEMS_SHOWN: Final = 40
@@ -51,7 +57,10 @@ def show_validation(console: Console, loaded: Loaded, summary: dict[str, Any]) -
 
 
 def show_plan(console: Console, planned: Plan, summary: dict[str, Any], out: Path | None) -> None:
-    """The batches that would be sent, on stderr."""
+    """What registration sends first (a sheet known by name), then the batches that would
+    be sent, on stderr."""
+    for line in registration_lines(summary.get("registration")):
+        console.print(escape(line), highlight=False, soft_wrap=True)
     table = Table(
         "#",
         "name",

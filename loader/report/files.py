@@ -12,11 +12,12 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator
 from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Final, ParamSpec, TypeVar
 
 from loader.errors import StorageError, storage_error
 from loader.model.problems import Problem
 from loader.planning.batches import Plan
+from loader.planning.registration import RegistrationPlan
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -88,6 +89,22 @@ def read_json(path: Path) -> dict[str, Any]:
             f"{path} does not hold a JSON object", hint="the run directory is damaged"
         )
     return document
+
+
+REGISTRATION_FILE: Final = "registration.json"
+
+
+@_translated
+def write_registration(directory: Path, registration: RegistrationPlan | None) -> str | None:
+    """``registration.json`` beside the payload files: the bodies registration sends
+    (``RegistrationPlan.bodies``: secrets as ``${VAR}``, new ids as ``${group:NAME}``), its
+    name; without registration, none, and one an earlier plan wrote here is removed."""
+    path = directory / REGISTRATION_FILE
+    if registration is None:
+        path.unlink(missing_ok=True)
+        return None
+    write_json(path, registration.bodies())
+    return REGISTRATION_FILE
 
 
 @_translated

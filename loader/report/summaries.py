@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from loader.check.load import Loaded
 from loader.check.schedule import describe
@@ -19,6 +19,7 @@ from loader.model.cameras import RowStatus
 from loader.model.problems import Problem, Severity
 from loader.model.vias import TaskSettings
 from loader.planning.batches import Plan, minimum_batches
+from loader.planning.registration import RegistrationPlan
 from loader.state.events import Event
 from loader.state.runstate import RunState
 
@@ -87,9 +88,17 @@ def format_validation(checked: Checked, *, mapping_chosen: str) -> dict[str, Any
     }
 
 
-def format_plan(plan: Plan, checked: Checked, files: Sequence[str] = ()) -> dict[str, Any]:
+def format_plan(
+    plan: Plan,
+    checked: Checked,
+    files: Sequence[str] = (),
+    *,
+    registration: RegistrationPlan | None = None,
+) -> dict[str, Any]:
     """The plan summary (``plan.json`` and the ``--json`` of ``bulkload plan``); its minimum
-    batch count is that of the cameras planned (sent), not of the whole sheet."""
+    batch count is that of the cameras planned (sent), not of the whole sheet. With a
+    ``registration`` (a sheet that knows cameras by name, planned against its project) it
+    carries what registration sends; without one, not even the key (outputs as before)."""
     batches = []
     for number, batch in enumerate(plan.batches):
         settings = plan.settings_classes[batch.settings_class].task_settings
@@ -107,7 +116,11 @@ def format_plan(plan: Plan, checked: Checked, files: Sequence[str] = ()) -> dict
                 "bytes": len(batch.content()),
             }
         )
+    summary: dict[str, Any] = (
+        {} if registration is None else {"registration": format_registration(registration)}
+    )
     return {
+        **summary,
         "batches": batches,
         "batch_count": len(plan.batches),
         "minimum_batches": minimum_batches(
@@ -118,6 +131,45 @@ def format_plan(plan: Plan, checked: Checked, files: Sequence[str] = ()) -> dict
         "settings_classes": len(plan.settings_classes),
         "max_payload_bytes": plan.max_payload_bytes,
     }
+
+
+def format_registration(registration: RegistrationPlan) -> dict[str, Any]:
+    """What registration sends (``RegistrationPlan.counts``: ``+ N video sources``, ``+ M
+    groups``, ``~ K cameras joining groups``) and what it found, in the project named."""
+    return {
+        "project": registration.project,
+        **registration.counts(),
+        "found_video_sources": len(registration.found_sources),
+        "found_groups": len(registration.found_groups),
+        "rejected_rows": len(registration.rejected_rows),
+    }
+
+
+# The counts of ``format_registration`` as a plan prints them (``RegistrationPlan.lines``'s
+# words: a test keeps the two the same): sign, one, many.
+REGISTRATION_WORDS: Final = {
+    "video_sources": ("+", "video source", "video sources"),
+    "groups": ("+", "group", "groups"),
+    "cameras_joining_groups": ("~", "camera joining a group", "cameras joining groups"),
+}
+
+
+def registration_lines(registration: Mapping[str, Any] | None) -> list[str]:
+    """The plan's registration for a terminal: a heading naming the project and what was
+    found by name, then the non-zero counts, or that there is nothing to register."""
+    if registration is None:
+        return []
+    found = registration["found_video_sources"]
+    head = (
+        f"registration in project {registration['project']}: {found:,}"
+        f" {'camera' if found == 1 else 'cameras'} found by name"
+    )
+    lines = [
+        f"  {sign} {n:,} {one if n == 1 else many}"
+        for key, (sign, one, many) in REGISTRATION_WORDS.items()
+        if (n := registration[key])
+    ]
+    return [head, *lines] if lines else [f"{head}; nothing to register"]
 
 
 def drift_lines(drift: Mapping[str, Any] | None) -> list[str]:

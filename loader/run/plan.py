@@ -19,6 +19,7 @@ from loader.check.validate import Checked
 from loader.planning.batches import Plan, plan
 from loader.planning.delta import Delta, partition
 from loader.planning.drift import Drift
+from loader.planning.registration import RegistrationPlan
 from loader.report.summaries import exit_code
 from loader.run.options import LedgerScope, PlanChoices
 from loader.state.ledger import Ledger
@@ -108,6 +109,7 @@ class PlanReport:
     sheet: SheetPlan
     drift: Drift | None = None
     written: tuple[str, ...] = ()
+    registration: RegistrationPlan | None = None
 
     @property
     def checked(self) -> Checked:

@@ -205,16 +205,16 @@ class Pages:
     async def send(self, request: Request) -> Response:
         """Start the CLI's run in the background; its page shows it live.
 
-        A run that would replace, stop or delete tasks first answers a page that names
-        each of them and asks once; it starts when that page's form comes back with the
-        token of the same list.
+        A run that would replace, stop or delete tasks, or register cameras the sheet
+        names, first answers a page that names each of them and asks once; it starts when
+        that page's form comes back with the tokens of the same lists.
         """
         form = await read_form(request)
         check_post(request, form)
         sheet = await self._sheet(request)
         choices = SendChoices.from_form(form)
         view, _ = await self._plan(sheet, choices)
-        if view is not None and view["confirm"] != choices.confirmed:
+        if view is not None and not _confirmed(view, choices):
             return self.render.page(
                 request,
                 "confirm.html",
@@ -224,7 +224,7 @@ class Pages:
                 view=view,
                 failure=None,
                 choices=choices.form(),
-                changed=bool(choices.confirmed),
+                changed=bool(choices.confirmed or choices.registering),
             )
         try:
             name = self.desk.start(sheet, choices)
@@ -266,6 +266,13 @@ class Pages:
     async def _sheet(self, request: Request) -> Sheet:
         """The sheet the URL names (read again when not in memory)."""
         return await to_thread.run_sync(self.sheets.get, _id(request))
+
+
+def _confirmed(view: dict[str, Any], choices: SendChoices) -> bool:
+    """Whether the person confirmed exactly what this run would take away and register."""
+    registration = view["registration"]
+    registering = registration["token"] if registration is not None else ""
+    return view["confirm"] == choices.confirmed and registering == choices.registering
 
 
 def landing(sheet: Sheet) -> str:

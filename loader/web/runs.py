@@ -46,6 +46,7 @@ class SendChoices:
     restart_failed: bool = False
     prune: str = ""  # what becomes of the tasks of cameras that left the sheet
     confirmed: str = ""  # the token of the list of tasks to go the person confirmed
+    registering: str = ""  # the token of the registration the person confirmed
 
     @classmethod
     def from_form(cls, form: Mapping[str, str]) -> SendChoices:
@@ -72,6 +73,7 @@ class SendChoices:
             restart_failed=form.get("restart_failed") == "on",
             prune=prune,
             confirmed=form.get("confirmed", "")[:64],
+            registering=form.get("registering", "")[:64],
         )
 
     def form(self) -> dict[str, str]:

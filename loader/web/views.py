@@ -21,11 +21,13 @@ from loader.check.load import Loaded
 from loader.errors import ConfigError
 from loader.model.changes import Change
 from loader.planning.delta import Delta, Earlier, TaskChange
+from loader.planning.registration import RegistrationPlan
 from loader.report.changes import diff_data
 from loader.report.summaries import format_plan
 from loader.run.options import LedgerScope, RunOptions
 from loader.run.plan import PlanReport, plan_sheet
 from loader.web.outcomes import reason_words
+from loader.web.registering import registration_view
 from loader.web.words import spoken_fields, typed_in_sheet
 
 # What a run's exit code means, for the technical fold (the page says it in words).
@@ -44,12 +46,15 @@ CHANGES_SHOWN: Final = 200  # changes listed per kind on the page
 PRUNE_WORDS: Final = {"": "keep them running", "stop": "stop them", "delete": "delete them"}
 
 
-def plan_view(loaded: Loaded, options: RunOptions) -> dict[str, Any]:
+def plan_view(
+    loaded: Loaded, options: RunOptions, registration: RegistrationPlan | None = None
+) -> dict[str, Any]:
     """Everything the Plan and Send pages show of a sheet's plan with these options, as
     ``bulkload plan`` makes it (prune, retry-failed, payload cap; against the ledger when
-    the server's environment names the endpoint and project)."""
+    the server's environment names the endpoint and project); ``registration``: what
+    registering the sheet's cameras sends, when planned against the project."""
     sheet = plan_sheet(loaded, options.plan_choices, options.ledger_scope())
-    return present(PlanReport(sheet), prune=options.prune)
+    return present(PlanReport(sheet, registration=registration), prune=options.prune)
 
 
 def against_words(scope: LedgerScope | None) -> str:
@@ -68,7 +73,7 @@ def present(report: PlanReport, *, prune: str = "") -> dict[str, Any]:
     loaded, delta, rows = sheet.loaded, sheet.delta, sheet.rows
     checked = loaded.checked
     names = _camera_names(loaded)
-    summary = format_plan(sheet.plan, checked)
+    summary = format_plan(sheet.plan, checked, registration=report.registration)
     diff = diff_data(delta, checked.cameras, rows, inventory=sheet.inventory)
     for kind in ("update", "replace", "remove", "restart"):
         for item, change in zip(diff[kind], _changes(delta, kind), strict=True):
@@ -94,6 +99,9 @@ def present(report: PlanReport, *, prune: str = "") -> dict[str, Any]:
         "held": held,
         "going": going,
         "confirm": confirm_token(going),
+        "registration": registration_view(
+            loaded, report.registration, sheet.scope.project if sheet.scope else None
+        ),
         "prune": prune,
         "shown": CHANGES_SHOWN,
     }

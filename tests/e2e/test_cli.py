@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loader.cli import app
+from loader.commands.demo import runs_register
 from loader.errors import ConfigError
 from loader.model.vias import BatchTaskRequest
 from tests.conftest import FLAT_MAPPING, SAMPLES
@@ -169,22 +170,34 @@ def test_report_writes_every_problem_as_csv(tmp_path: Path) -> None:
 
 
 def test_mappings_lists_bundled_and_shows_one() -> None:
-    """`mappings` lists every bundled file; `mappings NAME` shows its columns."""
+    """`mappings` lists every bundled file, the vendor exports known by name among them;
+    `mappings NAME` shows its columns."""
     listing = runner.invoke(app, ["mappings"])
     shown = runner.invoke(app, ["mappings", "vms-flat"])
+    names = ("default", "vms-flat", "legacy-two-sheet", "nvr-csv")
+    vendors = ("milestone-pstools", "hikvision-ivms", "streams")
 
-    assert all(n in listing.stderr for n in ("default", "vms-flat", "legacy-two-sheet", "nvr-csv"))
+    assert all(n in listing.stderr for n in (*names, *vendors))
     assert ("Device UUID" in shown.stderr, shown.exit_code) == (True, 0)
 
 
 @pytest.mark.slow
 def test_demo_runs_the_samples_end_to_end(tmp_path: Path) -> None:
-    """The demo sends both samples to its simulator and exits 0; each run has its files."""
+    """The demo sends both samples to its simulator and exits 0; each run has its files;
+    the third inventory (names and stream URLs) runs where runs register cameras, and is
+    said to be left out where they do not."""
     result = runner.invoke(app, ["demo", "--runs", str(tmp_path)])
 
     runs = sorted(p for p in tmp_path.iterdir() if p.is_dir())
-    assert (result.exit_code, len(runs), (tmp_path / "ledger.sqlite").is_file()) == (0, 2, True)
-    for run in runs:
+    registered = [p for p in runs if p.name.startswith("demo-stream_list-")]
+    left_out = "stream_list.csv (camera names and stream URLs, no ids) left out" in result.stderr
+    assert (result.exit_code, len(runs), (tmp_path / "ledger.sqlite").is_file()) == (
+        0,
+        3 if runs_register() else 2,
+        True,
+    )
+    assert (len(registered), left_out) == ((1, False) if runs_register() else (0, True))
+    for run in (p for p in runs if p not in registered):
         assert sorted(p.name for p in run.iterdir()) == [
             "diff.json",
             "journal.sqlite",
