@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 
 from loader.sim.errors import vias_response
 from loader.sim.invalid import Invalid, require
-from loader.sim.service import Service, query_int
+from loader.sim.service import Service, gated, query_int
 
 SORTS = ("create_at", "modify_at", "num_video_source", "num_task")
 
@@ -38,11 +38,9 @@ class Groups:
         self.service = service
         self.state = service.state
 
+    @gated
     async def list_groups(self, request: Request) -> Response:
         """ListVideoGroups: filtered by name, sorted, paged."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
         query = request.query_params
         sort, order = query.get("sort_name", "create_at"), query.get("order_by", "desc")
         try:

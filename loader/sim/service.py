@@ -10,8 +10,9 @@ import hashlib
 import json
 import random
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, Protocol, TypeVar
 
 import anyio
 from starlette.requests import Request
@@ -22,6 +23,27 @@ from loader.sim.errors import vias_response
 from loader.sim.gateway import Gateway, request_id_of
 from loader.sim.invalid import Invalid, require
 from loader.sim.state import SimState
+
+
+class Served(Protocol):
+    """A group of handlers over one service."""
+
+    service: Service
+
+
+S = TypeVar("S", bound=Served)
+Handler = Callable[[S, Request], Awaitable[Response]]
+
+
+def gated(handler: Handler[S]) -> Handler[S]:
+    """A handler behind the gateway's checks (``Service.gate``): a refusal answers for it."""
+
+    @wraps(handler)
+    async def behind_gate(self: S, request: Request) -> Response:
+        refused = await self.service.gate(request)
+        return refused if refused is not None else await handler(self, request)
+
+    return behind_gate
 
 
 class FaultDraw:
@@ -172,3 +194,13 @@ def parsed(raw: bytes) -> Any:
         return json.loads(raw)
     except ValueError as exc:
         raise Invalid(f"the body is not JSON: {exc}") from None
+
+
+def checked_body(raw: bytes, check: Callable[[Any], None]) -> dict[str, Any] | Response:
+    """A request body parsed and ``check``ed, or the 400 VIAS.00010001 that refuses it."""
+    try:
+        body: dict[str, Any] = parsed(raw)
+        check(body)
+    except Invalid as exc:
+        return vias_response("VIAS.00010001", str(exc))
+    return body

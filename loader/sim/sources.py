@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from loader.sim.errors import vias_response
 from loader.sim.invalid import Invalid, require
 from loader.sim.registration import Registration, source_fields
-from loader.sim.service import Service, query_int
+from loader.sim.service import Service, gated, query_int
 
 # sort_name's values (ListVideoSourcesRequest) and the response fields they sort by.
 SORTS = {
@@ -50,11 +50,9 @@ class Sources:
         self.state = service.state
         self.registration = Registration(service)
 
+    @gated
     async def list_sources(self, request: Request) -> Response:
         """ListVideoSources: filtered by group and name, sorted, paged."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
         query = request.query_params
         sort, order = query.get("sort_name", "create_at"), query.get("order_by", "desc")
         groups = query.getlist("video_group_id")
