@@ -37,7 +37,7 @@ from loader.sim.lifecycle import STATUS_INFO_KEYS
 from loader.sim.registration import Registration
 from loader.sim.registry import Registry
 from loader.sim.rules import check_body
-from loader.sim.service import Service, counts, gated, query_int, reset
+from loader.sim.service import Handlers, Service, counts, gated, query_int, reset
 from loader.sim.sources import Sources
 from loader.sim.state import SimBatch, SimState
 from loader.sim.tasks import Tasks
@@ -126,13 +126,8 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-class _Api:
+class _Api(Handlers):
     """IAM, CreateBatchTask, ListBatchTasks and the ground-truth summary over one service."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.config = service.config
-        self.state = service.state
 
     async def issue_token(self, request: Request) -> Response:
         """IAM password auth: the token comes back in X-Subject-Token."""

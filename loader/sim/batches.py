@@ -30,18 +30,13 @@ from starlette.responses import Response
 from loader.sim.errors import vias_response
 from loader.sim.lifecycle import Camera, SimBatch, SimTask
 from loader.sim.rules import check_batch_update
-from loader.sim.service import Service, checked_body, counts, gated
+from loader.sim.service import Handlers, checked_body, counts, gated
 from loader.sim.state import Refusal
 from loader.sim.tasks import COMMANDS, not_allowed
 
 
-class BatchChanges:
+class BatchChanges(Handlers):
     """The batch mutation handlers over one service."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.state = service.state
-        self.config = service.config
 
     @gated
     async def update_batch(self, request: Request) -> Response:

@@ -26,17 +26,13 @@ from starlette.responses import JSONResponse, Response
 
 from loader.sim.errors import vias_response
 from loader.sim.invalid import Invalid, require
-from loader.sim.service import Service, gated, query_int
+from loader.sim.service import Handlers, gated, query_int
 
 SORTS = ("create_at", "modify_at", "num_video_source", "num_task")
 
 
-class Groups:
+class Groups(Handlers):
     """The video group handlers over one service."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.state = service.state
 
     @gated
     async def list_groups(self, request: Request) -> Response:

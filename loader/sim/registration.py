@@ -35,7 +35,7 @@ from starlette.routing import Route
 from loader.sim.errors import vias_response
 from loader.sim.invalid import Invalid
 from loader.sim.registry import SimGroup, SimSource
-from loader.sim.service import Service, checked_body, gated
+from loader.sim.service import Handlers, Service, checked_body, gated
 from loader.sim.source_rules import (
     OBJECT_ID,
     TYPE_CONFIG_FORMATS,
@@ -51,12 +51,11 @@ _SECRET = re.compile(r"(<(PASSWORD|password)>)(.*?)(</\2>)", re.DOTALL)
 MASK = "******"
 
 
-class Registration:
+class Registration(Handlers):
     """The registration handlers over one service."""
 
     def __init__(self, service: Service) -> None:
-        self.service = service
-        self.state = service.state
+        super().__init__(service)
         self.registry = service.state.registry
         self.formats = frozenset(service.config.type_config_formats)
 

@@ -12,7 +12,7 @@ import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 from starlette.requests import Request
@@ -24,14 +24,7 @@ from loader.sim.gateway import Gateway, request_id_of
 from loader.sim.invalid import Invalid, require
 from loader.sim.state import SimState
 
-
-class Served(Protocol):
-    """A group of handlers over one service."""
-
-    service: Service
-
-
-S = TypeVar("S", bound=Served)
+S = TypeVar("S", bound="Handlers")
 Handler = Callable[[S, Request], Awaitable[Response]]
 
 
@@ -151,6 +144,16 @@ class Service:
         if fault == "slow":
             await anyio.sleep(self.config.slow_seconds)
         return answer
+
+
+class Handlers:
+    """A group of handlers over one service, its state and config at hand (``gated``
+    puts a handler behind its gateway)."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.state = service.state
+        self.config = service.config
 
 
 def counts(batch_id: str, succeeded: int, errors: list[str]) -> JSONResponse:

@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from loader.sim.errors import vias_response
 from loader.sim.invalid import Invalid, require
 from loader.sim.registration import Registration, source_fields
-from loader.sim.service import Service, gated, query_int
+from loader.sim.service import Handlers, Service, gated, query_int
 
 # sort_name's values (ListVideoSourcesRequest) and the response fields they sort by.
 SORTS = {
@@ -42,12 +42,11 @@ SORTS = {
 _GROUP_ID = re.compile(r"^[0-9a-zA-Z_-]{1,36}$")
 
 
-class Sources:
+class Sources(Handlers):
     """The video source handlers over one service."""
 
     def __init__(self, service: Service) -> None:
-        self.service = service
-        self.state = service.state
+        super().__init__(service)
         self.registration = Registration(service)
 
     @gated

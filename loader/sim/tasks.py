@@ -24,7 +24,7 @@ from loader.sim.errors import vias_response
 from loader.sim.invalid import Invalid, require
 from loader.sim.lifecycle import STATUS_INFO_KEYS, SimTask
 from loader.sim.rules import check_task_update
-from loader.sim.service import Service, checked_body, gated, query_int
+from loader.sim.service import Handlers, checked_body, gated, query_int
 from loader.sim.state import Refusal
 
 __all__ = ["COMMANDS", "Tasks", "ms", "no_task", "not_allowed"]
@@ -53,13 +53,8 @@ def not_allowed(refusal: str) -> Response:
     return vias_response("VIAS.00010012", refusal)
 
 
-class Tasks:
+class Tasks(Handlers):
     """The task handlers over one service."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.state = service.state
-        self.config = service.config
 
     @gated
     async def list_tasks(self, request: Request) -> Response:
