@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from loader.sim.errors import vias_response
-from loader.sim.invalid import Invalid, require
-from loader.sim.service import Handlers, gated, query_int
+from loader.sim.invalid import Invalid
+from loader.sim.service import Handlers, Listing, gated
 
 SORTS = ("create_at", "modify_at", "num_video_source", "num_task")
 
@@ -37,19 +37,13 @@ class Groups(Handlers):
     @gated
     async def list_groups(self, request: Request) -> Response:
         """ListVideoGroups: filtered by name, sorted, paged."""
-        query = request.query_params
-        sort, order = query.get("sort_name", "create_at"), query.get("order_by", "desc")
         try:
-            size = query_int(request, "page_size", 10, 5, 200)
-            page = query_int(request, "page_num", 1, 1, 100000)
-            require(sort in SORTS, f"sort_name {sort!r} must be one of {', '.join(SORTS)}")
-            require(order in ("asc", "desc"), f"order_by {order!r} must be asc or desc")
+            listing = Listing.of(request, SORTS)
         except Invalid as exc:
             return vias_response("VIAS.00010001", str(exc))
-        rows = [r for r in self._rows() if query.get("name", "") in r["video_group_name"]]
-        rows.sort(key=lambda r: (r[sort], r["video_group_id"]), reverse=order == "desc")
-        paged = query.get("is_paged", "true") != "false"
-        shown = rows[(page - 1) * size : page * size] if paged else rows
+        name = request.query_params.get("name", "")
+        rows = [r for r in self._rows() if name in r["video_group_name"]]
+        shown = listing.shown(rows, listing.sort, "video_group_id")
         return JSONResponse(
             {
                 "total_number": len(rows),

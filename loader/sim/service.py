@@ -10,7 +10,8 @@ import hashlib
 import json
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -189,6 +190,33 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
         f"{name} {text!r} must be an integer from {low} to {high}",
     )
     return int(text)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list call's order and page, as ListVideoGroups and ListVideoSources take them."""
+
+    sort: str
+    order: str
+    size: int
+    page: int
+    paged: bool
+
+    @classmethod
+    def of(cls, request: Request, sorts: Collection[str]) -> Listing:
+        """The order and page a request asks for; Invalid when out of their documented range."""
+        query = request.query_params
+        sort, order = query.get("sort_name", "create_at"), query.get("order_by", "desc")
+        size = query_int(request, "page_size", 10, 5, 200)
+        page = query_int(request, "page_num", 1, 1, 100000)
+        require(sort in sorts, f"sort_name {sort!r} must be one of {', '.join(sorts)}")
+        require(order in ("asc", "desc"), f"order_by {order!r} must be asc or desc")
+        return cls(sort, order, size, page, query.get("is_paged", "true") != "false")
+
+    def shown(self, rows: list[dict[str, Any]], key: str, id_key: str) -> list[dict[str, Any]]:
+        """``rows`` sorted in place by ``key`` (ties by ``id_key``); the page asked for."""
+        rows.sort(key=lambda r: (r[key], r[id_key]), reverse=self.order == "desc")
+        return rows[(self.page - 1) * self.size : self.page * self.size] if self.paged else rows
 
 
 def parsed(raw: bytes) -> Any:
