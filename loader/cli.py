@@ -149,7 +149,7 @@ def plan_command(
     plan_report, summary = guarded(
         work, exit_code=1 if detailed_exitcode else None, json_error=as_json
     )
-    _write_problems(report, plan_report.sheet.loaded, exit_code=1 if detailed_exitcode else None)
+    _write_problems(report, plan_report.planned.loaded, exit_code=1 if detailed_exitcode else None)
     show_plan_report(
         err(),
         plan_report,

@@ -46,17 +46,19 @@ def report_plan(sheet: Path, options: RunOptions, *, refresh: bool) -> PlanRepor
 def plan_summary(report: PlanReport, *, creates: bool, detailed: bool) -> dict[str, Any]:
     """The report as ``--json`` prints it and plan.json holds it (``creates``: every
     camera to create listed, as ``--json`` lists them)."""
-    sheet = report.sheet
+    planned = report.planned
     checked = report.checked
-    scope = sheet.scope
+    scope = planned.scope
     if scope is not None:
         against = f"the ledger {scope.ledger} ({scope.endpoint}, project {scope.project})"
     else:
         against = "an empty project (no --endpoint/--project-id: every camera is new)"
-    diff = diff_data(sheet.delta, checked.cameras, sheet.rows, sheet.inventory, creates=creates)
+    diff = diff_data(
+        planned.delta, checked.cameras, planned.rows, planned.inventory, creates=creates
+    )
     return {
-        "validation": format_validation(checked, mapping_chosen=sheet.loaded.chosen),
-        "plan": format_plan(sheet.plan, checked, list(report.written)),
+        "validation": format_validation(checked, mapping_chosen=planned.loaded.chosen),
+        "plan": format_plan(planned.plan, checked, list(report.written)),
         "diff": {"against": against, **diff},
         "drift": report.drift.as_data() if report.drift is not None else None,
         "pending": report.pending,  # what plan.json and --json both say is pending
@@ -67,9 +69,9 @@ def plan_summary(report: PlanReport, *, creates: bool, detailed: bool) -> dict[s
 
 def write_plan_json(out: Path, report: PlanReport, summary: dict[str, Any]) -> None:
     """plan.json beside the payload files ``--out`` wrote."""
-    sheet = report.sheet
+    planned = report.planned
     files.write_plan_summary(
-        out / "plan.json", summary, sheet.plan, list(report.written), sheet.delta.replaces
+        out / "plan.json", summary, planned.plan, list(report.written), planned.delta.replaces
     )
 
 
@@ -85,8 +87,8 @@ def show_plan_report(
 ) -> None:
     """The report on the terminal: the checks, the plan, the changes against the ledger,
     the drift, and with ``--detailed-exitcode`` the exit code and why."""
-    show_validation(console, report.sheet.loaded, summary["validation"])
-    show_plan(console, report.sheet.plan, summary["plan"], out)
+    show_validation(console, report.planned.loaded, summary["validation"])
+    show_plan(console, report.planned.plan, summary["plan"], out)
     diff = summary["diff"]
     console.print(f"[bold]changes[/] against {escape(diff['against'])}:", highlight=False)
     changes = format_diff(diff, prune=prune, restart_failed=restart_failed)

@@ -48,8 +48,8 @@ def plan_view(loaded: Loaded, options: RunOptions) -> dict[str, Any]:
     """Everything the Plan and Send pages show of a sheet's plan with these options, as
     ``bulkload plan`` makes it (prune, retry-failed, payload cap; against the ledger when
     the server's environment names the endpoint and project)."""
-    sheet = plan_sheet(loaded, options.plan_choices, options.ledger_scope())
-    return present(PlanReport(sheet), prune=options.prune)
+    planned = plan_sheet(loaded, options.plan_choices, options.ledger_scope())
+    return present(PlanReport(planned), prune=options.prune)
 
 
 def against_words(scope: LedgerScope | None) -> str:
@@ -64,12 +64,12 @@ def against_words(scope: LedgerScope | None) -> str:
 
 def present(report: PlanReport, *, prune: str = "") -> dict[str, Any]:
     """A plan report as the pages show it, in the sheet's words."""
-    sheet = report.sheet
-    loaded, delta, rows = sheet.loaded, sheet.delta, sheet.rows
+    planned = report.planned
+    loaded, delta, rows = planned.loaded, planned.delta, planned.rows
     checked = loaded.checked
     names = _camera_names(loaded)
-    summary = format_plan(sheet.plan, checked)
-    diff = diff_data(delta, checked.cameras, rows, inventory=sheet.inventory)
+    summary = format_plan(planned.plan, checked)
+    diff = diff_data(delta, checked.cameras, rows, inventory=planned.inventory)
     for kind in ("update", "replace", "remove", "restart"):
         for item, change in zip(diff[kind], _changes(delta, kind), strict=True):
             item["fields"] = spoken_fields(item["fields"], loaded.mapping)
@@ -90,7 +90,7 @@ def present(report: PlanReport, *, prune: str = "") -> dict[str, Any]:
     return {
         "plan": summary,
         "algorithms": algorithms,
-        "diff": {"against": against_words(sheet.scope), **diff},
+        "diff": {"against": against_words(planned.scope), **diff},
         "held": held,
         "going": going,
         "confirm": confirm_token(going),
