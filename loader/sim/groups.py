@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 
 from loader.sim.errors import vias_response
 from loader.sim.invalid import Invalid
-from loader.sim.service import Handlers, Listing, gated
+from loader.sim.service import Handlers, ListQuery, gated
 
 SORTS = ("create_at", "modify_at", "num_video_source", "num_task")
 
@@ -38,12 +38,12 @@ class Groups(Handlers):
     async def list_groups(self, request: Request) -> Response:
         """ListVideoGroups: filtered by name, sorted, paged."""
         try:
-            listing = Listing.of(request, SORTS)
+            asked = ListQuery.of(request, SORTS)
         except Invalid as exc:
             return vias_response("VIAS.00010001", str(exc))
         name = request.query_params.get("name", "")
         rows = [r for r in self._rows() if name in r["video_group_name"]]
-        shown = listing.shown(rows, listing.sort, "video_group_id")
+        shown = asked.shown(rows, asked.sort, "video_group_id")
         return JSONResponse(
             {
                 "total_number": len(rows),

@@ -193,7 +193,7 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
 
 
 @dataclass(frozen=True)
-class Listing:
+class ListQuery:
     """A list call's order and page, as ListVideoGroups and ListVideoSources take them."""
 
     sort: str
@@ -203,7 +203,7 @@ class Listing:
     paged: bool
 
     @classmethod
-    def of(cls, request: Request, sorts: Collection[str]) -> Listing:
+    def of(cls, request: Request, sorts: Collection[str]) -> ListQuery:
         """The order and page a request asks for; Invalid when out of their documented range."""
         query = request.query_params
         sort, order = query.get("sort_name", "create_at"), query.get("order_by", "desc")

@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from loader.sim.errors import vias_response
 from loader.sim.invalid import Invalid, require
 from loader.sim.registration import Registration, source_fields
-from loader.sim.service import Handlers, Listing, Service, gated
+from loader.sim.service import Handlers, ListQuery, Service, gated
 
 # sort_name's values (ListVideoSourcesRequest) and the response fields they sort by.
 SORTS = {
@@ -56,7 +56,7 @@ class Sources(Handlers):
         groups = query.getlist("video_group_id")
         scope_name = query.get("scope_name", "source_name")
         try:
-            listing = Listing.of(request, SORTS)
+            asked = ListQuery.of(request, SORTS)
             require(
                 scope_name in ("source_name", "group_name"),
                 f"scope_name {scope_name!r} must be source_name or group_name",
@@ -69,7 +69,7 @@ class Sources(Handlers):
         scope = query.get("scope", "")
         if scope:
             rows = [r for r in rows if scope in _scoped(r, scope_name)]
-        shown = listing.shown(rows, SORTS[listing.sort], "video_source_id")
+        shown = asked.shown(rows, SORTS[asked.sort], "video_source_id")
         return JSONResponse(
             {
                 "total_number": len(rows),

@@ -26,7 +26,7 @@ from loader.state.journal import read_events, read_results
 from loader.state.outcomes import CameraResult
 from loader.state.runstate import BatchStatus, RunState, replay
 from loader.web.feed import in_flight as words_in_flight
-from loader.web.problems import PAGE_SIZE, TableQuery, _within, filters, paging, paging_params
+from loader.web.problems import PAGE_SIZE, TableQuery, _within, paging, paging_params, table_filters
 
 NOT_SENT: Final = "not sent"
 IN_DOUBT: Final = "in doubt"
@@ -309,7 +309,7 @@ class CameraQuery(TableQuery):
     def from_params(cls, params: Mapping[str, str]) -> CameraQuery:
         """A query from URL parameters; unknown values fall back to the defaults."""
         status = params.get("status", "")
-        sheet, row, text = filters(params)
+        sheet, row, text = table_filters(params)
         page, size = paging(params)
         status = status if status in ATTENTION else ""
         return cls(status=status, sheet=sheet, row=row, text=text, page=page, size=size)

@@ -63,7 +63,7 @@ class ProblemQuery(TableQuery):
         """A query from URL parameters; unknown values fall back to the defaults."""
         severity = params.get("severity", "")
         sort = params.get("sort", DEFAULT_SORT)
-        sheet, row, text = filters(params)
+        sheet, row, text = table_filters(params)
         page, size = paging(params)
         return cls(
             severity=severity if severity in {s.value for s in Severity} else "",
@@ -163,7 +163,7 @@ def _within(text: str) -> tuple[int, int] | None:
     return (first, int(high) if high else first)
 
 
-def filters(params: Mapping[str, str]) -> tuple[str, str, str]:
+def table_filters(params: Mapping[str, str]) -> tuple[str, str, str]:
     """The sheet, Excel row or rows and text a table is filtered by, as the URL gives them
     (Check's problems and a run's cameras alike), cut to a sane length."""
     sheet = params.get("sheet", "")[:200]
