@@ -14,42 +14,12 @@ no sheet never pay for pandas, the simulator or the workbook writer.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from loader.commands import parsing
+from loader.commands import flags, parsing
 from loader.commands.fast_exit import finished, run_app
-from loader.commands.flags import (
-    CanaryOpt,
-    CanaryWaitOpt,
-    ConcurrencyOpt,
-    EncodingOpt,
-    EndpointOpt,
-    EngineOpt,
-    ForceOpt,
-    JsonOpt,
-    LedgerOpt,
-    MappingOpt,
-    MaxAttemptsOpt,
-    MaxInputOpt,
-    OnlyOpt,
-    ProjectOpt,
-    PruneOpt,
-    RateOpt,
-    ReportOpt,
-    RestartOpt,
-    RetryOpt,
-    RunDirOpt,
-    RunLedgerOpt,
-    RunPayloadCapOpt,
-    SettleOpt,
-    SheetArg,
-    TaskIdsOpt,
-    TimeoutOpt,
-    VersionOpt,
-    YesOpt,
-)
 from loader.commands.parsing import BulkloadCommand
 from loader.commands.simulate import simulate
 from loader.commands.terminal import err, escape, guarded, print_json
@@ -83,7 +53,7 @@ app = typer.Typer(
 
 
 @app.callback()
-def _root(version: VersionOpt = False) -> None:
+def _root(version: flags.VersionOpt = False) -> None:
     pass
 
 
@@ -94,17 +64,16 @@ def main() -> None:
 
 @app.command()
 def validate(
-    sheet: SheetArg,
-    mapping: MappingOpt = None,
-    as_json: JsonOpt = False,
-    engine: EngineOpt = "calamine",
-    encoding: EncodingOpt = None,
-    report: ReportOpt = None,
-    only: OnlyOpt = None,
-    max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
+    sheet: flags.SheetArg,
+    mapping: flags.MappingOpt = None,
+    as_json: flags.JsonOpt = False,
+    engine: flags.EngineOpt = "calamine",
+    encoding: flags.EncodingOpt = None,
+    report: flags.ReportOpt = None,
+    only: flags.OnlyOpt = None,
+    max_input_mb: flags.MaxInputOpt = DEFAULT_MAX_INPUT_MB,
 ) -> None:
     """Read, map and check an inventory; list every problem."""
-    from loader.report import files
     from loader.report.console import show_validation
     from loader.report.summaries import format_validation
     from loader.run.open import load_sheet
@@ -122,8 +91,7 @@ def validate(
         return loaded, format_validation(loaded.checked, mapping_chosen=loaded.chosen)
 
     loaded, summary = guarded(work, json_error=as_json)  # exit 2 prints JSON too
-    if report is not None:  # written first, whatever happens to the printing
-        guarded(lambda: files.write_problems_csv(report, loaded.checked.problems))
+    _write_problems(report, loaded)
     show_validation(err(), loaded, summary)
     if as_json:
         print_json(summary)
@@ -132,42 +100,28 @@ def validate(
 
 @app.command(name="plan", cls=BulkloadCommand)
 def plan_command(
-    sheet: SheetArg,
-    mapping: MappingOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Write payload files here")] = None,
-    max_payload_bytes: Annotated[
-        int | None, typer.Option("--max-payload-bytes", help="Byte cap per payload")
-    ] = None,
-    as_json: JsonOpt = False,
-    engine: EngineOpt = "calamine",
-    encoding: EncodingOpt = None,
-    report: ReportOpt = None,
-    only: OnlyOpt = None,
-    max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
-    endpoint: EndpointOpt = None,
-    project_id: ProjectOpt = None,
-    ledger: LedgerOpt = None,
-    refresh: Annotated[
-        bool, typer.Option(help="Read the project from the API first (bulkload refresh)")
-    ] = False,
-    prune: PruneOpt = None,
-    restart_failed: RestartOpt = False,
-    retry_failed: RetryOpt = False,
-    detailed_exitcode: Annotated[
-        bool,
-        typer.Option(
-            "--detailed-exitcode",
-            help="Exit 0 when nothing differs from the sheet, 2 when changes are pending,"
-            " 1 on an error (terraform's convention; --json carries the same)",
-        ),
-    ] = False,
+    sheet: flags.SheetArg,
+    mapping: flags.MappingOpt = None,
+    out: flags.PlanOutOpt = None,
+    max_payload_bytes: flags.PlanPayloadCapOpt = None,
+    as_json: flags.JsonOpt = False,
+    engine: flags.EngineOpt = "calamine",
+    encoding: flags.EncodingOpt = None,
+    report: flags.ReportOpt = None,
+    only: flags.OnlyOpt = None,
+    max_input_mb: flags.MaxInputOpt = DEFAULT_MAX_INPUT_MB,
+    endpoint: flags.EndpointOpt = None,
+    project_id: flags.ProjectOpt = None,
+    ledger: flags.LedgerOpt = None,
+    refresh: flags.RefreshFirstOpt = False,
+    prune: flags.PruneOpt = None,
+    restart_failed: flags.RestartOpt = False,
+    retry_failed: flags.RetryOpt = False,
+    detailed_exitcode: flags.DetailedExitcodeOpt = False,
 ) -> None:
     """Dry run: validate, diff against the ledger, show (and with --out write) every change;
     with an endpoint, the API's counts of the sheet's batches show tasks not running."""
-    from loader.commands.plan import exit_line, plan_summary, report_plan, write_plan_json
-    from loader.report import files
-    from loader.report.changes import format_diff
-    from loader.report.console import show_drift, show_plan, show_validation
+    from loader.commands.plan import plan_summary, report_plan, show_plan_report, write_plan_json
 
     def work() -> tuple[PlanReport, dict[str, Any]]:
         options = RunOptions.of(
@@ -196,35 +150,24 @@ def plan_command(
     plan_report, summary = guarded(
         work, exit_code=1 if detailed_exitcode else None, json_error=as_json
     )
-    loaded = plan_report.sheet.loaded
-    if report is not None:  # written first, whatever happens to the printing
-        guarded(
-            lambda: files.write_problems_csv(report, loaded.checked.problems),
-            exit_code=1 if detailed_exitcode else None,
-        )
-    show_validation(err(), loaded, summary["validation"])
-    show_plan(err(), plan_report.sheet.plan, summary["plan"], out)
-    diff = summary["diff"]
-    err().print(f"[bold]changes[/] against {escape(diff['against'])}:", highlight=False)
-    err().print(
-        escape(format_diff(diff, prune=parsing.prune_mode(prune), restart_failed=restart_failed)),
-        highlight=False,
-        soft_wrap=True,
+    _write_problems(report, plan_report.planned.loaded, exit_code=1 if detailed_exitcode else None)
+    show_plan_report(
+        err(),
+        plan_report,
+        summary,
+        out=out,
+        prune=parsing.prune_mode(prune),
+        restart_failed=restart_failed,
+        detailed=detailed_exitcode,
     )
-    show_drift(err(), summary.get("drift"))
-    code = plan_report.exit_code(detailed=detailed_exitcode)
-    if detailed_exitcode:
-        err().print(escape(exit_line(code, plan_report.pending)), highlight=False, soft_wrap=True)
     if as_json:
         print_json(summary)
-    raise typer.Exit(code)
+    raise typer.Exit(plan_report.exit_code(detailed=detailed_exitcode))
 
 
 @app.command()
 def template(
-    out: Annotated[Path, typer.Option("--out", help="Where to write the workbook")] = Path(
-        "bulkload-template.xlsx"
-    ),
+    out: flags.TemplateOutOpt = Path("bulkload-template.xlsx"),
 ) -> None:
     """Write a blank input workbook for the default mapping (dropdowns, help, an example)."""
     from loader.check.mapping import find_mapping
@@ -236,11 +179,9 @@ def template(
 
 @app.command()
 def mappings(
-    name: Annotated[str | None, typer.Argument(help="Show this mapping's columns")] = None,
-    init: Annotated[
-        Path | None, typer.Option("--init", help="Write a starter mapping from FILE's headers")
-    ] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Where --init writes")] = None,
+    name: flags.MappingNameArg = None,
+    init: flags.StarterFromOpt = None,
+    out: flags.StarterOutOpt = None,
 ) -> None:
     """List the bundled mappings, show one with its columns, or start one (--init FILE)."""
     from loader.check.mapping import bundled, bundled_dir, find_mapping
@@ -258,31 +199,31 @@ def mappings(
 
 @app.command(cls=BulkloadCommand)
 def run(
-    sheet: SheetArg,
-    mapping: MappingOpt = None,
-    endpoint: EndpointOpt = None,
-    project_id: ProjectOpt = None,
-    run_dir: RunDirOpt = None,
-    rate: RateOpt = DEFAULT_RATE,
-    concurrency: ConcurrencyOpt = DEFAULT_CONCURRENCY,
-    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
-    max_attempts: MaxAttemptsOpt = DEFAULT_MAX_ATTEMPTS,
-    max_payload_bytes: RunPayloadCapOpt = None,
-    ledger: RunLedgerOpt = None,
-    force: ForceOpt = False,
-    retry_failed: RetryOpt = False,
-    prune: PruneOpt = None,
-    restart_failed: RestartOpt = False,
-    yes: YesOpt = False,
-    task_ids: TaskIdsOpt = False,
-    settle: SettleOpt = DEFAULT_SETTLE,
-    canary: CanaryOpt = None,
-    canary_wait: CanaryWaitOpt = DEFAULT_CANARY_WAIT,
-    as_json: JsonOpt = False,
-    engine: EngineOpt = "calamine",
-    encoding: EncodingOpt = None,
-    only: OnlyOpt = None,
-    max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
+    sheet: flags.SheetArg,
+    mapping: flags.MappingOpt = None,
+    endpoint: flags.EndpointOpt = None,
+    project_id: flags.ProjectOpt = None,
+    run_dir: flags.RunDirOpt = None,
+    rate: flags.RateOpt = DEFAULT_RATE,
+    concurrency: flags.ConcurrencyOpt = DEFAULT_CONCURRENCY,
+    timeout: flags.TimeoutOpt = DEFAULT_TIMEOUT,
+    max_attempts: flags.MaxAttemptsOpt = DEFAULT_MAX_ATTEMPTS,
+    max_payload_bytes: flags.RunPayloadCapOpt = None,
+    ledger: flags.RunLedgerOpt = None,
+    force: flags.ForceOpt = False,
+    retry_failed: flags.RetryOpt = False,
+    prune: flags.PruneOpt = None,
+    restart_failed: flags.RestartOpt = False,
+    yes: flags.YesOpt = False,
+    task_ids: flags.TaskIdsOpt = False,
+    settle: flags.SettleOpt = DEFAULT_SETTLE,
+    canary: flags.CanaryOpt = None,
+    canary_wait: flags.CanaryWaitOpt = DEFAULT_CANARY_WAIT,
+    as_json: flags.JsonOpt = False,
+    engine: flags.EngineOpt = "calamine",
+    encoding: flags.EncodingOpt = None,
+    only: flags.OnlyOpt = None,
+    max_input_mb: flags.MaxInputOpt = DEFAULT_MAX_INPUT_MB,
 ) -> None:
     """Validate, plan and send an inventory; settle every batch exactly once."""
     from loader.commands.prune import confirm_prune
@@ -327,18 +268,13 @@ def run(
 
 @app.command()
 def refresh(
-    endpoint: EndpointOpt = None,
-    project_id: ProjectOpt = None,
-    ledger: LedgerOpt = None,
-    prefix: Annotated[
-        list[str] | None,
-        typer.Option(help="Batch name prefix bulkload manages (repeatable; default: the ledger's)"),
-    ] = None,
-    again: Annotated[
-        bool, typer.Option(help="Start over instead of resuming a refresh that stopped")
-    ] = False,
-    rate: RateOpt = DEFAULT_RATE,
-    as_json: JsonOpt = False,
+    endpoint: flags.EndpointOpt = None,
+    project_id: flags.ProjectOpt = None,
+    ledger: flags.LedgerOpt = None,
+    prefix: flags.PrefixOpt = None,
+    again: flags.AgainOpt = False,
+    rate: flags.RateOpt = DEFAULT_RATE,
+    as_json: flags.JsonOpt = False,
 ) -> None:
     """Learn the project from the API into the ledger: every batch bulkload made, its tasks."""
     from loader.commands.refresh import bundled_prefixes, learn_project
@@ -363,8 +299,8 @@ def refresh(
 
 @app.command()
 def resume(
-    run_dir: Annotated[Path, typer.Argument(help="The run directory a run printed")],
-    as_json: JsonOpt = False,
+    run_dir: flags.RunDirArg,
+    as_json: flags.JsonOpt = False,
 ) -> None:
     """Finish an interrupted run: never resends an accepted batch."""
     from loader.run.runner import resume_run
@@ -374,8 +310,8 @@ def resume(
 
 @app.command()
 def reconcile(
-    run_dir: Annotated[Path, typer.Argument(help="The run directory a run printed")],
-    as_json: JsonOpt = False,
+    run_dir: flags.RunDirArg,
+    as_json: flags.JsonOpt = False,
 ) -> None:
     """Ask the API what became of each batch's cameras; rewrite results.xlsx."""
     from loader.run.runner import reconcile_run
@@ -385,10 +321,10 @@ def reconcile(
 
 @app.command()
 def doctor(
-    endpoint: EndpointOpt = None,
-    project_id: ProjectOpt = None,
-    mapping: MappingOpt = None,
-    as_json: JsonOpt = False,
+    endpoint: flags.EndpointOpt = None,
+    project_id: flags.ProjectOpt = None,
+    mapping: flags.MappingOpt = None,
+    as_json: flags.JsonOpt = False,
 ) -> None:
     """Check, creating nothing, that a run can work: endpoint, TLS, credentials, clock, project."""
     from loader.run.doctor import diagnose, show_doctor
@@ -412,19 +348,10 @@ app.command()(simulate)  # its flags and work: commands/simulate.py
 
 @app.command()
 def serve(
-    host: Annotated[
-        str | None,
-        typer.Option(
-            help="Address to listen on (default 127.0.0.1; others need BULKLOAD_UI_TOKEN)"
-        ),
-    ] = None,
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: a free one)")] = 8770,
-    runs: Annotated[
-        Path, typer.Option("--runs", help="Where uploads and run directories go")
-    ] = Path("runs"),
-    max_upload_mb: Annotated[
-        int, typer.Option("--max-upload-mb", min=1, help="Refuse larger uploads (default 64)")
-    ] = DEFAULT_MAX_INPUT_MB,
+    host: flags.HostOpt = None,
+    port: flags.PagePortOpt = 8770,
+    runs: flags.RunsOpt = Path("runs"),
+    max_upload_mb: flags.MaxUploadOpt = DEFAULT_MAX_INPUT_MB,
 ) -> None:
     """A local web page: load a sheet, see every problem, send, watch it live, get the results."""
     from loader.web.options import serve_options
@@ -448,14 +375,22 @@ def serve(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--runs", help="Where the demo's run directories go")] = Path(
-        "runs"
-    ),
+    out: flags.DemoRunsOpt = Path("runs"),
 ) -> None:
     """End to end on the bundled samples against the simulator started here on loopback."""
     from loader.commands.demo import run_demo
 
     run_demo(out)
+
+
+def _write_problems(report: Path | None, loaded: Loaded, *, exit_code: int | None = None) -> None:
+    """``--report``: every problem to a CSV, written before anything is printed."""
+    from loader.report import files
+
+    if report is not None:
+        guarded(
+            lambda: files.write_problems_csv(report, loaded.checked.problems), exit_code=exit_code
+        )
 
 
 def _continue_run(

@@ -49,6 +49,7 @@ RestartOpt = Annotated[
     bool, typer.Option(help="Start tasks the sheet wants that failed or were stopped")
 ]
 RetryOpt = Annotated[bool, typer.Option(help="Send cameras that failed in an earlier run again")]
+RunDirArg = Annotated[Path, typer.Argument(help="The run directory a run printed")]
 RunDirOpt = Annotated[Path | None, typer.Option(help="Run directory; default runs/<time>-<sheet>")]
 ConcurrencyOpt = Annotated[int, typer.Option(help="Most requests in flight")]
 TimeoutOpt = Annotated[
@@ -90,7 +91,51 @@ CanaryOpt = Annotated[
 CanaryWaitOpt = Annotated[
     float, typer.Option(help="Seconds the canary's tasks have to reach RUNNING, else it failed")
 ]
+PlanOutOpt = Annotated[Path | None, typer.Option("--out", help="Write payload files here")]
+PlanPayloadCapOpt = Annotated[
+    int | None, typer.Option("--max-payload-bytes", help="Byte cap per payload")
+]
+RefreshFirstOpt = Annotated[
+    bool, typer.Option(help="Read the project from the API first (bulkload refresh)")
+]
+DetailedExitcodeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--detailed-exitcode",
+        help="Exit 0 when nothing differs from the sheet, 2 when changes are pending,"
+        " 1 on an error (terraform's convention; --json carries the same)",
+    ),
+]
+PrefixOpt = Annotated[
+    list[str] | None,
+    typer.Option(help="Batch name prefix bulkload manages (repeatable; default: the ledger's)"),
+]
+AgainOpt = Annotated[
+    bool, typer.Option(help="Start over instead of resuming a refresh that stopped")
+]
 RateOpt = Annotated[float, typer.Option(help="Requests per second, all workers")]
+TemplateOutOpt = Annotated[Path, typer.Option("--out", help="Where to write the workbook")]
+MappingNameArg = Annotated[str | None, typer.Argument(help="Show this mapping's columns")]
+StarterFromOpt = Annotated[
+    Path | None, typer.Option("--init", help="Write a starter mapping from FILE's headers")
+]
+StarterOutOpt = Annotated[Path | None, typer.Option("--out", help="Where --init writes")]
+SimPortOpt = Annotated[int, typer.Option(help="Loopback port")]
+SimRateOpt = Annotated[float | None, typer.Option(help="Requests/s before 429 APIG.0308")]
+SimLatencyOpt = Annotated[float, typer.Option(help="Seconds every answer takes")]
+SimFaultOpt = Annotated[list[str] | None, typer.Option(help="KIND=PROBABILITY, e.g. 5xx-after=0.1")]
+SimLagOpt = Annotated[float, typer.Option(help="Seconds before a new batch shows in lists")]
+SimSeedOpt = Annotated[int, typer.Option(help="Seed of the fault draws")]
+HostOpt = Annotated[
+    str | None,
+    typer.Option(help="Address to listen on (default 127.0.0.1; others need BULKLOAD_UI_TOKEN)"),
+]
+PagePortOpt = Annotated[int, typer.Option(min=0, max=65535, help="Port (0: a free one)")]
+RunsOpt = Annotated[Path, typer.Option("--runs", help="Where uploads and run directories go")]
+MaxUploadOpt = Annotated[
+    int, typer.Option("--max-upload-mb", min=1, help="Refuse larger uploads (default 64)")
+]
+DemoRunsOpt = Annotated[Path, typer.Option("--runs", help="Where the demo's run directories go")]
 VersionOpt = Annotated[
     bool,
     typer.Option(
@@ -101,13 +146,6 @@ VersionOpt = Annotated[
         help="Print bulkload's version and exit",
     ),
 ]
-
-SimPortOpt = Annotated[int, typer.Option(help="Loopback port")]
-SimRateOpt = Annotated[float | None, typer.Option(help="Requests/s before 429 APIG.0308")]
-SimLatencyOpt = Annotated[float, typer.Option(help="Seconds every answer takes")]
-SimFaultOpt = Annotated[list[str] | None, typer.Option(help="KIND=PROBABILITY, e.g. 5xx-after=0.1")]
-SimLagOpt = Annotated[float, typer.Option(help="Seconds before a new batch shows in lists")]
-SimSeedOpt = Annotated[int, typer.Option(help="Seed of the fault draws")]
 
 
 class TypeConfigFormat(StrEnum):

@@ -9,17 +9,22 @@ Imported only when ``bulkload plan`` runs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loader.commands.refresh import learn_project
+from loader.commands.terminal import escape
 from loader.planning.batches import name_prefix
 from loader.report import files
-from loader.report.changes import diff_data
+from loader.report.changes import diff_data, format_diff
+from loader.report.console import show_drift, show_plan, show_validation
 from loader.report.summaries import format_plan, format_validation
 from loader.run import drift as run_drift  # called through its module: tests wire it
 from loader.run.open import load_sheet
 from loader.run.options import RunOptions
 from loader.run.plan import PlanReport, plan_sheet
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def report_plan(sheet: Path, options: RunOptions, *, refresh: bool) -> PlanReport:
@@ -41,18 +46,20 @@ def report_plan(sheet: Path, options: RunOptions, *, refresh: bool) -> PlanRepor
 def plan_summary(report: PlanReport, *, creates: bool, detailed: bool) -> dict[str, Any]:
     """The report as ``--json`` prints it and plan.json holds it (``creates``: every
     camera to create listed, as ``--json`` lists them)."""
-    sheet = report.sheet
+    planned = report.planned
     checked = report.checked
-    scope = sheet.scope
+    scope = planned.scope
     if scope is not None:
         against = f"the ledger {scope.ledger} ({scope.endpoint}, project {scope.project})"
     else:
         against = "an empty project (no --endpoint/--project-id: every camera is new)"
-    diff = diff_data(sheet.delta, checked.cameras, sheet.rows, sheet.inventory, creates=creates)
+    diff = diff_data(
+        planned.delta, checked.cameras, planned.rows, planned.inventory, creates=creates
+    )
     return {
-        "validation": format_validation(checked, mapping_chosen=sheet.loaded.chosen),
+        "validation": format_validation(checked, mapping_chosen=planned.loaded.chosen),
         "plan": format_plan(
-            sheet.plan, checked, list(report.written), registration=report.registration
+            planned.plan, checked, list(report.written), registration=report.registration
         ),
         "diff": {"against": against, **diff},
         "drift": report.drift.as_data() if report.drift is not None else None,
@@ -64,11 +71,35 @@ def plan_summary(report: PlanReport, *, creates: bool, detailed: bool) -> dict[s
 
 def write_plan_json(out: Path, report: PlanReport, summary: dict[str, Any]) -> None:
     """plan.json beside the payload files ``--out`` wrote (and the registration's bodies)."""
-    sheet = report.sheet
+    planned = report.planned
     files.write_registration(out, report.registration)
     files.write_plan_summary(
-        out / "plan.json", summary, sheet.plan, list(report.written), sheet.delta.replaces
+        out / "plan.json", summary, planned.plan, list(report.written), planned.delta.replaces
     )
+
+
+def show_plan_report(
+    console: Console,
+    report: PlanReport,
+    summary: dict[str, Any],
+    *,
+    out: Path | None,
+    prune: str,
+    restart_failed: bool,
+    detailed: bool,
+) -> None:
+    """The report on the terminal: the checks, the plan, the changes against the ledger,
+    the drift, and with ``--detailed-exitcode`` the exit code and why."""
+    show_validation(console, report.planned.loaded, summary["validation"])
+    show_plan(console, report.planned.plan, summary["plan"], out)
+    diff = summary["diff"]
+    console.print(f"[bold]changes[/] against {escape(diff['against'])}:", highlight=False)
+    changes = format_diff(diff, prune=prune, restart_failed=restart_failed)
+    console.print(escape(changes), highlight=False, soft_wrap=True)
+    show_drift(console, summary.get("drift"))
+    if detailed:
+        line = exit_line(report.exit_code(detailed=True), report.pending)
+        console.print(escape(line), highlight=False, soft_wrap=True)
 
 
 def exit_line(code: int, pending: dict[str, int]) -> str:

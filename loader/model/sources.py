@@ -152,14 +152,20 @@ def type_config(stream: Stream, form: TypeConfigFormat = TypeConfigFormat.SDK) -
     return f"<type>{stream.type.upper()}</type><config>{inner}</config>"
 
 
-def _content(body: dict[str, Any]) -> bytes:
-    """A body's bytes as sent and written: compact JSON, UTF-8, nothing empty."""
-    kept = {k: v for k, v in body.items() if v not in (None, "", [], ())}
-    return json.dumps(kept, ensure_ascii=False, separators=(",", ":")).encode()
+class _Body:
+    """A registering call's body: ``body`` its JSON, ``content`` its bytes as sent and
+    written (compact JSON, UTF-8, an empty optional field left out)."""
+
+    def body(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def content(self) -> bytes:
+        kept = {k: v for k, v in self.body().items() if v not in (None, "", [], ())}
+        return json.dumps(kept, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True)
-class CreateVideoSource:
+class CreateVideoSource(_Body):
     """CreateVideoSourceDto: a new source, in the groups it joins."""
 
     video_source_name: str
@@ -184,12 +190,9 @@ class CreateVideoSource:
             "tag": list(self.tag),
         }
 
-    def content(self) -> bytes:
-        return _content(self.body())
-
 
 @dataclass(frozen=True)
-class UpdateVideoSource:
+class UpdateVideoSource(_Body):
     """UpdateVideoSourceDto: name and XML always (both mandatory), place and tags."""
 
     video_source_name: str
@@ -208,12 +211,9 @@ class UpdateVideoSource:
             "tag": list(self.tag),
         }
 
-    def content(self) -> bytes:
-        return _content(self.body())
-
 
 @dataclass(frozen=True)
-class CreateVideoGroup:
+class CreateVideoGroup(_Body):
     """CreateVideoGroupDto: a group, empty or with sources that exist already."""
 
     video_group_name: str
@@ -229,12 +229,9 @@ class CreateVideoGroup:
             "video_source_ids": list(self.video_source_ids),
         }
 
-    def content(self) -> bytes:
-        return _content(self.body())
-
 
 @dataclass(frozen=True)
-class UpdateVideoGroup:
+class UpdateVideoGroup(_Body):
     """UpdateVideoGroupDto: the group's WHOLE membership (it replaces the list), 1..50 ids."""
 
     video_source_ids: tuple[str, ...]
@@ -256,5 +253,5 @@ class UpdateVideoGroup:
             body["description"] = self.description  # "" clears it
         return body
 
-    def content(self) -> bytes:
+    def content(self) -> bytes:  # every field it holds is sent: "" clears the description
         return json.dumps(self.body(), ensure_ascii=False, separators=(",", ":")).encode()

@@ -71,17 +71,11 @@ def locate(
     note); ``mapped`` the names of every column a field reads (a footer holding a value
     in one of them, with no marker, is warned about: it may be a camera without a key).
     """
-    if spec.header:
-        header_index = (spec.header_row - 1) if spec.header_row else find_header(grid, known)
-        if header_index >= len(grid):
-            header_index = max(len(grid) - 1, 0)
-        headers = list(grid.iloc[header_index]) if len(grid) else []
-    else:  # no header row: columns are named by letter (A, B, ...), data from row 1
-        header_index = -1
-        headers = [column_letter(n) for n in range(grid.shape[1])]
+    header_index, headers = _header(grid, spec, known)
     body = grid.iloc[header_index + 1 :]
     filled = _filled(body)
     keep = filled > 0
+    sheet_place = Place(file, sheet, 0)  # the sheet's rows are placed from it
     skipped = _title_rows(grid.iloc[: max(header_index, 0)], file, sheet)
     if spec.header:
         skipped += _header_like_data(headers, Place(file, sheet, header_index + 1))
@@ -89,48 +83,65 @@ def locate(
     folded_header = [header_key(h) for h in headers]
     repeated = _repeated_headers(body, keep, folded_header if spec.header else [])
     keep &= ~repeated
-    skipped += [
-        Problem.at(
-            Place(file, sheet, int(i) + 1),
-            Severity.INFO,
-            "repeated-header",
-            "the header row is repeated here (a page break of the export); skipped",
-        )
-        for i in body.index[repeated]
-    ]
+    skipped += _left_out(
+        body,
+        repeated,
+        sheet_place,
+        "repeated-header",
+        "the header row is repeated here (a page break of the export); skipped",
+    )
     key_folded = {_folded(k, spec.header) for k in keys}
     key_positions = {i for i, h in enumerate(folded_header) if h and h in key_folded}
     if spec.comment_marker:
         comments = _comments(body, keep, spec.comment_marker)
         keep &= ~comments
-        skipped += [
-            Problem.at(
-                Place(file, sheet, int(i) + 1),
-                Severity.INFO,
-                "comment-row",
-                f"starts with {spec.comment_marker!r}: a note, skipped",
-            )
-            for i in body.index[comments]
-        ]
+        note = f"starts with {spec.comment_marker!r}: a note, skipped"
+        skipped += _left_out(body, comments, sheet_place, "comment-row", note)
     footer = _footer(body, keep, filled, spec.footer_markers, key_positions)
     keep &= ~footer
-    skipped += [
-        Problem.at(
-            Place(file, sheet, int(i) + 1),
-            Severity.INFO,
-            "footer",
-            "footer row below the data; skipped",
-            value=" ".join(v for v in body.loc[i] if v)[:200],
-        )
-        for i in body.index[footer]
-    ]
+    note = "footer row below the data; skipped"
+    skipped += _left_out(body, footer, sheet_place, "footer", note, with_values=True)
     mapped_folded = {_folded(m, spec.header) for m in mapped}
     mapped_positions = [i for i, h in enumerate(folded_header) if h and h in mapped_folded]
     skipped += _unmarked_footers(
-        body, footer, spec.footer_markers, mapped_positions, headers, Place(file, sheet, 0)
+        body, footer, spec.footer_markers, mapped_positions, headers, sheet_place
     )
     kept = body if keep.all() else body[keep]  # most sheets keep every row: no copy
     return Table(file, sheet, header_index + 1, headers, kept, kept.index.to_numpy() + 1, skipped)
+
+
+def _header(grid: pd.DataFrame, spec: TableHints, known: Collection[str]) -> tuple[int, list[str]]:
+    """The header row's index in ``grid`` and its names; with no header row (-1), the
+    columns are named by letter (A, B, ...) and data starts at row 1."""
+    if not spec.header:
+        return -1, [column_letter(n) for n in range(grid.shape[1])]
+    header_index = (spec.header_row - 1) if spec.header_row else find_header(grid, known)
+    if header_index >= len(grid):
+        header_index = max(len(grid) - 1, 0)
+    return header_index, list(grid.iloc[header_index]) if len(grid) else []
+
+
+def _left_out(
+    body: pd.DataFrame,
+    rows: np.ndarray,
+    where: Place,
+    code: str,
+    message: str,
+    *,
+    with_values: bool = False,
+) -> list[Problem]:
+    """A note at each row of ``body`` that ``rows`` marks (``where``: its file and sheet):
+    left out, and why; ``with_values``: what the row holds, as the person may miss it."""
+    return [
+        Problem.at(
+            replace(where, row=int(i) + 1),
+            Severity.INFO,
+            code,
+            message,
+            value=" ".join(v for v in body.loc[i] if v)[:200] if with_values else "",
+        )
+        for i in body.index[rows]
+    ]
 
 
 def select(table: Table, column: str, allowed: frozenset[str]) -> Table:

@@ -17,7 +17,8 @@ checks, each a ``Check`` value (one line, a status, what to do); the CLI only re
 
 Doctor sends GETs only, and IAM's ``POST /v3/auth/tokens`` when IAM password auth is used;
 one signed call at most, so it never nears the five refusals that lock an access key.
-Every text is scrubbed of the credentials' secrets. [I/O: DNS, HTTP]
+Every text is scrubbed of the credentials' secrets. Here the network is asked; what it
+answers is judged in ``run.verdicts`` (checks 4 to 6, pure). [I/O: DNS, HTTP]
 """
 
 from __future__ import annotations
@@ -37,48 +38,45 @@ from rich.markup import escape
 
 from loader.errors import ConfigError
 from loader.model.checks import MARKS, STYLES, Check, Diagnosis
-from loader.model.vias import PATTERN_HELP, SERVICE_NAME_PATTERN, SERVICE_VERSION_PATTERN
 from loader.run.options import RunOptions
+from loader.run.verdicts import (
+    CLOCK,
+    PROJECT,
+    answer_words,
+    check_clock,
+    check_mapping,
+    check_project,
+    failed,
+    method_label,
+    passed,
+    skipped,
+    warned,
+)
 from loader.send.answers import Outcome, Verdict
 from loader.send.auth import TokenSource
 from loader.send.client import ViasClient
 from loader.send.connect import auth_source  # a run's own choice
-from loader.send.credentials import AuthMethod, Credentials
+from loader.send.credentials import AuthMethod
 from loader.send.pacing import RateLimiter, SystemClock
 from loader.send.secrecy import Scrubber
-from loader.state.events import describe_answer
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from loader.check.mapping import Mapping as MappingFile
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 ENDPOINT: Final = "endpoint"
 TLS: Final = "tls"
 CREDENTIALS: Final = "credentials"
-CLOCK: Final = "clock"
-PROJECT: Final = "project"
-MAPPING: Final = "mapping"
 # The regions the VIAS endpoint page lists (shared/reference/vias-api-family.md).
 REGIONS: Final = ("cn-north-4", "cn-east-3", "cn-south-1", "cn-southwest-2")
 TIMEOUT: Final = httpx.Timeout(connect=5.0, read=15.0, write=10.0, pool=5.0)
-SKEW_ADVISED: Final = 5 * 60  # beyond this, AK/SK still works but is close to refusal
-SKEW_REFUSED: Final = 15 * 60  # "X-Sdk-Date must be within 15 minutes of gateway time"
-IN_STEP: Final = 2  # a Date header counts whole seconds: this close is in step
 PROJECT_ID_FIX: Final = (
     "export BULKLOAD_PROJECT_ID: the id of the endpoint region's project"
     " (console: My Credentials > API Credentials > Projects)"
 )
 PROXY_FIX: Final = "behind a proxy, export HTTPS_PROXY=http://<proxy>:<port>"
-SYNC_CLOCK: Final = (
-    "sync this machine's clock (NTP: `timedatectl set-ntp true`; Windows: `w32tm /resync`)"
-)
-FIELD_PATTERNS: Final = {
-    "service_name": SERVICE_NAME_PATTERN,
-    "service_version": SERVICE_VERSION_PATTERN,
-}
 
 
 async def resolve_host(host: str, port: int) -> list[str]:
@@ -132,13 +130,15 @@ async def check_endpoint(options: RunOptions, resolve: Resolver) -> tuple[Check,
         endpoint, _ = replace(options, target=project).api_target()
     except ConfigError:
         detail = "no endpoint: neither --endpoint / BULKLOAD_ENDPOINT nor BULKLOAD_REGION is set"
-        return _fail(ENDPOINT, detail, _region_fix("export BULKLOAD_REGION")), None
+        return failed(ENDPOINT, detail, _region_fix("export BULKLOAD_REGION")), None
     try:
         url = httpx.URL(endpoint)
     except httpx.InvalidURL as exc:
-        return _fail(ENDPOINT, f"endpoint {endpoint!r} is not a URL: {exc}", _url_fix(source)), None
+        return failed(
+            ENDPOINT, f"endpoint {endpoint!r} is not a URL: {exc}", _url_fix(source)
+        ), None
     if url.scheme not in ("http", "https") or not url.host:
-        return _fail(
+        return failed(
             ENDPOINT, f"endpoint {endpoint!r} is not an http(s) URL", _url_fix(source)
         ), None
     try:
@@ -146,7 +146,7 @@ async def check_endpoint(options: RunOptions, resolve: Resolver) -> tuple[Check,
     except OSError as exc:
         return _unresolved(url, source, exc, options.environment)
     shown = ", ".join(addresses[:2])
-    return _pass(ENDPOINT, f"{endpoint} (from {source}): {url.host} resolves to {shown}"), url
+    return passed(ENDPOINT, f"{endpoint} (from {source}): {url.host} resolves to {shown}"), url
 
 
 def _unresolved(
@@ -159,13 +159,13 @@ def _unresolved(
         detail = (
             f"{url.host} does not resolve here ({error}); {proxy} is set: the proxy resolves it"
         )
-        return _warn(ENDPOINT, detail, "check `tls` says whether the proxy reaches it"), url
+        return warned(ENDPOINT, detail, "check `tls` says whether the proxy reaches it"), url
     detail = f"{url.host} does not resolve ({error})"
     if source == "BULKLOAD_REGION":
         fix = f"{_region_fix('check BULKLOAD_REGION')}; if it is right, check this machine's DNS"
-        return _fail(ENDPOINT, detail, f"{fix}; {PROXY_FIX}"), None
+        return failed(ENDPOINT, detail, f"{fix}; {PROXY_FIX}"), None
     fix = f"check {source} (the host name) and this machine's DNS; {PROXY_FIX}"
-    return _fail(ENDPOINT, detail, fix), None
+    return failed(ENDPOINT, detail, fix), None
 
 
 def _region_fix(action: str) -> str:
@@ -209,31 +209,31 @@ async def check_tls(
     answered = f"HTTP {response.status_code} to GET /"
     if url.scheme == "http":
         detail = f"plain http (a simulator or private deployment): no TLS; {where} answered{via}"
-        return _skip(TLS, f"{detail} ({answered})")
+        return skipped(TLS, f"{detail} ({answered})")
     trusted = _trust_store(environment)
     detail = f"TLS handshake with {where} completed{via} ({answered}); trusting {trusted}"
-    return _pass(TLS, f"{detail} (httpx trust_env: SSL_CERT_FILE and HTTPS_PROXY honoured)")
+    return passed(TLS, f"{detail} (httpx trust_env: SSL_CERT_FILE and HTTPS_PROXY honoured)")
 
 
 def _unreachable(exc: httpx.HTTPError, where: str, proxy: str) -> Check:
     """Why the endpoint gave no answer, and what to check."""
     via = f" via {proxy}" if proxy else ""
-    failed = _ssl_error(exc)
-    if failed is not None:
+    refused = _ssl_error(exc)
+    if refused is not None:
         fix = (
             "if a proxy or firewall inspects TLS, export SSL_CERT_FILE=<its CA bundle, PEM>"
             f" (httpx trusts it); {PROXY_FIX}; check --endpoint / BULKLOAD_ENDPOINT"
         )
-        return _fail(TLS, f"TLS handshake with {where} failed{via}: {_ssl_reason(failed)}", fix)
+        return failed(TLS, f"TLS handshake with {where} failed{via}: {_ssl_reason(refused)}", fix)
     name = type(exc).__name__
     if isinstance(exc, httpx.ProxyError):
-        return _fail(TLS, f"the proxy refused to reach {where}: {name}", f"check {proxy}")
+        return failed(TLS, f"the proxy refused to reach {where}: {name}", f"check {proxy}")
     if isinstance(exc, httpx.TimeoutException):
         detail = f"no answer from {where}{via} ({name})"
     else:
         detail = f"cannot connect to {where}{via}: {name}" + (f" ({exc})" if str(exc) else "")
     fix = "check --endpoint / BULKLOAD_ENDPOINT (host and port) and the network; "
-    return _fail(TLS, detail, fix + (f"check {proxy}" if proxy else PROXY_FIX))
+    return failed(TLS, detail, fix + (f"check {proxy}" if proxy else PROXY_FIX))
 
 
 def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
@@ -262,7 +262,9 @@ def _trust_store(environment: Mapping[str, str]) -> str:
 def _trust_store_unusable(exc: Exception, environment: Mapping[str, str]) -> Check:
     """httpx could not load the CAs SSL_CERT_FILE / SSL_CERT_DIR name."""
     detail = f"the CA bundle cannot be loaded: {_trust_store(environment)}: {exc}"
-    return _fail(TLS, detail, "point SSL_CERT_FILE at a PEM bundle of CA certificates, or unset it")
+    return failed(
+        TLS, detail, "point SSL_CERT_FILE at a PEM bundle of CA certificates, or unset it"
+    )
 
 
 # 3-5. credentials, clock, project -------------------------------------------------------------
@@ -276,9 +278,9 @@ class _Session:
     method: AuthMethod | None
     auth: TokenSource | None
     refused: Check | None  # the credentials cannot be used as set (a ConfigError)
-    tls: Check = field(default_factory=lambda: _skip(TLS, "not run"))
-    clock: Check = field(default_factory=lambda: _skip(CLOCK, "not run"))
-    project: Check = field(default_factory=lambda: _skip(PROJECT, "not run"))
+    tls: Check = field(default_factory=lambda: skipped(TLS, "not run"))
+    clock: Check = field(default_factory=lambda: skipped(CLOCK, "not run"))
+    project: Check = field(default_factory=lambda: skipped(PROJECT, "not run"))
     outcome: Outcome | None = None  # check 5's answer, which proves a token or AK/SK
     untried: str = ""  # why the credentials were not tried on VIAS
     issued: bool = False  # IAM issued a token
@@ -290,7 +292,7 @@ class _Session:
             method = options.credentials.method()
             auth = auth_source(options.credentials, options.target.project_id or "")
         except ConfigError as exc:
-            return cls(options, None, None, _fail(CREDENTIALS, exc.message, exc.hint))
+            return cls(options, None, None, failed(CREDENTIALS, exc.message, exc.hint))
         return cls(options, method, auth, None)
 
     @property
@@ -305,9 +307,9 @@ class _Session:
 
     def not_reached(self, reason: str) -> None:
         """Nothing could be asked: checks 2, 4 and 5 are skipped (a missing project id fails)."""
-        self.tls = _skip(TLS, f"not run: {reason}")
-        self.clock = _skip(CLOCK, f"not run: {reason}")
-        self.project = _skip(PROJECT, f"not run: {reason}")
+        self.tls = skipped(TLS, f"not run: {reason}")
+        self.clock = skipped(CLOCK, f"not run: {reason}")
+        self.project = skipped(PROJECT, f"not run: {reason}")
         self.untried = reason
         self._require_project_id()
 
@@ -315,7 +317,7 @@ class _Session:
         """The project id, or "" with check 5 failed: it must be set, reachable or not."""
         if not self.options.target.project_id:
             detail = "no project id: --project-id / BULKLOAD_PROJECT_ID not set"
-            self.project = _fail(PROJECT, detail, PROJECT_ID_FIX)
+            self.project = failed(PROJECT, detail, PROJECT_ID_FIX)
             self.untried = "no project id to ask about"
         return self.options.target.project_id or ""
 
@@ -346,7 +348,7 @@ class _Session:
         try:
             await self.auth.token(http)
         except ConfigError as exc:
-            self.refused = _fail(CREDENTIALS, exc.message, exc.hint)
+            self.refused = failed(CREDENTIALS, exc.message, exc.hint)
             return
         self.issued = True
 
@@ -357,9 +359,9 @@ class _Session:
             return
         if self.tls.status == "fail":
             self.untried = f"{url} was not reached"
-            self.project = _skip(PROJECT, f"not run: {self.untried}")
+            self.project = skipped(PROJECT, f"not run: {self.untried}")
         elif self.refused is not None or self.auth is None:
-            self.project = _skip(PROJECT, "not run: no credentials that work")
+            self.project = skipped(PROJECT, "not run: no credentials that work")
         else:
             limiter = RateLimiter(self.options.pacing.rate, SystemClock())
             client = ViasClient(http, project_id=project_id, auth=self.auth, limiter=limiter)
@@ -370,23 +372,23 @@ class _Session:
         """Check 3: the method in use, and what proves (or refutes) that it works."""
         if self.refused is not None:
             return self.refused
-        label = _method_label(self.options.credentials, self.method)
+        label = method_label(self.options.credentials, self.method)
         outcome = self.outcome
         issued = "IAM issued a token" if self.issued else ""
         if outcome is None:
             if issued:
-                return _pass(CREDENTIALS, f"{label}: {issued} (not tried on VIAS: {self.untried})")
-            return _skip(CREDENTIALS, f"{label}: set, not proven: {self.untried}")
-        answer = _answer(outcome)
+                return passed(CREDENTIALS, f"{label}: {issued} (not tried on VIAS: {self.untried})")
+            return skipped(CREDENTIALS, f"{label}: set, not proven: {self.untried}")
+        answer = answer_words(outcome)
         if outcome.credentials_refused:
             detail = f"{label}: refused by the API ({answer})"
-            return _fail(CREDENTIALS, detail, outcome.hint, request_id=outcome.request_id)
+            return failed(CREDENTIALS, detail, outcome.hint, request_id=outcome.request_id)
         if outcome.verdict == Verdict.ACCEPTED or outcome.project_missing:
             accepted = ", ".join(x for x in (issued, "accepted by the API") if x)
-            return _pass(CREDENTIALS, f"{label}: {accepted}", request_id=outcome.request_id)
+            return passed(CREDENTIALS, f"{label}: {accepted}", request_id=outcome.request_id)
         if issued:
-            return _pass(CREDENTIALS, f"{label}: {issued} (VIAS answered {answer})")
-        return _skip(CREDENTIALS, f"{label}: set, not proven: the API answered {answer}")
+            return passed(CREDENTIALS, f"{label}: {issued} (VIAS answered {answer})")
+        return skipped(CREDENTIALS, f"{label}: set, not proven: the API answered {answer}")
 
 
 @dataclass
@@ -413,175 +415,6 @@ class _Dates:
         return None
 
 
-def check_clock(skew: float | None, method: AuthMethod | None, *, reached: bool) -> Check:
-    """Check 4: AK/SK signatures more than 15 minutes off are refused; else informational."""
-    aksk = method == "aksk"
-    if skew is None:
-        reason = "no answer from the endpoint carried a Date header" if reached else "no answer"
-        return _skip(CLOCK, f"skew unknown: {reason}", SYNC_CLOCK if aksk else "")
-    off = abs(skew)
-    if off < IN_STEP:
-        detail = "this machine's clock is in step with the server's (its Date header)"
-    else:
-        side = "behind" if skew > 0 else "ahead of"
-        detail = f"this machine's clock is {_duration(off)} {side} the server's (its Date header)"
-    if not aksk:
-        fix = "" if off <= SKEW_REFUSED else f"before using AK/SK, {SYNC_CLOCK}"
-        return _pass(CLOCK, f"{detail}; informational: {_method_name(method)} does not sign", fix)
-    if off > SKEW_REFUSED:
-        return _fail(
-            CLOCK, f"{detail}: AK/SK signatures over 15 minutes off are refused", SYNC_CLOCK
-        )
-    if off > SKEW_ADVISED:
-        return _warn(CLOCK, f"{detail}: AK/SK signatures pass up to 15 minutes off", SYNC_CLOCK)
-    return _pass(CLOCK, f"{detail}: AK/SK signatures pass up to 15 minutes off")
-
-
-def _duration(seconds: float) -> str:
-    """``1200 s (20 min)``; under a minute, just seconds."""
-    whole = round(seconds)
-    return f"{whole} s ({whole // 60} min)" if whole >= 60 else f"{whole} s"
-
-
-def check_project(outcome: Outcome, project_id: str, endpoint: str) -> Check:
-    """Check 5: the project answered ListBatchTasks; else why not, with the request id."""
-    request_id = outcome.request_id
-    if outcome.verdict == Verdict.ACCEPTED:
-        detail = f"project {project_id} answers a read-only ListBatchTasks at {endpoint} (HTTP 200)"
-        return _pass(PROJECT, detail, request_id=request_id)
-    answer = _answer(outcome)
-    if outcome.project_missing:
-        detail = (
-            f"project {project_id} does not exist at {endpoint} ({outcome.status} {outcome.code})"
-        )
-        return _fail(
-            PROJECT, detail, "check BULKLOAD_PROJECT_ID / --project-id", request_id=request_id
-        )
-    if outcome.credentials_refused:
-        return _fail(
-            PROJECT, f"the credentials were refused: {answer}", outcome.hint, request_id=request_id
-        )
-    detail = f"ListBatchTasks of project {project_id} at {endpoint} failed: {answer}"
-    return _fail(PROJECT, detail, outcome.hint or _retry_fix(outcome), request_id=request_id)
-
-
-def _retry_fix(outcome: Outcome) -> str:
-    """What to do about an answer that says nothing of the project or the credentials."""
-    if outcome.throttled:
-        return "the API is throttling: wait a minute and run bulkload doctor again"
-    if not outcome.status:
-        return "check the network (and HTTPS_PROXY), then run bulkload doctor again"
-    return "run bulkload doctor again; if it persists, give Huawei support the request id"
-
-
-def _answer(outcome: Outcome) -> str:
-    """An answer in a few words, without its request id (the check carries that)."""
-    return describe_answer(outcome.status, outcome.code, outcome.message) or outcome.verdict.value
-
-
-def _method_name(method: AuthMethod | None) -> str:
-    """A credentials method in a few words."""
-    return {"token": "a token", "aksk": "AK/SK", "iam": "IAM password auth"}.get(
-        method or "", "no credentials"
-    )
-
-
-def _method_label(credentials: Credentials, method: AuthMethod | None) -> str:
-    """The method in use, named by its variables, and what else is set but not used."""
-    if method == "token":
-        label = "token (BULKLOAD_AUTH_TOKEN)"
-    elif method == "aksk":
-        key = credentials.access_key or ""
-        shown = f"{key[:4]}...{key[-4:]}" if len(key) > 8 else "..."
-        temporary = ", with BULKLOAD_SECURITY_TOKEN" if credentials.security_token else ""
-        label = f"AK/SK signing (BULKLOAD_AK {shown}{temporary})"
-    else:
-        domain = credentials.iam_domain or credentials.iam_user
-        where = credentials.iam_endpoint
-        label = f"IAM password auth (user {credentials.iam_user}, domain {domain}, IAM at {where})"
-    # By precedence, whatever else is set comes after the method in use: say it is not used.
-    others = {
-        "aksk": ("AK/SK", credentials.access_key),
-        "iam": ("IAM password", credentials.iam_user),
-    }
-    unused = [name for kind, (name, value) in others.items() if value and kind != method]
-    return f"{label}; also set, not used: {', '.join(unused)}" if unused else label
-
-
-# 6. mapping -------------------------------------------------------------------------------
-
-
-def check_mapping(name: str | None) -> Check:
-    """The algorithm ids and versions a mapping gives match the patterns and known services."""
-    from loader.check.mapping import find_mapping
-    from loader.model.vias import KNOWN_SERVICES
-
-    if name is None:
-        detail = "no -m: a run picks the bundled mapping that fits the sheet (-m NAME checks one)"
-        return _skip(MAPPING, detail)
-    try:
-        mapping = find_mapping(name)
-    except ConfigError as exc:
-        return _fail(MAPPING, exc.message, exc.hint)
-    values = _service_values(mapping)
-    for field_name, value, where in values:
-        pattern = FIELD_PATTERNS[field_name]
-        if not re.fullmatch(pattern, value):
-            detail = (
-                f"mapping {mapping.name}: {field_name} {value!r} ({where}) {PATTERN_HELP[pattern]}"
-            )
-            return _fail(MAPPING, detail, f"edit {mapping.source or name}")
-    unknown = [(v, w) for f, v, w in values if f == "service_name" and v not in KNOWN_SERVICES]
-    if unknown:
-        shown = "; ".join(f"{v!r} ({w})" for v, w in unknown)
-        detail = (
-            f"mapping {mapping.name}: service_name {shown} is not a service VIAS is known to offer"
-        )
-        known = ", ".join(KNOWN_SERVICES)
-        fix = f"known: {known}; check the id in the VIAS console (sent as written)"
-        return _warn(MAPPING, detail, fix)
-    return _pass(MAPPING, f"mapping {mapping.name}: {_described(values)}")
-
-
-def _service_values(mapping: MappingFile) -> list[tuple[str, str, str]]:
-    """(field, value, where) of every service_name and service_version the mapping writes.
-
-    ``[task]``, column defaults and every outcome of a value map; cells are ``validate``'s.
-    """
-    from loader.check.mapping import MapSpec
-
-    found: list[tuple[str, str, str]] = []
-    for field_name in FIELD_PATTERNS:
-        task_value = getattr(mapping.task, field_name)
-        if task_value:
-            found.append((field_name, str(task_value), "[task]"))
-        for sheet_name, sheet in (("cameras", mapping.cameras), ("groups", mapping.groups)):
-            spec = sheet.columns.get(field_name) if sheet is not None else None
-            if spec is None:
-                continue
-            where = f"{sheet_name}.columns.{field_name}"
-            if spec.default:
-                found.append((field_name, spec.default, f"{where} default"))
-            for step in spec.transforms:
-                if isinstance(step, MapSpec):
-                    found += [
-                        (field_name, v, f"{where} map") for v in dict.fromkeys(step.map.values())
-                    ]
-    return found
-
-
-def _described(values: list[tuple[str, str, str]]) -> str:
-    """What was checked, and what only the sheet's cells say (``validate`` checks those)."""
-    parts = []
-    for field_name in FIELD_PATTERNS:
-        given = list(dict.fromkeys(v for f, v, _ in values if f == field_name))
-        if given:
-            parts.append(f"{field_name} {', '.join(given)}")
-        else:
-            parts.append(f"{field_name} from the sheet's cells (bulkload validate checks them)")
-    return "; ".join(parts)
-
-
 def show_doctor(console: Console, diagnosis: Diagnosis) -> None:
     """Every check's lines on stderr, the mark coloured; never wrapped (they get copied)."""
     for check in diagnosis.checks:
@@ -593,23 +426,3 @@ def show_doctor(console: Console, diagnosis: Diagnosis) -> None:
         for line in rest:
             console.print(escape(line), soft_wrap=True)
     console.print(diagnosis.verdict(), soft_wrap=True)
-
-
-def _pass(name: str, detail: str, fix: str = "", *, request_id: str = "") -> Check:
-    """A check that passed (a fix only as advice)."""
-    return Check(name=name, status="pass", detail=detail, fix=fix, request_id=request_id)
-
-
-def _fail(name: str, detail: str, fix: str, *, request_id: str = "") -> Check:
-    """A check that failed, and what to do about it."""
-    return Check(name=name, status="fail", detail=detail, fix=fix, request_id=request_id)
-
-
-def _warn(name: str, detail: str, fix: str) -> Check:
-    """A check that passed with a warning."""
-    return Check(name=name, status="warn", detail=detail, fix=fix)
-
-
-def _skip(name: str, detail: str, fix: str = "") -> Check:
-    """A check that could not run, or does not apply."""
-    return Check(name=name, status="skip", detail=detail, fix=fix)

@@ -101,25 +101,26 @@ def batches_of(loaded: Loaded, delta: Delta, choices: PlanChoices) -> Plan:
 
 @dataclass(frozen=True)
 class PlanReport:
-    """What ``bulkload plan`` and the Plan page show, decided once: the sheet's plan, the
+    """What ``bulkload plan`` and the Plan page show, decided once: the sheet's plan
+    (``planned``, as a run calls it too), the
     API's counts of its batches (``drift``; None: not asked) and the payload files written
     (``--out``). The terminal, ``--json``, plan.json and the page render it; the exit code
     is decided from it, never read back from a rendering."""
 
-    sheet: SheetPlan
+    planned: SheetPlan
     drift: Drift | None = None
     written: tuple[str, ...] = ()
     registration: RegistrationPlan | None = None
 
     @property
     def checked(self) -> Checked:
-        return self.sheet.loaded.checked
+        return self.planned.loaded.checked
 
     @cached_property
     def pending(self) -> dict[str, int]:
         """What differs from the sheet: the diff's counts but "unchanged", and ``drift``
         (the sheet's batches whose tasks need something, and those the API lists no more)."""
-        counts = {str(kind): count for kind, count in self.sheet.delta.counts().items()}
+        counts = {str(kind): count for kind, count in self.planned.delta.counts().items()}
         found = {kind: counts[kind] for kind in PENDING_COUNTS if counts.get(kind)}
         drift = self.drift
         if drift is not None and drift.checked and drift.pending:

@@ -157,15 +157,9 @@ class ViasClient:
 
     async def create_batch(self, content: bytes) -> Outcome:
         """POST the exact bytes of a batch; never raises for transport trouble."""
-        try:
-            response = await self._call("POST", "/batch-tasks", content=content)
-        except httpx.HTTPError as exc:
-            return classify_error(exc)
-        except RunRefused as exc:
-            return exc.outcome.unsent()
-        except NotSent as exc:
-            return Outcome(Verdict.RETRIABLE, message=exc.message)
-        return self._judge(response, creating=True)
+        return await self._judged(
+            "POST", "/batch-tasks", lambda r: self._judge(r, creating=True), content=content
+        )
 
     async def update_task(self, task_id: str, content: bytes) -> Outcome:
         """UpdateTask: PUT the exact bytes of the task's whole new configuration."""
@@ -184,6 +178,36 @@ class ViasClient:
     async def _change(self, method: str, path: str, **kwargs: Any) -> Outcome:
         """One change of an existing task, judged by ``classify_change``; never raises for
         transport trouble."""
+        return await self._judged(
+            method,
+            path,
+            lambda r: self._adopt(classify_change(r, may_expire=self.auth.may_expire)),
+            **kwargs,
+        )
+
+    async def register(
+        self, method: str, path: str, content: bytes | None = None, *, id_field: str = ""
+    ) -> Outcome:
+        """A registering call (``send.registry``), judged by ``classify_registration``
+        (``id_field``: the new id a create answers with); never raises for transport trouble."""
+
+        def judge(response: httpx.Response) -> Outcome:
+            may_expire = self.auth.may_expire
+            return self._adopt(
+                classify_registration(response, id_field=id_field, may_expire=may_expire)
+            )
+
+        return await self._judged(method, path, judge, content=content)
+
+    async def _judged(
+        self,
+        method: str,
+        path: str,
+        judge: Callable[[httpx.Response], Outcome],
+        **kwargs: Any,
+    ) -> Outcome:
+        """A call that creates or changes something, its answer judged by ``judge``; transport
+        trouble, a refused run and a Stop before sending become outcomes, never raised."""
         try:
             response = await self._call(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -192,23 +216,7 @@ class ViasClient:
             return exc.outcome.unsent()
         except NotSent as exc:
             return Outcome(Verdict.RETRIABLE, message=exc.message)
-        return self._adopt(classify_change(response, may_expire=self.auth.may_expire))
-
-    async def register(
-        self, method: str, path: str, content: bytes | None = None, *, id_field: str = ""
-    ) -> Outcome:
-        """A registering call (``send.registry``), judged by ``classify_registration``
-        (``id_field``: the new id a create answers with); never raises for transport trouble."""
-        try:
-            response = await self._call(method, path, content=content)
-        except httpx.HTTPError as exc:
-            return classify_error(exc)
-        except RunRefused as exc:
-            return exc.outcome.unsent()
-        except NotSent as exc:
-            return Outcome(Verdict.RETRIABLE, message=exc.message)
-        judged = classify_registration(response, id_field=id_field, may_expire=self.auth.may_expire)
-        return self._adopt(judged)
+        return judge(response)
 
     async def read(self, path: str, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
         """A GET whose answer must be a JSON object, and its request id (``send.registry``)."""

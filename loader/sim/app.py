@@ -37,7 +37,7 @@ from loader.sim.lifecycle import STATUS_INFO_KEYS
 from loader.sim.registration import Registration
 from loader.sim.registry import Registry
 from loader.sim.rules import check_body
-from loader.sim.service import Service, counts, query_int, reset
+from loader.sim.service import Handlers, Service, counts, gated, query_int, reset
 from loader.sim.sources import Sources
 from loader.sim.state import SimBatch, SimState
 from loader.sim.tasks import Tasks
@@ -126,13 +126,8 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-class _Api:
+class _Api(Handlers):
     """IAM, CreateBatchTask, ListBatchTasks and the ground-truth summary over one service."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.config = service.config
-        self.state = service.state
 
     async def issue_token(self, request: Request) -> Response:
         """IAM password auth: the token comes back in X-Subject-Token."""
@@ -160,11 +155,9 @@ class _Api:
         }
         return JSONResponse(body, status_code=201, headers={"X-Subject-Token": token})
 
+    @gated
     async def create_batch(self, request: Request) -> Response:
         """CreateBatchTask, with faults and the documented rules."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
         body, problem = self._checked(await request.body())
         fault = self.service.faults.next()
         if fault == "429":
@@ -216,11 +209,9 @@ class _Api:
             await anyio.sleep(self.config.slow_seconds)
         return counts(batch.id, len(batch.tasks), batch.failed)
 
+    @gated
     async def list_batches(self, request: Request) -> Response:
         """ListBatchTasks: fuzzy name search, paging, per-state counts."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
         if self.service.faults.random.random() < self.config.list_failures:
             return vias_response("VIAS.00010006", "simulated list failure")
         try:

@@ -28,27 +28,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from loader.sim.errors import vias_response
-from loader.sim.invalid import Invalid
 from loader.sim.lifecycle import Camera, SimBatch, SimTask
 from loader.sim.rules import check_batch_update
-from loader.sim.service import Service, counts, parsed
+from loader.sim.service import Handlers, checked_body, counts, gated
 from loader.sim.state import Refusal
 from loader.sim.tasks import COMMANDS, not_allowed
 
 
-class BatchChanges:
+class BatchChanges(Handlers):
     """The batch mutation handlers over one service."""
 
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.state = service.state
-        self.config = service.config
-
+    @gated
     async def update_batch(self, request: Request) -> Response:
         """UpdateBatchTask: the named cameras' tasks take the new settings."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
         raw = await request.body()
         batch_id = request.path_params["batch_id"]
         return await self.service.mutate(request, lambda: self._update(batch_id, raw))
@@ -57,11 +49,9 @@ class BatchChanges:
         batch, refused = self._batch(batch_id)
         if batch is None:
             return refused
-        try:
-            body = parsed(raw)
-            check_batch_update(body)
-        except Invalid as exc:
-            return vias_response("VIAS.00010001", str(exc))
+        body = checked_body(raw, check_batch_update)
+        if isinstance(body, Response):
+            return body
         renamed = body["name"] != batch.name
         if renamed and self.config.unique_names and body["name"] in self.state.names():
             return vias_response(
@@ -83,11 +73,9 @@ class BatchChanges:
                     succeeded += 1
         return counts(batch.id, succeeded, errors)
 
+    @gated
     async def delete_batch(self, request: Request) -> Response:
         """DeleteBatchTask: every task DELETING; the batch goes with its last task."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
         batch_id = request.path_params["batch_id"]
 
         def change() -> Response:
@@ -98,11 +86,9 @@ class BatchChanges:
 
         return await self.service.mutate(request, change)
 
+    @gated
     async def start_stop(self, request: Request) -> Response:
         """BatchStartStopTask: each task of the batch started or stopped."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
         batch_id, command = request.path_params["batch_id"], request.path_params["command"]
 
         def change() -> Response:

@@ -25,37 +25,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from loader.sim.errors import vias_response
-from loader.sim.invalid import Invalid, require
-from loader.sim.service import Service, query_int
+from loader.sim.invalid import Invalid
+from loader.sim.service import Handlers, ListQuery, gated
 
 SORTS = ("create_at", "modify_at", "num_video_source", "num_task")
 
 
-class Groups:
+class Groups(Handlers):
     """The video group handlers over one service."""
 
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.state = service.state
-
+    @gated
     async def list_groups(self, request: Request) -> Response:
         """ListVideoGroups: filtered by name, sorted, paged."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
-        query = request.query_params
-        sort, order = query.get("sort_name", "create_at"), query.get("order_by", "desc")
         try:
-            size = query_int(request, "page_size", 10, 5, 200)
-            page = query_int(request, "page_num", 1, 1, 100000)
-            require(sort in SORTS, f"sort_name {sort!r} must be one of {', '.join(SORTS)}")
-            require(order in ("asc", "desc"), f"order_by {order!r} must be asc or desc")
+            asked = ListQuery.of(request, SORTS)
         except Invalid as exc:
             return vias_response("VIAS.00010001", str(exc))
-        rows = [r for r in self._rows() if query.get("name", "") in r["video_group_name"]]
-        rows.sort(key=lambda r: (r[sort], r["video_group_id"]), reverse=order == "desc")
-        paged = query.get("is_paged", "true") != "false"
-        shown = rows[(page - 1) * size : page * size] if paged else rows
+        name = request.query_params.get("name", "")
+        rows = [r for r in self._rows() if name in r["video_group_name"]]
+        shown = asked.shown(rows, asked.sort, "video_group_id")
         return JSONResponse(
             {
                 "total_number": len(rows),

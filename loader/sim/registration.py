@@ -35,7 +35,7 @@ from starlette.routing import Route
 from loader.sim.errors import vias_response
 from loader.sim.invalid import Invalid
 from loader.sim.registry import SimGroup, SimSource
-from loader.sim.service import Service, parsed
+from loader.sim.service import Handlers, Service, checked_body, gated
 from loader.sim.source_rules import (
     OBJECT_ID,
     TYPE_CONFIG_FORMATS,
@@ -51,12 +51,11 @@ _SECRET = re.compile(r"(<(PASSWORD|password)>)(.*?)(</\2>)", re.DOTALL)
 MASK = "******"
 
 
-class Registration:
+class Registration(Handlers):
     """The registration handlers over one service."""
 
     def __init__(self, service: Service) -> None:
-        self.service = service
-        self.state = service.state
+        super().__init__(service)
         self.registry = service.state.registry
         self.formats = frozenset(service.config.type_config_formats)
 
@@ -84,11 +83,9 @@ class Registration:
         return await self._changing(request, self._create_source)
 
     def _create_source(self, request: Request, raw: bytes) -> Response:
-        try:
-            body = parsed(raw)
-            check_source_create(body, self.formats)
-        except Invalid as exc:
-            return vias_response("VIAS.00010001", str(exc))
+        body = checked_body(raw, lambda b: check_source_create(b, self.formats))
+        if isinstance(body, Response):
+            return body
         implicit = self.implicit_sources()
         if body["video_source_name"] in {self.service.source_name(s) for s in implicit}:
             name = body["video_source_name"]
@@ -106,11 +103,9 @@ class Registration:
         source = self._source(request)
         if isinstance(source, Response):
             return source
-        try:
-            body = parsed(raw)
-            check_source_update(body, source.type, self.formats)
-        except Invalid as exc:
-            return vias_response("VIAS.00010001", str(exc))
+        body = checked_body(raw, lambda b: check_source_update(b, source.type, self.formats))
+        if isinstance(body, Response):
+            return body
         refusal = self.registry.update_source(source, body)
         if refusal is not None:
             return vias_response(*refusal)
@@ -129,11 +124,9 @@ class Registration:
         self.registry.delete_source(source.id, self.state.clock())
         return Response(status_code=200)
 
+    @gated
     async def show_source(self, request: Request) -> Response:
         """ShowVideoSourceDetail: the detail, without the id."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
         source = self._source(request)
         if isinstance(source, Response):
             return source
@@ -157,11 +150,9 @@ class Registration:
         return await self._changing(request, self._create_group)
 
     def _create_group(self, request: Request, raw: bytes) -> Response:
-        try:
-            body = parsed(raw)
-            check_group_create(body)
-        except Invalid as exc:
-            return vias_response("VIAS.00010001", str(exc))
+        body = checked_body(raw, check_group_create)
+        if isinstance(body, Response):
+            return body
         made = self.registry.create_group(body, self.state.clock())
         if isinstance(made, tuple):
             return vias_response(*made)
@@ -175,11 +166,9 @@ class Registration:
         group = self._group(request)
         if isinstance(group, Response):
             return group
-        try:
-            body = parsed(raw)
-            check_group_update(body)
-        except Invalid as exc:
-            return vias_response("VIAS.00010001", str(exc))
+        body = checked_body(raw, check_group_update)
+        if isinstance(body, Response):
+            return body
         refusal = self.registry.update_group(group, body, self.state.clock())
         return vias_response(*refusal) if refusal else Response(status_code=200)
 
@@ -196,11 +185,9 @@ class Registration:
         self.registry.delete_group(group.id)
         return Response(status_code=200)
 
+    @gated
     async def show_group(self, request: Request) -> Response:
         """ShowVideoGroupDetail: no member list (the reference: ListVideoSources has it)."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
         group_id = request.path_params["video_group_id"]
         group = self._group(request)
         if isinstance(group, Response):

@@ -67,11 +67,7 @@ def check_body(body: Any) -> None:
     _text(body, "name", _NAME, "1-100 letters, digits, '-' or '_'")
     _text(body, "service_name", _SERVICE, "1-100 Chinese letters, letters, digits, '_' or '-'")
     _text(body, "service_version", _VERSION, "3-32 of a-z, 0-9 and '.'")
-    _optional(body)
-    _batch_input(body.get("batch_input"))
-    _output(body.get("output"))
-    if "config" in body:
-        _config(body["config"])
+    _batch_settings(body)
 
 
 def check_task_update(body: Any, video_source_id: str) -> None:
@@ -96,6 +92,12 @@ def check_batch_update(body: Any) -> None:
     _no_algorithm(body)
     _fields(body, _BATCH_UPDATE, "the body")
     _text(body, "name", _NAME, "1-100 letters, digits, '-' or '_'")
+    _batch_settings(body)
+
+
+def _batch_settings(body: dict[str, Any]) -> None:
+    """What a create and an update of a batch both check, after its name: the optional
+    fields, the cameras, the output and the config."""
     _optional(body)
     _batch_input(body.get("batch_input"))
     _output(body.get("output"))

@@ -10,8 +10,10 @@ import hashlib
 import json
 import random
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
 
 import anyio
 from starlette.requests import Request
@@ -22,6 +24,20 @@ from loader.sim.errors import vias_response
 from loader.sim.gateway import Gateway, request_id_of
 from loader.sim.invalid import Invalid, require
 from loader.sim.state import SimState
+
+S = TypeVar("S", bound="Handlers")
+Handler = Callable[[S, Request], Awaitable[Response]]
+
+
+def gated(handler: Handler[S]) -> Handler[S]:
+    """A handler behind the gateway's checks (``Service.gate``): a refusal answers for it."""
+
+    @wraps(handler)
+    async def behind_gate(self: S, request: Request) -> Response:
+        refused = await self.service.gate(request)
+        return refused if refused is not None else await handler(self, request)
+
+    return behind_gate
 
 
 class FaultDraw:
@@ -131,6 +147,16 @@ class Service:
         return answer
 
 
+class Handlers:
+    """A group of handlers over one service, its state and config at hand (``gated``
+    puts a handler behind its gateway)."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.state = service.state
+        self.config = service.config
+
+
 def counts(batch_id: str, succeeded: int, errors: list[str]) -> JSONResponse:
     """The answer of the batch calls: total, failed and succeeded tasks, id, error_list."""
     return JSONResponse(
@@ -166,9 +192,46 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
     return int(text)
 
 
+@dataclass(frozen=True)
+class ListQuery:
+    """A list call's order and page, as ListVideoGroups and ListVideoSources take them."""
+
+    sort: str
+    order: str
+    size: int
+    page: int
+    paged: bool
+
+    @classmethod
+    def of(cls, request: Request, sorts: Collection[str]) -> ListQuery:
+        """The order and page a request asks for; Invalid when out of their documented range."""
+        query = request.query_params
+        sort, order = query.get("sort_name", "create_at"), query.get("order_by", "desc")
+        size = query_int(request, "page_size", 10, 5, 200)
+        page = query_int(request, "page_num", 1, 1, 100000)
+        require(sort in sorts, f"sort_name {sort!r} must be one of {', '.join(sorts)}")
+        require(order in ("asc", "desc"), f"order_by {order!r} must be asc or desc")
+        return cls(sort, order, size, page, query.get("is_paged", "true") != "false")
+
+    def shown(self, rows: list[dict[str, Any]], key: str, id_key: str) -> list[dict[str, Any]]:
+        """``rows`` sorted in place by ``key`` (ties by ``id_key``); the page asked for."""
+        rows.sort(key=lambda r: (r[key], r[id_key]), reverse=self.order == "desc")
+        return rows[(self.page - 1) * self.size : self.page * self.size] if self.paged else rows
+
+
 def parsed(raw: bytes) -> Any:
     """A request body parsed as JSON; Invalid when it is not JSON."""
     try:
         return json.loads(raw)
     except ValueError as exc:
         raise Invalid(f"the body is not JSON: {exc}") from None
+
+
+def checked_body(raw: bytes, check: Callable[[Any], None]) -> dict[str, Any] | Response:
+    """A request body parsed and ``check``ed, or the 400 VIAS.00010001 that refuses it."""
+    try:
+        body: dict[str, Any] = parsed(raw)
+        check(body)
+    except Invalid as exc:
+        return vias_response("VIAS.00010001", str(exc))
+    return body

@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from loader.sim.errors import vias_response
 from loader.sim.invalid import Invalid, require
 from loader.sim.registration import Registration, source_fields
-from loader.sim.service import Service, query_int
+from loader.sim.service import Handlers, ListQuery, Service, gated
 
 # sort_name's values (ListVideoSourcesRequest) and the response fields they sort by.
 SORTS = {
@@ -42,28 +42,21 @@ SORTS = {
 _GROUP_ID = re.compile(r"^[0-9a-zA-Z_-]{1,36}$")
 
 
-class Sources:
+class Sources(Handlers):
     """The video source handlers over one service."""
 
     def __init__(self, service: Service) -> None:
-        self.service = service
-        self.state = service.state
+        super().__init__(service)
         self.registration = Registration(service)
 
+    @gated
     async def list_sources(self, request: Request) -> Response:
         """ListVideoSources: filtered by group and name, sorted, paged."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
         query = request.query_params
-        sort, order = query.get("sort_name", "create_at"), query.get("order_by", "desc")
         groups = query.getlist("video_group_id")
         scope_name = query.get("scope_name", "source_name")
         try:
-            size = query_int(request, "page_size", 10, 5, 200)
-            page = query_int(request, "page_num", 1, 1, 100000)
-            require(sort in SORTS, f"sort_name {sort!r} must be one of {', '.join(SORTS)}")
-            require(order in ("asc", "desc"), f"order_by {order!r} must be asc or desc")
+            asked = ListQuery.of(request, SORTS)
             require(
                 scope_name in ("source_name", "group_name"),
                 f"scope_name {scope_name!r} must be source_name or group_name",
@@ -76,10 +69,7 @@ class Sources:
         scope = query.get("scope", "")
         if scope:
             rows = [r for r in rows if scope in _scoped(r, scope_name)]
-        key = SORTS[sort]
-        rows.sort(key=lambda r: (r[key], r["video_source_id"]), reverse=order == "desc")
-        paged = query.get("is_paged", "true") != "false"
-        shown = rows[(page - 1) * size : page * size] if paged else rows
+        shown = asked.shown(rows, SORTS[asked.sort], "video_source_id")
         return JSONResponse(
             {
                 "total_number": len(rows),

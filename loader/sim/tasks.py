@@ -24,7 +24,7 @@ from loader.sim.errors import vias_response
 from loader.sim.invalid import Invalid, require
 from loader.sim.lifecycle import STATUS_INFO_KEYS, SimTask
 from loader.sim.rules import check_task_update
-from loader.sim.service import Service, parsed, query_int
+from loader.sim.service import Handlers, checked_body, gated, query_int
 from loader.sim.state import Refusal
 
 __all__ = ["COMMANDS", "Tasks", "ms", "no_task", "not_allowed"]
@@ -53,19 +53,12 @@ def not_allowed(refusal: str) -> Response:
     return vias_response("VIAS.00010012", refusal)
 
 
-class Tasks:
+class Tasks(Handlers):
     """The task handlers over one service."""
 
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.state = service.state
-        self.config = service.config
-
+    @gated
     async def list_tasks(self, request: Request) -> Response:
         """ListTasks by batch, state, groups, name; ``count`` is this page's, as documented."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
         query = request.query_params
         try:
             size = query_int(request, "page_size", 10, 5, 1000)
@@ -106,11 +99,9 @@ class Tasks:
             "created_at": ms(task.created_at),
         }
 
+    @gated
     async def show_task(self, request: Request) -> Response:
         """ShowTaskInfo: the task's whole configuration, header values masked."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
         task_id = request.path_params["task_id"]
         task = self.state.task(task_id)
         if task is None:
@@ -148,11 +139,9 @@ class Tasks:
             info["resource_order_id"] = settings["resource_order_id"]
         return info
 
+    @gated
     async def update_task(self, request: Request) -> Response:
         """UpdateTask: the task's settings replaced; ``{id, name}``."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
         raw = await request.body()
         task_id = request.path_params["task_id"]
         return await self.service.mutate(request, lambda: self._update(task_id, raw))
@@ -163,31 +152,25 @@ class Tasks:
             return no_task(task_id)
         if task.deleting_at is not None:
             return not_allowed(f"task {task_id} is being deleted")
-        try:
-            body = parsed(raw)
-            check_task_update(body, task.video_source_id)
-        except Invalid as exc:
-            return vias_response("VIAS.00010001", str(exc))
+        body = checked_body(raw, lambda b: check_task_update(b, task.video_source_id))
+        if isinstance(body, Response):
+            return body
         refusal = self.state.update_task(task, body, name=body["name"])
         if refusal:
             return not_allowed(refusal)
         return JSONResponse({"id": task.id, "name": body["name"]})
 
+    @gated
     async def delete_task(self, request: Request) -> Response:
         """DeleteTask: DELETING, then gone; ``{}``."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
         task_id = request.path_params["task_id"]
         return await self.service.mutate(
             request, lambda: self._act(task_id, self.state.delete_task)
         )
 
+    @gated
     async def start_stop(self, request: Request) -> Response:
         """StartStopTask: ``start`` or ``stop``; ``{}``."""
-        refused = await self.service.gate(request)
-        if refused is not None:
-            return refused
         task_id, command = request.path_params["task_id"], request.path_params["command"]
 
         def change() -> Response:

@@ -99,15 +99,18 @@ class Ledger:
     def _entries(self, condition: str, parameters: tuple[str, ...]) -> dict[LedgerKey, LedgerEntry]:
         """The camera tasks of an endpoint and project (the first two parameters) that meet
         ``condition`` on the run."""
+        rows = self._read(
+            f"SELECT {_COLUMNS} FROM cameras WHERE endpoint = ? AND project = ? AND {condition}",
+            parameters,
+        )
+        return {(r[0], r[1], r[2]): LedgerEntry(*r) for r in rows}
+
+    def _read(self, query: str, parameters: tuple[str, ...]) -> list[Any]:
+        """The rows a query reads; a StorageError naming the ledger when it cannot."""
         try:
-            rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM cameras"
-                f" WHERE endpoint = ? AND project = ? AND {condition}",
-                parameters,
-            ).fetchall()
+            return self._db.execute(query, parameters).fetchall()
         except sqlite3.Error as exc:
             raise self._error("read", exc) from exc
-        return {(r[0], r[1], r[2]): LedgerEntry(*r) for r in rows}
 
     def wait_for_locks(self, seconds: float) -> None:
         """How long a write waits for another process holding the ledger, from now on."""
@@ -118,13 +121,10 @@ class Ledger:
 
     def documents(self, endpoint: str, project: str) -> dict[str, dict[str, Any]]:
         """Every settings document recorded for this endpoint and project, by fingerprint."""
-        try:
-            rows = self._db.execute(
-                "SELECT fingerprint, document FROM documents WHERE endpoint = ? AND project = ?",
-                (endpoint, project),
-            ).fetchall()
-        except sqlite3.Error as exc:
-            raise self._error("read", exc) from exc
+        rows = self._read(
+            "SELECT fingerprint, document FROM documents WHERE endpoint = ? AND project = ?",
+            (endpoint, project),
+        )
         return {fingerprint: json.loads(text) for fingerprint, text in rows}
 
     def record(
@@ -176,13 +176,9 @@ class Ledger:
 
     def refreshed(self, endpoint: str, project: str) -> set[str]:
         """The batch ids the refresh under way (one that stopped) has recorded so far."""
-        try:
-            rows = self._db.execute(
-                "SELECT batch_id FROM refreshes WHERE endpoint = ? AND project = ?",
-                (endpoint, project),
-            ).fetchall()
-        except sqlite3.Error as exc:
-            raise self._error("read", exc) from exc
+        rows = self._read(
+            "SELECT batch_id FROM refreshes WHERE endpoint = ? AND project = ?", (endpoint, project)
+        )
         return {row[0] for row in rows}
 
     def forget_refreshes(self, endpoint: str, project: str) -> None:

@@ -53,6 +53,11 @@ class BatchState:
         """Accepted or rejected: nothing more to send."""
         return self.status in (BatchStatus.ACCEPTED, BatchStatus.REJECTED)
 
+    def becomes(self, status: BatchStatus) -> None:
+        """``status`` (pending, in doubt), unless settled: a settled batch stays settled."""
+        if not self.settled:
+            self.status = status
+
     def apply(self, event: ev.Event) -> None:
         """Fold one of this batch's events in."""
         _apply_batch(self, event)
@@ -98,6 +103,11 @@ class ChangeState:
     def settled(self) -> bool:
         """Done or refused: nothing more to send."""
         return self.status in (ChangeStatus.DONE, ChangeStatus.REFUSED)
+
+    def becomes(self, status: ChangeStatus) -> None:
+        """``status`` (pending, in doubt), unless settled: a settled change stays settled."""
+        if not self.settled:
+            self.status = status
 
     def apply(self, event: ev.Event) -> None:
         """Fold one of this change's events in."""
@@ -171,8 +181,7 @@ def _apply_batch(state: BatchState, event: ev.Event) -> None:
             state.file, state.cameras, state.canary = event.file, event.cameras, event.canary
         case ev.BatchSending():
             state.attempts = max(state.attempts, event.attempt)
-            if not state.settled:
-                state.status = BatchStatus.IN_DOUBT
+            state.becomes(BatchStatus.IN_DOUBT)
         case ev.BatchAccepted():
             state.status = BatchStatus.ACCEPTED
             state.batch_id, state.total, state.failed = event.batch_id, event.total, event.failed
@@ -194,8 +203,7 @@ def _apply_batch(state: BatchState, event: ev.Event) -> None:
             answer = ev.describe_answer(event.status, event.code, event.message, event.request_id)
             state.message = f"{answer}; {event.hint}" if event.hint else answer
         case ev.BatchRetrying() | ev.BatchAbsent():
-            if not state.settled:
-                state.status = BatchStatus.PENDING
+            state.becomes(BatchStatus.PENDING)
             if isinstance(event, ev.BatchRetrying):
                 state.message = event.reason
         case ev.BatchAmbiguous():
@@ -229,16 +237,13 @@ def _apply_change(state: ChangeState, event: ev.Event) -> None:
     match event:
         case ev.ChangeSending():
             state.attempts = max(state.attempts, event.attempt)
-            if not state.settled:
-                state.status = ChangeStatus.IN_DOUBT
+            state.becomes(ChangeStatus.IN_DOUBT)
         case ev.ChangeAmbiguous():
             state.message = event.reason
-            if not state.settled:
-                state.status = ChangeStatus.IN_DOUBT
+            state.becomes(ChangeStatus.IN_DOUBT)
         case ev.ChangeRetrying():
             state.message = event.reason
-            if not state.settled:
-                state.status = ChangeStatus.PENDING
+            state.becomes(ChangeStatus.PENDING)
         case ev.ChangeDone():
             state.status, state.checked = ChangeStatus.DONE, event.checked
         case ev.ChangeRefused():

@@ -15,11 +15,10 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlencode
 
 from loader.model.cameras import STATUSES, CameraStatus
 from loader.state.events import RunFinished, RunStarted
@@ -27,7 +26,7 @@ from loader.state.journal import read_events, read_results
 from loader.state.outcomes import CameraResult
 from loader.state.runstate import BatchStatus, RunState, replay
 from loader.web.feed import in_flight as words_in_flight
-from loader.web.problems import PAGE_SIZE, PAGE_SIZES, _number, _within
+from loader.web.problems import PAGE_SIZE, TableQuery, _within, paging, paging_params, table_filters
 
 NOT_SENT: Final = "not sent"
 IN_DOUBT: Final = "in doubt"
@@ -296,7 +295,7 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class CameraQuery:
+class CameraQuery(TableQuery):
     """What the person asked to see of the cameras needing attention (from the URL)."""
 
     status: str = ""
@@ -310,28 +309,20 @@ class CameraQuery:
     def from_params(cls, params: Mapping[str, str]) -> CameraQuery:
         """A query from URL parameters; unknown values fall back to the defaults."""
         status = params.get("status", "")
-        size = _number(params.get("size"), PAGE_SIZE)
-        return cls(
-            status=status if status in ATTENTION else "",
-            sheet=params.get("sheet", "")[:200],
-            row=params.get("row", "").strip()[:40],
-            text=params.get("q", "").strip()[:200],
-            page=max(1, _number(params.get("page"), 1)),
-            size=size if size in PAGE_SIZES else PAGE_SIZE,
-        )
+        sheet, row, text = table_filters(params)
+        page, size = paging(params)
+        status = status if status in ATTENTION else ""
+        return cls(status=status, sheet=sheet, row=row, text=text, page=page, size=size)
 
-    def params(self, **changes: Any) -> str:
-        """This query with some fields changed, as a URL query string (defaults left out)."""
-        query = replace(self, **changes)
-        pairs = {
-            "status": query.status,
-            "sheet": query.sheet,
-            "row": query.row,
-            "q": query.text,
-            "page": "" if query.page == 1 else str(query.page),
-            "size": "" if query.size == PAGE_SIZE else str(query.size),
+    def pairs(self) -> dict[str, str]:
+        """The query's URL parameters, "" for a default."""
+        return {
+            "status": self.status,
+            "sheet": self.sheet,
+            "row": self.row,
+            "q": self.text,
+            **paging_params(self.page, self.size),
         }
-        return urlencode({k: v for k, v in pairs.items() if v})
 
 
 @dataclass(frozen=True)

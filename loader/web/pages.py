@@ -137,13 +137,12 @@ class Pages:
     async def sheet(self, request: Request) -> Response:
         """A loaded sheet: its mapping (and the others to pick), its counts, what next."""
         sheet = await self._sheet(request)
-        return self.render.page(
+        return self._sheet_page(
             request,
             "sheet.html",
-            title=sheet.name,
-            section="load",
-            sheet=sheet,
-            failure=sheet.failure,
+            sheet,
+            ("", "load"),
+            sheet.failure,
             mappings=self.sheets.mapping_names(),
             beside=await to_thread.run_sync(beside, sheet.path.parent),
         )
@@ -161,13 +160,12 @@ class Pages:
         """Every problem: counts, filters, sorting, one page of the table."""
         sheet = await self._sheet(request)
         query = ProblemQuery.from_params(request.query_params)
-        return self.render.page(
+        return self._sheet_page(
             request,
             "check.html",
-            title=f"Check {sheet.name}",
-            section="check",
-            sheet=sheet,
-            failure=sheet.failure,
+            sheet,
+            ("Check", "check"),
+            sheet.failure,
             query=query,
             found=select(sheet.problems, query),
             sorts=SORTS,
@@ -188,15 +186,7 @@ class Pages:
         """The batches, cameras per algorithm and schedule, the diff against the ledger."""
         sheet = await self._sheet(request)
         view, failure = await self._plan(sheet, SendChoices())
-        return self.render.page(
-            request,
-            "plan.html",
-            title=f"Plan {sheet.name}",
-            section="plan",
-            sheet=sheet,
-            view=view,
-            failure=failure,
-        )
+        return self._sheet_page(request, "plan.html", sheet, ("Plan", "plan"), failure, view=view)
 
     async def send_form(self, request: Request) -> Response:
         """What a run would send, where, how it authenticates; the Send button."""
@@ -215,14 +205,13 @@ class Pages:
         choices = SendChoices.from_form(form)
         view, _ = await self._plan(sheet, choices)
         if view is not None and not _confirmed(view, choices):
-            return self.render.page(
+            return self._sheet_page(
                 request,
                 "confirm.html",
-                title=f"Confirm: send {sheet.name}",
-                section="send",
-                sheet=sheet,
+                sheet,
+                ("Confirm: send", "send"),
+                None,
                 view=view,
-                failure=None,
                 choices=choices.form(),
                 changed=bool(choices.confirmed or choices.registering),
             )
@@ -236,19 +225,44 @@ class Pages:
         self, request: Request, sheet: Sheet, failure: Failure | None, status: int
     ) -> Response:
         view, plan_failure = await self._plan(sheet, SendChoices())
-        return self.render.page(
+        return self._sheet_page(
             request,
             "send.html",
+            sheet,
+            ("Send", "send"),
+            failure or plan_failure,
             status=status,
-            title=f"Send {sheet.name}",
-            section="send",
-            sheet=sheet,
             view=view,
-            failure=failure or plan_failure,
             target=target_view(self.desk.base),
             busy=self.desk.busy(),
             defaults=SendChoices(),
             prunes=PRUNE_WORDS,
+        )
+
+    def _sheet_page(
+        self,
+        request: Request,
+        template: str,
+        sheet: Sheet,
+        heading: tuple[str, str],
+        failure: Failure | None,
+        *,
+        status: int = 200,
+        **context: Any,
+    ) -> Response:
+        """A page about one sheet; ``heading``: what its title says before the sheet's name,
+        and the section lit in the menu."""
+        what, section = heading
+        title = f"{what} {sheet.name}" if what else sheet.name
+        return self.render.page(
+            request,
+            template,
+            status,
+            title=title,
+            section=section,
+            sheet=sheet,
+            failure=failure,
+            **context,
         )
 
     async def _plan(

@@ -29,8 +29,23 @@ _RANK: Final = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 _FIELD_FIRST: Final = re.compile(r"([a-z_]+(?:\.[a-z_0-9]+)*)(?=[ :;])")
 
 
+@dataclass(frozen=True)
+class TableQuery:
+    """A long table's query from the URL (Check's problems, a run's cameras needing
+    attention), which its links repeat with a field or two changed."""
+
+    def pairs(self) -> dict[str, str]:
+        """The query's URL parameters, "" for a default (left out of a link)."""
+        raise NotImplementedError
+
+    def params(self, **changes: Any) -> str:
+        """This query with some fields changed, as a URL query string (defaults left out)."""
+        pairs = replace(self, **changes).pairs()
+        return urlencode({k: v for k, v in pairs.items() if v})
+
+
 @dataclass(frozen=True, kw_only=True)
-class ProblemQuery:
+class ProblemQuery(TableQuery):
     """What the person asked to see; every field comes from the URL, checked leniently."""
 
     severity: str = ""
@@ -48,34 +63,32 @@ class ProblemQuery:
         """A query from URL parameters; unknown values fall back to the defaults."""
         severity = params.get("severity", "")
         sort = params.get("sort", DEFAULT_SORT)
-        size = _number(params.get("size"), PAGE_SIZE)
+        sheet, row, text = table_filters(params)
+        page, size = paging(params)
         return cls(
             severity=severity if severity in {s.value for s in Severity} else "",
-            sheet=params.get("sheet", "")[:200],
+            sheet=sheet,
             column=params.get("column", "")[:200],
-            row=params.get("row", "").strip()[:40],
-            text=params.get("q", "").strip()[:200],
+            row=row,
+            text=text,
             sort=sort if sort in SORTS else DEFAULT_SORT,
             descending=params.get("order") == "desc",
-            page=max(1, _number(params.get("page"), 1)),
-            size=size if size in PAGE_SIZES else PAGE_SIZE,
+            page=page,
+            size=size,
         )
 
-    def params(self, **changes: Any) -> str:
-        """This query with some fields changed, as a URL query string (defaults left out)."""
-        query = replace(self, **changes)
-        pairs = {
-            "severity": query.severity,
-            "sheet": query.sheet,
-            "column": query.column,
-            "row": query.row,
-            "q": query.text,
-            "sort": "" if query.sort == DEFAULT_SORT else query.sort,
-            "order": "desc" if query.descending else "",
-            "page": "" if query.page == 1 else str(query.page),
-            "size": "" if query.size == PAGE_SIZE else str(query.size),
+    def pairs(self) -> dict[str, str]:
+        """The query's URL parameters, "" for a default."""
+        return {
+            "severity": self.severity,
+            "sheet": self.sheet,
+            "column": self.column,
+            "row": self.row,
+            "q": self.text,
+            "sort": "" if self.sort == DEFAULT_SORT else self.sort,
+            "order": "desc" if self.descending else "",
+            **paging_params(self.page, self.size),
         }
-        return urlencode({k: v for k, v in pairs.items() if v})
 
     def sorted_by(self, column: str) -> str:
         """The link of a column header: sort by it, or flip the order when it already is."""
@@ -148,6 +161,25 @@ def _within(text: str) -> tuple[int, int] | None:
         return None
     first = int(low)
     return (first, int(high) if high else first)
+
+
+def table_filters(params: Mapping[str, str]) -> tuple[str, str, str]:
+    """The sheet, Excel row or rows and text a table is filtered by, as the URL gives them
+    (Check's problems and a run's cameras alike), cut to a sane length."""
+    sheet = params.get("sheet", "")[:200]
+    return sheet, params.get("row", "").strip()[:40], params.get("q", "").strip()[:200]
+
+
+def paging(params: Mapping[str, str]) -> tuple[int, int]:
+    """The page and page size the URL asks for: page 1 and ``PAGE_SIZE`` unless it names
+    a page and one of ``PAGE_SIZES``."""
+    size = _number(params.get("size"), PAGE_SIZE)
+    return max(1, _number(params.get("page"), 1)), size if size in PAGE_SIZES else PAGE_SIZE
+
+
+def paging_params(page: int, size: int) -> dict[str, str]:
+    """The page and page size as URL parameters ("" for a default, which is left out)."""
+    return {"page": "" if page == 1 else str(page), "size": "" if size == PAGE_SIZE else str(size)}
 
 
 def _number(text: str | None, default: int) -> int:

@@ -53,8 +53,8 @@ def plan_view(
     ``bulkload plan`` makes it (prune, retry-failed, payload cap; against the ledger when
     the server's environment names the endpoint and project); ``registration``: what
     registering the sheet's cameras sends, when planned against the project."""
-    sheet = plan_sheet(loaded, options.plan_choices, options.ledger_scope())
-    return present(PlanReport(sheet, registration=registration), prune=options.prune)
+    planned = plan_sheet(loaded, options.plan_choices, options.ledger_scope())
+    return present(PlanReport(planned, registration=registration), prune=options.prune)
 
 
 def against_words(scope: LedgerScope | None) -> str:
@@ -69,12 +69,12 @@ def against_words(scope: LedgerScope | None) -> str:
 
 def present(report: PlanReport, *, prune: str = "") -> dict[str, Any]:
     """A plan report as the pages show it, in the sheet's words."""
-    sheet = report.sheet
-    loaded, delta, rows = sheet.loaded, sheet.delta, sheet.rows
+    planned = report.planned
+    loaded, delta, rows = planned.loaded, planned.delta, planned.rows
     checked = loaded.checked
     names = _camera_names(loaded)
-    summary = format_plan(sheet.plan, checked, registration=report.registration)
-    diff = diff_data(delta, checked.cameras, rows, inventory=sheet.inventory)
+    summary = format_plan(planned.plan, checked, registration=report.registration)
+    diff = diff_data(delta, checked.cameras, rows, inventory=planned.inventory)
     for kind in ("update", "replace", "remove", "restart"):
         for item, change in zip(diff[kind], _changes(delta, kind), strict=True):
             item["fields"] = spoken_fields(item["fields"], loaded.mapping)
@@ -95,12 +95,12 @@ def present(report: PlanReport, *, prune: str = "") -> dict[str, Any]:
     return {
         "plan": summary,
         "algorithms": algorithms,
-        "diff": {"against": against_words(sheet.scope), **diff},
+        "diff": {"against": against_words(planned.scope), **diff},
         "held": held,
         "going": going,
         "confirm": confirm_token(going),
         "registration": registration_view(
-            loaded, report.registration, sheet.scope.project if sheet.scope else None
+            loaded, report.registration, planned.scope.project if planned.scope else None
         ),
         "prune": prune,
         "shown": CHANGES_SHOWN,

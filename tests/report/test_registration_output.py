@@ -66,7 +66,7 @@ def test_the_terminal_shows_the_counts_before_the_batches(streams: PlanReport) -
     screen = io.StringIO()
     summary = plan_summary(streams, creates=False, detailed=False)
 
-    show_plan(Console(file=screen, width=200), streams.sheet.plan, summary["plan"], None)
+    show_plan(Console(file=screen, width=200), streams.planned.plan, summary["plan"], None)
 
     assert screen.getvalue().splitlines()[:4] == [
         "registration in project p-7: 2 cameras found by name",

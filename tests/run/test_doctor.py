@@ -19,8 +19,9 @@ from typer.testing import CliRunner
 
 from loader.cli import app
 from loader.model.checks import Check, CheckStatus, Diagnosis
-from loader.run.doctor import DoctorWiring, Resolver, check_clock, diagnose
+from loader.run.doctor import DoctorWiring, Resolver, diagnose
 from loader.run.options import RunOptions
+from loader.run.verdicts import check_clock
 from loader.send.credentials import Credentials
 from loader.sim import RunningSim, SimConfig, SimState, create_app, running_simulator
 
