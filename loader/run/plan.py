@@ -19,6 +19,7 @@ from loader.check.validate import Checked
 from loader.planning.batches import Plan, plan
 from loader.planning.delta import Delta, partition
 from loader.planning.drift import Drift
+from loader.planning.registration import RegistrationPlan
 from loader.report.summaries import exit_code
 from loader.run.options import LedgerScope, PlanChoices
 from loader.state.ledger import Ledger
@@ -108,6 +109,9 @@ class PlanReport:
     sheet: SheetPlan
     drift: Drift | None = None
     written: tuple[str, ...] = ()
+    # What finding the sheet's names in the project plans (None: a sheet of ids, or no
+    # endpoint to find them at).
+    registration: RegistrationPlan | None = None
 
     @property
     def checked(self) -> Checked:
@@ -122,6 +126,8 @@ class PlanReport:
         drift = self.drift
         if drift is not None and drift.checked and drift.pending:
             found["drift"] = sum(1 for b in drift.drifted if b.pending) + len(drift.missing)
+        if self.registration is not None:
+            found |= {k: n for k, n in self.registration.counts().items() if n}
         return found
 
     def exit_code(self, *, detailed: bool) -> int:
