@@ -1,0 +1,189 @@
+"""A sheet of names and stream addresses, registered and loaded end to end against the
+loopback simulator: exactly once, quota first, lost answers looked up, secrets kept out
+of every file of the run directory."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from collections import Counter
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from loader.commands.plan import report_plan
+from loader.errors import ConfigError
+from loader.run.options import RunOptions
+from loader.run.runner import start_run
+from loader.send.credentials import Credentials
+from loader.sim import SimConfig, running_simulator
+from loader.sim.server import RunningSim
+from loader.state.events import RegistrationDone
+from loader.state.journal import Journal
+from loader.state.rundir import JOURNAL
+from tests.conftest import SAMPLES
+
+STREETS = [f"Demo Street {n}" for n in range(1, 9)]
+
+
+def options_for(url: str, folder: Path, run: str = "run", **overrides: object) -> RunOptions:
+    """RunOptions at the simulator; the mapping chosen by the sheet's headers."""
+    values: dict[str, object] = {
+        "endpoint": url,
+        "project_id": "sim-project",
+        "run_dir": folder / run,
+        "ledger": folder / "ledger.sqlite",
+        "credentials": Credentials(token="sim-token"),
+        "rate": 200.0,
+        "timeout": 2.0,
+        "settle": 0.1,
+    }
+    values.update(overrides)
+    return RunOptions.of(**values)
+
+
+def sheet_in(folder: Path, name: str = "stream_list.csv") -> Path:
+    """A bundled sample sheet copied into ``folder``."""
+    return Path(shutil.copy(SAMPLES / name, folder / name))
+
+
+def registered(sim: RunningSim) -> tuple[Counter[str], Counter[str]]:
+    """How many sources and groups the simulator holds per name."""
+    registry = sim.state.registry
+    return (
+        Counter(s.name for s in registry.sources.values()),
+        Counter(g.name for g in registry.groups.values()),
+    )
+
+
+def creates(sim: RunningSim) -> Counter[str]:
+    """The registering creates the simulator answered, by path."""
+    return Counter(
+        r.path.rsplit("/", 1)[1]
+        for r in sim.state.requests
+        if r.method == "POST" and r.path.endswith(("/source", "/video-group"))
+    )
+
+
+def test_a_sheet_of_names_and_urls_is_registered_then_loaded(tmp_path: Path) -> None:
+    """Eight names and URLs: eight sources in one new group, then their eight tasks,
+    accepted by a simulator that refuses tasks of sources not registered in the group."""
+    sheet = sheet_in(tmp_path)
+
+    with running_simulator(SimConfig(registered_only=True)) as sim:
+        report = start_run(sheet, options_for(sim.url, tmp_path))
+        sources, groups = registered(sim)
+        tasks = sum(sim.state.task_counts().values())
+
+    assert (report.exit_code, tasks) == (0, 8)
+    assert (sources, groups) == (Counter(STREETS), Counter({"bulkload": 1}))
+
+
+def test_a_second_plan_and_run_have_nothing_to_do(tmp_path: Path) -> None:
+    """After a run, plan finds every name and plans no create; a second run sends no
+    registering call and no batch."""
+    sheet = sheet_in(tmp_path)
+
+    with running_simulator(SimConfig(registered_only=True, start_fail_percent=0)) as sim:
+        first = options_for(sim.url, tmp_path)
+        start_run(sheet, first)
+        before = len(sim.state.requests)
+        plan = report_plan(sheet, first, refresh=False)
+        start_run(sheet, options_for(sim.url, tmp_path, run="run2"))
+        sent = [(r.method, r.path) for r in sim.state.requests[before:] if r.method != "GET"]
+
+    assert plan.registration is not None
+    assert (plan.registration.empty, plan.sheet.delta.counts()["create"], plan.pending) == (
+        True,
+        0,
+        {},
+    )
+    assert sent == []
+
+
+def test_plan_shows_what_a_run_would_register_and_registers_nothing(tmp_path: Path) -> None:
+    """Before any run: + 8 video sources, + 1 group, 8 tasks to create; nothing sent but
+    reads."""
+    sheet = sheet_in(tmp_path)
+
+    with running_simulator(SimConfig()) as sim:
+        plan = report_plan(sheet, options_for(sim.url, tmp_path), refresh=False)
+        methods = {r.method for r in sim.state.requests}
+
+    assert plan.registration is not None
+    assert (plan.registration.lines(), plan.sheet.delta.counts()["create"], methods) == (
+        ["+ 8 video sources", "+ 1 group"],
+        8,
+        {"GET"},
+    )
+
+
+def test_a_quota_the_registration_would_pass_stops_before_anything(tmp_path: Path) -> None:
+    """Quota 5, 8 to register: exit 2 naming 0, 8 and 5; no run directory, nothing created."""
+    sheet = sheet_in(tmp_path)
+
+    with running_simulator(SimConfig(source_quota=5)) as sim:
+        with pytest.raises(ConfigError) as raised:
+            start_run(sheet, options_for(sim.url, tmp_path))
+        held = registered(sim)
+
+    assert raised.value.message == (
+        "project sim-project holds 0 video sources and the plan registers 8 more, over its"
+        " quota of 5"
+    )
+    assert (held, (tmp_path / "run").exists()) == ((Counter(), Counter()), False)
+
+
+def test_a_lost_group_create_answer_is_looked_up_not_doubled(tmp_path: Path) -> None:
+    """The group's create made but its answer lost: looked up by name, one group, and the
+    run goes on to register and load every camera."""
+    sheet = sheet_in(tmp_path)
+    config = SimConfig(registered_only=True, registration_fault_sequence=["commit-reset"])
+
+    with running_simulator(config) as sim:
+        report = start_run(sheet, options_for(sim.url, tmp_path))
+        sources, groups = registered(sim)
+        posted = creates(sim)
+    journal = Journal(tmp_path / "run" / JOURNAL)
+    done = [e for e in journal.events() if isinstance(e, RegistrationDone) and e.what == "group"]
+    journal.close()
+
+    assert (report.exit_code, groups, sources, posted["video-group"]) == (
+        0,
+        Counter({"bulkload": 1}),
+        Counter(STREETS),
+        1,
+    )
+    assert [(d.name, d.created) for d in done] == [("bulkload", True)]
+
+
+def test_passwords_appear_in_no_file_of_the_run_directory(tmp_path: Path) -> None:
+    """The iVMS sample's passwords (a secret column, in a URL template): in no payload,
+    journal, log, results or ledger byte, as written or percent-encoded."""
+    sheet = sheet_in(tmp_path, "ivms4200_devices.csv")
+    passwords = {row.split(",")[-1] for row in sheet.read_text("utf-8-sig").splitlines()[1:]}
+    passwords.discard("")
+
+    with running_simulator(SimConfig(registered_only=True)) as sim:
+        report = start_run(sheet, options_for(sim.url, tmp_path))
+        sent = {s.name for s in sim.state.registry.sources.values()}
+
+    leaks = [
+        (path.name, password)
+        for path in [*(tmp_path / "run").rglob("*"), tmp_path / "ledger.sqlite"]
+        if path.is_file()
+        for text in _contents(path)
+        for password in passwords
+        if password.encode() in text or quote(password, safe="").encode() in text
+    ]
+    assert (report.exit_code, len(sent), leaks) == (0, 12, [])
+
+
+def _contents(path: Path) -> list[bytes]:
+    """A file's bytes, and each member's of a zip (an xlsx)."""
+    data = path.read_bytes()
+    if not zipfile.is_zipfile(path):
+        return [data]
+    with zipfile.ZipFile(path) as archive:
+        return [data, *(archive.read(name) for name in archive.namelist())]
