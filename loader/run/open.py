@@ -61,6 +61,7 @@ def open_run(
     planned = _plan(loaded if found is None else previewed(loaded, found), options, scope)
     if confirm is not None:
         confirm(planned.delta)
+    previewed_plan = planned  # what RunStarted counts: the batches to come
     if found is not None:  # registration first: the batches name ids not known yet
         planned = unplanned(loaded, scope)
     for batch in planned.plan.batches:
@@ -71,7 +72,8 @@ def open_run(
     payload_files = files.write_plan(run_dir / PAYLOADS, planned.plan)
     scrubber = Scrubber()
     journal = Journal(run_dir / JOURNAL, scrubber)
-    started = _started(sheet, run_dir, planned, options, now=now, api=(endpoint, project_id))
+    api = (endpoint, project_id)
+    started = _started(sheet, run_dir, previewed_plan, options, now=now, api=api)
     journal.append_many([started, *_planned_events(planned, payload_files)])
     run = _run(run_dir, journal, scrubber, started, planned, options)
     return run if found is None else replace(run, registering=True, names_found=found)

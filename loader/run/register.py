@@ -20,16 +20,18 @@ import anyio
 import httpx
 
 from loader.check.load import Loaded
-from loader.model.sources import UpdateVideoGroup
+from loader.model.sources import UpdateVideoGroup, UpdateVideoSource
 from loader.planning.registration import PENDING, check_quota
 from loader.run.open import plan_registered
 from loader.run.registration import (
     Found,
+    changed_streams,
     environment,
     filled,
     find,
     find_and_plan,
     found_ids,
+    stream_print,
 )
 from loader.run.run import Run
 from loader.send.answers import Outcome, Verdict
@@ -43,6 +45,7 @@ from loader.state.events import (
     RegistrationRefused,
     RegistrationSending,
 )
+from loader.state.ledger import Ledger, RegisteredEntry
 
 Call = Callable[[], Awaitable[Registered]]
 Finder = Callable[[Loaded], Found | None]
@@ -61,15 +64,43 @@ async def register_first(run: Run, sender: Sender) -> Run:
     check_quota(found.plan, found.sources, found.groups)  # before any create: exit 2
     registrar = _Registrar(run, sender, registry)
     sources, groups = found_ids(found)
+    with _ledger(run) as ledger:
+        known = ledger.registered(run.started.endpoint, run.started.project_id)
     await registrar.groups(found, groups)
     await registrar.sources(found, groups, sources)
     await registrar.joins(found, sources)
+    updated = await registrar.updates(changed_streams(found, registrar.sheet, known), sources)
+    _record(run, updated)
     if sender.control.stopping or sender.client.refusal:
         return run
     rejected = set(found.plan.rejected_rows)
     ids = IdsFilled(sources=sources, groups=groups, rejected=sorted(rejected))
     loaded = filled(run.loaded, found.plan, sources, groups, rejected=rejected)
     return plan_registered(run, loaded, ids)
+
+
+def _ledger(run: Run) -> Ledger:
+    """The run's ledger, for what bulkload registered (its own connection: short)."""
+    return Ledger(run.options.ledger)
+
+
+def _record(run: Run, updated: list[str]) -> None:
+    """The sources and groups this run registered (or updated), with each source's
+    stream fingerprint, into the ledger: a later run updates a changed address in place."""
+    sheet = run.loaded.checked.registration
+    assert sheet is not None  # a registering run's sheet names its cameras
+    rows, name = sheet.by_name(), run.started.run_id
+    created = run.registration.created("source")
+    created |= {n: run.registration.done[("update", n)].id for n in updated}
+    entries = [
+        RegisteredEntry("source", n, i, stream_print(rows[n], sheet.form), name)
+        for n, i in created.items()
+        if n in rows
+    ]
+    groups = run.registration.created("group")
+    entries += [RegisteredEntry("group", n, i, "", name) for n, i in groups.items()]
+    with _ledger(run) as ledger:
+        ledger.record_registered(run.started.endpoint, run.started.project_id, entries)
 
 
 async def _listed_again(run: Run, sender: Sender, registry: SourceRegistry) -> Found | None:
@@ -116,7 +147,9 @@ class _Registrar:
     def __init__(self, run: Run, sender: Sender, registry: SourceRegistry) -> None:
         self.run, self.sender, self.registry = run, sender, registry
         self.limit = anyio.CapacityLimiter(sender.options.concurrency)
-        self.form = run.loaded.checked.registration
+        sheet = run.loaded.checked.registration
+        assert sheet is not None  # a registering run's sheet names its cameras
+        self.sheet = sheet
         self.first_source = True
 
     async def groups(self, found: Found, ids: dict[str, str]) -> None:
@@ -167,6 +200,26 @@ class _Registrar:
             call = _bind(self._join, join.group_id, update)
             await self._settled("join", join.group_name, call)
 
+    async def updates(self, names: list[str], sources: dict[str, str]) -> list[str]:
+        """Changed stream addresses updated in place (UpdateVideoSource, whole: name and
+        XML are mandatory; sending it again is safe); the names updated."""
+        rows, done = self.sheet.by_name(), []
+        for name in names:
+            row = rows[name]
+            assert row.stream is not None  # ``changed_streams`` looked
+            update = UpdateVideoSource(
+                name, row.stream, row.latitude, row.longitude, row.tags, self.sheet.form
+            )
+            call = _bind(self._update, sources[name], update)
+            if await self._settled("update", name, call):
+                done.append(name)
+        return done
+
+    async def _update(self, source_id: str, update: UpdateVideoSource) -> Registered:
+        """UpdateVideoSource as a registration."""
+        outcome = await self.registry.update_source(source_id, update)
+        return Registered(outcome, source_id if outcome.verdict == Verdict.ACCEPTED else "")
+
     async def _join(self, group_id: str, update: UpdateVideoGroup) -> Registered:
         """UpdateVideoGroup as a registration (it is safe to send again)."""
         outcome = await self.registry.update_group(group_id, update)
@@ -216,8 +269,8 @@ class _Registrar:
         control = self.sender.control
         if self.sender.client.refusal:
             control.stop(self.sender.client.refusal, final=True)
-        elif what == "source" and self.first_source and self.form is not None:
-            message = format_refusal(outcome, self.form.form)
+        elif what == "source" and self.first_source:
+            message = format_refusal(outcome, self.sheet.form)
             if message:
                 control.stop(message, final=True)
 

@@ -12,6 +12,7 @@ plans its batches with the real ids (batch names hash them). [I/O: HTTP]
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -19,10 +20,13 @@ import anyio
 import httpx
 
 from loader.check.load import Loaded
+from loader.model.registering import SheetRegistration, SourceRow
+from loader.model.sources import CreateVideoSource, TypeConfigFormat
 from loader.planning.registration import RegistrationPlan, fill_ids, plan_registration
 from loader.send.connect import Connection
 from loader.send.pacing import Clock
 from loader.send.registry import GroupIndex, SourceIndex, SourceRegistry
+from loader.state.ledger import RegisteredEntry
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,32 @@ def environment(loaded: Loaded, base: Mapping[str, str]) -> dict[str, str]:
     """The values ``${VAR}`` references take at send time: the sheet's secret columns
     (kept in memory only) over the environment's variables."""
     return {**base, **dict(loaded.checked.secrets)}
+
+
+def stream_print(row: SourceRow, form: TypeConfigFormat) -> str:
+    """A fingerprint of a camera's stream as its body holds it (secrets as references:
+    never a value), to tell a changed address on a weekly run."""
+    if row.stream is None:
+        return ""
+    xml = CreateVideoSource(row.name, row.stream, form=form).body().get("type_config", "")
+    return hashlib.sha256(str(xml).encode()).hexdigest()[:16]
+
+
+def changed_streams(
+    found: Found, sheet: SheetRegistration, known: list[RegisteredEntry]
+) -> list[str]:
+    """Cameras found in the project that bulkload registered with another stream than the
+    sheet's now: UpdateVideoSource, in place."""
+    prints = {r.name: r.stream for r in known if r.what == "source" and r.stream}
+    rows = sheet.by_name()
+    return [
+        name
+        for name in found.plan.found_sources
+        if name in prints
+        and name in rows
+        and rows[name].stream is not None
+        and stream_print(rows[name], sheet.form) != prints[name]
+    ]
 
 
 def found_ids(found: Found) -> tuple[dict[str, str], dict[str, str]]:

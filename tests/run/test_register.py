@@ -187,3 +187,34 @@ def _contents(path: Path) -> list[bytes]:
         return [data]
     with zipfile.ZipFile(path) as archive:
         return [data, *(archive.read(name) for name in archive.namelist())]
+
+
+def test_a_changed_stream_address_is_updated_in_place_once(tmp_path: Path) -> None:
+    """A week later one camera's address changed: one UpdateVideoSource (journaled), no
+    create; the source holds the new address, and a third plan has nothing to do."""
+    sheet = sheet_in(tmp_path)
+
+    with running_simulator(SimConfig(registered_only=True, start_fail_percent=0)) as sim:
+        start_run(sheet, options_for(sim.url, tmp_path))
+        text = sheet.read_text("utf-8").replace("street-3", "street-3b")
+        sheet.write_text(text, "utf-8")
+        before = len(sim.state.requests)
+        report = start_run(sheet, options_for(sim.url, tmp_path, run="run2"))
+        sent = [(r.method, r.path.split("/")[-2]) for r in sim.state.requests[before:]]
+        changed = [r for r in sent if r[0] != "GET"]
+        address = next(
+            s.type_config for s in sim.state.registry.sources.values() if s.name == STREETS[2]
+        )
+        plan = report_plan(sheet, options_for(sim.url, tmp_path), refresh=False)
+    journal = Journal(tmp_path / "run2" / JOURNAL)
+    done = [(e.what, e.name) for e in journal.events() if isinstance(e, RegistrationDone)]
+    journal.close()
+
+    assert (report.exit_code, changed, done) == (
+        0,
+        [("PUT", "source")],
+        [("update", "Demo Street 3")],
+    )
+    assert "street-3b" in address
+    assert plan.registration is not None and plan.registration.empty
+    assert plan.sheet.delta.counts()["create"] == 0
