@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
+import pandas as pd
 import pytest
 
 from loader.commands.plan import report_plan
@@ -21,7 +22,7 @@ from loader.sim import SimConfig, running_simulator
 from loader.sim.server import RunningSim
 from loader.state.events import RegistrationDone
 from loader.state.journal import Journal
-from loader.state.rundir import JOURNAL
+from loader.state.rundir import JOURNAL, RESULTS
 from tests.conftest import SAMPLES
 
 STREETS = [f"Demo Street {n}" for n in range(1, 9)]
@@ -75,9 +76,21 @@ def test_a_sheet_of_names_and_urls_is_registered_then_loaded(tmp_path: Path) -> 
         report = start_run(sheet, options_for(sim.url, tmp_path))
         sources, groups = registered(sim)
         tasks = sum(sim.state.task_counts().values())
+        ids = {s.name: s.id for s in sim.state.registry.sources.values()}
+        group_id = next(iter(sim.state.registry.groups))
+    results = tmp_path / "run" / RESULTS
+    cameras = pd.read_excel(results, sheet_name="Cameras", dtype=str, engine="openpyxl")
+    listed = pd.read_excel(results, sheet_name="Registered", dtype=str, engine="openpyxl")
 
     assert (report.exit_code, tasks) == (0, 8)
     assert (sources, groups) == (Counter(STREETS), Counter({"bulkload": 1}))
+    assert cameras[["Camera", "api.video_source_id", "api.group"]].values.tolist() == [
+        [name, ids[name], group_id] for name in STREETS
+    ]
+    assert listed[["What", "Name", "How"]].values.tolist() == [
+        ["group", "bulkload", "registered"],
+        *(["source", name, "registered"] for name in STREETS),
+    ]
 
 
 def test_a_second_plan_and_run_have_nothing_to_do(tmp_path: Path) -> None:
