@@ -14,6 +14,7 @@ killed call made is found there by its name. [I/O: HTTP]
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 
 import anyio
@@ -79,6 +80,36 @@ async def register_first(run: Run, sender: Sender) -> Run:
     return plan_registered(run, loaded, ids)
 
 
+async def delete_sources(run: Run, sender: Sender) -> None:
+    """``--delete-sources``: the sources bulkload registered for this sheet whose cameras
+    left it, deleted (after the changes: ``--prune`` removes their tasks first), each
+    journaled before it goes, and dropped from the ledger."""
+    sheet = run.loaded.checked.registration
+    if not run.options.delete_sources or sheet is None or not _may_send(sender):
+        return
+    endpoint, project = run.started.endpoint, run.started.project_id
+    with _ledger(run) as ledger:
+        known = ledger.registered(endpoint, project)
+    names = sheet.by_name()
+    inventory = run.planned.inventory
+    gone = [
+        k for k in known if k.what == "source" and k.inventory == inventory and k.name not in names
+    ]
+    registrar = _Registrar(run, sender, SourceRegistry(sender.client, {}))
+    deleted = []
+    for entry in gone:
+        if await registrar.settled("delete", entry.name, _bind(registrar.delete, entry.id)):
+            deleted.append(dataclasses.replace(entry, id=""))
+    if deleted:
+        with _ledger(run) as ledger:
+            ledger.record_registered(endpoint, project, deleted)
+
+
+def _may_send(sender: Sender) -> bool:
+    """Not stopped, not refused."""
+    return not (sender.control.stopping or sender.client.refusal)
+
+
 def _ledger(run: Run) -> Ledger:
     """The run's ledger, for what bulkload registered (its own connection: short)."""
     return Ledger(run.options.ledger)
@@ -89,16 +120,16 @@ def _record(run: Run, updated: list[str]) -> None:
     stream fingerprint, into the ledger: a later run updates a changed address in place."""
     sheet = run.loaded.checked.registration
     assert sheet is not None  # a registering run's sheet names its cameras
-    rows, name = sheet.by_name(), run.started.run_id
+    rows, name, inventory = sheet.by_name(), run.started.run_id, run.planned.inventory
     created = run.registration.created("source")
     created |= {n: run.registration.done[("update", n)].id for n in updated}
     entries = [
-        RegisteredEntry("source", n, i, stream_print(rows[n], sheet.form), name)
+        RegisteredEntry("source", n, i, stream_print(rows[n], sheet.form), name, "", inventory)
         for n, i in created.items()
         if n in rows
     ]
     groups = run.registration.created("group")
-    entries += [RegisteredEntry("group", n, i, "", name) for n, i in groups.items()]
+    entries += [RegisteredEntry("group", n, i, "", name, "", inventory) for n, i in groups.items()]
     with _ledger(run) as ledger:
         ledger.record_registered(run.started.endpoint, run.started.project_id, entries)
 
@@ -156,7 +187,7 @@ class _Registrar:
         """The groups the project lacks (looked for in the run's listing first)."""
 
         async def one(name: str, call: Call) -> None:
-            got = await self._settled("group", name, call)
+            got = await self.settled("group", name, call)
             if got:
                 ids[name] = got
 
@@ -181,7 +212,7 @@ class _Registrar:
                 await self.sender.emit(refused)
                 return
             call = _bind(self.registry.register_source, body)
-            got = await self._settled("source", create.name, call)
+            got = await self.settled("source", create.name, call)
             if got:
                 ids[create.name] = got
 
@@ -198,7 +229,7 @@ class _Registrar:
                 continue  # a create failed: its row is rejected, the group left as it was
             update = join.update(sources)
             call = _bind(self._join, join.group_id, update)
-            await self._settled("join", join.group_name, call)
+            await self.settled("join", join.group_name, call)
 
     async def updates(self, names: list[str], sources: dict[str, str]) -> list[str]:
         """Changed stream addresses updated in place (UpdateVideoSource, whole: name and
@@ -211,7 +242,7 @@ class _Registrar:
                 name, row.stream, row.latitude, row.longitude, row.tags, self.sheet.form
             )
             call = _bind(self._update, sources[name], update)
-            if await self._settled("update", name, call):
+            if await self.settled("update", name, call):
                 done.append(name)
         return done
 
@@ -220,13 +251,21 @@ class _Registrar:
         outcome = await self.registry.update_source(source_id, update)
         return Registered(outcome, source_id if outcome.verdict == Verdict.ACCEPTED else "")
 
+    async def delete(self, source_id: str) -> Registered:
+        """DeleteVideoSource; a source already gone (a lost answer's retry) is deleted."""
+        outcome = await self.registry.delete_source(source_id)
+        gone = outcome.verdict == Verdict.ACCEPTED or (
+            outcome.verdict == Verdict.REJECTED and outcome.code.endswith("10002")
+        )
+        return Registered(outcome, source_id if gone else "")
+
     async def _join(self, group_id: str, update: UpdateVideoGroup) -> Registered:
         """UpdateVideoGroup as a registration (it is safe to send again)."""
         outcome = await self.registry.update_group(group_id, update)
         done = outcome.verdict == Verdict.ACCEPTED
         return Registered(outcome, group_id if done else "")
 
-    async def _settled(self, what: str, name: str, call: Call) -> str:
+    async def settled(self, what: str, name: str, call: Call) -> str:
         """One registration, journaled before each send, tried again while the answer
         says it was not made; its id, or "" (refused, or the run stopped)."""
         sender, options = self.sender, self.sender.options

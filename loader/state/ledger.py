@@ -52,9 +52,10 @@ CREATE TABLE IF NOT EXISTS registered (
     what     TEXT NOT NULL,
     name     TEXT NOT NULL,
     id       TEXT NOT NULL,
-    stream   TEXT NOT NULL,
-    run      TEXT NOT NULL,
-    at       TEXT NOT NULL,
+    stream    TEXT NOT NULL,
+    run       TEXT NOT NULL,
+    at        TEXT NOT NULL,
+    inventory TEXT NOT NULL,
     PRIMARY KEY (endpoint, project, what, name)
 );
 CREATE TABLE IF NOT EXISTS refreshes (
@@ -83,6 +84,7 @@ class RegisteredEntry:
     stream: str = ""
     run: str = ""
     at: str = ""
+    inventory: str = ""  # the sheet's file name: --delete-sources deletes only its own
 
 
 class Ledger:
@@ -157,7 +159,7 @@ class Ledger:
         or group), with the fingerprint of each source's stream as last sent."""
         try:
             rows = self._db.execute(
-                "SELECT what, name, id, stream, run, at FROM registered"
+                "SELECT what, name, id, stream, run, at, inventory FROM registered"
                 " WHERE endpoint = ? AND project = ? ORDER BY what, name",
                 (endpoint, project),
             ).fetchall()
@@ -171,12 +173,13 @@ class Ledger:
         """Sources and groups a run registered (or updated, or deleted: ``id`` "")."""
         at = datetime.now(UTC).isoformat(timespec="seconds")
         values = [
-            (endpoint, project, r.what, r.name, r.id, r.stream, r.run, r.at or at) for r in rows
+            (endpoint, project, r.what, r.name, r.id, r.stream, r.run, r.at or at, r.inventory)
+            for r in rows
         ]
         try:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
-                "INSERT OR REPLACE INTO registered VALUES (?,?,?,?,?,?,?,?)", values
+                "INSERT OR REPLACE INTO registered VALUES (?,?,?,?,?,?,?,?,?)", values
             )
             self._db.execute(
                 "DELETE FROM registered WHERE endpoint = ? AND project = ? AND id = ''",

@@ -22,6 +22,7 @@ from loader.sim import SimConfig, running_simulator
 from loader.sim.server import RunningSim
 from loader.state.events import RegistrationDone
 from loader.state.journal import Journal
+from loader.state.ledger import Ledger
 from loader.state.rundir import JOURNAL, RESULTS
 from tests.conftest import SAMPLES
 
@@ -229,5 +230,34 @@ def test_a_changed_stream_address_is_updated_in_place_once(tmp_path: Path) -> No
         [("update", "Demo Street 3")],
     )
     assert "street-3b" in address
-    assert plan.registration is not None and plan.registration.empty
+    assert plan.registration is not None
+    assert plan.registration.empty
     assert plan.sheet.delta.counts()["create"] == 0
+
+
+@pytest.mark.parametrize(
+    ("delete_sources", "left"),
+    [pytest.param(False, 8, id="kept"), pytest.param(True, 7, id="deleted")],
+)
+def test_a_camera_that_left_loses_its_source_only_when_asked(
+    tmp_path: Path, delete_sources: bool, left: int
+) -> None:
+    """A camera gone from the sheet: --prune=delete deletes its task; its video source is
+    deleted only with --delete-sources (journaled), and then dropped from the ledger."""
+    sheet = sheet_in(tmp_path)
+
+    with running_simulator(SimConfig(registered_only=True, start_fail_percent=0)) as sim:
+        start_run(sheet, options_for(sim.url, tmp_path))
+        lines = sheet.read_text("utf-8").splitlines()
+        sheet.write_text("\n".join(lines[:-1]) + "\n", "utf-8")
+        second = options_for(
+            sim.url, tmp_path, run="run2", prune="delete", delete_sources=delete_sources
+        )
+        report = start_run(sheet, second)
+        sources, _ = registered(sim)
+        tasks = sum(sim.state.task_counts().values())
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        known = [e.name for e in ledger.registered(sim.url, "sim-project") if e.what == "source"]
+
+    assert (report.exit_code, tasks, len(sources), len(known)) == (0, 7, left, left)
+    assert ("Demo Street 8" in sources) == (not delete_sources)
