@@ -61,7 +61,10 @@ def finish(run: Run, activity: Activity, seconds: float) -> RunReport:
     statuses = conclude(run, delta, facts).counts()
     removed = dict(Counter(removed_status(state, c)[0] for c in delta.removes))
     code = max(exit_code_for(statuses, counts), exit_code_of(removed))
-    if counts["unsettled"]:
+    if run.registering:  # registration cut short: no batch planned yet (resume goes on)
+        code = 3
+        run.journal.append(RunInterrupted(reason=stop_reason or "registration unfinished"))
+    elif counts["unsettled"]:
         run.journal.append(RunInterrupted(reason=stop_reason or "unsettled batches"))
     run.journal.append(RunFinished(exit_code=code, counts={**counts, **statuses}))
     report = RunReport(

@@ -261,3 +261,17 @@ def test_a_camera_that_left_loses_its_source_only_when_asked(
 
     assert (report.exit_code, tasks, len(sources), len(known)) == (0, 7, left, left)
     assert ("Demo Street 8" in sources) == (not delete_sources)
+
+
+def test_the_first_source_refused_for_its_format_stops_registration(tmp_path: Path) -> None:
+    """A server that takes only the zh type_config: the first create is refused, no other
+    source is sent, no batch, and the stop names the other format."""
+    sheet = sheet_in(tmp_path)
+
+    with running_simulator(SimConfig(type_config_formats=frozenset({"zh"}))) as sim:
+        report = start_run(sheet, options_for(sim.url, tmp_path))
+        posted = creates(sim)
+        batches = len(sim.state.batches)
+
+    assert (posted, batches, report.exit_code) == (Counter({"video-group": 1, "source": 1}), 0, 3)
+    assert report.stop_reason.endswith('try type_config_format = "zh"')
