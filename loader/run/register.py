@@ -21,7 +21,7 @@ import anyio
 import httpx
 
 from loader.check.load import Loaded
-from loader.model.sources import UpdateVideoGroup, UpdateVideoSource
+from loader.model.sources import CreateVideoGroup, UpdateVideoGroup, UpdateVideoSource
 from loader.planning.registration import PENDING, check_quota
 from loader.run.open import plan_registered
 from loader.run.registration import (
@@ -193,8 +193,21 @@ class _Registrar:
 
         async with anyio.create_task_group() as group:
             for create in found.plan.groups:
-                call = _bind(self.registry.register_group, create.body, found.groups)
-                group.start_soon(one, create.name, call)
+                group.start_soon(one, create.name, self._group_call(create.body, found))
+
+    def _group_call(self, body: CreateVideoGroup, found: Found) -> Call:
+        """A group's registration: the run's listing stands for the look before the first
+        create; every later attempt looks the name up afresh (a lost answer's group may
+        show only now)."""
+        attempts = 0
+
+        async def call() -> Registered:
+            nonlocal attempts
+            attempts += 1
+            known = found.groups if attempts == 1 else None
+            return await self.registry.register_group(body, known)
+
+        return call
 
     async def sources(self, found: Found, groups: dict[str, str], ids: dict[str, str]) -> None:
         """The sources the project lacks, into their groups; the first alone, so that a

@@ -149,11 +149,21 @@ def test_a_quota_the_registration_would_pass_stops_before_anything(tmp_path: Pat
     assert (held, (tmp_path / "run").exists()) == ((Counter(), Counter()), False)
 
 
-def test_a_lost_group_create_answer_is_looked_up_not_doubled(tmp_path: Path) -> None:
-    """The group's create made but its answer lost: looked up by name, one group, and the
-    run goes on to register and load every camera."""
+@pytest.mark.parametrize(
+    ("fault", "posts"),
+    [
+        pytest.param("commit-reset", 1, id="made-answer-lost"),
+        pytest.param("5xx-after", 1, id="made-then-500"),
+        pytest.param("reset-before", 2, id="not-made"),
+    ],
+)
+def test_a_lost_group_create_answer_is_looked_up_not_doubled(
+    tmp_path: Path, fault: str, posts: int
+) -> None:
+    """The group's create answered unclearly: looked up by name (made: one group; not
+    made: sent again), and the run goes on to register and load every camera."""
     sheet = sheet_in(tmp_path)
-    config = SimConfig(registered_only=True, registration_fault_sequence=["commit-reset"])
+    config = SimConfig(registered_only=True, registration_fault_sequence=[fault])
 
     with running_simulator(config) as sim:
         report = start_run(sheet, options_for(sim.url, tmp_path))
@@ -167,7 +177,7 @@ def test_a_lost_group_create_answer_is_looked_up_not_doubled(tmp_path: Path) -> 
         0,
         Counter({"bulkload": 1}),
         Counter(STREETS),
-        1,
+        posts,
     )
     assert [(d.name, d.created) for d in done] == [("bulkload", True)]
 
