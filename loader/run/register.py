@@ -81,9 +81,11 @@ async def register_first(run: Run, sender: Sender) -> Run:
 
 
 async def delete_sources(run: Run, sender: Sender) -> None:
-    """``--delete-sources``: the sources bulkload registered for this sheet whose cameras
-    left it, deleted (after the changes: ``--prune`` removes their tasks first), each
-    journaled before it goes, and dropped from the ledger."""
+    """``--delete-sources``: the sources bulkload registered for cameras that left the sheet.
+
+    After the changes (``--prune`` removes their tasks first); each delete journaled
+    before it goes, and the source dropped from the ledger.
+    """
     sheet = run.loaded.checked.registration
     if not run.options.delete_sources or sheet is None or not _may_send(sender):
         return

@@ -19,6 +19,7 @@ from loader.run.options import RunOptions
 from loader.run.runner import start_run
 from loader.send.credentials import Credentials
 from loader.sim import SimConfig, running_simulator
+from loader.sim.registry import SimGroup, SimSource
 from loader.sim.server import RunningSim
 from loader.state.events import RegistrationDone
 from loader.state.journal import Journal
@@ -285,3 +286,28 @@ def test_the_first_source_refused_for_its_format_stops_registration(tmp_path: Pa
 
     assert (posted, batches, report.exit_code) == (Counter({"video-group": 1, "source": 1}), 0, 3)
     assert report.stop_reason.endswith('try type_config_format = "zh"')
+
+
+def test_an_existing_source_joins_an_existing_group_with_its_whole_membership(
+    tmp_path: Path,
+) -> None:
+    """Group 'bulkload' holds 'Other Cam'; 'Demo Street 1' exists outside it: the seven
+    others are created into it, then one UpdateVideoGroup sends all nine members."""
+    sheet = sheet_in(tmp_path)
+
+    with running_simulator(SimConfig(registered_only=True)) as sim:
+        registry = sim.state.registry
+        for source in (
+            SimSource("src-other", "Other Cam", "cloud", "url", "<type>URL</type>", 1.0),
+            SimSource("src-one", STREETS[0], "cloud", "url", "<type>URL</type>", 1.0),
+        ):
+            registry.sources[source.id] = source
+        registry.groups["grp-1"] = SimGroup("grp-1", "bulkload", "cloud", 1.0, 1.0)
+        registry.groups["grp-1"].members.append("src-other")
+        report = start_run(sheet, options_for(sim.url, tmp_path))
+        members = [registry.sources[m].name for m in registry.groups["grp-1"].members]
+        puts = [r.path for r in sim.state.requests if r.method == "PUT"]
+        tasks = sum(sim.state.task_counts().values())
+
+    assert (report.exit_code, tasks, puts) == (0, 8, ["/v2/sim-project/video-group/grp-1"])
+    assert sorted(members) == sorted(["Other Cam", *STREETS])
