@@ -4,6 +4,7 @@ of every file of the run directory."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import zipfile
 from collections import Counter
@@ -311,3 +312,23 @@ def test_an_existing_source_joins_an_existing_group_with_its_whole_membership(
 
     assert (report.exit_code, tasks, puts) == (0, 8, ["/v2/sim-project/video-group/grp-1"])
     assert sorted(members) == sorted(["Other Cam", *STREETS])
+
+
+def test_plan_out_writes_the_registration_bodies_with_secrets_as_references(
+    tmp_path: Path,
+) -> None:
+    """plan --out of the iVMS sample: registration.json holds the 12 creates and the group,
+    passwords as references; no file written holds a password."""
+    sheet = sheet_in(tmp_path, "ivms4200_devices.csv")
+    passwords = {row.split(",")[-1] for row in sheet.read_text("utf-8-sig").splitlines()[1:]}
+    passwords.discard("")
+    out = tmp_path / "out"
+
+    with running_simulator(SimConfig()) as sim:
+        report_plan(sheet, options_for(sim.url, tmp_path, out=out), refresh=False)
+    bodies = json.loads((out / "registration.json").read_text("utf-8"))
+    written = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
+
+    assert (len(bodies["create_video_sources"]), len(bodies["create_video_groups"])) == (12, 1)
+    assert "${BULKLOAD_SHEET_SECRET_" in bodies["create_video_sources"][0]["type_config"]
+    assert [p for p in passwords if p.encode() in written] == []
