@@ -3,8 +3,7 @@
 on loopback, with faults on a quarter of the creates; after each it counts the cameras
 with two tasks (0: every batch was settled exactly once). The third inventory
 (``stream_list.csv``: camera names and stream URLs, no ids) is registered first, each
-camera and its group once, then loaded; it runs only where a run registers cameras (the
-``register`` step), and says so where it does not.
+camera and its group once, then loaded.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from loader.report.progress import RunProgress
 from loader.report.summaries import RunReport
 from loader.run.options import RunOptions
 from loader.run.runner import start_run
-from loader.run.steps import START
 from loader.send.credentials import Credentials
 from loader.sim import RunningSim, SimConfig, running_simulator
 
@@ -43,24 +41,12 @@ def run_demo(runs: Path) -> None:
         err().print(f"simulated VIAS on {sim.url} (rate 20/s, 25% of creates hit a fault)")
         for name in DEMO_SAMPLES:
             _run_sample(sim, name, runs)
-        if runs_register():
-            _run_sample(sim, REGISTERED_SAMPLE, runs)
-            show_registered(sim)
-        else:
-            err().rule(f"[bold]{REGISTERED_SAMPLE}")
-            err().print(
-                f"{REGISTERED_SAMPLE} (camera names and stream URLs, no ids) left out: this"
-                " build's runs do not register cameras yet (no register step)"
-            )
+        _run_sample(sim, REGISTERED_SAMPLE, runs)
+        show_registered(sim)
     err().print(
         "\n[bold green]demo done[/]: each run directory above holds results.xlsx, journal.sqlite,"
         " log.jsonl, payloads/, diff.json (the plan against the ledger) and summary.json"
     )
-
-
-def runs_register() -> bool:
-    """Whether a run registers the cameras a sheet names: its steps hold ``register``."""
-    return any("register" in step.__name__ for step in START)
 
 
 def _run_sample(sim: RunningSim, name: str, runs: Path) -> RunReport:

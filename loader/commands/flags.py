@@ -37,6 +37,14 @@ ProjectOpt = Annotated[str | None, typer.Option(help="Project id (BULKLOAD_PROJE
 LedgerOpt = Annotated[
     Path | None, typer.Option(help="Ledger of earlier runs; default runs/ledger.sqlite")
 ]
+DeleteSourcesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--delete-sources",
+        help="Delete the video sources bulkload registered for cameras that left the sheet"
+        " (after --prune removed their tasks)",
+    ),
+]
 PruneOpt = Annotated[
     str | None,
     typer.Option(

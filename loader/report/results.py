@@ -45,6 +45,8 @@ class ResultTables:
     not_in_sheet: pd.DataFrame
     original_columns: list[str] = field(default_factory=list)
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)  # the Changes sheet
+    # The Registered sheet (a sheet of names only: empty, no sheet is written).
+    registered: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def build(
@@ -108,6 +110,15 @@ def build(
         original_columns=original,
         changes=changes if changes is not None else pd.DataFrame(columns=list(CHANGE_COLUMNS)),
     )
+
+
+REGISTERED_COLUMNS: Final = ("What", "Name", "ID", "How", "Message")
+
+
+def registered_table(rows: Sequence[tuple[str, str, str, str, str]]) -> pd.DataFrame:
+    """The Registered sheet: each source and group a sheet of names needed, its id, and
+    how it came (registered by this run, found by its name, updated, joined, refused)."""
+    return pd.DataFrame(list(rows), columns=list(REGISTERED_COLUMNS))
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,8 @@ def _write(path: Path, results: ResultTables, rendered: Rendered) -> None:
         _table(book, styles, "Not in sheet", results.not_in_sheet),
         _table(book, styles, "Changes", results.changes, status_column="Status"),
     }
+    if not results.registered.empty:  # a sheet of names: what its registration did
+        bodies.add(_table(book, styles, "Registered", results.registered))
     book.close()
     splice(partial, dict(body for body in bodies if body is not None))
     partial.replace(path)

@@ -17,7 +17,7 @@ from loader.model.cameras import LedgerEntry, exit_code_of
 from loader.planning.delta import Delta, camera_key, leaving
 from loader.report import files
 from loader.report.changes import changes_table
-from loader.report.results import build
+from loader.report.results import build, registered_table
 from loader.report.summaries import RunReport, format_run
 from loader.report.workbook import write_results
 from loader.run.run import Run
@@ -30,6 +30,7 @@ from loader.state.outcomes import (
     overlay,
     removed_status,
 )
+from loader.state.registered import Registration
 from loader.state.rundir import RESULTS, SUMMARY
 from loader.state.runstate import BatchStatus
 
@@ -60,7 +61,10 @@ def finish(run: Run, activity: Activity, seconds: float) -> RunReport:
     statuses = conclude(run, delta, facts).counts()
     removed = dict(Counter(removed_status(state, c)[0] for c in delta.removes))
     code = max(exit_code_for(statuses, counts), exit_code_of(removed))
-    if counts["unsettled"]:
+    if run.registering:  # registration cut short: no batch planned yet (resume goes on)
+        code = 3
+        run.journal.append(RunInterrupted(reason=stop_reason or "registration unfinished"))
+    elif counts["unsettled"]:
         run.journal.append(RunInterrupted(reason=stop_reason or "unsettled batches"))
     run.journal.append(RunFinished(exit_code=code, counts={**counts, **statuses}))
     report = RunReport(
@@ -114,11 +118,26 @@ def conclude(run: Run, delta: Delta, facts: list[tuple[str, str]]) -> Outcomes:
     static = prepared.columns if prepared is not None else None
     absent = _absent(run, delta)
     results = build(run.loaded, run.plan, state, result, facts, absent, changes, static)
+    results.registered = registered_table(registered_rows(run.registration))
     write_results(run.run_dir / RESULTS, results, prepared.rendered if prepared else None)
     run.journal.keep_results(needing_attention(run.loaded, result))  # for its page
     if failure is not None:
         raise failure
     return result
+
+
+_HOW = {"source": "registered", "group": "registered", "join": "joined", "update": "updated"}
+
+
+def registered_rows(registration: Registration) -> list[tuple[str, str, str, str, str]]:
+    """The Registered sheet's rows: what the run's registration did, by kind and name."""
+    rows = []
+    for (what, name), done in sorted(registration.done.items()):
+        how = _HOW.get(what, what) if done.created or what in ("join", "update") else "found"
+        rows.append((what, name, done.id, how, ""))
+    for (what, name), refused in sorted(registration.refused.items()):
+        rows.append((what, name, "", "refused", refused.reason))
+    return rows
 
 
 def _ledger_entries(run: Run, delta: Delta, result: Outcomes) -> list[LedgerEntry]:

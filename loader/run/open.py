@@ -19,15 +19,18 @@ from loader.errors import ConfigError, StorageError
 from loader.model.cameras import RowStatus
 from loader.planning.delta import Delta, from_data, to_data
 from loader.report import files
-from loader.run.options import RUNS_DIR, LedgerScope, RunOptions
+from loader.run.options import RUNS_DIR, LedgerScope, PlanChoices, RunOptions
 from loader.run.plan import SheetPlan, batches_of, diff_sheet, plan_sheet
+from loader.run.registration import Found, filled, previewed
 from loader.run.run import Run
 from loader.send.engine import Job
 from loader.send.secrecy import Scrubber, resolve
-from loader.state.events import BatchPlanned, Event, RunStarted
+from loader.state import registered
+from loader.state.events import BatchPlanned, Event, IdsFilled, RunStarted
 from loader.state.follow import LedgerFollower, taken_since
 from loader.state.found import FoundTasks
 from loader.state.journal import Journal
+from loader.state.registered import Registration
 from loader.state.rundir import DIFF, JOURNAL, PAYLOADS
 from loader.state.runstate import replay
 
@@ -40,32 +43,72 @@ def open_run(
     now: datetime,
     confirm: Callable[[Delta], None] | None = None,
     api: tuple[str, str] | None = None,
+    find: Callable[[Loaded], Found | None] | None = None,
 ) -> Run:
     """Load, diff against the ledger, plan, and open a new run directory with its journal.
 
     ``confirm`` sees the diff before anything is written or sent; it raises to stop.
     ``api``: the (endpoint, project id) the run's connection was made for, else the options'.
+    ``find``: how a sheet of names is found in the project (``run.register``); then
+    ``confirm`` sees the diff with the ids to register as placeholders, and the run
+    registers before it plans its batches.
     """
     endpoint, project_id = api or options.api_target()
     loaded = load_sheet(sheet, options, on=now.astimezone(UTC).date())
+    found = find(loaded) if find is not None else None
     run_dir = _new_run_dir(options, sheet, now)
     scope = LedgerScope(endpoint, project_id, options.ledger)
-    try:
-        planned = plan_sheet(loaded, options.plan_choices, scope)
-    except StorageError as exc:  # nothing is sent yet: a configuration problem, exit 2
-        raise ConfigError(exc.message, hint=exc.hint) from exc
+    planned = _plan(loaded if found is None else previewed(loaded, found), options, scope)
     if confirm is not None:
         confirm(planned.delta)
+    previewed_plan = planned  # what RunStarted counts: the batches to come
+    if found is not None:  # registration first: the batches name ids not known yet
+        planned = unplanned(loaded, scope)
     for batch in planned.plan.batches:
         resolve(batch.content(), options.environment)  # an unset ${VAR} stops here
     _make_dir(run_dir)
-    files.write_json(run_dir / DIFF, to_data(planned.delta), compact=True)  # never rewritten
+    if found is None:
+        files.write_json(run_dir / DIFF, to_data(planned.delta), compact=True)  # never rewritten
     payload_files = files.write_plan(run_dir / PAYLOADS, planned.plan)
     scrubber = Scrubber()
     journal = Journal(run_dir / JOURNAL, scrubber)
-    started = _started(sheet, run_dir, planned, options, now=now, api=(endpoint, project_id))
+    api = (endpoint, project_id)
+    started = _started(sheet, run_dir, previewed_plan, options, now=now, api=api)
     journal.append_many([started, *_planned_events(planned, payload_files)])
-    return _run(run_dir, journal, scrubber, started, planned, options)
+    run = _run(run_dir, journal, scrubber, started, planned, options)
+    return run if found is None else replace(run, registering=True, names_found=found)
+
+
+def _plan(loaded: Loaded, options: RunOptions, scope: LedgerScope) -> SheetPlan:
+    """``plan_sheet``; a ledger that cannot be read is a ConfigError (nothing sent, exit 2)."""
+    try:
+        return plan_sheet(loaded, options.plan_choices, scope)
+    except StorageError as exc:
+        raise ConfigError(exc.message, hint=exc.hint) from exc
+
+
+def unplanned(loaded: Loaded, scope: LedgerScope) -> SheetPlan:
+    """A sheet of names before its registration: the sheet whole (registration fills its
+    ids), no camera diffed or planned yet."""
+    empty = replace(loaded, checked=replace(loaded.checked, cameras=[]))
+    delta = diff_sheet(empty, PlanChoices(), None)
+    return SheetPlan(loaded, delta, batches_of(empty, delta, PlanChoices()), scope)
+
+
+def plan_registered(run: Run, loaded: Loaded, filled: IdsFilled) -> Run:
+    """The run once its registration is over: ``loaded`` (ids filled) diffed and batched,
+    the ids and the batches journaled (``IdsFilled`` first: a resume plans the same), and
+    the run rebuilt over its journal for the rest of the pass."""
+    scope = run.planned.scope
+    assert scope is not None  # a run always diffs against its project
+    planned = _plan(loaded, run.options, scope)
+    for batch in planned.plan.batches:
+        resolve(batch.content(), run.options.environment)
+    files.write_json(run.run_dir / DIFF, to_data(planned.delta), compact=True)
+    payload_files = files.write_plan(run.run_dir / PAYLOADS, planned.plan)
+    run.journal.append_many([filled, *_planned_events(planned, payload_files)])
+    run.ledger.close()
+    return for_pass(_run(run.run_dir, run.journal, run.scrubber, run.started, planned, run.options))
 
 
 def _started(
@@ -125,6 +168,7 @@ def _run(
         options.ledger, started, planned.loaded, planned.plan, planned.delta, state
     )
     return Run(
+        registration=registered.fold(events),
         run_dir=run_dir,
         started=started,
         planned=planned,
@@ -179,8 +223,11 @@ def reopen_run(run_dir: Path, base: RunOptions) -> Run:
         started.options, endpoint=started.endpoint, project_id=started.project_id
     )
     options = options.with_mapping(started.mapping)
-    planned = _planned_again(run_dir, started, options)
+    registration = registered.fold(list(journal.events()))
+    planned = _planned_again(run_dir, started, options, registration)
     run = _run(run_dir, journal, scrubber, started, planned, options)
+    if planned.loaded.checked.registration is not None and registration.filled is None:
+        run = replace(run, registering=True)  # registration unfinished: it goes on first
     if [b.name for b in planned.plan.batches] != list(run.state.batches):
         raise ConfigError(
             "planning the input again gives other batches than the journal records",
@@ -189,12 +236,20 @@ def reopen_run(run_dir: Path, base: RunOptions) -> Run:
     return run
 
 
-def _planned_again(run_dir: Path, started: RunStarted, options: RunOptions) -> SheetPlan:
-    """The run's plan made again: its sheet as of its date, the diff as the run made it
+def _planned_again(
+    run_dir: Path, started: RunStarted, options: RunOptions, registration: Registration
+) -> SheetPlan:
+    """The run's plan made again: its sheet as of its date (a sheet of names with the ids
+    its registration journaled; none yet: no camera planned), the diff as the run made it
     (``diff.json``; runs before it kept none are diffed again), batched again."""
     planned_on = datetime.fromisoformat(started.started_at).date() if started.started_at else None
     loaded = load_sheet(Path(started.input_file), options, on=planned_on)
     target = LedgerScope(started.endpoint, started.project_id, options.ledger)
+    if loaded.checked.registration is not None:
+        ids = registration.filled
+        if ids is None:
+            return unplanned(loaded, target)
+        loaded = filled(loaded, None, ids.sources, ids.groups, rejected=set(ids.rejected))
     delta = diff_sheet(loaded, options.plan_choices, target, excluding_run=started.run_id)
     if (run_dir / DIFF).is_file():
         delta = from_data(files.read_json(run_dir / DIFF), loaded.checked.cameras, delta.earlier)

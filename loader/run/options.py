@@ -167,6 +167,7 @@ class RunOptions:
     retry_failed: bool = False
     prune: str = ""  # "stop" or "delete" the tasks of cameras that left the sheet; "": list them
     restart_failed: bool = False  # start tasks the sheet wants that failed or were stopped
+    delete_sources: bool = False  # delete the sources bulkload registered that left the sheet
     task_ids: bool = False  # list every accepted batch's tasks now (else a change finds them)
     canary: int | None = None  # send a batch of at most this many cameras first, alone
     canary_wait: float = DEFAULT_CANARY_WAIT  # its tasks must run within this, else it failed
@@ -198,6 +199,7 @@ class RunOptions:
         retry_failed: bool = False,
         prune: str = "",
         restart_failed: bool = False,
+        delete_sources: bool = False,
         task_ids: bool = False,
         canary: int | None = None,
         canary_wait: float = DEFAULT_CANARY_WAIT,
@@ -236,6 +238,7 @@ class RunOptions:
             retry_failed=retry_failed,
             prune=prune,
             restart_failed=restart_failed,
+            delete_sources=delete_sources,
             task_ids=task_ids,
             canary=canary,
             canary_wait=canary_wait,
@@ -346,6 +349,7 @@ class RunOptions:
             "prune": self.prune,
             "restart_failed": self.restart_failed,
             "task_ids": self.task_ids,
+            **({"delete_sources": True} if self.delete_sources else {}),
             "only": sorted(reading.only) if reading.only else None,
             "max_input_mb": reading.max_input_mb,
             "ledger": str(self.ledger),
@@ -384,6 +388,7 @@ class RunOptions:
             prune=held.get("prune", self.prune),
             restart_failed=held.get("restart_failed", self.restart_failed),
             task_ids=held.get("task_ids", self.task_ids),
+            delete_sources=held.get("delete_sources", self.delete_sources),
             canary=held.get("canary", self.canary),
             canary_wait=held.get("canary_wait", self.canary_wait),
         )

@@ -110,6 +110,8 @@ class PlanReport:
     planned: SheetPlan
     drift: Drift | None = None
     written: tuple[str, ...] = ()
+    # What finding the sheet's names in the project plans (None: a sheet of ids, or no
+    # endpoint to find them at).
     registration: RegistrationPlan | None = None
 
     @property
@@ -125,6 +127,8 @@ class PlanReport:
         drift = self.drift
         if drift is not None and drift.checked and drift.pending:
             found["drift"] = sum(1 for b in drift.drifted if b.pending) + len(drift.missing)
+        if self.registration is not None:
+            found |= {k: n for k, n in self.registration.counts().items() if n}
         return found
 
     def exit_code(self, *, detailed: bool) -> int:

@@ -29,6 +29,7 @@ class Recorder:
         await run.journal.record(clean)
         run.state.apply(clean)  # folding is idempotent: a settler folds its job's too
         run.found.apply(clean)
+        run.registration.apply(clean)
         run.ledger.after(clean)
         if clean.batch and not isinstance(clean, BatchSending):
             self.answered.set()

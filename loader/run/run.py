@@ -20,6 +20,7 @@ from loader.planning.delta import Delta
 from loader.run.ahead import ResultsAhead
 from loader.run.options import RunOptions
 from loader.run.plan import SheetPlan
+from loader.run.registration import Found
 from loader.send.engine import Job
 from loader.send.observe import SourceNames
 from loader.send.secrecy import Scrubber
@@ -27,6 +28,7 @@ from loader.state.events import CanaryFailed, RunStarted
 from loader.state.follow import LedgerFollower
 from loader.state.found import FoundTasks
 from loader.state.journal import Journal
+from loader.state.registered import Registration
 from loader.state.runstate import RunState
 
 
@@ -50,6 +52,13 @@ class Run:
     # What a pass learns that saves a later step work: video source names, results ahead.
     sources: SourceNames = field(default_factory=SourceNames)
     ahead: ResultsAhead = field(default_factory=ResultsAhead)
+    # A sheet of names: the fold of the registration events; ``registering`` while its
+    # sources and groups are to be registered before the batches are planned (``planned``
+    # holds no batch yet), with the project's listing a new run read before it opened
+    # (None: a resume lists it again).
+    registration: Registration = field(default_factory=Registration)
+    registering: bool = False
+    names_found: Found | None = None
 
     @property
     def loaded(self) -> Loaded:

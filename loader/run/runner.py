@@ -33,6 +33,7 @@ from loader.run.conclude import Activity, finish
 from loader.run.open import for_pass, open_run, reopen_run
 from loader.run.options import RunOptions
 from loader.run.recorder import Recorder
+from loader.run.register import calls, find_for_run, register_first
 from loader.run.run import Run
 from loader.run.steps import RECONCILE, START, Step
 from loader.send.connect import Connection
@@ -70,7 +71,9 @@ def start_run(
     """
     connection = options.connection()  # no credentials: stop before making a run directory
     api = (connection.endpoint, connection.project_id)
-    run = for_pass(open_run(sheet, options, now=wiring.wall(), confirm=confirm, api=api))
+    find = find_for_run(connection, wiring.clock, wiring.transport)
+    opened = open_run(sheet, options, now=wiring.wall(), confirm=confirm, api=api, find=find)
+    run = for_pass(opened)
     if observer is not None:
         observer(run.started, run.state)
     return _drive(run, connection, START, Recorder(run, observer), wiring)
@@ -134,13 +137,14 @@ def _drive(
     try:
         with frozen_heap():  # no pause of the collector walks the inventory and the plan
             activity = anyio.run(_pass, run, connection, steps, recorder, wiring, watched)
-        return finish(run, activity, wiring.clock.now() - began)
+        return finish(recorder.run, activity, wiring.clock.now() - began)
     except BaseExceptionGroup as group:
         raise _loader_error_in(group) from None
     finally:
         log_file.close()
         run.journal.close()
         run.ledger.close()
+        recorder.run.ledger.close()  # the run its registration planned, if any
 
 
 def _loader_error_in(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -164,7 +168,7 @@ async def _pass(
     the page's Stop) reaches every step: the creates, the lists, the changes."""
     async with connection.open(wiring.clock, wiring.transport) as client:
         # The retry budget covers the creates and every change, its task known or not yet.
-        jobs = len(run.to_create) + len(wanted(run))
+        jobs = len(run.to_create) + len(wanted(run)) + calls(run)
         options = submit_options(run.options)
         sender = Sender.of(client, recorder, wiring.clock, options, jobs=jobs)
         if not watched:
@@ -177,6 +181,7 @@ async def _pass(
                 group.start_soon(_watch_signals, sender.control, group.cancel_scope)
             if wiring.stop is not None:
                 group.start_soon(_watch_stop, sender.control, wiring.stop)
+            run = recorder.run = await register_first(run, sender)
             for step in steps:
                 await step(run, sender)
             group.cancel_scope.cancel()

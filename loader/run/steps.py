@@ -4,7 +4,8 @@ immutable ``Run``, what it sends goes through the pass's ``Sender``, what it lea
 recorded as events (the sender's ``emit``) and folded beside the plan. A pass is a short
 sequence of them (``runner``):
 
-    START     = give_up_taken, canary, creates, count_found, learn_tasks, changes
+    START     = give_up_taken, canary, creates, count_found, learn_tasks, changes,
+                delete_sources (``run.register``)
     RECONCILE = observe_all
 
 Adding a step is one function here and one name in a sequence. [I/O: HTTP]
@@ -19,6 +20,7 @@ import anyio
 from loader.errors import SubmitError
 from loader.run.apply import apply_changes
 from loader.run.canary import judge
+from loader.run.register import delete_sources
 from loader.run.run import Run
 from loader.run.tasks import doubtful, names_of, replacing, unseen
 from loader.send.client import ReadFailed
@@ -171,5 +173,13 @@ def _changes_may_go(run: Run, sender: Sender) -> bool:
     return not (sender.control.stopping or sender.client.refusal or run.canary_failed())
 
 
-START: tuple[Step, ...] = (give_up_taken, canary, creates, count_found, learn_tasks, changes)
+START: tuple[Step, ...] = (
+    give_up_taken,
+    canary,
+    creates,
+    count_found,
+    learn_tasks,
+    changes,
+    delete_sources,
+)
 RECONCILE: tuple[Step, ...] = (observe_all,)

@@ -91,7 +91,10 @@ class Service:
         return self.config.group_names.get(group_id) or derived_group_name(group_id)
 
     def source_name(self, source_id: str) -> str:
-        """The configured name of a video source, or one derived from its id."""
+        """A registered source's name, the configured one, or one derived from its id."""
+        registered = self.state.registry.sources.get(source_id)
+        if registered is not None:  # tasks show the name a source was registered with
+            return registered.name
         return self.config.source_names.get(source_id) or derived_source_name(source_id)
 
     async def gate(self, request: Request) -> Response | None:

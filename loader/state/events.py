@@ -334,6 +334,54 @@ class TaskIdsFound(Event):
     tasks: list[list[str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class RegistrationSending(Event):
+    """A registering call is about to go out (from here the source or group may exist):
+    ``what`` is source, group, join (UpdateVideoGroup), update (UpdateVideoSource) or
+    delete; ``name`` the camera's or group's name. Never a body: bodies hold secrets."""
+
+    kind: ClassVar[str] = "RegistrationSending"
+    what: str = ""
+    name: str = ""
+    attempt: int = 0
+
+
+@dataclass(frozen=True)
+class RegistrationDone(Event):
+    """A source or group registered (``created``: by this run; else found by its name),
+    joined, updated or deleted; ``id`` the source's or group's."""
+
+    kind: ClassVar[str] = "RegistrationDone"
+    what: str = ""
+    name: str = ""
+    id: str = ""
+    created: bool = False
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class RegistrationRefused(Event):
+    """A registering call refused or given up (``reason`` as users read it)."""
+
+    kind: ClassVar[str] = "RegistrationRefused"
+    what: str = ""
+    name: str = ""
+    reason: str = ""
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class IdsFilled(Event):
+    """Registration over: the ids the run's batches name (camera name -> video source id,
+    group name -> group id) and the rows it rejected, journaled before the batches are
+    planned, so a resume plans the same batches without listing the project again."""
+
+    kind: ClassVar[str] = "IdsFilled"
+    sources: dict[str, str] = field(default_factory=dict)
+    groups: dict[str, str] = field(default_factory=dict)
+    rejected: list[int] = field(default_factory=list)
+
+
 # Every event type by its kind: derived, so a new event can never be left out.
 KINDS: dict[str, type[Event]] = {cls.kind: cls for cls in Event.__subclasses__()}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,18 @@ CREATE TABLE IF NOT EXISTS documents (
     document    TEXT NOT NULL,
     PRIMARY KEY (endpoint, project, fingerprint)
 );
+CREATE TABLE IF NOT EXISTS registered (
+    endpoint TEXT NOT NULL,
+    project  TEXT NOT NULL,
+    what     TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    id       TEXT NOT NULL,
+    stream    TEXT NOT NULL,
+    run       TEXT NOT NULL,
+    at        TEXT NOT NULL,
+    inventory TEXT NOT NULL,
+    PRIMARY KEY (endpoint, project, what, name)
+);
 CREATE TABLE IF NOT EXISTS refreshes (
     endpoint TEXT NOT NULL,
     project  TEXT NOT NULL,
@@ -58,6 +71,20 @@ _COLUMNS = (
     "group_id, video_source_id, service_name, fingerprint, state, run, batch, batch_id,"
     " message, at, inventory, task_id, task_name, task_state"
 )
+
+
+@dataclass(frozen=True)
+class RegisteredEntry:
+    """A source or group bulkload registered: ``stream`` fingerprints a source's stream
+    as sent (its references, never a secret's value), so a weekly run updates it in place."""
+
+    what: str
+    name: str
+    id: str
+    stream: str = ""
+    run: str = ""
+    at: str = ""
+    inventory: str = ""  # the sheet's file name: --delete-sources deletes only its own
 
 
 class Ledger:
@@ -126,6 +153,43 @@ class Ledger:
             (endpoint, project),
         )
         return {fingerprint: json.loads(text) for fingerprint, text in rows}
+
+    def registered(self, endpoint: str, project: str) -> list[RegisteredEntry]:
+        """The sources and groups bulkload registered in this project (``what``: source
+        or group), with the fingerprint of each source's stream as last sent."""
+        try:
+            rows = self._db.execute(
+                "SELECT what, name, id, stream, run, at, inventory FROM registered"
+                " WHERE endpoint = ? AND project = ? ORDER BY what, name",
+                (endpoint, project),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error("read", exc) from exc
+        return [RegisteredEntry(*r) for r in rows]
+
+    def record_registered(
+        self, endpoint: str, project: str, rows: Iterable[RegisteredEntry]
+    ) -> None:
+        """Sources and groups a run registered (or updated, or deleted: ``id`` "")."""
+        at = datetime.now(UTC).isoformat(timespec="seconds")
+        values = [
+            (endpoint, project, r.what, r.name, r.id, r.stream, r.run, r.at or at, r.inventory)
+            for r in rows
+        ]
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO registered VALUES (?,?,?,?,?,?,?,?,?)", values
+            )
+            self._db.execute(
+                "DELETE FROM registered WHERE endpoint = ? AND project = ? AND id = ''",
+                (endpoint, project),
+            )
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise self._error("write to", exc) from exc
 
     def record(
         self,

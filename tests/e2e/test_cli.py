@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from loader.cli import app
-from loader.commands.demo import runs_register
 from loader.errors import ConfigError
 from loader.model.vias import BatchTaskRequest
 from tests.conftest import FLAT_MAPPING, SAMPLES
@@ -184,19 +183,17 @@ def test_mappings_lists_bundled_and_shows_one() -> None:
 @pytest.mark.slow
 def test_demo_runs_the_samples_end_to_end(tmp_path: Path) -> None:
     """The demo sends both samples to its simulator and exits 0; each run has its files;
-    the third inventory (names and stream URLs) runs where runs register cameras, and is
-    said to be left out where they do not."""
+    the third inventory (names and stream URLs) is registered, then loaded."""
     result = runner.invoke(app, ["demo", "--runs", str(tmp_path)])
 
     runs = sorted(p for p in tmp_path.iterdir() if p.is_dir())
     registered = [p for p in runs if p.name.startswith("demo-stream_list-")]
-    left_out = "stream_list.csv (camera names and stream URLs, no ids) left out" in result.stderr
     assert (result.exit_code, len(runs), (tmp_path / "ledger.sqlite").is_file()) == (
         0,
-        3 if runs_register() else 2,
+        3,
         True,
     )
-    assert (len(registered), left_out) == ((1, False) if runs_register() else (0, True))
+    assert len(registered) == 1
     for run in (p for p in runs if p not in registered):
         assert sorted(p.name for p in run.iterdir()) == [
             "diff.json",

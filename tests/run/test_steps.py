@@ -14,7 +14,15 @@ def test_a_start_is_the_steps_in_their_order() -> None:
     names = [step.__name__ for step in steps.START], [s.__name__ for s in steps.RECONCILE]
 
     assert names == (
-        ["give_up_taken", "canary", "creates", "count_found", "learn_tasks", "changes"],
+        [
+            "give_up_taken",
+            "canary",
+            "creates",
+            "count_found",
+            "learn_tasks",
+            "changes",
+            "delete_sources",
+        ],
         ["observe_all"],
     )
 
