@@ -11,11 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loader.check.load import Loaded
 from loader.commands.refresh import learn_project
 from loader.commands.terminal import escape
 from loader.planning.batches import name_prefix
-from loader.planning.registration import check_quota
 from loader.report import files
 from loader.report.changes import diff_data, format_diff
 from loader.report.console import show_drift, show_plan, show_validation
@@ -24,8 +22,7 @@ from loader.run import drift as run_drift  # called through its module: tests wi
 from loader.run.open import load_sheet
 from loader.run.options import RunOptions
 from loader.run.plan import PlanReport, plan_sheet
-from loader.run.registration import Found, find_and_plan, previewed
-from loader.send.pacing import SystemClock
+from loader.run.registration import as_planned
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -41,27 +38,11 @@ def report_plan(sheet: Path, options: RunOptions, *, refresh: bool) -> PlanRepor
         prefixes = sorted({name_prefix(c.name_prefix) for c in classes})
         learn_project(options, again=False, prefixes=prefixes, as_json=options.json, quiet=True)
     scope = options.ledger_scope()
-    found = None if scope is None else _found(loaded, options)
-    if found is not None:  # the names found filled, those to register as placeholders
-        loaded = previewed(loaded, found)
+    loaded, registration = as_planned(loaded, options)
     planned = plan_sheet(loaded, options.plan_choices, scope)
     drift = None if scope is None else run_drift.check_drift(loaded, options, planned.delta)
     written = files.write_plan(options.out, planned.plan) if options.out else []
-    registration = None if found is None else found.plan
-    if registration is not None and options.out:
-        files.write_json(options.out / "registration.json", registration.bodies())
     return PlanReport(planned, drift, tuple(written), registration)
-
-
-def _found(loaded: Loaded, options: RunOptions) -> Found | None:
-    """The sheet's names found in the project (a sheet of ids: None); an over-quota plan
-    is refused as the run would be (exit 2)."""
-    if loaded.checked.registration is None:
-        return None
-    found = find_and_plan(loaded, options.connection(), clock=SystemClock())
-    if found is not None:
-        check_quota(found.plan, found.sources, found.groups)
-    return found
 
 
 def plan_summary(report: PlanReport, *, creates: bool, detailed: bool) -> dict[str, Any]:

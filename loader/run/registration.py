@@ -22,9 +22,15 @@ import httpx
 from loader.check.load import Loaded
 from loader.model.registering import SheetRegistration, SourceRow
 from loader.model.sources import CreateVideoSource, TypeConfigFormat
-from loader.planning.registration import RegistrationPlan, fill_ids, plan_registration
+from loader.planning.registration import (
+    RegistrationPlan,
+    check_quota,
+    fill_ids,
+    plan_registration,
+)
+from loader.run.options import RunOptions
 from loader.send.connect import Connection
-from loader.send.pacing import Clock
+from loader.send.pacing import Clock, SystemClock
 from loader.send.registry import GroupIndex, SourceIndex, SourceRegistry
 from loader.state.ledger import RegisteredEntry
 
@@ -103,6 +109,20 @@ def changed_streams(
 def found_ids(found: Found) -> tuple[dict[str, str], dict[str, str]]:
     """(camera name -> id, group name -> id) the project holds already."""
     return dict(found.plan.found_sources), dict(found.plan.found_groups)
+
+
+def as_planned(loaded: Loaded, options: RunOptions) -> tuple[Loaded, RegistrationPlan | None]:
+    """The sheet as ``bulkload plan`` and the Plan page show it against the project: the
+    names found filled, those to register as placeholders, the registration planned and
+    its quota checked (over it: refused as the run would be, exit 2). Without an endpoint
+    and project, or a sheet of ids: as it is, nothing asked."""
+    if options.ledger_scope() is None or loaded.checked.registration is None:
+        return loaded, None
+    found = find_and_plan(loaded, options.connection(), clock=SystemClock())
+    if found is None:
+        return loaded, None
+    check_quota(found.plan, found.sources, found.groups)
+    return previewed(loaded, found), found.plan
 
 
 def previewed(loaded: Loaded, found: Found) -> Loaded:

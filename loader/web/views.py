@@ -26,6 +26,7 @@ from loader.report.changes import diff_data
 from loader.report.summaries import format_plan
 from loader.run.options import LedgerScope, RunOptions
 from loader.run.plan import PlanReport, plan_sheet
+from loader.run.registration import as_planned
 from loader.web.outcomes import reason_words
 from loader.web.registering import registration_view
 from loader.web.words import spoken_fields, typed_in_sheet
@@ -52,7 +53,10 @@ def plan_view(
     """Everything the Plan and Send pages show of a sheet's plan with these options, as
     ``bulkload plan`` makes it (prune, retry-failed, payload cap; against the ledger when
     the server's environment names the endpoint and project); ``registration``: what
-    registering the sheet's cameras sends, when planned against the project."""
+    registering the sheet's cameras sends (else found in the project, when the server's
+    environment names it, as ``bulkload plan`` finds it)."""
+    if registration is None:
+        loaded, registration = as_planned(loaded, options)
     planned = plan_sheet(loaded, options.plan_choices, options.ledger_scope())
     return present(PlanReport(planned, registration=registration), prune=options.prune)
 
