@@ -5,10 +5,12 @@ lost answer). What is the creates' own (``Creates``):
 
 - The request: CreateBatchTask with the batch's exact bytes; "name exists" (VIAS.00010011)
   is an answer that may mean this batch was created already, verified like a lost one.
-- A lost answer is verified by looking the batch up by its exact name (``Lookups``) over a
-  lookup window that covers the list's lag, the read timeout and the batch's size (a big
-  batch may still be committing when its answer is lost): found, it is accepted; absent in
-  lookups that span the whole window, it is sent again; anything less leaves it in doubt.
+- A lost answer is verified by looking the batch up (``Lookups``) over a lookup window
+  that covers the list's lag, the read timeout and the batch's size (a big batch may still
+  be committing when its answer is lost): found, it is accepted; absent in lookups that
+  span the whole window, it is sent again; anything less leaves it in doubt. Each lookup
+  is a read of a round (``rounds``) shared by every batch in doubt: one listing for all,
+  or by exact name when fewer batches are in doubt than the listing has pages.
 - A refusal of the run for good (permissions, project) fails the batches never sent, or
   whose every send provably never arrived: nothing can have been created.
 
@@ -123,10 +125,11 @@ class Creates:
 
 
 class Lookups:
-    """Looks a batch up by its exact name until its lookup window has passed.
+    """Looks a batch up, in the pass's shared rounds, until its lookup window has passed.
 
     Absent only when every lookup that answered found nothing, at least
-    ``len(lookup_delays)`` answered, and the last went out after the whole window.
+    ``len(lookup_delays)`` answered, and the last went out after the whole window; a round
+    that could not vouch for absence (``Answer.covered``) is not counted as answered.
     """
 
     def __init__(self, rounds: Rounds, clock: Clock, options: SubmitOptions, job: Job) -> None:

@@ -174,14 +174,24 @@ class Rounds:
         return answers
 
     async def _listing(self, names: set[str]) -> dict[str, Answer | SubmitError]:
-        """One listing, newest first, back past the oldest send of the round (``Paging``)."""
-        paging = Paging(names, self._anchors(names))
+        """One listing, newest first, back past the oldest send of the round (``Paging``).
+
+        Without an anchor it must go to its end: when its first page's ``count`` says that
+        takes more pages than there are batches left unfound, those are asked by name.
+        """
+        anchors = self._anchors(names)
+        paging = Paging(names, anchors)
         request_id = ""
         for page in range(1, MAX_PAGES + 1):
             self.requests += 1
             items, count, request_id = await self.client.batches_page(page)
             if paging.read(items, count, page):
                 break
+            left = names - paging.ids.keys()
+            if page == 1 and not anchors and count is not None and _pages(count) > len(left):
+                self.pages = _pages(count)
+                found = {n: Answer(paging.ids[n], True, request_id) for n in paging.ids}
+                return {**await self._by_name(left), **found}
         self.pages = paging.pages
         covered = paging.covered
         return {n: Answer(paging.ids.get(n, []), covered, request_id) for n in names}
@@ -238,3 +248,8 @@ class Paging:
             self.floor = max(self.floor or created, created)
         elif self.floor is not None and created < self.floor - SKEW * 1000:
             self.reached = True
+
+
+def _pages(count: int) -> int:
+    """Pages of a whole listing of ``count`` batches."""
+    return max(1, -(-count // LIST_PAGE_SIZE))

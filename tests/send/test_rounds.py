@@ -234,3 +234,24 @@ def test_a_shrinking_listing_proves_nobody_absent() -> None:
 
     assert (paging.ended, paging.covered) == (True, False)
     assert Answer([], paging.covered).covered is False
+
+
+@pytest.mark.anyio
+async def test_fewer_batches_than_the_listings_pages_are_asked_by_name() -> None:
+    """Two batches in doubt from an earlier pass among 800 others, listed only after 2 s:
+    the first round's first page counts four pages to go through (no anchor: to the end),
+    more than the two batches, so the round asks by name, as the next round does at once;
+    the second round finds both."""
+    clock = VirtualClock()
+    server = Server(clock)
+    for n in range(800):
+        server.add(f"other-{n}", 500.0 + n / 1000)
+    for name in ("x0", "x1"):
+        server.add(name, 900.0, visible_from=clock.now() + 2.0)
+    options = SubmitOptions(concurrency=1, workers=16, lookup_delays=(1.0, 2.0, 4.0))
+
+    events = await submit(server, [job("x0", in_doubt=True), job("x1", in_doubt=True)], options)
+
+    by_name = ["name:x0", "name:x1"]
+    assert server.reads == ["page:1", *by_name, *by_name]
+    assert sorted(e.batch for e in of(events, BatchAccepted) if e.found_by_lookup) == ["x0", "x1"]
