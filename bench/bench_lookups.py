@@ -14,7 +14,10 @@ batch-tasks) and lookups (GET batch-tasks, every page), and every camera exactly
 - batch reads: the reads the batches in doubt made on their own schedules, each one a
   lookup by name before lookups were shared (what the same run would have asked alone);
 - the floor: the most reads any one batch needed. Every read of that batch is a request,
-  so no sharing can do with fewer; a listing of one page answers all the others at once.
+  so no sharing can do with fewer; a listing of one page answers all the others at once;
+- the time's floor: the creates at R, or the lookup windows of the batch whose answer was
+  lost most often in a row (each must pass before it is sent again), whichever is longer:
+  any loader keeping the rule takes both; the windows set the run's length under this mix.
 
 The script reads only the server and the journal, so the same file measures an older
 checkout too: ``PYTHONPATH=/tmp/before uv run python bench/bench_lookups.py``.
@@ -33,7 +36,7 @@ from loader.run.options import RunOptions
 from loader.run.runner import start_run
 from loader.send.credentials import Credentials
 from loader.sim import SimConfig, running_simulator
-from loader.state.events import BatchLookedUp
+from loader.state.events import BatchAmbiguous, BatchLookedUp
 from loader.state.journal import read_events
 
 MIX = {"5xx-before": 0.10, "commit-reset": 0.05, "reset-before": 0.05}
@@ -79,11 +82,10 @@ def measure(folder: Path, batches: int, rate: float, latency: float, seed: int) 
         calls = Counter(
             method for _, method, path, status in sim.state.requests if path.endswith("batch-tasks")
         )
-    reads = Counter(
-        r.event.batch
-        for r in read_events(next(run_dir.rglob("journal.sqlite")))
-        if isinstance(r.event, BatchLookedUp)
-    )
+    events = [r.event for r in read_events(next(run_dir.rglob("journal.sqlite")))]
+    reads = Counter(e.batch for e in events if isinstance(e, BatchLookedUp))
+    lost = Counter(e.batch for e in events if isinstance(e, BatchAmbiguous))
+    window = settings.pacing.timeout + 100 * 0.001  # lookup window of a 100-camera batch
     return {
         "exit": report.exit_code,
         "seconds": report.seconds,
@@ -92,6 +94,8 @@ def measure(folder: Path, batches: int, rate: float, latency: float, seed: int) 
         "batch_reads": sum(reads.values()),
         "floor": max(reads.values(), default=0),
         "doubted": len(reads),
+        "chain": max(lost.values(), default=0),
+        "time_floor": max(calls["POST"] / rate, max(lost.values(), default=0) * window),
         "duplicates": sum(1 for n in counts.values() if n > 1),
         "lost": batches * 100 - len(counts),
     }
@@ -110,16 +114,18 @@ def main() -> None:
         f" {args.latency * 1000:.0f} ms; faults {MIX}"
     )
     print(
-        "| seed | s | creates | lookups | lookups/create | batch reads (alone) | floor"
-        " | floor/create | batches in doubt | duplicates | lost | exit |"
+        "| seed | s | s floor (windows in a row) | creates | lookups | lookups/create"
+        " | batch reads (alone) | floor | floor/create | batches in doubt | duplicates | lost"
+        " | exit |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for seed in args.seed:
         with tempfile.TemporaryDirectory() as temporary:
             m = measure(Path(temporary), args.batches, args.rate, args.latency, seed)
         creates = max(m["creates"], 1)
         print(
-            f"| {seed} | {m['seconds']:.1f} | {m['creates']:.0f} | {m['lookups']:.0f}"
+            f"| {seed} | {m['seconds']:.1f} | {m['time_floor']:.1f} ({m['chain']:.0f})"
+            f" | {m['creates']:.0f} | {m['lookups']:.0f}"
             f" | {m['lookups'] / creates:.2f} | {m['batch_reads']:.0f} | {m['floor']:.0f}"
             f" | {m['floor'] / creates:.2f} | {m['doubted']:.0f} | {m['duplicates']:.0f}"
             f" | {m['lost']:.0f} | {m['exit']:.0f} |",
