@@ -163,6 +163,9 @@ class TaskCheck:
             return Finding.SETTLED, [checked, refused]
         return Finding.ABSENT, [checked]
 
+    def close(self) -> None:
+        """Nothing to release: each read is the change's own (one ShowTaskInfo)."""
+
     def failed(self, exc: SubmitError) -> Event:
         """A read that got no answer, with the request id of the one that came."""
         request_id = exc.request_id if isinstance(exc, ReadFailed) else ""

@@ -270,6 +270,20 @@ class ViasClient:
         items = listing.get("batch_task_list") or []
         return next((i for i in items if _name_of(i) == name), None), request_id
 
+    async def batches_page(self, page: int) -> tuple[list[dict[str, Any]], int | None, str]:
+        """One page of every batch of the project, newest first (the order asked for, not
+        assumed): its objects, ``count`` (all pages) if given, and the request id."""
+        params = {
+            "page_size": LIST_PAGE_SIZE,
+            "page_num": page,
+            "sort_name": "created_at",
+            "order_by": "desc",
+        }
+        listing, request_id = await self._get("/batch-tasks", params)
+        count = listing.get("count")
+        total = count if isinstance(count, int) and not isinstance(count, bool) else None
+        return _objects(listing, "batch_task_list"), total, request_id
+
     async def list_batches_page(self, page: int) -> list[dict[str, Any]]:
         """One page of ListBatchTasks (every batch of the project): its objects."""
         params = {"page_size": LIST_PAGE_SIZE, "page_num": page}

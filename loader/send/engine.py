@@ -5,10 +5,12 @@ lost answer). What is the creates' own (``Creates``):
 
 - The request: CreateBatchTask with the batch's exact bytes; "name exists" (VIAS.00010011)
   is an answer that may mean this batch was created already, verified like a lost one.
-- A lost answer is verified by looking the batch up by its exact name (``Lookups``) over a
-  lookup window that covers the list's lag, the read timeout and the batch's size (a big
-  batch may still be committing when its answer is lost): found, it is accepted; absent in
-  lookups that span the whole window, it is sent again; anything less leaves it in doubt.
+- A lost answer is verified by looking the batch up (``Lookups``) over a lookup window
+  that covers the list's lag, the read timeout and the batch's size (a big batch may still
+  be committing when its answer is lost): found, it is accepted; absent in lookups that
+  span the whole window, it is sent again; anything less leaves it in doubt. Each lookup
+  is a read of a round (``rounds``) shared by every batch in doubt: one listing for all,
+  or by exact name when fewer batches are in doubt than the listing has pages.
 - A refusal of the run for good (permissions, project) fails the batches never sent, or
   whose every send provably never arrived: nothing can have been created.
 
@@ -20,7 +22,7 @@ module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -32,6 +34,7 @@ from loader.send.control import RunControl as RunControl
 from loader.send.control import Sender as Sender
 from loader.send.control import SubmitOptions as SubmitOptions
 from loader.send.pacing import Clock
+from loader.send.rounds import Rounds
 from loader.send.settle import Events, Finding, Settler
 from loader.state.events import (
     BatchAbsent,
@@ -79,6 +82,7 @@ class Creates:
         self.client = client
         self.clock = clock
         self.options = options
+        self.rounds = Rounds(client, clock.now)  # the lookups every batch in doubt shares
 
     def key(self, job: Job) -> dict[str, str]:
         """A batch's events name it by its name."""
@@ -90,6 +94,7 @@ class Creates:
 
     def sending(self, job: Job) -> Event:
         """From here the batch may exist."""
+        self.rounds.sent(job.name)
         return BatchSending(batch=job.name, attempt=job.state.attempts + 1)
 
     async def request(self, job: Job) -> Outcome:
@@ -100,6 +105,7 @@ class Creates:
         """A 200: the API's id, counts and error_list."""
         if outcome.response is None:  # classify accepts a create only with its answer read
             raise ValueError(f"{job.name}: accepted without the API's answer")
+        self.rounds.accepted(outcome.response.id)
         return _accepted(job.name, outcome.response, outcome.request_id)
 
     def moot(self, job: Job, outcome: Outcome) -> bool:
@@ -113,34 +119,42 @@ class Creates:
         return BatchGaveUp(batch=job.name, reason=reason, final=final)
 
     def verification(self, job: Job, *, lost: bool) -> Lookups:
-        """Lookups by name over the batch's window, whenever the answer was lost."""
-        return Lookups(self.client, self.clock, self.options, job)
+        """Lookups over the batch's window, whenever the answer was lost; each joins a
+        round shared with the other batches in doubt."""
+        return Lookups(self.rounds, self.clock, self.options, job)
 
 
 class Lookups:
-    """Looks a batch up by its exact name until its lookup window has passed.
+    """Looks a batch up, in the pass's shared rounds, until its lookup window has passed.
 
     Absent only when every lookup that answered found nothing, at least
-    ``len(lookup_delays)`` answered, and the last went out after the whole window.
+    ``len(lookup_delays)`` answered, and the last went out after the whole window; a round
+    that could not vouch for absence (``Answer.covered``) is not counted as answered.
     """
 
-    def __init__(self, client: ViasClient, clock: Clock, options: SubmitOptions, job: Job) -> None:
-        self.client, self.clock, self.job = client, clock, job
+    def __init__(self, rounds: Rounds, clock: Clock, options: SubmitOptions, job: Job) -> None:
+        self.rounds, self.clock, self.job = rounds, clock, job
         self.delays = options.lookup_delays
         slow_commit = options.lookup_window + job.state.cameras * options.window_per_camera
         self.window = max(sum(self.delays), slow_commit)  # lag, read timeout, batch size
         self.began = clock.now()
         self.answered = 0
 
-    def waits(self, backoff: Callable[[int], float]) -> list[float]:
-        """The lookup delays, then doubling until the window is spanned; then all again."""
-        return lookup_schedule(self.delays, self.window) * 2
+    def waits(self, backoff: Callable[[int], float]) -> Iterator[float]:
+        """The lookup delays, then doubling until the window is spanned; then all again.
+
+        Each wait is told to the rounds first: a round about to leave waits for the batch.
+        """
+        for wait in lookup_schedule(self.delays, self.window) * 2:
+            self.rounds.waiting(self.job.name, wait)
+            yield wait
 
     async def read(self, number: int) -> tuple[Finding, list[Event]]:
-        """One lookup by name: found, accepted; absent once the window is spanned."""
+        """One lookup (the round's): found, accepted; absent once the window is spanned
+        and every read that could say so said so (a round that could not is not counted)."""
         name = self.job.name
         spanned = self.clock.now() - self.began >= self.window - _EPSILON
-        found = await self.client.find_batch(name)
+        found = await self.rounds.read(name)
         found_id = found.ids[0] if found.ids else ""
         left = 0.0 if found_id else max(0.0, self.window - (self.clock.now() - self.began))
         looked_up = BatchLookedUp(
@@ -155,6 +169,8 @@ class Lookups:
                 batch=name, batch_id=found_id, found_by_lookup=True, request_id=found.request_id
             )
             return Finding.SETTLED, [looked_up, accepted]
+        if not found.covered:
+            return Finding.UNSURE, [looked_up]
         self.answered += 1
         if spanned and self.answered >= len(self.delays):
             return Finding.ABSENT, [looked_up, BatchAbsent(batch=name, lookups=self.answered)]
@@ -166,6 +182,10 @@ class Lookups:
         return LookupFailed(
             batch=self.job.name, what="lookup by name", reason=exc.message, request_id=request_id
         )
+
+    def close(self) -> None:
+        """No round waits for this batch any more."""
+        self.rounds.ended(self.job.name)
 
     def undecided(self, failure: str) -> str:
         """Lookups failed, or did not span the window: the batch may exist."""

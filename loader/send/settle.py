@@ -112,6 +112,10 @@ class Verification(Protocol):
         """Why the job is left in doubt, after the last failure ("": none failed)."""
         ...
 
+    def close(self) -> None:
+        """The verification ended (settled, absent, left in doubt or cancelled)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Events:
@@ -324,6 +328,13 @@ class Settler(ABC, Generic[J]):
         (asking again as is would not help); a failed one is tried again on the schedule.
         """
         check = self.work.verification(job, lost=lost)
+        try:
+            return await self._read_until_decided(job, check)
+        finally:
+            check.close()
+
+    async def _read_until_decided(self, job: J, check: Verification) -> bool:
+        """``_verify``'s reads, on the verification's schedule."""
         failure = ""
         for number, wait in enumerate(check.waits(self._delay), 1):
             if wait is not None:
