@@ -127,7 +127,9 @@ def map_sheet(
     secret = {index[header_key(c)] for c in spec.secret_columns if header_key(c) in index}
     table = _hide_secrets(table, spec, found, secret, secrets)
     problems = _unused_headers(table, spec, found, mapping_name) if spec.header else []
-    frame = pd.DataFrame({SHEET: table.sheet, ROW: table.rows}, index=table.body.index)
+    sheet = np.empty(len(table.rows), dtype=object)  # plain objects, not pandas' str dtype,
+    sheet[:] = table.sheet  # whose every comparison and join checks each cell again
+    frame = pd.DataFrame({SHEET: sheet, ROW: table.rows}, index=table.body.index)
     bad = np.zeros(len(frame), dtype=bool)
     columns: dict[str, str] = {}
     for name, column_spec in spec.columns.items():

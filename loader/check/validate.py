@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from loader.check.ids import check_ids
-from loader.check.inventory import ROW, MappedSheet
+from loader.check.inventory import ROW, SHEET, MappedSheet
 from loader.check.mapping import CAMERA_FIELDS, INTRINSIC, SETTINGS_FIELDS, Mapping
 from loader.check.sources import Rows, check_rows, gather
 from loader.check.task_settings import Issue, SettingsError, build_settings
@@ -215,7 +215,7 @@ def _join_groups(
     broken = {str(group_of[p]): int(p) for p in np.flatnonzero(gbad) if group_of[p]}
     at = usable.index.get_indexer(frame["group"])  # each camera's group row, looked up once
     for name in usable.columns:
-        if name == ROW:
+        if name in (ROW, SHEET):  # a camera's own place (its sheet is never empty)
             continue
         column = usable[name].to_numpy(dtype=object)
         values = np.where(at >= 0, column[at], "") if len(column) else np.full(len(at), "")
