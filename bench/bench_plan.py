@@ -5,6 +5,15 @@ same file (not part of the tests).
     uv run python bench/bench_plan.py            # 200k-camera xlsx, 1M-camera CSV, 3 runs
     uv run python bench/bench_plan.py --xlsx 10000 200000 --csv 10000 1000000 \
         --engines calamine openpyxl --runs 5
+    git worktree add /tmp/base24 928f666 && (cd /tmp/base24 && uv sync --locked)
+    uv run python bench/bench_plan.py --sep ';' --before /tmp/base24   # before and after
+    uv run python bench/bench_plan.py --stages   # one process: each stage's CPU and memory
+
+``--before DIR``: a checkout of an earlier commit (with its own ``.venv``) planned the same
+way, alternating with the other two, so that before, after and the floor share one run.
+``--sep ';'``: the CSV with semicolons (as European exports write it), rewritten once from
+the comma file. ``--stages``: where the time and memory go, in one process of this
+checkout: each stage's CPU seconds and the process's resident and peak memory after it.
 
 Inputs are generated once under bench/out/ (deterministic). Every figure is a whole
 process, as a user runs it: `python -m loader plan FILE --out DIR` (read, map, check,
@@ -45,7 +54,8 @@ sys.path.insert(0, str(ROOT / "sample_sheets"))
 
 BARE_CSV = """
 import sys, pandas as pd
-pd.read_csv(sys.argv[1], header=None, dtype=str, keep_default_na=False, engine="c")
+pd.read_csv(sys.argv[1], sep=sys.argv[2], header=None, dtype=str, keep_default_na=False,
+            engine="c")
 """
 BARE_EXCEL = """
 import sys, pandas as pd
@@ -74,8 +84,10 @@ def make_xlsx(cameras: int) -> Path:
     return path
 
 
-def make_csv(cameras: int) -> Path:
+def make_csv(cameras: int, sep: str = ",") -> Path:
     """A flat VMS-style CSV (mapping vms-flat) with ``cameras`` rows; cached."""
+    if sep != ",":
+        return _resplit(make_csv(cameras), sep)
     path = OUT / f"vms_{cameras}.csv"
     if path.exists():
         return path
@@ -118,6 +130,18 @@ def make_csv(cameras: int) -> Path:
     return path
 
 
+def _resplit(source: Path, sep: str) -> Path:
+    """The same CSV with another delimiter; cached."""
+    path = source.with_name(f"{source.stem}_{'semicolon' if sep == ';' else 'tab'}.csv")
+    if not path.exists():
+        with (
+            source.open(newline="", encoding="utf-8") as read,
+            path.open("w", newline="", encoding="utf-8") as write,
+        ):
+            csv.writer(write, delimiter=sep).writerows(csv.reader(read))
+    return path
+
+
 @dataclass(frozen=True)
 class Usage:
     """One process: wall seconds, CPU seconds (user + system), peak resident MB."""
@@ -130,24 +154,29 @@ class Usage:
 ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def run_process(command: list[str]) -> Usage:
-    """Run ``command`` to its end (output discarded); its own rusage, not its siblings'."""
+def run_process(
+    command: list[str], cwd: Path = ROOT, *, allowed: tuple[int, ...] = (0, 1)
+) -> Usage:
+    """Run ``command`` to its end (output discarded); its own rusage, not its siblings'.
+    ``allowed``: the exit codes that still mean a full run (a plan exits 1 on rejected rows)."""
     started = time.perf_counter()
     child = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENVIRONMENT
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENVIRONMENT, cwd=cwd
     )
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode not in (0, 1):  # 1: some rows rejected, still a full plan
+    if child.returncode not in allowed:
         raise SystemExit(f"{' '.join(command)} exited with {child.returncode}")
     return Usage(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
-def plan_command(path: Path, engine: str, out: Path) -> list[str]:
-    """``bulkload plan FILE --out DIR`` as a user runs it (the input limit raised)."""
+def plan_command(path: Path, engine: str, out: Path, checkout: Path = ROOT) -> list[str]:
+    """``bulkload plan FILE --out DIR`` as a user runs it (the input limit raised), with
+    the code and environment of ``checkout``."""
+    python = sys.executable if checkout == ROOT else str(checkout / ".venv" / "bin" / "python")
     return [
-        sys.executable,
+        python,
         "-m",
         "loader",
         "plan",
@@ -164,7 +193,10 @@ def plan_command(path: Path, engine: str, out: Path) -> list[str]:
 def baseline_command(path: Path, engine: str) -> list[str]:
     """The bare pandas read of the same file."""
     if path.suffix == ".csv":
-        return [sys.executable, "-c", BARE_CSV, str(path)]
+        with path.open(encoding="utf-8") as stream:
+            header = stream.readline()
+        sep = max(",;\t|", key=header.count)  # the generated files' own delimiter
+        return [sys.executable, "-c", BARE_CSV, str(path), sep]
     return [sys.executable, "-c", BARE_EXCEL, str(path), engine]
 
 
@@ -177,21 +209,45 @@ def median(usages: list[Usage]) -> Usage:
     )
 
 
-def run_case(path: Path, engine: str, runs: int) -> tuple[Usage, Usage, dict[str, int]]:
-    """``runs`` alternating (baseline, plan) pairs; the medians and the plan's counts."""
+@dataclass(frozen=True)
+class Case:
+    """One input's medians: the bare read, this checkout's plan, the earlier one's."""
+
+    bare: Usage
+    plan: Usage
+    before: Usage | None
+    counts: dict[str, int]
+
+
+def run_case(path: Path, engine: str, runs: int, before: Path | None) -> Case:
+    """``runs`` alternating (baseline, plan[, plan before]); the medians and the counts."""
     out = OUT / f"plan-{path.stem}-{engine}"
-    plans, bases = [], []
+    plans: list[Usage] = []
+    bases: list[Usage] = []
+    befores: list[Usage] = []
     for _ in range(runs):
-        bases.append(run_process(baseline_command(path, engine)))
+        bases.append(run_process(baseline_command(path, engine), allowed=(0,)))
+        if before is not None:
+            shutil.rmtree(out, ignore_errors=True)
+            befores.append(run_process(plan_command(path, engine, out, before), cwd=before))
         shutil.rmtree(out, ignore_errors=True)
         plans.append(run_process(plan_command(path, engine, out)))
     summary = json.loads((out / "plan.json").read_text(encoding="utf-8"))
     counts = {
         "rows": summary["validation"]["rows"]["total"],
         "batches": summary["plan"]["batch_count"],
-        "plan_json_mb": round((out / "plan.json").stat().st_size / 1e6, 1),
     }
-    return median(plans), median(bases), counts
+    return Case(median(bases), median(plans), median(befores) if befores else None, counts)
+
+
+def row(label: str, usage: Usage, bare: Usage) -> str:
+    """One table row: a figure beside the floor, and the ratios."""
+    return (
+        f"| {label} | {usage.wall:.1f} s, {usage.cpu:.1f} s, {usage.peak_mb:,.0f} MB |"
+        f" {bare.wall:.1f} s, {bare.cpu:.1f} s, {bare.peak_mb:,.0f} MB |"
+        f" {usage.wall / bare.wall:.2f}, {usage.cpu / bare.cpu:.2f},"
+        f" {usage.peak_mb / bare.peak_mb:.2f} |"
+    )
 
 
 def main() -> None:
@@ -199,36 +255,48 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--xlsx", type=int, nargs="*", default=[200_000])
     parser.add_argument("--csv", type=int, nargs="*", default=[1_000_000])
+    parser.add_argument("--sep", choices=[",", ";", "\t"], default=",")
     parser.add_argument("--engines", nargs="*", default=["calamine"])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--before", type=Path, help="a checkout of an earlier commit")
+    parser.add_argument("--stages", action="store_true", help="one process, stage by stage")
     args = parser.parse_args()
+    cases = [(make_xlsx(n), e) for n in args.xlsx for e in args.engines]
+    cases += [(make_csv(n, args.sep), "calamine") for n in args.csv]
+    if args.stages:
+        for path, engine in cases:
+            print(f"{path.name} ({engine}), stage by stage:", flush=True)
+            subprocess.run(
+                [sys.executable, str(ROOT / "bench" / "plan_stages.py"), str(path), engine],
+                check=True,
+                env=ENVIRONMENT,
+            )
+        return
     cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     print(
         f"machine: {platform.machine()}, Python {platform.python_version()}, {cores} cores;"
         f" medians of {args.runs} runs; load average before: {os.getloadavg()[0]:.2f}"
     )
     print(
-        "| input | engine | rows | batches | plan: wall, CPU, peak |"
-        " bare read: wall, CPU, peak | plan / bare read: wall, CPU, peak | plan.json |"
+        "| input: what | wall, CPU, peak | bare read (the floor): wall, CPU, peak |"
+        " / floor: wall, CPU, peak |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    cases = [(make_xlsx(n), e) for n in args.xlsx for e in args.engines]
-    cases += [(make_csv(n), "calamine") for n in args.csv]
+    print("|---|---|---|---|")
     warm_up = ROOT / "sample_sheets" / "site_rollout.xlsx"
     for path, engine in [(warm_up, "calamine"), (make_csv(1_000), "calamine")]:
-        run_process(baseline_command(path, engine))
+        run_process(baseline_command(path, engine), allowed=(0,))
         run_process(plan_command(path, engine, OUT / "plan-warm-up"))
+        if args.before is not None:
+            run_process(plan_command(path, engine, OUT / "plan-warm-up", args.before), args.before)
     for path, engine in cases:
-        planned, bare, counts = run_case(path, engine, args.runs)
+        case = run_case(path, engine, args.runs, args.before)
         shown = "C parser" if path.suffix == ".csv" else engine
-        print(
-            f"| {path.name} | {shown} | {counts['rows']:,} | {counts['batches']:,} |"
-            f" {planned.wall:.1f} s, {planned.cpu:.1f} s, {planned.peak_mb:,.0f} MB |"
-            f" {bare.wall:.1f} s, {bare.cpu:.1f} s, {bare.peak_mb:,.0f} MB |"
-            f" {planned.wall / bare.wall:.2f}, {planned.cpu / bare.cpu:.2f},"
-            f" {planned.peak_mb / bare.peak_mb:.2f} | {counts['plan_json_mb']} MB |",
-            flush=True,
+        name = (
+            f"{path.name} ({shown}, {case.counts['rows']:,} rows, {case.counts['batches']} batches)"
         )
+        if case.before is not None:
+            print(row(f"{name}: plan before", case.before, case.bare), flush=True)
+        print(row(f"{name}: plan", case.plan, case.bare), flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -22,6 +22,12 @@ _BAD_ID = re.compile(r"[\s\x00-\x1f\x7f]")
 _GOOD_ID = re.compile(VIDEO_SOURCE_ID_PATTERN)
 _USUAL_ID = re.compile(VIDEO_SOURCE_ID_PATTERN.removeprefix("^").removesuffix("$"))  # whole
 _ID_CHARACTERS = re.compile(r"[a-z0-9_-]*")
+# The documented form is one character class and a length range: a column is checked by
+# its lengths (counted in C) and one search of its joined text for any other character.
+_FORM = re.fullmatch(r"\^(\[[^\]]+\])\{(\d+),(\d+)\}\$", VIDEO_SOURCE_ID_PATTERN)
+assert _FORM is not None, "the id pattern is no longer a class and a length range"
+_OUTSIDE_FORM = re.compile("[^\n" + _FORM[1][1:])  # the class negated, line breaks allowed
+_SHORTEST, _LONGEST = int(_FORM[2]), int(_FORM[3])
 
 
 def check_ids(
@@ -119,8 +125,7 @@ def _id_checks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _searched(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``_id_checks`` for each value, in one pass for the common case: an id of the
     documented form has no problem, and only the others are searched for each."""
-    usual = _USUAL_ID.fullmatch
-    others = np.flatnonzero(np.array([usual(v) is None for v in values.tolist()], dtype=bool))
+    others = np.flatnonzero(~_usual(values.tolist()))
     spaced = np.zeros(len(values), dtype=bool)
     odd = np.zeros(len(values), dtype=bool)
     outside = np.zeros(len(values), dtype=bool)
@@ -130,3 +135,15 @@ def _searched(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         odd[position] = value != "" and _GOOD_ID.search(value) is None
         outside[position] = _ID_CHARACTERS.fullmatch(value) is None
     return spaced, odd, outside
+
+
+def _usual(values: list[str]) -> np.ndarray:
+    """Which values are of the documented form: by their lengths and one search of their
+    joined text when no value holds a character outside it (the common case), else value
+    by value."""
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    joined = "\n".join(values)
+    if joined.count("\n") == len(values) - 1 and _OUTSIDE_FORM.search(joined) is None:
+        return (lengths >= _SHORTEST) & (lengths <= _LONGEST)
+    usual = _USUAL_ID.fullmatch
+    return np.array([usual(v) is not None for v in values], dtype=bool)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from loader.check.ids import check_ids
-from loader.check.inventory import ROW, MappedSheet
+from loader.check.inventory import ROW, SHEET, MappedSheet
 from loader.check.mapping import CAMERA_FIELDS, INTRINSIC, SETTINGS_FIELDS, Mapping
 from loader.check.sources import Rows, check_rows, gather
 from loader.check.task_settings import Issue, SettingsError, build_settings
@@ -94,8 +94,8 @@ def check(
     frame = cameras.frame.copy(deep=False)  # columns are added and replaced, never written in
     mapped = frozenset(frame.columns) | frozenset(groups.frame.columns if groups else ())
     for name in CAMERA_FIELDS:
-        if name not in frame:
-            frame[name] = ""
+        if name not in frame:  # plain objects, as every mapped column (not pandas' str)
+            frame[name] = _blank(len(frame))
     bad = cameras.bad.copy()
     problems = [*cameras.problems, *(groups.problems if groups else [])]
     if groups is not None:
@@ -135,15 +135,18 @@ def check(
         values: list[Any] = frame[name].to_numpy()[positions].tolist()
         return values
 
-    camera_list = list(
+    camera_list = list(  # made in C (``_make``), no Python frame per camera
         map(
-            Camera,
-            positions.tolist(),
-            valid(ROW),
-            valid("group"),
-            valid("video_source_id"),
-            [roi or None for roi in valid("target_roi")],
-            valid(SETTINGS_CLASS),
+            Camera._make,
+            zip(
+                positions.tolist(),
+                valid(ROW),
+                valid("group"),
+                valid("video_source_id"),
+                [roi or None for roi in valid("target_roi")],
+                valid(SETTINGS_CLASS),
+                strict=True,
+            ),
         )
     )
     problems = list({_identity(p): p for p in problems}.values())
@@ -163,6 +166,13 @@ def check(
         registration,
         cameras.secrets,
     )
+
+
+def _blank(rows: int) -> np.ndarray:
+    """A column of empty text, one string shared by every row."""
+    column = np.empty(rows, dtype=object)
+    column[:] = ""
+    return column
 
 
 def _join_groups(
@@ -205,7 +215,7 @@ def _join_groups(
     broken = {str(group_of[p]): int(p) for p in np.flatnonzero(gbad) if group_of[p]}
     at = usable.index.get_indexer(frame["group"])  # each camera's group row, looked up once
     for name in usable.columns:
-        if name == ROW:
+        if name in (ROW, SHEET):  # a camera's own place (its sheet is never empty)
             continue
         column = usable[name].to_numpy(dtype=object)
         values = np.where(at >= 0, column[at], "") if len(column) else np.full(len(at), "")

@@ -24,8 +24,12 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from operator import itemgetter
 from typing import Any, Final
+
+import numpy as np
+import pandas as pd
 
 from loader.bulk import bulk
 from loader.errors import ConfigError
@@ -41,6 +45,10 @@ _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _CLASS_AND_GROUP: Final = itemgetter(
     Camera._fields.index("settings_class"), Camera._fields.index("group")
 )
+_SETTINGS_CLASS: Final = itemgetter(Camera._fields.index("settings_class"))
+_GROUP: Final = itemgetter(Camera._fields.index("group"))
+_VIDEO_SOURCE_ID: Final = itemgetter(Camera._fields.index("video_source_id"))
+_TARGET_ROI: Final = itemgetter(Camera._fields.index("target_roi"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,19 +204,24 @@ def _packed(index: int, groups: dict[str, list[Camera]], packer: _Packer) -> lis
 def _classes(cameras: Sequence[Camera]) -> dict[int, dict[str, list[Camera]]]:
     """Cameras by settings class, then by group, both in first-seen order.
 
-    One flat dict by (class, group) first, its keys made in C: a million cameras fall into
-    a few thousand groups, so the nesting is done once per group, not per camera.
+    Columns, not a loop: each (class, group) pair numbered in first-seen order (factorized
+    in C), the cameras put in that order by one stable sort and cut where the number
+    changes, so that a million cameras cost a few thousand Python steps, one per group.
     """
-    flat: dict[tuple[int, str], list[Camera]] = {}
-    for key, camera in zip(map(_CLASS_AND_GROUP, cameras), cameras, strict=True):
-        members = flat.get(key)
-        if members is None:
-            flat[key] = [camera]
-        else:
-            members.append(camera)
+    if not cameras:
+        return {}
+    keyed = pd.factorize(
+        np.fromiter(map(_SETTINGS_CLASS, cameras), dtype=np.int64, count=len(cameras))
+        * len(cameras)
+        + pd.factorize(np.fromiter(map(_GROUP, cameras), dtype=object, count=len(cameras)))[0]
+    )[0]
+    order = np.argsort(keyed, kind="stable")
+    ordered = np.fromiter(cameras, dtype=object, count=len(cameras))[order]
+    cuts = np.flatnonzero(np.diff(keyed[order])) + 1
     classes: dict[int, dict[str, list[Camera]]] = {}
-    for (settings_class, group), members in flat.items():
-        classes.setdefault(settings_class, {})[group] = members
+    for members in np.split(ordered, cuts):
+        first: Camera = members[0]
+        classes.setdefault(first.settings_class, {})[first.group] = members.tolist()
     return classes
 
 
@@ -241,17 +254,14 @@ def _body_bytes(settings_body: dict[str, Any], entries: list[GroupEntry]) -> byt
 
 
 def _entry_text(entry: GroupEntry) -> str:
-    """One entry as ``dumps(entry.body())`` writes it (the ids escaped in one C loop)."""
+    """One entry as ``dumps(entry.body())`` writes it: the ids escaped and joined in C,
+    a Python step only for a camera with an ROI."""
     cameras = entry.cameras
-    ids = map(_quoted, [c.video_source_id for c in cameras])
-    sources = ",".join(
-        [
-            '{"video_source_id":' + quoted + "}"
-            if not roi
-            else '{"video_source_id":' + quoted + ',"target_roi":' + _quoted(roi) + "}"
-            for quoted, roi in zip(ids, [c.target_roi for c in cameras], strict=True)
-        ]
-    )
+    quoted = list(map(_quoted, map(_VIDEO_SOURCE_ID, cameras)))
+    rois = list(map(_TARGET_ROI, cameras))
+    for at in compress(range(len(rois)), rois):
+        quoted[at] += ',"target_roi":' + _quoted(rois[at])
+    sources = '{"video_source_id":' + '},{"video_source_id":'.join(quoted) + "}" if quoted else ""
     return f'{{"video_source_group_id":{_quoted(entry.group)},"video_source_list":[{sources}]}}'
 
 

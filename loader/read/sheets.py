@@ -17,13 +17,17 @@ import math
 import re
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import zip_longest
 from pathlib import Path
 from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
 from charset_normalizer import from_bytes
+from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from loader.errors import InputError
 from loader.read.guard import DEFAULT_LIMITS, Limits, check_file
@@ -84,8 +88,12 @@ def read_workbook(
 
 
 def _read_excel(path: Path, engine: ExcelReader) -> InputBook:
-    """All sheets of a workbook, through pandas."""
+    """All sheets of a workbook: calamine's cells taken column by column, or through pandas
+    (openpyxl)."""
     try:
+        if engine == "calamine":
+            sheets = {name: _tidy_columns(columns) for name, columns in _calamine(path)}
+            return InputBook(path, "xls" if path.suffix.lower() == ".xls" else "xlsx", sheets)
         frames = pd.read_excel(
             path, sheet_name=None, header=None, dtype=str, keep_default_na=False, engine=engine
         )
@@ -240,13 +248,54 @@ def sniff_delimiter(text: str, *, whole: bool = True) -> str:
     return best
 
 
+def _calamine(path: Path) -> Iterator[tuple[str, list[np.ndarray]]]:
+    """Each worksheet's columns of cells as calamine reads them, in the text pandas makes of
+    them (``read_excel(dtype=str)``): the same grid without pandas' Python step per cell
+    (its cell conversion, its parser, then its text conversion): the floor of a plan."""
+    book = CalamineWorkbook.from_path(str(path))
+    try:
+        for sheet in book.sheets_metadata:
+            if sheet.typ != SheetTypeEnum.WorkSheet:  # as pandas: chart sheets are not read
+                continue
+            rows = book.get_sheet_by_name(sheet.name).to_python(skip_empty_area=False)
+            columns = [np.array(c, dtype=object) for c in zip_longest(*rows, fillvalue="")]
+            yield sheet.name, [_as_text(c) for c in columns]
+    finally:
+        book.close()
+
+
+def _as_text(cells: np.ndarray) -> np.ndarray:
+    """A column of calamine cells as pandas' text of them: whole floats without ``.0``,
+    dates as midnight datetimes, anything else through ``str``; the common column of text
+    alone is kept as it is (its types counted in C)."""
+    if set(map(type, cells.tolist())) <= {str}:
+        return cells
+    return np.array([c if type(c) is str else _excel_text(c) for c in cells.tolist()], object)
+
+
+def _excel_text(value: object) -> str:
+    """One non-text cell as ``read_excel(dtype=str, keep_default_na=False)`` gives it."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return str(datetime(value.year, value.month, value.day))
+    return str(value)
+
+
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cells as trimmed text; positional column labels 0..n-1; index = Excel row - 1.
+    """Cells as trimmed text; positional column labels 0..n-1; index = Excel row - 1."""
+    return _tidy_columns([frame.iloc[:, n].to_numpy(dtype=object) for n in range(frame.shape[1])])
+
+
+def _tidy_columns(raw: list[np.ndarray]) -> pd.DataFrame:
+    """Columns of cells as a grid of trimmed text (see ``_tidy``).
 
     Columns right of the last one holding any text are dropped (formatting residue in
     Excel, delimiter guesses in CSV).
     """
-    raw = [frame.iloc[:, n].to_numpy(dtype=object) for n in range(frame.shape[1])]
+    raw = list(raw)
     while len(raw) > 1 and not (raw[-1] != "").any():  # empty as read: nothing to trim
         raw.pop()
     columns = [_text(values) for values in raw]

@@ -108,3 +108,13 @@ def test_extract_keeps_the_match_or_rejects(
         [c.video_source_id for c in checked.cameras],
         [(p.code, p.row) for p in checked.problems],
     ) == (["cam-0001"], [("bad-video_source_id", 3)])
+
+
+def test_a_column_of_ids_is_checked_whole_as_value_by_value() -> None:
+    """The joined-column check of the documented form agrees with the pattern on each id,
+    line breaks, lengths and characters outside the form included."""
+    from loader.check.ids import _USUAL_ID, _usual
+
+    values = ["cam-0001", "abc", "a" * 36, "a" * 37, "ab\ncd", "", "CAM-1", "x_y-z", "é123"]
+    for column in (values, values[:4], [v for v in values if "\n" not in v and v.islower()]):
+        assert _usual(column).tolist() == [_USUAL_ID.fullmatch(v) is not None for v in column]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from loader.errors import InputError
@@ -46,6 +47,46 @@ def test_both_engines_read_the_same_text(write_xlsx: XlsxWriter, engine: str) ->
     grid = read_workbook(path, engine=engine).sheets["S"]  # type: ignore[arg-type]
 
     assert grid.to_numpy().tolist() == [["a", "b"], ["x", "7"], ["", "y"]]
+
+
+def test_calamine_cells_read_as_pandas_reads_them(write_xlsx: XlsxWriter) -> None:
+    """Calamine's cells taken directly give the text pandas' read_excel(dtype=str) gave."""
+    path = write_xlsx(
+        {
+            "S": [
+                [
+                    "a",
+                    1,
+                    1.5,
+                    True,
+                    datetime.datetime(2024, 1, 2, 3, 4, 5),
+                    datetime.date(2024, 1, 2),
+                ],
+                [],
+                [
+                    datetime.time(10, 30),
+                    datetime.timedelta(days=1, hours=2),
+                    None,
+                    1e20,
+                    -0.0,
+                    " x ",
+                ],
+            ]
+        }
+    )
+
+    grid = read_workbook(path).sheets["S"]
+    frames = pd.read_excel(
+        path, sheet_name=None, header=None, dtype=str, keep_default_na=False, engine="calamine"
+    )
+    by_pandas = frames["S"].fillna("").to_numpy().tolist()
+
+    assert grid.to_numpy().tolist() == [
+        ["a", "1", "1.5", "True", "2024-01-02 03:04:05", "2024-01-02 00:00:00"],
+        ["", "", "", "", "", ""],
+        ["10:30:00", "1 day, 2:00:00", "", "100000000000000000000", "0", "x"],
+    ]
+    assert grid.to_numpy().tolist() == [[c.strip() for c in row] for row in by_pandas]
 
 
 def test_xls_is_read() -> None:
