@@ -12,6 +12,9 @@ the sending span, last answer (last arrival + latency) -> process exit, and the 
 process's share of the server's rate: the creates it needed (one per batch) over what
 the server could have answered while the process lived, R x (exit - start); and the same
 for every request the run made (with ``--task-ids``, the lists that record task ids).
+Beside each run, in the same run, the floor of its start: a process that imports pandas
+and reads the same sheet as bulkload reads it (``read_csv`` of text cells), start to
+exit; the first request should leave within 1.5x of it.
 Every camera is checked at the server: exactly once.
 
 The simulator runs in this process with Python's cyclic garbage collector off: its own
@@ -54,6 +57,19 @@ def time_help(times: int) -> list[float]:
     return seconds
 
 
+BARE_CSV = """
+import sys, pandas as pd
+pd.read_csv(sys.argv[1], header=None, dtype=str, keep_default_na=False, engine="c")
+"""
+
+
+def time_bare_read(sheet: Path) -> float:
+    """Seconds of a process that imports pandas and reads ``sheet``: the start's floor."""
+    began = time.monotonic()
+    subprocess.run([sys.executable, "-c", BARE_CSV, str(sheet)], check=True, env=ENVIRONMENT)
+    return time.monotonic() - began
+
+
 def inventory(folder: Path, cameras: int) -> tuple[Path, Path]:
     """Groups of one and two cameras in turn: 1.5 cameras a group, 150 a payload."""
     rows, group, made = [], 0, 0
@@ -79,6 +95,7 @@ def time_run(
     end: ``learning`` is that part, from the last create's answer to the last list's).
     """
     sheet, mapping = inventory(folder, cameras)
+    bare = time_bare_read(sheet)
     config = SimConfig(rate=rate, latency=latency)
     with running_simulator(config) as sim:
         command = [
@@ -105,6 +122,7 @@ def time_run(
     learned = max([last, *(t + latency for t in lists)])
     return {
         "batches": len(creates),
+        "bare_read": bare,
         "to_first": first - began,
         "sending": last - first,
         "learning": learned - last,
@@ -151,14 +169,16 @@ def main() -> None:
     shares = sorted(r["share"] for r in runs)
     print(
         "| cameras | create requests (429) | start -> first request | sending (ideal)"
+        " | bare pandas read | start -> first / bare read"
         " | task ids learned (ListTasks) | last answer -> exit"
         " | whole process | creates' share of R | all requests' share |"
-        "\n|---|---|---|---|---|---|---|---|---|"
+        "\n|---|---|---|---|---|---|---|---|---|---|---|"
     )
     print(
         f"| {args.cameras:,} | {run['batches']:.0f} ({run['throttled']:.0f})"
         f" | {run['to_first']:.2f} s"
         f" | {run['sending']:.1f} s ({run['ideal']:.1f} s)"
+        f" | {run['bare_read']:.2f} s | {run['to_first'] / run['bare_read']:.2f}x"
         f" | {run['learning']:.1f} s ({run['lists']:.0f})"
         f" | {run['after_last']:.2f} s"
         f" | {run['total']:.1f} s | {run['share']:.0%} | {run['share_all']:.0%} |"

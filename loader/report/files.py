@@ -55,12 +55,30 @@ def write_plan(directory: Path, plan: Plan) -> list[str]:
     """
     directory.mkdir(parents=True, exist_ok=True)
     _remove_previous(directory)
-    files = []
-    for number, batch in enumerate(plan.batches, start=1):
-        name = f"{number:04d}-{batch.name}.json"
+    names = payload_names(plan)
+    for name, batch in zip(names, plan.batches, strict=True):
         (directory / name).write_bytes(batch.content())
-        files.append(name)
-    return files
+    return names
+
+
+def payload_names(plan: Plan) -> list[str]:
+    """The payload file of each batch, ``NNNN-<name>.json`` (named before it is written)."""
+    return [f"{number:04d}-{batch.name}.json" for number, batch in enumerate(plan.batches, 1)]
+
+
+@_translated
+def write_payloads(directory: Path, plan: Plan, names: list[str]) -> None:
+    """Each batch's bytes to POST under its name in ``directory`` (made if missing).
+
+    A run writes them while its first batches are sent, and a resume writes them all
+    again: each file is written whole under a temporary name, then renamed, so that a
+    run killed in the middle leaves no torn payload file.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, batch in zip(names, plan.batches, strict=True):
+        part = directory / f"{name}.part"
+        part.write_bytes(batch.content())
+        part.replace(directory / name)
 
 
 def _remove_previous(directory: Path) -> None:

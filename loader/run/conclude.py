@@ -156,6 +156,8 @@ def _ledger_entries(run: Run, delta: Delta, result: Outcomes) -> list[LedgerEntr
 def _absent(run: Run, delta: Delta) -> list[LedgerEntry]:
     """The sheet's own camera tasks that it no longer has, whatever their state (--prune
     removes the live ones): the planning stage's rule for which tasks are the sheet's."""
+    if not delta.earlier:  # a first load: the ledger held none of the sheet's tasks
+        return []
     classes = run.loaded.checked.settings_classes
     keys = {camera_key(c, classes) for c in run.loaded.checked.cameras}
     inventory = Path(run.started.input_file).name

@@ -67,13 +67,16 @@ def open_run(
     for batch in planned.plan.batches:
         resolve(batch.content(), options.environment)  # an unset ${VAR} stops here
     _make_dir(run_dir)
+    # What a resume relies on is on disk before the first create: the diff as made (a
+    # resume applies it as is) and the journal's plan. The payload files, bytes a resume
+    # makes again from the sheet, are written while the first batches go (``runner``).
     if found is None:
         files.write_json(run_dir / DIFF, to_data(planned.delta), compact=True)  # never rewritten
-    payload_files = files.write_plan(run_dir / PAYLOADS, planned.plan)
     scrubber = Scrubber()
     journal = Journal(run_dir / JOURNAL, scrubber)
     api = (endpoint, project_id)
     started = _started(sheet, run_dir, previewed_plan, options, now=now, api=api)
+    payload_files = files.payload_names(planned.plan)
     journal.append_many([started, *_planned_events(planned, payload_files)])
     run = _run(run_dir, journal, scrubber, started, planned, options)
     return run if found is None else replace(run, registering=True, names_found=found)
@@ -256,6 +259,7 @@ def _planned_again(
     return SheetPlan(loaded, delta, batches_of(loaded, delta, options.plan_choices), target)
 
 
+@bulk  # a walk of every batch: no full collection of the inventory's objects in it
 def for_pass(run: Run) -> Run:
     """The run with what this pass creates: its batches not settled (secrets resolved and
     added to the scrubber), less those another run has taken since it was planned."""

@@ -19,12 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
+import anyio.to_thread
 import httpx
 import structlog
 
 from loader.bulk import frozen_heap
-from loader.errors import LoaderError
+from loader.errors import LoaderError, StorageError
 from loader.planning.delta import Delta
+from loader.report import files
 from loader.report.summaries import Observer, RunReport
 from loader.run import logs
 from loader.run.ahead import prepare_results
@@ -40,7 +42,7 @@ from loader.send.connect import Connection
 from loader.send.control import RunControl, Sender, SubmitOptions
 from loader.send.pacing import Clock, SystemClock
 from loader.state.events import RunStarted
-from loader.state.rundir import LOG
+from loader.state.rundir import LOG, PAYLOADS
 
 STOP_POLL = 0.1  # seconds between looks at Wiring.stop
 
@@ -176,6 +178,8 @@ async def _pass(
                 await step(run, sender)
             return Activity(stop_reason=client.refusal)
         async with anyio.create_task_group() as group:
+            written = anyio.Event()
+            group.start_soon(_write_payloads, run, written)
             group.start_soon(_prepare_results, run, recorder.answered)
             if threading.current_thread() is threading.main_thread():
                 group.start_soon(_watch_signals, sender.control, group.cancel_scope)
@@ -184,10 +188,30 @@ async def _pass(
             run = recorder.run = await register_first(run, sender)
             for step in steps:
                 await step(run, sender)
+            await written.wait()
             group.cancel_scope.cancel()
         control = sender.control
         stop_reason = control.stop_reason or client.refusal or run.canary_failed()
         return Activity(stop_reason=stop_reason, retries=control.retries, lookups=control.lookups)
+
+
+async def _write_payloads(run: Run, written: anyio.Event) -> None:
+    """Every batch's payload file, written on a worker thread while the first batches go.
+
+    The journal named them before anything was sent; their bytes are the plan's, which a
+    resume makes again from the unchanged sheet, so a resume writes them all again (a run
+    killed before they were all written leaves none torn: each is renamed into place).
+    A file that cannot be written is logged; the run goes on, the journal is its record.
+    """
+    names = [run.state.batches[b.name].file for b in run.plan.batches]
+    try:
+        await anyio.to_thread.run_sync(
+            files.write_payloads, run.run_dir / PAYLOADS, run.plan, names
+        )
+    except StorageError as exc:
+        structlog.get_logger().warning("bulkload.payloads_not_written", reason=exc.message)
+    finally:
+        written.set()
 
 
 async def _prepare_results(run: Run, answered: anyio.Event) -> None:

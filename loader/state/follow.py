@@ -274,7 +274,7 @@ def change_entries(
             note(
                 change.entry, "stopped (--prune)", state=LedgerState.STOPPED, task_state="STOPPING"
             )
-    sent_keys = {camera_key(c, classes) for c in sent}
+    sent_keys = {camera_key(c, classes) for c in sent} if delta.replaces else set()
     for change in delta.replaces.values():
         if done(Action.DELETE, change.entry) and change.key not in sent_keys:
             note(change.entry, "replaced", state=LedgerState.DELETED, task_state="")
