@@ -42,6 +42,8 @@ def report_plan(sheet: Path, options: RunOptions, *, refresh: bool) -> PlanRepor
     planned = plan_sheet(loaded, options.plan_choices, scope)
     drift = None if scope is None else run_drift.check_drift(loaded, options, planned.delta)
     written = files.write_plan(options.out, planned.plan) if options.out else []
+    if options.out:  # the registration's bodies beside the payloads (an old one removed)
+        files.write_registration(options.out, registration)
     return PlanReport(planned, drift, tuple(written), registration)
 
 
@@ -72,9 +74,8 @@ def plan_summary(report: PlanReport, *, creates: bool, detailed: bool) -> dict[s
 
 
 def write_plan_json(out: Path, report: PlanReport, summary: dict[str, Any]) -> None:
-    """plan.json beside the payload files ``--out`` wrote (and the registration's bodies)."""
+    """plan.json beside the payload files ``--out`` wrote."""
     planned = report.planned
-    files.write_registration(out, report.registration)
     files.write_plan_summary(
         out / "plan.json", summary, planned.plan, list(report.written), planned.delta.replaces
     )

@@ -116,6 +116,9 @@ def show_run(console: Console, report: RunReport) -> None:
         f"  refused [red]{counts['rejected']}[/]  not settled [yellow]{counts['unsettled']}[/]"
         f"{held}  retries {report.retries}  lookups {report.lookups}  ({report.seconds:.1f} s)"
     )
+    if report.registered:
+        done = "  ".join(f"{kind.replace('_', ' ')} {n}" for kind, n in report.registered.items())
+        console.print(f"registered in the project: {done}")
     console.print("camera rows: " + "  ".join(f"{s} {n}" for s, n in report.statuses.items() if n))
     if report.removed:
         removed = "  ".join(f"{s} {n}" for s, n in report.removed.items() if n)

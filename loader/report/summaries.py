@@ -46,6 +46,8 @@ class RunReport:
     counts: dict[str, int] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
     removed: dict[str, int] = field(default_factory=dict)  # cameras gone from the sheet
+    # What registering the sheet's names did (``Registration.counts``; a sheet of ids: {}).
+    registered: dict[str, int] = field(default_factory=dict)
 
 
 SKIPPED_CODES = frozenset(
@@ -272,7 +274,9 @@ def _clip(text: str, width: int) -> str:
 
 
 def format_run(report: RunReport) -> dict[str, Any]:
-    """The run summary (``summary.json`` and ``--json``)."""
+    """The run summary (``summary.json`` and ``--json``); ``registered`` only for a sheet
+    whose names were registered."""
+    registered = {"registered": report.registered} if report.registered else {}
     return {
         "run_dir": str(report.run_dir),
         "results": str(report.results),
@@ -285,6 +289,7 @@ def format_run(report: RunReport) -> dict[str, Any]:
         "lookups": report.lookups,
         "stop_reason": report.stop_reason,
         "resume": f"bulkload resume {report.run_dir}" if report.counts.get("unsettled") else None,
+        **registered,
     }
 
 

@@ -78,6 +78,7 @@ def finish(run: Run, activity: Activity, seconds: float) -> RunReport:
         retries=activity.retries,
         lookups=activity.lookups,
         counts=counts,
+        registered=run.registration.counts(),
         statuses=statuses,
         removed=removed,
     )

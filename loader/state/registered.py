@@ -7,11 +7,14 @@ ids its batches were planned with (``IdsFilled``). [no I/O]
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from loader.state import events as ev
 
 Key = tuple[str, str]  # (what, name): ("source", "Cam 1"), ("group", "Yard")
+_PLURALS = {"source": "sources", "group": "groups", "join": "joined", "update": "updated"}
+_PLURALS |= {"delete": "deleted"}
 
 
 @dataclass
@@ -38,6 +41,14 @@ class Registration:
     def in_doubt(self) -> list[Key]:
         """Calls sent with no answer journaled: they may have been carried out."""
         return [k for k in self.sent if k not in self.done and k not in self.refused]
+
+    def counts(self) -> dict[str, int]:
+        """What the registration did, by kind (``sources``, ``groups`` registered,
+        ``joined``, ``updated``, ``deleted``, ``refused``, ``in_doubt``); only the kinds
+        that happened: a sheet of ids has none."""
+        done = Counter(_PLURALS.get(what, what) for what, _ in self.done)
+        done.update(refused=len(self.refused), in_doubt=len(self.in_doubt()))
+        return {kind: n for kind, n in done.items() if n}
 
     def created(self, what: str) -> dict[str, str]:
         """Names this run created (``what``: source or group) -> their ids."""

@@ -129,6 +129,7 @@ def test_plan_out_writes_the_bodies_with_secrets_as_references(tmp_path: Path) -
     report = _report("ivms4200_devices.csv")
     summary = plan_summary(report, creates=False, detailed=False)
 
+    write_registration(tmp_path, report.registration)  # as report_plan does with --out
     write_plan_json(tmp_path, report, summary)
 
     text = (tmp_path / REGISTRATION_FILE).read_text(encoding="utf-8")

@@ -16,6 +16,7 @@ import pytest
 
 from loader.commands.plan import report_plan
 from loader.errors import ConfigError
+from loader.report.summaries import format_run
 from loader.run.options import RunOptions
 from loader.run.runner import start_run
 from loader.send.credentials import Credentials
@@ -86,6 +87,8 @@ def test_a_sheet_of_names_and_urls_is_registered_then_loaded(tmp_path: Path) -> 
     listed = pd.read_excel(results, sheet_name="Registered", dtype=str, engine="openpyxl")
 
     assert (report.exit_code, tasks) == (0, 8)
+    assert report.registered == {"groups": 1, "sources": 8}
+    assert format_run(report)["registered"] == {"groups": 1, "sources": 8}
     assert (sources, groups) == (Counter(STREETS), Counter({"bulkload": 1}))
     assert cameras[["Camera", "api.video_source_id", "api.group"]].values.tolist() == [
         [name, ids[name], group_id] for name in STREETS
@@ -110,7 +113,7 @@ def test_a_second_plan_and_run_have_nothing_to_do(tmp_path: Path) -> None:
         sent = [(r.method, r.path) for r in sim.state.requests[before:] if r.method != "GET"]
 
     assert plan.registration is not None
-    assert (plan.registration.empty, plan.sheet.delta.counts()["create"], plan.pending) == (
+    assert (plan.registration.empty, plan.planned.delta.counts()["create"], plan.pending) == (
         True,
         0,
         {},
@@ -128,7 +131,7 @@ def test_plan_shows_what_a_run_would_register_and_registers_nothing(tmp_path: Pa
         methods = {r.method for r in sim.state.requests}
 
     assert plan.registration is not None
-    assert (plan.registration.lines(), plan.sheet.delta.counts()["create"], methods) == (
+    assert (plan.registration.lines(), plan.planned.delta.counts()["create"], methods) == (
         ["+ 8 video sources", "+ 1 group"],
         8,
         {"GET"},
@@ -244,7 +247,7 @@ def test_a_changed_stream_address_is_updated_in_place_once(tmp_path: Path) -> No
     assert "street-3b" in address
     assert plan.registration is not None
     assert plan.registration.empty
-    assert plan.sheet.delta.counts()["create"] == 0
+    assert plan.planned.delta.counts()["create"] == 0
 
 
 @pytest.mark.parametrize(
