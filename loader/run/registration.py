@@ -111,14 +111,22 @@ def found_ids(found: Found) -> tuple[dict[str, str], dict[str, str]]:
     return dict(found.plan.found_sources), dict(found.plan.found_groups)
 
 
-def as_planned(loaded: Loaded, options: RunOptions) -> tuple[Loaded, RegistrationPlan | None]:
+def as_planned(
+    loaded: Loaded,
+    options: RunOptions,
+    *,
+    clock: Clock | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[Loaded, RegistrationPlan | None]:
     """The sheet as ``bulkload plan`` and the Plan page show it against the project: the
     names found filled, those to register as placeholders, the registration planned and
     its quota checked (over it: refused as the run would be, exit 2). Without an endpoint
-    and project, or a sheet of ids: as it is, nothing asked."""
+    and project, or a sheet of ids: as it is, nothing asked. ``clock`` and ``transport``:
+    a run's wiring (the page's tests plug in theirs)."""
     if options.ledger_scope() is None or loaded.checked.registration is None:
         return loaded, None
-    found = find_and_plan(loaded, options.connection(), clock=SystemClock())
+    connection = options.connection()
+    found = find_and_plan(loaded, connection, clock=clock or SystemClock(), transport=transport)
     if found is None:
         return loaded, None
     check_quota(found.plan, found.sources, found.groups)

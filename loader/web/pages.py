@@ -10,6 +10,7 @@ every state change is a POST that passed the CSRF check.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -273,7 +274,8 @@ class Pages:
             return None, sheet.failure
         loaded, options = sheet.loaded, choices.applied(self.desk.base)
         try:
-            return await to_thread.run_sync(plan_view, loaded, options), None
+            view = partial(plan_view, loaded, options, wiring=self.desk.wiring)
+            return await to_thread.run_sync(view), None
         except LoaderError as exc:
             return None, Failure(exc.message, exc.hint)
 

@@ -27,6 +27,7 @@ from loader.report.summaries import format_plan
 from loader.run.options import LedgerScope, RunOptions
 from loader.run.plan import PlanReport, plan_sheet
 from loader.run.registration import as_planned
+from loader.run.runner import Wiring
 from loader.web.outcomes import reason_words
 from loader.web.registering import registration_view
 from loader.web.words import spoken_fields, typed_in_sheet
@@ -48,15 +49,21 @@ PRUNE_WORDS: Final = {"": "keep them running", "stop": "stop them", "delete": "d
 
 
 def plan_view(
-    loaded: Loaded, options: RunOptions, registration: RegistrationPlan | None = None
+    loaded: Loaded,
+    options: RunOptions,
+    registration: RegistrationPlan | None = None,
+    wiring: Wiring | None = None,
 ) -> dict[str, Any]:
     """Everything the Plan and Send pages show of a sheet's plan with these options, as
     ``bulkload plan`` makes it (prune, retry-failed, payload cap; against the ledger when
     the server's environment names the endpoint and project); ``registration``: what
     registering the sheet's cameras sends (else found in the project, when the server's
-    environment names it, as ``bulkload plan`` finds it)."""
+    environment names it, as ``bulkload plan`` finds it, through ``wiring``)."""
     if registration is None:
-        loaded, registration = as_planned(loaded, options)
+        plugged = wiring or Wiring()
+        loaded, registration = as_planned(
+            loaded, options, clock=plugged.clock, transport=plugged.transport
+        )
     planned = plan_sheet(loaded, options.plan_choices, options.ledger_scope())
     return present(PlanReport(planned, registration=registration), prune=options.prune)
 

@@ -67,8 +67,9 @@ async def test_the_plan_page_says_how_named_cameras_are_found(web: Any) -> None:
 
 
 async def test_send_asks_before_registering(web: Any) -> None:
-    """Send answers a page that says what would be registered, and nothing starts; a
-    stale token asks again; the token of that very page starts the run."""
+    """Send says what the project lacks (found through the page's own wiring) and answers
+    a page that asks, and nothing starts; a stale token asks again; the token of that very
+    page starts the run."""
     transport = httpx.ASGITransport(app=create_sim(SimConfig()))
     wiring = Wiring(clock=FakeClock(), transport=transport)
     async with web(wiring=wiring, environment=sim_environment()) as page:
@@ -83,13 +84,13 @@ async def test_send_asks_before_registering(web: Any) -> None:
         await page.client.get(f"{confirmed.headers['location']}/events")
 
     assert _text(send_page, "send-registration") == (
-        "the sheet's cameras the project lacks, found by their names in “Camera”: the next"
-        " page asks before anything is registered."
+        "+ 8 video sources, + 1 group, ~ 0 cameras joining groups in project sim-project:"
+        " the next page asks before anything is registered."
     )
     assert (asked.status_code, _text(asked.text, "confirm-registration")) == (
         200,
-        "This run would register the cameras the project lacks before any task."
-        " Nothing has been sent yet.",
+        "This run would register 8 video sources and 1 group in project sim-project before"
+        " any task. Nothing has been sent yet.",
     )
     assert "project <b>sim-project</b>" in asked.text
     assert runs_after_asking == ["ledger.sqlite", "uploads"]  # no run directory
