@@ -143,12 +143,16 @@ def check(
         values: list[Any] = frame[name].to_numpy()[positions].tolist()
         return values
 
+    # A camera's position and Excel row are numbers of the same range: taken from one
+    # pool of ints, the two fields of a million cameras share a million int objects (32 MB).
+    excel_rows = frame[ROW].to_numpy()[positions]
+    pool = list(range(max(len(frame), int(excel_rows.max(initial=0)) + 1)))
     camera_list = list(  # made in C (``_make``), no Python frame per camera
         map(
             Camera._make,
             zip(
-                positions.tolist(),
-                valid(ROW),
+                list(map(pool.__getitem__, positions.tolist())),
+                list(map(pool.__getitem__, excel_rows.tolist())),
                 valid("group"),
                 valid("video_source_id"),
                 [roi or None for roi in valid("target_roi")],
