@@ -22,7 +22,7 @@ from pathlib import Path
 
 from loader.bulk import paused_gc
 from loader.check import load as loading
-from loader.check.mapping import choosable
+from loader.check.mapping import bundled
 from loader.commands.plan import plan_summary, write_plan_json
 from loader.model.secrets import SecretTable
 from loader.read.guard import Limits
@@ -51,7 +51,7 @@ def main(path: Path, engine: str) -> None:
     with paused_gc():
         book = read_workbook(path, engine=engine, limits=Limits(max_bytes=2**31))  # type: ignore[arg-type]
         mark("read (parse, trim)")
-        mapping, chosen = loading.choose_mapping(book, choosable())
+        mapping, chosen = loading.choose_mapping(book, bundled())
         lookups = loading._lookups(book, mapping)
         secrets = SecretTable()
         cameras = loading._mapped(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loader.bulk import bulk
 from loader.commands.refresh import learn_project
 from loader.commands.terminal import escape
 from loader.planning.batches import name_prefix
@@ -47,6 +48,7 @@ def report_plan(sheet: Path, options: RunOptions, *, refresh: bool) -> PlanRepor
     return PlanReport(planned, drift, tuple(written), registration)
 
 
+@bulk  # the collector, left on, walks the million cameras again for nothing
 def plan_summary(report: PlanReport, *, creates: bool, detailed: bool) -> dict[str, Any]:
     """The report as ``--json`` prints it and plan.json holds it (``creates``: every
     camera to create listed, as ``--json`` lists them)."""
@@ -73,6 +75,7 @@ def plan_summary(report: PlanReport, *, creates: bool, detailed: bool) -> dict[s
     }
 
 
+@bulk  # the same: the rows of every batch are lists of a million ints
 def write_plan_json(out: Path, report: PlanReport, summary: dict[str, Any]) -> None:
     """plan.json beside the payload files ``--out`` wrote."""
     planned = report.planned

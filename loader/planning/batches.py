@@ -118,7 +118,22 @@ def dumps(body: dict[str, Any]) -> bytes:
 
 def minimum_batches(cameras: Sequence[Camera]) -> int:
     """The fewest batches the count rules allow for these (distinct) cameras."""
-    per_group = Counter(map(_CLASS_AND_GROUP, cameras))  # counted in C
+    return _fewest(Counter(map(_CLASS_AND_GROUP, cameras)))  # counted in C
+
+
+def planned_minimum(plan: Plan) -> int:
+    """``minimum_batches`` of the cameras ``plan`` sends, counted an entry at a time (its
+    cameras share a group and a settings class): not a Python step per camera."""
+    per_group: Counter[tuple[int, str]] = Counter()
+    for batch in plan.batches:
+        for entry in batch.entries:
+            if entry.cameras:
+                per_group[_CLASS_AND_GROUP(entry.cameras[0])] += len(entry.cameras)
+    return _fewest(per_group)
+
+
+def _fewest(per_group: Counter[tuple[int, str]]) -> int:
+    """The fewest batches for these camera counts by settings class and group."""
     entries: dict[int, int] = {}
     for (settings_class, _), count in per_group.items():
         entries[settings_class] = entries.get(settings_class, 0) + math.ceil(

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
+from loader.bulk import bulk
 from loader.model.cameras import Camera, LedgerEntry, LedgerKey, LedgerState, SettingsClass
 from loader.model.changes import NO_POSITION, Change, FieldChange
 from loader.model.vias import RESTARTABLE_TASK_STATES
@@ -162,6 +163,7 @@ def camera_key(camera: Camera, settings_classes: Sequence[SettingsClass]) -> Led
     return (camera.group, camera.video_source_id, service)
 
 
+@bulk
 def partition(
     cameras: Sequence[Camera],
     settings_classes: Sequence[SettingsClass],

@@ -18,7 +18,7 @@ from loader.check.validate import Checked
 from loader.model.cameras import RowStatus
 from loader.model.problems import Problem, Severity
 from loader.model.vias import TaskSettings
-from loader.planning.batches import Plan, minimum_batches
+from loader.planning.batches import Plan, planned_minimum
 from loader.planning.registration import RegistrationPlan
 from loader.state.events import Event
 from loader.state.runstate import RunState
@@ -125,9 +125,7 @@ def format_plan(
         **summary,
         "batches": batches,
         "batch_count": len(plan.batches),
-        "minimum_batches": minimum_batches(
-            [c for b in plan.batches for e in b.entries for c in e.cameras]
-        ),  # of what is sent: cameras the ledger holds as unchanged are not
+        "minimum_batches": planned_minimum(plan),  # of what is sent, not the whole sheet
         "cameras": plan.camera_count,
         "entries": plan.entry_count,
         "settings_classes": len(plan.settings_classes),

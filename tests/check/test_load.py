@@ -11,6 +11,7 @@ import pytest
 from loader.check.load import load
 from loader.check.validate import STATUS
 from loader.errors import ConfigError, InputError
+from loader.model.cameras import RowStatus
 from tests.conftest import FLAT_MAPPING, SAMPLES, TWO_SHEET_MAPPING, XlsxWriter
 
 FLAT = FLAT_MAPPING
@@ -390,3 +391,16 @@ def test_a_header_repeated_in_other_case_is_skipped_wherever_it_is(tmp_path: Pat
 
     skipped = [(p.row, p.code) for p in checked.problems if p.severity == "info"]
     assert (skipped, len(checked.cameras)) == ([(1502, "repeated-header")], 2999)
+
+
+def test_counts_follow_the_rows_they_were_counted_on() -> None:
+    """``count`` counts the statuses once, and again when the rows are replaced."""
+    checked = load(SAMPLES / "legacy_vms_export.xlsx", "vms-flat").checked
+    statuses = Counter(checked.rows[STATUS].tolist())
+    before = [checked.count(s) for s in RowStatus]
+    checked.rows = checked.rows.assign(**{STATUS: RowStatus.REJECTED.value})
+
+    assert (before, [checked.count(s) for s in RowStatus]) == (
+        [statuses[s.value] for s in RowStatus],
+        [0, len(checked.rows), 0],
+    )

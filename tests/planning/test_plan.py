@@ -14,7 +14,7 @@ from loader.check.schedule import weekly_schedule_from_rules
 from loader.check.validate import Camera, SettingsClass
 from loader.errors import ConfigError
 from loader.model.vias import BatchTaskRequest, TaskSettings
-from loader.planning.batches import Plan, dumps, minimum_batches, plan
+from loader.planning.batches import Plan, dumps, minimum_batches, plan, planned_minimum
 
 NIGHTS = weekly_schedule_from_rules(
     [((5,), (("22:00:00", "06:00:00"),)), ((7,), (("23:00:00", "01:30:00"),))], "+08:00"
@@ -167,6 +167,18 @@ def test_minimum_counts_entries_per_settings_class() -> None:
     cameras = _cameras([(0, 250)] * 40 + [(1, 5)] * 3)
 
     assert minimum_batches(cameras) == math.ceil(120 / 100) + 1 == 3
+
+
+@pytest.mark.parametrize("canary", [None, 30, 130])
+def test_planned_minimum_counts_by_entry_what_minimum_batches_counts_by_camera(
+    canary: int | None,
+) -> None:
+    """A plan's minimum, counted an entry at a time, is that of every camera it sends."""
+    cameras = _cameras([(0, 250)] * 40 + [(1, 5)] * 3 + [(2, 101), (0, 7)])
+    planned = plan(cameras, SETTINGS, canary=canary)
+    sent = [c for b in planned.batches for e in b.entries for c in e.cameras]
+
+    assert planned_minimum(planned) == minimum_batches(sent) == 4
 
 
 @given(
