@@ -120,17 +120,8 @@ class LedgerFollower:
         are left out (send anew), and so are those of batches given up before they were
         ever sent (the API refused the run, or another run took their cameras).
         """
-        delta, state = self.delta, self.state
-        maybe_created = {
-            name
-            for name, batch in state.batches.items()
-            if batch.status in (BatchStatus.ACCEPTED, BatchStatus.IN_DOUBT)
-        }
-        never_sent = {
-            name
-            for name, batch in state.batches.items()
-            if batch.status == BatchStatus.REJECTED and not batch.attempts
-        }
+        delta, cameras = self.delta, list(cameras)
+        maybe_created, never_sent = self._sent_fates(result, cameras)
         exists = (CameraStatus.LOADED, CameraStatus.REPLACED)
         entries = []
         for camera in cameras:
@@ -165,6 +156,17 @@ class LedgerFollower:
                 )
             )
         return entries
+
+    def _sent_fates(self, result: Outcomes, cameras: Iterable[Camera]) -> tuple[set[str], set[str]]:
+        """Of the batches the ``cameras`` are in: those maybe created (accepted, in doubt) and
+        those given up unsent. Only their own batches are looked at: the follower asks after
+        every event, and a look at every batch each time grew with the square of the run."""
+        names = {str(result.batch[c.position]) for c in cameras}
+        found = [(n, b) for n in names if (b := self.state.batches.get(n)) is not None]
+        maybe = (BatchStatus.ACCEPTED, BatchStatus.IN_DOUBT)
+        maybe_created = {n for n, b in found if b.status in maybe}
+        never_sent = {n for n, b in found if b.status == BatchStatus.REJECTED and not b.attempts}
+        return maybe_created, never_sent
 
     def _created_task(self, batch: str, source: str) -> tuple[str, str]:
         """The task this run's batch created for a camera, as observed: (id, name)."""
