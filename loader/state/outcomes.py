@@ -96,9 +96,10 @@ class Outcomes:
         message: str,
     ) -> None:
         """``set`` of many rows to the same outcome, in one step per field."""
-        self.status[positions], self.batch[positions] = status, batch
-        self.batch_id[positions], self.task_state[positions] = batch_id, task_state
-        self.message[positions] = message
+        at = np.asarray(positions, dtype=np.intp)  # once: a list is converted at each use
+        self.status[at], self.batch[at] = status, batch
+        self.batch_id[at], self.task_state[at] = batch_id, task_state
+        self.message[at] = message
 
     def counts(self) -> dict[str, int]:
         found = Counter(self.status.tolist())
