@@ -120,25 +120,20 @@ class LedgerFollower:
         are left out (send anew), and so are those of batches given up before they were
         ever sent (the API refused the run, or another run took their cameras).
         """
-        delta, state = self.delta, self.state
-        maybe_created = {
-            name
-            for name, batch in state.batches.items()
-            if batch.status in (BatchStatus.ACCEPTED, BatchStatus.IN_DOUBT)
-        }
-        never_sent = {
-            name
-            for name, batch in state.batches.items()
-            if batch.status == BatchStatus.REJECTED and not batch.attempts
-        }
+        delta, cameras = self.delta, list(cameras)
+        status_of, batch_of, fingerprints = result.status, result.batch, delta.fingerprints
+        names = {str(batch_of[c.position]) for c in cameras}
+        maybe_created, never_sent = self._sent_fates(names)
+        created = self._created_tasks(names)
         exists = (CameraStatus.LOADED, CameraStatus.REPLACED)
+        run, inventory, services = self.run, self.inventory, self.services
         entries = []
-        for camera in cameras:
-            at = camera.position
-            status, batch = result.status[at], str(result.batch[at])
+        for camera in cameras:  # a tuple made by position: the end makes one per camera
+            at, source = camera.position, camera.video_source_id
+            status, batch = status_of[at], str(batch_of[at])
             if batch in never_sent:  # given up unsent: a later run sends it
                 continue
-            task_id, task_name = self._created_task(batch, camera.video_source_id)
+            task_id, task_name = created.get((batch, source), ("", ""))
             if status in exists or (at in delta.replaces and task_id):
                 ledger_state = LedgerState.LOADED
             elif status == CameraStatus.FAILED:
@@ -150,30 +145,43 @@ class LedgerFollower:
             entries.append(
                 LedgerEntry(
                     camera.group,
-                    camera.video_source_id,
-                    self.services[camera.settings_class],
-                    delta.fingerprints[at],
+                    source,
+                    services[camera.settings_class],
+                    fingerprints[at],
                     ledger_state,
-                    self.run,
+                    run,
                     batch,
                     str(result.batch_id[at]),
                     str(result.message[at]),
-                    inventory=self.inventory,
-                    task_id=task_id,
-                    task_name=task_name,
-                    task_state=str(result.task_state[at]),
+                    "",
+                    inventory,
+                    task_id,
+                    task_name,
+                    str(result.task_state[at]),
                 )
             )
         return entries
 
-    def _created_task(self, batch: str, source: str) -> tuple[str, str]:
-        """The task this run's batch created for a camera, as observed: (id, name)."""
-        state = self.state.batches.get(batch)
-        found = (state.task_ids or {}).get(source) if state is not None else None
-        if not found:
-            return "", ""
-        task_id = found[0][0]
-        return task_id, self.state.task_names.get(task_id, "")
+    def _sent_fates(self, names: Iterable[str]) -> tuple[set[str], set[str]]:
+        """Of these batches: those maybe created (accepted, in doubt) and those given up
+        unsent. Only the cameras' own batches are looked at: the follower asks after every
+        event, and a look at every batch each time grew with the square of the run."""
+        found = [(n, b) for n in names if (b := self.state.batches.get(n)) is not None]
+        maybe = (BatchStatus.ACCEPTED, BatchStatus.IN_DOUBT)
+        maybe_created = {n for n, b in found if b.status in maybe}
+        never_sent = {n for n, b in found if b.status == BatchStatus.REJECTED and not b.attempts}
+        return maybe_created, never_sent
+
+    def _created_tasks(self, batches: Iterable[str]) -> dict[tuple[str, str], tuple[str, str]]:
+        """The tasks these batches created, as observed: (batch, camera) -> (id, name)."""
+        names = self.state.task_names
+        created = {}
+        for batch in batches:
+            state = self.state.batches.get(batch)
+            for source, found in ((state.task_ids or {}) if state is not None else {}).items():
+                if found:
+                    created[(batch, source)] = (found[0][0], names.get(found[0][0], ""))
+        return created
 
     def _key(self, camera: Camera) -> LedgerKey:
         return camera_key(camera, self.classes)

@@ -86,6 +86,21 @@ class Outcomes:
         self.batch[position], self.batch_id[position] = batch, batch_id
         self.task_state[position], self.message[position] = task_state, message
 
+    def fill(
+        self,
+        positions: list[int],
+        status: str,
+        batch: str,
+        batch_id: str,
+        task_state: str,
+        message: str,
+    ) -> None:
+        """``set`` of many rows to the same outcome, in one step per field."""
+        at = np.asarray(positions, dtype=np.intp)  # once: a list is converted at each use
+        self.status[at], self.batch[at] = status, batch
+        self.batch_id[at], self.task_state[at] = batch_id, task_state
+        self.message[at] = message
+
     def counts(self) -> dict[str, int]:
         found = Counter(self.status.tolist())
         return {s: found.get(s, 0) for s in STATUSES}
@@ -169,10 +184,10 @@ def _from_validation(result: Outcomes, loaded: Loaded) -> None:
                 problem.severity == Severity.ERROR and not notes[key].startswith("E")
             ):
                 notes[key] = ("E" if problem.severity == Severity.ERROR else "W") + problem.message
-    for position, status in enumerate(statuses):
-        if status == RowStatus.REJECTED.value or status == RowStatus.DUPLICATE.value:
-            note = notes.get((str(sheets[position]), int(rows[position])), " ")[1:]
-            result.set(position, str(status), message=note)
+    kept_out = np.isin(statuses, [RowStatus.REJECTED.value, RowStatus.DUPLICATE.value])
+    for position in np.flatnonzero(kept_out).tolist():  # a look at each row took a second
+        note = notes.get((str(sheets[position]), int(rows[position])), " ")[1:]
+        result.set(position, str(statuses[position]), message=note)
 
 
 def _held_message(earlier: Earlier, entry: LedgerEntry) -> str:
@@ -222,6 +237,10 @@ def _from_batch(result: Outcomes, batch: BatchState, cameras: list[tuple[int, st
         return
     named = attribute_errors(batch.error_list, {source for _, source in cameras})
     unexplained = max(batch.failed - len(named), 0)
+    if not named and not unexplained:  # every camera loaded: set at once, not row by row
+        note = "found by name after an unclear answer" if batch.found_by_lookup else ""
+        result.fill([p for p, _ in cameras], CameraStatus.LOADED, name, batch_id, "", note)
+        return
     for position, source in cameras:
         if source in named:
             result.set(position, CameraStatus.FAILED, name, batch_id, "", named[source])
