@@ -31,6 +31,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from bench_submit import inventory  # the throughput bench's one-camera groups
+
 import loader
 from loader.run.options import RunOptions
 from loader.run.runner import start_run
@@ -40,26 +42,6 @@ from loader.state.events import BatchAmbiguous, BatchLookedUp
 from loader.state.journal import read_events
 
 MIX = {"5xx-before": 0.10, "commit-reset": 0.05, "reset-before": 0.05}
-MAPPING = """
-name = "bench"
-[cameras.columns]
-video_source_id = { column = "Camera", required = true }
-group = { column = "Group", required = true }
-[task]
-service_name = "c-smoke-and-fire-cloud"
-service_version = "3.0"
-event_center = true
-"""
-
-
-def inventory(folder: Path, batches: int) -> tuple[Path, Path]:
-    """A CSV of ``batches`` x 100 one-camera groups (one payload per 100 groups)."""
-    sheet = folder / "bench.csv"
-    rows = [f"cam-{n:07d},grp-{n:07d}" for n in range(batches * 100)]
-    sheet.write_text("Camera,Group\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    mapping = folder / "bench.toml"
-    mapping.write_text(MAPPING, encoding="utf-8")
-    return sheet, mapping
 
 
 def measure(folder: Path, batches: int, rate: float, latency: float, seed: int) -> dict[str, float]:
