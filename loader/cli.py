@@ -188,7 +188,7 @@ def mappings(
     from loader.report.console import show_mapping, show_mappings
 
     if init is not None:  # the logic is loader/check/starter.py
-        from loader.check.starter import write_starter
+        from loader.commands.starter import write_starter
 
         err().print(escape(guarded(lambda: write_starter(init, out))))
     elif name is None:

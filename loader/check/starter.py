@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from pathlib import Path
-from typing import Final, TextIO
+from typing import Final
 
 import pandas as pd
 
-from loader.errors import ConfigError
 from loader.read.layout import column_letter, find_header, looks_like_data
-from loader.read.sheets import InputBook, read_workbook
+from loader.read.sheets import InputBook
 
 # Header words that suggest a field, most telling first (folded: no case, no spaces).
 GUESSES: Final = (
@@ -130,21 +127,3 @@ def _guess(headers: list[str]) -> dict[str, str]:
 def _quoted(text: str) -> str:
     """A TOML basic string (JSON's escapes are TOML's)."""
     return json.dumps(text, ensure_ascii=False)
-
-
-def write_starter(sheet: Path, out: Path | None, stdout: TextIO | None = None) -> str:
-    """Read ``sheet`` and write its starter mapping to ``out`` (refused if it exists) or
-    to ``stdout`` (this process's by default); the line the command shows on stderr."""
-    text = starter_mapping(read_workbook(sheet))
-    if out is None:
-        (stdout or sys.stdout).write(text)
-        return f"starter mapping for {sheet.name} written above; check it before use"
-    if out.exists():
-        raise ConfigError(
-            f"{out} exists; a starter never overwrites a mapping", hint="name another --out"
-        )
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot write {out}: {exc}") from exc
-    return f"starter mapping written: {out}  (then: bulkload validate {sheet} -m {out})"
