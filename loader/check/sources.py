@@ -43,7 +43,7 @@ from loader.check.registration import (
     stream_url_problem,
     tag_problems,
 )
-from loader.model.problems import Problem, Severity, shown
+from loader.model.problems import Problem, Severity
 from loader.model.registering import SheetGroup, SheetRegistration, SourceRow
 from loader.model.secrets import SecretTable
 from loader.model.sources import (
@@ -276,14 +276,15 @@ def gather(
     policy = mapping.registration.large_groups
     problems = group_size_problems(dict(members), policy)
     refused = {p.value for p in problems if p.severity is Severity.ERROR}
-    part_of = _parts(members, refused, policy)
+    split = _split_all(members, refused, policy)
+    part_of = _parts(split)
     rejected = np.array([p for p in valid.tolist() if group_names[p] in refused], dtype=np.int64)
     descriptions = _descriptions(rows, group_names, valid)
     groups = tuple(
         SheetGroup(
             part, tuple(m), descriptions.get(sheet_name, ""), sheet_name * (part != sheet_name)
         )
-        for sheet_name, parts in _split_all(members, refused, policy).items()
+        for sheet_name, parts in split.items()
         for part, m in parts
     )
     kept = [p for p in valid.tolist() if group_names[p] not in refused]
@@ -305,13 +306,12 @@ def _split_all(
     }
 
 
-def _parts(
-    members: dict[str, list[str]], refused: set[str], policy: GroupSplit
-) -> dict[tuple[str, str], str]:
-    """(sheet group, camera name) -> the registered group the camera joins."""
+def _parts(split: dict[str, list[tuple[str, tuple[str, ...]]]]) -> dict[tuple[str, str], str]:
+    """(sheet group, camera name) -> the registered group the camera joins (``split``:
+    ``_split_all``'s parts)."""
     return {
         (name, member): part
-        for name, parts in _split_all(members, refused, policy).items()
+        for name, parts in split.items()
         for part, names in parts
         for member in names
     }
@@ -385,12 +385,3 @@ def _stream(value: dict[str, str]) -> Stream | None:
     if value["edge_camera_id"]:
         return EdgeCamera(value["edge_camera_id"])
     return None
-
-
-def describe_way(stream: Stream | None) -> str:
-    """How a row registers, in words for a plan ("" when it cannot)."""
-    if stream is None:
-        return ""
-    if isinstance(stream, UrlStream):
-        return f"stream address {shown(stream.address)}"
-    return f"{stream.type} source"

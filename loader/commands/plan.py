@@ -42,8 +42,9 @@ def report_plan(sheet: Path, options: RunOptions, *, refresh: bool) -> PlanRepor
     loaded, registration = as_planned(loaded, options)
     planned = plan_sheet(loaded, options.plan_choices, scope)
     drift = None if scope is None else run_drift.check_drift(loaded, options, planned.delta)
-    written = files.write_plan(options.out, planned.plan) if options.out else []
-    if options.out:  # the registration's bodies beside the payloads (an old one removed)
+    written: list[str] = []
+    if options.out:  # the payloads, and the registration's bodies (an old one removed)
+        written = files.write_plan(options.out, planned.plan)
         files.write_registration(options.out, registration)
     return PlanReport(planned, drift, tuple(written), registration)
 

@@ -6,9 +6,9 @@ When a sheet is mapped, each distinct secret value is replaced in the rows by a 
 ``${BULKLOAD_SHEET_SECRET_<n>}`` (n counts distinct values in the order they first appear),
 and the value is kept only in this in-memory table. From then on rows, problems, payload
 files, the journal, results and messages hold the reference, exactly like a ``${VAR}`` the
-user wrote. The sender resolves references at send time only: it builds its environment
-as ``collections.ChainMap(dict(secrets), os.environ)`` and hands it to
-``loader.send.registry.SourceRegistry``, whose ``resolve`` fills every ``${...}`` of a
+user wrote. The sender resolves references at send time only: its environment is the
+process's variables with these values over them (``run.registration.environment``), handed
+to ``loader.send.registry.SourceRegistry``, whose ``resolve`` fills every ``${...}`` of a
 ``type_config`` and notes the values for the run's scrubber. A resume reads the same sheet
 again, so the same values get the same numbers.
 """

@@ -34,13 +34,10 @@ import pandas as pd
 from loader.bulk import bulk
 from loader.errors import ConfigError
 from loader.model.cameras import Camera, SettingsClass
+from loader.model.limits import DEFAULT_MAX_PAYLOAD_BYTES
 from loader.model.vias import MAX_GROUPS_PER_BATCH, MAX_SOURCES_PER_GROUP
 
 HASH_CHARS: Final = 12
-# The API gateway refuses a body over 12 MB with 413 APIG.0201 ("Request entity too large",
-# research notes section 6); AK/SK signing has the same limit. 10 MiB leaves room for
-# headers and for webhook header values resolved at send time.
-DEFAULT_MAX_PAYLOAD_BYTES: Final = 10 * 1024 * 1024
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _CLASS_AND_GROUP: Final = itemgetter(
     Camera._fields.index("settings_class"), Camera._fields.index("group")

@@ -38,8 +38,9 @@ async def apply_changes(run: Run, sender: Sender) -> None:
     pass's limit in flight, which its creates use at the same time)."""
     if sender.control.stopping:  # stopped during the creates: resume applies the changes
         return
-    if unfound(run.changes_named()):
-        await find_task_ids(run, sender)
+    missing = unfound(run.changes_named())
+    if missing:
+        await find_task_ids(run, sender, missing)
     jobs = change_jobs(run)
     if jobs:
         await Changer(sender).run(jobs)
@@ -69,15 +70,16 @@ def unfound(delta: Delta) -> list[TaskChange]:
     return [c for c in changes if not (c.entry.task_id and c.entry.task_name)]
 
 
-async def find_task_ids(run: Run, sender: Sender) -> None:
+async def find_task_ids(run: Run, sender: Sender, missing: list[TaskChange]) -> None:
     """Task ids (and names) of changes whose ledger entry knows only their batch: the
     names of their groups' video sources (ListVideoSources, 200 a page), then one
     ListTasks (1,000 a page) per batch joined by those names; ShowTaskInfo only for the
     tasks the names leave open that may be a changed camera's (never the rest of the
     batch: that was one request per task of an untouched camera). A camera with two
     tasks in one batch (two of its groups) stays unfound: its change is reported as not
-    applied, never sent to the wrong task. A pass lists a batch once."""
-    changes = [c for c in unfound(run.changes_named()) if c.entry.batch_id not in run.found.listed]
+    applied, never sent to the wrong task. A pass lists a batch once. ``missing``: the
+    ``unfound`` changes of the run's named diff."""
+    changes = [c for c in missing if c.entry.batch_id not in run.found.listed]
     batch_ids = {c.entry.batch_id for c in changes if c.entry.batch_id}
     if not batch_ids:
         return

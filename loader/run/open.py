@@ -163,9 +163,11 @@ def _run(
     started: RunStarted,
     planned: SheetPlan,
     options: RunOptions,
+    events: list[Event] | None = None,
 ) -> Run:
-    """The run over its journal's folds, with its ledger following them."""
-    events = list(journal.events())
+    """The run over its journal's folds (``events``: the journal's, when already read),
+    with its ledger following them."""
+    events = list(journal.events()) if events is None else events
     state, found = replay(events), FoundTasks(events)
     ledger = LedgerFollower(
         options.ledger, started, planned.loaded, planned.plan, planned.delta, state
@@ -214,7 +216,8 @@ def reopen_run(run_dir: Path, base: RunOptions) -> Run:
         )
     scrubber = Scrubber()
     journal = Journal(run_dir / JOURNAL, scrubber)
-    started = replay(journal.events()).started
+    events = list(journal.events())  # read once: the folds below and the run's share them
+    started = next((e for e in events if isinstance(e, RunStarted)), None)  # the first
     if started is None:
         raise ConfigError(
             f"the journal in {run_dir} has no RunStarted event", hint="start a new run"
@@ -226,9 +229,9 @@ def reopen_run(run_dir: Path, base: RunOptions) -> Run:
         started.options, endpoint=started.endpoint, project_id=started.project_id
     )
     options = options.with_mapping(started.mapping)
-    registration = registered.fold(list(journal.events()))
+    registration = registered.fold(events)
     planned = _planned_again(run_dir, started, options, registration)
-    run = _run(run_dir, journal, scrubber, started, planned, options)
+    run = _run(run_dir, journal, scrubber, started, planned, options, events)
     if planned.loaded.checked.registration is not None and registration.filled is None:
         run = replace(run, registering=True)  # registration unfinished: it goes on first
     if [b.name for b in planned.plan.batches] != list(run.state.batches):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from loader.errors import ConfigError
-from loader.planning.batches import DEFAULT_MAX_PAYLOAD_BYTES
+from loader.model.limits import DEFAULT_MAX_PAYLOAD_BYTES
 from loader.read.guard import MB, Limits
 from loader.send.credentials import Credentials
 

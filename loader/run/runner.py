@@ -146,7 +146,8 @@ def _drive(
         log_file.close()
         run.journal.close()
         run.ledger.close()
-        recorder.run.ledger.close()  # the run its registration planned, if any
+        if recorder.run.ledger is not run.ledger:  # the run its registration planned
+            recorder.run.ledger.close()
 
 
 def _loader_error_in(group: BaseExceptionGroup[BaseException]) -> BaseException:
