@@ -15,6 +15,7 @@ killed call made is found there by its name. [I/O: HTTP]
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import Awaitable, Callable
 
 import anyio
@@ -40,6 +41,7 @@ from loader.send.connect import Connection
 from loader.send.control import Sender, sleep_unless_stopped
 from loader.send.pacing import Clock
 from loader.send.registry import Registered, SourceRegistry, format_refusal
+from loader.send.settle import backoff_delay
 from loader.state.events import (
     IdsFilled,
     RegistrationDone,
@@ -179,7 +181,7 @@ class _Registrar:
 
     def __init__(self, run: Run, sender: Sender, registry: SourceRegistry) -> None:
         self.run, self.sender, self.registry = run, sender, registry
-        self.limit = anyio.CapacityLimiter(sender.options.concurrency)
+        self.random = random.Random()
         sheet = run.loaded.checked.registration
         assert sheet is not None  # a registering run's sheet names its cameras
         self.sheet = sheet
@@ -282,35 +284,48 @@ class _Registrar:
 
     async def settled(self, what: str, name: str, call: Call) -> str:
         """One registration, journaled before each send, tried again while the answer
-        says it was not made; its id, or "" (refused, or the run stopped)."""
+        says it was not made; its id, or "" (refused, or the run stopped). Each attempt
+        takes room in flight from the pass's limit (shared with the creates and changes)
+        and waits as the settler does between attempts (full jitter, Retry-After)."""
         sender, options = self.sender, self.sender.options
-        async with self.limit:
-            for attempt in range(1, options.max_attempts + 1):
-                if sender.control.stopping:
-                    return ""
-                await sender.emit(RegistrationSending(what=what, name=name, attempt=attempt))
-                result = await call()
-                self.run.scrubber.add(self.registry.secrets)
-                outcome = result.outcome
-                if result.done:
-                    sender.control.succeeded()
-                    done = RegistrationDone(
-                        what=what,
-                        name=name,
-                        id=result.id,
-                        created=result.created,
-                        request_id=outcome.request_id,
-                    )
-                    await sender.emit(done)
-                    return result.id
-                if outcome.verdict not in (Verdict.RETRIABLE, Verdict.AMBIGUOUS, Verdict.EXISTS):
-                    await self._refused(what, name, outcome)
-                    return ""
-                sender.control.failed()
-                delay = min(options.backoff_cap, options.backoff_base * 2 ** (attempt - 1))
-                await sleep_unless_stopped(sender.clock, sender.control, delay)
+        for attempt in range(1, options.max_attempts + 1):
+            if sender.control.stopping:
+                return ""
+            result = await self._attempt(what, name, attempt, call)
+            outcome = result.outcome
+            if result.done:
+                sender.control.succeeded()
+                done = RegistrationDone(
+                    what=what,
+                    name=name,
+                    id=result.id,
+                    created=result.created,
+                    request_id=outcome.request_id,
+                )
+                await sender.emit(done)
+                return result.id
+            if outcome.verdict not in (Verdict.RETRIABLE, Verdict.AMBIGUOUS, Verdict.EXISTS):
+                await self._refused(what, name, outcome)
+                return ""
+            sender.control.failed()
+            delay = backoff_delay(options, attempt, outcome.retry_after, self.random)
+            await sleep_unless_stopped(sender.clock, sender.control, delay)
         await self._refused(what, name, Outcome(Verdict.RETRIABLE, message="attempts spent"))
         return ""
+
+    async def _attempt(self, what: str, name: str, attempt: int, call: Call) -> Registered:
+        """One send, journaled first, with room in flight held only while it is out."""
+        sender = self.sender
+        epoch = await sender.limit.acquire()
+        congested = False
+        try:
+            await sender.emit(RegistrationSending(what=what, name=name, attempt=attempt))
+            result = await call()
+            congested = result.outcome.congested
+        finally:
+            await sender.limit.release(epoch=epoch, congested=congested)
+        self.run.scrubber.add(self.registry.secrets)
+        return result
 
     async def _refused(self, what: str, name: str, outcome: Outcome) -> None:
         """A refusal journaled; the first source's for its ``type_config`` format, or the
