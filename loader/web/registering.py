@@ -20,7 +20,9 @@ from loader.check.mapping import Mapping as MappingFile
 from loader.planning.registration import RegistrationPlan
 from loader.report.summaries import format_registration
 
-ADDRESS_FIELDS = ("stream_url", "restful_url", "restful_rtsp_url", "edge_camera_id")
+# What says where a camera's video comes from, one field per access type (a VCN camera by
+# its VCN's address).
+ADDRESS_FIELDS = ("stream_url", "restful_url", "restful_rtsp_url", "edge_camera_id", "vcn_ip")
 
 
 def registration_view(

@@ -128,3 +128,21 @@ def test_a_sheet_with_ids_has_no_registration_to_confirm() -> None:
     view = plan_view(load(SAMPLES / "site_rollout.xlsx"), RunOptions.of())
 
     assert view["registration"] is None
+
+
+def test_address_column_names_a_vcn_cameras_address(tmp_path: Path) -> None:
+    """A sheet of VCN cameras gives their addresses in its VCN address column: the page
+    names that column, as it names a stream URL column for RTSP cameras."""
+    from loader.check.mapping import load_mapping
+    from loader.web.registering import ADDRESS_FIELDS, column_words
+
+    toml = tmp_path / "vcn.toml"
+    toml.write_text(
+        'name = "vcn"\n[cameras.columns]\ncamera_name = { column = "Camera", required = true }\n'
+        'vcn_ip = "VCN address"\nvcn_port = "Port"\ngroup_name = "Site"\n'
+        '[task]\nservice_name = "c-smoke-and-fire-cloud"\nservice_version = "3.0"\n'
+        "event_center = true\n",
+        encoding="utf-8",
+    )
+
+    assert column_words(load_mapping(toml), ADDRESS_FIELDS) == "VCN address"
