@@ -133,6 +133,21 @@ def format_plan(
     }
 
 
+def more_batches_line(batches: Sequence[Mapping[str, Any]], shown: int) -> str:
+    """What a table of the first ``shown`` batches leaves out: how many more, of which
+    services (a count per service and version, in plan order), and where all are listed;
+    "" when it leaves none out."""
+    rest = batches[shown:]
+    if not rest:
+        return ""
+    services = Counter(f"{b['service_name']} {b['service_version']}" for b in rest)
+    tally = ", ".join(f"{count:,} {service}" for service, count in services.items())
+    return (
+        f"... and {len(rest):,} more {'batch' if len(rest) == 1 else 'batches'} ({tally}):"
+        " plan.json (--out DIR) and --json list every batch"
+    )
+
+
 def format_registration(registration: RegistrationPlan) -> dict[str, Any]:
     """What registration sends (``RegistrationPlan.counts``: ``+ N video sources``, ``+ M
     groups``, ``~ K cameras joining groups``) and what it found, in the project named."""
