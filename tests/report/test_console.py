@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import gc
 import io
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from loader.commands.plan import plan_summary, report_plan, show_plan_report
 from loader.planning.batches import Plan
 from loader.report.console import BATCHES_SHOWN, show_plan
 from loader.report.summaries import more_batches_line
+from loader.run.options import RunOptions
+from tests.conftest import SAMPLES
 
 
 def test_a_plan_that_creates_nothing_says_so_without_an_empty_table() -> None:
@@ -125,3 +130,31 @@ def test_the_table_and_the_rest_account_for_every_batch(services: list[str]) -> 
     if more:
         tally = more[0].split(" (", 1)[1].split("):", 1)[0]
         assert sum(int(part.split()[0]) for part in tally.split(", ")) == hidden
+
+
+def test_the_plan_report_renders_with_the_collector_paused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The collector, on while rich lays out the table, walked every camera of a big plan
+    again: ``show_plan_report`` pauses it for everything it prints, and restores it after."""
+    options = RunOptions.of(environment={}).checked()
+    report = report_plan(SAMPLES / "nvr_export.csv", options, refresh=False)
+    summary = plan_summary(report, creates=False, detailed=False)
+    seen: list[bool] = []
+
+    class Screen(io.StringIO):
+        def write(self, text: str) -> int:
+            seen.append(gc.isenabled())
+            return super().write(text)
+
+    show_plan_report(
+        Console(file=Screen(), width=80),
+        report,
+        summary,
+        out=None,
+        prune="",
+        restart_failed=False,
+        detailed=True,
+    )
+
+    assert (set(seen), gc.isenabled()) == ({False}, True)
