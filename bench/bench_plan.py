@@ -21,9 +21,13 @@ diff against an empty project, payload files and plan.json written, the terminal
 rendered, the interpreter's exit). Beside it, in the same run and on the same file, the
 baseline: a process that imports pandas and reads the file as `bulkload` reads it
 (`read_csv` of text cells, or `read_excel` of every sheet with the same engine) and does
-nothing else, the floor no planning goes under. The two alternate, run after run, so that
-both see the same load on a shared machine; each row gives the medians of the runs, and
-the plan's figures as a ratio of the baseline's.
+nothing else, the floor no planning goes under. Between the two, the stage floor: a
+process that imports what `bulkload plan` imports, reads the file as its first stage does
+(`read_workbook`, the collector paused) and ends as the plan ends (at once): what a plan
+would cost if every stage after the read were free, so that the gap to the floor splits
+into the reader's share and the rest's. The three alternate, run after run, so that all
+see the same load on a shared machine; each row gives the medians of the runs, and the
+figures as a ratio of the baseline's.
 
 Wall time, CPU time (user + system) and peak resident memory come from the child's own
 rusage (`os.wait4`); on a busy machine the CPU time is the steadier of the two times. The
@@ -61,6 +65,17 @@ BARE_EXCEL = """
 import sys, pandas as pd
 pd.read_excel(sys.argv[1], sheet_name=None, header=None, dtype=str, keep_default_na=False,
               engine=sys.argv[2])
+"""
+READ_ALONE = """
+import os, sys
+from pathlib import Path
+import loader.cli, loader.commands.plan  # the modules `bulkload plan` imports
+from loader.bulk import paused_gc
+from loader.read.guard import Limits
+from loader.read.sheets import read_workbook
+with paused_gc():  # as ``load`` reads
+    read_workbook(Path(sys.argv[1]), engine=sys.argv[2], limits=Limits(max_bytes=2**31))
+os._exit(0)  # as a plan ends
 """
 
 
@@ -200,6 +215,11 @@ def baseline_command(path: Path, engine: str) -> list[str]:
     return [sys.executable, "-c", BARE_EXCEL, str(path), engine]
 
 
+def read_alone_command(path: Path, engine: str) -> list[str]:
+    """The stage floor: ``bulkload plan``'s imports and read of the file, nothing after."""
+    return [sys.executable, "-c", READ_ALONE, str(path), engine]
+
+
 def median(usages: list[Usage]) -> Usage:
     """The median of each figure over the runs."""
     return Usage(
@@ -211,22 +231,27 @@ def median(usages: list[Usage]) -> Usage:
 
 @dataclass(frozen=True)
 class Case:
-    """One input's medians: the bare read, this checkout's plan, the earlier one's."""
+    """One input's medians: the bare read, the plan's own read alone (the stage floor),
+    this checkout's plan, the earlier one's."""
 
     bare: Usage
+    read_alone: Usage
     plan: Usage
     before: Usage | None
     counts: dict[str, int]
 
 
 def run_case(path: Path, engine: str, runs: int, before: Path | None) -> Case:
-    """``runs`` alternating (baseline, plan[, plan before]); the medians and the counts."""
+    """``runs`` alternating (baseline, read alone, plan[, plan before]); the medians and
+    the counts."""
     out = OUT / f"plan-{path.stem}-{engine}"
     plans: list[Usage] = []
     bases: list[Usage] = []
+    reads: list[Usage] = []
     befores: list[Usage] = []
     for _ in range(runs):
         bases.append(run_process(baseline_command(path, engine), allowed=(0,)))
+        reads.append(run_process(read_alone_command(path, engine), allowed=(0,)))
         if before is not None:
             shutil.rmtree(out, ignore_errors=True)
             befores.append(run_process(plan_command(path, engine, out, before), cwd=before))
@@ -237,7 +262,9 @@ def run_case(path: Path, engine: str, runs: int, before: Path | None) -> Case:
         "rows": summary["validation"]["rows"]["total"],
         "batches": summary["plan"]["batch_count"],
     }
-    return Case(median(bases), median(plans), median(befores) if befores else None, counts)
+    return Case(
+        median(bases), median(reads), median(plans), median(befores) if befores else None, counts
+    )
 
 
 def row(label: str, usage: Usage, bare: Usage) -> str:
@@ -294,6 +321,7 @@ def main() -> None:
         name = (
             f"{path.name} ({shown}, {case.counts['rows']:,} rows, {case.counts['batches']} batches)"
         )
+        print(row(f"{name}: its read alone (the stage floor)", case.read_alone, case.bare))
         if case.before is not None:
             print(row(f"{name}: plan before", case.before, case.bare), flush=True)
         print(row(f"{name}: plan", case.plan, case.bare), flush=True)

@@ -85,6 +85,7 @@ def write_plan_json(out: Path, report: PlanReport, summary: dict[str, Any]) -> N
     )
 
 
+@bulk  # rich makes objects by the thousand: the collector, on, walked every camera (0.8 s)
 def show_plan_report(
     console: Console,
     report: PlanReport,

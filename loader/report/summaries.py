@@ -102,8 +102,11 @@ def format_plan(
     ``registration`` (a sheet that knows cameras by name, planned against its project) it
     carries what registration sends; without one, not even the key (outputs as before)."""
     batches = []
+    schedules: dict[int, str] = {}  # a settings class's schedule, described once, not per batch
     for number, batch in enumerate(plan.batches):
         settings = plan.settings_classes[batch.settings_class].task_settings
+        if batch.settings_class not in schedules:
+            schedules[batch.settings_class] = schedule_text(settings)
         batches.append(
             {
                 "number": number + 1,
@@ -111,7 +114,7 @@ def format_plan(
                 "file": files[number] if files else None,
                 "service_name": settings.service_name,
                 "service_version": settings.service_version,
-                "schedule": schedule_text(settings),
+                "schedule": schedules[batch.settings_class],
                 "groups": len({e.group for e in batch.entries}),
                 "entries": len(batch.entries),
                 "cameras": batch.camera_count,
@@ -131,6 +134,21 @@ def format_plan(
         "settings_classes": len(plan.settings_classes),
         "max_payload_bytes": plan.max_payload_bytes,
     }
+
+
+def more_batches_line(batches: Sequence[Mapping[str, Any]], shown: int) -> str:
+    """What a table of the first ``shown`` batches leaves out: how many more, of which
+    services (a count per service and version, in plan order), and where all are listed;
+    "" when it leaves none out."""
+    rest = batches[shown:]
+    if not rest:
+        return ""
+    services = Counter(f"{b['service_name']} {b['service_version']}" for b in rest)
+    tally = ", ".join(f"{count:,} {service}" for service, count in services.items())
+    return (
+        f"... and {len(rest):,} more {'batch' if len(rest) == 1 else 'batches'} ({tally}):"
+        " plan.json (--out DIR) and --json list every batch"
+    )
 
 
 def format_registration(registration: RegistrationPlan) -> dict[str, Any]:

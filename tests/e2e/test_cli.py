@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loader.cli import app
+from loader.commands import fast_exit
 from loader.errors import ConfigError
 from loader.model.vias import BatchTaskRequest
 from tests.conftest import FLAT_MAPPING, SAMPLES
@@ -463,3 +466,32 @@ def test_detailed_exitcode_is_1_when_drift_cannot_be_checked(tmp_path: Path) -> 
     assert "drift: not checked (no credentials: set BULKLOAD_AUTH_TOKEN" in " ".join(
         result.stderr.split()
     )
+
+
+def test_a_plan_ends_at_once_with_its_output_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan marks its report shown (``fast_exit``: its process ends without freeing a
+    million cameras one by one), and the process that ends so prints all it prints in a
+    process that does not, and exits with the same code."""
+    arguments = ["plan", str(SAMPLES / "nvr_export.csv"), "--detailed-exitcode", "--json"]
+    monkeypatch.setattr(fast_exit, "_finished", False)
+    in_process = runner.invoke(app, [*arguments, "--out", str(tmp_path / "a")])
+    marked = fast_exit._finished
+
+    ended = subprocess.run(
+        [sys.executable, "-m", "loader", *arguments, "--out", str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert (marked, ended.returncode, in_process.exit_code) == (True, 2, 2)
+    assert ended.stdout.replace(str(tmp_path / "b"), str(tmp_path / "a")) == in_process.stdout
+    assert (
+        ended.stderr.splitlines()[-1]
+        == in_process.stderr.splitlines()[-1]
+        == ("exit 2: changes pending (create 60)")
+    )
+    assert (tmp_path / "b" / "plan.json").read_text() == (tmp_path / "a" / "plan.json").read_text()
