@@ -31,6 +31,7 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from loader.errors import InputError
 from loader.read.guard import DEFAULT_LIMITS, Limits, check_file
+from loader.read.trim import trimmed
 
 ExcelReader = Literal["calamine", "openpyxl"]
 ZIP_MAGIC: Final = b"PK\x03\x04"
@@ -298,34 +299,11 @@ def _tidy_columns(raw: list[np.ndarray]) -> pd.DataFrame:
     raw = list(raw)
     while len(raw) > 1 and not (raw[-1] != "").any():  # empty as read: nothing to trim
         raw.pop()
-    columns = [_text(values) for values in raw]
+    columns = [trimmed(values) for values in raw]
     width = len(columns)
     while width > 1 and not any(columns[width - 1]):
         width -= 1
     return pd.DataFrame(dict(enumerate(columns[:width])), dtype=object, copy=False)
-
-
-def _text(values: np.ndarray) -> np.ndarray:
-    """One column's cells as trimmed text in a plain object array, made in one pass.
-
-    Plain objects rather than pandas' string dtype: every later stage reads the cells one
-    by one or compares whole columns, which numpy does on object arrays without pandas'
-    per-call checks.
-    """
-    cells = np.empty(len(values), dtype=object)
-    listed = values.tolist()
-    try:  # a CSV's cells are all text
-        cells[:] = [value.strip() for value in listed]
-    except AttributeError:  # a workbook's empty cells may be NaN
-        cells[:] = [v.strip() if type(v) is str else _cell_text(v) for v in listed]
-    return cells
-
-
-def _cell_text(value: object) -> str:
-    """A cell that pandas did not read as text: empty for a missing value."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    return str(value).strip()
 
 
 def _short(exc: BaseException) -> str:
