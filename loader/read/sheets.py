@@ -17,7 +17,7 @@ import math
 import re
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain, zip_longest
@@ -31,7 +31,7 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from loader.errors import InputError
 from loader.read.guard import DEFAULT_LIMITS, Limits, check_file
-from loader.read.trim import trimmed
+from loader.read.trim import cell_text, trimmed
 
 ExcelReader = Literal["calamine", "openpyxl"]
 ZIP_MAGIC: Final = b"PK\x03\x04"
@@ -93,7 +93,7 @@ def _read_excel(path: Path, engine: ExcelReader) -> InputBook:
     (openpyxl)."""
     try:
         if engine == "calamine":
-            sheets = {name: _tidy_columns(columns) for name, columns in _calamine(path)}
+            sheets = {name: _tidy_columns(cells, _excel_text) for name, cells in _calamine(path)}
             return InputBook(path, "xls" if path.suffix.lower() == ".xls" else "xlsx", sheets)
         frames = pd.read_excel(
             path, sheet_name=None, header=None, dtype=str, keep_default_na=False, engine=engine
@@ -259,7 +259,7 @@ def _calamine(path: Path) -> Iterator[tuple[str, list[np.ndarray]]]:
             if sheet.typ != SheetTypeEnum.WorkSheet:  # as pandas: chart sheets are not read
                 continue
             rows = book.get_sheet_by_name(sheet.name).to_python(skip_empty_area=False)
-            yield sheet.name, [_as_text(c) for c in _columns(rows)]
+            yield sheet.name, _columns(rows)
     finally:
         book.close()
 
@@ -274,24 +274,17 @@ def _columns(rows: Sequence[Sequence[object]]) -> list[np.ndarray]:
     return [grid[:, n].copy() for n in range(width)]
 
 
-def _as_text(cells: np.ndarray) -> np.ndarray:
-    """A column of calamine cells as pandas' text of them: whole floats without ``.0``,
-    dates as midnight datetimes, anything else through ``str``; the common column of text
-    alone is kept as it is (its types counted in C)."""
-    if set(map(type, cells.tolist())) <= {str}:
-        return cells
-    return np.array([c if type(c) is str else _excel_text(c) for c in cells.tolist()], object)
-
-
 def _excel_text(value: object) -> str:
-    """One non-text cell as ``read_excel(dtype=str, keep_default_na=False)`` gives it."""
+    """One non-text cell as ``read_excel(dtype=str, keep_default_na=False)`` gives it,
+    trimmed: whole floats without ``.0``, dates as midnight datetimes, anything else
+    through ``str``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, date) and not isinstance(value, datetime):
         return str(datetime(value.year, value.month, value.day))
-    return str(value)
+    return str(value).strip()
 
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
@@ -299,8 +292,9 @@ def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     return _tidy_columns([frame.iloc[:, n].to_numpy(dtype=object) for n in range(frame.shape[1])])
 
 
-def _tidy_columns(raw: list[np.ndarray]) -> pd.DataFrame:
-    """Columns of cells as a grid of trimmed text (see ``_tidy``).
+def _tidy_columns(raw: list[np.ndarray], text: Callable[[object], str] = cell_text) -> pd.DataFrame:
+    """Columns of cells as a grid of trimmed text (see ``_tidy``); ``text`` makes the text
+    of a cell that is not text.
 
     Columns right of the last one holding any text are dropped (formatting residue in
     Excel, delimiter guesses in CSV).
@@ -308,7 +302,7 @@ def _tidy_columns(raw: list[np.ndarray]) -> pd.DataFrame:
     raw = list(raw)
     while len(raw) > 1 and not (raw[-1] != "").any():  # empty as read: nothing to trim
         raw.pop()
-    columns = [trimmed(values) for values in raw]
+    columns = [trimmed(values, text) for values in raw]
     width = len(columns)
     while width > 1 and not any(columns[width - 1]):
         width -= 1

@@ -11,6 +11,7 @@ nothing to trim is kept as the same array, with no copy.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
@@ -30,24 +31,31 @@ _PAIRS: Final = tuple((s, SEPARATOR + s, s + SEPARATOR) for s in SPACES)
 _CHUNK: Final = 4096
 
 
-def trimmed(values: np.ndarray) -> np.ndarray:
-    """One column's cells (an object array) as trimmed text: ``values`` itself when no cell
-    needs trimming, else a copy with only the chunks of cells that need it trimmed.
+def cell_text(value: object) -> str:
+    """A cell that pandas did not read as text: empty for a missing value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return str(value).strip()
+
+
+def trimmed(values: np.ndarray, text: Callable[[object], str] = cell_text) -> np.ndarray:
+    """One column's cells (an object array) as trimmed text: ``values`` itself when every
+    cell is text and none needs trimming, else a copy with only the chunks of cells that
+    need it trimmed; ``text`` gives the trimmed text of a cell that is not text.
 
     Plain objects rather than pandas' string dtype: every later stage reads the cells one
     by one or compares whole columns, which numpy does on object arrays without pandas'
     per-call checks.
     """
-    listed = values.tolist()
     column: np.ndarray | None = None
-    for start in range(0, len(listed), _CHUNK):
-        chunk = listed[start : start + _CHUNK]
+    for start in range(0, len(values), _CHUNK):
+        chunk = values[start : start + _CHUNK].tolist()
         try:
             if not _untrimmed(SEPARATOR.join(chunk)):
                 continue
             cells = [cell.strip() for cell in chunk]
-        except TypeError:  # a workbook's empty cells may be NaN or None
-            cells = [v.strip() if type(v) is str else cell_text(v) for v in chunk]
+        except TypeError:  # a workbook's numbers and dates; its empty cells may be NaN
+            cells = [v.strip() if type(v) is str else text(v) for v in chunk]
         if column is None:
             column = values.copy()
         column[start : start + len(chunk)] = cells
@@ -62,10 +70,3 @@ def _untrimmed(joined: str) -> bool:
         return True
     pairs = _ASCII_PAIRS if joined.isascii() else _PAIRS
     return any(s in joined and (before in joined or after in joined) for s, before, after in pairs)
-
-
-def cell_text(value: object) -> str:
-    """A cell that pandas did not read as text: empty for a missing value."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    return str(value).strip()

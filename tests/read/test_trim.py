@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 import sys
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
+from loader.read.sheets import _excel_text
 from loader.read.trim import SEPARATOR, SPACES, cell_text, trimmed
 
 # What a cell may hold: whitespace of every kind (the ASCII separators \x1c-\x1f that
@@ -18,12 +21,13 @@ _CHARS = st.sampled_from(
     [*SPACES, SEPARATOR, "a", "Z", "0", "-", '"', "'", ";", "\x01", "\x7f", "é", "门", "\U0001f4f7"]
 )
 _TEXT = st.text(alphabet=_CHARS, max_size=6)
-_CELLS = st.one_of(_TEXT, _TEXT, _TEXT, st.sampled_from([math.nan, None, pd.NA, 7, 1.5]))
+_OTHER = st.sampled_from([math.nan, None, pd.NA, 7, 1.5, 3.0, True, datetime.date(2026, 1, 2)])
+_CELLS = st.one_of(_TEXT, _TEXT, _TEXT, _OTHER)
 
 
-def _reference(cells: list[object]) -> list[str]:
-    """The definition: each text cell stripped, anything else as ``cell_text`` gives it."""
-    return [c.strip() if isinstance(c, str) else cell_text(c) for c in cells]
+def _reference(cells: list[object], text: Callable[[object], str] = cell_text) -> list[str]:
+    """The definition: each text cell stripped, anything else as ``text`` gives it."""
+    return [c.strip() if isinstance(c, str) else text(c) for c in cells]
 
 
 def test_spaces_are_what_strip_strips() -> None:
@@ -36,17 +40,24 @@ def test_spaces_are_what_strip_strips() -> None:
     assert SEPARATOR not in expected
 
 
-@given(cells=st.lists(_CELLS, max_size=12), pad=st.sampled_from([0, 4090, 4096, 8200]))
-def test_trimmed_equals_strip_of_each_cell(cells: list[object], pad: int) -> None:
+@given(
+    cells=st.lists(_CELLS, max_size=12),
+    pad=st.sampled_from([0, 4090, 4096, 8200]),
+    text=st.sampled_from([cell_text, _excel_text]),
+)
+def test_trimmed_equals_strip_of_each_cell(
+    cells: list[object], pad: int, text: Callable[[object], str]
+) -> None:
     """Any column (text, whitespace, the separator, NaN/None/NA, numbers; across chunks)
-    comes back as the cell-by-cell definition gives it, in an object array."""
+    comes back as the cell-by-cell definition gives it, in an object array; cells that
+    are not text made text as the reader says (pandas' or a workbook's)."""
     column = ["x"] * pad + cells
     values = np.array(column, dtype=object)
 
-    result = trimmed(values)
+    result = trimmed(values, text)
 
     assert result.dtype == object
-    assert result.tolist() == _reference(column)
+    assert result.tolist() == _reference(column, text)
     assert all(type(c) is str for c in result.tolist())
 
 
