@@ -185,15 +185,16 @@ def find_header(grid: pd.DataFrame, known: Collection[str]) -> int:
 
 
 def _holding(body: pd.DataFrame) -> np.ndarray:
-    """Which rows hold any text: one column read whole, then each next one only at the
+    """Which rows hold any text: the first column read whole, each next one only at the
     rows still empty (a sheet's first column is rarely blank: one pass, not one a column)."""
-    holding = np.zeros(len(body), dtype=bool)
-    empty = np.arange(len(body))
-    for column in range(body.shape[1]):
+    if not body.shape[1]:
+        return np.zeros(len(body), dtype=bool)
+    holding: np.ndarray = body.iloc[:, 0].to_numpy(dtype=object) != ""
+    empty = np.flatnonzero(~holding)
+    for column in range(1, body.shape[1]):
         if not len(empty):
             break
-        cells = body.iloc[:, column].to_numpy(dtype=object)
-        found = (cells if len(empty) == len(cells) else cells[empty]) != ""
+        found = body.iloc[:, column].to_numpy(dtype=object)[empty] != ""
         holding[empty[found]] = True
         empty = empty[~found]
     return holding
