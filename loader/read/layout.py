@@ -73,8 +73,7 @@ def locate(
     """
     header_index, headers = _header(grid, spec, known)
     body = grid.iloc[header_index + 1 :]
-    filled = _filled(body)
-    keep = filled > 0
+    keep = _holding(body)
     sheet_place = Place(file, sheet, 0)  # the sheet's rows are placed from it
     skipped = _title_rows(grid.iloc[: max(header_index, 0)], file, sheet)
     if spec.header:
@@ -97,7 +96,7 @@ def locate(
         keep &= ~comments
         note = f"starts with {spec.comment_marker!r}: a note, skipped"
         skipped += _left_out(body, comments, sheet_place, "comment-row", note)
-    footer = _footer(body, keep, filled, spec.footer_markers, key_positions)
+    footer = _footer(body, keep, spec.footer_markers, key_positions)
     keep &= ~footer
     note = "footer row below the data; skipped"
     skipped += _left_out(body, footer, sheet_place, "footer", note, with_values=True)
@@ -185,12 +184,20 @@ def find_header(grid: pd.DataFrame, known: Collection[str]) -> int:
     return int(np.argmax(filled >= max(2, filled.max() // 2)))
 
 
-def _filled(body: pd.DataFrame) -> np.ndarray:
-    """How many cells of each row hold text (column by column: no frame of booleans)."""
-    filled = np.zeros(len(body), dtype=np.int64)
-    for column in range(body.shape[1]):
-        filled += body.iloc[:, column].to_numpy(dtype=object) != ""
-    return filled
+def _holding(body: pd.DataFrame) -> np.ndarray:
+    """Which rows hold any text: the first column read whole, each next one only at the
+    rows still empty (a sheet's first column is rarely blank: one pass, not one a column)."""
+    if not body.shape[1]:
+        return np.zeros(len(body), dtype=bool)
+    holding: np.ndarray = body.iloc[:, 0].to_numpy(dtype=object) != ""
+    empty = np.flatnonzero(~holding)
+    for column in range(1, body.shape[1]):
+        if not len(empty):
+            break
+        found = body.iloc[:, column].to_numpy(dtype=object)[empty] != ""
+        holding[empty[found]] = True
+        empty = empty[~found]
+    return holding
 
 
 def _title_rows(above: pd.DataFrame, file: str, sheet: str) -> list[Problem]:
@@ -213,28 +220,19 @@ def _blank_runs(index: np.ndarray, keep: np.ndarray, file: str, sheet: str) -> l
     """One INFO problem per run of blank rows (not after the last data row)."""
     if not keep.any():
         return []
-    last = np.flatnonzero(keep)[-1]
+    blank = np.concatenate(([False], ~keep[: np.flatnonzero(keep)[-1]], [False]))
+    edges = np.diff(blank.view(np.int8))
     problems = []
-    start = None
-    for position in range(last + 1):
-        if not keep[position] and start is None:
-            start = position
-        elif keep[position] and start is not None:
-            first_row, last_row = int(index[start]) + 1, int(index[position - 1]) + 1
-            span = (
-                f"row {first_row} is"
-                if first_row == last_row
-                else f"rows {first_row}-{last_row} are"
+    for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        first_row, last_row = int(index[start]) + 1, int(index[end - 1]) + 1
+        span = (
+            f"row {first_row} is" if first_row == last_row else f"rows {first_row}-{last_row} are"
+        )
+        problems.append(
+            Problem.at(
+                Place(file, sheet, first_row), Severity.INFO, "blank-rows", f"{span} blank; skipped"
             )
-            problems.append(
-                Problem.at(
-                    Place(file, sheet, first_row),
-                    Severity.INFO,
-                    "blank-rows",
-                    f"{span} blank; skipped",
-                )
-            )
-            start = None
+        )
     return problems
 
 
@@ -278,7 +276,6 @@ def _comments(body: pd.DataFrame, keep: np.ndarray, marker: str) -> np.ndarray:
 def _footer(
     body: pd.DataFrame,
     keep: np.ndarray,
-    filled: np.ndarray,
     markers: Sequence[str],
     keys: set[int],
 ) -> np.ndarray:
@@ -292,10 +289,11 @@ def _footer(
     lowered = [m.lower() for m in markers]
     for position in np.flatnonzero(keep)[::-1]:
         cells = list(body.iloc[position])
-        if any(cells[k] for k in keys if k < len(cells)) and filled[position] > 1:
+        filled = sum(1 for v in cells if v)
+        if any(cells[k] for k in keys if k < len(cells)) and filled > 1:
             break
         first_text = next((v for v in cells if v), "").lower()
-        lone_note = filled[position] == 1 and not any(cells[k] for k in keys if k < len(cells))
+        lone_note = filled == 1 and not any(cells[k] for k in keys if k < len(cells))
         if not (lone_note or any(first_text.startswith(m) for m in lowered)):
             break
         footer[position] = True
