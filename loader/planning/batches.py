@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress
-from operator import itemgetter
 from typing import Any, Final
 
 import numpy as np
@@ -33,27 +31,25 @@ import pandas as pd
 
 from loader.bulk import bulk
 from loader.errors import ConfigError
-from loader.model.cameras import Camera, SettingsClass
+from loader.model.cameras import Camera, Cameras, SettingsClass
 from loader.model.limits import DEFAULT_MAX_PAYLOAD_BYTES
 from loader.model.vias import MAX_GROUPS_PER_BATCH, MAX_SOURCES_PER_GROUP
 
 HASH_CHARS: Final = 12
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-_CLASS_AND_GROUP: Final = itemgetter(
-    Camera._fields.index("settings_class"), Camera._fields.index("group")
-)
-_SETTINGS_CLASS: Final = itemgetter(Camera._fields.index("settings_class"))
-_GROUP: Final = itemgetter(Camera._fields.index("group"))
-_VIDEO_SOURCE_ID: Final = itemgetter(Camera._fields.index("video_source_id"))
-_TARGET_ROI: Final = itemgetter(Camera._fields.index("target_roi"))
+# What ``encode_basestring`` changes in a text (its own ESCAPE): text without any of these
+# is its own JSON string body.
+_ESCAPED: Final = re.compile(r'[\x00-\x1f"\\]')
+_APART: Final = "\uffff"  # a noncharacter: JSON leaves it as it is
 
 
 @dataclass(frozen=True, slots=True)
 class GroupEntry:
-    """One ``video_source_group`` element: a group id and up to 100 of its cameras."""
+    """One ``video_source_group`` element: a group id and up to 100 of its cameras (a
+    slice of the plan's columns, not tuples)."""
 
     group: str
-    cameras: tuple[Camera, ...]
+    cameras: Cameras
 
     def body(self) -> dict[str, Any]:
         """The entry as JSON-ready data."""
@@ -113,9 +109,12 @@ def dumps(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def minimum_batches(cameras: Sequence[Camera]) -> int:
+def minimum_batches(cameras: Cameras) -> int:
     """The fewest batches the count rules allow for these (distinct) cameras."""
-    return _fewest(Counter(map(_CLASS_AND_GROUP, cameras)))  # counted in C
+    if not len(cameras):
+        return 0
+    pairs, counts = np.unique(_pair_keys(cameras), return_counts=True)
+    return _fewest(pairs // len(cameras), counts)
 
 
 def planned_minimum(plan: Plan) -> int:
@@ -124,24 +123,30 @@ def planned_minimum(plan: Plan) -> int:
     per_group: Counter[tuple[int, str]] = Counter()
     for batch in plan.batches:
         for entry in batch.entries:
-            if entry.cameras:
-                per_group[_CLASS_AND_GROUP(entry.cameras[0])] += len(entry.cameras)
-    return _fewest(per_group)
+            if len(entry.cameras):
+                per_group[int(entry.cameras.settings_class[0]), entry.group] += len(entry.cameras)
+    classes = np.fromiter((c for c, _ in per_group), dtype=np.int64, count=len(per_group))
+    return _fewest(classes, np.fromiter(per_group.values(), np.int64, count=len(per_group)))
 
 
-def _fewest(per_group: Counter[tuple[int, str]]) -> int:
-    """The fewest batches for these camera counts by settings class and group."""
-    entries: dict[int, int] = {}
-    for (settings_class, _), count in per_group.items():
-        entries[settings_class] = entries.get(settings_class, 0) + math.ceil(
-            count / MAX_SOURCES_PER_GROUP
-        )
-    return sum(math.ceil(n / MAX_GROUPS_PER_BATCH) for n in entries.values())
+def _fewest(classes: np.ndarray, counts: np.ndarray) -> int:
+    """The fewest batches for these camera counts of one group each, by settings class."""
+    used, at = np.unique(classes, return_inverse=True)
+    entries = np.zeros(len(used), dtype=np.int64)
+    np.add.at(entries, at, -(-counts // MAX_SOURCES_PER_GROUP))
+    return int((-(-entries // MAX_GROUPS_PER_BATCH)).sum())
+
+
+def _pair_keys(cameras: Cameras) -> np.ndarray:
+    """A number per (settings class, group) pair: ``class * len(cameras) + group code``."""
+    groups = pd.factorize(cameras.group)[0]
+    keys: np.ndarray = cameras.settings_class * len(cameras) + groups
+    return keys
 
 
 @bulk
 def plan(
-    cameras: Sequence[Camera],
+    cameras: Cameras,
     settings_classes: Sequence[SettingsClass],
     *,
     max_payload_bytes: int | None = None,
@@ -157,8 +162,8 @@ def plan(
     batches: list[Batch] = []
     if canary and classes:
         batches.append(_canary_batch(classes, settings_classes, canary, cap))
-        taken = {c.position for e in batches[0].entries for c in e.cameras}
-        classes = _classes([c for c in cameras if c.position not in taken])
+        taken = np.concatenate([e.cameras.position for e in batches[0].entries])
+        classes = _classes(cameras.take(~np.isin(cameras.position, taken)))
     first = batches[0].name if batches else ""
     for index, groups in classes.items():
         batches += _class_batches(index, groups, settings_classes[index], cap)
@@ -166,7 +171,7 @@ def plan(
 
 
 def _canary_batch(
-    classes: dict[int, dict[str, list[Camera]]],
+    classes: dict[int, dict[str, Cameras]],
     settings_classes: Sequence[SettingsClass],
     size: int,
     cap: int,
@@ -177,7 +182,7 @@ def _canary_batch(
     count and byte rules (a canary larger than a batch is just the first batch).
     """
     index, groups = next(iter(classes.items()))
-    chosen: dict[str, list[Camera]] = {}
+    chosen: dict[str, Cameras] = {}
     left = size
     for group, members in groups.items():
         if left <= 0:
@@ -188,7 +193,7 @@ def _canary_batch(
 
 
 def _class_batches(
-    index: int, groups: dict[str, list[Camera]], settings_class: SettingsClass, cap: int
+    index: int, groups: dict[str, Cameras], settings_class: SettingsClass, cap: int
 ) -> list[Batch]:
     """One settings class: the minimum count if every batch fits the cap, else first-fit.
 
@@ -204,7 +209,7 @@ def _class_batches(
     return _packed(index, groups, _Packer(settings_body, prefix, cap))
 
 
-def _packed(index: int, groups: dict[str, list[Camera]], packer: _Packer) -> list[Batch]:
+def _packed(index: int, groups: dict[str, Cameras], packer: _Packer) -> list[Batch]:
     """The batches one packer makes of a settings class's groups."""
     entries = [e for g, cams in groups.items() for e in packer.entries(g, cams)]
     return [
@@ -213,27 +218,25 @@ def _packed(index: int, groups: dict[str, list[Camera]], packer: _Packer) -> lis
     ]
 
 
-def _classes(cameras: Sequence[Camera]) -> dict[int, dict[str, list[Camera]]]:
+def _classes(cameras: Cameras) -> dict[int, dict[str, Cameras]]:
     """Cameras by settings class, then by group, both in first-seen order.
 
     Columns, not a loop: each (class, group) pair numbered in first-seen order (factorized
     in C), the cameras put in that order by one stable sort and cut where the number
-    changes, so that a million cameras cost a few thousand Python steps, one per group.
+    changes, each group a slice of the sorted columns: a million cameras cost a few
+    thousand Python steps, one per group.
     """
-    if not cameras:
+    if not len(cameras):
         return {}
-    keyed = pd.factorize(
-        np.fromiter(map(_SETTINGS_CLASS, cameras), dtype=np.int64, count=len(cameras))
-        * len(cameras)
-        + pd.factorize(np.fromiter(map(_GROUP, cameras), dtype=object, count=len(cameras)))[0]
-    )[0]
+    keyed = pd.factorize(_pair_keys(cameras))[0]
     order = np.argsort(keyed, kind="stable")
-    ordered = np.fromiter(cameras, dtype=object, count=len(cameras))[order]
-    cuts = np.flatnonzero(np.diff(keyed[order])) + 1
-    classes: dict[int, dict[str, list[Camera]]] = {}
-    for members in np.split(ordered, cuts):
-        first: Camera = members[0]
-        classes.setdefault(first.settings_class, {})[first.group] = members.tolist()
+    ordered = cameras.take(order)
+    starts = np.flatnonzero(np.diff(keyed[order], prepend=-1))
+    ends = [*starts[1:].tolist(), len(ordered)]
+    classes: dict[int, dict[str, Cameras]] = {}
+    for start, end in zip(starts.tolist(), ends, strict=True):
+        members = ordered[start:end]
+        classes.setdefault(int(members.settings_class[0]), {})[members.group[0]] = members
     return classes
 
 
@@ -266,15 +269,43 @@ def _body_bytes(settings_body: dict[str, Any], entries: list[GroupEntry]) -> byt
 
 
 def _entry_text(entry: GroupEntry) -> str:
-    """One entry as ``dumps(entry.body())`` writes it: the ids escaped and joined in C,
-    a Python step only for a camera with an ROI."""
-    cameras = entry.cameras
-    quoted = list(map(_quoted, map(_VIDEO_SOURCE_ID, cameras)))
-    rois = list(map(_TARGET_ROI, cameras))
-    for at in compress(range(len(rois)), rois):
-        quoted[at] += ',"target_roi":' + _quoted(rois[at])
-    sources = '{"video_source_id":' + '},{"video_source_id":'.join(quoted) + "}" if quoted else ""
+    """One entry as ``dumps(entry.body())`` writes it, from its id and ROI columns: the
+    ids joined in C (escaped one by one only when one needs it), the ROIs escaped in one
+    call; a Python step only to put a camera's ROI after its id."""
+    ids: list[str] = entry.cameras.video_source_id.tolist()
+    rois: list[str] = entry.cameras.target_roi.tolist()
+    with_roi = list(compress(range(len(rois)), rois))  # "" is none, as in ``_source``
+    escaped = _bodies([rois[at] for at in with_roi])
+    if _plain(ids):  # each id is its own string body: the quotes around come from the join
+        for at, roi in zip(with_roi, escaped, strict=True):
+            ids[at] += '","target_roi":"' + roi
+        sources = '{"video_source_id":"' + '"},{"video_source_id":"'.join(ids) + '"}'
+    else:
+        ids = list(map(_quoted, ids))
+        for at, roi in zip(with_roi, escaped, strict=True):
+            ids[at] += ',"target_roi":"' + roi + '"'
+        sources = '{"video_source_id":' + '},{"video_source_id":'.join(ids) + "}"
+    sources = sources if ids else ""
     return f'{{"video_source_group_id":{_quoted(entry.group)},"video_source_list":[{sources}]}}'
+
+
+def _plain(texts: list[str]) -> bool:
+    """Whether JSON writes each of ``texts`` as it is between its quotes: the common case
+    (printable, no quote or backslash) checked in C first, the regex of what
+    ``encode_basestring`` changes only for the rest."""
+    text = "".join(texts)
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return True
+    return _ESCAPED.search(text) is None
+
+
+def _bodies(texts: list[str]) -> list[str]:
+    """Each text as JSON writes it between its quotes, escaped in one call: joined by a
+    character the encoder leaves alone, then split (one by one if a text holds it)."""
+    joined = _APART.join(texts)
+    if joined.count(_APART) != len(texts) - 1 or not texts:
+        return [_quoted(t)[1:-1] for t in texts]
+    return _quoted(joined)[1:-1].split(_APART)
 
 
 _quoted: Final[Callable[[str], str]] = json.encoder.encode_basestring
@@ -293,17 +324,16 @@ class _Packer:
         }
         self.base = len(dumps(empty))
 
-    def entries(self, group: str, cameras: list[Camera]) -> Iterator[GroupEntry]:
+    def entries(self, group: str, cameras: Cameras) -> Iterator[GroupEntry]:
         """A group's cameras as entries of at most 100 (and, with a cap, of fitting size)."""
         if self.cap is None:
             for start in range(0, len(cameras), MAX_SOURCES_PER_GROUP):
-                yield GroupEntry(group, tuple(cameras[start : start + MAX_SOURCES_PER_GROUP]))
+                yield GroupEntry(group, cameras[start : start + MAX_SOURCES_PER_GROUP])
             return
         room = self.cap - self.base
-        overhead = _size(GroupEntry(group, ()))
-        chunk: list[Camera] = []
-        used = overhead
-        for camera in cameras:
+        overhead = _size(GroupEntry(group, cameras[:0]))
+        start, used = 0, overhead
+        for at, camera in enumerate(cameras):
             size = len(dumps(_source(camera))) + 1  # the comma before it, at most
             if overhead + size > room:
                 raise ConfigError(
@@ -311,13 +341,12 @@ class _Packer:
                     f" a batch with it alone needs {self.base + overhead + size} bytes",
                     hint="raise --max-payload-bytes or shorten that row's ROI",
                 )
-            if chunk and (len(chunk) == MAX_SOURCES_PER_GROUP or used + size > room):
-                yield GroupEntry(group, tuple(chunk))
-                chunk, used = [], overhead
-            chunk.append(camera)
+            if at > start and (at - start == MAX_SOURCES_PER_GROUP or used + size > room):
+                yield GroupEntry(group, cameras[start:at])
+                start, used = at, overhead
             used += size
-        if chunk:
-            yield GroupEntry(group, tuple(chunk))
+        if len(cameras) > start:
+            yield GroupEntry(group, cameras[start:])
 
     def pack(self, entries: list[GroupEntry]) -> Iterator[list[GroupEntry]]:
         """Entries into batches: 100 at a time, or first-fit under the byte cap."""
