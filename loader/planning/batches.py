@@ -228,8 +228,9 @@ def _classes(cameras: Cameras) -> dict[int, dict[str, Cameras]]:
     """
     if not len(cameras):
         return {}
-    keyed = pd.factorize(_pair_keys(cameras))[0]
-    order = np.argsort(keyed, kind="stable")
+    keyed, pairs = pd.factorize(_pair_keys(cameras))
+    # Stable either way; numpy radix-sorts 16-bit numbers (a seventh of the time).
+    order = np.argsort(keyed.astype(np.uint16) if len(pairs) <= 2**16 else keyed, kind="stable")
     ordered = cameras.take(order)
     starts = np.flatnonzero(np.diff(keyed[order], prepend=-1))
     ends = [*starts[1:].tolist(), len(ordered)]
@@ -264,29 +265,37 @@ def _body_bytes(settings_body: dict[str, Any], entries: list[GroupEntry]) -> byt
     marker = f"<entries {uuid.uuid4().hex}>"
     head = dumps({**settings_body, "batch_input": {"video_source_group": marker}})
     before, after = head.split(json.dumps(marker).encode(), 1)
-    text = ",".join(_entry_text(e) for e in entries)
-    return b"%b[%b]%b" % (before, text.encode(), after)
+    return b"%b[%b]%b" % (before, _entries_text(entries).encode(), after)
 
 
-def _entry_text(entry: GroupEntry) -> str:
-    """One entry as ``dumps(entry.body())`` writes it, from its id and ROI columns: the
-    ids joined in C (escaped one by one only when one needs it), the ROIs escaped in one
-    call; a Python step only to put a camera's ROI after its id."""
-    ids: list[str] = entry.cameras.video_source_id.tolist()
-    rois: list[str] = entry.cameras.target_roi.tolist()
+def _entries_text(entries: list[GroupEntry]) -> str:
+    """A batch's entries as ``dumps`` writes their bodies, from the batch's id and ROI
+    columns at once: the ids joined in C (escaped one by one only when one needs it), the
+    ROIs escaped in one call; a Python step per entry, and per camera only to put its ROI
+    after its id."""
+    if not entries:
+        return ""
+    ids: list[str] = np.concatenate([e.cameras.video_source_id for e in entries]).tolist()
+    rois: list[str] = np.concatenate([e.cameras.target_roi for e in entries]).tolist()
     with_roi = list(compress(range(len(rois)), rois))  # "" is none, as in ``_source``
     escaped = _bodies([rois[at] for at in with_roi])
     if _plain(ids):  # each id is its own string body: the quotes around come from the join
         for at, roi in zip(with_roi, escaped, strict=True):
             ids[at] += '","target_roi":"' + roi
-        sources = '{"video_source_id":"' + '"},{"video_source_id":"'.join(ids) + '"}'
+        first, between, last = '{"video_source_id":"', '"},{"video_source_id":"', '"}'
     else:
         ids = list(map(_quoted, ids))
         for at, roi in zip(with_roi, escaped, strict=True):
             ids[at] += ',"target_roi":"' + roi + '"'
-        sources = '{"video_source_id":' + '},{"video_source_id":'.join(ids) + "}"
-    sources = sources if ids else ""
-    return f'{{"video_source_group_id":{_quoted(entry.group)},"video_source_list":[{sources}]}}'
+        first, between, last = '{"video_source_id":', '},{"video_source_id":', "}"
+    texts, start = [], 0
+    for entry in entries:
+        end = start + len(entry.cameras)
+        sources = first + between.join(ids[start:end]) + last if end > start else ""
+        group = _quoted(entry.group)
+        texts.append(f'{{"video_source_group_id":{group},"video_source_list":[{sources}]}}')
+        start = end
+    return ",".join(texts)
 
 
 def _plain(texts: list[str]) -> bool:

@@ -16,7 +16,7 @@ from loader.model.cameras import Camera, Cameras, SettingsClass
 from loader.model.vias import BatchTaskRequest, TaskSettings
 from loader.planning.batches import (
     Plan,
-    _entry_text,
+    _entries_text,
     dumps,
     minimum_batches,
     plan,
@@ -239,10 +239,13 @@ _TRICKY = st.text(
 def test_an_entry_written_from_columns_is_the_json_of_its_body(
     rows: list[tuple[str, str, str | None]],
 ) -> None:
-    """The entry text from the id and ROI columns (ids joined whole when none needs
-    escaping, ROIs escaped in one call) equals the encoder's on the entry's dicts."""
+    """The entries' text from the id and ROI columns (ids joined whole when none needs
+    escaping, ROIs escaped in one call), alone or together, equals the encoder's on the
+    entries' dicts."""
     cameras = Cameras.of(Camera(n, n + 2, g, s, r, 0) for n, (g, s, r) in enumerate(rows))
 
     for batch in plan(cameras, SETTINGS).batches:
-        for entry in batch.entries:
-            assert _entry_text(entry).encode() == dumps(entry.body())
+        entries = list(batch.entries)
+        assert _entries_text(entries).encode() == b",".join(dumps(e.body()) for e in entries)
+        for entry in entries:
+            assert _entries_text([entry]).encode() == dumps(entry.body())
