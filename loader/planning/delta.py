@@ -185,6 +185,19 @@ def camera_key(camera: Camera, settings_classes: Sequence[SettingsClass]) -> Led
     return (camera.group, camera.video_source_id, service)
 
 
+def camera_keys(cameras: Cameras, settings_classes: Sequence[SettingsClass]) -> list[LedgerKey]:
+    """``camera_key`` of each camera, from the columns (zipped in C, not a step a camera)."""
+    services = np.array([s.task_settings.service_name for s in settings_classes], dtype=object)
+    return list(
+        zip(
+            cameras.group.tolist(),
+            cameras.video_source_id.tolist(),
+            services[cameras.settings_class].tolist(),
+            strict=True,
+        )
+    )
+
+
 @bulk
 def partition(
     cameras: Cameras,
@@ -210,9 +223,8 @@ def partition(
         delta.creates = len(delta.send)
         return delta
     rows = list(cameras)
-    wanted: dict[LedgerKey, int] = {}  # the index of each task's last camera
-    for at, camera in enumerate(rows):
-        wanted[camera_key(camera, settings_classes)] = at
+    # The index of each task's last camera, in the order of its first.
+    wanted = dict(zip(camera_keys(cameras, settings_classes), range(len(rows)), strict=True))
     leaving_tasks = leaving(ledger, wanted, settings_classes, inventory)
     live: dict[tuple[str, str], list[LedgerKey]] = {}  # leaving live tasks by camera
     for key in sorted(k for k, e in leaving_tasks.items() if e.state == LedgerState.LOADED):

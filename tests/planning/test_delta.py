@@ -8,7 +8,15 @@ from hypothesis import strategies as st
 from loader.model.cameras import Camera, Cameras, LedgerEntry, LedgerState, SettingsClass
 from loader.model.changes import Change, FieldChange
 from loader.model.vias import TaskOutput, TaskSettings
-from loader.planning.delta import Delta, Earlier, camera_key, from_data, partition, to_data
+from loader.planning.delta import (
+    Delta,
+    Earlier,
+    camera_key,
+    camera_keys,
+    from_data,
+    partition,
+    to_data,
+)
 from loader.planning.documents import ClassDocuments, differences, document, fingerprint
 
 SMOKE = TaskSettings(
@@ -259,3 +267,11 @@ def test_against_an_empty_ledger_every_camera_task_is_created_once(
         == document(CLASSES[c.settings_class].task_settings, c.target_roi)
         for c in cams
     )
+
+
+@given(by_task)
+def test_the_keys_from_columns_are_each_cameras_key(rows: list[tuple[str, int, int]]) -> None:
+    """``camera_keys`` zips the columns into what ``camera_key`` makes of each camera."""
+    cams = [camera(n, g, f"cam-{s}", c) for n, (g, s, c) in enumerate(rows)]
+
+    assert camera_keys(Cameras.of(cams), CLASSES) == [camera_key(c, CLASSES) for c in cams]
