@@ -43,13 +43,27 @@ _ESCAPED: Final = re.compile(r'[\x00-\x1f"\\]')
 _APART: Final = "\uffff"  # a noncharacter: JSON leaves it as it is
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class GroupEntry:
-    """One ``video_source_group`` element: a group id and up to 100 of its cameras (a
-    slice of the plan's columns, not tuples)."""
+    """One ``video_source_group`` element: a group id and up to 100 of its cameras, held
+    as their indices into the planned cameras (``of``): no copy of the columns in plan
+    order, no tuples; ``cameras`` gathers them when asked for."""
 
     group: str
-    cameras: Cameras
+    of: Cameras
+    at: np.ndarray
+
+    @property
+    def cameras(self) -> Cameras:
+        """This entry's cameras, in its order."""
+        return self.of.take(self.at)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GroupEntry):
+            return NotImplemented
+        return self.group == other.group and self.cameras == other.cameras
+
+    __hash__ = None  # type: ignore[assignment]  # equal by content, never hashed
 
     def body(self) -> dict[str, Any]:
         """The entry as JSON-ready data."""
@@ -71,7 +85,24 @@ class Batch:
     @property
     def camera_count(self) -> int:
         """Cameras (tasks to create) in this batch."""
-        return sum(len(e.cameras) for e in self.entries)
+        return sum(len(e.at) for e in self.entries)
+
+    @property
+    def of(self) -> Cameras:
+        """The planned cameras this batch's entries index (one settings class's packer
+        made them all: they share it)."""
+        return self.entries[0].of
+
+    @property
+    def at(self) -> np.ndarray:
+        """The indices of this batch's cameras in ``of``, entry after entry: a column of
+        them is ``of.<column>[at]`` (a gather of one column, not of all six)."""
+        return np.concatenate([np.empty(0, dtype=np.intp), *(e.at for e in self.entries)])
+
+    @property
+    def cameras(self) -> Cameras:
+        """This batch's cameras, entry after entry."""
+        return self.of.take(self.at) if self.entries else Cameras.of(())
 
     def content(self) -> bytes:
         """The exact bytes to POST: compact UTF-8 JSON, ``name`` first."""
@@ -123,8 +154,8 @@ def planned_minimum(plan: Plan) -> int:
     per_group: Counter[tuple[int, str]] = Counter()
     for batch in plan.batches:
         for entry in batch.entries:
-            if len(entry.cameras):
-                per_group[int(entry.cameras.settings_class[0]), entry.group] += len(entry.cameras)
+            if len(entry.at):
+                per_group[int(entry.of.settings_class[entry.at[0]]), entry.group] += len(entry.at)
     classes = np.fromiter((c for c, _ in per_group), dtype=np.int64, count=len(per_group))
     return _fewest(classes, np.fromiter(per_group.values(), np.int64, count=len(per_group)))
 
@@ -161,17 +192,19 @@ def plan(
     classes = _classes(cameras)
     batches: list[Batch] = []
     if canary and classes:
-        batches.append(_canary_batch(classes, settings_classes, canary, cap))
-        taken = np.concatenate([e.cameras.position for e in batches[0].entries])
-        classes = _classes(cameras.take(~np.isin(cameras.position, taken)))
+        batches.append(_canary_batch(cameras, classes, settings_classes, canary, cap))
+        rest = np.ones(len(cameras), dtype=bool)
+        rest[np.concatenate([e.at for e in batches[0].entries])] = False
+        classes = _classes(cameras, np.flatnonzero(rest))
     first = batches[0].name if batches else ""
     for index, groups in classes.items():
-        batches += _class_batches(index, groups, settings_classes[index], cap)
+        batches += _class_batches(cameras, index, groups, settings_classes[index], cap)
     return Plan(batches, list(settings_classes), cap, canary=first)
 
 
 def _canary_batch(
-    classes: dict[int, dict[str, Cameras]],
+    cameras: Cameras,
+    classes: dict[int, dict[str, np.ndarray]],
     settings_classes: Sequence[SettingsClass],
     size: int,
     cap: int,
@@ -182,18 +215,22 @@ def _canary_batch(
     count and byte rules (a canary larger than a batch is just the first batch).
     """
     index, groups = next(iter(classes.items()))
-    chosen: dict[str, Cameras] = {}
+    chosen: dict[str, np.ndarray] = {}
     left = size
     for group, members in groups.items():
         if left <= 0:
             break
         chosen[group] = members[:left]
         left -= len(chosen[group])
-    return _class_batches(index, chosen, settings_classes[index], cap)[0]
+    return _class_batches(cameras, index, chosen, settings_classes[index], cap)[0]
 
 
 def _class_batches(
-    index: int, groups: dict[str, Cameras], settings_class: SettingsClass, cap: int
+    cameras: Cameras,
+    index: int,
+    groups: dict[str, np.ndarray],
+    settings_class: SettingsClass,
+    cap: int,
 ) -> list[Batch]:
     """One settings class: the minimum count if every batch fits the cap, else first-fit.
 
@@ -203,41 +240,43 @@ def _class_batches(
     """
     settings_body = settings_class.task_settings.model_dump(mode="json", exclude_none=True)
     prefix = name_prefix(settings_class.name_prefix)
-    fewest = _packed(index, groups, _Packer(settings_body, prefix, None))
+    fewest = _packed(index, groups, _Packer(cameras, settings_body, prefix, None))
     if all(len(b.payload) < cap for b in fewest):
         return fewest
-    return _packed(index, groups, _Packer(settings_body, prefix, cap))
+    return _packed(index, groups, _Packer(cameras, settings_body, prefix, cap))
 
 
-def _packed(index: int, groups: dict[str, Cameras], packer: _Packer) -> list[Batch]:
+def _packed(index: int, groups: dict[str, np.ndarray], packer: _Packer) -> list[Batch]:
     """The batches one packer makes of a settings class's groups."""
-    entries = [e for g, cams in groups.items() for e in packer.entries(g, cams)]
+    entries = [e for g, at in groups.items() for e in packer.entries(g, at)]
     return [
         _batch(index, packer.prefix, packer.settings_body, chosen)
         for chosen in packer.pack(entries)
     ]
 
 
-def _classes(cameras: Cameras) -> dict[int, dict[str, Cameras]]:
-    """Cameras by settings class, then by group, both in first-seen order.
+def _classes(cameras: Cameras, among: np.ndarray | None = None) -> dict[int, dict[str, np.ndarray]]:
+    """The indices of ``cameras`` (of those ``among``, if given) by settings class, then by
+    group, both in first-seen order.
 
     Columns, not a loop: each (class, group) pair numbered in first-seen order (factorized
-    in C), the cameras put in that order by one stable sort and cut where the number
-    changes, each group a slice of the sorted columns: a million cameras cost a few
-    thousand Python steps, one per group.
+    in C), the indices put in that order by one stable sort and cut where the number
+    changes, each group a slice of the sorted indices: a million cameras cost a few
+    thousand Python steps, one per group, and one array of indices.
     """
-    if not len(cameras):
+    keys = _pair_keys(cameras) if among is None else _pair_keys(cameras)[among]
+    if not len(keys):
         return {}
-    keyed, pairs = pd.factorize(_pair_keys(cameras))
+    keyed, pairs = pd.factorize(keys)
     # Stable either way; numpy radix-sorts 16-bit numbers (a seventh of the time).
-    order = np.argsort(keyed.astype(np.uint16) if len(pairs) <= 2**16 else keyed, kind="stable")
-    ordered = cameras.take(order)
-    starts = np.flatnonzero(np.diff(keyed[order], prepend=-1))
-    ends = [*starts[1:].tolist(), len(ordered)]
-    classes: dict[int, dict[str, Cameras]] = {}
-    for start, end in zip(starts.tolist(), ends, strict=True):
-        members = ordered[start:end]
-        classes.setdefault(int(members.settings_class[0]), {})[members.group[0]] = members
+    sort = np.argsort(keyed.astype(np.uint16) if len(pairs) <= 2**16 else keyed, kind="stable")
+    order = sort if among is None else among[sort]
+    starts = np.flatnonzero(np.diff(keyed[sort], prepend=-1)).tolist()
+    classes: dict[int, dict[str, np.ndarray]] = {}
+    for start, end in zip(starts, [*starts[1:], len(order)], strict=True):
+        first = order[start]
+        group = cameras.group[first]
+        classes.setdefault(int(cameras.settings_class[first]), {})[group] = order[start:end]
     return classes
 
 
@@ -256,6 +295,8 @@ def _batch(
     # Splice the name in front rather than encode the body twice: the same bytes as
     # dumps({"name": name, **content}).
     payload = b'{"name":' + json.dumps(name).encode() + b"," + unnamed[1:]
+    if any(e.of is not entries[0].of for e in entries):
+        raise ValueError("a batch's entries index one set of planned cameras")
     return Batch(name, settings_class, tuple(entries), payload)
 
 
@@ -275,8 +316,8 @@ def _entries_text(entries: list[GroupEntry]) -> str:
     after its id."""
     if not entries:
         return ""
-    ids: list[str] = np.concatenate([e.cameras.video_source_id for e in entries]).tolist()
-    rois: list[str] = np.concatenate([e.cameras.target_roi for e in entries]).tolist()
+    ids: list[str] = np.concatenate([e.of.video_source_id[e.at] for e in entries]).tolist()
+    rois: list[str] = np.concatenate([e.of.target_roi[e.at] for e in entries]).tolist()
     with_roi = list(compress(range(len(rois)), rois))  # "" is none, as in ``_source``
     escaped = _bodies([rois[at] for at in with_roi])
     if _plain(ids):  # each id is its own string body: the quotes around come from the join
@@ -290,7 +331,7 @@ def _entries_text(entries: list[GroupEntry]) -> str:
         first, between, last = '{"video_source_id":', '},{"video_source_id":', "}"
     texts, start = [], 0
     for entry in entries:
-        end = start + len(entry.cameras)
+        end = start + len(entry.at)
         sources = first + between.join(ids[start:end]) + last if end > start else ""
         group = _quoted(entry.group)
         texts.append(f'{{"video_source_group_id":{group},"video_source_list":[{sources}]}}')
@@ -323,8 +364,10 @@ _quoted: Final[Callable[[str], str]] = json.encoder.encode_basestring
 class _Packer:
     """Splits groups into entries and packs entries into batches under both caps."""
 
-    def __init__(self, settings_body: dict[str, Any], prefix: str, cap: int | None) -> None:
-        self.cap = cap
+    def __init__(
+        self, cameras: Cameras, settings_body: dict[str, Any], prefix: str, cap: int | None
+    ) -> None:
+        self.cameras, self.cap = cameras, cap
         self.settings_body, self.prefix = settings_body, prefix
         empty = {
             "name": f"{prefix}-{'0' * HASH_CHARS}",
@@ -333,16 +376,18 @@ class _Packer:
         }
         self.base = len(dumps(empty))
 
-    def entries(self, group: str, cameras: Cameras) -> Iterator[GroupEntry]:
-        """A group's cameras as entries of at most 100 (and, with a cap, of fitting size)."""
+    def entries(self, group: str, members: np.ndarray) -> Iterator[GroupEntry]:
+        """A group's cameras (their indices) as entries of at most 100 (and, with a cap, of
+        fitting size)."""
         if self.cap is None:
-            for start in range(0, len(cameras), MAX_SOURCES_PER_GROUP):
-                yield GroupEntry(group, cameras[start : start + MAX_SOURCES_PER_GROUP])
+            for start in range(0, len(members), MAX_SOURCES_PER_GROUP):
+                chunk = members[start : start + MAX_SOURCES_PER_GROUP]
+                yield GroupEntry(group, self.cameras, chunk)
             return
         room = self.cap - self.base
-        overhead = _size(GroupEntry(group, cameras[:0]))
+        overhead = _size(GroupEntry(group, self.cameras, members[:0]))
         start, used = 0, overhead
-        for at, camera in enumerate(cameras):
+        for at, camera in enumerate(self.cameras.take(members)):
             size = len(dumps(_source(camera))) + 1  # the comma before it, at most
             if overhead + size > room:
                 raise ConfigError(
@@ -351,11 +396,11 @@ class _Packer:
                     hint="raise --max-payload-bytes or shorten that row's ROI",
                 )
             if at > start and (at - start == MAX_SOURCES_PER_GROUP or used + size > room):
-                yield GroupEntry(group, cameras[start:at])
+                yield GroupEntry(group, self.cameras, members[start:at])
                 start, used = at, overhead
             used += size
-        if len(cameras) > start:
-            yield GroupEntry(group, cameras[start:])
+        if len(members) > start:
+            yield GroupEntry(group, self.cameras, members[start:])
 
     def pack(self, entries: list[GroupEntry]) -> Iterator[list[GroupEntry]]:
         """Entries into batches: 100 at a time, or first-fit under the byte cap."""

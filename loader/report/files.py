@@ -167,12 +167,11 @@ def _creates_by_batch(
 ) -> Iterator[dict[str, Any]]:
     """Each batch's payload file and the rows of the cameras it creates, in its order."""
     replaced = np.fromiter(replacing, dtype=np.int64, count=len(replacing))
-    none = np.empty(0, dtype=np.int64)
     for number, batch in enumerate(plan.batches):  # the rows' columns, not a tuple a camera
-        rows = np.concatenate([none, *(e.cameras.row for e in batch.entries)])
+        at = batch.at
+        rows = batch.of.row[at]
         if len(replaced):
-            positions = np.concatenate([none, *(e.cameras.position for e in batch.entries)])
-            rows = rows[~np.isin(positions, replaced)]
+            rows = rows[~np.isin(batch.of.position[at], replaced)]
         if len(rows):
             file = files[number] if files else None
             yield {"batch": batch.name, "file": file, "rows": rows.tolist()}

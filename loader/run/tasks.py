@@ -69,7 +69,7 @@ def doubtful(run: Run) -> set[str]:
         state = run.state.batches.get(batch.name)
         if state is None or state.status != BatchStatus.ACCEPTED:
             continue
-        sources = {s for e in batch.entries for s in e.cameras.video_source_id.tolist()}
+        sources = set(batch.of.video_source_id[batch.at].tolist())
         uncounted = state.found_by_lookup and state.total < batch.camera_count
         if uncounted or state.failed > len(attribute_errors(state.error_list, sources)):
             found.add(batch.name)
@@ -82,7 +82,5 @@ def replacing(run: Run) -> set[str]:
     if not replaced:
         return set()
     return {
-        b.name
-        for b in run.plan.batches
-        if any(p in replaced for e in b.entries for p in e.cameras.position.tolist())
+        b.name for b in run.plan.batches if any(p in replaced for p in b.of.position[b.at].tolist())
     }

@@ -39,7 +39,7 @@ from loader.model.cameras import (
     SettingsClass,
 )
 from loader.model.changes import Action
-from loader.planning.batches import Batch, Plan
+from loader.planning.batches import Plan
 from loader.planning.delta import Delta, Earlier, camera_keys
 from loader.state import ledger as ledger_store
 from loader.state.events import Event, RunStarted
@@ -90,7 +90,7 @@ class LedgerFollower:
             return
         held = any(b.name == batch.name for b in self.state.held())
         outcome_of_batch(self.outcomes, batch, self.state, held=held)
-        cameras = _cameras(batch)
+        cameras = batch.cameras
         found = {e.key: e for e in self.entries(self.outcomes, cameras)}
         wanted = {k: found.get(k) for k in camera_keys(cameras, self.classes)}
         try:
@@ -205,11 +205,6 @@ class LedgerFollower:
         self.documented |= marks
 
 
-def _cameras(batch: Batch) -> Cameras:
-    """A batch's cameras, its entries' columns joined."""
-    return Cameras.joined([e.cameras for e in batch.entries])
-
-
 def taken_since(planned: Plan, state: RunState, delta: Delta) -> dict[str, str]:
     """Batches this run has not sent yet, some of whose cameras another run has recorded
     since this run was planned (``delta.earlier`` is the ledger as read now): why each
@@ -222,7 +217,7 @@ def taken_since(planned: Plan, state: RunState, delta: Delta) -> dict[str, str]:
         batch_state = state.batches.get(batch.name)
         if batch_state is None or batch_state.settled or batch_state.attempts:
             continue
-        cameras = _cameras(batch)
+        cameras = batch.cameras
         runs = Counter(
             entry.run
             for key, position in zip(

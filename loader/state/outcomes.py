@@ -158,7 +158,8 @@ def outcome_of_batch(result: Outcomes, batch: Batch, state: RunState, *, held: b
     """The outcome of each camera of one planned batch, as the run knows it now (``held``:
     the batch is one a failed canary keeps back)."""
     batch_state = state.batches.get(batch.name)
-    positions = [p for e in batch.entries for p in e.cameras.position.tolist()]
+    at = batch.at
+    positions = batch.of.position[at].tolist()
     if batch_state is None:
         result.fill(positions, CameraStatus.UNKNOWN, batch.name, "", "", "not sent yet")
         return
@@ -166,7 +167,7 @@ def outcome_of_batch(result: Outcomes, batch: Batch, state: RunState, *, held: b
         note = canary_note(state.verdict)
         result.fill(positions, CameraStatus.HELD, batch.name, "", "", note)
         return
-    sources = [s for e in batch.entries for s in e.cameras.video_source_id.tolist()]
+    sources = batch.of.video_source_id[at].tolist()
     _from_batch(result, batch_state, list(zip(positions, sources, strict=True)))
 
 

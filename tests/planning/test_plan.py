@@ -249,3 +249,17 @@ def test_an_entry_written_from_columns_is_the_json_of_its_body(
         assert _entries_text(entries).encode() == b",".join(dumps(e.body()) for e in entries)
         for entry in entries:
             assert _entries_text([entry]).encode() == dumps(entry.body())
+
+
+@pytest.mark.parametrize("canary", [None, 130])
+def test_a_batch_indexes_the_planned_cameras_entry_after_entry(canary: int | None) -> None:
+    """A batch's cameras are its entries' cameras in order, each an index into the
+    cameras planned: no copy of them made in plan order."""
+    cameras = _cameras([(0, 250)] * 3 + [(1, 5)] * 3)
+
+    planned = plan(cameras, SETTINGS, canary=canary)
+
+    for batch in planned.batches:
+        each = [c for e in batch.entries for c in e.cameras]
+        assert (list(batch.cameras), batch.of is cameras) == (each, True)
+        assert batch.of.row[batch.at].tolist() == [c.row for c in each]
