@@ -172,15 +172,6 @@ class Cameras(Sequence[Camera]):
             settings_class=column(5, np.int64),
         )
 
-    @classmethod
-    def joined(cls, parts: Sequence[Cameras]) -> Cameras:
-        """The cameras of ``parts``, one after another (a batch's entries, for one)."""
-        if len(parts) == 1:
-            return parts[0]
-        if not parts:
-            return cls.of(())
-        return cls(**{n: np.concatenate([getattr(p, n) for p in parts]) for n in Camera._fields})
-
     def _columns(self) -> tuple[np.ndarray, ...]:
         """The columns in ``Camera``'s field order."""
         return (

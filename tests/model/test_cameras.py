@@ -91,11 +91,3 @@ def test_columns_of_different_lengths_are_refused() -> None:
             target_roi=one.astype(object),
             settings_class=one,
         )
-
-
-def test_joined_cameras_follow_one_another() -> None:
-    """Parts joined are their rows in order; one part is itself; none is empty."""
-    parts = [Cameras.of(ROWS[:1]), Cameras.of(ROWS[1:])]
-
-    assert (list(Cameras.joined(parts)), Cameras.joined(parts[:1]) is parts[0]) == (ROWS, True)
-    assert len(Cameras.joined([])) == 0
