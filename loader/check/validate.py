@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ from loader.check.sources import Rows, check_rows, gather
 from loader.check.task_settings import Issue, SettingsError, build_settings
 from loader.check.transforms import TransformError
 from loader.errors import ConfigError
-from loader.model.cameras import Camera, RowStatus, SettingsClass
+from loader.model.cameras import Cameras, RowStatus, SettingsClass
 from loader.model.problems import Problem, Severity
 from loader.model.registering import SheetRegistration
 from loader.model.secrets import SecretTable
@@ -43,7 +43,7 @@ class Checked:
     file: str
     sheet: str
     mapping: str
-    cameras: list[Camera]
+    cameras: Cameras
     settings_classes: list[SettingsClass]
     rows: pd.DataFrame  # every camera data row: ROW, fields, STATUS, SETTINGS_CLASS
     problems: list[Problem] = field(default_factory=list)
@@ -136,31 +136,7 @@ def check(
         status[refused] = RowStatus.REJECTED.value
     problems += _mark_duplicates(frame, status, cameras, _identity_columns(mapping, rows))
     frame[STATUS] = status
-    positions = np.flatnonzero(status == RowStatus.VALID.value)
-
-    def valid(name: str) -> list[Any]:
-        """A column's values on the valid rows (a column at a time: no copy of the frame)."""
-        values: list[Any] = frame[name].to_numpy()[positions].tolist()
-        return values
-
-    # A camera's position and Excel row are numbers of the same range: taken from one
-    # pool of ints, the two fields of a million cameras share a million int objects (32 MB).
-    excel_rows = frame[ROW].to_numpy()[positions]
-    pool = list(range(max(len(frame), int(excel_rows.max(initial=0)) + 1)))
-    camera_list = list(  # made in C (``_make``), no Python frame per camera
-        map(
-            Camera._make,
-            zip(
-                list(map(pool.__getitem__, positions.tolist())),
-                list(map(pool.__getitem__, excel_rows.tolist())),
-                valid("group"),
-                valid("video_source_id"),
-                [roi or None for roi in valid("target_roi")],
-                valid(SETTINGS_CLASS),
-                strict=True,
-            ),
-        )
-    )
+    valid = _cameras(frame, np.flatnonzero(status == RowStatus.VALID.value))
     problems = list({_identity(p): p for p in problems}.values())
     order = {
         t.sheet: n for n, t in enumerate([*cameras.tables, *(groups.tables if groups else [])])
@@ -170,13 +146,28 @@ def check(
         cameras.file,
         cameras.sheet,
         mapping.name,
-        camera_list,
+        valid,
         settings,
         frame,
         problems,
         len(groups.frame) if groups else 0,
         registration,
         cameras.secrets,
+    )
+
+
+def _cameras(frame: pd.DataFrame, positions: np.ndarray) -> Cameras:
+    """The valid rows' camera fields, a column at a time (no Python step per camera; the
+    texts are the frame's own, not copies). An empty ROI is none."""
+    roi = _texts(frame, "target_roi")[positions]
+    roi[roi == ""] = None
+    return Cameras(
+        position=positions.astype(np.int64),
+        row=frame[ROW].to_numpy(dtype=np.int64)[positions],
+        group=_texts(frame, "group")[positions],
+        video_source_id=_texts(frame, "video_source_id")[positions],
+        target_roi=roi,
+        settings_class=frame[SETTINGS_CLASS].to_numpy(dtype=np.int64)[positions],
     )
 
 

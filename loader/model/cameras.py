@@ -1,6 +1,7 @@
 """
-A camera as the stages pass it on, the settings class it belongs to, the statuses a camera
-row can end with, and what the ledger remembers of a camera task. Pure.
+A camera as the stages pass it on (the valid cameras as columns, one row a tuple made
+when asked for), the settings class it belongs to, the statuses a camera row can end with,
+and what the ledger remembers of a camera task. Pure.
 
 ``CameraStatus`` and ``STATUS_INFO`` are the one place that says what each status means
 to a person, how it is coloured in the results workbook, and which exit code it implies.
@@ -8,9 +9,12 @@ to a person, how it is coloured in the results workbook, and which exit code it 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple, overload
+
+import numpy as np
 
 if TYPE_CHECKING:
     from loader.model.vias import TaskSettings
@@ -106,7 +110,7 @@ def exit_code_of(statuses: dict[str, int]) -> int:
 
 
 class Camera(NamedTuple):
-    """One valid camera row, ready for planning (a tuple: a million of them stay cheap)."""
+    """One valid camera row, ready for planning (``Cameras`` makes one when asked for)."""
 
     position: int  # index into Checked.rows (unique across sheets)
     row: int  # Excel row on its sheet, for messages
@@ -114,6 +118,134 @@ class Camera(NamedTuple):
     video_source_id: str
     target_roi: str | None
     settings_class: int  # index into Checked.settings_classes
+
+
+_CHUNK: Final = 65_536  # cameras made into tuples at a time while iterating
+
+
+class Cameras(Sequence[Camera]):
+    """The valid cameras as columns, all of one length: a million cameras are six arrays
+    (the texts shared with the checked rows), not a million tuples (0.5 s and 170 MB).
+
+    Planning and the hot consumers read the columns; ``cameras[i]`` and iteration make a
+    ``Camera`` on demand for the few that want rows. ``take`` and slices give cameras of
+    these columns (a slice shares them).
+    """
+
+    __slots__ = ("group", "position", "row", "settings_class", "target_roi", "video_source_id")
+
+    def __init__(
+        self,
+        *,
+        position: np.ndarray,
+        row: np.ndarray,
+        group: np.ndarray,
+        video_source_id: np.ndarray,
+        target_roi: np.ndarray,
+        settings_class: np.ndarray,
+    ) -> None:
+        self.position = position  # int64: index into Checked.rows
+        self.row = row  # int64: Excel row on its sheet
+        self.group = group  # object: str
+        self.video_source_id = video_source_id  # object: str
+        self.target_roi = target_roi  # object: str, or None for none
+        self.settings_class = settings_class  # int64: index into Checked.settings_classes
+        if len({len(c) for c in self._columns()}) > 1:
+            raise ValueError("the columns of Cameras differ in length")
+
+    @classmethod
+    def of(cls, cameras: Iterable[Camera]) -> Cameras:
+        """Cameras from rows (tests, and the few callers that build them one at a time)."""
+        rows = list(cameras)
+
+        def column(at: int, dtype: type) -> np.ndarray:
+            values: np.ndarray = np.empty(len(rows), dtype=dtype)
+            values[:] = [c[at] for c in rows]
+            return values
+
+        return cls(
+            position=column(0, np.int64),
+            row=column(1, np.int64),
+            group=column(2, object),
+            video_source_id=column(3, object),
+            target_roi=column(4, object),
+            settings_class=column(5, np.int64),
+        )
+
+    def _columns(self) -> tuple[np.ndarray, ...]:
+        """The columns in ``Camera``'s field order."""
+        return (
+            self.position,
+            self.row,
+            self.group,
+            self.video_source_id,
+            self.target_roi,
+            self.settings_class,
+        )
+
+    def take(self, indices: np.ndarray | slice) -> Cameras:
+        """The cameras at ``indices`` (an array of indices or a mask: copies; a slice:
+        views of these columns)."""
+        taken = object.__new__(Cameras)  # the columns' lengths agree: no check to make
+        taken.position = self.position[indices]
+        taken.row = self.row[indices]
+        taken.group = self.group[indices]
+        taken.video_source_id = self.video_source_id[indices]
+        taken.target_roi = self.target_roi[indices]
+        taken.settings_class = self.settings_class[indices]
+        return taken
+
+    def at_positions(self, positions: np.ndarray) -> Cameras:
+        """The cameras of these row positions, in their order (each must be one of these)."""
+        order = np.argsort(self.position, kind="stable")  # ascending already: one pass
+        slots = np.searchsorted(self.position, positions, sorter=order)
+        indices = order[np.minimum(slots, len(self) - 1)] if len(self) else slots
+        if len(positions) and (not len(self) or (self.position[indices] != positions).any()):
+            unknown = set(positions.tolist()) - set(self.position.tolist())
+            raise KeyError(min(unknown))
+        return self.take(indices)
+
+    def __len__(self) -> int:
+        return len(self.position)
+
+    @overload
+    def __getitem__(self, index: int) -> Camera: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Cameras: ...
+
+    def __getitem__(self, index: int | slice) -> Camera | Cameras:
+        if isinstance(index, slice):
+            return self.take(index)
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        return Camera(
+            int(self.position[index]),
+            int(self.row[index]),
+            self.group[index],
+            self.video_source_id[index],
+            self.target_roi[index],
+            int(self.settings_class[index]),
+        )
+
+    def __iter__(self) -> Iterator[Camera]:
+        """The cameras as tuples, made a chunk at a time in C (``_make`` over the columns)."""
+        for start in range(0, len(self), _CHUNK):
+            columns = [c[start : start + _CHUNK].tolist() for c in self._columns()]
+            yield from map(Camera._make, zip(*columns, strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Cameras):
+            return NotImplemented
+        return len(self) == len(other) and all(
+            np.array_equal(mine, theirs)
+            for mine, theirs in zip(self._columns(), other._columns(), strict=True)
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable arrays: equal, never hashed
+
+    def __repr__(self) -> str:
+        return f"Cameras({list(self)!r})"
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress
-from operator import itemgetter
 from typing import Any, Final
 
 import numpy as np
@@ -33,27 +31,39 @@ import pandas as pd
 
 from loader.bulk import bulk
 from loader.errors import ConfigError
-from loader.model.cameras import Camera, SettingsClass
+from loader.model.cameras import Camera, Cameras, SettingsClass
 from loader.model.limits import DEFAULT_MAX_PAYLOAD_BYTES
 from loader.model.vias import MAX_GROUPS_PER_BATCH, MAX_SOURCES_PER_GROUP
 
 HASH_CHARS: Final = 12
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-_CLASS_AND_GROUP: Final = itemgetter(
-    Camera._fields.index("settings_class"), Camera._fields.index("group")
-)
-_SETTINGS_CLASS: Final = itemgetter(Camera._fields.index("settings_class"))
-_GROUP: Final = itemgetter(Camera._fields.index("group"))
-_VIDEO_SOURCE_ID: Final = itemgetter(Camera._fields.index("video_source_id"))
-_TARGET_ROI: Final = itemgetter(Camera._fields.index("target_roi"))
+# What ``encode_basestring`` changes in a text (its own ESCAPE): text without any of these
+# is its own JSON string body.
+_ESCAPED: Final = re.compile(r'[\x00-\x1f"\\]')
+_APART: Final = "\uffff"  # a noncharacter: JSON leaves it as it is
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class GroupEntry:
-    """One ``video_source_group`` element: a group id and up to 100 of its cameras."""
+    """One ``video_source_group`` element: a group id and up to 100 of its cameras, held
+    as their indices into the planned cameras (``of``): no copy of the columns in plan
+    order, no tuples; ``cameras`` gathers them when asked for."""
 
     group: str
-    cameras: tuple[Camera, ...]
+    of: Cameras
+    at: np.ndarray
+
+    @property
+    def cameras(self) -> Cameras:
+        """This entry's cameras, in its order."""
+        return self.of.take(self.at)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GroupEntry):
+            return NotImplemented
+        return self.group == other.group and self.cameras == other.cameras
+
+    __hash__ = None  # type: ignore[assignment]  # equal by content, never hashed
 
     def body(self) -> dict[str, Any]:
         """The entry as JSON-ready data."""
@@ -75,7 +85,24 @@ class Batch:
     @property
     def camera_count(self) -> int:
         """Cameras (tasks to create) in this batch."""
-        return sum(len(e.cameras) for e in self.entries)
+        return sum(len(e.at) for e in self.entries)
+
+    @property
+    def of(self) -> Cameras:
+        """The planned cameras this batch's entries index (one settings class's packer
+        made them all: they share it)."""
+        return self.entries[0].of
+
+    @property
+    def at(self) -> np.ndarray:
+        """The indices of this batch's cameras in ``of``, entry after entry: a column of
+        them is ``of.<column>[at]`` (a gather of one column, not of all six)."""
+        return np.concatenate([np.empty(0, dtype=np.intp), *(e.at for e in self.entries)])
+
+    @property
+    def cameras(self) -> Cameras:
+        """This batch's cameras, entry after entry."""
+        return self.of.take(self.at) if self.entries else Cameras.of(())
 
     def content(self) -> bytes:
         """The exact bytes to POST: compact UTF-8 JSON, ``name`` first."""
@@ -113,9 +140,12 @@ def dumps(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def minimum_batches(cameras: Sequence[Camera]) -> int:
+def minimum_batches(cameras: Cameras) -> int:
     """The fewest batches the count rules allow for these (distinct) cameras."""
-    return _fewest(Counter(map(_CLASS_AND_GROUP, cameras)))  # counted in C
+    if not len(cameras):
+        return 0
+    pairs, counts = np.unique(_pair_keys(cameras), return_counts=True)
+    return _fewest(pairs // len(cameras), counts)
 
 
 def planned_minimum(plan: Plan) -> int:
@@ -124,24 +154,30 @@ def planned_minimum(plan: Plan) -> int:
     per_group: Counter[tuple[int, str]] = Counter()
     for batch in plan.batches:
         for entry in batch.entries:
-            if entry.cameras:
-                per_group[_CLASS_AND_GROUP(entry.cameras[0])] += len(entry.cameras)
-    return _fewest(per_group)
+            if len(entry.at):
+                per_group[int(entry.of.settings_class[entry.at[0]]), entry.group] += len(entry.at)
+    classes = np.fromiter((c for c, _ in per_group), dtype=np.int64, count=len(per_group))
+    return _fewest(classes, np.fromiter(per_group.values(), np.int64, count=len(per_group)))
 
 
-def _fewest(per_group: Counter[tuple[int, str]]) -> int:
-    """The fewest batches for these camera counts by settings class and group."""
-    entries: dict[int, int] = {}
-    for (settings_class, _), count in per_group.items():
-        entries[settings_class] = entries.get(settings_class, 0) + math.ceil(
-            count / MAX_SOURCES_PER_GROUP
-        )
-    return sum(math.ceil(n / MAX_GROUPS_PER_BATCH) for n in entries.values())
+def _fewest(classes: np.ndarray, counts: np.ndarray) -> int:
+    """The fewest batches for these camera counts of one group each, by settings class."""
+    used, at = np.unique(classes, return_inverse=True)
+    entries = np.zeros(len(used), dtype=np.int64)
+    np.add.at(entries, at, -(-counts // MAX_SOURCES_PER_GROUP))
+    return int((-(-entries // MAX_GROUPS_PER_BATCH)).sum())
+
+
+def _pair_keys(cameras: Cameras) -> np.ndarray:
+    """A number per (settings class, group) pair: ``class * len(cameras) + group code``."""
+    groups = pd.factorize(cameras.group)[0]
+    keys: np.ndarray = cameras.settings_class * len(cameras) + groups
+    return keys
 
 
 @bulk
 def plan(
-    cameras: Sequence[Camera],
+    cameras: Cameras,
     settings_classes: Sequence[SettingsClass],
     *,
     max_payload_bytes: int | None = None,
@@ -156,17 +192,19 @@ def plan(
     classes = _classes(cameras)
     batches: list[Batch] = []
     if canary and classes:
-        batches.append(_canary_batch(classes, settings_classes, canary, cap))
-        taken = {c.position for e in batches[0].entries for c in e.cameras}
-        classes = _classes([c for c in cameras if c.position not in taken])
+        batches.append(_canary_batch(cameras, classes, settings_classes, canary, cap))
+        rest = np.ones(len(cameras), dtype=bool)
+        rest[np.concatenate([e.at for e in batches[0].entries])] = False
+        classes = _classes(cameras, np.flatnonzero(rest))
     first = batches[0].name if batches else ""
     for index, groups in classes.items():
-        batches += _class_batches(index, groups, settings_classes[index], cap)
+        batches += _class_batches(cameras, index, groups, settings_classes[index], cap)
     return Plan(batches, list(settings_classes), cap, canary=first)
 
 
 def _canary_batch(
-    classes: dict[int, dict[str, list[Camera]]],
+    cameras: Cameras,
+    classes: dict[int, dict[str, np.ndarray]],
     settings_classes: Sequence[SettingsClass],
     size: int,
     cap: int,
@@ -177,18 +215,22 @@ def _canary_batch(
     count and byte rules (a canary larger than a batch is just the first batch).
     """
     index, groups = next(iter(classes.items()))
-    chosen: dict[str, list[Camera]] = {}
+    chosen: dict[str, np.ndarray] = {}
     left = size
     for group, members in groups.items():
         if left <= 0:
             break
         chosen[group] = members[:left]
         left -= len(chosen[group])
-    return _class_batches(index, chosen, settings_classes[index], cap)[0]
+    return _class_batches(cameras, index, chosen, settings_classes[index], cap)[0]
 
 
 def _class_batches(
-    index: int, groups: dict[str, list[Camera]], settings_class: SettingsClass, cap: int
+    cameras: Cameras,
+    index: int,
+    groups: dict[str, np.ndarray],
+    settings_class: SettingsClass,
+    cap: int,
 ) -> list[Batch]:
     """One settings class: the minimum count if every batch fits the cap, else first-fit.
 
@@ -198,42 +240,43 @@ def _class_batches(
     """
     settings_body = settings_class.task_settings.model_dump(mode="json", exclude_none=True)
     prefix = name_prefix(settings_class.name_prefix)
-    fewest = _packed(index, groups, _Packer(settings_body, prefix, None))
+    fewest = _packed(index, groups, _Packer(cameras, settings_body, prefix, None))
     if all(len(b.payload) < cap for b in fewest):
         return fewest
-    return _packed(index, groups, _Packer(settings_body, prefix, cap))
+    return _packed(index, groups, _Packer(cameras, settings_body, prefix, cap))
 
 
-def _packed(index: int, groups: dict[str, list[Camera]], packer: _Packer) -> list[Batch]:
+def _packed(index: int, groups: dict[str, np.ndarray], packer: _Packer) -> list[Batch]:
     """The batches one packer makes of a settings class's groups."""
-    entries = [e for g, cams in groups.items() for e in packer.entries(g, cams)]
+    entries = [e for g, at in groups.items() for e in packer.entries(g, at)]
     return [
         _batch(index, packer.prefix, packer.settings_body, chosen)
         for chosen in packer.pack(entries)
     ]
 
 
-def _classes(cameras: Sequence[Camera]) -> dict[int, dict[str, list[Camera]]]:
-    """Cameras by settings class, then by group, both in first-seen order.
+def _classes(cameras: Cameras, among: np.ndarray | None = None) -> dict[int, dict[str, np.ndarray]]:
+    """The indices of ``cameras`` (of those ``among``, if given) by settings class, then by
+    group, both in first-seen order.
 
     Columns, not a loop: each (class, group) pair numbered in first-seen order (factorized
-    in C), the cameras put in that order by one stable sort and cut where the number
-    changes, so that a million cameras cost a few thousand Python steps, one per group.
+    in C), the indices put in that order by one stable sort and cut where the number
+    changes, each group a slice of the sorted indices: a million cameras cost a few
+    thousand Python steps, one per group, and one array of indices.
     """
-    if not cameras:
+    keys = _pair_keys(cameras) if among is None else _pair_keys(cameras)[among]
+    if not len(keys):
         return {}
-    keyed = pd.factorize(
-        np.fromiter(map(_SETTINGS_CLASS, cameras), dtype=np.int64, count=len(cameras))
-        * len(cameras)
-        + pd.factorize(np.fromiter(map(_GROUP, cameras), dtype=object, count=len(cameras)))[0]
-    )[0]
-    order = np.argsort(keyed, kind="stable")
-    ordered = np.fromiter(cameras, dtype=object, count=len(cameras))[order]
-    cuts = np.flatnonzero(np.diff(keyed[order])) + 1
-    classes: dict[int, dict[str, list[Camera]]] = {}
-    for members in np.split(ordered, cuts):
-        first: Camera = members[0]
-        classes.setdefault(first.settings_class, {})[first.group] = members.tolist()
+    keyed, pairs = pd.factorize(keys)
+    # Stable either way; numpy radix-sorts 16-bit numbers (a seventh of the time).
+    sort = np.argsort(keyed.astype(np.uint16) if len(pairs) <= 2**16 else keyed, kind="stable")
+    order = sort if among is None else among[sort]
+    starts = np.flatnonzero(np.diff(keyed[sort], prepend=-1)).tolist()
+    classes: dict[int, dict[str, np.ndarray]] = {}
+    for start, end in zip(starts, [*starts[1:], len(order)], strict=True):
+        first = order[start]
+        group = cameras.group[first]
+        classes.setdefault(int(cameras.settings_class[first]), {})[group] = order[start:end]
     return classes
 
 
@@ -252,6 +295,8 @@ def _batch(
     # Splice the name in front rather than encode the body twice: the same bytes as
     # dumps({"name": name, **content}).
     payload = b'{"name":' + json.dumps(name).encode() + b"," + unnamed[1:]
+    if any(e.of is not entries[0].of for e in entries):
+        raise ValueError("a batch's entries index one set of planned cameras")
     return Batch(name, settings_class, tuple(entries), payload)
 
 
@@ -261,20 +306,56 @@ def _body_bytes(settings_body: dict[str, Any], entries: list[GroupEntry]) -> byt
     marker = f"<entries {uuid.uuid4().hex}>"
     head = dumps({**settings_body, "batch_input": {"video_source_group": marker}})
     before, after = head.split(json.dumps(marker).encode(), 1)
-    text = ",".join(_entry_text(e) for e in entries)
-    return b"%b[%b]%b" % (before, text.encode(), after)
+    return b"%b[%b]%b" % (before, _entries_text(entries).encode(), after)
 
 
-def _entry_text(entry: GroupEntry) -> str:
-    """One entry as ``dumps(entry.body())`` writes it: the ids escaped and joined in C,
-    a Python step only for a camera with an ROI."""
-    cameras = entry.cameras
-    quoted = list(map(_quoted, map(_VIDEO_SOURCE_ID, cameras)))
-    rois = list(map(_TARGET_ROI, cameras))
-    for at in compress(range(len(rois)), rois):
-        quoted[at] += ',"target_roi":' + _quoted(rois[at])
-    sources = '{"video_source_id":' + '},{"video_source_id":'.join(quoted) + "}" if quoted else ""
-    return f'{{"video_source_group_id":{_quoted(entry.group)},"video_source_list":[{sources}]}}'
+def _entries_text(entries: list[GroupEntry]) -> str:
+    """A batch's entries as ``dumps`` writes their bodies, from the batch's id and ROI
+    columns at once: the ids joined in C (escaped one by one only when one needs it), the
+    ROIs escaped in one call; a Python step per entry, and per camera only to put its ROI
+    after its id."""
+    if not entries:
+        return ""
+    ids: list[str] = np.concatenate([e.of.video_source_id[e.at] for e in entries]).tolist()
+    rois: list[str] = np.concatenate([e.of.target_roi[e.at] for e in entries]).tolist()
+    with_roi = list(compress(range(len(rois)), rois))  # "" is none, as in ``_source``
+    escaped = _bodies([rois[at] for at in with_roi])
+    if _plain(ids):  # each id is its own string body: the quotes around come from the join
+        for at, roi in zip(with_roi, escaped, strict=True):
+            ids[at] += '","target_roi":"' + roi
+        first, between, last = '{"video_source_id":"', '"},{"video_source_id":"', '"}'
+    else:
+        ids = list(map(_quoted, ids))
+        for at, roi in zip(with_roi, escaped, strict=True):
+            ids[at] += ',"target_roi":"' + roi + '"'
+        first, between, last = '{"video_source_id":', '},{"video_source_id":', "}"
+    texts, start = [], 0
+    for entry in entries:
+        end = start + len(entry.at)
+        sources = first + between.join(ids[start:end]) + last if end > start else ""
+        group = _quoted(entry.group)
+        texts.append(f'{{"video_source_group_id":{group},"video_source_list":[{sources}]}}')
+        start = end
+    return ",".join(texts)
+
+
+def _plain(texts: list[str]) -> bool:
+    """Whether JSON writes each of ``texts`` as it is between its quotes: the common case
+    (printable, no quote or backslash) checked in C first, the regex of what
+    ``encode_basestring`` changes only for the rest."""
+    text = "".join(texts)
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return True
+    return _ESCAPED.search(text) is None
+
+
+def _bodies(texts: list[str]) -> list[str]:
+    """Each text as JSON writes it between its quotes, escaped in one call: joined by a
+    character the encoder leaves alone, then split (one by one if a text holds it)."""
+    joined = _APART.join(texts)
+    if joined.count(_APART) != len(texts) - 1 or not texts:
+        return [_quoted(t)[1:-1] for t in texts]
+    return _quoted(joined)[1:-1].split(_APART)
 
 
 _quoted: Final[Callable[[str], str]] = json.encoder.encode_basestring
@@ -283,8 +364,10 @@ _quoted: Final[Callable[[str], str]] = json.encoder.encode_basestring
 class _Packer:
     """Splits groups into entries and packs entries into batches under both caps."""
 
-    def __init__(self, settings_body: dict[str, Any], prefix: str, cap: int | None) -> None:
-        self.cap = cap
+    def __init__(
+        self, cameras: Cameras, settings_body: dict[str, Any], prefix: str, cap: int | None
+    ) -> None:
+        self.cameras, self.cap = cameras, cap
         self.settings_body, self.prefix = settings_body, prefix
         empty = {
             "name": f"{prefix}-{'0' * HASH_CHARS}",
@@ -293,17 +376,18 @@ class _Packer:
         }
         self.base = len(dumps(empty))
 
-    def entries(self, group: str, cameras: list[Camera]) -> Iterator[GroupEntry]:
-        """A group's cameras as entries of at most 100 (and, with a cap, of fitting size)."""
+    def entries(self, group: str, members: np.ndarray) -> Iterator[GroupEntry]:
+        """A group's cameras (their indices) as entries of at most 100 (and, with a cap, of
+        fitting size)."""
         if self.cap is None:
-            for start in range(0, len(cameras), MAX_SOURCES_PER_GROUP):
-                yield GroupEntry(group, tuple(cameras[start : start + MAX_SOURCES_PER_GROUP]))
+            for start in range(0, len(members), MAX_SOURCES_PER_GROUP):
+                chunk = members[start : start + MAX_SOURCES_PER_GROUP]
+                yield GroupEntry(group, self.cameras, chunk)
             return
         room = self.cap - self.base
-        overhead = _size(GroupEntry(group, ()))
-        chunk: list[Camera] = []
-        used = overhead
-        for camera in cameras:
+        overhead = _size(GroupEntry(group, self.cameras, members[:0]))
+        start, used = 0, overhead
+        for at, camera in enumerate(self.cameras.take(members)):
             size = len(dumps(_source(camera))) + 1  # the comma before it, at most
             if overhead + size > room:
                 raise ConfigError(
@@ -311,13 +395,12 @@ class _Packer:
                     f" a batch with it alone needs {self.base + overhead + size} bytes",
                     hint="raise --max-payload-bytes or shorten that row's ROI",
                 )
-            if chunk and (len(chunk) == MAX_SOURCES_PER_GROUP or used + size > room):
-                yield GroupEntry(group, tuple(chunk))
-                chunk, used = [], overhead
-            chunk.append(camera)
+            if at > start and (at - start == MAX_SOURCES_PER_GROUP or used + size > room):
+                yield GroupEntry(group, self.cameras, members[start:at])
+                start, used = at, overhead
             used += size
-        if chunk:
-            yield GroupEntry(group, tuple(chunk))
+        if len(members) > start:
+            yield GroupEntry(group, self.cameras, members[start:])
 
     def pack(self, entries: list[GroupEntry]) -> Iterator[list[GroupEntry]]:
         """Entries into batches: 100 at a time, or first-fit under the byte cap."""

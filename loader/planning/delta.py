@@ -29,8 +29,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
+import numpy as np
+import pandas as pd
+
 from loader.bulk import bulk
-from loader.model.cameras import Camera, LedgerEntry, LedgerKey, LedgerState, SettingsClass
+from loader.model.cameras import (
+    Camera,
+    Cameras,
+    LedgerEntry,
+    LedgerKey,
+    LedgerState,
+    SettingsClass,
+)
 from loader.model.changes import NO_POSITION, Change, FieldChange
 from loader.model.vias import RESTARTABLE_TASK_STATES
 from loader.planning.batches import HASH_CHARS, name_prefix
@@ -70,7 +80,7 @@ class Marks:
 
     def __init__(
         self,
-        cameras: Sequence[Camera] = (),
+        cameras: Cameras | None = None,
         settings_classes: Sequence[SettingsClass] = (),
         *,
         fingerprints: dict[int, str] | None = None,
@@ -101,8 +111,20 @@ class Marks:
     def fingerprints(self) -> dict[int, str]:
         """Every camera's fingerprint by position."""
         if self._fingerprints is None:
-            self._fingerprints = {c.position: self.of(c) for c in self._cameras}
+            self._fingerprints = self._every_fingerprint()
         return self._fingerprints
+
+    def _every_fingerprint(self) -> dict[int, str]:
+        """Each camera's fingerprint by position, made once per (settings class, ROI) pair
+        (numbered from the columns in C) and spread to the cameras by their pair's number."""
+        cameras = self._cameras
+        if cameras is None or not len(cameras):
+            return {}
+        rois, distinct = pd.factorize(cameras.target_roi, use_na_sentinel=False)
+        pair = pd.factorize(cameras.settings_class * len(distinct) + rois)[0]
+        firsts = np.unique(pair, return_index=True)[1]  # by number: in order of appearance
+        marks = np.array([self.of(cameras[int(at)]) for at in firsts], dtype=object)
+        return dict(zip(cameras.position.tolist(), marks[pair].tolist(), strict=True))
 
     @property
     def documents(self) -> dict[str, Document]:
@@ -121,7 +143,7 @@ class Marks:
 class Delta:
     """The diff: cameras to create, changes to existing tasks, and the cameras kept."""
 
-    send: list[Camera]  # created by batches (new cameras, and the new half of replaces)
+    send: Cameras  # created by batches (new cameras, and the new half of replaces)
     kept: dict[int, tuple[Earlier, LedgerEntry]] = field(default_factory=dict)  # by position
     marks: Marks = field(default_factory=Marks)  # the settings of every camera task
     earlier: Mapping[LedgerKey, LedgerEntry] = field(default_factory=dict)  # the ledger read
@@ -163,9 +185,22 @@ def camera_key(camera: Camera, settings_classes: Sequence[SettingsClass]) -> Led
     return (camera.group, camera.video_source_id, service)
 
 
+def camera_keys(cameras: Cameras, settings_classes: Sequence[SettingsClass]) -> list[LedgerKey]:
+    """``camera_key`` of each camera, from the columns (zipped in C, not a step a camera)."""
+    services = np.array([s.task_settings.service_name for s in settings_classes], dtype=object)
+    return list(
+        zip(
+            cameras.group.tolist(),
+            cameras.video_source_id.tolist(),
+            services[cameras.settings_class].tolist(),
+            strict=True,
+        )
+    )
+
+
 @bulk
 def partition(
-    cameras: Sequence[Camera],
+    cameras: Cameras,
     settings_classes: Sequence[SettingsClass],
     ledger: Mapping[LedgerKey, LedgerEntry],
     documents: Mapping[str, Mapping[str, Any]] | None = None,
@@ -182,20 +217,26 @@ def partition(
     """
     recorded = documents or {}
     marks = Marks(cameras, settings_classes)
-    delta = Delta(send=[], marks=marks, earlier=ledger)
+    delta = Delta(send=cameras[:0], marks=marks, earlier=ledger)
     if not ledger:  # every camera task is new: nothing to compare, nothing per camera
         delta.send = _distinct(cameras, settings_classes)
         delta.creates = len(delta.send)
         return delta
-    wanted: dict[LedgerKey, Camera] = {}
-    for camera in cameras:
-        wanted[camera_key(camera, settings_classes)] = camera
+    rows = list(cameras)
+    # The index of each task's last camera, in the order of its first.
+    wanted = dict(zip(camera_keys(cameras, settings_classes), range(len(rows)), strict=True))
     leaving_tasks = leaving(ledger, wanted, settings_classes, inventory)
     live: dict[tuple[str, str], list[LedgerKey]] = {}  # leaving live tasks by camera
     for key in sorted(k for k, e in leaving_tasks.items() if e.state == LedgerState.LOADED):
         live.setdefault((key[0], key[1]), []).append(key)
-    for key, camera in wanted.items():
-        _place(delta, camera, key, ledger.get(key), recorded, leaving_tasks, live, retry_failed)
+    send = [
+        at
+        for key, at in wanted.items()
+        if _place(
+            delta, rows[at], key, ledger.get(key), recorded, leaving_tasks, live, retry_failed
+        )
+    ]
+    delta.send = cameras.take(np.array(send, dtype=np.intp))
     delta.removes = [
         TaskChange(Change.REMOVE, key, entry)
         for key, entry in sorted(leaving_tasks.items())
@@ -204,25 +245,27 @@ def partition(
     return delta
 
 
-def _distinct(cameras: Sequence[Camera], settings_classes: Sequence[SettingsClass]) -> list[Camera]:
+def _distinct(cameras: Cameras, settings_classes: Sequence[SettingsClass]) -> Cameras:
     """One camera per camera task, in the order of each task's first row, its last row's
     camera (what the diff's ``wanted`` keeps: rows validation left valid can still share a
     task when two settings classes name one algorithm).
 
-    Checked by hash first: distinct hashes mean distinct tasks, the common case, and the
-    cameras are kept as they are without a dict of a million keys.
+    Only when two settings classes share an algorithm can two cameras share a task; then
+    the tasks are numbered from the columns (factorized in C), not a dict of a million keys.
     """
     services = [s.task_settings.service_name for s in settings_classes]
-    if len(set(services)) < len(services):
-        keys = zip(
-            [c.group for c in cameras],
-            [c.video_source_id for c in cameras],
-            [services[c.settings_class] for c in cameras],
-            strict=True,
-        )
-        if len(set(map(hash, keys))) < len(cameras):
-            return list({camera_key(c, settings_classes): c for c in cameras}.values())
-    return list(cameras)
+    if len(set(services)) == len(services) or not len(cameras):
+        return cameras
+    task = pd.factorize(np.array(services, dtype=object))[0][cameras.settings_class]
+    for column in (cameras.group, cameras.video_source_id):
+        codes, uniques = pd.factorize(column)
+        task = pd.factorize(task * len(uniques) + codes)[0]
+    tasks = int(task.max()) + 1
+    if tasks == len(cameras):
+        return cameras
+    last = np.full(tasks, -1, dtype=np.intp)
+    np.maximum.at(last, task, np.arange(len(cameras)))
+    return cameras.take(last)
 
 
 def _place(
@@ -234,8 +277,8 @@ def _place(
     leaving: dict[LedgerKey, LedgerEntry],
     live: dict[tuple[str, str], list[LedgerKey]],
     retry_failed: bool,
-) -> None:
-    """Put one wanted camera task in its place in the diff.
+) -> bool:
+    """Put one wanted camera task in its place in the diff; True: a batch creates it.
 
     A new camera task replaces the same camera's live task under another algorithm that
     leaves the sheet, if any (``live``: those tasks by camera, in key order; each is
@@ -253,24 +296,22 @@ def _place(
             delta.replaces[camera.position] = TaskChange(
                 Change.REPLACE, old_key, gone, camera.position, fields
             )
-        delta.send.append(camera)
-        return
+        return True
     at, mark = camera.position, delta.marks.of(camera)
     new = delta.marks.document(mark)
     same = entry.fingerprint == mark
     if entry.state == LedgerState.FAILED:
         if same and not retry_failed:
             delta.kept[at] = (Earlier.FAILED, entry)
-        else:
-            delta.send.append(camera)
-            delta.creates += 1
-        return
+            return False
+        delta.creates += 1
+        return True
     if entry.state == LedgerState.UNKNOWN:
         delta.kept[at] = (Earlier.UNKNOWN if same else Earlier.CHANGED, entry)
-        return
+        return False
     if not (entry.task_id or entry.batch_id):  # no way to find its task: nothing to change
         delta.kept[at] = (Earlier.UNCHANGED if same else Earlier.CHANGED, entry)
-        return
+        return False
     old = recorded.get(entry.fingerprint)
     fields = tuple(differences(old, new)) if not same else ()
     if not same and not fields:  # the same settings, as the API reports them (no version)
@@ -278,13 +319,13 @@ def _place(
     if not same:
         if old is not None and needs_replacing(old, new):
             delta.replaces[at] = TaskChange(Change.REPLACE, key, entry, at, fields)
-            delta.send.append(camera)
-            return
+            return True
         delta.updates.append(TaskChange(Change.UPDATE, key, entry, at, fields))
     elif entry.state != LedgerState.STOPPED and entry.task_state not in RESTARTABLE_TASK_STATES:
         delta.kept[at] = (Earlier.UNCHANGED, entry)
     if entry.state == LedgerState.STOPPED or entry.task_state in RESTARTABLE_TASK_STATES:
         delta.restarts.append(TaskChange(Change.RESTART, key, entry, at))
+    return False
 
 
 def leaving(
@@ -339,7 +380,7 @@ def to_data(delta: Delta) -> dict[str, Any]:
         ]
 
     return {
-        "send": [c.position for c in delta.send],
+        "send": delta.send.position.tolist(),
         "creates": delta.creates,
         "held": [[at, earlier, list(entry)] for at, (earlier, entry) in delta.kept.items()],
         "fingerprints": delta.fingerprints,
@@ -353,11 +394,10 @@ def to_data(delta: Delta) -> dict[str, Any]:
 
 def from_data(
     data: Mapping[str, Any],
-    cameras: Sequence[Camera],
+    cameras: Cameras,
     ledger: Mapping[LedgerKey, LedgerEntry],
 ) -> Delta:
     """A diff back from ``to_data``; ``cameras`` are the sheet's (its rows are unchanged)."""
-    by_position = {c.position: c for c in cameras}
 
     def change(item: list[Any]) -> TaskChange:
         kind, key, entry, at, fields = item
@@ -375,7 +415,7 @@ def from_data(
         documents=dict(data["documents"]),
     )
     return Delta(
-        send=[by_position[at] for at in data["send"]],
+        send=cameras.at_positions(np.array(data["send"], dtype=np.int64)),
         kept={at: (Earlier(e), LedgerEntry(*entry)) for at, e, entry in data["held"]},
         marks=marks,
         earlier=ledger,

@@ -31,9 +31,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import numpy as np
+
 from loader.check.validate import STATUS, Checked
 from loader.errors import ConfigError
-from loader.model.cameras import RowStatus
+from loader.model.cameras import Cameras, RowStatus
 from loader.model.problems import Place, Problem, Severity, shown
 from loader.model.registering import (
     GroupListing,
@@ -452,11 +454,17 @@ def fill_ids(
     frame["video_source_id"] = source_ids
     frame["group"] = group_ids
     frame[STATUS] = status
-    cameras = [
-        c._replace(group=str(group_ids[c.position]), video_source_id=str(source_ids[c.position]))
-        for c in checked.cameras
-        if status[c.position] == RowStatus.VALID.value
-    ]
+    kept = checked.cameras.take(status[checked.cameras.position] == RowStatus.VALID.value)
+    cameras = Cameras(
+        position=kept.position,
+        row=kept.row,
+        group=np.fromiter(map(str, group_ids[kept.position]), dtype=object, count=len(kept)),
+        video_source_id=np.fromiter(
+            map(str, source_ids[kept.position]), dtype=object, count=len(kept)
+        ),
+        target_roi=kept.target_roi,
+        settings_class=kept.settings_class,
+    )
     return dataclasses.replace(checked, cameras=cameras, rows=frame, problems=problems)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from loader.bulk import bulk
 from loader.errors import StorageError
 from loader.model.cameras import LedgerEntry, exit_code_of
-from loader.planning.delta import Delta, camera_key, leaving
+from loader.planning.delta import Delta, camera_keys, leaving
 from loader.report import files
 from loader.report.changes import changes_table
 from loader.report.results import build, registered_table
@@ -160,7 +160,7 @@ def _absent(run: Run, delta: Delta) -> list[LedgerEntry]:
     if not delta.earlier:  # a first load: the ledger held none of the sheet's tasks
         return []
     classes = run.loaded.checked.settings_classes
-    keys = {camera_key(c, classes) for c in run.loaded.checked.cameras}
+    keys = set(camera_keys(run.loaded.checked.cameras, classes))
     inventory = Path(run.started.input_file).name
     return list(leaving(delta.earlier, keys, classes, inventory, live_only=False).values())
 

@@ -93,7 +93,7 @@ def _plan(loaded: Loaded, options: RunOptions, scope: LedgerScope) -> SheetPlan:
 def unplanned(loaded: Loaded, scope: LedgerScope) -> SheetPlan:
     """A sheet of names before its registration: the sheet whole (registration fills its
     ids), no camera diffed or planned yet."""
-    empty = replace(loaded, checked=replace(loaded.checked, cameras=[]))
+    empty = replace(loaded, checked=replace(loaded.checked, cameras=loaded.checked.cameras[:0]))
     delta = diff_sheet(empty, PlanChoices(), None)
     return SheetPlan(loaded, delta, batches_of(empty, delta, PlanChoices()), scope)
 

@@ -85,7 +85,7 @@ class Run:
     @cached_property
     def batch_at(self) -> dict[int, str]:
         """The batch that creates each sent camera, by position."""
-        return {c.position: b.name for b in self.plan.batches for e in b.entries for c in e.cameras}
+        return {p: b.name for b in self.plan.batches for p in b.of.position[b.at].tolist()}
 
     @property
     def ledger_path(self) -> Path:

@@ -69,7 +69,7 @@ def doubtful(run: Run) -> set[str]:
         state = run.state.batches.get(batch.name)
         if state is None or state.status != BatchStatus.ACCEPTED:
             continue
-        sources = {c.video_source_id for e in batch.entries for c in e.cameras}
+        sources = set(batch.of.video_source_id[batch.at].tolist())
         uncounted = state.found_by_lookup and state.total < batch.camera_count
         if uncounted or state.failed > len(attribute_errors(state.error_list, sources)):
             found.add(batch.name)
@@ -79,8 +79,8 @@ def doubtful(run: Run) -> set[str]:
 def replacing(run: Run) -> set[str]:
     """Batches that create the successor of a task to replace."""
     replaced = run.delta.replaces
+    if not replaced:
+        return set()
     return {
-        b.name
-        for b in run.plan.batches
-        if any(c.position in replaced for e in b.entries for c in e.cameras)
+        b.name for b in run.plan.batches if any(p in replaced for p in b.of.position[b.at].tolist())
     }

@@ -31,6 +31,7 @@ from loader.check.load import Loaded
 from loader.errors import StorageError
 from loader.model.cameras import (
     Camera,
+    Cameras,
     CameraStatus,
     LedgerEntry,
     LedgerKey,
@@ -38,8 +39,8 @@ from loader.model.cameras import (
     SettingsClass,
 )
 from loader.model.changes import Action
-from loader.planning.batches import Batch, Plan
-from loader.planning.delta import Delta, Earlier, camera_key
+from loader.planning.batches import Plan
+from loader.planning.delta import Delta, Earlier, camera_keys
 from loader.state import ledger as ledger_store
 from loader.state.events import Event, RunStarted
 from loader.state.ledger import Ledger
@@ -89,9 +90,9 @@ class LedgerFollower:
             return
         held = any(b.name == batch.name for b in self.state.held())
         outcome_of_batch(self.outcomes, batch, self.state, held=held)
-        cameras = _cameras(batch)
+        cameras = batch.cameras
         found = {e.key: e for e in self.entries(self.outcomes, cameras)}
-        wanted = {k: found.get(k) for k in (self._key(c) for c in cameras)}
+        wanted = {k: found.get(k) for k in camera_keys(cameras, self.classes)}
         try:
             self._write(wanted)
         except StorageError as exc:  # a later write, or the conclusion, tries again
@@ -100,13 +101,13 @@ class LedgerFollower:
                 "bulkload.ledger_write_failed", batch=batch.name, reason=exc.message
             )
 
-    def conclude(self, entries: Sequence[LedgerEntry], sent: Iterable[Camera]) -> None:
+    def conclude(self, entries: Sequence[LedgerEntry], sent: Cameras) -> None:
         """Write what differs between the conclusion's ``entries`` and what was recorded;
         the ``sent`` cameras without an entry are taken back. Raises StorageError."""
         wanted: dict[LedgerKey, LedgerEntry | None] = {e[:3]: e for e in entries}
         lacking = [k for k in self.recorded if k not in wanted]
         if lacking:  # recorded, and no longer wanted if the run sent it
-            keys = {self._key(c) for c in sent}
+            keys = set(camera_keys(sent, self.classes))
             wanted.update((k, None) for k in lacking if k in keys)
         self.ledger.wait_for_locks(ledger_store.LOCK_WAIT)
         self._write(wanted)
@@ -183,9 +184,6 @@ class LedgerFollower:
                     created[(batch, source)] = (found[0][0], names.get(found[0][0], ""))
         return created
 
-    def _key(self, camera: Camera) -> LedgerKey:
-        return camera_key(camera, self.classes)
-
     def _write(self, wanted: dict[LedgerKey, LedgerEntry | None]) -> None:
         """Record the entries that differ from what this run recorded; take back the ones
         it recorded that are no longer wanted (the ledger's entry before the run returns)."""
@@ -207,10 +205,6 @@ class LedgerFollower:
         self.documented |= marks
 
 
-def _cameras(batch: Batch) -> list[Camera]:
-    return [c for e in batch.entries for c in e.cameras]
-
-
 def taken_since(planned: Plan, state: RunState, delta: Delta) -> dict[str, str]:
     """Batches this run has not sent yet, some of whose cameras another run has recorded
     since this run was planned (``delta.earlier`` is the ledger as read now): why each
@@ -223,12 +217,15 @@ def taken_since(planned: Plan, state: RunState, delta: Delta) -> dict[str, str]:
         batch_state = state.batches.get(batch.name)
         if batch_state is None or batch_state.settled or batch_state.attempts:
             continue
+        cameras = batch.cameras
         runs = Counter(
             entry.run
-            for camera in _cameras(batch)
-            if (entry := delta.earlier.get(camera_key(camera, classes))) is not None
+            for key, position in zip(
+                camera_keys(cameras, classes), cameras.position.tolist(), strict=True
+            )
+            if (entry := delta.earlier.get(key)) is not None
             and entry.state in live
-            and camera.position not in delta.replaces
+            and position not in delta.replaces
         )
         if runs:
             found[batch.name] = (
@@ -242,7 +239,7 @@ def taken_since(planned: Plan, state: RunState, delta: Delta) -> dict[str, str]:
 def change_entries(
     delta: Delta,
     changes: Mapping[str, ChangeState],
-    sent: Iterable[Camera],
+    sent: Cameras,
     classes: Sequence[SettingsClass],
     *,
     run: str,
@@ -282,7 +279,7 @@ def change_entries(
             note(
                 change.entry, "stopped (--prune)", state=LedgerState.STOPPED, task_state="STOPPING"
             )
-    sent_keys = {camera_key(c, classes) for c in sent} if delta.replaces else set()
+    sent_keys = set(camera_keys(sent, classes)) if delta.replaces else set()
     for change in delta.replaces.values():
         if done(Action.DELETE, change.entry) and change.key not in sent_keys:
             note(change.entry, "replaced", state=LedgerState.DELETED, task_state="")

@@ -158,17 +158,17 @@ def outcome_of_batch(result: Outcomes, batch: Batch, state: RunState, *, held: b
     """The outcome of each camera of one planned batch, as the run knows it now (``held``:
     the batch is one a failed canary keeps back)."""
     batch_state = state.batches.get(batch.name)
-    cameras = [c for e in batch.entries for c in e.cameras]
+    at = batch.at
+    positions = batch.of.position[at].tolist()
     if batch_state is None:
-        for camera in cameras:
-            result.set(camera.position, CameraStatus.UNKNOWN, batch.name, message="not sent yet")
+        result.fill(positions, CameraStatus.UNKNOWN, batch.name, "", "", "not sent yet")
         return
     if held and isinstance(state.verdict, CanaryFailed):
         note = canary_note(state.verdict)
-        for camera in cameras:
-            result.set(camera.position, CameraStatus.HELD, batch.name, message=note)
+        result.fill(positions, CameraStatus.HELD, batch.name, "", "", note)
         return
-    _from_batch(result, batch_state, [(c.position, c.video_source_id) for c in cameras])
+    sources = batch.of.video_source_id[at].tolist()
+    _from_batch(result, batch_state, list(zip(positions, sources, strict=True)))
 
 
 def _from_validation(result: Outcomes, loaded: Loaded) -> None:

@@ -5,10 +5,18 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loader.model.cameras import Camera, LedgerEntry, LedgerState, SettingsClass
+from loader.model.cameras import Camera, Cameras, LedgerEntry, LedgerState, SettingsClass
 from loader.model.changes import Change, FieldChange
 from loader.model.vias import TaskOutput, TaskSettings
-from loader.planning.delta import Delta, Earlier, camera_key, from_data, partition, to_data
+from loader.planning.delta import (
+    Delta,
+    Earlier,
+    camera_key,
+    camera_keys,
+    from_data,
+    partition,
+    to_data,
+)
 from loader.planning.documents import ClassDocuments, differences, document, fingerprint
 
 SMOKE = TaskSettings(
@@ -54,7 +62,14 @@ def documents() -> dict[str, dict[str, object]]:
 
 def diff(cameras: list[Camera], entries: list[LedgerEntry], **options: object) -> Delta:
     ledger = {e.key: e for e in entries}
-    return partition(cameras, CLASSES, ledger, documents(), inventory="site.csv", **options)  # type: ignore[arg-type]
+    return partition(
+        Cameras.of(cameras),
+        CLASSES,
+        ledger,
+        documents(),
+        inventory="site.csv",
+        **options,  # type: ignore[arg-type]
+    )
 
 
 def test_each_kind_of_change_in_one_diff() -> None:
@@ -122,7 +137,9 @@ def test_a_version_the_api_does_not_report_is_not_a_change() -> None:
     entry = loaded(cam)._replace(fingerprint=fingerprint(learned), inventory="")
     ledger = {entry.key: entry}
 
-    delta = partition([cam], CLASSES, ledger, {fingerprint(learned): learned}, inventory="site.csv")
+    delta = partition(
+        Cameras.of([cam]), CLASSES, ledger, {fingerprint(learned): learned}, inventory="site.csv"
+    )
 
     assert delta.kept == {1: (Earlier.UNCHANGED, entry)}
     assert (delta.updates, delta.replaces) == ([], {})
@@ -134,7 +151,7 @@ def test_the_diff_survives_its_json_form() -> None:
     entries = [loaded(cams[1], settings=3), loaded(camera(7))]
     delta = diff(cams, entries)
 
-    back = from_data(to_data(delta), cams, delta.earlier)
+    back = from_data(to_data(delta), Cameras.of(cams), delta.earlier)
 
     assert to_data(back) == to_data(delta)
     assert (back.updates, back.removes) == (delta.updates, delta.removes)
@@ -165,7 +182,7 @@ def test_a_sheet_against_its_own_ledger_changes_nothing(rows: list[tuple[str, in
 
     delta = diff(cams, [loaded(c) for c in cams])
 
-    assert (delta.send, delta.updates, delta.removes, delta.restarts) == ([], [], [], [])
+    assert (list(delta.send), delta.updates, delta.removes, delta.restarts) == ([], [], [], [])
     assert sorted(delta.kept) == [c.position for c in cams]
 
 
@@ -236,10 +253,10 @@ def test_against_an_empty_ledger_every_camera_task_is_created_once(
         for n, (g, s, c) in enumerate(rows)
     ]
 
-    delta = partition(cams, CLASSES, {})
+    delta = partition(Cameras.of(cams), CLASSES, {})
 
     expected = list({camera_key(c, CLASSES): c for c in cams}.values())
-    assert (delta.send, delta.creates) == (expected, len(expected))
+    assert (list(delta.send), delta.creates) == (expected, len(expected))
     marks = {
         c.position: fingerprint(document(CLASSES[c.settings_class].task_settings, c.target_roi))
         for c in cams
@@ -250,3 +267,11 @@ def test_against_an_empty_ledger_every_camera_task_is_created_once(
         == document(CLASSES[c.settings_class].task_settings, c.target_roi)
         for c in cams
     )
+
+
+@given(by_task)
+def test_the_keys_from_columns_are_each_cameras_key(rows: list[tuple[str, int, int]]) -> None:
+    """``camera_keys`` zips the columns into what ``camera_key`` makes of each camera."""
+    cams = [camera(n, g, f"cam-{s}", c) for n, (g, s, c) in enumerate(rows)]
+
+    assert camera_keys(Cameras.of(cams), CLASSES) == [camera_key(c, CLASSES) for c in cams]

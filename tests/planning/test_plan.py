@@ -11,10 +11,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loader.check.schedule import weekly_schedule_from_rules
-from loader.check.validate import Camera, SettingsClass
 from loader.errors import ConfigError
+from loader.model.cameras import Camera, Cameras, SettingsClass
 from loader.model.vias import BatchTaskRequest, TaskSettings
-from loader.planning.batches import Plan, dumps, minimum_batches, plan, planned_minimum
+from loader.planning.batches import (
+    Plan,
+    _entries_text,
+    dumps,
+    minimum_batches,
+    plan,
+    planned_minimum,
+)
 
 NIGHTS = weekly_schedule_from_rules(
     [((5,), (("22:00:00", "06:00:00"),)), ((7,), (("23:00:00", "01:30:00"),))], "+08:00"
@@ -37,7 +44,7 @@ SETTINGS = [
 ROI = '{"polygons":[{"data":[[0,0],[100,0],[100,100]]}]}'
 
 
-def _cameras(sizes: list[tuple[int, int]]) -> list[Camera]:
+def _cameras(sizes: list[tuple[int, int]]) -> Cameras:
     """Cameras for (settings index, camera count) per group, groups g0, g1, ..."""
     cameras = []
     row = 2
@@ -47,7 +54,7 @@ def _cameras(sizes: list[tuple[int, int]]) -> list[Camera]:
             camera = Camera(row - 2, row, f"g{group}", f"cam-{group}-{number}", roi, settings_index)
             cameras.append(camera)
             row += 1
-    return cameras
+    return Cameras.of(cameras)
 
 
 def _placed(result: Plan) -> Counter[tuple[int, str, str]]:
@@ -149,7 +156,7 @@ def test_changing_one_camera_changes_only_its_batch_name() -> None:
     """The hash covers the body: a different camera list is a different name."""
     cameras = _cameras([(0, 1)] * 150)
     before = [b.name for b in plan(cameras, SETTINGS).batches]
-    cameras[-1] = cameras[-1]._replace(video_source_id="cam-other", target_roi=None)
+    cameras.video_source_id[-1], cameras.target_roi[-1] = "cam-other", None
 
     after = [b.name for b in plan(cameras, SETTINGS).batches]
 
@@ -178,7 +185,7 @@ def test_planned_minimum_counts_by_entry_what_minimum_batches_counts_by_camera(
     planned = plan(cameras, SETTINGS, canary=canary)
     sent = [c for b in planned.batches for e in b.entries for c in e.cameras]
 
-    assert planned_minimum(planned) == minimum_batches(sent) == 4
+    assert planned_minimum(planned) == minimum_batches(Cameras.of(sent)) == 4
 
 
 @given(
@@ -197,10 +204,62 @@ def test_a_payload_is_the_json_of_its_body_byte_for_byte(
 ) -> None:
     """Entries written as text are exactly what the encoder writes for the body's dicts:
     escaped quotes and backslashes, non-ASCII kept, an empty ROI left out."""
-    cameras = [Camera(n, n + 2, g, s, r, 3) for n, (g, s, r) in enumerate(rows)]
+    cameras = Cameras.of(Camera(n, n + 2, g, s, r, 3) for n, (g, s, r) in enumerate(rows))
     settings = SETTINGS[3].task_settings.model_dump(mode="json", exclude_none=True)
 
     for batch in plan(cameras, SETTINGS).batches:
         entries = [e.body() for e in batch.entries]
         body = {"name": batch.name, **settings, "batch_input": {"video_source_group": entries}}
         assert batch.content() == dumps(body)
+
+
+# Texts that make JSON escape, or look as if they might: quotes, backslashes, control
+# characters, non-ASCII, the line separators JSON leaves alone, the joining noncharacter.
+_TRICKY = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(['"', "\\", "\x00", "\x1f", "\n", "\u2028", "\u2029", "\uffff", "é", "组"]),
+        st.sampled_from("abc-_0"),
+        st.characters(codec="utf-8"),
+    ),
+    max_size=8,
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["g1", 'g-"\\', "\u7ec4"]),
+            st.one_of(st.text(alphabet="abc-_0", min_size=1, max_size=6), _TRICKY),
+            st.one_of(st.none(), st.just(""), _TRICKY),
+        ),
+        min_size=1,
+        max_size=150,
+    )
+)
+def test_an_entry_written_from_columns_is_the_json_of_its_body(
+    rows: list[tuple[str, str, str | None]],
+) -> None:
+    """The entries' text from the id and ROI columns (ids joined whole when none needs
+    escaping, ROIs escaped in one call), alone or together, equals the encoder's on the
+    entries' dicts."""
+    cameras = Cameras.of(Camera(n, n + 2, g, s, r, 0) for n, (g, s, r) in enumerate(rows))
+
+    for batch in plan(cameras, SETTINGS).batches:
+        entries = list(batch.entries)
+        assert _entries_text(entries).encode() == b",".join(dumps(e.body()) for e in entries)
+        for entry in entries:
+            assert _entries_text([entry]).encode() == dumps(entry.body())
+
+
+@pytest.mark.parametrize("canary", [None, 130])
+def test_a_batch_indexes_the_planned_cameras_entry_after_entry(canary: int | None) -> None:
+    """A batch's cameras are its entries' cameras in order, each an index into the
+    cameras planned: no copy of them made in plan order."""
+    cameras = _cameras([(0, 250)] * 3 + [(1, 5)] * 3)
+
+    planned = plan(cameras, SETTINGS, canary=canary)
+
+    for batch in planned.batches:
+        each = [c for e in batch.entries for c in e.cameras]
+        assert (list(batch.cameras), batch.of is cameras) == (each, True)
+        assert batch.of.row[batch.at].tolist() == [c.row for c in each]

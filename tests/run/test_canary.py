@@ -18,6 +18,7 @@ import openpyxl
 from rich.console import Console
 
 from loader.check.load import load
+from loader.model.cameras import Cameras
 from loader.planning.batches import minimum_batches, plan
 from loader.report.console import show_run
 from loader.report.progress import RunProgress
@@ -367,8 +368,12 @@ def test_the_plan_with_a_canary_is_deterministic_and_minimal_for_the_rest(
     chosen = [c for e in canary.entries for c in e.cameras]
     others = [c for b in rest for e in b.entries for c in e.cameras]
     assert [b.name for b in once.batches] == [b.name for b in twice.batches]
-    assert (once.canary, canary.camera_count, chosen) == (canary.name, 50, checked.cameras[:50])
-    assert (len(rest), minimum_batches(others), len(others)) == (2, 2, 310)
+    assert (once.canary, canary.camera_count, chosen) == (
+        canary.name,
+        50,
+        list(checked.cameras[:50]),
+    )
+    assert (len(rest), minimum_batches(Cameras.of(others)), len(others)) == (2, 2, 310)
 
 
 def test_a_canary_larger_than_a_batch_is_the_first_batch(tmp_path: Path) -> None:

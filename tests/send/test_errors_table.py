@@ -329,7 +329,7 @@ def test_reads_refuse_only_themselves_unless_the_project_is_refused(
 
 def test_default_payload_cap_keeps_bodies_under_the_gateway_limit() -> None:
     """413 APIG.0201 is avoided by planning: 10 MiB by default, the minimum count below it."""
-    from loader.model.cameras import Camera, SettingsClass
+    from loader.model.cameras import Camera, Cameras, SettingsClass
     from loader.model.vias import TaskSettings
     from loader.planning.batches import DEFAULT_MAX_PAYLOAD_BYTES, minimum_batches, plan
 
@@ -347,7 +347,7 @@ def test_default_payload_cap_keeps_bodies_under_the_gateway_limit() -> None:
     ]
     points = ",".join(f"[{n},{n}]" for n in range(130))
     roi = f'{{"polygons":[{{"data":[{points}]}}]}}'  # about 1.1 KB per camera in the body
-    big = [Camera(n, n + 2, f"g{n // 100}", f"cam-{n}", roi, 0) for n in range(10_000)]
+    big = Cameras.of(Camera(n, n + 2, f"g{n // 100}", f"cam-{n}", roi, 0) for n in range(10_000))
     small = big[:300]
 
     planned, few = plan(big, settings), plan(small, settings)
