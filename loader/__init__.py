@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from loader.check.mapping import Mapping, find_mapping
     from loader.check.validate import Checked
     from loader.errors import ConfigError, InputError, LoaderError, StorageError, SubmitError
-    from loader.model.cameras import Camera, CameraStatus
+    from loader.model.cameras import Camera, Cameras, CameraStatus
     from loader.model.problems import Problem, Severity
     from loader.planning.batches import Batch, Plan, plan
     from loader.report.summaries import RunReport
@@ -39,6 +39,7 @@ _HOMES = {
     "Batch": "loader.planning.batches",
     "Camera": "loader.model.cameras",
     "CameraStatus": "loader.model.cameras",
+    "Cameras": "loader.model.cameras",
     "Checked": "loader.check.validate",
     "ConfigError": "loader.errors",
     "Credentials": "loader.send.credentials",
@@ -65,6 +66,7 @@ __all__ = [
     "Batch",
     "Camera",
     "CameraStatus",
+    "Cameras",
     "Checked",
     "ConfigError",
     "Credentials",
