@@ -20,7 +20,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from loader.check import transforms
+from loader.check import columnwise, transforms
 from loader.check.mapping import (
     INTRINSIC,
     SETTINGS_FIELDS,
@@ -240,7 +240,7 @@ def _expand_settings(
 
     Each distinct JSON text is read once; every value goes through its field's parser.
     """
-    codes, uniques = pd.factorize(frame["settings"].to_numpy(dtype=object), use_na_sentinel=False)
+    codes, uniques = pd.factorize(frame["settings"].to_numpy(dtype=object))  # text, never NA
     parsed = [_settings_of(str(text)) for text in uniques]
     header = columns.get("settings", "settings")
     problems = []
@@ -495,26 +495,47 @@ def _transform(
     lookups: Lookups,
     intrinsic: Callable[[str], str] | None,
 ) -> tuple[np.ndarray, list[tuple[int, str, str]]]:
-    """Apply the field's transforms: a column of ids value by value (a million ids are as
-    many distinct values), any other once per distinct value, factorized in C (a group
-    column holds a few thousand); errors as (position, why, fix)."""
+    """Apply the field's transforms to its non-empty cells; errors as (position, why, fix).
+
+    Steps that would leave every value as they are (ids already in lower case) are known
+    so in C and dropped: the column is kept as it is, its strings shared, not copied.
+    """
     steps = [_build(t, lookups) for t in spec.transforms]
     if intrinsic is not None:
         steps.append(intrinsic)
     values = raw.to_numpy(dtype=object)
     if not steps:
         return values, []
-    if looks_distinct(values):  # ids: a table of them would cost more than it saves
-        results, failures = _applied(values, steps)
+    filled = values != ""
+    whole = bool(filled.all())
+    texts = values if whole else values[filled]
+    while steps and len(texts) and columnwise.unchanged(steps[0], texts):
+        steps = steps[1:]
+    if not steps or not len(texts):
+        return values, []
+    results, failures = _distinct_applied(texts, steps)
+    if whole:
         return results, [(p, *failures[p]) for p in sorted(failures)]
-    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    transformed = values.copy()
+    transformed[filled] = results
+    positions = np.flatnonzero(filled)
+    return transformed, [(int(positions[p]), *failures[p]) for p in sorted(failures)]
+
+
+def _distinct_applied(
+    texts: np.ndarray, steps: list[Callable[[str], str]]
+) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
+    """``_applied`` once per distinct value, factorized in C (a group column holds a few
+    thousand), but for a column of ids (a table of them would cost more than it saves)."""
+    if looks_distinct(texts):
+        return _applied(texts, steps)
+    codes, distinct = pd.factorize(texts)  # text, never NA: no mask of NAs to build first
     once, failures = _applied(distinct, steps)
-    errors: list[tuple[int, str, str]] = []
-    if failures:
-        failing = np.zeros(len(distinct), dtype=bool)
-        failing[list(failures)] = True
-        errors = [(int(p), *failures[int(codes[p])]) for p in np.flatnonzero(failing[codes])]
-    return once[codes], errors
+    if not failures:
+        return once[codes], {}
+    failing = np.zeros(len(distinct), dtype=bool)
+    failing[list(failures)] = True
+    return once[codes], {int(p): failures[int(codes[p])] for p in np.flatnonzero(failing[codes])}
 
 
 def looks_distinct(values: np.ndarray, sample: int = 4_096) -> bool:
@@ -530,50 +551,62 @@ def looks_distinct(values: np.ndarray, sample: int = 4_096) -> bool:
 
 
 def _applied(
-    values: np.ndarray, steps: list[Callable[[str], str]]
+    texts: np.ndarray, steps: list[Callable[[str], str]]
 ) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
-    """Each value through every step (an empty value stops), and by position why one failed.
+    """Each text through every step (one that becomes empty stops), and by position why
+    one failed: a step at a time over the whole column (the steps are pure), so a step
+    with a column form (``columnwise``) takes it in C."""
+    results, failures = _stepped(steps[0], texts)
+    live = np.flatnonzero(results != "")
+    for step in steps[1:]:
+        if not len(live):
+            break
+        whole = len(live) == len(results)
+        stepped, failed = _stepped(step, results if whole else results[live])
+        if whole:
+            results = stepped
+        else:
+            results[live] = stepped
+        failures.update((int(live[p]), why) for p, why in failed.items())
+        live = live[stepped != ""]
+    return results, failures
 
-    A step at a time over the whole column first (``map`` calls it from C: a million ids
-    lower-cased without a Python frame each); only a column where some value fails is
-    taken again value by value, to know which and why (the steps are pure).
-    """
+
+def _stepped(
+    step: Callable[[str], str], texts: np.ndarray
+) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
+    """One step over non-empty texts, in a new column: its column form first, the step
+    itself for what that leaves (``map`` calls it from C); a failing text becomes empty."""
+    given = columnwise.over_column(step, texts)
+    if given is None:
+        results = np.empty(len(texts), dtype=object)
+        results[:], failed = _each(step, texts.tolist())
+        return results, failed
+    results, done = given
+    if done.all():
+        return results, {}
+    left = np.flatnonzero(~done)
+    results[left], failed = _each(step, texts[left].tolist())
+    return results, {int(left[p]): why for p, why in failed.items()}
+
+
+def _each(
+    step: Callable[[str], str], texts: list[str]
+) -> tuple[list[str], dict[int, tuple[str, str]]]:
+    """The step of each text; only where some text fails, again one at a time to know
+    which and why (a failing one gives "")."""
     try:
-        return _column_steps(values, steps), {}
+        return list(map(step, texts)), {}
     except transforms.TransformError:
-        return _value_steps(values, steps)
-
-
-def _column_steps(values: np.ndarray, steps: list[Callable[[str], str]]) -> np.ndarray:
-    """Every step over the column's non-empty values, the same values as ``_value_steps``
-    gives when none fails."""
-    results = np.empty(len(values), dtype=object)
-    results[:] = values
-    for step in steps:
-        filled = results != ""
-        if filled.all():
-            results[:] = list(map(step, results.tolist()))
-        elif filled.any():
-            results[filled] = list(map(step, results[filled].tolist()))
-    return results
-
-
-def _value_steps(
-    values: np.ndarray, steps: list[Callable[[str], str]]
-) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
-    """Each value through every step, one at a time, and why each failing one failed."""
-    results = np.empty(len(values), dtype=object)
+        pass
+    results: list[str] = []
     failures: dict[int, tuple[str, str]] = {}
-    for position, value in enumerate(values.tolist()):
-        text = value
+    for position, text in enumerate(texts):
         try:
-            for step in steps:
-                if text:
-                    text = step(text)
+            results.append(step(text))
         except transforms.TransformError as exc:
             failures[position] = (str(exc), exc.fix)
-            text = ""
-        results[position] = text
+            results.append("")
     return results, failures
 
 
