@@ -15,6 +15,8 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from functools import cached_property
+from itertools import repeat
+from operator import contains
 from typing import Final
 
 import numpy as np
@@ -157,7 +159,7 @@ def map_sheet(
         columns[name] = header
         values, errors = _transform(raw, column_spec, lookups, INTRINSIC.get(name))
         if name in URL_FIELDS:
-            values = np.array([hide_url_password(v, secrets) for v in values.tolist()], object)
+            values = _hide_url_passwords(values, secrets)
         frame[name] = pd.Series(values, index=frame.index, dtype=object, copy=False)
         for position, message, fix in errors:
             bad[position] = True
@@ -206,6 +208,19 @@ def hide_url_password(address: str, secrets: SecretTable) -> str:
     return match[1] + secrets.refer(match[2]) + address[match.end(2) :]
 
 
+def _hide_url_passwords(values: np.ndarray, secrets: SecretTable) -> np.ndarray:
+    """``hide_url_password`` of each address that may hold one (an ``@``, found in C);
+    the others, most in a sheet of addresses without passwords, are kept as they are."""
+    texts = values.tolist()
+    if "@" not in "".join(texts):
+        return values
+    hidden = values.copy()
+    holding = np.fromiter(map(contains, texts, repeat("@")), dtype=bool, count=len(texts))
+    for position in np.flatnonzero(holding):
+        hidden[position] = hide_url_password(texts[position], secrets)
+    return hidden
+
+
 def _hide_secrets(
     table: Table,
     spec: SheetSpec,
@@ -222,8 +237,18 @@ def _hide_secrets(
         return table
     body = table.body.copy()
     for position in positions:
-        body.isetitem(position, body.iloc[:, position].map(secrets.refer).to_numpy(dtype=object))
+        body.isetitem(position, _referred(body.iloc[:, position].to_numpy(dtype=object), secrets))
     return dataclasses.replace(table, body=body)
+
+
+def _referred(values: np.ndarray, secrets: SecretTable) -> np.ndarray:
+    """Each value as its reference: each distinct value referred to once, in the order
+    they first appear (the order the references are numbered in), factorized in C."""
+    codes, distinct = pd.factorize(values)  # text, never NA
+    referred = np.empty(len(distinct), dtype=object)
+    referred[:] = list(map(secrets.refer, distinct.tolist()))
+    taken: np.ndarray = referred[codes]
+    return taken
 
 
 def _hidden(problem: Problem, secrets: SecretTable) -> Problem:
@@ -244,7 +269,8 @@ def _expand_settings(
     parsed = [_settings_of(str(text)) for text in uniques]
     header = columns.get("settings", "settings")
     problems = []
-    for position in np.flatnonzero([isinstance(parsed[c], str) for c in codes]):
+    unusable = np.array([isinstance(p, str) for p in parsed], dtype=bool)
+    for position in np.flatnonzero(unusable[codes]):
         bad[position] = True
         problems.append(
             Problem.at(
@@ -381,9 +407,19 @@ def _long_cells(raw: pd.Series) -> np.ndarray:
     return np.flatnonzero(np.fromiter(map(len, values), dtype=np.int64) > MAX_CELL_CHARS)
 
 
-def _unquote(text: str) -> str:
-    """``'=x`` back to ``=x``: undo the results workbook's formula neutralisation."""
-    return text[1:] if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@") else text
+_QUOTED: Final = ("'=", "'+", "'-", "'@")  # the results workbook's neutralised formulas
+
+
+def _unquote(values: pd.Series) -> pd.Series:
+    """``'=x`` back to ``=x``: undo the results workbook's formula neutralisation (the
+    cells so written found in C: a handful)."""
+    texts = values.tolist()
+    quoted = np.fromiter(map(str.startswith, texts, repeat(_QUOTED)), dtype=bool, count=len(texts))
+    if not quoted.any():
+        return values
+    unquoted = values.copy()
+    unquoted[quoted] = [texts[p][1:] for p in np.flatnonzero(quoted)]
+    return unquoted
 
 
 def _raw_values(
@@ -404,7 +440,7 @@ def _raw_values(
         )
         header = spec.template
     if unquote:
-        values = values.map(_unquote)
+        values = _unquote(values)
     if spec.fill_down:
         values, carried = _fill_down(values, table, name, header)
     if spec.default is not None:
