@@ -1,8 +1,9 @@
 """
 The ids a camera row gives, checked as VIAS documents them: present, clean, of the form
 ``^[a-z0-9-_]{4,36}$`` for a source id and of its characters for a group id. A row whose id
-the API would refuse is rejected here, in the sheet's words, rather than sent. Pure; a
-column of repeating ids (groups) is searched once per distinct id.
+the API would refuse is rejected here, in the sheet's words, rather than sent. Pure; the
+ids of the documented form are told in C for the whole column, and only the others are
+searched, once per distinct id when they repeat (groups).
 """
 
 from __future__ import annotations
