@@ -29,6 +29,7 @@ SEPARATOR: Final = "\x00"  # joins a column into one text; a value holding it is
 _CASED: Final = (str.lower, str.upper)
 _STRIPPED: Final = (str.strip, transforms.number_text)
 _HEAD: Final = 64  # values a step is first tried on: a column it changes is known at once
+_SLICE: Final = 65_536  # values joined at once
 
 
 def joined(texts: Sequence[str]) -> str | None:
@@ -46,9 +47,12 @@ def unchanged(step: Transform, texts: np.ndarray) -> bool:
     if any(map(ne, map(step, head), head)):  # the usual answer for a column it changes
         return False
     values = texts.tolist()
-    if step in _CASED:
-        text = joined(values)
-        return text is not None and step(text) == text
+    if step in _CASED:  # a slice at a time: a few MB of text at once, not the column's
+        for start in range(0, len(values), _SLICE):
+            text = joined(values[start : start + _SLICE])
+            if text is None or step(text) != text:
+                return False
+        return True
     # both strip what ``str.isspace`` calls space, at either end
     return not any(map(str.isspace, map(itemgetter(0), values))) and not any(
         map(str.isspace, map(itemgetter(-1), values))

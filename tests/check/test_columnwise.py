@@ -246,3 +246,15 @@ def test_a_column_of_distinct_rois_with_a_bad_one_reports_it_on_its_row() -> Non
     expected, expected_errors = _one_by_one(values, [transforms.roi])
     assert (list(results), errors) == (expected, expected_errors)
     assert results[5] == '{"lines":[{"data":[[4,5],[6,7]]}]}'
+
+
+@pytest.mark.parametrize(
+    ("last", "expected"),
+    [pytest.param("id-z", True, id="all-lower"), pytest.param("ID-Z", False, id="last-upper")],
+)
+def test_unchanged_looks_at_every_slice_of_a_long_column(last: str, expected: bool) -> None:
+    """A column longer than one slice is checked to its last value (the first values and
+    the first slice alone would not see it)."""
+    texts = _column([f"id-{n}" for n in range(70_000)] + [last])
+
+    assert columnwise.unchanged(str.lower, texts) is expected
