@@ -13,7 +13,8 @@ Pure; the values given are never empty (a transform skips an empty cell).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import itemgetter, ne
+from itertools import repeat
+from operator import is_not, itemgetter, ne
 from typing import Final
 
 import numpy as np
@@ -64,7 +65,18 @@ def over_column(step: Transform, texts: np.ndarray) -> tuple[np.ndarray, np.ndar
     the step, value by value); None when the step has no column form."""
     if step is transforms.roi:
         return plain_rois(texts)
+    if isinstance(step, transforms.Lookup):
+        return looked_up(step, texts)
     return None
+
+
+def looked_up(step: transforms.Lookup, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``Lookup`` of every value its table holds, read by ``map`` of the table's ``get``
+    (no Python frame per value); a value not in it is left to the step, which refuses it."""
+    results = np.empty(len(texts), dtype=object)
+    results[:] = list(map(step.table.get, texts.tolist()))
+    found = np.fromiter(map(is_not, results, repeat(None)), dtype=bool, count=len(texts))
+    return results, found
 
 
 def plain_rois(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -655,7 +655,7 @@ def _build(spec: TransformSpec, lookups: Lookups) -> Callable[[str], str]:
             return transforms.value_map(spec.map, strict=spec.strict)
         case LookupSpec():
             place = spec.lookup.file or f"sheet {spec.lookup.sheet}"
-            return transforms.lookup(
+            return transforms.Lookup(
                 lookups[lookup_key(spec)], source=f"{place} ({spec.lookup.key})"
             )
         case ZfillSpec():

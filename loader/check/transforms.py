@@ -272,19 +272,25 @@ def value_map(table: Mapping[str, str], *, strict: bool) -> Transform:
     return apply
 
 
-def lookup(table: Mapping[str, str], *, source: str) -> Transform:
-    """Replace a key by its value from another sheet or file (legacy id -> source id)."""
+class Lookup:
+    """Replace a key by its value from another sheet or file (legacy id -> source id).
 
-    def apply(text: str) -> str:
-        found = table.get(text)
+    A class, not a closure: ``columnwise`` reads its table to look a whole column up at
+    once (a million legacy ids are as many distinct keys).
+    """
+
+    def __init__(self, table: Mapping[str, str], *, source: str) -> None:
+        self.table = table
+        self.source = source
+
+    def __call__(self, text: str) -> str:
+        found = self.table.get(text)
         if found is None:
             raise TransformError(
-                f"{shown(text)} is not in {source}",
-                f"add {shown(text)} to {source} or fix the value",
+                f"{shown(text)} is not in {self.source}",
+                f"add {shown(text)} to {self.source} or fix the value",
             )
         return found
-
-    return apply
 
 
 def zfill(width: int) -> Transform:

@@ -51,6 +51,7 @@ _STEPS: dict[str, Callable[[str], str]] = {
     "map": transforms.value_map({"1,2;3,4": "", "a": "B"}, strict=True),
     "extract": transforms.extract(r"(\d+)"),
     "zfill": transforms.zfill(4),
+    "lookup": transforms.Lookup({"a": "b", "b": "", "1,2;3,4": "L", "0": "zero"}, source="t.csv"),
 }
 
 
@@ -258,3 +259,20 @@ def test_unchanged_looks_at_every_slice_of_a_long_column(last: str, expected: bo
     texts = _column([f"id-{n}" for n in range(70_000)] + [last])
 
     assert columnwise.unchanged(str.lower, texts) is expected
+
+
+def test_a_column_of_distinct_keys_is_looked_up_with_the_missing_one_refused() -> None:
+    """A lookup over a column of distinct legacy ids gives each one's id, and the error of
+    the one the table lacks on its row, as one value at a time does."""
+    table = {f"L{n}": f"cam-{n:05d}" for n in range(20_000)}
+    values = [f"L{n}" for n in range(20_000)]
+    values[123] = "L-missing"
+    step = transforms.Lookup(table, source="ids.csv (legacy_id)")
+
+    results, errors = inventory._transform(
+        pd.Series(values, dtype=object), ColumnSpec(column="x"), {}, step
+    )
+
+    expected, expected_errors = _one_by_one(values, [step])
+    assert (list(results), errors) == (expected, expected_errors)
+    assert errors[0][:2] == (123, "'L-missing' is not in ids.csv (legacy_id)")
