@@ -1,8 +1,9 @@
 """
 The ids a camera row gives, checked as VIAS documents them: present, clean, of the form
 ``^[a-z0-9-_]{4,36}$`` for a source id and of its characters for a group id. A row whose id
-the API would refuse is rejected here, in the sheet's words, rather than sent. Pure; a
-column of repeating ids (groups) is searched once per distinct id.
+the API would refuse is rejected here, in the sheet's words, rather than sent. Pure; the
+ids of the documented form are told in C for the whole column, and only the others are
+searched, once per distinct id when they repeat (groups).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ _ID_CHARACTERS = re.compile(r"[a-z0-9_-]*")
 # its lengths (counted in C) and one search of its joined text for any other character.
 _FORM = re.fullmatch(r"\^(\[[^\]]+\])\{(\d+),(\d+)\}\$", VIDEO_SOURCE_ID_PATTERN)
 assert _FORM is not None, "the id pattern is no longer a class and a length range"
-_OUTSIDE_FORM = re.compile("[^\n" + _FORM[1][1:])  # the class negated, line breaks allowed
+# The ASCII characters of the class, as bytes (an id holding any other is told one by one).
+_FORM_BYTES = bytes(b for b in range(128) if re.fullmatch(_FORM[1], chr(b)))
+_SEPARATOR: Final = "\x00"  # not of the class: joins a column into one text
 _SHORTEST, _LONGEST = int(_FORM[2]), int(_FORM[3])
 
 
@@ -112,38 +115,46 @@ def _row_problems(
 
 def _id_checks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which ids hold spaces or control characters, which are not of the documented form,
-    and which hold characters outside it; a column of repeating ids (groups) searched once
-    per distinct id."""
-    if not looks_distinct(values):
-        codes, distinct = pd.factorize(values, use_na_sentinel=False)
-        if len(distinct) < len(values):
-            spaced, odd, outside = _searched(distinct)
-            return spaced[codes], odd[codes], outside[codes]
-    return _searched(values)
-
-
-def _searched(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``_id_checks`` for each value, in one pass for the common case: an id of the
-    documented form has no problem, and only the others are searched for each."""
-    others = np.flatnonzero(~_usual(values.tolist()))
+    and which hold characters outside it: an id of the documented form has none of these,
+    and the column's ids are told so in C; only the others are searched, once per
+    distinct id when they repeat (groups)."""
     spaced = np.zeros(len(values), dtype=bool)
     odd = np.zeros(len(values), dtype=bool)
     outside = np.zeros(len(values), dtype=bool)
-    for position in others:
-        value = values[position]
-        spaced[position] = _BAD_ID.search(value) is not None
-        odd[position] = value != "" and _GOOD_ID.search(value) is None
-        outside[position] = _ID_CHARACTERS.fullmatch(value) is None
+    others = np.flatnonzero(~_usual(values.tolist()))
+    if not len(others):
+        return spaced, odd, outside
+    unusual = values[others]
+    if looks_distinct(unusual):
+        spaced[others], odd[others], outside[others] = _searched(unusual)
+    else:
+        codes, distinct = pd.factorize(unusual)  # text, never NA
+        spaced[others], odd[others], outside[others] = (m[codes] for m in _searched(distinct))
+    return spaced, odd, outside
+
+
+def _searched(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_id_checks`` for each value, one at a time."""
+    texts = values.tolist()
+    spaced = np.array([_BAD_ID.search(v) is not None for v in texts], dtype=bool)
+    odd = np.array([v != "" and _GOOD_ID.search(v) is None for v in texts], dtype=bool)
+    outside = np.array([_ID_CHARACTERS.fullmatch(v) is None for v in texts], dtype=bool)
     return spaced, odd, outside
 
 
 def _usual(values: list[str]) -> np.ndarray:
-    """Which values are of the documented form: by their lengths and one search of their
-    joined text when no value holds a character outside it (the common case), else value
-    by value."""
+    """Which values are of the documented form, told in C: by their lengths, and the
+    column joined into one text whose characters of the form are deleted (as UTF-8, any
+    other character leaves a byte): a value of the form leaves nothing between its
+    separators. A column holding the separator is told value by value."""
     lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-    joined = "\n".join(values)
-    if joined.count("\n") == len(values) - 1 and _OUTSIDE_FORM.search(joined) is None:
-        return (lengths >= _SHORTEST) & (lengths <= _LONGEST)
-    usual = _USUAL_ID.fullmatch
-    return np.array([usual(v) is not None for v in values], dtype=bool)
+    sized = (lengths >= _SHORTEST) & (lengths <= _LONGEST)
+    joined = _SEPARATOR.join(values)
+    if joined.count(_SEPARATOR) != len(values) - 1:
+        return np.fromiter(map(bool, map(_USUAL_ID.fullmatch, values)), bool, len(values))
+    left = joined.encode("utf-8", "surrogatepass").translate(None, _FORM_BYTES)
+    if len(left) == len(values) - 1:  # the separators alone: every value of the form's characters
+        return sized
+    pieces = left.split(_SEPARATOR.encode())
+    sized &= np.fromiter(map(b"".__eq__, pieces), dtype=bool, count=len(values))
+    return sized

@@ -15,12 +15,14 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from functools import cached_property
+from itertools import repeat
+from operator import contains
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
-from loader.check import transforms
+from loader.check import columnwise, transforms
 from loader.check.mapping import (
     INTRINSIC,
     SETTINGS_FIELDS,
@@ -157,7 +159,7 @@ def map_sheet(
         columns[name] = header
         values, errors = _transform(raw, column_spec, lookups, INTRINSIC.get(name))
         if name in URL_FIELDS:
-            values = np.array([hide_url_password(v, secrets) for v in values.tolist()], object)
+            values = _hide_url_passwords(values, secrets)
         frame[name] = pd.Series(values, index=frame.index, dtype=object, copy=False)
         for position, message, fix in errors:
             bad[position] = True
@@ -206,6 +208,19 @@ def hide_url_password(address: str, secrets: SecretTable) -> str:
     return match[1] + secrets.refer(match[2]) + address[match.end(2) :]
 
 
+def _hide_url_passwords(values: np.ndarray, secrets: SecretTable) -> np.ndarray:
+    """``hide_url_password`` of each address that may hold one (an ``@``, found in C);
+    the others, most in a sheet of addresses without passwords, are kept as they are."""
+    texts = values.tolist()
+    if "@" not in "".join(texts):
+        return values
+    hidden = values.copy()
+    holding = np.fromiter(map(contains, texts, repeat("@")), dtype=bool, count=len(texts))
+    for position in np.flatnonzero(holding):
+        hidden[position] = hide_url_password(texts[position], secrets)
+    return hidden
+
+
 def _hide_secrets(
     table: Table,
     spec: SheetSpec,
@@ -222,8 +237,18 @@ def _hide_secrets(
         return table
     body = table.body.copy()
     for position in positions:
-        body.isetitem(position, body.iloc[:, position].map(secrets.refer).to_numpy(dtype=object))
+        body.isetitem(position, _referred(body.iloc[:, position].to_numpy(dtype=object), secrets))
     return dataclasses.replace(table, body=body)
+
+
+def _referred(values: np.ndarray, secrets: SecretTable) -> np.ndarray:
+    """Each value as its reference: each distinct value referred to once, in the order
+    they first appear (the order the references are numbered in), factorized in C."""
+    codes, distinct = pd.factorize(values)  # text, never NA
+    referred = np.empty(len(distinct), dtype=object)
+    referred[:] = list(map(secrets.refer, distinct.tolist()))
+    taken: np.ndarray = referred[codes]
+    return taken
 
 
 def _hidden(problem: Problem, secrets: SecretTable) -> Problem:
@@ -240,11 +265,12 @@ def _expand_settings(
 
     Each distinct JSON text is read once; every value goes through its field's parser.
     """
-    codes, uniques = pd.factorize(frame["settings"].to_numpy(dtype=object), use_na_sentinel=False)
+    codes, uniques = pd.factorize(frame["settings"].to_numpy(dtype=object))  # text, never NA
     parsed = [_settings_of(str(text)) for text in uniques]
     header = columns.get("settings", "settings")
     problems = []
-    for position in np.flatnonzero([isinstance(parsed[c], str) for c in codes]):
+    unusable = np.array([isinstance(p, str) for p in parsed], dtype=bool)
+    for position in np.flatnonzero(unusable[codes]):
         bad[position] = True
         problems.append(
             Problem.at(
@@ -381,9 +407,19 @@ def _long_cells(raw: pd.Series) -> np.ndarray:
     return np.flatnonzero(np.fromiter(map(len, values), dtype=np.int64) > MAX_CELL_CHARS)
 
 
-def _unquote(text: str) -> str:
-    """``'=x`` back to ``=x``: undo the results workbook's formula neutralisation."""
-    return text[1:] if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@") else text
+_QUOTED: Final = ("'=", "'+", "'-", "'@")  # the results workbook's neutralised formulas
+
+
+def _unquote(values: pd.Series) -> pd.Series:
+    """``'=x`` back to ``=x``: undo the results workbook's formula neutralisation (the
+    cells so written found in C: a handful)."""
+    texts = values.tolist()
+    quoted = np.fromiter(map(str.startswith, texts, repeat(_QUOTED)), dtype=bool, count=len(texts))
+    if not quoted.any():
+        return values
+    unquoted = values.copy()
+    unquoted[quoted] = [texts[p][1:] for p in np.flatnonzero(quoted)]
+    return unquoted
 
 
 def _raw_values(
@@ -404,7 +440,7 @@ def _raw_values(
         )
         header = spec.template
     if unquote:
-        values = values.map(_unquote)
+        values = _unquote(values)
     if spec.fill_down:
         values, carried = _fill_down(values, table, name, header)
     if spec.default is not None:
@@ -495,26 +531,47 @@ def _transform(
     lookups: Lookups,
     intrinsic: Callable[[str], str] | None,
 ) -> tuple[np.ndarray, list[tuple[int, str, str]]]:
-    """Apply the field's transforms: a column of ids value by value (a million ids are as
-    many distinct values), any other once per distinct value, factorized in C (a group
-    column holds a few thousand); errors as (position, why, fix)."""
+    """Apply the field's transforms to its non-empty cells; errors as (position, why, fix).
+
+    Steps that would leave every value as they are (ids already in lower case) are known
+    so in C and dropped: the column is kept as it is, its strings shared, not copied.
+    """
     steps = [_build(t, lookups) for t in spec.transforms]
     if intrinsic is not None:
         steps.append(intrinsic)
     values = raw.to_numpy(dtype=object)
     if not steps:
         return values, []
-    if looks_distinct(values):  # ids: a table of them would cost more than it saves
-        results, failures = _applied(values, steps)
+    filled = values != ""
+    whole = bool(filled.all())
+    texts = values if whole else values[filled]
+    while steps and len(texts) and columnwise.unchanged(steps[0], texts):
+        steps = steps[1:]
+    if not steps or not len(texts):
+        return values, []
+    results, failures = _distinct_applied(texts, steps)
+    if whole:
         return results, [(p, *failures[p]) for p in sorted(failures)]
-    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    transformed = values.copy()
+    transformed[filled] = results
+    positions = np.flatnonzero(filled)
+    return transformed, [(int(positions[p]), *failures[p]) for p in sorted(failures)]
+
+
+def _distinct_applied(
+    texts: np.ndarray, steps: list[Callable[[str], str]]
+) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
+    """``_applied`` once per distinct value, factorized in C (a group column holds a few
+    thousand), but for a column of ids (a table of them would cost more than it saves)."""
+    if looks_distinct(texts):
+        return _applied(texts, steps)
+    codes, distinct = pd.factorize(texts)  # text, never NA: no mask of NAs to build first
     once, failures = _applied(distinct, steps)
-    errors: list[tuple[int, str, str]] = []
-    if failures:
-        failing = np.zeros(len(distinct), dtype=bool)
-        failing[list(failures)] = True
-        errors = [(int(p), *failures[int(codes[p])]) for p in np.flatnonzero(failing[codes])]
-    return once[codes], errors
+    if not failures:
+        return once[codes], {}
+    failing = np.zeros(len(distinct), dtype=bool)
+    failing[list(failures)] = True
+    return once[codes], {int(p): failures[int(codes[p])] for p in np.flatnonzero(failing[codes])}
 
 
 def looks_distinct(values: np.ndarray, sample: int = 4_096) -> bool:
@@ -530,50 +587,62 @@ def looks_distinct(values: np.ndarray, sample: int = 4_096) -> bool:
 
 
 def _applied(
-    values: np.ndarray, steps: list[Callable[[str], str]]
+    texts: np.ndarray, steps: list[Callable[[str], str]]
 ) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
-    """Each value through every step (an empty value stops), and by position why one failed.
+    """Each text through every step (one that becomes empty stops), and by position why
+    one failed: a step at a time over the whole column (the steps are pure), so a step
+    with a column form (``columnwise``) takes it in C."""
+    results, failures = _stepped(steps[0], texts)
+    live = np.flatnonzero(results != "")
+    for step in steps[1:]:
+        if not len(live):
+            break
+        whole = len(live) == len(results)
+        stepped, failed = _stepped(step, results if whole else results[live])
+        if whole:
+            results = stepped
+        else:
+            results[live] = stepped
+        failures.update((int(live[p]), why) for p, why in failed.items())
+        live = live[stepped != ""]
+    return results, failures
 
-    A step at a time over the whole column first (``map`` calls it from C: a million ids
-    lower-cased without a Python frame each); only a column where some value fails is
-    taken again value by value, to know which and why (the steps are pure).
-    """
+
+def _stepped(
+    step: Callable[[str], str], texts: np.ndarray
+) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
+    """One step over non-empty texts, in a new column: its column form first, the step
+    itself for what that leaves (``map`` calls it from C); a failing text becomes empty."""
+    given = columnwise.over_column(step, texts)
+    if given is None:
+        results = np.empty(len(texts), dtype=object)
+        results[:], failed = _each(step, texts.tolist())
+        return results, failed
+    results, done = given
+    if done.all():
+        return results, {}
+    left = np.flatnonzero(~done)
+    results[left], failed = _each(step, texts[left].tolist())
+    return results, {int(left[p]): why for p, why in failed.items()}
+
+
+def _each(
+    step: Callable[[str], str], texts: list[str]
+) -> tuple[list[str], dict[int, tuple[str, str]]]:
+    """The step of each text; only where some text fails, again one at a time to know
+    which and why (a failing one gives "")."""
     try:
-        return _column_steps(values, steps), {}
+        return list(map(step, texts)), {}
     except transforms.TransformError:
-        return _value_steps(values, steps)
-
-
-def _column_steps(values: np.ndarray, steps: list[Callable[[str], str]]) -> np.ndarray:
-    """Every step over the column's non-empty values, the same values as ``_value_steps``
-    gives when none fails."""
-    results = np.empty(len(values), dtype=object)
-    results[:] = values
-    for step in steps:
-        filled = results != ""
-        if filled.all():
-            results[:] = list(map(step, results.tolist()))
-        elif filled.any():
-            results[filled] = list(map(step, results[filled].tolist()))
-    return results
-
-
-def _value_steps(
-    values: np.ndarray, steps: list[Callable[[str], str]]
-) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
-    """Each value through every step, one at a time, and why each failing one failed."""
-    results = np.empty(len(values), dtype=object)
+        pass
+    results: list[str] = []
     failures: dict[int, tuple[str, str]] = {}
-    for position, value in enumerate(values.tolist()):
-        text = value
+    for position, text in enumerate(texts):
         try:
-            for step in steps:
-                if text:
-                    text = step(text)
+            results.append(step(text))
         except transforms.TransformError as exc:
             failures[position] = (str(exc), exc.fix)
-            text = ""
-        results[position] = text
+            results.append("")
     return results, failures
 
 
@@ -586,7 +655,7 @@ def _build(spec: TransformSpec, lookups: Lookups) -> Callable[[str], str]:
             return transforms.value_map(spec.map, strict=spec.strict)
         case LookupSpec():
             place = spec.lookup.file or f"sheet {spec.lookup.sheet}"
-            return transforms.lookup(
+            return transforms.Lookup(
                 lookups[lookup_key(spec)], source=f"{place} ({spec.lookup.key})"
             )
         case ZfillSpec():

@@ -63,8 +63,13 @@ _ROI_FIX: Final = (
 )
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 # One shape of whole points as people type it most (``x,y;x,y;x,y``, no zeros in front):
-# its JSON is the text itself, bracketed, which a million ROIs need at 1 us each, not 10.
-_PLAIN_POINTS = re.compile(r"(?:0|[1-9]\d*),(?:0|[1-9]\d*)(?:;(?:0|[1-9]\d*),(?:0|[1-9]\d*))+")
+# its JSON is the text itself between OPENING and CLOSING, ";" as "],[" (``columnwise``
+# makes a column of them at once).
+PLAIN_POINTS: Final = re.compile(
+    r"(?:0|[1-9]\d*),(?:0|[1-9]\d*)(?:;(?:0|[1-9]\d*),(?:0|[1-9]\d*))+"
+)
+OPENING: Final = '{{"{kind}":[{{"data":[['  # str.format: kind is "lines" or "polygons"
+CLOSING: Final = "]]}]}"
 
 
 def roi(text: str) -> str:
@@ -76,9 +81,9 @@ def roi(text: str) -> str:
     out always satisfies ``payload.roi_problem``: a bad ROI fails here, on its cell.
     """
     stripped = text.strip()
-    if _PLAIN_POINTS.fullmatch(stripped):
+    if PLAIN_POINTS.fullmatch(stripped):
         kind = "lines" if stripped.count(";") == 1 else "polygons"
-        plain = f'{{"{kind}":[{{"data":[[{stripped.replace(";", "],[")}]]}}]}}'
+        plain = OPENING.format(kind=kind) + stripped.replace(";", "],[") + CLOSING
         if len(plain) <= MAX_ROI_CHARS:
             return plain
     if not stripped.startswith("{"):
@@ -267,19 +272,25 @@ def value_map(table: Mapping[str, str], *, strict: bool) -> Transform:
     return apply
 
 
-def lookup(table: Mapping[str, str], *, source: str) -> Transform:
-    """Replace a key by its value from another sheet or file (legacy id -> source id)."""
+class Lookup:
+    """Replace a key by its value from another sheet or file (legacy id -> source id).
 
-    def apply(text: str) -> str:
-        found = table.get(text)
+    A class, not a closure: ``columnwise`` reads its table to look a whole column up at
+    once (a million legacy ids are as many distinct keys).
+    """
+
+    def __init__(self, table: Mapping[str, str], *, source: str) -> None:
+        self.table = table
+        self.source = source
+
+    def __call__(self, text: str) -> str:
+        found = self.table.get(text)
         if found is None:
             raise TransformError(
-                f"{shown(text)} is not in {source}",
-                f"add {shown(text)} to {source} or fix the value",
+                f"{shown(text)} is not in {self.source}",
+                f"add {shown(text)} to {self.source} or fix the value",
             )
         return found
-
-    return apply
 
 
 def zfill(width: int) -> Transform:

@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from loader.check import ids
 from loader.check.load import load
 from tests.conftest import FLAT_MAPPING, XlsxWriter
 
@@ -118,3 +123,57 @@ def test_a_column_of_ids_is_checked_whole_as_value_by_value() -> None:
     values = ["cam-0001", "abc", "a" * 36, "a" * 37, "ab\ncd", "", "CAM-1", "x_y-z", "é123"]
     for column in (values, values[:4], [v for v in values if "\n" not in v and v.islower()]):
         assert _usual(column).tolist() == [_USUAL_ID.fullmatch(v) is not None for v in column]
+
+
+# Ids near the documented form and far from it: its characters, upper case, spaces and
+# control characters, the separator the column is joined with, letters beyond ASCII.
+_ID = st.one_of(
+    st.text(alphabet=st.sampled_from(list("ab09-_Z \t\n\x00\x7f/é부\u3000")), max_size=40),
+    st.from_regex(r"[a-z0-9_-]{0,40}", fullmatch=True),
+    st.text(max_size=8),
+)
+
+
+def _one_by_one(values: list[str]) -> tuple[list[bool], list[bool], list[bool]]:
+    """The definition of ``_id_checks``: each id searched alone."""
+    return (
+        [ids._BAD_ID.search(v) is not None for v in values],
+        [v != "" and ids._GOOD_ID.search(v) is None for v in values],
+        [ids._ID_CHARACTERS.fullmatch(v) is None for v in values],
+    )
+
+
+@settings(max_examples=400)
+@given(
+    st.lists(_ID, max_size=30).flatmap(
+        lambda distinct: (
+            st.lists(st.sampled_from(distinct), max_size=50) if distinct else st.just([])
+        )
+    )
+    | st.lists(_ID, max_size=50)
+)
+@example(["ab cd", "abcd"])
+@example(["abc\t", "abcd", "abcd\n", "ABCD"])
+@example(["a" * 37, "a" * 36, "abc", "", "x\x00yz", "é123", "nw/ne"])
+def test_id_checks_of_a_column_are_each_id_searched_alone(values: list[str]) -> None:
+    """A column's ids, repeated or distinct, are found spaced, odd and outside the form
+    exactly as each id searched alone is."""
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+
+    found = ids._id_checks(column)
+
+    assert tuple(mask.tolist() for mask in found) == _one_by_one(values)
+
+
+def test_a_column_of_distinct_ids_with_odd_ones_finds_them_on_their_rows() -> None:
+    """A column of distinct ids (searched without a table of distinct values) finds the
+    odd ones where they are."""
+    values = [f"cam-{n:06d}" for n in range(20_000)]
+    values[7], values[19_999] = "CAM 7", "cam/x"
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+
+    found = ids._id_checks(column)
+
+    assert tuple(mask.tolist() for mask in found) == _one_by_one(values)

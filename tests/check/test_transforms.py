@@ -263,12 +263,12 @@ def test_value_map_ignores_case_and_spaces_and_strict_refuses_unknown() -> None:
 
 def test_lookup_and_zfill_and_affix_and_replace() -> None:
     """The table-driven transforms."""
-    assert transforms.lookup({"L1": "v1"}, source="ids.csv")("L1") == "v1"
+    assert transforms.Lookup({"L1": "v1"}, source="ids.csv")("L1") == "v1"
     assert transforms.zfill(6)("123") == "000123"
     assert transforms.affix("cam-", "-x")("7") == "cam-7-x"
     assert transforms.replace(r"^CH(\d+)$", r"ch-\1")("CH12") == "ch-12"
     with pytest.raises(TransformError, match=r"'L2' is not in ids\.csv"):
-        transforms.lookup({"L1": "v1"}, source="ids.csv")("L2")
+        transforms.Lookup({"L1": "v1"}, source="ids.csv")("L2")
 
 
 def test_a_long_value_is_shown_by_its_start_and_length() -> None:
