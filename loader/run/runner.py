@@ -24,7 +24,7 @@ import anyio.to_thread
 import httpx
 import structlog
 
-from loader.bulk import frozen_heap
+from loader.bulk import bulk, frozen_heap
 from loader.errors import LoaderError, StorageError
 from loader.planning.delta import Delta
 from loader.report import files
@@ -62,6 +62,7 @@ class Wiring:
     stop: threading.Event | None = None
 
 
+@bulk  # opened with the collector off, frozen before it is on again (``loader.bulk``)
 def start_run(
     sheet: Path,
     options: RunOptions,
@@ -86,6 +87,7 @@ def start_run(
     return _drive(run, connection, START, Recorder(run, observer), wiring)
 
 
+@bulk
 def resume_run(
     run_dir: Path,
     options: RunOptions,
@@ -106,6 +108,7 @@ def resume_run(
     return _drive(run, connection, START, Recorder(run, observer), wiring)
 
 
+@bulk
 def reconcile_run(
     run_dir: Path,
     options: RunOptions,
