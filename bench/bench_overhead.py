@@ -14,7 +14,9 @@ the server could have answered while the process lived, R x (exit - start); and 
 for every request the run made (with ``--task-ids``, the lists that record task ids).
 Beside each run, in the same run, the floor of its start: a process that imports pandas
 and reads the same sheet as bulkload reads it (``read_csv`` of text cells), start to
-exit; the first request should leave within 1.5x of it.
+exit; the first request should leave within 1.5x of it. And the part of it no sheet
+changes: a process that imports pandas, beside one that imports what ``bulkload run``
+imports before its first request (``--help-runs`` times each, median).
 Every camera is checked at the server: exactly once.
 
 The simulator runs in this process with Python's cyclic garbage collector off: its own
@@ -55,6 +57,28 @@ def time_help(times: int) -> list[float]:
         subprocess.run([*BULKLOAD, "--help"], check=True, capture_output=True, env=ENVIRONMENT)
         seconds.append(time.monotonic() - began)
     return seconds
+
+
+# What a run imports before its first request (``cli.run``'s own imports, then the run's).
+RUN_IMPORTS = """
+import loader.cli
+from loader.commands.prune import confirm_prune
+from loader.run.runner import start_run
+"""
+
+
+def time_imports(times: int) -> tuple[float, float]:
+    """Seconds of a process that imports pandas, and of one that imports the run path."""
+    medians = []
+    for code in ("import pandas", RUN_IMPORTS):
+        subprocess.run([sys.executable, "-c", code], check=True, env=ENVIRONMENT)
+        seconds = []
+        for _ in range(times):
+            began = time.monotonic()
+            subprocess.run([sys.executable, "-c", code], check=True, env=ENVIRONMENT)
+            seconds.append(time.monotonic() - began)
+        medians.append(statistics.median(seconds))
+    return medians[0], medians[1]
 
 
 BARE_CSV = """
@@ -156,6 +180,12 @@ def main() -> None:
     helps = time_help(args.help_runs)
     print("| `bulkload --help` | median | max |\n|---|---|---|")
     print(f"| {len(helps)} runs | {statistics.median(helps):.2f} s | {max(helps):.2f} s |")
+    pandas_only, run_path = time_imports(args.help_runs)
+    print(
+        "| imports (process) | `import pandas` | bulkload's before its first request |"
+        f"\n|---|---|---|\n| {args.help_runs} runs, median | {pandas_only:.2f} s"
+        f" | {run_path:.2f} s ({run_path / pandas_only:.2f}x) |"
+    )
     gc.disable()  # the simulator's collections are not bulkload's overhead (see above)
     runs = []
     for _ in range(args.runs):

@@ -9,7 +9,11 @@ Keeping CPython's cyclic garbage collector off the millions of small objects of 
 - ``frozen_heap``: while a run sends. The inventory and the plan live until the run ends;
   each full collection walked them all again, a pause of 0.4 s every few seconds for
   60,000 cameras, in which no request left. Frozen, they are left out of collections
-  (``gc.freeze``) until the block ends.
+  (``gc.freeze``) until the block ends; the collector runs in the block (the requests'
+  objects), whatever its state outside. A run is opened under ``paused_gc`` and frozen
+  before the collector is on again: turned on first, its next young collection walked
+  every object the stages had made (0.18 s for 600,000 cameras), between two stages
+  and again before the first request.
 """
 
 from __future__ import annotations
@@ -49,9 +53,14 @@ def bulk(function: Callable[P, R]) -> Callable[P, R]:
 
 @contextmanager
 def frozen_heap() -> Iterator[None]:
-    """Run the block with every object that exists now left out of collections."""
+    """Run the block with every object that exists now left out of collections, and the
+    collector on (its previous state restored after)."""
     gc.freeze()
+    was_enabled = gc.isenabled()
+    gc.enable()
     try:
         yield
     finally:
+        if not was_enabled:
+            gc.disable()
         gc.unfreeze()

@@ -13,6 +13,7 @@ no sheet never pay for pandas, the simulator or the workbook writer.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from loader.commands import flags, parsing
 from loader.commands.fast_exit import finished, run_app
 from loader.commands.parsing import BulkloadCommand
 from loader.commands.simulate import simulate
-from loader.commands.terminal import err, escape, guarded, print_json
+from loader.commands.terminal import err, escape, guarded, print_json, run_progress
 from loader.run.options import (
     DEFAULT_CANARY_WAIT,
     DEFAULT_CONCURRENCY,
@@ -41,6 +42,12 @@ if TYPE_CHECKING:
     from loader.check.load import Loaded
     from loader.report.summaries import RunReport
     from loader.run.plan import PlanReport
+
+# httpx imports its own command line (click, rich.progress, pygments: 0.05 s of a run's
+# start) when click is installed, and falls back to a stub when that import fails; no
+# bulkload command calls it. None in sys.modules makes the import fail. Set before any
+# command imports httpx: nothing above does.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 app = typer.Typer(
     name="bulkload",
@@ -229,7 +236,6 @@ def run(
 ) -> None:
     """Validate, plan and send an inventory; settle every batch exactly once."""
     from loader.commands.prune import confirm_prune
-    from loader.report.progress import RunProgress
     from loader.run.runner import start_run
 
     def options() -> RunOptions:
@@ -262,7 +268,7 @@ def run(
 
     chosen = guarded(options, json_error=as_json)
     confirm = None if yes or not chosen.prune else confirm_prune(chosen.prune)
-    with RunProgress(err(), enabled=not as_json) as progress:
+    with run_progress(as_json) as progress:
         report = guarded(
             lambda: start_run(sheet, chosen, progress, confirm=confirm), json_error=as_json
         )
@@ -400,10 +406,8 @@ def _continue_run(
     action: Callable[[Path, RunOptions, Any], RunReport], run_dir: Path, as_json: bool
 ) -> None:
     """resume or reconcile a run directory: the run's own options, credentials from env."""
-    from loader.report.progress import RunProgress
-
     options = RunOptions.of(environment=environment(), json=as_json)
-    with RunProgress(err(), enabled=not as_json) as progress:
+    with run_progress(as_json) as progress:
         report = guarded(lambda: action(run_dir, options, progress))
     _finish_run(report, as_json)
 

@@ -7,12 +7,14 @@ adds what the outcomes decide. [no I/O: renders in memory]
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio
 
-from loader.check.load import Loaded
-from loader.report.results import CameraColumns, camera_columns
-from loader.report.workbook import Rendered, render_ahead
+if TYPE_CHECKING:
+    from loader.check.load import Loaded
+    from loader.report.results import CameraColumns
+    from loader.report.workbook import Rendered
 
 PREPARE_PAUSE = 0.002  # seconds between two steps of the rendering: requests go first
 
@@ -36,7 +38,11 @@ async def prepare_results(loaded: Loaded, ahead: ResultsAhead) -> None:
     """Make the Cameras sheet's inventory columns and render their cells. A run awaits it
     while it waits on the network: it yields to the event loop every few thousand cells
     (a thread would hold the interpreter's lock from the requests), and reads only the
-    loaded inventory."""
+    loaded inventory. The workbook's modules are imported here, when the first answer
+    came (``runner``), not before the first request (xlsxwriter alone takes 0.03 s)."""
+    from loader.report.results import camera_columns
+    from loader.report.workbook import render_ahead
+
     columns = camera_columns(loaded)
     rendered: dict[str, dict[str, list[str]]] = {}
     for _ in render_ahead("Cameras", columns.named(), rendered):

@@ -8,7 +8,6 @@ planning stage's rule (``planning.delta.leaving``). [I/O: files, SQLite]
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 from loader.bulk import bulk
@@ -21,6 +20,7 @@ from loader.report.results import build, registered_table
 from loader.report.summaries import RunReport, format_run
 from loader.report.workbook import write_results
 from loader.run.run import Run
+from loader.run.steps import Activity
 from loader.state.events import RunFinished, RunInterrupted
 from loader.state.follow import change_entries
 from loader.state.outcomes import (
@@ -33,15 +33,6 @@ from loader.state.outcomes import (
 from loader.state.registered import Registration
 from loader.state.rundir import RESULTS, SUMMARY
 from loader.state.runstate import BatchStatus
-
-
-@dataclass(frozen=True, kw_only=True)
-class Activity:
-    """What a pass's steps did: why they stopped ("": they finished), retries, lookups."""
-
-    stop_reason: str = ""
-    retries: int = 0
-    lookups: int = 0
 
 
 def finish(run: Run, activity: Activity, seconds: float) -> RunReport:

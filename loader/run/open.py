@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -54,6 +55,7 @@ def open_run(
     registers before it plans its batches.
     """
     endpoint, project_id = api or options.api_target()
+    input_sha256 = _hash_ahead(sheet)
     loaded = load_sheet(sheet, options, on=now.astimezone(UTC).date())
     found = find(loaded) if find is not None else None
     run_dir = _new_run_dir(options, sheet, now)
@@ -75,7 +77,9 @@ def open_run(
     scrubber = Scrubber()
     journal = Journal(run_dir / JOURNAL, scrubber)
     api = (endpoint, project_id)
-    started = _started(sheet, run_dir, previewed_plan, options, now=now, api=api)
+    started = _started(
+        sheet, run_dir, previewed_plan, options, now=now, api=api, sha256=input_sha256.result()
+    )
     payload_files = files.payload_names(planned.plan)
     journal.append_many([started, *_planned_events(planned, payload_files)])
     run = _run(run_dir, journal, scrubber, started, planned, options)
@@ -122,14 +126,16 @@ def _started(
     *,
     now: datetime,
     api: tuple[str, str],
+    sha256: str,
 ) -> RunStarted:
-    """The new run's first event: what it reads, where it sends, with which options."""
+    """The new run's first event: what it reads (``sha256``: the sheet's), where it
+    sends, with which options."""
     mapping = planned.loaded.mapping
     return RunStarted(
         run_id=run_dir.name,
         started_at=now.astimezone(UTC).isoformat(timespec="seconds"),
         input_file=str(sheet.resolve()),
-        input_sha256=sha256_of(sheet),
+        input_sha256=sha256,
         mapping=mapping.source or mapping.name,
         mapping_sha256=sha256_of(Path(mapping.source)) if mapping.source else "",
         endpoint=api[0],
@@ -275,6 +281,16 @@ def for_pass(run: Run) -> Run:
             run.scrubber.add(used)
             jobs.append(Job(batch.name, content, batch_state))
     return replace(run, to_create=tuple(jobs), taken=taken)
+
+
+def _hash_ahead(sheet: Path) -> Future[str]:
+    """``sha256_of(sheet)`` on a thread from now: hashing and reading let go of the
+    interpreter's lock, so a run hashes its sheet while it reads it (0.07 s for 13 MB)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulkload-hash")
+    try:
+        return pool.submit(sha256_of, sheet)
+    finally:
+        pool.shutdown(wait=False)  # the hash goes on; the pool takes no more
 
 
 def sha256_of(path: Path) -> str:

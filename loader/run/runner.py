@@ -14,8 +14,9 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from importlib import import_module
 from pathlib import Path
 
 import anyio
@@ -23,7 +24,7 @@ import anyio.to_thread
 import httpx
 import structlog
 
-from loader.bulk import frozen_heap
+from loader.bulk import bulk, frozen_heap
 from loader.errors import LoaderError, StorageError
 from loader.planning.delta import Delta
 from loader.report import files
@@ -31,20 +32,22 @@ from loader.report.summaries import Observer, RunReport
 from loader.run import logs
 from loader.run.ahead import prepare_results
 from loader.run.apply import wanted
-from loader.run.conclude import Activity, finish
 from loader.run.open import for_pass, open_run, reopen_run
 from loader.run.options import RunOptions
 from loader.run.recorder import Recorder
 from loader.run.register import calls, find_for_run, register_first
 from loader.run.run import Run
-from loader.run.steps import RECONCILE, START, Step
-from loader.send.connect import Connection
+from loader.run.steps import RECONCILE, START, Activity, Step
+from loader.send.connect import Connection, tls_ahead
 from loader.send.control import RunControl, Sender, SubmitOptions
 from loader.send.pacing import Clock, SystemClock
 from loader.state.events import RunStarted
 from loader.state.rundir import LOG, PAYLOADS
 
 STOP_POLL = 0.1  # seconds between looks at Wiring.stop
+# The end of a pass (outcomes, results workbook, summary): imported only once the run
+# sends (0.05 s: xlsxwriter, the results' tables), never before its first request.
+END = "loader.run.conclude"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +62,7 @@ class Wiring:
     stop: threading.Event | None = None
 
 
+@bulk  # opened with the collector off, frozen before it is on again (``loader.bulk``)
 def start_run(
     sheet: Path,
     options: RunOptions,
@@ -72,6 +76,8 @@ def start_run(
     ``confirm`` sees the diff before anything is written or sent, and raises to stop.
     """
     connection = options.connection()  # no credentials: stop before making a run directory
+    if wiring.transport is None:  # the TLS context is made while the sheet is read
+        connection = replace(connection, tls=tls_ahead())
     api = (connection.endpoint, connection.project_id)
     find = find_for_run(connection, wiring.clock, wiring.transport)
     opened = open_run(sheet, options, now=wiring.wall(), confirm=confirm, api=api, find=find)
@@ -81,6 +87,7 @@ def start_run(
     return _drive(run, connection, START, Recorder(run, observer), wiring)
 
 
+@bulk
 def resume_run(
     run_dir: Path,
     options: RunOptions,
@@ -89,8 +96,9 @@ def resume_run(
     wiring: Wiring = Wiring(),
 ) -> RunReport:
     """Finish what an interrupted run left, refusing a changed input or mapping."""
+    tls = tls_ahead() if wiring.transport is None else None  # made while the sheet is read
     run = reopen_run(run_dir, options)
-    connection = _connection_of(run)
+    connection = replace(_connection_of(run), tls=tls)
     resumed = RunStarted(**{**run.started.payload(), "resumed": True})
     run.journal.append(resumed)
     run.found.apply(resumed)  # a resumed pass lists the batches it needs again
@@ -100,6 +108,7 @@ def resume_run(
     return _drive(run, connection, START, Recorder(run, observer), wiring)
 
 
+@bulk
 def reconcile_run(
     run_dir: Path,
     options: RunOptions,
@@ -139,6 +148,8 @@ def _drive(
     try:
         with frozen_heap():  # no pause of the collector walks the inventory and the plan
             activity = anyio.run(_pass, run, connection, steps, recorder, wiring, watched)
+        from loader.run.conclude import finish  # imported ahead while the run sent (END)
+
         return finish(recorder.run, activity, wiring.clock.now() - began)
     except BaseExceptionGroup as group:
         raise _loader_error_in(group) from None
@@ -216,14 +227,17 @@ async def _write_payloads(run: Run, written: anyio.Event) -> None:
 
 
 async def _prepare_results(run: Run, answered: anyio.Event) -> None:
-    """The results' inventory columns, made while the run waits on the network.
+    """The end's modules and the results' inventory columns, made while the run waits on
+    the network.
 
     It starts once the first answer came, not to slow the first requests; a run that ends
     before (nothing sent) leaves them to the end. It only saves time: should it fail, the
-    end makes them.
+    end makes them. The modules are imported on a worker thread: the event loop keeps
+    its turns meanwhile, where an import on it would hold every request up.
     """
     await answered.wait()
     try:
+        await anyio.to_thread.run_sync(import_module, END)
         await prepare_results(run.loaded, run.ahead)
     except Exception as exc:  # noqa: BLE001 - the conclusion builds them itself
         structlog.get_logger().warning("bulkload.results_not_prepared", reason=str(exc))

@@ -8,12 +8,14 @@ sequence of them (``runner``):
                 delete_sources (``run.register``)
     RECONCILE = observe_all
 
-Adding a step is one function here and one name in a sequence. [I/O: HTTP]
+Adding a step is one function here and one name in a sequence. What the steps did
+(``Activity``) is what the end of the pass reports. [I/O: HTTP]
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import anyio
 
@@ -30,6 +32,15 @@ from loader.send.observe import observe
 from loader.state.events import BatchAccepted, BatchGaveUp, CanaryFailed, CanaryPassed, LookupFailed
 
 Step = Callable[[Run, Sender], Awaitable[None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Activity:
+    """What a pass's steps did: why they stopped ("": they finished), retries, lookups."""
+
+    stop_reason: str = ""
+    retries: int = 0
+    lookups: int = 0
 
 
 async def give_up_taken(run: Run, sender: Sender) -> None:

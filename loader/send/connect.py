@@ -3,13 +3,16 @@ How a command reaches VIAS, set up once per command: the source that authenticat
 the credentials it was given (``auth_source``, from ``credentials.Credentials``), and the
 connection (``Connection``: endpoint, project, authentication and pacing) that opens one
 HTTP client and one pacer for everything the command sends. A run, ``bulkload refresh``,
-``bulkload doctor``, a plan's drift check and the page use it. [I/O: HTTP]
+``bulkload doctor``, a plan's drift check and the page use it. A run has its TLS context
+made on a thread while it reads its sheet (``tls_ahead``). [I/O: HTTP]
 """
 
 from __future__ import annotations
 
 import ssl
+import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -34,6 +37,8 @@ class Connection:
     rate: float  # requests per second, for every call of the command
     connections: int  # HTTP connections kept open (``Pacing.connections``)
     timeout: float  # seconds to wait for an answer
+    # The TLS context made ahead (``tls_ahead``); None: the client makes its own.
+    tls: Future[ssl.SSLContext] | None = None
 
     @asynccontextmanager
     async def open(
@@ -47,8 +52,14 @@ class Connection:
         size = self.connections
         limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
         try:
+            # The context made ahead is ready, or nearly: its thread started with the run.
+            verify = True if self.tls is None or transport else self.tls.result()
             http = httpx.AsyncClient(
-                base_url=self.endpoint, timeout=timeout, limits=limits, transport=transport
+                base_url=self.endpoint,
+                timeout=timeout,
+                limits=limits,
+                transport=transport,
+                verify=verify,
             )
         except (OSError, ssl.SSLError) as exc:  # httpx reads SSL_CERT_FILE / SSL_CERT_DIR here
             raise ConfigError(
@@ -59,6 +70,27 @@ class Connection:
             await self.auth.token(http)  # bad credentials stop here, before anything is sent
             limiter = RateLimiter(self.rate, clock)
             yield ViasClient(http, project_id=self.project_id, auth=self.auth, limiter=limiter)
+
+
+def tls_ahead() -> Future[ssl.SSLContext]:
+    """The TLS context a client makes at its start (``httpx.create_ssl_context``: the CA
+    file of SSL_CERT_FILE / SSL_CERT_DIR, else certifi's), made on a thread from now.
+
+    Loading the CA certificates takes 0.03-0.06 s, in OpenSSL, which lets go of the
+    interpreter's lock: a run starts it before it reads its sheet, and its first request
+    no longer waits for it. An error is kept for ``Connection.open``, which reports it
+    as before (a ConfigError, nothing sent).
+    """
+    made: Future[ssl.SSLContext] = Future()
+
+    def make() -> None:
+        try:
+            made.set_result(httpx.create_ssl_context())
+        except Exception as exc:  # noqa: BLE001 - raised where the client is made
+            made.set_exception(exc)
+
+    threading.Thread(target=make, name="bulkload-tls", daemon=True).start()
+    return made
 
 
 def auth_source(credentials: Credentials, project_id: str) -> TokenSource:

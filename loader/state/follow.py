@@ -210,6 +210,8 @@ def taken_since(planned: Plan, state: RunState, delta: Delta) -> dict[str, str]:
     since this run was planned (``delta.earlier`` is the ledger as read now): why each
     must not be sent. A resumed run meets them when the sheet was run again meanwhile.
     """
+    if not delta.earlier:  # the ledger held none of the sheet's cameras: none is taken
+        return {}
     classes = planned.settings_classes
     live = (LedgerState.LOADED, LedgerState.UNKNOWN)
     found = {}

@@ -1,4 +1,5 @@
-"""The collector pause around bulk stages restores the collector's state."""
+"""The collector pause around bulk stages, and the frozen heap of a run that sends, restore
+the collector's state."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import gc
 
 import pytest
 
-from loader.bulk import bulk, paused_gc
+from loader.bulk import bulk, frozen_heap, paused_gc
 
 
 @pytest.mark.parametrize("enabled", [True, False])
@@ -36,3 +37,16 @@ def test_bulk_decorator_runs_the_function_paused() -> None:
         return value * 2, gc.isenabled()
 
     assert (stage(21), gc.isenabled()) == ((42, False), True)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_frozen_heap_collects_inside_and_restores(enabled: bool) -> None:
+    """On and frozen inside the block (even opened with the collector off); as before
+    after it, nothing left frozen."""
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with frozen_heap():
+            seen = (gc.isenabled(), gc.get_freeze_count() > 0)
+        assert (seen, gc.isenabled(), gc.get_freeze_count()) == ((True, True), enabled, 0)
+    finally:
+        gc.enable()

@@ -1,0 +1,96 @@
+"""What a run does before its first request: it imports only what that request needs
+(the end's modules, the results workbook and xlsxwriter, httpx's own command line and
+rich's bars wait), it builds its objects with the collector off and sends with it on,
+and it hashes its sheet while it reads it."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from loader.run.open import _hash_ahead
+from loader.run.runner import Wiring, start_run
+from loader.sim import SimConfig
+from loader.sim.app import create_app
+from loader.state.events import Event, RunStarted
+from loader.state.runstate import RunState
+from tests.conftest import FakeClock, write_inventory
+from tests.run.test_run import settings_for
+
+# What ``bulkload run`` imports before its first request: the CLI, then the run path.
+RUN_PATH = (
+    "import sys, loader.cli\n"
+    "from loader.commands.prune import confirm_prune\n"
+    "from loader.run.runner import start_run\n"
+    "print(' '.join(sorted(m for m in sys.argv[1:] if sys.modules.get(m))))\n"
+)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        pytest.param("xlsxwriter", id="xlsxwriter"),
+        pytest.param("loader.report.workbook", id="workbook"),
+        pytest.param("loader.run.conclude", id="conclude"),
+        pytest.param("httpx._main", id="httpx-cli"),
+        pytest.param("rich.progress", id="rich-bars"),
+        pytest.param("click", id="click"),
+    ],
+)
+def test_the_run_path_leaves_a_module_for_later(module: str) -> None:
+    """The module is not imported by the time the run path is."""
+    imported = subprocess.run(
+        [sys.executable, "-c", RUN_PATH, module], capture_output=True, text=True, check=True
+    ).stdout.split()
+
+    assert imported == []
+
+
+def test_the_end_is_importable_beside_the_run_path() -> None:
+    """``runner.END`` names the module that holds the end (imported ahead while sending)."""
+    from loader.run import conclude, runner
+
+    assert conclude.__name__ == runner.END
+
+
+def test_the_sheet_is_hashed_as_before(tmp_path: Path) -> None:
+    """The hash made on a thread is the file's SHA-256."""
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_bytes(b"Camera;Group\n" * 100_000)
+
+    assert _hash_ahead(sheet).result() == hashlib.sha256(sheet.read_bytes()).hexdigest()
+
+
+def test_a_run_is_built_with_the_collector_off_and_sends_with_it_on(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Off when the run is opened (its first event seen), on while it sends, restored after;
+    the journal's RunStarted holds the sheet's hash."""
+    sheet = write_inventory(tmp_path, groups=300, per_group=1)
+    collecting: dict[str, bool] = {}
+
+    def observer(event: Event, state: RunState) -> None:
+        collecting.setdefault(event.kind, gc.isenabled())
+
+    class Watched(httpx.ASGITransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            collecting.setdefault("request", gc.isenabled())
+            return await super().handle_async_request(request)
+
+    transport = Watched(app=create_app(SimConfig()))
+    options = settings_for("http://sim.test", tmp_path)
+    report = start_run(sheet, options, observer, wiring=Wiring(clock=clock, transport=transport))
+
+    assert collecting["RunStarted"] is False
+    assert collecting["request"] is True
+    assert gc.isenabled()
+    assert report.exit_code == 0
+    started = report.state.started
+    assert isinstance(started, RunStarted)
+    assert started.input_sha256 == hashlib.sha256(sheet.read_bytes()).hexdigest()
