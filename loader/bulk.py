@@ -6,6 +6,9 @@ Keeping CPython's cyclic garbage collector off the millions of small objects of 
   still walk every young container again and again (measured: 1M camera tuples take
   0.79 s with it running, 0.18 s paused). Reference counting still frees everything as
   usual; the collector's state is restored on exit.
+- ``kept_to_exit``: a one-shot command's stage (``plan``) whose objects live until the
+  process ends: run paused, then frozen before the collector is on again, so that no
+  collection ever walks them (the next young one walked a 1M-row plan's, 0.3-0.5 s).
 - ``frozen_heap``: while a run sends. The inventory and the plan live until the run ends;
   each full collection walked them all again, a pause of 0.4 s every few seconds for
   60,000 cameras, in which no request left. Frozen, they are left out of collections
@@ -64,3 +67,19 @@ def frozen_heap() -> Iterator[None]:
         if not was_enabled:
             gc.disable()
         gc.unfreeze()
+
+
+def kept_to_exit(function: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a command's stage under ``paused_gc`` whose objects stay until the process
+    exits: what exists when it returns is frozen out of collections for good. For commands
+    only: a cycle among frozen objects that dies later is never collected."""
+
+    @wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with paused_gc():
+            try:
+                return function(*args, **kwargs)
+            finally:
+                gc.freeze()
+
+    return run

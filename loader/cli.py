@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from loader.bulk import kept_to_exit
 from loader.commands import flags, parsing
 from loader.commands.fast_exit import finished, run_app
 from loader.commands.parsing import BulkloadCommand
@@ -130,6 +131,7 @@ def plan_command(
     with an endpoint, the API's counts of the sheet's batches show tasks not running."""
     from loader.commands.plan import plan_summary, report_plan, show_plan_report, write_plan_json
 
+    @kept_to_exit  # the inventory and plan live until exit: no collection walks them
     def work() -> tuple[PlanReport, dict[str, Any]]:
         options = RunOptions.of(
             environment=environment(),

@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from loader.bulk import bulk, frozen_heap, paused_gc
+from loader.bulk import bulk, frozen_heap, kept_to_exit, paused_gc
 
 
 @pytest.mark.parametrize("enabled", [True, False])
@@ -50,3 +50,20 @@ def test_frozen_heap_collects_inside_and_restores(enabled: bool) -> None:
         assert (seen, gc.isenabled(), gc.get_freeze_count()) == ((True, True), enabled, 0)
     finally:
         gc.enable()
+
+
+def test_kept_to_exit_runs_paused_and_freezes_what_the_stage_made() -> None:
+    """A command's stage runs with the collector off; what it returns is frozen before the
+    collector is on again, so that no collection walks it."""
+
+    @kept_to_exit
+    def stage() -> tuple[list[int], bool]:
+        return [1, 2, 3], gc.isenabled()
+
+    try:
+        (made, enabled_inside) = stage()
+        assert (enabled_inside, gc.is_tracked(made), gc.isenabled()) == (False, True, True)
+        assert gc.get_freeze_count() > 0
+        assert all(seen is not made for seen in gc.get_objects())  # frozen: out of reach
+    finally:
+        gc.unfreeze()
