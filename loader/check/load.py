@@ -7,7 +7,7 @@ grids to ``layout``, ``inventory`` and ``validate``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -55,12 +55,16 @@ def load(
     only: frozenset[str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     on: date | None = None,
+    keep_cells: bool = True,
 ) -> Loaded:
     """Read, map and validate ``path``; InputError/ConfigError when it cannot be used.
 
     ``only``: keep just the camera rows whose Status column holds one of these values.
     ``on``: the date time zone names take their offset on (the plan's date): today in UTC
     unless given, so that a resume plans with the date its run planned with.
+    ``keep_cells=False``: the input's own cells are let go once mapped (``plan``: no
+    results workbook copies them); ``Loaded.workbook`` and the tables keep their sheets,
+    headers and rows, with no cells.
     """
     workbook = read_workbook(path, engine=engine, encoding=encoding, limits=limits)
     if mapping is None:
@@ -69,13 +73,20 @@ def load(
         chosen_mapping, chosen = find_mapping(mapping), "named with -m"
     else:
         chosen_mapping, chosen = mapping, "given"
-    return _apply(workbook, chosen_mapping, chosen, only, on or datetime.now(UTC).date())
+    day = on or datetime.now(UTC).date()
+    return _apply(workbook, chosen_mapping, chosen, only, day, keep_cells=keep_cells)
 
 
 def _apply(
-    workbook: InputBook, mapping: Mapping, chosen: str, only: frozenset[str] | None, on: date
+    workbook: InputBook,
+    mapping: Mapping,
+    chosen: str,
+    only: frozenset[str] | None,
+    on: date,
+    *,
+    keep_cells: bool = True,
 ) -> Loaded:
-    """Map and check a read workbook."""
+    """Map and check a read workbook (``keep_cells``: see ``load``)."""
     lookups = _lookups(workbook, mapping)
     secrets = SecretTable()
     cameras = _mapped(
@@ -84,8 +95,24 @@ def _apply(
     groups = None
     if mapping.groups is not None:
         groups = _mapped(workbook, mapping, mapping.groups, "group", lookups, secrets)
+    if not keep_cells:  # before the check: its columns take the room the cells leave
+        workbook = _without_cells(workbook, cameras, groups)
     checked = check(mapping, cameras, groups, on=on)
     return Loaded(workbook, mapping, chosen, cameras, groups, checked)
+
+
+def _without_cells(
+    workbook: InputBook, cameras: MappedSheet, groups: MappedSheet | None
+) -> InputBook:
+    """The read grid let go once mapped: the mapped columns keep the strings they use,
+    the rest (a changed id's original case, each row's own copy of a repeated value, the
+    columns no field reads) is freed. Sheets, headers and Excel rows stay."""
+    for sheet in (cameras, groups):
+        if sheet is not None:
+            sheet.tables = [replace(t, body=t.body.iloc[:0].copy()) for t in sheet.tables]
+    return replace(
+        workbook, sheets={name: grid.iloc[:0].copy() for name, grid in workbook.sheets.items()}
+    )
 
 
 def _mapped(

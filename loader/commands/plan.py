@@ -33,7 +33,7 @@ def report_plan(sheet: Path, options: RunOptions, *, refresh: bool) -> PlanRepor
     """Load, diff against the ledger (when the endpoint and project are known; ``refresh``:
     read the project from the API into it first), plan the creates and ask for drift;
     with ``options.out``, write the payload files."""
-    loaded = load_sheet(sheet, options)
+    loaded = load_sheet(sheet, options, keep_cells=False)  # no results workbook: cells go
     if refresh:  # the sheet's batch name prefixes are the ones it manages
         classes = loaded.checked.settings_classes
         prefixes = sorted({name_prefix(c.name_prefix) for c in classes})

@@ -192,11 +192,14 @@ def _run(
     )
 
 
-def load_sheet(sheet: Path, options: RunOptions, *, on: date | None = None) -> Loaded:
+def load_sheet(
+    sheet: Path, options: RunOptions, *, on: date | None = None, keep_cells: bool = True
+) -> Loaded:
     """Read, map and check ``sheet`` as the options say (mapping, engine, limits, --only).
 
     ``on`` is the plan's date (zone names take their offset on it): a resume passes its
-    run's, so that a clock change since does not change what it plans.
+    run's, so that a clock change since does not change what it plans. ``keep_cells``:
+    False lets the input's own cells go once mapped (no results workbook to copy them).
     """
     return load(
         sheet,
@@ -206,6 +209,7 @@ def load_sheet(sheet: Path, options: RunOptions, *, on: date | None = None) -> L
         only=options.reading.only,
         limits=options.reading.limits,
         on=on,
+        keep_cells=keep_cells,
     )
 
 
