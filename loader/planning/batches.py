@@ -332,6 +332,7 @@ class _Texts:
 _OPEN: Final = '{"video_source_id":"'
 _BETWEEN: Final = '"},{"video_source_id":"'
 _TAG: Final = '","target_roi":"'
+_BETWEENS: Final = np.array([_BETWEEN], dtype=object)
 
 
 def _entries_text(
@@ -342,29 +343,28 @@ def _entries_text(
     camera: its id, and what follows it (its ROI, if any, and the text up to the next
     camera's id, or the end of its entry and the start of the next).
 
-    Gathered from the columns by a fancy index each, the ids put in with the text between
-    them by slice assignment; a Python step per entry (where its text starts and ends),
-    none per camera.
+    The cells are an object array (references to shared or gathered texts, no copies):
+    the ids gathered into every other cell by one fancy index, the ROIs' texts into theirs
+    by another; a Python step per entry (where its text ends and the next starts), none
+    per camera.
     """
     if not entries:
         return before + after
     at = np.concatenate([e.at for e in entries])
-    ids = texts.ids[at].tolist()
+    cells = np.repeat(_BETWEENS, 2 * len(at) + 2)  # the text between, ids put in below
+    cells[1:-1:2] = texts.ids[at] if texts.plain_ids else _bodies(texts.ids[at].tolist())
     has = texts.has[at]
-    tails: np.ndarray = np.full(len(at), _BETWEEN, dtype=object)
     if has.any():
-        tails[has] = _tails(texts.rois[at[has]].tolist())
+        cells[2 + 2 * np.flatnonzero(has)] = _tails(texts.rois[at[has]].tolist())
     heads = [
         f'{{"video_source_group_id":{_quoted(e.group)},"video_source_list":[{_OPEN}'
         for e in entries
     ]
-    ends = np.cumsum([len(e.at) for e in entries]) - 1
+    ends = 2 * np.cumsum([len(e.at) for e in entries])  # each entry's last "what follows"
     for end, close in zip(ends.tolist(), ['"}]},' + h for h in heads[1:]] + ['"}]}'], strict=True):
-        tails[end] = tails[end][: -len(_BETWEEN)] + close
-    cells = [before + heads[0], *[""] * (2 * len(at)), after]
-    cells[1:-1:2] = ids if texts.plain_ids else _bodies(ids)
-    cells[2:-1:2] = tails.tolist()
-    return "".join(cells)
+        cells[end] = cells[end][: -len(_BETWEEN)] + close
+    cells[0], cells[-1] = before + heads[0], after
+    return "".join(cells.tolist())
 
 
 def _tails(rois: list[str]) -> list[str]:
