@@ -194,7 +194,7 @@ def plan(
     """
     cap = min(max_payload_bytes or DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PAYLOAD_BYTES)
     keys = _pair_keys(cameras)  # once: the canary's rest is planned from them too
-    texts = _Texts.of(cameras)  # the whole columns escaped once, not a batch at a time
+    texts = _Texts.of(cameras)  # ids checked for escapes once, not a batch at a time
     classes = _classes(cameras, keys)
     batches: list[Batch] = []
     if canary and classes:
