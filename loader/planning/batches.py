@@ -23,7 +23,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import compress
 from typing import Any, Final
 
 import numpy as np
@@ -168,9 +167,14 @@ def _fewest(classes: np.ndarray, counts: np.ndarray) -> int:
     return int((-(-entries // MAX_GROUPS_PER_BATCH)).sum())
 
 
-def _pair_keys(cameras: Cameras) -> np.ndarray:
-    """A number per (settings class, group) pair: ``class * len(cameras) + group code``."""
-    groups = pd.factorize(cameras.group)[0]
+def _pair_keys(cameras: Cameras, groups: np.ndarray | None = None) -> np.ndarray:
+    """A number per (settings class, group) pair: ``class * len(cameras) + group code``.
+
+    ``groups``: codes of ``cameras.group`` below ``len(cameras)``, equal where the groups
+    are (validation's, when it has them); else the column is factorized here.
+    """
+    if groups is None:
+        groups = pd.factorize(cameras.group)[0]
     keys: np.ndarray = cameras.settings_class * len(cameras) + groups
     return keys
 
@@ -189,21 +193,24 @@ def plan(
     ``canary``: a first batch of the first that many cameras, then the rest as usual.
     """
     cap = min(max_payload_bytes or DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PAYLOAD_BYTES)
-    classes = _classes(cameras)
+    keys = _pair_keys(cameras)  # once: the canary's rest is planned from them too
+    texts = _Texts.of(cameras)  # ids checked for escapes once, not a batch at a time
+    classes = _classes(cameras, keys)
     batches: list[Batch] = []
     if canary and classes:
-        batches.append(_canary_batch(cameras, classes, settings_classes, canary, cap))
+        batches.append(_canary_batch(cameras, texts, classes, settings_classes, canary, cap))
         rest = np.ones(len(cameras), dtype=bool)
         rest[np.concatenate([e.at for e in batches[0].entries])] = False
-        classes = _classes(cameras, np.flatnonzero(rest))
+        classes = _classes(cameras, keys, np.flatnonzero(rest))
     first = batches[0].name if batches else ""
     for index, groups in classes.items():
-        batches += _class_batches(cameras, index, groups, settings_classes[index], cap)
+        batches += _class_batches(cameras, texts, index, groups, settings_classes[index], cap)
     return Plan(batches, list(settings_classes), cap, canary=first)
 
 
 def _canary_batch(
     cameras: Cameras,
+    texts: _Texts,
     classes: dict[int, dict[str, np.ndarray]],
     settings_classes: Sequence[SettingsClass],
     size: int,
@@ -222,11 +229,12 @@ def _canary_batch(
             break
         chosen[group] = members[:left]
         left -= len(chosen[group])
-    return _class_batches(cameras, index, chosen, settings_classes[index], cap)[0]
+    return _class_batches(cameras, texts, index, chosen, settings_classes[index], cap)[0]
 
 
 def _class_batches(
     cameras: Cameras,
+    texts: _Texts,
     index: int,
     groups: dict[str, np.ndarray],
     settings_class: SettingsClass,
@@ -240,31 +248,30 @@ def _class_batches(
     """
     settings_body = settings_class.task_settings.model_dump(mode="json", exclude_none=True)
     prefix = name_prefix(settings_class.name_prefix)
-    fewest = _packed(index, groups, _Packer(cameras, settings_body, prefix, None))
+    fewest = _packed(index, groups, _Packer(cameras, texts, settings_body, prefix, None))
     if all(len(b.payload) < cap for b in fewest):
         return fewest
-    return _packed(index, groups, _Packer(cameras, settings_body, prefix, cap))
+    return _packed(index, groups, _Packer(cameras, texts, settings_body, prefix, cap))
 
 
 def _packed(index: int, groups: dict[str, np.ndarray], packer: _Packer) -> list[Batch]:
     """The batches one packer makes of a settings class's groups."""
     entries = [e for g, at in groups.items() for e in packer.entries(g, at)]
-    return [
-        _batch(index, packer.prefix, packer.settings_body, chosen)
-        for chosen in packer.pack(entries)
-    ]
+    return [_batch(index, packer, chosen) for chosen in packer.pack(entries)]
 
 
-def _classes(cameras: Cameras, among: np.ndarray | None = None) -> dict[int, dict[str, np.ndarray]]:
+def _classes(
+    cameras: Cameras, keys: np.ndarray, among: np.ndarray | None = None
+) -> dict[int, dict[str, np.ndarray]]:
     """The indices of ``cameras`` (of those ``among``, if given) by settings class, then by
-    group, both in first-seen order.
+    group, both in first-seen order (``keys``: their ``_pair_keys``).
 
     Columns, not a loop: each (class, group) pair numbered in first-seen order (factorized
     in C), the indices put in that order by one stable sort and cut where the number
     changes, each group a slice of the sorted indices: a million cameras cost a few
     thousand Python steps, one per group, and one array of indices.
     """
-    keys = _pair_keys(cameras) if among is None else _pair_keys(cameras)[among]
+    keys = keys if among is None else keys[among]
     if not len(keys):
         return {}
     keyed, pairs = pd.factorize(keys)
@@ -286,57 +293,89 @@ def name_prefix(prefix: str) -> str:
     return cleaned[: 100 - HASH_CHARS - 1]
 
 
-def _batch(
-    settings_class: int, prefix: str, settings_body: dict[str, Any], entries: list[GroupEntry]
-) -> Batch:
-    """A named batch: the name carries a hash of everything else in the body."""
-    unnamed = _body_bytes(settings_body, entries)
-    name = f"{prefix}-{hashlib.sha256(unnamed).hexdigest()[:HASH_CHARS]}"
-    # Splice the name in front rather than encode the body twice: the same bytes as
-    # dumps({"name": name, **content}).
-    payload = b'{"name":' + json.dumps(name).encode() + b"," + unnamed[1:]
-    if any(e.of is not entries[0].of for e in entries):
+def _batch(settings_class: int, packer: _Packer, entries: list[GroupEntry]) -> Batch:
+    """A named batch: the name carries a hash of everything else in the body.
+
+    The body but its opening brace is one join of the class's frame around the entries'
+    text, encoded once; the name is spliced in front (not a second encoding): the same
+    bytes as ``dumps({"name": name, **settings_body, "batch_input": ...})``.
+    """
+    if any(e.of is not packer.cameras for e in entries):
         raise ValueError("a batch's entries index one set of planned cameras")
+    rest = _entries_text(packer.texts, entries, *packer.frame).encode()
+    digest = hashlib.sha256(b"{")
+    digest.update(rest)
+    name = f"{packer.prefix}-{digest.hexdigest()[:HASH_CHARS]}"
+    payload = b"".join((b'{"name":', json.dumps(name).encode(), b",", rest))
     return Batch(name, settings_class, tuple(entries), payload)
 
 
-def _body_bytes(settings_body: dict[str, Any], entries: list[GroupEntry]) -> bytes:
-    """``dumps`` of the body without its name, the entries written as text directly: the
-    same bytes (the C encoder's own string escaping), without a dict per camera."""
-    marker = f"<entries {uuid.uuid4().hex}>"
-    head = dumps({**settings_body, "batch_input": {"video_source_group": marker}})
-    before, after = head.split(json.dumps(marker).encode(), 1)
-    return b"%b[%b]%b" % (before, _entries_text(entries).encode(), after)
+@dataclass(frozen=True, slots=True)
+class _Texts:
+    """The planned cameras' id and ROI columns, and what writing them as JSON needs to
+    know of them: whether any id needs escaping (one pass over the joined id column for
+    the whole plan: usually none does, and a batch's ids go into its text as they are),
+    and which cameras have a ROI ("" is none, as in ``_source``)."""
+
+    ids: np.ndarray  # object: str
+    plain_ids: bool  # no id needs escaping
+    rois: np.ndarray  # object: str, or None for none
+    has: np.ndarray  # bool: the camera has a ROI
+
+    @classmethod
+    def of(cls, cameras: Cameras) -> _Texts:
+        """The texts of ``cameras``' columns (the columns themselves: no copy)."""
+        ids = cameras.video_source_id
+        return cls(ids, _plain(ids.tolist()), cameras.target_roi, cameras.target_roi.astype(bool))
 
 
-def _entries_text(entries: list[GroupEntry]) -> str:
-    """A batch's entries as ``dumps`` writes their bodies, from the batch's id and ROI
-    columns at once: the ids joined in C (escaped one by one only when one needs it), the
-    ROIs escaped in one call; a Python step per entry, and per camera only to put its ROI
-    after its id."""
+_OPEN: Final = '{"video_source_id":"'
+_BETWEEN: Final = '"},{"video_source_id":"'
+_TAG: Final = '","target_roi":"'
+_BETWEENS: Final = np.array([_BETWEEN], dtype=object)
+
+
+def _entries_text(
+    texts: _Texts, entries: list[GroupEntry], before: str = "", after: str = ""
+) -> str:
+    """A batch's entries (none empty, as the packers make them) as ``dumps`` writes the
+    elements of their list, between ``before`` and ``after``, in one join of two cells a
+    camera: its id, and what follows it (its ROI, if any, and the text up to the next
+    camera's id, or the end of its entry and the start of the next).
+
+    The cells are an object array (references to shared or gathered texts, no copies):
+    the ids gathered into every other cell by one fancy index, the ROIs' texts into theirs
+    by another; a Python step per entry (where its text ends and the next starts), none
+    per camera.
+    """
     if not entries:
-        return ""
-    ids: list[str] = np.concatenate([e.of.video_source_id[e.at] for e in entries]).tolist()
-    rois: list[str] = np.concatenate([e.of.target_roi[e.at] for e in entries]).tolist()
-    with_roi = list(compress(range(len(rois)), rois))  # "" is none, as in ``_source``
-    escaped = _bodies([rois[at] for at in with_roi])
-    if _plain(ids):  # each id is its own string body: the quotes around come from the join
-        for at, roi in zip(with_roi, escaped, strict=True):
-            ids[at] += '","target_roi":"' + roi
-        first, between, last = '{"video_source_id":"', '"},{"video_source_id":"', '"}'
-    else:
-        ids = list(map(_quoted, ids))
-        for at, roi in zip(with_roi, escaped, strict=True):
-            ids[at] += ',"target_roi":"' + roi + '"'
-        first, between, last = '{"video_source_id":', '},{"video_source_id":', "}"
-    texts, start = [], 0
-    for entry in entries:
-        end = start + len(entry.at)
-        sources = first + between.join(ids[start:end]) + last if end > start else ""
-        group = _quoted(entry.group)
-        texts.append(f'{{"video_source_group_id":{group},"video_source_list":[{sources}]}}')
-        start = end
-    return ",".join(texts)
+        return before + after
+    at = np.concatenate([e.at for e in entries])
+    cells = np.repeat(_BETWEENS, 2 * len(at) + 2)  # the text between, ids put in below
+    cells[1:-1:2] = texts.ids[at] if texts.plain_ids else _bodies(texts.ids[at].tolist())
+    has = texts.has[at]
+    if has.any():
+        cells[2 + 2 * np.flatnonzero(has)] = _tails(texts.rois[at[has]].tolist())
+    heads = [
+        f'{{"video_source_group_id":{_quoted(e.group)},"video_source_list":[{_OPEN}'
+        for e in entries
+    ]
+    ends = 2 * np.cumsum([len(e.at) for e in entries])  # each entry's last "what follows"
+    for end, close in zip(ends.tolist(), ['"}]},' + h for h in heads[1:]] + ['"}]}'], strict=True):
+        cells[end] = cells[end][: -len(_BETWEEN)] + close
+    cells[0], cells[-1] = before + heads[0], after
+    return "".join(cells.tolist())
+
+
+def _tails(rois: list[str]) -> list[str]:
+    """What follows the id of each camera with these ROIs: the ROI's key, the ROI as JSON
+    writes it, the text up to the next camera's id; escaped in one call (joined by a
+    character the encoder leaves alone, then split: one by one if a ROI holds it)."""
+    joined = _APART.join(rois)
+    if joined.count(_APART) != len(rois) - 1:
+        return [_TAG + _quoted(roi)[1:-1] + _BETWEEN for roi in rois]
+    body = _quoted(joined)[1:-1].replace(_APART, _BETWEEN + _APART + _TAG)
+    return (_TAG + body + _BETWEEN).split(_APART)
 
 
 def _plain(texts: list[str]) -> bool:
@@ -355,7 +394,10 @@ def _bodies(texts: list[str]) -> list[str]:
     joined = _APART.join(texts)
     if joined.count(_APART) != len(texts) - 1 or not texts:
         return [_quoted(t)[1:-1] for t in texts]
-    return _quoted(joined)[1:-1].split(_APART)
+    quoted = _quoted(joined)
+    if len(quoted) == len(joined) + 2:  # an escape only lengthens: none was needed
+        return texts
+    return quoted[1:-1].split(_APART)
 
 
 _quoted: Final[Callable[[str], str]] = json.encoder.encode_basestring
@@ -365,10 +407,19 @@ class _Packer:
     """Splits groups into entries and packs entries into batches under both caps."""
 
     def __init__(
-        self, cameras: Cameras, settings_body: dict[str, Any], prefix: str, cap: int | None
+        self,
+        cameras: Cameras,
+        texts: _Texts,
+        settings_body: dict[str, Any],
+        prefix: str,
+        cap: int | None,
     ) -> None:
-        self.cameras, self.cap = cameras, cap
-        self.settings_body, self.prefix = settings_body, prefix
+        self.cameras, self.texts, self.cap = cameras, texts, cap
+        self.prefix = prefix
+        marker = f"<entries {uuid.uuid4().hex}>"
+        head = dumps({**settings_body, "batch_input": {"video_source_group": marker}}).decode()
+        before, after = head.split(json.dumps(marker), 1)
+        self.frame = (before[1:] + "[", "]" + after)  # around the entries, but the "{"
         empty = {
             "name": f"{prefix}-{'0' * HASH_CHARS}",
             **settings_body,

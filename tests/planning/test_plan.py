@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections import Counter
@@ -17,6 +18,7 @@ from loader.model.vias import BatchTaskRequest, TaskSettings
 from loader.planning.batches import (
     Plan,
     _entries_text,
+    _Texts,
     dumps,
     minimum_batches,
     plan,
@@ -244,11 +246,61 @@ def test_an_entry_written_from_columns_is_the_json_of_its_body(
     entries' dicts."""
     cameras = Cameras.of(Camera(n, n + 2, g, s, r, 0) for n, (g, s, r) in enumerate(rows))
 
+    texts = _Texts.of(cameras)
+
     for batch in plan(cameras, SETTINGS).batches:
         entries = list(batch.entries)
-        assert _entries_text(entries).encode() == b",".join(dumps(e.body()) for e in entries)
+        written = _entries_text(texts, entries).encode()
+        assert written == b",".join(dumps(e.body()) for e in entries)
         for entry in entries:
-            assert _entries_text([entry]).encode() == dumps(entry.body())
+            assert _entries_text(texts, [entry]).encode() == dumps(entry.body())
+    assert _entries_text(texts, [], "[", "]") == "[]"
+
+
+_PLAIN_ID = st.text(alphabet="abcdef0123456789-_", min_size=1, max_size=6)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["g1", 'g-"\\', "\u7ec4", "g\u2028"]),
+            st.one_of(_PLAIN_ID, _TRICKY),
+            st.one_of(st.none(), st.just(""), _PLAIN_ID, _TRICKY),
+            st.sampled_from([0, 1, 3]),
+        ),
+        min_size=1,
+        max_size=250,
+    ),
+    st.booleans(),
+    st.sampled_from([None, 1, 57]),
+    st.sampled_from([None, 1_200, 4_000]),
+)
+def test_every_payload_written_from_the_columns_is_dumps_of_its_body(
+    rows: list[tuple[str, str, str | None, int]],
+    plain_ids: bool,
+    canary: int | None,
+    cap: int | None,
+) -> None:
+    """Whatever the ids, ROIs and groups hold (quotes, backslashes, control characters,
+    non-ASCII, U+2028, the joining noncharacter, "" or None for no ROI), with or without
+    ids that all go in as they are, a canary, a byte cap: every payload is ``dumps`` of
+    its body, name first, and its name is the hash of the body without it."""
+    if plain_ids:
+        rows = [(g, f"id{n}", r, c) for n, (g, _, r, c) in enumerate(rows)]
+    unique = {(g, s, SETTINGS[c].task_settings.service_name): (g, s, r, c) for g, s, r, c in rows}
+    cameras = Cameras.of(Camera(n, n + 2, *row) for n, row in enumerate(unique.values()))
+
+    planned = plan(cameras, SETTINGS, canary=canary, max_payload_bytes=cap)
+
+    for batch in planned.batches:
+        settings_body = SETTINGS[batch.settings_class].task_settings.model_dump(
+            mode="json", exclude_none=True
+        )
+        entries = [e.body() for e in batch.entries]
+        unnamed = {**settings_body, "batch_input": {"video_source_group": entries}}
+        assert batch.content() == dumps({"name": batch.name, **unnamed})
+        assert batch.name.endswith("-" + hashlib.sha256(dumps(unnamed)).hexdigest()[:12])
 
 
 @pytest.mark.parametrize("canary", [None, 130])
