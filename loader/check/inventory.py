@@ -411,11 +411,11 @@ def _unused_headers(
 
 def _long_cells(raw: pd.Series, codes: ColumnCodes) -> np.ndarray:
     """Positions of values longer than a cell may be (the longest known first: usually
-    none). A column of repeating values is factorized here, as its transforms or
+    none). A column of repeating values, none empty, is factorized here, as its transforms or
     validation would factorize it: the longest is then that of its few distinct values;
     a column read by two fields is measured once."""
     values = raw.to_numpy(dtype=object)
-    if not looks_distinct(values):
+    if _repeating_filled(values):
         codes.of(values)
     if codes.longest(values) <= MAX_CELL_CHARS:
         return np.empty(0, dtype=np.int64)
@@ -593,6 +593,14 @@ def _distinct_applied(
     failing[list(failures)] = True
     at = factorized.codes
     return results, {int(p): failures[int(at[p])] for p in np.flatnonzero(failing[at])}
+
+
+def _repeating_filled(values: np.ndarray, sample: int = 4_096) -> bool:
+    """Whether a column looks like one whose codes will be shared: values repeat, and
+    none of ``sample`` spread over it is empty (a column with empty cells has its filled
+    ones transformed apart, and is seldom grouped by: its codes would go unused)."""
+    drawn = values[:: max(len(values) // sample, 1)].tolist()
+    return not looks_distinct(values, sample) and "" not in drawn
 
 
 def looks_distinct(values: np.ndarray, sample: int = 4_096) -> bool:

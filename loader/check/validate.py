@@ -477,16 +477,17 @@ def _mark_duplicates(
 ) -> list[Problem]:
     """Later rows with the same settings, group and source: sent once, through the first.
     ``identity``: the group and camera columns (ids, or names for cameras found by name).
-    Told from the columns' codes (each column hashed once per load): a repeated row
-    repeats its id, so only the rows of a repeated id are compared."""
+    A repeated row repeats its id: only the rows of a repeated id are compared, by their
+    settings class, their group's code (its column hashed once per load) and their id."""
     group, camera = identity
     valid = np.flatnonzero(status == RowStatus.VALID.value)
-    ids = cameras.codes.of(_texts(frame, camera)).codes[valid]
-    valid = valid[_repeated(ids)]
+    names = _texts(frame, camera)
+    valid = valid[_repeated_texts(names, valid, cameras.codes)]
     if not len(valid):
         return []
-    triple = _combination_keys(frame, [group, camera], valid, cameras.codes)
-    triple = _combination_keys_of(frame[SETTINGS_CLASS].to_numpy()[valid], triple)
+    settings = frame[SETTINGS_CLASS].to_numpy()[valid]
+    groups = cameras.codes.of(_texts(frame, group)).codes[valid]
+    triple = _paired(_paired(settings, groups), pd.factorize(names[valid])[0])
     repeated = _repeated(triple)
     if not repeated.any():
         return []
@@ -514,15 +515,28 @@ def _mark_duplicates(
     return problems
 
 
+def _repeated_texts(column: np.ndarray, rows: np.ndarray, codes: ColumnCodes) -> np.ndarray:
+    """Which of ``rows`` hold a text that another of them holds: from the column's codes
+    when known, else from the texts' hashes (a column of ids is hashed for this alone,
+    and Python's hash of a string is computed once and kept in it); a repeated hash
+    without a repeated text (a collision) is told apart when the rows are compared."""
+    known = codes.known(column)
+    if known is not None:
+        return _repeated(known.codes[rows])
+    texts = column[rows].tolist()
+    hashes = np.fromiter(map(hash, texts), dtype=np.int64, count=len(texts))
+    return _repeated(pd.factorize(hashes)[0])
+
+
 def _repeated(codes: np.ndarray) -> np.ndarray:
     """Which of ``codes`` (0..n-1) occur more than once."""
     repeated: np.ndarray = np.bincount(codes)[codes] > 1
     return repeated
 
 
-def _combination_keys_of(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """A small integer per distinct pair of two columns of codes (0..n-1, the first
-    any integers from -1 up)."""
+def _paired(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """A code per distinct pair of two columns of codes (``second`` 0..n-1, ``first``
+    integers from -1 up: a settings class, or a code), in order of first appearance."""
     span = int(second.max()) + 1 if len(second) else 1
     keys: np.ndarray = pd.factorize((first.astype(np.int64) + 1) * span + second)[0]
     return keys
