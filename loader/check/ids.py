@@ -143,18 +143,33 @@ def _searched(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _usual(values: list[str]) -> np.ndarray:
-    """Which values are of the documented form, told in C: by their lengths, and the
-    column joined into one text whose characters of the form are deleted (as UTF-8, any
-    other character leaves a byte): a value of the form leaves nothing between its
-    separators. A column holding the separator is told value by value."""
-    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-    sized = (lengths >= _SHORTEST) & (lengths <= _LONGEST)
+    """Which values are of the documented form, told in C: the column joined into one
+    text whose characters of the form are deleted (as UTF-8, any other character leaves
+    a byte): a value of the form leaves nothing between its separators; its length is
+    then its count of bytes, counted between the separators of the joined text. A
+    column holding the separator is told value by value."""
     joined = _SEPARATOR.join(values)
     if joined.count(_SEPARATOR) != len(values) - 1:
         return np.fromiter(map(bool, map(_USUAL_ID.fullmatch, values)), bool, len(values))
-    left = joined.encode("utf-8", "surrogatepass").translate(None, _FORM_BYTES)
+    encoded = joined.encode("utf-8", "surrogatepass")
+    left = encoded.translate(None, _FORM_BYTES)
     if len(left) == len(values) - 1:  # the separators alone: every value of the form's characters
-        return sized
-    pieces = left.split(_SEPARATOR.encode())
-    sized &= np.fromiter(map(b"".__eq__, pieces), dtype=bool, count=len(values))
-    return sized
+        formed = np.ones(len(values), dtype=bool)
+    else:
+        pieces = left.split(_SEPARATOR.encode())
+        formed = np.fromiter(map(b"".__eq__, pieces), dtype=bool, count=len(values))
+    if not formed.any():
+        return formed
+    lengths = _byte_lengths(encoded, len(values))
+    usual: np.ndarray = formed & (lengths >= _SHORTEST) & (lengths <= _LONGEST)
+    return usual
+
+
+def _byte_lengths(encoded: bytes, count: int) -> np.ndarray:
+    """The length in bytes of each of the ``count`` values joined in ``encoded`` (the
+    separator's byte is in no other character's UTF-8)."""
+    ends = np.flatnonzero(np.frombuffer(encoded, dtype=np.uint8) == ord(_SEPARATOR))
+    bounds = np.concatenate(([-1], ends, [len(encoded)]))
+    lengths: np.ndarray = np.diff(bounds) - 1
+    assert len(lengths) == count, "a separator's byte inside a character"
+    return lengths

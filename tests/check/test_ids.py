@@ -177,3 +177,14 @@ def test_a_column_of_distinct_ids_with_odd_ones_finds_them_on_their_rows() -> No
     found = ids._id_checks(column)
 
     assert tuple(mask.tolist() for mask in found) == _one_by_one(values)
+
+
+@settings(max_examples=400)
+@given(st.lists(_ID | st.text(alphabet=st.sampled_from(list("ab-\ud800\udfff\x00é")), max_size=6)))
+@example(["abcd", "a\ud800cd", "abc"])
+def test_usual_ids_are_those_of_the_pattern(values: list[str]) -> None:
+    """``_usual``, told by bytes between separators, is the pattern's fullmatch of each
+    value: lone surrogates, the separator and letters beyond ASCII included."""
+    expected = [ids._USUAL_ID.fullmatch(v) is not None for v in values]
+
+    assert ids._usual(values).tolist() == expected
