@@ -15,6 +15,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from loader.check.codes import ColumnCodes
 from loader.check.inventory import MappedSheet, looks_distinct
 from loader.model.problems import Problem, Severity
 from loader.model.vias import VIDEO_SOURCE_ID_PATTERN
@@ -42,7 +43,7 @@ def check_ids(
     problems: list[Problem] = []
     for name in keys:
         values = frame[name] if name in frame else pd.Series("", index=frame.index)
-        spaced, odd, outside = _id_checks(values.to_numpy(dtype=object))
+        spaced, odd, outside = _known_id_checks(values.to_numpy(dtype=object), cameras.codes)
         column = cameras.columns.get(name, name)
         empty = (values == "").to_numpy() & ~bad
         findings = [
@@ -113,6 +114,18 @@ def _row_problems(
     ]
 
 
+def _known_id_checks(
+    values: np.ndarray, codes: ColumnCodes
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_id_checks`` of a column, made on its distinct values when its codes are known
+    (a column of groups: a few thousand ids told, not a million)."""
+    known = codes.known(values)
+    if known is None:
+        return _id_checks(values)
+    spaced, odd, outside = _id_checks(known.distinct)
+    return spaced[known.codes], odd[known.codes], outside[known.codes]
+
+
 def _id_checks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which ids hold spaces or control characters, which are not of the documented form,
     and which hold characters outside it: an id of the documented form has none of these,
@@ -143,33 +156,18 @@ def _searched(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _usual(values: list[str]) -> np.ndarray:
-    """Which values are of the documented form, told in C: the column joined into one
-    text whose characters of the form are deleted (as UTF-8, any other character leaves
-    a byte): a value of the form leaves nothing between its separators; its length is
-    then its count of bytes, counted between the separators of the joined text. A
-    column holding the separator is told value by value."""
+    """Which values are of the documented form, told in C: by their lengths, and the
+    column joined into one text whose characters of the form are deleted (as UTF-8, any
+    other character leaves a byte): a value of the form leaves nothing between its
+    separators. A column holding the separator is told value by value."""
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    sized = (lengths >= _SHORTEST) & (lengths <= _LONGEST)
     joined = _SEPARATOR.join(values)
     if joined.count(_SEPARATOR) != len(values) - 1:
         return np.fromiter(map(bool, map(_USUAL_ID.fullmatch, values)), bool, len(values))
-    encoded = joined.encode("utf-8", "surrogatepass")
-    left = encoded.translate(None, _FORM_BYTES)
+    left = joined.encode("utf-8", "surrogatepass").translate(None, _FORM_BYTES)
     if len(left) == len(values) - 1:  # the separators alone: every value of the form's characters
-        formed = np.ones(len(values), dtype=bool)
-    else:
-        pieces = left.split(_SEPARATOR.encode())
-        formed = np.fromiter(map(b"".__eq__, pieces), dtype=bool, count=len(values))
-    if not formed.any():
-        return formed
-    lengths = _byte_lengths(encoded, len(values))
-    usual: np.ndarray = formed & (lengths >= _SHORTEST) & (lengths <= _LONGEST)
-    return usual
-
-
-def _byte_lengths(encoded: bytes, count: int) -> np.ndarray:
-    """The length in bytes of each of the ``count`` values joined in ``encoded`` (the
-    separator's byte is in no other character's UTF-8)."""
-    ends = np.flatnonzero(np.frombuffer(encoded, dtype=np.uint8) == ord(_SEPARATOR))
-    bounds = np.concatenate(([-1], ends, [len(encoded)]))
-    lengths: np.ndarray = np.diff(bounds) - 1
-    assert len(lengths) == count, "a separator's byte inside a character"
-    return lengths
+        return sized
+    pieces = left.split(_SEPARATOR.encode())
+    sized &= np.fromiter(map(b"".__eq__, pieces), dtype=bool, count=len(values))
+    return sized
