@@ -411,9 +411,9 @@ def _unused_headers(
 
 def _long_cells(raw: pd.Series, codes: ColumnCodes) -> np.ndarray:
     """Positions of values longer than a cell may be (the longest known first: usually
-    none). A column of repeating values, none empty, is factorized here, as its transforms or
-    validation would factorize it: the longest is then that of its few distinct values;
-    a column read by two fields is measured once."""
+    none). A column of repeating values, none empty, is factorized here, as its
+    transforms or validation would factorize it: the longest is then that of its few
+    distinct values; a column read by two fields is measured once."""
     values = raw.to_numpy(dtype=object)
     if _repeating_filled(values):
         codes.of(values)

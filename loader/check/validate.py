@@ -492,7 +492,6 @@ def _mark_duplicates(
     if not repeated.any():
         return []
     column = cameras.columns.get(camera, camera)
-    names = _texts(frame, camera)
     first_at: dict[int, int] = {}
     problems = []
     for position, key in zip(valid[repeated].tolist(), triple[repeated].tolist(), strict=True):
