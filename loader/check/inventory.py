@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from loader.check import columnwise, transforms
+from loader.check.codes import ColumnCodes
 from loader.check.mapping import (
     INTRINSIC,
     SETTINGS_FIELDS,
@@ -60,6 +61,8 @@ class MappedSheet:
     columns: dict[str, str]  # field -> header it was read from ("" for defaults)
     problems: list[Problem] = field(default_factory=list)
     secrets: SecretTable = field(default_factory=SecretTable)  # values of the references
+    # The codes of ``frame``'s columns hashed while mapping, for validation to share.
+    codes: ColumnCodes = field(default_factory=ColumnCodes, repr=False, compare=False)
 
     @property
     def file(self) -> str:
@@ -134,12 +137,13 @@ def map_sheet(
     frame = pd.DataFrame({SHEET: sheet, ROW: table.rows}, index=table.body.index)
     bad = np.zeros(len(frame), dtype=bool)
     columns: dict[str, str] = {}
+    codes = ColumnCodes()
     for name, column_spec in spec.columns.items():
         raw, header, carried = _raw_values(
             table, column_spec, found.get(name, []), name, unquote=spec.unquote
         )
         problems += carried
-        long_cells = _long_cells(raw)
+        long_cells = _long_cells(raw, codes)
         for cell in long_cells:
             bad[cell] = True
             problems.append(
@@ -157,7 +161,7 @@ def map_sheet(
             raw = raw.copy()
             raw.iloc[long_cells] = ""
         columns[name] = header
-        values, errors = _transform(raw, column_spec, lookups, INTRINSIC.get(name))
+        values, errors = _transform(raw, column_spec, lookups, INTRINSIC.get(name), codes)
         if name in URL_FIELDS:
             values = _hide_url_passwords(values, secrets)
         frame[name] = pd.Series(values, index=frame.index, dtype=object, copy=False)
@@ -189,10 +193,11 @@ def map_sheet(
                 for row in table.rows[empty]
             ]
     if "settings" in frame:
-        problems += _expand_settings(frame, bad, table, columns)
+        problems += _expand_settings(frame, bad, table, columns, codes)
     if len(secrets):
         problems = [_hidden(p, secrets) for p in problems]
-    return MappedSheet([table], frame.reset_index(drop=True), bad, columns, problems, secrets)
+    frame = frame.reset_index(drop=True)  # the columns' buffers kept: their codes hold
+    return MappedSheet([table], frame, bad, columns, problems, secrets, codes)
 
 
 # scheme://user:PASSWORD@host...: the password runs to the last @ before a host (it may
@@ -259,13 +264,18 @@ def _hidden(problem: Problem, secrets: SecretTable) -> Problem:
 
 
 def _expand_settings(
-    frame: pd.DataFrame, bad: np.ndarray, table: Table, columns: dict[str, str]
+    frame: pd.DataFrame,
+    bad: np.ndarray,
+    table: Table,
+    columns: dict[str, str],
+    column_codes: ColumnCodes,
 ) -> list[Problem]:
     """A ``settings`` JSON cell as one value per settings field (a column of its own wins).
 
     Each distinct JSON text is read once; every value goes through its field's parser.
     """
-    codes, uniques = pd.factorize(frame["settings"].to_numpy(dtype=object))  # text, never NA
+    factorized = column_codes.of(frame["settings"].to_numpy(dtype=object))
+    codes, uniques = factorized.codes, factorized.distinct
     parsed = [_settings_of(str(text)) for text in uniques]
     header = columns.get("settings", "settings")
     problems = []
@@ -399,10 +409,15 @@ def _unused_headers(
     return problems
 
 
-def _long_cells(raw: pd.Series) -> np.ndarray:
-    """Positions of values longer than a cell may be (checked in C first: usually none)."""
+def _long_cells(raw: pd.Series, codes: ColumnCodes) -> np.ndarray:
+    """Positions of values longer than a cell may be (the longest known first: usually
+    none). A column of repeating values, none empty, is factorized here, as its
+    transforms or validation would factorize it: the longest is then that of its few
+    distinct values; a column read by two fields is measured once."""
     values = raw.to_numpy(dtype=object)
-    if max(map(len, values), default=0) <= MAX_CELL_CHARS:
+    if _repeating_filled(values):
+        codes.of(values)
+    if codes.longest(values) <= MAX_CELL_CHARS:
         return np.empty(0, dtype=np.int64)
     return np.flatnonzero(np.fromiter(map(len, values), dtype=np.int64) > MAX_CELL_CHARS)
 
@@ -530,11 +545,13 @@ def _transform(
     spec: ColumnSpec,
     lookups: Lookups,
     intrinsic: Callable[[str], str] | None,
+    codes: ColumnCodes,
 ) -> tuple[np.ndarray, list[tuple[int, str, str]]]:
     """Apply the field's transforms to its non-empty cells; errors as (position, why, fix).
 
     Steps that would leave every value as they are (ids already in lower case) are known
     so in C and dropped: the column is kept as it is, its strings shared, not copied.
+    The codes of a whole column, and of its results, are kept in ``codes``.
     """
     steps = [_build(t, lookups) for t in spec.transforms]
     if intrinsic is not None:
@@ -549,7 +566,7 @@ def _transform(
         steps = steps[1:]
     if not steps or not len(texts):
         return values, []
-    results, failures = _distinct_applied(texts, steps)
+    results, failures = _distinct_applied(texts, steps, codes if whole else ColumnCodes())
     if whole:
         return results, [(p, *failures[p]) for p in sorted(failures)]
     transformed = values.copy()
@@ -559,19 +576,31 @@ def _transform(
 
 
 def _distinct_applied(
-    texts: np.ndarray, steps: list[Callable[[str], str]]
+    texts: np.ndarray, steps: list[Callable[[str], str]], codes: ColumnCodes
 ) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
     """``_applied`` once per distinct value, factorized in C (a group column holds a few
-    thousand), but for a column of ids (a table of them would cost more than it saves)."""
-    if looks_distinct(texts):
+    thousand), but for a column of ids (a table of them would cost more than it saves).
+    The results' codes are known from the distinct results: kept in ``codes`` with the
+    texts', for validation to group by without hashing the column again."""
+    if looks_distinct(texts) and codes.known(texts) is None:
         return _applied(texts, steps)
-    codes, distinct = pd.factorize(texts)  # text, never NA: no mask of NAs to build first
-    once, failures = _applied(distinct, steps)
+    factorized = codes.of(texts)
+    once, failures = _applied(factorized.distinct, steps)
+    results = codes.mapped(factorized, once)
     if not failures:
-        return once[codes], {}
-    failing = np.zeros(len(distinct), dtype=bool)
+        return results, {}
+    failing = np.zeros(len(once), dtype=bool)
     failing[list(failures)] = True
-    return once[codes], {int(p): failures[int(codes[p])] for p in np.flatnonzero(failing[codes])}
+    at = factorized.codes
+    return results, {int(p): failures[int(at[p])] for p in np.flatnonzero(failing[at])}
+
+
+def _repeating_filled(values: np.ndarray, sample: int = 4_096) -> bool:
+    """Whether a column looks like one whose codes will be shared: values repeat, and
+    none of ``sample`` spread over it is empty (a column with empty cells has its filled
+    ones transformed apart, and is seldom grouped by: its codes would go unused)."""
+    drawn = values[:: max(len(values) // sample, 1)].tolist()
+    return not looks_distinct(values, sample) and "" not in drawn
 
 
 def looks_distinct(values: np.ndarray, sample: int = 4_096) -> bool:

@@ -20,6 +20,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from loader.check.codes import ColumnCodes
 from loader.check.ids import check_ids
 from loader.check.inventory import ROW, SHEET, MappedSheet
 from loader.check.mapping import CAMERA_FIELDS, INTRINSIC, SETTINGS_FIELDS, Mapping
@@ -51,6 +52,11 @@ class Checked:
     # Cameras or groups known by name: what registration plans from (else None).
     registration: SheetRegistration | None = None
     secrets: SecretTable = field(default_factory=SecretTable)  # the references' values
+    # Each valid camera's group as a code, 0.. in order of first appearance among
+    # ``cameras`` (``pandas.factorize(cameras.group)[0]``): known without hashing again.
+    group_codes: np.ndarray = field(
+        default_factory=lambda: np.empty(0, dtype=np.int64), repr=False, compare=False
+    )
     # The status counts of ``rows`` (the frame they were counted on, the counts): a
     # summary asks five times, and each comparison of a million strings costs 40 ms.
     _counted: tuple[pd.DataFrame, dict[str, int]] | None = field(
@@ -108,7 +114,9 @@ def check(
     problems = [*cameras.problems, *(groups.problems if groups else [])]
     if groups is not None:
         problems += _join_groups(frame, bad, cameras, groups)
-    frame["group"] = frame["group_id"].where(frame["group_id"] != "", frame["group"])
+    given = frame["group_id"] != ""
+    if given.any():  # else the group column is kept, and the codes of its buffer hold
+        frame["group"] = frame["group_id"].where(given, frame["group"])
     defaults = default_texts(mapping)
     for name in SETTINGS_FIELDS:
         default = defaults.get(name, "")
@@ -136,7 +144,8 @@ def check(
         status[refused] = RowStatus.REJECTED.value
     problems += _mark_duplicates(frame, status, cameras, _identity_columns(mapping, rows))
     frame[STATUS] = status
-    valid = _cameras(frame, np.flatnonzero(status == RowStatus.VALID.value))
+    positions = np.flatnonzero(status == RowStatus.VALID.value)
+    valid = _cameras(frame, positions)
     problems = list({_identity(p): p for p in problems}.values())
     order = {
         t.sheet: n for n, t in enumerate([*cameras.tables, *(groups.tables if groups else [])])
@@ -153,6 +162,7 @@ def check(
         len(groups.frame) if groups else 0,
         registration,
         cameras.secrets,
+        _group_codes(frame, positions, cameras.codes),
     )
 
 
@@ -295,7 +305,7 @@ def _resolve_settings(
     if not len(live):
         return [], codes
     varying = [f for f in SETTINGS_FIELDS if f in frame.columns]
-    keys = _combination_keys(frame, varying, live)
+    keys = _combination_keys(frame, varying, live, sheets[0].codes)
     firsts = np.unique(keys, return_index=True)[1]
     column_backed = mapping.fields_from_columns()
     classes: list[SettingsClass] = []
@@ -341,13 +351,29 @@ def _rows_of(keys: np.ndarray, live: np.ndarray, wanted: list[int]) -> dict[int,
     }
 
 
-def _combination_keys(frame: pd.DataFrame, fields: list[str], rows: np.ndarray) -> np.ndarray:
-    """A small integer per distinct combination of ``fields`` over ``rows`` (0..n-1)."""
+def _combination_keys(
+    frame: pd.DataFrame, fields: list[str], rows: np.ndarray, codes: ColumnCodes
+) -> np.ndarray:
+    """A small integer per distinct combination of ``fields`` over ``rows`` (0..n-1, in
+    order of first appearance), from each column's codes (hashed once per load): the
+    columns' codes are combined into one number per row, and those numbers factorized."""
     keys = np.zeros(len(rows), dtype=np.int64)
+    if not fields:
+        return keys
+    span = 1  # keys are below it
     for name in fields:
-        codes, uniques = pd.factorize(_texts(frame, name)[rows])
-        keys, _ = pd.factorize(keys * len(uniques) + codes)
-    return keys
+        column = codes.of(_texts(frame, name))
+        count = max(len(column.distinct), 1)
+        if span > _SPAN // count:  # the next step would overflow: number the keys anew
+            keys, distinct = pd.factorize(keys)
+            span = max(len(distinct), 1)
+        keys = keys * count + column.codes[rows]
+        span *= count
+    numbered: np.ndarray = pd.factorize(keys)[0]
+    return numbered
+
+
+_SPAN: Final = 2**62  # combined codes stay below it (int64)
 
 
 def _raise_if_mapping_wide(exc: SettingsError, column_backed: set[str], mapping: Mapping) -> None:
@@ -450,22 +476,26 @@ def _mark_duplicates(
     identity: tuple[str, str] = ("group", "video_source_id"),
 ) -> list[Problem]:
     """Later rows with the same settings, group and source: sent once, through the first.
-    ``identity``: the group and camera columns (ids, or names for cameras found by name)."""
+    ``identity``: the group and camera columns (ids, or names for cameras found by name).
+    A repeated row repeats its id: only the rows of a repeated id are compared, by their
+    settings class, their group's code (its column hashed once per load) and their id."""
     group, camera = identity
     valid = np.flatnonzero(status == RowStatus.VALID.value)
-    ids = frame[camera].iloc[valid]
-    valid = valid[ids.duplicated(keep=False).to_numpy()]  # a repeated row repeats its id
-    subset = frame[[SETTINGS_CLASS, group, camera]].iloc[valid]
-    repeated = subset.duplicated(keep=False).to_numpy()
+    names = _texts(frame, camera)
+    valid = valid[_repeated_texts(names, valid, cameras.codes)]
+    if not len(valid):
+        return []
+    settings = frame[SETTINGS_CLASS].to_numpy()[valid]
+    groups = cameras.codes.of(_texts(frame, group)).codes[valid]
+    triple = _paired(_paired(settings, groups), pd.factorize(names[valid])[0])
+    repeated = _repeated(triple)
     if not repeated.any():
         return []
     column = cameras.columns.get(camera, camera)
-    first_at: dict[tuple[object, ...], int] = {}
+    first_at: dict[int, int] = {}
     problems = []
-    for position, key in zip(
-        valid[repeated], subset[repeated].itertuples(index=False), strict=True
-    ):
-        first = first_at.setdefault(tuple(key), int(position))
+    for position, key in zip(valid[repeated].tolist(), triple[repeated].tolist(), strict=True):
+        first = first_at.setdefault(key, position)
         if first == position:
             continue
         status[position] = RowStatus.DUPLICATE.value
@@ -478,10 +508,48 @@ def _mark_duplicates(
                 " sent once, through that row",
                 fix="delete the repeated row",
                 column=column,
-                value=str(key[2]),
+                value=str(names[position]),
             )
         )
     return problems
+
+
+def _repeated_texts(column: np.ndarray, rows: np.ndarray, codes: ColumnCodes) -> np.ndarray:
+    """Which of ``rows`` hold a text that another of them holds: from the column's codes
+    when known, else from the texts' hashes (a column of ids is hashed for this alone,
+    and Python's hash of a string is computed once and kept in it); a repeated hash
+    without a repeated text (a collision) is told apart when the rows are compared."""
+    known = codes.known(column)
+    if known is not None:
+        return _repeated(known.codes[rows])
+    texts = column[rows].tolist()
+    hashes = np.fromiter(map(hash, texts), dtype=np.int64, count=len(texts))
+    return _repeated(pd.factorize(hashes)[0])
+
+
+def _repeated(codes: np.ndarray) -> np.ndarray:
+    """Which of ``codes`` (0..n-1) occur more than once."""
+    repeated: np.ndarray = np.bincount(codes)[codes] > 1
+    return repeated
+
+
+def _paired(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """A code per distinct pair of two columns of codes (``second`` 0..n-1, ``first``
+    integers from -1 up: a settings class, or a code), in order of first appearance."""
+    span = int(second.max()) + 1 if len(second) else 1
+    keys: np.ndarray = pd.factorize((first.astype(np.int64) + 1) * span + second)[0]
+    return keys
+
+
+def _group_codes(frame: pd.DataFrame, positions: np.ndarray, codes: ColumnCodes) -> np.ndarray:
+    """The valid cameras' groups as ``pandas.factorize`` numbers them over the cameras,
+    from the group column's codes: the same when every row is valid, else those codes
+    of the valid rows numbered anew (integers hashed, not the groups)."""
+    column = codes.of(_texts(frame, "group")).codes
+    if len(positions) == len(frame):
+        return column.astype(np.int64)
+    numbered: np.ndarray = pd.factorize(column[positions])[0]
+    return numbered
 
 
 def _where(sheet: MappedSheet, position: int) -> str:

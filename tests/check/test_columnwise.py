@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from loader.check import columnwise, inventory, transforms
+from loader.check.codes import ColumnCodes
 from loader.check.mapping import INTRINSIC, ColumnSpec
 from loader.check.transforms import TransformError
 
@@ -215,7 +216,9 @@ def test_transform_is_each_cell_one_by_one(
     parse = INTRINSIC[intrinsic] if intrinsic else None
     steps = [transforms.SIMPLE[t] for t in transforms_] + ([parse] if parse else [])
 
-    results, errors = inventory._transform(pd.Series(values, dtype=object), spec, {}, parse)
+    results, errors = inventory._transform(
+        pd.Series(values, dtype=object), spec, {}, parse, ColumnCodes()
+    )
 
     expected, expected_errors = _one_by_one(values, steps)
     assert list(results) == expected
@@ -228,7 +231,11 @@ def test_a_column_of_ids_already_lower_case_is_kept_as_it_is() -> None:
     values = _column([f"id-{n:05d}" for n in range(20_000)])
 
     results, errors = inventory._transform(
-        pd.Series(values, copy=False), ColumnSpec(column="x", transforms=["lower"]), {}, None
+        pd.Series(values, copy=False),
+        ColumnSpec(column="x", transforms=["lower"]),
+        {},
+        None,
+        ColumnCodes(),
     )
 
     assert (results is values, errors) == (True, [])
@@ -241,7 +248,7 @@ def test_a_column_of_distinct_rois_with_a_bad_one_reports_it_on_its_row() -> Non
     values[5] = "4,5;6,7"
 
     results, errors = inventory._transform(
-        pd.Series(values, dtype=object), ColumnSpec(column="x"), {}, transforms.roi
+        pd.Series(values, dtype=object), ColumnSpec(column="x"), {}, transforms.roi, ColumnCodes()
     )
 
     expected, expected_errors = _one_by_one(values, [transforms.roi])
@@ -270,7 +277,7 @@ def test_a_column_of_distinct_keys_is_looked_up_with_the_missing_one_refused() -
     step = transforms.Lookup(table, source="ids.csv (legacy_id)")
 
     results, errors = inventory._transform(
-        pd.Series(values, dtype=object), ColumnSpec(column="x"), {}, step
+        pd.Series(values, dtype=object), ColumnSpec(column="x"), {}, step, ColumnCodes()
     )
 
     expected, expected_errors = _one_by_one(values, [step])

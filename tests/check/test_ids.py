@@ -10,6 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from loader.check import ids
+from loader.check.codes import ColumnCodes
 from loader.check.load import load
 from tests.conftest import FLAT_MAPPING, XlsxWriter
 
@@ -175,5 +176,40 @@ def test_a_column_of_distinct_ids_with_odd_ones_finds_them_on_their_rows() -> No
     column[:] = values
 
     found = ids._id_checks(column)
+
+    assert tuple(mask.tolist() for mask in found) == _one_by_one(values)
+
+
+@settings(max_examples=400)
+@given(st.lists(_ID | st.text(alphabet=st.sampled_from(list("ab-\ud800\udfff\x00é")), max_size=6)))
+@example(["abcd", "a\ud800cd", "abc"])
+def test_usual_ids_are_those_of_the_pattern(values: list[str]) -> None:
+    """``_usual``, told by bytes between separators, is the pattern's fullmatch of each
+    value: lone surrogates, the separator and letters beyond ASCII included."""
+    expected = [ids._USUAL_ID.fullmatch(v) is not None for v in values]
+
+    assert ids._usual(values).tolist() == expected
+
+
+@given(
+    st.lists(_ID, max_size=10).flatmap(
+        lambda distinct: (
+            st.lists(st.sampled_from(distinct), max_size=40) if distinct else st.just([])
+        )
+    ),
+    st.booleans(),
+)
+def test_id_checks_from_a_columns_codes_are_each_id_searched_alone(
+    values: list[str], shared: bool
+) -> None:
+    """A column whose codes are known is told on its distinct ids, with the same findings
+    on the same rows as each id searched alone."""
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    codes = ColumnCodes()
+    if shared:
+        codes.of(column)
+
+    found = ids._known_id_checks(column, codes)
 
     assert tuple(mask.tolist() for mask in found) == _one_by_one(values)
