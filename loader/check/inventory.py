@@ -79,6 +79,11 @@ class MappedSheet:
         sheets, rows = self._places
         return Place(self.file, str(sheets[position]), int(rows[position]))
 
+    def where(self, position: int) -> str:
+        """``sheet 'Groups' row 7``: the row at ``position`` in a message's words."""
+        place = self.place_at(position)
+        return f"sheet {place.sheet!r} row {place.row}"
+
     @cached_property
     def _places(self) -> tuple[np.ndarray, np.ndarray]:
         """Sheet and row columns as arrays, for cheap positional access."""

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from loader.check.codes import ColumnCodes
+from loader.check.duplicates import SETTINGS_CLASS, mark_duplicates
 from loader.check.ids import check_ids
 from loader.check.inventory import ROW, SHEET, MappedSheet
 from loader.check.mapping import CAMERA_FIELDS, INTRINSIC, SETTINGS_FIELDS, Mapping
@@ -34,7 +35,6 @@ from loader.model.registering import SheetRegistration
 from loader.model.secrets import SecretTable
 
 STATUS: Final = "_status"
-SETTINGS_CLASS: Final = "_settings_class"
 
 
 @dataclass
@@ -142,7 +142,7 @@ def check(
         )
         problems += found
         status[refused] = RowStatus.REJECTED.value
-    problems += _mark_duplicates(frame, status, cameras, _identity_columns(mapping, rows))
+    problems += mark_duplicates(frame, status, cameras, _identity_columns(mapping, rows))
     frame[STATUS] = status
     positions = np.flatnonzero(status == RowStatus.VALID.value)
     valid = _cameras(frame, positions)
@@ -217,7 +217,7 @@ def _join_groups(
             Severity.ERROR,
             "duplicate-group",
             f"group {group_of[p]!r} is listed again;"
-            f" first at {_where(groups, first_at[group_of[p]])}",
+            f" first at {groups.where(first_at[group_of[p]])}",
             fix="keep one row per group",
             column=groups.columns["group"],
             value=str(group_of[p]),
@@ -242,7 +242,7 @@ def _join_groups(
         group = str(camera_group[position])
         bad[position] = True
         if group in broken:
-            message = f"group {group!r} has errors at {_where(groups, broken[group])}"
+            message = f"group {group!r} has errors at {groups.where(broken[group])}"
             fix = "fix the group's row"
         else:
             close = [g for g in known if g.casefold() == group.casefold()]
@@ -469,78 +469,6 @@ def _origin(
     return ",".join(fields), f"[task] {', '.join(fields)}"
 
 
-def _mark_duplicates(
-    frame: pd.DataFrame,
-    status: np.ndarray,
-    cameras: MappedSheet,
-    identity: tuple[str, str] = ("group", "video_source_id"),
-) -> list[Problem]:
-    """Later rows with the same settings, group and source: sent once, through the first.
-    ``identity``: the group and camera columns (ids, or names for cameras found by name).
-    A repeated row repeats its id: only the rows of a repeated id are compared, by their
-    settings class, their group's code (its column hashed once per load) and their id."""
-    group, camera = identity
-    valid = np.flatnonzero(status == RowStatus.VALID.value)
-    names = _texts(frame, camera)
-    valid = valid[_repeated_texts(names, valid, cameras.codes)]
-    if not len(valid):
-        return []
-    settings = frame[SETTINGS_CLASS].to_numpy()[valid]
-    groups = cameras.codes.of(_texts(frame, group)).codes[valid]
-    triple = _paired(_paired(settings, groups), pd.factorize(names[valid])[0])
-    repeated = _repeated(triple)
-    if not repeated.any():
-        return []
-    column = cameras.columns.get(camera, camera)
-    first_at: dict[int, int] = {}
-    problems = []
-    for position, key in zip(valid[repeated].tolist(), triple[repeated].tolist(), strict=True):
-        first = first_at.setdefault(key, position)
-        if first == position:
-            continue
-        status[position] = RowStatus.DUPLICATE.value
-        problems.append(
-            Problem.at(
-                cameras.place_at(int(position)),
-                Severity.WARNING,
-                "duplicate",
-                f"the same camera in the same group as {_where(cameras, first)};"
-                " sent once, through that row",
-                fix="delete the repeated row",
-                column=column,
-                value=str(names[position]),
-            )
-        )
-    return problems
-
-
-def _repeated_texts(column: np.ndarray, rows: np.ndarray, codes: ColumnCodes) -> np.ndarray:
-    """Which of ``rows`` hold a text that another of them holds: from the column's codes
-    when known, else from the texts' hashes (a column of ids is hashed for this alone,
-    and Python's hash of a string is computed once and kept in it); a repeated hash
-    without a repeated text (a collision) is told apart when the rows are compared."""
-    known = codes.known(column)
-    if known is not None:
-        return _repeated(known.codes[rows])
-    texts = column[rows].tolist()
-    hashes = np.fromiter(map(hash, texts), dtype=np.int64, count=len(texts))
-    return _repeated(pd.factorize(hashes)[0])
-
-
-def _repeated(codes: np.ndarray) -> np.ndarray:
-    """Which of ``codes`` (0..n-1) occur more than once."""
-    repeated: np.ndarray = np.bincount(codes)[codes] > 1
-    return repeated
-
-
-def _paired(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """A code per distinct pair of two columns of codes (``second`` 0..n-1, ``first``
-    integers from -1 up: a settings class, or a code), in order of first appearance."""
-    span = int(second.max()) + 1 if len(second) else 1
-    keys: np.ndarray = pd.factorize((first.astype(np.int64) + 1) * span + second)[0]
-    return keys
-
-
 def _group_codes(frame: pd.DataFrame, positions: np.ndarray, codes: ColumnCodes) -> np.ndarray:
     """The valid cameras' groups as ``pandas.factorize`` numbers them over the cameras,
     from the group column's codes: the same when every row is valid, else those codes
@@ -550,12 +478,6 @@ def _group_codes(frame: pd.DataFrame, positions: np.ndarray, codes: ColumnCodes)
         return column.astype(np.int64)
     numbered: np.ndarray = pd.factorize(column[positions])[0]
     return numbered
-
-
-def _where(sheet: MappedSheet, position: int) -> str:
-    """``sheet 'Groups' row 7`` for a row of a mapped sheet."""
-    place = sheet.place_at(position)
-    return f"sheet {place.sheet!r} row {place.row}"
 
 
 def _texts(frame: pd.DataFrame, name: str) -> np.ndarray:

@@ -186,14 +186,17 @@ def plan(
     *,
     max_payload_bytes: int | None = None,
     canary: int | None = None,
+    group_codes: np.ndarray | None = None,
 ) -> Plan:
     """Batches for ``cameras`` (distinct, as validation leaves them), in first-seen order.
 
     ``max_payload_bytes`` lowers the default cap; a higher value is held to the default.
     ``canary``: a first batch of the first that many cameras, then the rest as usual.
+    ``group_codes``: ``pandas.factorize(cameras.group)[0]`` when known (validation's
+    ``Checked.group_codes`` for its own cameras): the groups are not hashed again.
     """
     cap = min(max_payload_bytes or DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PAYLOAD_BYTES)
-    keys = _pair_keys(cameras)  # once: the canary's rest is planned from them too
+    keys = _pair_keys(cameras, group_codes)  # once: the canary's rest is planned from them
     texts = _Texts.of(cameras)  # ids checked for escapes once, not a batch at a time
     classes = _classes(cameras, keys)
     batches: list[Batch] = []

@@ -90,12 +90,15 @@ def diff_sheet(
 
 
 def batches_of(loaded: Loaded, delta: Delta, choices: PlanChoices) -> Plan:
-    """The batches of the cameras to send, as the choices say (byte cap, canary first)."""
+    """The batches of the cameras to send, as the choices say (byte cap, canary first).
+    Every checked camera sent (no ledger holds any): their group codes are validation's."""
+    checked = loaded.checked
     return plan(
         delta.send,
-        loaded.checked.settings_classes,
+        checked.settings_classes,
         max_payload_bytes=choices.max_payload_bytes,
         canary=choices.canary,
+        group_codes=checked.group_codes if delta.send is checked.cameras else None,
     )
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loader.check import validate
+from loader.check import duplicates, validate
 from loader.check.codes import ColumnCodes, narrowed
 from loader.check.inventory import ROW, SHEET, MappedSheet
 from loader.model.cameras import RowStatus
@@ -172,7 +172,7 @@ def test_duplicates_are_later_rows_of_the_same_class_group_and_id(
             expected_status[position] = RowStatus.DUPLICATE.value
             expected_problems.append((first + 2, position + 2, key[2]))
     with patch.object(validate, "hash", create=True, new=(lambda _: 7) if colliding else hash):
-        problems = validate._mark_duplicates(frame, status, sheet)
+        problems = duplicates.mark_duplicates(frame, status, sheet)
 
     assert status.tolist() == expected_status.tolist()
     assert [(int(p.message.split("row ")[1].split(";")[0]), p.row, p.value) for p in problems] == [
