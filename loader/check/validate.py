@@ -52,16 +52,22 @@ class Checked:
     # Cameras or groups known by name: what registration plans from (else None).
     registration: SheetRegistration | None = None
     secrets: SecretTable = field(default_factory=SecretTable)  # the references' values
-    # Each valid camera's group as a code, 0.. in order of first appearance among
-    # ``cameras`` (``pandas.factorize(cameras.group)[0]``): known without hashing again.
-    group_codes: np.ndarray = field(
-        default_factory=lambda: np.empty(0, dtype=np.int64), repr=False, compare=False
-    )
+    # The valid cameras' groups as codes (``pandas.factorize(cameras.group)[0]``), with
+    # the very container they were counted on: a Checked whose cameras were replaced
+    # (ids filled, none yet) has none (``group_codes``).
+    coded_groups: tuple[Cameras, np.ndarray] | None = field(default=None, repr=False, compare=False)
     # The status counts of ``rows`` (the frame they were counted on, the counts): a
     # summary asks five times, and each comparison of a million strings costs 40 ms.
     _counted: tuple[pd.DataFrame, dict[str, int]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+
+    def group_codes(self) -> np.ndarray | None:
+        """The cameras' group codes, known without hashing the groups again; None when
+        ``cameras`` is not the container they were counted on."""
+        if self.coded_groups is None or self.coded_groups[0] is not self.cameras:
+            return None
+        return self.coded_groups[1]
 
     def count(self, status: RowStatus) -> int:
         """How many camera rows ended with ``status``."""
@@ -162,7 +168,7 @@ def check(
         len(groups.frame) if groups else 0,
         registration,
         cameras.secrets,
-        _group_codes(frame, positions, cameras.codes),
+        (valid, _group_codes(frame, positions, cameras.codes)),
     )
 
 

@@ -98,7 +98,7 @@ def batches_of(loaded: Loaded, delta: Delta, choices: PlanChoices) -> Plan:
         checked.settings_classes,
         max_payload_bytes=choices.max_payload_bytes,
         canary=choices.canary,
-        group_codes=checked.group_codes if delta.send is checked.cameras else None,
+        group_codes=checked.group_codes() if delta.send is checked.cameras else None,
     )
 
 

@@ -4,6 +4,7 @@ whole sheet is given them."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Any
 
@@ -27,9 +28,11 @@ def test_group_codes_plan_the_same_batches(sheet: str) -> None:
     cameras, classes = checked.cameras, checked.settings_classes
 
     hashed = batches.plan(cameras, classes, canary=3)
-    coded = batches.plan(cameras, classes, canary=3, group_codes=checked.group_codes)
+    codes = checked.group_codes()
+    assert codes is not None
+    coded = batches.plan(cameras, classes, canary=3, group_codes=codes)
 
-    assert checked.group_codes.tolist() == pd.factorize(cameras.group)[0].tolist()
+    assert codes.tolist() == pd.factorize(cameras.group)[0].tolist()
     assert [b.payload for b in coded.batches] == [b.payload for b in hashed.batches]
     assert len(hashed.batches) > 0
 
@@ -48,4 +51,14 @@ def test_a_plan_of_every_checked_camera_is_given_validations_codes(
     loaded = load(SAMPLES / "site_rollout.xlsx", on=DAY)
     run_plan.plan_sheet(loaded, PlanChoices(), None)
 
-    assert [isinstance(g, np.ndarray) and g is loaded.checked.group_codes for g in given] == [True]
+    codes = loaded.checked.group_codes()
+    assert [isinstance(g, np.ndarray) and g is codes for g in given] == [True]
+
+
+def test_cameras_replaced_have_no_codes() -> None:
+    """Codes belong to the container they were counted on: a Checked given other cameras
+    (ids filled by registration, or none yet) gives none, and planning hashes the groups."""
+    checked = load(SAMPLES / "site_rollout.xlsx", on=DAY).checked
+    emptied = dataclasses.replace(checked, cameras=checked.cameras[:0])
+
+    assert (checked.group_codes() is not None, emptied.group_codes()) == (True, None)
