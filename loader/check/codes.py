@@ -72,6 +72,13 @@ class ColumnCodes:
             self._longest[key] = (values, max(map(len, values.tolist()), default=0))
         return self._longest[key][1]
 
+    def retain(self, frame: pd.DataFrame) -> None:
+        """Forget every column but ``frame``'s: the read grid's own columns (an id before
+        its case changed, a row's copy of a repeated value) are let go with the grid."""
+        kept = {_buffer(frame[name].to_numpy()) for name in frame.columns}
+        self._known = {k: v for k, v in self._known.items() if k in kept}
+        self._longest = {k: v for k, v in self._longest.items() if k in kept}
+
     def _remember(self, values: np.ndarray, factorized: Factorized) -> Factorized:
         self._known[_buffer(values)] = (values, factorized)
         return factorized

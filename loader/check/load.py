@@ -110,6 +110,7 @@ def _without_cells(
     for sheet in (cameras, groups):
         if sheet is not None:
             sheet.tables = [replace(t, body=t.body.iloc[:0].copy()) for t in sheet.tables]
+            sheet.codes.retain(sheet.frame)  # it held the grid's columns it hashed
     return replace(
         workbook, sheets={name: grid.iloc[:0].copy() for name, grid in workbook.sheets.items()}
     )
