@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from loader.check.codes import ColumnCodes
-from loader.check.inventory import MappedSheet, looks_distinct
+from loader.check.column_steps import looks_distinct
+from loader.check.inventory import MappedSheet
 from loader.model.problems import Problem, Severity
 from loader.model.vias import VIDEO_SOURCE_ID_PATTERN
 

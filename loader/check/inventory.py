@@ -7,38 +7,28 @@ ready tables. Every problem is a ``Problem`` with its row; a missing column is a
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import re
-from collections.abc import Callable
-from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from functools import cached_property
 from itertools import repeat
-from operator import contains
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
-from loader.check import columnwise, transforms
+from loader.check import transforms
 from loader.check.codes import ColumnCodes
+from loader.check.column_steps import Lookups, repeating_filled, transform
 from loader.check.mapping import (
     INTRINSIC,
     SETTINGS_FIELDS,
     URL_FIELDS,
-    AffixSpec,
     ColumnSpec,
-    ExtractSpec,
-    LookupSpec,
-    MapSpec,
-    ReplaceSpec,
     SheetSpec,
-    TransformSpec,
-    ZfillSpec,
     did_you_mean,
 )
+from loader.check.sheet_secrets import hidden, hide_secrets, hide_url_passwords
 from loader.errors import InputError
 from loader.model.cameras import MAX_CELL_CHARS
 from loader.model.problems import Place, Problem, Severity
@@ -46,7 +36,6 @@ from loader.model.secrets import SecretTable
 from loader.read.layout import Table
 from loader.read.names import header_key, loose_key
 
-Lookups = MappingABC[str, MappingABC[str, str]]
 ROW: Final = "_row"  # Excel row number column of a mapped frame
 SHEET: Final = "_sheet"  # sheet name column of a mapped frame
 
@@ -108,12 +97,6 @@ def combine(sheets: list[MappedSheet]) -> MappedSheet:
     )
 
 
-def lookup_key(spec: LookupSpec) -> str:
-    """The key under which a lookup's table is handed to ``map_sheet``."""
-    table = spec.lookup
-    return f"{table.file or ''}|{table.sheet or ''}|{table.key}|{table.value}"
-
-
 def map_sheet(
     table: Table,
     spec: SheetSpec,
@@ -135,7 +118,7 @@ def map_sheet(
     if missing:
         raise _missing_columns(table, spec, missing, mapping_name)
     secret = {index[header_key(c)] for c in spec.secret_columns if header_key(c) in index}
-    table = _hide_secrets(table, spec, found, secret, secrets)
+    table = hide_secrets(table, spec, found, secret, secrets)
     problems = _unused_headers(table, spec, found, mapping_name) if spec.header else []
     sheet = np.empty(len(table.rows), dtype=object)  # plain objects, not pandas' str dtype,
     sheet[:] = table.sheet  # whose every comparison and join checks each cell again
@@ -166,9 +149,9 @@ def map_sheet(
             raw = raw.copy()
             raw.iloc[long_cells] = ""
         columns[name] = header
-        values, errors = _transform(raw, column_spec, lookups, INTRINSIC.get(name), codes)
+        values, errors = transform(raw, column_spec, lookups, INTRINSIC.get(name), codes)
         if name in URL_FIELDS:
-            values = _hide_url_passwords(values, secrets)
+            values = hide_url_passwords(values, secrets)
         frame[name] = pd.Series(values, index=frame.index, dtype=object, copy=False)
         for position, message, fix in errors:
             bad[position] = True
@@ -200,72 +183,9 @@ def map_sheet(
     if "settings" in frame:
         problems += _expand_settings(frame, bad, table, columns, codes)
     if len(secrets):
-        problems = [_hidden(p, secrets) for p in problems]
+        problems = [hidden(p, secrets) for p in problems]
     frame = frame.reset_index(drop=True)  # the columns' buffers kept: their codes hold
     return MappedSheet([table], frame, bad, columns, problems, secrets, codes)
-
-
-# scheme://user:PASSWORD@host...: the password runs to the last @ before a host (it may
-# hold / ? # @ that a URL would need encoded: the sender encodes the value it fills in).
-_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:?#]*:)(.+)(@[^@/?#]+(?:[/?#].*)?)$")
-
-
-def hide_url_password(address: str, secrets: SecretTable) -> str:
-    """A stream address whose password (``rtsp://user:PASSWORD@host``) is a reference."""
-    match = _URL_PASSWORD.match(address)
-    if match is None or not match[2] or match[2].startswith("${"):
-        return address
-    return match[1] + secrets.refer(match[2]) + address[match.end(2) :]
-
-
-def _hide_url_passwords(values: np.ndarray, secrets: SecretTable) -> np.ndarray:
-    """``hide_url_password`` of each address that may hold one (an ``@``, found in C);
-    the others, most in a sheet of addresses without passwords, are kept as they are."""
-    texts = values.tolist()
-    if "@" not in "".join(texts):
-        return values
-    hidden = values.copy()
-    holding = np.fromiter(map(contains, texts, repeat("@")), dtype=bool, count=len(texts))
-    for position in np.flatnonzero(holding):
-        hidden[position] = hide_url_password(texts[position], secrets)
-    return hidden
-
-
-def _hide_secrets(
-    table: Table,
-    spec: SheetSpec,
-    found: dict[str, list[int]],
-    secret: set[int],
-    secrets: SecretTable,
-) -> Table:
-    """The table with every secret column (``secret_columns``, or read by a field marked
-    ``secret``) holding references, not values: templates and fields see only those."""
-    positions = secret | {
-        p for name, column in spec.columns.items() if column.secret for p in found.get(name, [])
-    }
-    if not positions:
-        return table
-    body = table.body.copy()
-    for position in positions:
-        body.isetitem(position, _referred(body.iloc[:, position].to_numpy(dtype=object), secrets))
-    return dataclasses.replace(table, body=body)
-
-
-def _referred(values: np.ndarray, secrets: SecretTable) -> np.ndarray:
-    """Each value as its reference: each distinct value referred to once, in the order
-    they first appear (the order the references are numbered in), factorized in C."""
-    codes, distinct = pd.factorize(values)  # text, never NA
-    referred = np.empty(len(distinct), dtype=object)
-    referred[:] = list(map(secrets.refer, distinct.tolist()))
-    taken: np.ndarray = referred[codes]
-    return taken
-
-
-def _hidden(problem: Problem, secrets: SecretTable) -> Problem:
-    """A problem whose message and value name no secret (a URL's password, say)."""
-    return dataclasses.replace(
-        problem, message=secrets.hides(problem.message), value=secrets.hides(problem.value)
-    )
 
 
 def _expand_settings(
@@ -420,7 +340,7 @@ def _long_cells(raw: pd.Series, codes: ColumnCodes) -> np.ndarray:
     transforms or validation would factorize it: the longest is then that of its few
     distinct values; a column read by two fields is measured once."""
     values = raw.to_numpy(dtype=object)
-    if _repeating_filled(values):
+    if repeating_filled(values):
         codes.of(values)
     if codes.longest(values) <= MAX_CELL_CHARS:
         return np.empty(0, dtype=np.int64)
@@ -543,161 +463,3 @@ def _fill_template(template: str, columns: list[pd.Series], names: list[str]) ->
         any_filled |= (column != "").to_numpy()
     result = result + rest
     return result.where(any_filled, "")
-
-
-def _transform(
-    raw: pd.Series,
-    spec: ColumnSpec,
-    lookups: Lookups,
-    intrinsic: Callable[[str], str] | None,
-    codes: ColumnCodes,
-) -> tuple[np.ndarray, list[tuple[int, str, str]]]:
-    """Apply the field's transforms to its non-empty cells; errors as (position, why, fix).
-
-    Steps that would leave every value as they are (ids already in lower case) are known
-    so in C and dropped: the column is kept as it is, its strings shared, not copied.
-    The codes of a whole column, and of its results, are kept in ``codes``.
-    """
-    steps = [_build(t, lookups) for t in spec.transforms]
-    if intrinsic is not None:
-        steps.append(intrinsic)
-    values = raw.to_numpy(dtype=object)
-    if not steps:
-        return values, []
-    filled = values != ""
-    whole = bool(filled.all())
-    texts = values if whole else values[filled]
-    while steps and len(texts) and columnwise.unchanged(steps[0], texts):
-        steps = steps[1:]
-    if not steps or not len(texts):
-        return values, []
-    results, failures = _distinct_applied(texts, steps, codes if whole else ColumnCodes())
-    if whole:
-        return results, [(p, *failures[p]) for p in sorted(failures)]
-    transformed = values.copy()
-    transformed[filled] = results
-    positions = np.flatnonzero(filled)
-    return transformed, [(int(positions[p]), *failures[p]) for p in sorted(failures)]
-
-
-def _distinct_applied(
-    texts: np.ndarray, steps: list[Callable[[str], str]], codes: ColumnCodes
-) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
-    """``_applied`` once per distinct value, factorized in C (a group column holds a few
-    thousand), but for a column of ids (a table of them would cost more than it saves).
-    The results' codes are known from the distinct results: kept in ``codes`` with the
-    texts', for validation to group by without hashing the column again."""
-    if looks_distinct(texts) and codes.known(texts) is None:
-        return _applied(texts, steps)
-    factorized = codes.of(texts)
-    once, failures = _applied(factorized.distinct, steps)
-    results = codes.mapped(factorized, once)
-    if not failures:
-        return results, {}
-    failing = np.zeros(len(once), dtype=bool)
-    failing[list(failures)] = True
-    at = factorized.codes
-    return results, {int(p): failures[int(at[p])] for p in np.flatnonzero(failing[at])}
-
-
-def _repeating_filled(values: np.ndarray, sample: int = 4_096) -> bool:
-    """Whether a column looks like one whose codes will be shared: values repeat, and
-    none of ``sample`` spread over it is empty (a column with empty cells has its filled
-    ones transformed apart, and is seldom grouped by: its codes would go unused)."""
-    drawn = values[:: max(len(values) // sample, 1)].tolist()
-    return not looks_distinct(values, sample) and "" not in drawn
-
-
-def looks_distinct(values: np.ndarray, sample: int = 4_096) -> bool:
-    """Whether a column looks like ids: no value repeats in ``sample`` spread over it.
-
-    Any column of repeating values (groups, days, algorithms) repeats within a few
-    thousand draws (the birthday bound: 20,000 groups give about 400 repeats in 4,096).
-    """
-    if len(values) < 4 * sample:
-        return False
-    drawn = values[:: len(values) // sample].tolist()
-    return len(set(drawn)) == len(drawn)
-
-
-def _applied(
-    texts: np.ndarray, steps: list[Callable[[str], str]]
-) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
-    """Each text through every step (one that becomes empty stops), and by position why
-    one failed: a step at a time over the whole column (the steps are pure), so a step
-    with a column form (``columnwise``) takes it in C."""
-    results, failures = _stepped(steps[0], texts)
-    live = np.flatnonzero(results != "")
-    for step in steps[1:]:
-        if not len(live):
-            break
-        whole = len(live) == len(results)
-        stepped, failed = _stepped(step, results if whole else results[live])
-        if whole:
-            results = stepped
-        else:
-            results[live] = stepped
-        failures.update((int(live[p]), why) for p, why in failed.items())
-        live = live[stepped != ""]
-    return results, failures
-
-
-def _stepped(
-    step: Callable[[str], str], texts: np.ndarray
-) -> tuple[np.ndarray, dict[int, tuple[str, str]]]:
-    """One step over non-empty texts, in a new column: its column form first, the step
-    itself for what that leaves (``map`` calls it from C); a failing text becomes empty."""
-    given = columnwise.over_column(step, texts)
-    if given is None:
-        results = np.empty(len(texts), dtype=object)
-        results[:], failed = _each(step, texts.tolist())
-        return results, failed
-    results, done = given
-    if done.all():
-        return results, {}
-    left = np.flatnonzero(~done)
-    results[left], failed = _each(step, texts[left].tolist())
-    return results, {int(left[p]): why for p, why in failed.items()}
-
-
-def _each(
-    step: Callable[[str], str], texts: list[str]
-) -> tuple[list[str], dict[int, tuple[str, str]]]:
-    """The step of each text; only where some text fails, again one at a time to know
-    which and why (a failing one gives "")."""
-    try:
-        return list(map(step, texts)), {}
-    except transforms.TransformError:
-        pass
-    results: list[str] = []
-    failures: dict[int, tuple[str, str]] = {}
-    for position, text in enumerate(texts):
-        try:
-            results.append(step(text))
-        except transforms.TransformError as exc:
-            failures[position] = (str(exc), exc.fix)
-            results.append("")
-    return results, failures
-
-
-def _build(spec: TransformSpec, lookups: Lookups) -> Callable[[str], str]:
-    """The callable of one transform entry of a mapping."""
-    match spec:
-        case str():
-            return transforms.SIMPLE[spec]
-        case MapSpec():
-            return transforms.value_map(spec.map, strict=spec.strict)
-        case LookupSpec():
-            place = spec.lookup.file or f"sheet {spec.lookup.sheet}"
-            return transforms.Lookup(
-                lookups[lookup_key(spec)], source=f"{place} ({spec.lookup.key})"
-            )
-        case ZfillSpec():
-            return transforms.zfill(spec.zfill)
-        case ReplaceSpec():
-            return transforms.replace(spec.replace, spec.replacement, must_match=spec.must_match)
-        case ExtractSpec():
-            return transforms.extract(spec.extract)
-        case AffixSpec():
-            return transforms.affix(spec.prefix, spec.suffix)
-    raise AssertionError(spec)  # pragma: no cover - the union is exhaustive

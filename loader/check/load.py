@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from loader.bulk import bulk
+from loader.check.column_steps import Lookups, lookup_key
 from loader.check.filters import apply_rules
-from loader.check.inventory import Lookups, MappedSheet, combine, lookup_key, map_sheet
+from loader.check.inventory import MappedSheet, combine, map_sheet
 from loader.check.mapping import (
     ALL_SHEETS,
     ColumnSpec,

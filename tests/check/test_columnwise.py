@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from loader.check import columnwise, inventory, transforms
+from loader.check import column_steps, columnwise, transforms
 from loader.check.codes import ColumnCodes
 from loader.check.mapping import INTRINSIC, ColumnSpec
 from loader.check.transforms import TransformError
@@ -194,7 +194,7 @@ def test_applied_over_a_column_is_each_value_one_by_one(
     steps = [_STEPS[n] for n in names]
     texts = [v for v in values if v]
 
-    results, failures = inventory._applied(_column(texts), steps)
+    results, failures = column_steps.applied(_column(texts), steps)
 
     expected, errors = _one_by_one(texts, steps)
     assert results.tolist() == expected
@@ -216,7 +216,7 @@ def test_transform_is_each_cell_one_by_one(
     parse = INTRINSIC[intrinsic] if intrinsic else None
     steps = [transforms.SIMPLE[t] for t in transforms_] + ([parse] if parse else [])
 
-    results, errors = inventory._transform(
+    results, errors = column_steps.transform(
         pd.Series(values, dtype=object), spec, {}, parse, ColumnCodes()
     )
 
@@ -230,7 +230,7 @@ def test_a_column_of_ids_already_lower_case_is_kept_as_it_is() -> None:
     was, its strings shared rather than copied."""
     values = _column([f"id-{n:05d}" for n in range(20_000)])
 
-    results, errors = inventory._transform(
+    results, errors = column_steps.transform(
         pd.Series(values, copy=False),
         ColumnSpec(column="x", transforms=["lower"]),
         {},
@@ -247,7 +247,7 @@ def test_a_column_of_distinct_rois_with_a_bad_one_reports_it_on_its_row() -> Non
     values = [f"{n},1;{n},2;{n},3" if n != 17_000 else "1,2;3" for n in range(20_000)]
     values[5] = "4,5;6,7"
 
-    results, errors = inventory._transform(
+    results, errors = column_steps.transform(
         pd.Series(values, dtype=object), ColumnSpec(column="x"), {}, transforms.roi, ColumnCodes()
     )
 
@@ -276,7 +276,7 @@ def test_a_column_of_distinct_keys_is_looked_up_with_the_missing_one_refused() -
     values[123] = "L-missing"
     step = transforms.Lookup(table, source="ids.csv (legacy_id)")
 
-    results, errors = inventory._transform(
+    results, errors = column_steps.transform(
         pd.Series(values, dtype=object), ColumnSpec(column="x"), {}, step, ColumnCodes()
     )
 

@@ -10,7 +10,7 @@ import pandas as pd
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from loader.check import filters, inventory
+from loader.check import filters, inventory, sheet_secrets
 from loader.check.mapping import RowRule
 from loader.model.secrets import SecretTable
 from loader.read.names import loose_key
@@ -50,7 +50,7 @@ def test_secret_cells_are_referred_in_the_order_they_first_appear(values: list[s
     """Each distinct secret gets the reference (and number) it gets cell by cell."""
     secrets, one_by_one = SecretTable(), SecretTable()
 
-    referred = inventory._referred(_column(values), secrets)
+    referred = sheet_secrets.referred(_column(values), secrets)
 
     assert referred.tolist() == [one_by_one.refer(v) for v in values]
     assert dict(secrets) == dict(one_by_one)
@@ -63,9 +63,9 @@ def test_stream_passwords_are_hidden_as_cell_by_cell(values: list[str]) -> None:
     same addresses and the same references as hiding each cell."""
     secrets, one_by_one = SecretTable(), SecretTable()
 
-    hidden = inventory._hide_url_passwords(_column(values), secrets)
+    hidden = sheet_secrets.hide_url_passwords(_column(values), secrets)
 
-    assert hidden.tolist() == [inventory.hide_url_password(v, one_by_one) for v in values]
+    assert hidden.tolist() == [sheet_secrets.hide_url_password(v, one_by_one) for v in values]
     assert dict(secrets) == dict(one_by_one)
 
 
