@@ -91,6 +91,7 @@ class Marks:
         self._fingerprints = fingerprints
         self._documents = documents if documents is not None else {}
         self._made: dict[tuple[int, str | None], str] = {}  # most cameras share a class and ROI
+        self._paired: tuple[np.ndarray, np.ndarray] | None = None  # ``_pairs``, once made
 
     def of(self, camera: Camera) -> str:
         """One camera task's fingerprint (its document kept by it)."""
@@ -114,22 +115,42 @@ class Marks:
             self._fingerprints = self._every_fingerprint()
         return self._fingerprints
 
+    def runs(self) -> tuple[list[str], list[list[int]]]:
+        """``fingerprint_runs`` of every camera's fingerprint, as diff.json keeps them: from
+        the (settings class, ROI) pairs' numbers when no dict of the fingerprints by
+        position was made (a new run's start makes none)."""
+        cameras = self._cameras
+        if self._fingerprints is not None or cameras is None or not len(cameras):
+            return fingerprint_runs(self.fingerprints)
+        pair, marks = self._pairs(cameras)
+        codes, distinct = pd.factorize(marks)
+        return [str(m) for m in distinct], _runs(cameras.position, codes[pair])
+
     def _every_fingerprint(self) -> dict[int, str]:
         """Each camera's fingerprint by position, made once per (settings class, ROI) pair
-        (numbered from the columns in C) and spread to the cameras by their pair's number."""
+        and spread to the cameras by their pair's number."""
         cameras = self._cameras
         if cameras is None or not len(cameras):
             return {}
-        rois, distinct = pd.factorize(cameras.target_roi, use_na_sentinel=False)
-        pair = pd.factorize(cameras.settings_class * len(distinct) + rois)[0]
-        firsts = np.unique(pair, return_index=True)[1]  # by number: in order of appearance
-        marks = np.array([self.of(cameras[int(at)]) for at in firsts], dtype=object)
+        pair, marks = self._pairs(cameras)
         return dict(zip(cameras.position.tolist(), marks[pair].tolist(), strict=True))
+
+    def _pairs(self, cameras: Cameras) -> tuple[np.ndarray, np.ndarray]:
+        """Each camera's (settings class, ROI) pair, numbered in order of appearance (in C),
+        and each pair's fingerprint by its number (made once)."""
+        if self._paired is None:
+            rois, distinct = pd.factorize(cameras.target_roi, use_na_sentinel=False)
+            pair = pd.factorize(cameras.settings_class * len(distinct) + rois)[0]
+            firsts = np.unique(pair, return_index=True)[1]  # by number: in order of appearance
+            marks = np.array([self.of(cameras[int(at)]) for at in firsts], dtype=object)
+            self._paired = (pair, marks)
+        return self._paired
 
     @property
     def documents(self) -> dict[str, Document]:
         """Every camera's document by fingerprint."""
-        self.fingerprints  # noqa: B018 - making them keeps each one's document
+        if self._fingerprints is None and self._cameras is not None and len(self._cameras):
+            self._pairs(self._cameras)  # making each pair's fingerprint keeps its document
         return self._documents
 
     def _class(self, index: int) -> ClassDocuments:
@@ -368,7 +389,13 @@ def batch_prefix(name: str) -> str:
 
 
 def to_data(delta: Delta) -> dict[str, Any]:
-    """The diff as JSON-ready data (kept in the run directory: a resume applies it as is)."""
+    """The diff as JSON-ready data (kept in the run directory: a resume applies it as is).
+
+    The positions sent and every camera's fingerprint are kept as runs of consecutive
+    positions (``position_runs``, ``fingerprint_runs``): a sheet's cameras come in order
+    and share a few fingerprints, so 600,000 cameras are a few runs, not 20 MB of
+    ``"position": "fingerprint"`` pairs written and synced before the first create.
+    """
 
     def change(c: TaskChange) -> list[Any]:
         return [
@@ -379,11 +406,13 @@ def to_data(delta: Delta) -> dict[str, Any]:
             [[f.field, f.old, f.new] for f in c.fields],
         ]
 
+    marks, runs = delta.marks.runs()
     return {
-        "send": delta.send.position.tolist(),
+        "send_runs": position_runs(delta.send.position),
         "creates": delta.creates,
         "held": [[at, earlier, list(entry)] for at, (earlier, entry) in delta.kept.items()],
-        "fingerprints": delta.fingerprints,
+        "fingerprint_marks": marks,
+        "fingerprint_runs": runs,
         "documents": delta.documents,
         "updates": [change(c) for c in delta.updates],
         "replaces": [change(c) for c in delta.replaces.values()],
@@ -410,12 +439,15 @@ def from_data(
         )
 
     replaces = [change(item) for item in data["replaces"]]
-    marks = Marks(
-        fingerprints={int(at): mark for at, mark in data["fingerprints"].items()},
-        documents=dict(data["documents"]),
-    )
+    if "fingerprint_runs" in data:
+        fingerprints = from_fingerprint_runs(data["fingerprint_marks"], data["fingerprint_runs"])
+        send = from_position_runs(data["send_runs"])
+    else:  # a run directory written before the runs (0.x): one pair a camera
+        fingerprints = {int(at): mark for at, mark in data["fingerprints"].items()}
+        send = np.array(data["send"], dtype=np.int64)
+    marks = Marks(fingerprints=fingerprints, documents=dict(data["documents"]))
     return Delta(
-        send=cameras.at_positions(np.array(data["send"], dtype=np.int64)),
+        send=cameras.at_positions(send),
         kept={at: (Earlier(e), LedgerEntry(*entry)) for at, e, entry in data["held"]},
         marks=marks,
         earlier=ledger,
@@ -425,3 +457,55 @@ def from_data(
         removes=[change(item) for item in data["removes"]],
         creates=int(data["creates"]),
     )
+
+
+def position_runs(positions: np.ndarray) -> list[list[int]]:
+    """Ascending-by-one stretches of ``positions`` as ``[first, count]`` pairs, in order."""
+    values = np.asarray(positions, dtype=np.int64)
+    if not len(values):
+        return []
+    starts = np.flatnonzero(np.diff(values, prepend=values[0] - 2) != 1)
+    counts = np.diff(np.append(starts, len(values)))
+    return np.column_stack((values[starts], counts)).tolist()  # type: ignore[no-any-return]
+
+
+def from_position_runs(runs: Sequence[Sequence[int]]) -> np.ndarray:
+    """The positions ``position_runs`` made its pairs of, in their order."""
+    if not runs:
+        return np.empty(0, dtype=np.int64)
+    pairs = np.asarray(runs, dtype=np.int64).reshape(-1, 2)
+    firsts, counts = pairs[:, 0], pairs[:, 1]
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    positions: np.ndarray = np.repeat(firsts, counts) + offsets
+    return positions
+
+
+def fingerprint_runs(fingerprints: Mapping[int, str]) -> tuple[list[str], list[list[int]]]:
+    """The fingerprints by position as their distinct marks (in first-seen order) and
+    ``[first position, count, mark index]`` runs of consecutive positions sharing one."""
+    if not fingerprints:
+        return [], []
+    positions = np.fromiter(fingerprints.keys(), dtype=np.int64, count=len(fingerprints))
+    codes, marks = pd.factorize(np.array(list(fingerprints.values()), dtype=object))
+    return [str(m) for m in marks], _runs(positions, codes)
+
+
+def _runs(positions: np.ndarray, codes: np.ndarray) -> list[list[int]]:
+    """``[first position, count, code]`` for each stretch of consecutive positions that
+    share a code."""
+    starts = np.flatnonzero(
+        (np.diff(positions, prepend=positions[0] - 2) != 1)
+        | (np.diff(codes, prepend=codes[0] - 1) != 0)
+    )
+    counts = np.diff(np.append(starts, len(positions)))
+    return np.column_stack((positions[starts], counts, codes[starts])).tolist()  # type: ignore[no-any-return]
+
+
+def from_fingerprint_runs(marks: Sequence[str], runs: Sequence[Sequence[int]]) -> dict[int, str]:
+    """The fingerprints by position that ``fingerprint_runs`` made its runs of."""
+    if not runs:
+        return {}
+    triples = np.asarray(runs, dtype=np.int64).reshape(-1, 3)
+    positions = from_position_runs(triples[:, :2].tolist())
+    chosen = np.array(list(marks), dtype=object)[np.repeat(triples[:, 2], triples[:, 1])]
+    return dict(zip(positions.tolist(), chosen.tolist(), strict=True))
