@@ -16,6 +16,7 @@ own; the rest is planned as usual (the minimum count for them). Pure.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -37,9 +38,9 @@ from loader.planning.payload_text import Texts, batch_texts
 
 HASH_CHARS: Final = 12
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-# Batches whose text is written in one go (one array of cells): a bound on the cells and
-# ROI texts alive at once, few enough Python steps (a million cameras: some 100 windows).
-_WINDOW_BATCHES: Final = 16
+# Cameras whose batches' text is written in one go (one array of cells, at least a batch):
+# a bound on the cells and ROI texts alive at once (a few MB), few enough Python steps.
+_WINDOW_CAMERAS: Final = 2**14
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -336,8 +337,8 @@ def _class_batches(
 def _fewest_batches(
     index: int, packer: _Packer, order: np.ndarray, bounds: np.ndarray
 ) -> list[Batch]:
-    """A class's entries 100 to a batch, the text of some batches written at a time (each
-    encoded before the next are written: the texts of a whole class are never held)."""
+    """A class's entries 100 to a batch, the text of the batches of some thousand cameras
+    written at a time (each encoded before the next are written)."""
     entries = _entry_bounds(bounds)
     groups = packer.cameras.group[order[entries[:-1]]]
     count, step = len(groups), MAX_GROUPS_PER_BATCH
@@ -345,13 +346,14 @@ def _fewest_batches(
     lows = entries[firsts].tolist()
     highs = entries[np.minimum(np.arange(step, count + step, step), count)].tolist()
     batches: list[Batch] = []
-    for window in range(0, count, step * _WINDOW_BATCHES):
-        cut = entries[window : window + step * _WINDOW_BATCHES + 1]
-        named = groups[window : window + step * _WINDOW_BATCHES]
+    while len(batches) < len(firsts):
+        begin = len(batches)
+        end = max(bisect.bisect_right(highs, lows[begin] + _WINDOW_CAMERAS, begin), begin + 1)
+        cut = entries[firsts[begin] : min(firsts[end - 1] + step, count) + 1]
+        named = groups[firsts[begin] : firsts[begin] + len(cut) - 1]
         at, ends = order[cut[0] : cut[-1]], cut[1:] - cut[0]
         for text in batch_texts(packer.texts, at, ends, named, packer.frame, step):
-            first = firsts[len(batches)]
-            low, high = lows[len(batches)], highs[len(batches)]
+            first, low, high = firsts[len(batches)], lows[len(batches)], highs[len(batches)]
             own = entries[first + 1 : first + step + 1] - low
             batches.append(
                 _named(index, packer, text, order[low:high], groups[first : first + step], own)

@@ -102,20 +102,20 @@ def inventories(draw: st.DrawFn) -> Cameras:
     st.sampled_from([None, 1, 3, 57, 150, 10_000]),
     st.sampled_from([None, None, 900, 4_000, 30_000]),
     st.booleans(),
-    st.sampled_from([1, 2, 16]),
+    st.sampled_from([1, 150, 2**14]),
 )
 def test_the_same_plan_as_the_reference(
     cameras: Cameras, canary: int | None, cap: int | None, coded: bool, window: int
 ) -> None:
     """Payload bytes, names, canary and entries equal the reference planner's, with or
     without validation's group codes, a canary, a byte cap (first-fit, or refused), the
-    batches' text written one, two or sixteen batches at a time."""
+    batches' text written a batch at a time, or those of 150 or 16,384 cameras."""
     codes = pd.factorize(cameras.group)[0] if coded else None
     options = {"canary": canary, "max_payload_bytes": cap, "group_codes": codes}
 
     expected = _planned(reference, cameras, **options)
 
-    with patch.object(batches, "_WINDOW_BATCHES", window):
+    with patch.object(batches, "_WINDOW_CAMERAS", window):
         assert _planned(batches, cameras, **options) == expected
 
 
