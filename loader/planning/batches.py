@@ -16,13 +16,14 @@ own; the rest is planned as usual (the minimum count for them). Pure.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Final
 
 import numpy as np
@@ -33,13 +34,13 @@ from loader.errors import ConfigError
 from loader.model.cameras import Camera, Cameras, SettingsClass
 from loader.model.limits import DEFAULT_MAX_PAYLOAD_BYTES
 from loader.model.vias import MAX_GROUPS_PER_BATCH, MAX_SOURCES_PER_GROUP
+from loader.planning.payload_text import Texts, batch_texts
 
 HASH_CHARS: Final = 12
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-# What ``encode_basestring`` changes in a text (its own ESCAPE): text without any of these
-# is its own JSON string body.
-_ESCAPED: Final = re.compile(r'[\x00-\x1f"\\]')
-_APART: Final = "\uffff"  # a noncharacter: JSON leaves it as it is
+# Cameras whose batches' text is written in one go (one array of cells, at least a batch):
+# a bound on the cells and ROI texts alive at once (a few MB), few enough Python steps.
+_WINDOW_CAMERAS: Final = 2**14
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -72,36 +73,64 @@ class GroupEntry:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Batch:
-    """One planned request: its name, settings class, entries and the exact bytes to POST."""
+    """One planned request: its name, settings class, entries and the exact bytes to POST.
+
+    The entries are held as columns (a plan of 400,000 entries makes no object per entry
+    before it sends): ``at``, the indices of the batch's cameras in ``of`` (the planned
+    cameras), entry after entry; ``groups``, each entry's group; ``ends``, where each
+    entry's cameras end in ``at``. ``entries`` makes the ``GroupEntry`` values when first
+    asked for (a run asks while it waits on the network), then keeps them.
+    """
 
     name: str
     settings_class: int
-    entries: tuple[GroupEntry, ...]
     payload: bytes
+    of: Cameras = field(repr=False)
+    at: np.ndarray = field(repr=False)
+    groups: np.ndarray = field(repr=False)  # object: str, one an entry
+    ends: np.ndarray = field(repr=False)
+
+    @cached_property
+    def entries(self) -> tuple[GroupEntry, ...]:
+        """The entries, in the payload's order."""
+        ends = self.ends.tolist()
+        return tuple(
+            GroupEntry(group, self.of, self.at[start:end])
+            for group, start, end in zip(self.groups.tolist(), [0, *ends[:-1]], ends, strict=True)
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Batch):
+            return NotImplemented
+        return (self.name, self.settings_class, self.payload) == (
+            other.name,
+            other.settings_class,
+            other.payload,
+        ) and self.entries == other.entries
+
+    __hash__ = None  # type: ignore[assignment]  # equal by content, never hashed
 
     @property
     def camera_count(self) -> int:
         """Cameras (tasks to create) in this batch."""
-        return sum(len(e.at) for e in self.entries)
+        return len(self.at)
 
     @property
-    def of(self) -> Cameras:
-        """The planned cameras this batch's entries index (one settings class's packer
-        made them all: they share it)."""
-        return self.entries[0].of
+    def entry_count(self) -> int:
+        """Group entries in this batch."""
+        return len(self.ends)
 
     @property
-    def at(self) -> np.ndarray:
-        """The indices of this batch's cameras in ``of``, entry after entry: a column of
-        them is ``of.<column>[at]`` (a gather of one column, not of all six)."""
-        return np.concatenate([np.empty(0, dtype=np.intp), *(e.at for e in self.entries)])
+    def group_count(self) -> int:
+        """Distinct groups in this batch (a group over 100 cameras has several entries)."""
+        return len(set(self.groups.tolist()))
 
     @property
     def cameras(self) -> Cameras:
         """This batch's cameras, entry after entry."""
-        return self.of.take(self.at) if self.entries else Cameras.of(())
+        return self.of.take(self.at)
 
     def content(self) -> bytes:
         """The exact bytes to POST: compact UTF-8 JSON, ``name`` first."""
@@ -131,7 +160,7 @@ class Plan:
     @property
     def entry_count(self) -> int:
         """Group entries across all batches."""
-        return sum(len(b.entries) for b in self.batches)
+        return sum(b.entry_count for b in self.batches)
 
 
 def dumps(body: dict[str, Any]) -> bytes:
@@ -148,15 +177,22 @@ def minimum_batches(cameras: Cameras) -> int:
 
 
 def planned_minimum(plan: Plan) -> int:
-    """``minimum_batches`` of the cameras ``plan`` sends, counted an entry at a time (its
-    cameras share a group and a settings class): not a Python step per camera."""
-    per_group: Counter[tuple[int, str]] = Counter()
+    """``minimum_batches`` of the cameras ``plan`` sends, counted from the batches' entry
+    columns (an entry's cameras share a group and a settings class): a Python step per
+    batch, none per entry or camera."""
+    if not plan.batches:
+        return 0
+    classes, groups, counts = [], [], []
     for batch in plan.batches:
-        for entry in batch.entries:
-            if len(entry.at):
-                per_group[int(entry.of.settings_class[entry.at[0]]), entry.group] += len(entry.at)
-    classes = np.fromiter((c for c, _ in per_group), dtype=np.int64, count=len(per_group))
-    return _fewest(classes, np.fromiter(per_group.values(), np.int64, count=len(per_group)))
+        starts = np.append(0, batch.ends[:-1])
+        classes.append(batch.of.settings_class[batch.at[starts]])
+        groups.append(batch.groups)
+        counts.append(batch.ends - starts)
+    codes, named = pd.factorize(np.concatenate(groups))
+    pairs, at = np.unique(np.concatenate(classes) * len(named) + codes, return_inverse=True)
+    cameras = np.zeros(len(pairs), dtype=np.int64)
+    np.add.at(cameras, at, np.concatenate(counts))
+    return _fewest(pairs // len(named), cameras)
 
 
 def _fewest(classes: np.ndarray, counts: np.ndarray) -> int:
@@ -197,53 +233,90 @@ def plan(
     """
     cap = min(max_payload_bytes or DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PAYLOAD_BYTES)
     keys = _pair_keys(cameras, group_codes)  # once: the canary's rest is planned from them
-    texts = _Texts.of(cameras)  # ids checked for escapes once, not a batch at a time
-    classes = _classes(cameras, keys)
+    texts = Texts.of(cameras)  # ids checked for escapes once, not a batch at a time
+    layout = _Layout.of(keys, len(cameras))
     batches: list[Batch] = []
-    if canary and classes:
-        batches.append(_canary_batch(cameras, texts, classes, settings_classes, canary, cap))
+    if canary and layout.classes:
+        index, bounds = layout.classes[0]
+        cut = bounds[0] + min(canary, bounds[-1] - bounds[0])
+        chosen = np.append(bounds[bounds < cut], cut)  # its groups, the last one cut short
+        batches += _class_batches(
+            cameras, texts, layout.order, chosen, settings_classes[index], index, cap
+        )[:1]
         rest = np.ones(len(cameras), dtype=bool)
-        rest[np.concatenate([e.at for e in batches[0].entries])] = False
-        classes = _classes(cameras, keys, np.flatnonzero(rest))
+        rest[batches[0].at] = False
+        layout = _Layout.of(keys, len(cameras), np.flatnonzero(rest))
     first = batches[0].name if batches else ""
-    for index, groups in classes.items():
-        batches += _class_batches(cameras, texts, index, groups, settings_classes[index], cap)
+    for index, bounds in layout.classes:
+        batches += _class_batches(
+            cameras, texts, layout.order, bounds, settings_classes[index], index, cap
+        )
     return Plan(batches, list(settings_classes), cap, canary=first)
 
 
-def _canary_batch(
-    cameras: Cameras,
-    texts: _Texts,
-    classes: dict[int, dict[str, np.ndarray]],
-    settings_classes: Sequence[SettingsClass],
-    size: int,
-    cap: int,
-) -> Batch:
-    """The first ``size`` cameras in plan order, all of the first settings class.
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """The planned cameras (or those ``among`` them) by settings class, then by group, both
+    in first-seen order, the cameras of a group in input order: ``order``, their indices,
+    class after class; per class, its index and where each of its groups starts in
+    ``order`` (then where its last ends): a class is one slice of ``order``.
 
-    A batch has one settings class; the first batch of these cameras' own plan keeps the
-    count and byte rules (a canary larger than a batch is just the first batch).
+    Columns, not a loop: each (class, group) pair numbered in first-seen order (factorized
+    in C), the pairs ranked class after class, the indices put in that order by one stable
+    sort: a Python step per settings class, none per group or camera.
     """
-    index, groups = next(iter(classes.items()))
-    chosen: dict[str, np.ndarray] = {}
-    left = size
-    for group, members in groups.items():
-        if left <= 0:
-            break
-        chosen[group] = members[:left]
-        left -= len(chosen[group])
-    return _class_batches(cameras, texts, index, chosen, settings_classes[index], cap)[0]
+
+    order: np.ndarray
+    classes: list[tuple[int, np.ndarray]]
+
+    @classmethod
+    def of(cls, keys: np.ndarray, count: int, among: np.ndarray | None = None) -> _Layout:
+        """The layout of the cameras with these ``_pair_keys`` (``count``: all cameras)."""
+        keys = keys if among is None else keys[among]
+        if not len(keys):
+            return cls(np.empty(0, dtype=np.intp), [])
+        keyed, pairs = pd.factorize(keys)
+        ranked, used = pd.factorize(np.asarray(pairs) // count)  # each pair's class
+        by_class = np.argsort(ranked, kind="stable")
+        rank = np.empty(len(pairs), dtype=np.intp)
+        rank[by_class] = np.arange(len(pairs))
+        key = rank[keyed]
+        # Stable either way; numpy radix-sorts 16-bit numbers (a seventh of the time).
+        sort = np.argsort(key.astype(np.uint16) if len(pairs) <= 2**16 else key, kind="stable")
+        order = sort if among is None else among[sort]
+        bounds = np.zeros(len(pairs) + 1, dtype=np.intp)
+        np.cumsum(np.bincount(keyed, minlength=len(pairs))[by_class], out=bounds[1:])
+        cuts = np.append(0, np.cumsum(np.bincount(ranked))).tolist()
+        classes = [
+            (index, bounds[start : end + 1])
+            for index, start, end in zip(used.tolist(), cuts[:-1], cuts[1:], strict=True)
+        ]
+        return cls(order, classes)
+
+
+def _entry_bounds(bounds: np.ndarray) -> np.ndarray:
+    """Where each entry starts (then where the last ends), given where each group does:
+    a group cut into entries of at most 100 cameras."""
+    sizes = np.diff(bounds)
+    chunks = -(-sizes // MAX_SOURCES_PER_GROUP)
+    if (chunks == 1).all():
+        return bounds
+    group = np.repeat(np.arange(len(sizes)), chunks)
+    nth = np.arange(len(group)) - np.repeat(np.cumsum(chunks) - chunks, chunks)
+    return np.append(bounds[:-1][group] + MAX_SOURCES_PER_GROUP * nth, bounds[-1])
 
 
 def _class_batches(
     cameras: Cameras,
-    texts: _Texts,
-    index: int,
-    groups: dict[str, np.ndarray],
+    texts: Texts,
+    order: np.ndarray,
+    bounds: np.ndarray,
     settings_class: SettingsClass,
+    index: int,
     cap: int,
 ) -> list[Batch]:
-    """One settings class: the minimum count if every batch fits the cap, else first-fit.
+    """One settings class (its groups: ``order`` between successive ``bounds``): the
+    minimum count if every batch fits the cap, else first-fit.
 
     When every batch of the minimum count fits (size + 1 <= cap, first-fit's own bound),
     first-fit would make the very same batches: packing them is skipped, as it costs a
@@ -251,43 +324,47 @@ def _class_batches(
     """
     settings_body = settings_class.task_settings.model_dump(mode="json", exclude_none=True)
     prefix = name_prefix(settings_class.name_prefix)
-    fewest = _packed(index, groups, _Packer(cameras, texts, settings_body, prefix, None))
+    fewest = _fewest_batches(
+        index, _Packer(cameras, texts, settings_body, prefix, None), order, bounds
+    )
     if all(len(b.payload) < cap for b in fewest):
         return fewest
+    starts, ends = bounds[:-1].tolist(), bounds[1:].tolist()
+    groups = {cameras.group[order[s]]: order[s:e] for s, e in zip(starts, ends, strict=True)}
     return _packed(index, groups, _Packer(cameras, texts, settings_body, prefix, cap))
+
+
+def _fewest_batches(
+    index: int, packer: _Packer, order: np.ndarray, bounds: np.ndarray
+) -> list[Batch]:
+    """A class's entries 100 to a batch, the text of the batches of some thousand cameras
+    written at a time (each encoded before the next are written)."""
+    entries = _entry_bounds(bounds)
+    groups = packer.cameras.group[order[entries[:-1]]]
+    count, step = len(groups), MAX_GROUPS_PER_BATCH
+    firsts = range(0, count, step)  # each batch's first entry; its cameras from low to high
+    lows = entries[firsts].tolist()
+    highs = entries[np.minimum(np.arange(step, count + step, step), count)].tolist()
+    batches: list[Batch] = []
+    while len(batches) < len(firsts):
+        begin = len(batches)
+        end = max(bisect.bisect_right(highs, lows[begin] + _WINDOW_CAMERAS, begin), begin + 1)
+        cut = entries[firsts[begin] : min(firsts[end - 1] + step, count) + 1]
+        named = groups[firsts[begin] : firsts[begin] + len(cut) - 1]
+        at, ends = order[cut[0] : cut[-1]], cut[1:] - cut[0]
+        for text in batch_texts(packer.texts, at, ends, named, packer.frame, step):
+            first, low, high = firsts[len(batches)], lows[len(batches)], highs[len(batches)]
+            own = entries[first + 1 : first + step + 1] - low
+            batches.append(
+                _named(index, packer, text, order[low:high], groups[first : first + step], own)
+            )
+    return batches
 
 
 def _packed(index: int, groups: dict[str, np.ndarray], packer: _Packer) -> list[Batch]:
     """The batches one packer makes of a settings class's groups."""
     entries = [e for g, at in groups.items() for e in packer.entries(g, at)]
     return [_batch(index, packer, chosen) for chosen in packer.pack(entries)]
-
-
-def _classes(
-    cameras: Cameras, keys: np.ndarray, among: np.ndarray | None = None
-) -> dict[int, dict[str, np.ndarray]]:
-    """The indices of ``cameras`` (of those ``among``, if given) by settings class, then by
-    group, both in first-seen order (``keys``: their ``_pair_keys``).
-
-    Columns, not a loop: each (class, group) pair numbered in first-seen order (factorized
-    in C), the indices put in that order by one stable sort and cut where the number
-    changes, each group a slice of the sorted indices: a million cameras cost a few
-    thousand Python steps, one per group, and one array of indices.
-    """
-    keys = keys if among is None else keys[among]
-    if not len(keys):
-        return {}
-    keyed, pairs = pd.factorize(keys)
-    # Stable either way; numpy radix-sorts 16-bit numbers (a seventh of the time).
-    sort = np.argsort(keyed.astype(np.uint16) if len(pairs) <= 2**16 else keyed, kind="stable")
-    order = sort if among is None else among[sort]
-    starts = np.flatnonzero(np.diff(keyed[sort], prepend=-1)).tolist()
-    classes: dict[int, dict[str, np.ndarray]] = {}
-    for start, end in zip(starts, [*starts[1:], len(order)], strict=True):
-        first = order[start]
-        group = cameras.group[first]
-        classes.setdefault(int(cameras.settings_class[first]), {})[group] = order[start:end]
-    return classes
 
 
 def name_prefix(prefix: str) -> str:
@@ -297,113 +374,45 @@ def name_prefix(prefix: str) -> str:
 
 
 def _batch(settings_class: int, packer: _Packer, entries: list[GroupEntry]) -> Batch:
-    """A named batch: the name carries a hash of everything else in the body.
-
-    The body but its opening brace is one join of the class's frame around the entries'
-    text, encoded once; the name is spliced in front (not a second encoding): the same
-    bytes as ``dumps({"name": name, **settings_body, "batch_input": ...})``.
-    """
+    """A batch of these entries (first-fit's)."""
     if any(e.of is not packer.cameras for e in entries):
         raise ValueError("a batch's entries index one set of planned cameras")
-    rest = _entries_text(packer.texts, entries, *packer.frame).encode()
+    at = np.concatenate([np.empty(0, dtype=np.intp), *(e.at for e in entries)])
+    ends = np.cumsum([len(e.at) for e in entries], dtype=np.intp)
+    groups = np.array([e.group for e in entries], dtype=object)
+    text = _entries_text(packer.texts, at, ends, groups, packer.frame)
+    return _named(settings_class, packer, text, at, groups, ends)
+
+
+def _entries_text(
+    texts: Texts, at: np.ndarray, ends: np.ndarray, groups: np.ndarray, frame: tuple[str, str]
+) -> str:
+    """Entries (their columns, as in ``Batch``) in one text between the frame's two."""
+    if not len(ends):
+        return "".join(frame)
+    return batch_texts(texts, at, ends, groups, frame, len(ends))[0]
+
+
+def _named(
+    settings_class: int,
+    packer: _Packer,
+    text: str,
+    at: np.ndarray,
+    groups: np.ndarray,
+    ends: np.ndarray,
+) -> Batch:
+    """A named batch: the name carries a hash of everything else in the body.
+
+    ``text`` is the body but its opening brace (the class's frame around the entries),
+    encoded once; the name is spliced in front (not a second encoding): the same bytes as
+    ``dumps({"name": name, **settings_body, "batch_input": ...})``.
+    """
+    rest = text.encode()
     digest = hashlib.sha256(b"{")
     digest.update(rest)
     name = f"{packer.prefix}-{digest.hexdigest()[:HASH_CHARS]}"
     payload = b"".join((b'{"name":', json.dumps(name).encode(), b",", rest))
-    return Batch(name, settings_class, tuple(entries), payload)
-
-
-@dataclass(frozen=True, slots=True)
-class _Texts:
-    """The planned cameras' id and ROI columns, and what writing them as JSON needs to
-    know of them: whether any id needs escaping (one pass over the joined id column for
-    the whole plan: usually none does, and a batch's ids go into its text as they are),
-    and which cameras have a ROI ("" is none, as in ``_source``)."""
-
-    ids: np.ndarray  # object: str
-    plain_ids: bool  # no id needs escaping
-    rois: np.ndarray  # object: str, or None for none
-    has: np.ndarray  # bool: the camera has a ROI
-
-    @classmethod
-    def of(cls, cameras: Cameras) -> _Texts:
-        """The texts of ``cameras``' columns (the columns themselves: no copy)."""
-        ids = cameras.video_source_id
-        return cls(ids, _plain(ids.tolist()), cameras.target_roi, cameras.target_roi.astype(bool))
-
-
-_OPEN: Final = '{"video_source_id":"'
-_BETWEEN: Final = '"},{"video_source_id":"'
-_TAG: Final = '","target_roi":"'
-_BETWEENS: Final = np.array([_BETWEEN], dtype=object)
-
-
-def _entries_text(
-    texts: _Texts, entries: list[GroupEntry], before: str = "", after: str = ""
-) -> str:
-    """A batch's entries (none empty, as the packers make them) as ``dumps`` writes the
-    elements of their list, between ``before`` and ``after``, in one join of two cells a
-    camera: its id, and what follows it (its ROI, if any, and the text up to the next
-    camera's id, or the end of its entry and the start of the next).
-
-    The cells are an object array (references to shared or gathered texts, no copies):
-    the ids gathered into every other cell by one fancy index, the ROIs' texts into theirs
-    by another; a Python step per entry (where its text ends and the next starts), none
-    per camera.
-    """
-    if not entries:
-        return before + after
-    at = np.concatenate([e.at for e in entries])
-    cells = np.repeat(_BETWEENS, 2 * len(at) + 2)  # the text between, ids put in below
-    cells[1:-1:2] = texts.ids[at] if texts.plain_ids else _bodies(texts.ids[at].tolist())
-    has = texts.has[at]
-    if has.any():
-        cells[2 + 2 * np.flatnonzero(has)] = _tails(texts.rois[at[has]].tolist())
-    heads = [
-        f'{{"video_source_group_id":{_quoted(e.group)},"video_source_list":[{_OPEN}'
-        for e in entries
-    ]
-    ends = 2 * np.cumsum([len(e.at) for e in entries])  # each entry's last "what follows"
-    for end, close in zip(ends.tolist(), ['"}]},' + h for h in heads[1:]] + ['"}]}'], strict=True):
-        cells[end] = cells[end][: -len(_BETWEEN)] + close
-    cells[0], cells[-1] = before + heads[0], after
-    return "".join(cells.tolist())
-
-
-def _tails(rois: list[str]) -> list[str]:
-    """What follows the id of each camera with these ROIs: the ROI's key, the ROI as JSON
-    writes it, the text up to the next camera's id; escaped in one call (joined by a
-    character the encoder leaves alone, then split: one by one if a ROI holds it)."""
-    joined = _APART.join(rois)
-    if joined.count(_APART) != len(rois) - 1:
-        return [_TAG + _quoted(roi)[1:-1] + _BETWEEN for roi in rois]
-    body = _quoted(joined)[1:-1].replace(_APART, _BETWEEN + _APART + _TAG)
-    return (_TAG + body + _BETWEEN).split(_APART)
-
-
-def _plain(texts: list[str]) -> bool:
-    """Whether JSON writes each of ``texts`` as it is between its quotes: the common case
-    (printable, no quote or backslash) checked in C first, the regex of what
-    ``encode_basestring`` changes only for the rest."""
-    text = "".join(texts)
-    if text.isprintable() and '"' not in text and "\\" not in text:
-        return True
-    return _ESCAPED.search(text) is None
-
-
-def _bodies(texts: list[str]) -> list[str]:
-    """Each text as JSON writes it between its quotes, escaped in one call: joined by a
-    character the encoder leaves alone, then split (one by one if a text holds it)."""
-    joined = _APART.join(texts)
-    if joined.count(_APART) != len(texts) - 1 or not texts:
-        return [_quoted(t)[1:-1] for t in texts]
-    quoted = _quoted(joined)
-    if len(quoted) == len(joined) + 2:  # an escape only lengthens: none was needed
-        return texts
-    return quoted[1:-1].split(_APART)
-
-
-_quoted: Final[Callable[[str], str]] = json.encoder.encode_basestring
+    return Batch(name, settings_class, payload, packer.cameras, at, groups, ends)
 
 
 class _Packer:
@@ -412,7 +421,7 @@ class _Packer:
     def __init__(
         self,
         cameras: Cameras,
-        texts: _Texts,
+        texts: Texts,
         settings_body: dict[str, Any],
         prefix: str,
         cap: int | None,

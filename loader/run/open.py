@@ -154,7 +154,7 @@ def _planned_events(planned: SheetPlan, payload_files: list[str]) -> list[Event]
         BatchPlanned(
             batch=b.name,
             file=f,
-            groups=len({e.group for e in b.entries}),
+            groups=b.group_count,
             cameras=b.camera_count,
             canary=b.name == plan.canary,
         )

@@ -7,6 +7,7 @@ import json
 import math
 from collections import Counter
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,14 +17,14 @@ from loader.errors import ConfigError
 from loader.model.cameras import Camera, Cameras, SettingsClass
 from loader.model.vias import BatchTaskRequest, TaskSettings
 from loader.planning.batches import (
+    GroupEntry,
     Plan,
-    _entries_text,
-    _Texts,
     dumps,
     minimum_batches,
     plan,
     planned_minimum,
 )
+from loader.planning.payload_text import Texts, batch_texts
 
 NIGHTS = weekly_schedule_from_rules(
     [((5,), (("22:00:00", "06:00:00"),)), ((7,), (("23:00:00", "01:30:00"),))], "+08:00"
@@ -246,7 +247,7 @@ def test_an_entry_written_from_columns_is_the_json_of_its_body(
     entries' dicts."""
     cameras = Cameras.of(Camera(n, n + 2, g, s, r, 0) for n, (g, s, r) in enumerate(rows))
 
-    texts = _Texts.of(cameras)
+    texts = Texts.of(cameras)
 
     for batch in plan(cameras, SETTINGS).batches:
         entries = list(batch.entries)
@@ -254,7 +255,19 @@ def test_an_entry_written_from_columns_is_the_json_of_its_body(
         assert written == b",".join(dumps(e.body()) for e in entries)
         for entry in entries:
             assert _entries_text(texts, [entry]).encode() == dumps(entry.body())
-    assert _entries_text(texts, [], "[", "]") == "[]"
+    assert batch_texts(texts, *_columns([]), ("[", "]")) == []
+
+
+def _columns(entries: list[GroupEntry]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entries as ``batch_texts`` takes them: camera indices, entry ends, groups."""
+    at = np.concatenate([np.empty(0, dtype=np.intp), *(e.at for e in entries)])
+    ends = np.cumsum([len(e.at) for e in entries], dtype=np.intp)
+    return at, ends, np.array([e.group for e in entries], dtype=object)
+
+
+def _entries_text(texts: Texts, entries: list[GroupEntry]) -> str:
+    """The entries' text, written as one batch."""
+    return batch_texts(texts, *_columns(entries), per_batch=len(entries))[0]
 
 
 _PLAIN_ID = st.text(alphabet="abcdef0123456789-_", min_size=1, max_size=6)
