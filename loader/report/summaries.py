@@ -115,8 +115,8 @@ def format_plan(
                 "service_name": settings.service_name,
                 "service_version": settings.service_version,
                 "schedule": schedules[batch.settings_class],
-                "groups": len({e.group for e in batch.entries}),
-                "entries": len(batch.entries),
+                "groups": batch.group_count,
+                "entries": batch.entry_count,
                 "cameras": batch.camera_count,
                 "bytes": len(batch.content()),
             }
