@@ -62,6 +62,7 @@ def time_help(times: int) -> list[float]:
 # What a run imports before its first request (``cli.run``'s own imports, then the run's).
 RUN_IMPORTS = """
 import loader.cli
+loader.cli.import_structlog_without_rich()
 from loader.commands.prune import confirm_prune
 from loader.run.runner import start_run
 """

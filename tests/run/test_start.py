@@ -26,6 +26,7 @@ from tests.run.test_run import settings_for
 # What ``bulkload run`` imports before its first request: the CLI, then the run path.
 RUN_PATH = (
     "import sys, loader.cli\n"
+    "loader.cli.import_structlog_without_rich()\n"
     "from loader.commands.prune import confirm_prune\n"
     "from loader.run.runner import start_run\n"
     "print(' '.join(sorted(m for m in sys.argv[1:] if sys.modules.get(m))))\n"
@@ -41,6 +42,8 @@ RUN_PATH = (
         pytest.param("httpx._main", id="httpx-cli"),
         pytest.param("rich.progress", id="rich-bars"),
         pytest.param("click", id="click"),
+        pytest.param("rich", id="rich-through-structlog"),
+        pytest.param("pygments", id="pygments"),
     ],
 )
 def test_the_run_path_leaves_a_module_for_later(module: str) -> None:
