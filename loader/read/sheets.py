@@ -26,7 +26,6 @@ from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
-from charset_normalizer import from_bytes
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from loader.errors import InputError
@@ -182,6 +181,8 @@ def detect_encoding(path: Path, sample: bytes) -> str:
         return "utf-16"
     if _is_utf8(path):
         return "utf-8"
+    from charset_normalizer import from_bytes  # 0.02 s to import: only for text not UTF-8
+
     best = from_bytes(sample).best()
     return best.encoding if best is not None else "cp1252"
 

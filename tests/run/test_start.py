@@ -44,6 +44,9 @@ RUN_PATH = (
         pytest.param("click", id="click"),
         pytest.param("rich", id="rich-through-structlog"),
         pytest.param("pygments", id="pygments"),
+        pytest.param("charset_normalizer", id="encoding-guess"),  # a UTF-8 sheet's
+        pytest.param("defusedxml", id="defusedxml"),  # an xlsx sheet's
+        pytest.param("xml", id="xml"),  # a registering run's (type_config)
     ],
 )
 def test_the_run_path_leaves_a_module_for_later(module: str) -> None:
