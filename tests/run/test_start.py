@@ -58,6 +58,19 @@ def test_the_run_path_leaves_a_module_for_later(module: str) -> None:
     assert imported == []
 
 
+@pytest.mark.parametrize(
+    "model", ["BatchTaskRequest", "BatchTaskInput", "BatchTaskResponse", "ErrorBody"]
+)
+def test_the_run_path_leaves_a_model_unbuilt(model: str) -> None:
+    """The model's validator is built on first use, not by the run path's imports."""
+    code = RUN_PATH + f"from loader.model import vias\nprint(vias.{model}.__pydantic_complete__)"
+    built = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+
+    assert built == ["False"]
+
+
 def test_the_end_is_importable_beside_the_run_path() -> None:
     """``runner.END`` names the module that holds the end (imported ahead while sending)."""
     from loader.run import conclude, runner
