@@ -46,6 +46,7 @@ RUN_PATH = (
         pytest.param("pygments", id="pygments"),
         pytest.param("charset_normalizer", id="encoding-guess"),  # a UTF-8 sheet's
         pytest.param("defusedxml", id="defusedxml"),  # an xlsx sheet's
+        pytest.param("python_calamine", id="calamine"),  # an xlsx sheet's
         pytest.param("xml", id="xml"),  # a registering run's (type_config)
     ],
 )
