@@ -60,16 +60,37 @@ def test_the_run_path_leaves_a_module_for_later(module: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "model", ["BatchTaskRequest", "BatchTaskInput", "BatchTaskResponse", "ErrorBody"]
+    ("module", "model"),
+    [
+        pytest.param("loader.model.vias", "BatchTaskRequest", id="request"),
+        pytest.param("loader.model.vias", "BatchTaskResponse", id="response"),
+        pytest.param("loader.model.vias", "ErrorBody", id="error-body"),
+        pytest.param("loader.model.vias", "TaskSchedule", id="settings-part"),
+        pytest.param("loader.check.mapping", "ColumnSpec", id="mapping-part"),
+    ],
 )
-def test_the_run_path_leaves_a_model_unbuilt(model: str) -> None:
+def test_the_run_path_leaves_a_model_unbuilt(module: str, model: str) -> None:
     """The model's validator is built on first use, not by the run path's imports."""
-    code = RUN_PATH + f"from loader.model import vias\nprint(vias.{model}.__pydantic_complete__)"
+    code = RUN_PATH + f"import {module}\nprint({module}.{model}.__pydantic_complete__)"
     built = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
 
     assert built == ["False"]
+
+
+def test_the_models_validated_before_the_first_request_are_built_at_import() -> None:
+    """TaskSettings and Mapping, validated for every run, are built as they are defined."""
+    code = RUN_PATH + (
+        "from loader.check.mapping import Mapping\n"
+        "from loader.model.vias import TaskSettings\n"
+        "print(Mapping.__pydantic_complete__, TaskSettings.__pydantic_complete__)"
+    )
+    built = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+
+    assert built == ["True", "True"]
 
 
 def test_the_end_is_importable_beside_the_run_path() -> None:
