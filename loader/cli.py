@@ -22,6 +22,7 @@ import typer
 from loader.bulk import kept_to_exit
 from loader.commands import flags, parsing
 from loader.commands.fast_exit import finished, run_app
+from loader.commands.logging_import import import_structlog_without_rich
 from loader.commands.parsing import BulkloadCommand
 from loader.commands.simulate import simulate
 from loader.commands.terminal import err, escape, guarded, print_json, run_progress
@@ -237,6 +238,7 @@ def run(
     max_input_mb: flags.MaxInputOpt = DEFAULT_MAX_INPUT_MB,
 ) -> None:
     """Validate, plan and send an inventory; settle every batch exactly once."""
+    import_structlog_without_rich()  # before the runner imports it
     from loader.commands.prune import confirm_prune
     from loader.run.runner import start_run
 
@@ -314,6 +316,7 @@ def resume(
     as_json: flags.JsonOpt = False,
 ) -> None:
     """Finish an interrupted run: never resends an accepted batch."""
+    import_structlog_without_rich()
     from loader.run.runner import resume_run
 
     _continue_run(resume_run, run_dir, as_json)
@@ -325,6 +328,7 @@ def reconcile(
     as_json: flags.JsonOpt = False,
 ) -> None:
     """Ask the API what became of each batch's cameras; rewrite results.xlsx."""
+    import_structlog_without_rich()
     from loader.run.runner import reconcile_run
 
     _continue_run(reconcile_run, run_dir, as_json)

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit
-from xml.sax.saxutils import escape
 
 MAX_TYPE_CONFIG_CHARS: Final = 1024
 MAX_GROUP_MEMBERS: Final = 50  # UpdateVideoGroup's 1..50 ids (the whole membership)
@@ -142,6 +141,8 @@ Stream = UrlStream | VcnStream | RestfulStream | EdgeCamera
 
 def type_config(stream: Stream, form: TypeConfigFormat = TypeConfigFormat.SDK) -> str:
     """The stream's ``type_config`` XML in ``form``, values escaped."""
+    from xml.sax.saxutils import escape  # the xml package: only for a run that registers
+
     elements = stream.elements()
     if form is TypeConfigFormat.ZH:
         if isinstance(stream, EdgeCamera):

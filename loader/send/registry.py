@@ -30,7 +30,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote
-from xml.sax.saxutils import escape
 
 from loader.errors import ConfigError
 from loader.model.sources import (
@@ -129,6 +128,8 @@ def resolve(content: bytes, environment: Mapping[str, str]) -> tuple[bytes, list
     xml = body.get("type_config")
     if not isinstance(xml, str):
         return content, []
+    from xml.sax.saxutils import escape  # the xml package: only for a stream that needs it
+
     used: list[str] = []
 
     def fill(element: re.Match[str]) -> str:

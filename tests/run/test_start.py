@@ -26,6 +26,7 @@ from tests.run.test_run import settings_for
 # What ``bulkload run`` imports before its first request: the CLI, then the run path.
 RUN_PATH = (
     "import sys, loader.cli\n"
+    "loader.cli.import_structlog_without_rich()\n"
     "from loader.commands.prune import confirm_prune\n"
     "from loader.run.runner import start_run\n"
     "print(' '.join(sorted(m for m in sys.argv[1:] if sys.modules.get(m))))\n"
@@ -41,6 +42,12 @@ RUN_PATH = (
         pytest.param("httpx._main", id="httpx-cli"),
         pytest.param("rich.progress", id="rich-bars"),
         pytest.param("click", id="click"),
+        pytest.param("rich", id="rich-through-structlog"),
+        pytest.param("pygments", id="pygments"),
+        pytest.param("charset_normalizer", id="encoding-guess"),  # a UTF-8 sheet's
+        pytest.param("defusedxml", id="defusedxml"),  # an xlsx sheet's
+        pytest.param("python_calamine", id="calamine"),  # an xlsx sheet's
+        pytest.param("xml", id="xml"),  # a registering run's (type_config)
     ],
 )
 def test_the_run_path_leaves_a_module_for_later(module: str) -> None:
@@ -50,6 +57,40 @@ def test_the_run_path_leaves_a_module_for_later(module: str) -> None:
     ).stdout.split()
 
     assert imported == []
+
+
+@pytest.mark.parametrize(
+    ("module", "model"),
+    [
+        pytest.param("loader.model.vias", "BatchTaskRequest", id="request"),
+        pytest.param("loader.model.vias", "BatchTaskResponse", id="response"),
+        pytest.param("loader.model.vias", "ErrorBody", id="error-body"),
+        pytest.param("loader.model.vias", "TaskSchedule", id="settings-part"),
+        pytest.param("loader.check.mapping", "ColumnSpec", id="mapping-part"),
+    ],
+)
+def test_the_run_path_leaves_a_model_unbuilt(module: str, model: str) -> None:
+    """The model's validator is built on first use, not by the run path's imports."""
+    code = RUN_PATH + f"import {module}\nprint({module}.{model}.__pydantic_complete__)"
+    built = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+
+    assert built == ["False"]
+
+
+def test_the_models_validated_before_the_first_request_are_built_at_import() -> None:
+    """TaskSettings and Mapping, validated for every run, are built as they are defined."""
+    code = RUN_PATH + (
+        "from loader.check.mapping import Mapping\n"
+        "from loader.model.vias import TaskSettings\n"
+        "print(Mapping.__pydantic_complete__, TaskSettings.__pydantic_complete__)"
+    )
+    built = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+
+    assert built == ["True", "True"]
 
 
 def test_the_end_is_importable_beside_the_run_path() -> None:
