@@ -110,13 +110,14 @@ class LedgerFollower:
         """Write what differs between the conclusion's ``entries`` and what was recorded;
         the ``sent`` cameras without an entry are taken back. Raises StorageError."""
         wanted = dict(zip(map(_KEY, entries), entries, strict=True))  # the last one stands
-        lacking = list(filterfalse(wanted.__contains__, self.recorded))
+        found = list(map(self.recorded.get, wanted))  # what was recorded of each, or None
         unwanted: list[LedgerKey] = []
-        if lacking:  # recorded, and no longer wanted if the run sent it
-            keys = set(camera_keys(sent, self.classes))
+        if len(found) - found.count(None) < len(self.recorded):  # some recorded, not wanted
+            lacking = filterfalse(wanted.__contains__, self.recorded)
+            keys = set(camera_keys(sent, self.classes))  # taken back if the run sent it
             unwanted = [k for k in lacking if k in keys]
         self.ledger.wait_for_locks(ledger_store.LOCK_WAIT)
-        self._write(wanted, unwanted)
+        self._write(wanted, unwanted, found)
 
     def entries(self, result: Outcomes, cameras: Cameras) -> list[LedgerEntry]:
         """Sent cameras with their fingerprint: loaded, failed, or unknown but maybe created.
@@ -221,16 +222,23 @@ class LedgerFollower:
         names = map(self.state.task_names.get, ids, repeat(""))
         return dict(zip(sources, ids, strict=True)), dict(zip(sources, names, strict=True))
 
-    def _write(self, wanted: dict[LedgerKey, LedgerEntry], unwanted: Iterable[LedgerKey]) -> None:
-        """Record the ``wanted`` entries that differ from what this run recorded; take back
-        the ``unwanted`` ones it recorded (the ledger's entry before the run returns).
+    def _write(
+        self,
+        wanted: dict[LedgerKey, LedgerEntry],
+        unwanted: Iterable[LedgerKey],
+        found: list[LedgerEntry | None] | None = None,
+    ) -> None:
+        """Record the ``wanted`` entries that differ from what this run recorded (``found``:
+        the recorded entry of each, when looked up already); take back the ``unwanted`` ones
+        it recorded (the ledger's entry before the run returns).
 
         Compared in C (``map`` over the entries): a conclusion compares 600,000 entries the
         run has already recorded, and writes none of them.
         """
         recorded = self.recorded
         entries = list(wanted.values())
-        changed = list(compress(entries, map(ne, map(recorded.get, wanted), entries)))
+        found = list(map(recorded.get, wanted)) if found is None else found
+        changed = list(compress(entries, map(ne, found, entries)))
         gone = list(filter(recorded.__contains__, unwanted))
         if not changed and not gone:
             return
