@@ -39,7 +39,9 @@ FIGURES = (
     "after_cpu",
     "after_median_ms",
     "entries",
+    "entries_cpu",
     "ledger_conclude",
+    "ledger_conclude_cpu",
     "conclude",
     "open",
 )
@@ -96,7 +98,9 @@ def measure(cameras: int, *, unfollowed: bool = False) -> dict[str, float]:
         "after_cpu": cpu,
         "after_median_ms": statistics.median(seconds) * 1000,
         "entries": parts["_ledger_entries"],
+        "entries_cpu": parts["_ledger_entries_cpu"],
         "ledger_conclude": parts["conclude"],
+        "ledger_conclude_cpu": parts["conclude_cpu"],
         "conclude": concluded,
         "open": opened,
     }
@@ -104,20 +108,23 @@ def measure(cameras: int, *, unfollowed: bool = False) -> dict[str, float]:
 
 def _timed_parts(ending: Any) -> dict[str, float]:
     """Wrap the conclusion's ledger parts so that their seconds are kept (filled in as the
-    conclusion runs): its entries, and the follower's write of their differences."""
+    conclusion runs): its entries, and the follower's write of their differences, each
+    also as the CPU time of the thread that ran it."""
     from loader.state.follow import LedgerFollower
 
-    parts = {"_ledger_entries": 0.0, "conclude": 0.0}
+    parts = dict.fromkeys(["_ledger_entries", "conclude"], 0.0)
+    parts |= dict.fromkeys(["_ledger_entries_cpu", "conclude_cpu"], 0.0)
 
     def timing(owner: Any, name: str) -> None:
         original = getattr(owner, name)
 
         def timed(*args: Any, **kwargs: Any) -> Any:
-            began = time.perf_counter()
+            began, computing = time.perf_counter(), time.thread_time()
             try:
                 return original(*args, **kwargs)
             finally:
                 parts[name] += time.perf_counter() - began
+                parts[f"{name}_cpu"] += time.thread_time() - computing
 
         setattr(owner, name, timed)
 
