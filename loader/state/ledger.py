@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,18 @@ class RegisteredEntry:
     run: str = ""
     at: str = ""
     inventory: str = ""  # the sheet's file name: --delete-sources deletes only its own
+
+
+def camera_rows(
+    endpoint: str, project: str, entries: Sequence[LedgerEntry], at: str
+) -> Iterator[tuple[str, ...]]:
+    """The ``cameras`` rows of these entries, stamped ``at`` where they have no time yet:
+    zipped from their fields in C (a tuple built in Python per row cost a microsecond, of
+    a batch's 150 during the run's event loop, and of 600,000 when a resume concludes)."""
+    fields = list(zip(*entries, strict=True)) or [()] * len(LedgerEntry._fields)
+    stamped = map({"": at}.get, fields[9], fields[9])  # ``entry.at or at``
+    before, after = fields[:9], fields[10:]
+    return zip(repeat(endpoint), repeat(project), *before, stamped, *after, strict=False)
 
 
 class Ledger:
@@ -207,8 +220,9 @@ class Ledger:
         same transaction: a refresh that stops resumes after the last batch it recorded.
         ``dropping`` removes camera tasks, each only if the given run recorded it last.
         """
+        entries = list(entries)
         at = datetime.now(UTC).isoformat(timespec="seconds")
-        rows = [(endpoint, project, *e[:9], e.at or at, *e[10:]) for e in entries]
+        rows = camera_rows(endpoint, project, entries, at)
         texts = [
             (endpoint, project, fingerprint, json.dumps(doc, sort_keys=True, ensure_ascii=False))
             for fingerprint, doc in (documents or {}).items()
@@ -236,7 +250,7 @@ class Ledger:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise self._error("write to", exc) from exc
-        return len(rows)
+        return len(entries)
 
     def refreshed(self, endpoint: str, project: str) -> set[str]:
         """The batch ids the refresh under way (one that stopped) has recorded so far."""
