@@ -92,6 +92,7 @@ class Marks:
         self._documents = documents if documents is not None else {}
         self._made: dict[tuple[int, str | None], str] = {}  # most cameras share a class and ROI
         self._paired: tuple[np.ndarray, np.ndarray] | None = None  # ``_pairs``, once made
+        self._sorter: np.ndarray | None = None  # the cameras by position (``at``)
 
     def of(self, camera: Camera) -> str:
         """One camera task's fingerprint (its document kept by it)."""
@@ -114,6 +115,28 @@ class Marks:
         if self._fingerprints is None:
             self._fingerprints = self._every_fingerprint()
         return self._fingerprints
+
+    def at(self, positions: np.ndarray) -> list[str]:
+        """The fingerprints of the cameras at these positions, as ``fingerprints`` holds
+        them, without making the dict of every camera's when it is not made yet: a run's
+        first event asks for one batch's (600,000 cameras: 0.1 s on the event loop)."""
+        cameras = self._cameras
+        if not len(positions):
+            return []
+        if self._fingerprints is not None or cameras is None:
+            return list(map(self.fingerprints.__getitem__, positions.tolist()))
+        if self._sorter is None:
+            self._sorter = np.argsort(cameras.position, kind="stable")
+        found = self._sorter[
+            np.minimum(
+                np.searchsorted(cameras.position, positions, sorter=self._sorter), len(cameras) - 1
+            )
+        ]
+        if (cameras.position[found] != positions).any():  # as the dict would: not a camera
+            raise KeyError(int(positions[cameras.position[found] != positions][0]))
+        pair, marks = self._pairs(cameras)
+        chosen: list[str] = marks[pair[found]].tolist()
+        return chosen
 
     def runs(self) -> tuple[list[str], list[list[int]]]:
         """``fingerprint_runs`` of every camera's fingerprint, as diff.json keeps them: from
@@ -178,6 +201,10 @@ class Delta:
     def fingerprints(self) -> dict[int, str]:
         """Each camera's settings fingerprint by position, sent or not."""
         return self.marks.fingerprints
+
+    def fingerprints_at(self, positions: np.ndarray) -> list[str]:
+        """``fingerprints`` of the cameras at these positions (``Marks.at``)."""
+        return self.marks.at(positions)
 
     @property
     def documents(self) -> dict[str, Document]:

@@ -169,7 +169,7 @@ class LedgerFollower:
             cameras.group[kept].tolist(),
             cameras.video_source_id[kept].tolist(),
             services[cameras.settings_class[kept]].tolist(),
-            list(map(self.delta.fingerprints.__getitem__, at.tolist())),
+            self.delta.fingerprints_at(at),
             states.tolist(),
             repeat(self.run),
             batches.tolist(),

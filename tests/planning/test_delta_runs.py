@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -100,3 +101,34 @@ def test_a_diff_json_of_one_pair_a_camera_is_still_read() -> None:
     assert back.send.position.tolist() == [0, 1, 3]
     assert back.fingerprints == dict.fromkeys(range(4), marks[0])
     assert to_data(back)["send_runs"] == [[0, 2], [3, 1]]
+
+
+@given(
+    st.lists(st.sampled_from(["", "[[0,0],[1,1]]", "[[2,2],[3,3]]"]), min_size=1, max_size=30),
+    st.data(),
+)
+def test_fingerprints_at_positions_are_the_dicts(rois: list[str], data: st.DataObject) -> None:
+    """``Marks.at`` (one batch's, no dict of every camera's) reads as ``fingerprints``."""
+    cameras = Cameras.of(
+        [
+            Camera(3 * n, n + 2, f"g{n}", f"cam-{n}", roi or None, n % 2)
+            for n, roi in enumerate(rois)
+        ]
+    )
+    classes = [SettingsClass(SMOKE, "site"), SettingsClass(FIRE, "site")]
+    wanted = data.draw(st.lists(st.sampled_from(cameras.position.tolist())))
+    fresh = partition(cameras, classes, {}, {}, inventory="site.csv")
+    made = partition(cameras, classes, {}, {}, inventory="site.csv")
+    every = made.fingerprints  # the dict made first: ``at`` reads it
+
+    assert fresh.marks.at(np.array(wanted, dtype=np.int64)) == [every[p] for p in wanted]
+    assert made.marks.at(np.array(wanted, dtype=np.int64)) == [every[p] for p in wanted]
+
+
+def test_fingerprints_at_a_position_of_no_camera_is_a_key_error() -> None:
+    cameras = Cameras.of([Camera(n, n + 2, "g", f"cam-{n}", None, 0) for n in (0, 2, 4)])
+    delta = partition(cameras, [SettingsClass(SMOKE, "site")], {}, {}, inventory="site.csv")
+
+    with pytest.raises(KeyError):
+        delta.marks.at(np.array([2, 3]))
+    assert delta.marks.at(np.array([], dtype=np.int64)) == []

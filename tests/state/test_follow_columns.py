@@ -129,8 +129,10 @@ def follower_of(
 ) -> LedgerFollower:
     """A follower of a run of two algorithms, without a ledger file (``Recording``)."""
     follower = object.__new__(LedgerFollower)
+    fingerprints = {at: f"f{at % 3}" for at in range(ROWS)}
     follower.delta = SimpleNamespace(  # type: ignore[assignment]
-        fingerprints={at: f"f{at % 3}" for at in range(ROWS)},
+        fingerprints=fingerprints,
+        fingerprints_at=lambda at: [fingerprints[p] for p in at.tolist()],
         replaces=dict.fromkeys(replaces),
         earlier=earlier or {},
         documents={"f0": {"a": 0}, "f1": {"a": 1}, "f2": {"a": 2}},
