@@ -274,11 +274,12 @@ def camera_counts(
     present = np.zeros(len(ids), dtype=bool)
     present[group_codes[counted]] = True
     kept = counted & (known >= 0)
-    pairs = group_codes[kept].astype(np.int64) * len(STATUSES) + known[kept]
-    matrix = np.bincount(pairs, minlength=len(ids) * len(STATUSES))
-    matrix = matrix.reshape(len(ids), len(STATUSES))[present]
-    table = pd.DataFrame(matrix, columns=list(STATUSES))
-    table.insert(0, "Cameras", matrix.sum(axis=1))
+    pairs = known[kept].astype(np.int64) * len(ids) + group_codes[kept]
+    # a row per status: the frame's own layout (a block is columns by rows), no transpose
+    matrix = np.bincount(pairs, minlength=len(STATUSES) * len(ids)).reshape(len(STATUSES), -1)
+    matrix = matrix if present.all() else matrix[:, present]
+    table = pd.DataFrame(matrix.T, columns=list(STATUSES), copy=False)
+    table.insert(0, "Cameras", matrix.sum(axis=0))
     table.insert(0, "Group ID", ids[present].infer_objects())  # typed as groupby types keys
     if names is not None:  # hashed in C already: the first row's name, as pandas types it
         frame = pd.DataFrame({"Group ID": groups})
