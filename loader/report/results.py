@@ -280,7 +280,7 @@ def camera_counts(
     matrix = matrix if present.all() else matrix[:, present]
     table = pd.DataFrame(matrix.T, columns=list(STATUSES), copy=False)
     table.insert(0, "Cameras", matrix.sum(axis=0))
-    table.insert(0, "Group ID", ids[present].infer_objects())  # typed as groupby types keys
+    table.insert(0, "Group ID", ids[present].infer_objects())  # typed as the groupby typed keys
     if names is not None:  # hashed in C already: the first row's name, as pandas types it
         frame = pd.DataFrame({"Group ID": groups})
         frame["Group Name"] = names
