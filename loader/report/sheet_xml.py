@@ -31,12 +31,12 @@ import pandas as pd
 
 ROWS_PER_CHUNK: Final = 2000  # rows joined into one text: a short hold of the interpreter lock
 # Rendered rows handed to the writing thread in pieces of this many bytes at least. The
-# writer takes the interpreter lock back three times a piece (after crc32, deflate and the
-# write), each time waiting up to the switch interval (5 ms) while the render thread runs:
-# a piece of 16 MB deflates in some 50 ms, so the waits cost little (at 4 MB, 190 pieces at
-# 600,000 cameras, they would cost about as much as the overlap gains). Four pieces alive
-# at most: 64 MB.
-PIECE_BYTES: Final = 16 << 20
+# writer takes the interpreter lock back a few times a piece (after crc32, after each of
+# deflate's output blocks, after the write), each time waiting up to the switch interval
+# (5 ms) while the render thread runs: 8 MB pieces (95 at 600,000 cameras) keep those
+# waits well under the deflating; four pieces alive at most, 32 MB. 4 and 16 MB measured
+# the same on the shared machine (no free core there: no overlap measured at all).
+PIECE_BYTES: Final = 8 << 20
 CHUNKS_AHEAD: Final = 2  # pieces waiting to be written: memory stays flat
 RENDER_THREAD: Final = "bulkload-workbook-render"
 SPEED: Final = 1  # zlib level: 5x faster than the default 6 for a 1.7x larger file
