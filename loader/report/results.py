@@ -9,6 +9,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Final
 
 import numpy as np
@@ -252,25 +253,57 @@ def _groups(loaded: Loaded, result: Outcomes) -> pd.DataFrame:
 def _camera_counts(loaded: Loaded, result: Outcomes) -> pd.DataFrame:
     """Per group id: its name and how many of its camera rows ended in each status."""
     rows = loaded.checked.rows
-    frame = pd.DataFrame(
-        {"Group ID": rows["group"].to_numpy(dtype=object), "Status": result.status}
-    )
-    if "group_name" in rows.columns:
-        frame["Group Name"] = rows["group_name"].to_numpy(dtype=object)
-    # size() counts in C; crosstab aggregated group by group in Python (1.4 s at 40,000 groups)
-    table = (
-        frame.groupby(["Group ID", "Status"], sort=True)
-        .size()
-        .unstack(fill_value=0)
-        .reindex(columns=list(STATUSES), fill_value=0)
-    )
-    table.columns.name = None
-    table.insert(0, "Cameras", table.sum(axis=1))
-    table = table.reset_index()
-    if "Group Name" in frame:
-        names = frame.drop_duplicates("Group ID").set_index("Group ID")["Group Name"]
-        table.insert(1, "Group Name", table["Group ID"].map(names).fillna(""))
+    names = rows["group_name"].to_numpy(dtype=object) if "group_name" in rows.columns else None
+    return camera_counts(rows["group"].to_numpy(dtype=object), names, result.status)
+
+
+def camera_counts(
+    groups: np.ndarray, names: np.ndarray | None, statuses: np.ndarray
+) -> pd.DataFrame:
+    """Per group id (sorted), from the camera rows' columns: the first row's group name (if
+    ``names``), the group's rows in a known status, then how many ended in each.
+
+    Counted over codes: a group's and a status's code per row, one ``bincount`` of their
+    pairs. ``groupby(...).size().unstack()`` took 0.75 s for 400,000 groups of one or two
+    cameras (two hashings, a sort of pairs, a pivot); a row with no group or no status
+    counts nowhere, a group with no row in a known status is left out, as they were there.
+    """
+    group_codes, ids = _factorized_in_order(pd.Series(groups))  # ids: the column's dtype
+    known = pd.Index(list(STATUSES)).get_indexer(pd.Index(statuses))  # -1: no such status
+    counted = (group_codes >= 0) & ~pd.isna(statuses)  # groupby leaves out NaN keys
+    present = np.zeros(len(ids), dtype=bool)
+    present[group_codes[counted]] = True
+    kept = counted & (known >= 0)
+    pairs = known[kept].astype(np.int64) * len(ids) + group_codes[kept]
+    # a row per status: the frame's own layout (a block is columns by rows), no transpose
+    matrix = np.bincount(pairs, minlength=len(STATUSES) * len(ids)).reshape(len(STATUSES), -1)
+    matrix = matrix if present.all() else matrix[:, present]
+    table = pd.DataFrame(matrix.T, columns=list(STATUSES), copy=False)
+    table.insert(0, "Cameras", matrix.sum(axis=0))
+    table.insert(0, "Group ID", ids[present].infer_objects())  # typed as the groupby typed keys
+    if names is not None:  # hashed in C already: the first row's name, as pandas types it
+        frame = pd.DataFrame({"Group ID": groups})
+        frame["Group Name"] = names
+        first = frame.drop_duplicates("Group ID").set_index("Group ID")["Group Name"]
+        table.insert(1, "Group Name", table["Group ID"].map(first).fillna(""))
     return table
+
+
+def _factorized_in_order(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(values, sort=True)``, the distinct values sorted by a stable sort: an
+    inventory lists its groups mostly in order, which timsort walks in one pass (pandas'
+    quicksort of Python objects took 0.2 s for 400,000 groups). Values of types that do
+    not compare (numbers and texts) are left to pandas, which orders them its own way."""
+    codes, uniques = pd.factorize(values)
+    try:
+        order = np.argsort(uniques.to_numpy(dtype=object), kind="stable")
+    except TypeError:
+        return pd.factorize(values, sort=True)
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    ranked = np.full(len(codes), -1, dtype=np.intp)
+    ranked[codes >= 0] = rank[codes[codes >= 0]]
+    return ranked, uniques.take(order)
 
 
 def _batch_message(batch: BatchState) -> str:
@@ -279,6 +312,12 @@ def _batch_message(batch: BatchState) -> str:
         after = f" after an unclear answer ({batch.message})" if batch.message else ""
         return f"found by its name{after}"
     return batch.gave_up or batch.message
+
+
+# A batch's groups and cameras counted entry by entry in C (``map``), not in a generator:
+# 400,000 entries at 600,000 cameras in groups of one or two.
+_GROUP_OF: Final = attrgetter("group")
+_CAMERAS_OF: Final = attrgetter("at")
 
 
 def _batches(planned: Plan, state: RunState) -> pd.DataFrame:
@@ -293,8 +332,8 @@ def _batches(planned: Plan, state: RunState) -> pd.DataFrame:
                 "Service": settings.service_name,
                 "Version": settings.service_version,
                 "Schedule": schedule_text(settings),
-                "Groups": len({e.group for e in batch.entries}),
-                "Cameras": batch.camera_count,
+                "Groups": len(set(map(_GROUP_OF, batch.entries))),
+                "Cameras": sum(map(len, map(_CAMERAS_OF, batch.entries))),
                 "Status": found.status.value if found else "planned",
                 "Attempts": found.attempts if found else 0,
                 "HTTP Status": float(found.http_status) if found and found.http_status else NAN,
