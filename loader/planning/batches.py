@@ -323,15 +323,13 @@ def _class_batches(
     serialisation per camera.
     """
     settings_body = settings_class.task_settings.model_dump(mode="json", exclude_none=True)
-    prefix = name_prefix(settings_class.name_prefix)
-    fewest = _fewest_batches(
-        index, _Packer(cameras, texts, settings_body, prefix, None), order, bounds
-    )
+    packer = _Packer(cameras, texts, settings_body, name_prefix(settings_class.name_prefix), cap)
+    fewest = _fewest_batches(index, packer, order, bounds)
     if all(len(b.payload) < cap for b in fewest):
         return fewest
     starts, ends = bounds[:-1].tolist(), bounds[1:].tolist()
     groups = {cameras.group[order[s]]: order[s:e] for s, e in zip(starts, ends, strict=True)}
-    return _packed(index, groups, _Packer(cameras, texts, settings_body, prefix, cap))
+    return _packed(index, groups, packer)
 
 
 def _fewest_batches(
@@ -416,7 +414,8 @@ def _named(
 
 
 class _Packer:
-    """Splits groups into entries and packs entries into batches under both caps."""
+    """A settings class's frame around its entries; for first-fit, it splits groups into
+    entries and packs entries into batches under both caps."""
 
     def __init__(
         self,
@@ -424,7 +423,7 @@ class _Packer:
         texts: Texts,
         settings_body: dict[str, Any],
         prefix: str,
-        cap: int | None,
+        cap: int,
     ) -> None:
         self.cameras, self.texts, self.cap = cameras, texts, cap
         self.prefix = prefix
@@ -440,13 +439,7 @@ class _Packer:
         self.base = len(dumps(empty))
 
     def entries(self, group: str, members: np.ndarray) -> Iterator[GroupEntry]:
-        """A group's cameras (their indices) as entries of at most 100 (and, with a cap, of
-        fitting size)."""
-        if self.cap is None:
-            for start in range(0, len(members), MAX_SOURCES_PER_GROUP):
-                chunk = members[start : start + MAX_SOURCES_PER_GROUP]
-                yield GroupEntry(group, self.cameras, chunk)
-            return
+        """A group's cameras (their indices) as entries of at most 100, each fitting the cap."""
         room = self.cap - self.base
         overhead = _size(GroupEntry(group, self.cameras, members[:0]))
         start, used = 0, overhead
@@ -466,11 +459,7 @@ class _Packer:
             yield GroupEntry(group, self.cameras, members[start:])
 
     def pack(self, entries: list[GroupEntry]) -> Iterator[list[GroupEntry]]:
-        """Entries into batches: 100 at a time, or first-fit under the byte cap."""
-        if self.cap is None:
-            for start in range(0, len(entries), MAX_GROUPS_PER_BATCH):
-                yield entries[start : start + MAX_GROUPS_PER_BATCH]
-            return
+        """Entries into batches, first-fit under the byte cap and 100 to a batch."""
         bins: list[tuple[list[GroupEntry], int]] = []
         for entry in entries:
             size = _size(entry) + 1  # the comma between entries

@@ -95,22 +95,10 @@ def batch_texts(
     has = texts.has[at]
     if has.any():
         where = ids[has] + 1
-        cells[where] = (
-            np.array(_roi_parts(texts.rois[at[has]].tolist()), dtype=object) + cells[where]
-        )
+        rois = np.array(bodies(texts.rois[at[has]].tolist()), dtype=object)
+        cells[where] = _TAG + rois + cells[where]
     cuts = np.append(heads[::per_batch], total).tolist()
     return ["".join(cells[a:b].tolist()) for a, b in pairwise(cuts)]
-
-
-def _roi_parts(rois: list[str]) -> list[str]:
-    """What goes between the id of each camera with these ROIs and the text after it: the
-    ROI's key and the ROI as JSON writes it; escaped in one call (joined by a character
-    the encoder leaves alone, then split: one by one if a ROI holds it)."""
-    joined = _APART.join(rois)
-    if joined.count(_APART) != len(rois) - 1:
-        return [_TAG + quoted(roi)[1:-1] for roi in rois]
-    body = quoted(joined)[1:-1].replace(_APART, _APART + _TAG)
-    return (_TAG + body).split(_APART)
 
 
 def _plain(texts: list[str]) -> bool:
