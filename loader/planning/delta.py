@@ -489,16 +489,12 @@ def from_data(
 def position_runs(positions: np.ndarray) -> list[list[int]]:
     """Ascending-by-one stretches of ``positions`` as ``[first, count]`` pairs, in order."""
     values = np.asarray(positions, dtype=np.int64)
-    if not len(values):
-        return []
-    starts = np.flatnonzero(np.diff(values, prepend=values[0] - 2) != 1)
-    counts = np.diff(np.append(starts, len(values)))
-    return np.column_stack((values[starts], counts)).tolist()  # type: ignore[no-any-return]
+    return _runs(values) if len(values) else []
 
 
-def from_position_runs(runs: Sequence[Sequence[int]]) -> np.ndarray:
+def from_position_runs(runs: Sequence[Sequence[int]] | np.ndarray) -> np.ndarray:
     """The positions ``position_runs`` made its pairs of, in their order."""
-    if not runs:
+    if not len(runs):
         return np.empty(0, dtype=np.int64)
     pairs = np.asarray(runs, dtype=np.int64).reshape(-1, 2)
     firsts, counts = pairs[:, 0], pairs[:, 1]
@@ -517,15 +513,16 @@ def fingerprint_runs(fingerprints: Mapping[int, str]) -> tuple[list[str], list[l
     return [str(m) for m in marks], _runs(positions, codes)
 
 
-def _runs(positions: np.ndarray, codes: np.ndarray) -> list[list[int]]:
-    """``[first position, count, code]`` for each stretch of consecutive positions that
-    share a code."""
-    starts = np.flatnonzero(
-        (np.diff(positions, prepend=positions[0] - 2) != 1)
-        | (np.diff(codes, prepend=codes[0] - 1) != 0)
-    )
+def _runs(positions: np.ndarray, codes: np.ndarray | None = None) -> list[list[int]]:
+    """``[first position, count]`` for each stretch of consecutive positions (not empty),
+    or with ``codes``, ``[first position, count, code]`` for each that shares a code."""
+    breaks = np.diff(positions, prepend=positions[0] - 2) != 1
+    if codes is not None:
+        breaks |= np.diff(codes, prepend=codes[0] - 1) != 0
+    starts = np.flatnonzero(breaks)
     counts = np.diff(np.append(starts, len(positions)))
-    return np.column_stack((positions[starts], counts, codes[starts])).tolist()  # type: ignore[no-any-return]
+    columns = [positions[starts], counts, *([] if codes is None else [codes[starts]])]
+    return np.column_stack(columns).tolist()  # type: ignore[no-any-return]
 
 
 def from_fingerprint_runs(marks: Sequence[str], runs: Sequence[Sequence[int]]) -> dict[int, str]:
@@ -533,6 +530,6 @@ def from_fingerprint_runs(marks: Sequence[str], runs: Sequence[Sequence[int]]) -
     if not runs:
         return {}
     triples = np.asarray(runs, dtype=np.int64).reshape(-1, 3)
-    positions = from_position_runs(triples[:, :2].tolist())
+    positions = from_position_runs(triples[:, :2])
     chosen = np.array(list(marks), dtype=object)[np.repeat(triples[:, 2], triples[:, 1])]
     return dict(zip(positions.tolist(), chosen.tolist(), strict=True))
