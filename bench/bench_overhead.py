@@ -75,7 +75,12 @@ from loader.run.runner import start_run
 
 # The libraries a run must use (the sheet, HTTP, concurrency, logs, the ledger, the models,
 # the command line): what any tool doing bulkload's work would import, its start's floor.
-LIBRARIES = "import pandas, httpx, anyio, structlog, sqlite3, pydantic, typer"
+# Imported as a run imports them: httpx without its own command line (rich, click,
+# pygments) and structlog without rich, neither of which a run uses (``loader.cli``).
+LIBRARIES = (
+    "import sys; sys.modules['httpx._main'] = None; sys.modules['rich'] = None;"
+    " import pandas, httpx, anyio, structlog, sqlite3, pydantic, typer"
+)
 IMPORTS = {"pandas": "import pandas", "libraries": LIBRARIES, "run path": RUN_IMPORTS}
 
 
@@ -104,32 +109,60 @@ BARE_CSV = """
 import sys, pandas as pd
 pd.read_csv(sys.argv[1], header=None, dtype=str, keep_default_na=False, engine="c")
 """
+# As bench_plan reads a workbook: pandas with calamine, every sheet, text cells.
+BARE_EXCEL = """
+import sys, pandas as pd
+pd.read_excel(sys.argv[1], sheet_name=None, header=None, dtype=str, keep_default_na=False,
+              engine="calamine")
+"""
 
 
 def time_bare_read(sheet: Path) -> float:
     """Seconds of a process that imports pandas and reads ``sheet``: the start's floor."""
+    bare = BARE_EXCEL if sheet.suffix == ".xlsx" else BARE_CSV
     began = time.monotonic()
-    subprocess.run([sys.executable, "-c", BARE_CSV, str(sheet)], check=True, env=ENVIRONMENT)
+    subprocess.run([sys.executable, "-c", bare, str(sheet)], check=True, env=ENVIRONMENT)
     return time.monotonic() - began
 
 
-def inventory(folder: Path, cameras: int) -> tuple[Path, Path]:
-    """Groups of one and two cameras in turn: 1.5 cameras a group, 150 a payload."""
+def inventory(folder: Path, cameras: int, *, xlsx: bool = False) -> tuple[Path, Path]:
+    """Groups of one and two cameras in turn: 1.5 cameras a group, 150 a payload. ``xlsx``:
+    the same rows as a workbook under a legacy export's title and blank row (the issue's
+    60,000-camera legacy xlsx), else a CSV."""
     rows, group, made = [], 0, 0
     while made < cameras:
         for _ in range(min(1 + group % 2, cameras - made)):
-            rows.append(f"cam-{made:07d},grp-{group:06d}")
+            rows.append((f"cam-{made:07d}", f"grp-{group:06d}"))
             made += 1
         group += 1
-    sheet = folder / "bench.csv"
-    sheet.write_text("Camera,Group\n" + "\n".join(rows) + "\n", encoding="utf-8")
     mapping = folder / "bench.toml"
     mapping.write_text(MAPPING, encoding="utf-8")
+    if not xlsx:
+        sheet = folder / "bench.csv"
+        lines = ["Camera,Group", *(f"{camera},{group}" for camera, group in rows)]
+        sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return sheet, mapping
+    import xlsxwriter
+
+    sheet = folder / "bench.xlsx"
+    book = xlsxwriter.Workbook(str(sheet), {"constant_memory": True})
+    cameras_sheet = book.add_worksheet("Cameras")
+    cameras_sheet.write_row(0, 0, ["Camera inventory export (legacy VMS)"])
+    cameras_sheet.write_row(2, 0, ["Camera", "Group"])
+    for number, row in enumerate(rows, start=3):
+        cameras_sheet.write_row(number, 0, row)
+    book.close()
     return sheet, mapping
 
 
 def time_run(
-    folder: Path, cameras: int, rate: float, latency: float, *, task_ids: bool | None = None
+    folder: Path,
+    cameras: int,
+    rate: float,
+    latency: float,
+    *,
+    task_ids: bool | None = None,
+    xlsx: bool = False,
 ) -> dict[str, float]:
     """One ``bulkload run`` process against the simulator; the figures of its timeline.
 
@@ -137,7 +170,7 @@ def time_run(
     finds the ids it needs); True adds ``--task-ids`` (every batch's tasks listed at the
     end: ``learning`` is that part, from the last create's answer to the last list's).
     """
-    sheet, mapping = inventory(folder, cameras)
+    sheet, mapping = inventory(folder, cameras, xlsx=xlsx)
     bare = time_bare_read(sheet)
     config = SimConfig(rate=rate, latency=latency)
     with running_simulator(config) as sim:
@@ -192,6 +225,7 @@ def main() -> None:
         help="run with --task-ids or --no-task-ids (default: neither, as a user runs it)",
     )
     parser.add_argument("--runs", type=int, default=1, help="runs of the load (medians shown)")
+    parser.add_argument("--xlsx", action="store_true", help="the sheet as a legacy xlsx, not CSV")
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -218,7 +252,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as temporary:
             runs.append(
                 time_run(
-                    Path(temporary), args.cameras, args.rate, args.latency, task_ids=args.task_ids
+                    Path(temporary),
+                    args.cameras,
+                    args.rate,
+                    args.latency,
+                    task_ids=args.task_ids,
+                    xlsx=args.xlsx,
                 )
             )
     run = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
@@ -240,7 +279,8 @@ def main() -> None:
         f" | {run['after_last']:.2f} s"
         f" | {run['total']:.1f} s | {run['share']:.0%} | {run['share_all']:.0%} |"
     )
-    print(f"(R = {args.rate:g}/s, {args.latency * 1000:.0f} ms an answer)")
+    sheet = "a legacy xlsx read by calamine" if args.xlsx else "a CSV"
+    print(f"(R = {args.rate:g}/s, {args.latency * 1000:.0f} ms an answer; the sheet: {sheet})")
     if len(runs) > 1:
         low, high = shares[0], shares[-1]
         print(f"medians of {len(runs)} runs; creates' share of R from {low:.0%} to {high:.0%}")
