@@ -16,11 +16,17 @@ again, so the same values get the same numbers.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right, insort
 from collections.abc import Iterator, Mapping
+from itertools import groupby
+from os.path import commonprefix
 from typing import Final
 
 PREFIX: Final = "BULKLOAD_SHEET_SECRET_"
 SHEET_REFERENCE: Final = re.compile(r"\$\{" + PREFIX + r"\d+\}")
+# The trie's depth in nested groups: re's parser recurses per group and overflows the
+# stack near 500 (a chain of values each the prefix of the next); below it, a plain list.
+_MAX_NESTING: Final = 50
 
 
 class SecretTable(Mapping[str, str]):
@@ -32,6 +38,7 @@ class SecretTable(Mapping[str, str]):
     def __init__(self) -> None:
         self._by_name: dict[str, str] = {}
         self._by_value: dict[str, str] = {}
+        self._finder: _Finder | None = None  # built by the first ``hides``, dropped by a new value
 
     def refer(self, value: str) -> str:
         """The ``${...}`` reference standing for ``value`` ("" stays "": nothing to hide)."""
@@ -42,13 +49,18 @@ class SecretTable(Mapping[str, str]):
             name = f"{PREFIX}{len(self._by_name) + 1}"
             self._by_value[value] = name
             self._by_name[name] = value
+            self._finder = None
         return f"${{{name}}}"
 
     def hides(self, text: str) -> str:
-        """``text`` with every secret value in it replaced by its reference."""
-        for value, name in sorted(self._by_value.items(), key=lambda p: -len(p[0])):
-            text = text.replace(value, f"${{{name}}}")
-        return text
+        """``text`` with every secret value in it replaced by its reference: the longest
+        value first (of equal lengths, the first referred), each where it occurs left to
+        right, except where it would overlap a reference (put in, or there already)."""
+        if not self._by_value:  # nothing to hide (and no pattern to make of nothing)
+            return text
+        if self._finder is None:
+            self._finder = _Finder(self._by_value)
+        return self._finder.hides(text)
 
     def __getitem__(self, name: str) -> str:
         return self._by_name[name]
@@ -63,3 +75,93 @@ class SecretTable(Mapping[str, str]):
         return f"<SecretTable of {len(self)} values>"
 
     __str__ = __repr__
+
+
+class _Finder:
+    """A table's values found in a text by one pattern, built once per set of values, so
+    that hiding costs about the text's length whatever the table's size."""
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self.references = {value: f"${{{name}}}" for value, name in names.items()}
+        # sorted is stable: of equal lengths, the order they were referred in
+        longest_first = sorted(names, key=len, reverse=True)
+        self.rank = {value: rank for rank, value in enumerate(longest_first)}
+        self.lengths = sorted({len(value) for value in names})
+        self.longest = re.compile(_trie(sorted(names)))
+        self.starting: dict[str, list[str]] = {}
+
+    def hides(self, text: str) -> str:
+        """``text`` with the values in it replaced (``SecretTable.hides``)."""
+        match = self.longest.search(text)
+        if match is None:
+            return text
+        found = set()
+        while match is not None:  # from each next character: a value may start inside one
+            found.add(match[0])
+            match = self.longest.search(text, match.start() + 1)
+        values = {value for longest in found for value in self._starting(longest)}
+        return self._replaced(text, sorted(values, key=self.rank.__getitem__))
+
+    def _starting(self, longest: str) -> list[str]:
+        """The values ``longest`` starts with, itself among them: the pattern names only
+        the longest value at each place, and a shorter one may be hidden there too."""
+        values = self.starting.get(longest)
+        if values is None:
+            prefixes = (longest[:n] for n in self.lengths if n <= len(longest))
+            values = self.starting[longest] = [p for p in prefixes if p in self.references]
+        return values
+
+    def _replaced(self, text: str, values: list[str]) -> str:
+        """``text`` with ``values`` (those it holds, longest first) put as references:
+        each value left to right, where it overlaps no reference put in or already there."""
+        taken = [match.span() for match in SHEET_REFERENCE.finditer(text)]
+        put: dict[int, tuple[int, str]] = {}  # start -> (end, reference)
+        for value in values:
+            start = text.find(value)
+            while start >= 0:
+                end = start + len(value)
+                blocked = _overlapped(taken, start, end)
+                if blocked is None:
+                    insort(taken, (start, end))
+                    put[start] = (end, self.references[value])
+                blocked = end if blocked is None else blocked
+                start = text.find(value, blocked)
+        pieces: list[str] = []
+        at = 0
+        for start in sorted(put):
+            end, reference = put[start]
+            pieces += (text[at:start], reference)
+            at = end
+        pieces.append(text[at:])
+        return "".join(pieces)
+
+
+def _overlapped(taken: list[tuple[int, int]], start: int, end: int) -> int | None:
+    """Where the first span of ``taken`` (sorted, apart) that ``start:end`` overlaps
+    ends; ``None`` if it overlaps none. A later match of the same value overlaps it too
+    until that end: it is where to look again."""
+    after = bisect_right(taken, (start, end))
+    if after and taken[after - 1][1] > start:
+        return taken[after - 1][1]
+    if after < len(taken) and taken[after][0] < end:
+        return taken[after][1]
+    return None
+
+
+def _trie(values: list[str], nesting: int = 0) -> str:
+    """A pattern matching the longest of ``values`` (sorted, distinct, not empty) that
+    starts where it is tried: common prefixes written once, one branch per next
+    character, so trying it reads the characters, not the whole list."""
+    if nesting == _MAX_NESTING:
+        return "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
+    branches = []
+    for _, same_first in groupby(values, key=lambda value: value[0]):
+        group = list(same_first)
+        prefix = commonprefix(group)  # noqa: RUF071 - characters, not paths, are wanted
+        rests = [value[len(prefix) :] for value in group if len(value) > len(prefix)]
+        branch = re.escape(prefix)
+        if rests:  # "?" when the prefix is a value itself: greedy, the longer tried first
+            optional = "?" if len(rests) < len(group) else ""
+            branch += f"(?:{_trie(rests, nesting + 1)}){optional}"
+        branches.append(branch)
+    return "|".join(branches)
