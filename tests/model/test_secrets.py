@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from unittest import mock
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from loader.model import secrets
 from loader.model.secrets import PREFIX, SHEET_REFERENCE, SecretTable
 
 
@@ -193,6 +195,20 @@ def test_a_value_inside_a_reference_put_in_is_left_alone() -> None:
         "rtsp://admin:${BULKLOAD_SHEET_SECRET_1}"
         "@${BULKLOAD_SHEET_SECRET_2}0.0.0.${BULKLOAD_SHEET_SECRET_2}/${BULKLOAD_SHEET_SECRET_2}"
     )
+
+
+@given(_values_and_text("ab1_}E"), st.integers(0, 2))
+def test_a_pattern_cut_short_in_depth_hides_the_same(
+    values_and_text: tuple[list[str], str], depth: int
+) -> None:
+    """Past its depth the pattern lists the rest of each value plainly, longest first:
+    hiding gives the same text (the depth at 0 to 2 here, 50 in use)."""
+    values, text = values_and_text
+
+    with mock.patch.object(secrets, "_MAX_NESTING", depth):
+        hidden = _table(values).hides(text)
+
+    assert hidden == hides_in_pieces(_table(values), text)[0]
 
 
 def test_values_each_the_prefix_of_the_next_are_hidden() -> None:
