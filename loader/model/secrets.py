@@ -17,14 +17,20 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right, insort
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from itertools import groupby
 from os.path import commonprefix
 from typing import Final
 
 PREFIX: Final = "BULKLOAD_SHEET_SECRET_"
 SHEET_REFERENCE: Final = re.compile(r"\$\{" + PREFIX + r"\d+\}")
-# The trie's depth in nested groups: re's parser recurses per group and overflows the
+# A table's values are looked up in a text's slices (one per place and value length:
+# nothing to make first, but some 0.2 us each) until that has cost about what compiling
+# one pattern of them costs (re compiles some 40 us a value), then found by that pattern
+# (a few us a text): a table of a few values is compiled after a few texts, one of
+# 600,000 (a sheet of per-camera passwords: some 25 s to compile) only for many problems.
+_SLICES_PER_VALUE: Final = 200
+# The pattern's depth in nested groups: re's parser recurses per group and overflows the
 # stack near 500 (a chain of values each the prefix of the next); below it, a plain list.
 _MAX_NESTING: Final = 50
 
@@ -38,7 +44,7 @@ class SecretTable(Mapping[str, str]):
     def __init__(self) -> None:
         self._by_name: dict[str, str] = {}
         self._by_value: dict[str, str] = {}
-        self._finder: _Finder | None = None  # built by the first ``hides``, dropped by a new value
+        self._finder: _Finder | None = None  # made by the first ``hides``, dropped by a new value
 
     def refer(self, value: str) -> str:
         """The ``${...}`` reference standing for ``value`` ("" stays "": nothing to hide)."""
@@ -60,7 +66,15 @@ class SecretTable(Mapping[str, str]):
             return text
         if self._finder is None:
             self._finder = _Finder(self._by_value)
-        return self._finder.hides(text)
+        found = self._finder.found(text)
+        if not found:
+            return text
+        ordered = sorted(found, key=self._order)
+        return _replaced(text, [(value, f"${{{self._by_value[value]}}}") for value in ordered])
+
+    def _order(self, value: str) -> tuple[int, int]:
+        """Hiding's order: the longest first; of equal lengths, the first referred."""
+        return -len(value), int(self._by_value[value].removeprefix(PREFIX))
 
     def __getitem__(self, name: str) -> str:
         return self._by_name[name]
@@ -78,29 +92,45 @@ class SecretTable(Mapping[str, str]):
 
 
 class _Finder:
-    """A table's values found in a text by one pattern, built once per set of values, so
-    that hiding costs about the text's length whatever the table's size."""
+    """The values of a table that a text holds, found at a cost that follows the text's
+    length, not the table's size (see ``_SLICES_PER_VALUE``)."""
 
-    def __init__(self, names: Mapping[str, str]) -> None:
-        self.references = {value: f"${{{name}}}" for value, name in names.items()}
-        # sorted is stable: of equal lengths, the order they were referred in
-        longest_first = sorted(names, key=len, reverse=True)
-        self.rank = {value: rank for rank, value in enumerate(longest_first)}
-        self.lengths = sorted({len(value) for value in names})
-        self.longest = re.compile(_trie(sorted(names)))
+    def __init__(self, values: Collection[str]) -> None:
+        self.values = values
+        self.lengths = sorted({len(value) for value in values})
+        self.budget = _SLICES_PER_VALUE * len(values)  # slices to look up before compiling
+        self.pattern: re.Pattern[str] | None = None
         self.starting: dict[str, list[str]] = {}
 
-    def hides(self, text: str) -> str:
-        """``text`` with the values in it replaced (``SecretTable.hides``)."""
-        match = self.longest.search(text)
-        if match is None:
-            return text
-        found = set()
-        while match is not None:  # from each next character: a value may start inside one
-            found.add(match[0])
-            match = self.longest.search(text, match.start() + 1)
-        values = {value for longest in found for value in self._starting(longest)}
-        return self._replaced(text, sorted(values, key=self.rank.__getitem__))
+    def found(self, text: str) -> set[str]:
+        """The values ``text`` holds."""
+        if self.pattern is None:
+            if self.budget > 0:
+                self.budget -= len(text) * len(self.lengths)
+                return self._sliced(text)
+            self.pattern = re.compile(_trie(sorted(self.values)))
+        return self._matched(text, self.pattern)
+
+    def _sliced(self, text: str) -> set[str]:
+        """The values among the text's slices of the values' lengths."""
+        size = len(text)
+        return {
+            value
+            for length in self.lengths
+            if length <= size
+            for start in range(size - length + 1)
+            if (value := text[start : start + length]) in self.values
+        }
+
+    def _matched(self, text: str, pattern: re.Pattern[str]) -> set[str]:
+        """The values the pattern finds, tried from each next character (a value may start
+        inside another), with the shorter values each starts with."""
+        found: set[str] = set()
+        match = pattern.search(text)
+        while match is not None:
+            found.update(self._starting(match[0]))
+            match = pattern.search(text, match.start() + 1)
+        return found
 
     def _starting(self, longest: str) -> list[str]:
         """The values ``longest`` starts with, itself among them: the pattern names only
@@ -108,32 +138,32 @@ class _Finder:
         values = self.starting.get(longest)
         if values is None:
             prefixes = (longest[:n] for n in self.lengths if n <= len(longest))
-            values = self.starting[longest] = [p for p in prefixes if p in self.references]
+            values = self.starting[longest] = [p for p in prefixes if p in self.values]
         return values
 
-    def _replaced(self, text: str, values: list[str]) -> str:
-        """``text`` with ``values`` (those it holds, longest first) put as references:
-        each value left to right, where it overlaps no reference put in or already there."""
-        taken = [match.span() for match in SHEET_REFERENCE.finditer(text)]
-        put: dict[int, tuple[int, str]] = {}  # start -> (end, reference)
-        for value in values:
-            start = text.find(value)
-            while start >= 0:
-                end = start + len(value)
-                blocked = _overlapped(taken, start, end)
-                if blocked is None:
-                    insort(taken, (start, end))
-                    put[start] = (end, self.references[value])
-                blocked = end if blocked is None else blocked
-                start = text.find(value, blocked)
-        pieces: list[str] = []
-        at = 0
-        for start in sorted(put):
-            end, reference = put[start]
-            pieces += (text[at:start], reference)
-            at = end
-        pieces.append(text[at:])
-        return "".join(pieces)
+
+def _replaced(text: str, replacements: list[tuple[str, str]]) -> str:
+    """``text`` with each (value, reference) in turn (the values it holds, in hiding's
+    order) put in: left to right, where it overlaps no reference put in or already there."""
+    taken = [match.span() for match in SHEET_REFERENCE.finditer(text)]
+    put: dict[int, tuple[int, str]] = {}  # start -> (end, reference)
+    for value, reference in replacements:
+        start = text.find(value)
+        while start >= 0:
+            end = start + len(value)
+            blocked = _overlapped(taken, start, end)
+            if blocked is None:
+                insort(taken, (start, end))
+                put[start] = (end, reference)
+            start = text.find(value, end if blocked is None else blocked)
+    pieces: list[str] = []
+    at = 0
+    for start in sorted(put):
+        end, reference = put[start]
+        pieces += (text[at:start], reference)
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
 
 
 def _overlapped(taken: list[tuple[int, int]], start: int, end: int) -> int | None:
