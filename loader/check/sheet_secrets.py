@@ -77,7 +77,9 @@ def referred(values: np.ndarray, secrets: SecretTable) -> np.ndarray:
 
 
 def hidden(problem: Problem, secrets: SecretTable) -> Problem:
-    """A problem whose message and value name no secret (a URL's password, say)."""
-    return dataclasses.replace(
-        problem, message=secrets.hides(problem.message), value=secrets.hides(problem.value)
-    )
+    """A problem whose message and value name no secret (a URL's password, say); the
+    problem itself when they named none (a copy costs more than looking for them)."""
+    message, value = secrets.hides(problem.message), secrets.hides(problem.value)
+    if message == problem.message and value == problem.value:
+        return problem
+    return dataclasses.replace(problem, message=message, value=value)

@@ -64,7 +64,6 @@ async def register_first(run: Run, sender: Sender) -> Run:
     found = run.names_found or await _listed_again(run, sender, registry)
     if found is None:
         return run
-    check_quota(found.plan, found.sources, found.groups)  # before any create: exit 2
     registrar = _Registrar(run, sender, registry)
     sources, groups = found_ids(found)
     with _ledger(run) as ledger:
@@ -139,8 +138,8 @@ def _record(run: Run, updated: list[str]) -> None:
 
 
 async def _listed_again(run: Run, sender: Sender, registry: SourceRegistry) -> Found | None:
-    """A resume's listing; what the cut-short pass sent and the project now holds is
-    journaled as registered by this run."""
+    """A resume's listing, its quota checked (a new run's finder checked its own); what
+    the cut-short pass sent and the project now holds is journaled as registered by this run."""
     found = await find(run.loaded, registry, run.started.project_id)
     if found is None:
         return None
@@ -150,6 +149,7 @@ async def _listed_again(run: Run, sender: Sender, registry: SourceRegistry) -> F
         if (what, name) in held:
             done = RegistrationDone(what=what, name=name, id=held[(what, name)], created=True)
             await sender.emit(done)
+    check_quota(found.plan, found.sources, found.groups)  # before any create: exit 2
     return found
 
 

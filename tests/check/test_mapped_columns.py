@@ -3,6 +3,7 @@ results-workbook quotes) give what the simple per-cell definition gives."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from loader.check import filters, inventory, sheet_secrets
 from loader.check.mapping import RowRule
+from loader.model.problems import Problem, Severity
 from loader.model.secrets import SecretTable
 from loader.read.names import loose_key
 
@@ -78,3 +80,26 @@ def test_quotes_of_the_results_workbook_are_undone_as_cell_by_cell(values: list[
 
     expected = [v[1:] if v[:1] == "'" and v[1:2] in ("=", "+", "-", "@") else v for v in values]
     assert (unquoted.tolist(), unquoted.index.tolist()) == (expected, series.index.tolist())
+
+
+def test_a_problem_loses_its_secrets_and_one_naming_none_is_kept() -> None:
+    """Message and value name the reference, not the password; a problem that names no
+    secret is returned itself, not a copy."""
+    secrets = SecretTable()
+    reference = secrets.refer("hunter22")
+    naming = Problem(
+        Severity.ERROR,
+        "bad-stream_url",
+        "stream address 'rtsp://u:hunter22@h x' holds spaces",
+        value="rtsp://u:hunter22@h x",
+    )
+    other = Problem(Severity.ERROR, "missing-camera_name", "camera_name is empty")
+
+    hidden = [sheet_secrets.hidden(p, secrets) for p in (naming, other)]
+
+    assert hidden[0] == dataclasses.replace(
+        naming,
+        message=f"stream address 'rtsp://u:{reference}@h x' holds spaces",
+        value=f"rtsp://u:{reference}@h x",
+    )
+    assert hidden[1] is other

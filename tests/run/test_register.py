@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -16,9 +17,12 @@ import pytest
 
 from loader.commands.plan import report_plan
 from loader.errors import ConfigError
+from loader.model.registering import GroupListing, SourceListing
+from loader.planning.registration import RegistrationPlan, check_quota
 from loader.report.summaries import format_run
+from loader.run import register
 from loader.run.options import RunOptions
-from loader.run.runner import start_run
+from loader.run.runner import Wiring, resume_run, start_run
 from loader.send.credentials import Credentials
 from loader.sim import SimConfig, running_simulator
 from loader.sim.registry import SimGroup, SimSource
@@ -152,6 +156,33 @@ def test_a_quota_the_registration_would_pass_stops_before_anything(tmp_path: Pat
         " quota of 5"
     )
     assert (held, (tmp_path / "run").exists()) == ((Counter(), Counter()), False)
+
+
+def test_the_quota_is_checked_once_by_a_run_and_once_by_its_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new run checks the quota on what its finder listed, not again before it
+    registers; a resume cut short before registering lists the project again and checks
+    that listing, once."""
+    checked: list[int] = []  # the creates each check counted
+
+    def counted(plan: RegistrationPlan, sources: SourceListing, groups: GroupListing) -> None:
+        checked.append(len(plan.sources))
+        check_quota(plan, sources, groups)
+
+    monkeypatch.setattr(register, "check_quota", counted)
+    sheet = sheet_in(tmp_path)
+    stopped = threading.Event()
+    stopped.set()  # as a Ctrl-C before the first create: registration is cut short
+
+    with running_simulator(SimConfig()) as sim:
+        first = start_run(sheet, options_for(sim.url, tmp_path), wiring=Wiring(stop=stopped))
+        by_the_run = list(checked)
+        second = resume_run(tmp_path / "run", options_for(sim.url, tmp_path))
+        sources, groups = registered(sim)
+
+    assert (first.exit_code, by_the_run, second.exit_code, checked) == (3, [8], 0, [8, 8])
+    assert (sources, groups) == (Counter(STREETS), Counter({"bulkload": 1}))
 
 
 @pytest.mark.parametrize(
