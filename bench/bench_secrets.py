@@ -11,10 +11,10 @@ reference), each text costs a sort of the table and one ``str.replace`` per secr
 3 ms a text with 5,000 secrets, over 4 minutes for the sheet-sized case. So on that case
 the old way hides an evenly spread sample of the problems (``--sample``, 0 for all of
 them) and its column gives the sample's seconds scaled to every problem; the new way
-always hides them all, the table's pattern compiled in the time, as a load compiles it.
+always hides them all, the table's automaton built in the time, as a load builds it.
 
 The third case is a sheet of per-camera passwords with few problems: a table too large to
-compile for so few texts (``loader.model.secrets._SLICES_PER_VALUE``).
+build an automaton of for so few texts (``loader.model.secrets._SLICES_PER_VALUE``).
 
 The secrets are stream passwords (8 to 12 lower-case letters and digits, none of which can
 occur inside a reference, where the old way was not well defined); half the problems quote
@@ -30,7 +30,6 @@ import dataclasses
 import os
 import platform
 import random
-import re
 import statistics
 import string
 import sys
@@ -90,7 +89,6 @@ def timed(hide: Hide, values: list[str], problems: list[Problem]) -> tuple[float
     table = SecretTable()
     for value in values:
         table.refer(value)
-    re.purge()  # a repeat compiles its pattern again, as each load does, not from re's cache
     began = time.perf_counter()
     done = [hide(problem, table) for problem in problems]
     return time.perf_counter() - began, done

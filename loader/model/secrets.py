@@ -18,21 +18,18 @@ from __future__ import annotations
 import re
 from bisect import bisect_right, insort
 from collections.abc import Collection, Iterator, Mapping
-from itertools import groupby
-from os.path import commonprefix
 from typing import Final
+
+import ahocorasick
 
 PREFIX: Final = "BULKLOAD_SHEET_SECRET_"
 SHEET_REFERENCE: Final = re.compile(r"\$\{" + PREFIX + r"\d+\}")
 # A table's values are looked up in a text's slices (one per place and value length:
-# nothing to make first, but some 0.2 us each) until that has cost about what compiling
-# one pattern of them costs (re compiles some 40 us a value), then found by that pattern
-# (a few us a text): a table of a few values is compiled after a few texts, one of
-# 600,000 (a sheet of per-camera passwords: some 25 s to compile) only for many problems.
-_SLICES_PER_VALUE: Final = 200
-# The pattern's depth in nested groups: re's parser recurses per group and overflows the
-# stack near 500 (a chain of values each the prefix of the next); below it, a plain list.
-_MAX_NESTING: Final = 50
+# nothing to make first, but some 0.2 us each) until that has cost about what building an
+# Aho-Corasick automaton of them costs (some 5 us a value), then found by it in one pass
+# over the text: a table of a few values is built after a few texts, one of 600,000 (a
+# sheet of per-camera passwords: some 3 s to build) only for many problems.
+_SLICES_PER_VALUE: Final = 25
 
 
 class SecretTable(Mapping[str, str]):
@@ -62,7 +59,7 @@ class SecretTable(Mapping[str, str]):
         """``text`` with every secret value in it replaced by its reference: the longest
         value first (of equal lengths, the first referred), each where it occurs left to
         right, except where it would overlap a reference (put in, or there already)."""
-        if not self._by_value:  # nothing to hide (and no pattern to make of nothing)
+        if not self._by_value:  # nothing to hide (and no automaton to make of nothing)
             return text
         if self._finder is None:
             self._finder = _Finder(self._by_value)
@@ -98,18 +95,17 @@ class _Finder:
     def __init__(self, values: Collection[str]) -> None:
         self.values = values
         self.lengths = sorted({len(value) for value in values})
-        self.budget = _SLICES_PER_VALUE * len(values)  # slices to look up before compiling
-        self.pattern: re.Pattern[str] | None = None
-        self.starting: dict[str, list[str]] = {}
+        self.budget = _SLICES_PER_VALUE * len(values)  # slices to look up before building
+        self.automaton: ahocorasick.Automaton | None = None
 
     def found(self, text: str) -> set[str]:
-        """The values ``text`` holds."""
-        if self.pattern is None:
+        """The values ``text`` holds, wherever they start and however they overlap."""
+        if self.automaton is None:
             if self.budget > 0:
                 self.budget -= len(text) * len(self.lengths)
                 return self._sliced(text)
-            self.pattern = re.compile(_trie(sorted(self.values)))
-        return self._matched(text, self.pattern)
+            self.automaton = _automaton(self.values)
+        return {value for _, value in self.automaton.iter(text)}
 
     def _sliced(self, text: str) -> set[str]:
         """The values among the text's slices of the values' lengths."""
@@ -122,24 +118,15 @@ class _Finder:
             if (value := text[start : start + length]) in self.values
         }
 
-    def _matched(self, text: str, pattern: re.Pattern[str]) -> set[str]:
-        """The values the pattern finds, tried from each next character (a value may start
-        inside another), with the shorter values each starts with."""
-        found: set[str] = set()
-        match = pattern.search(text)
-        while match is not None:
-            found.update(self._starting(match[0]))
-            match = pattern.search(text, match.start() + 1)
-        return found
 
-    def _starting(self, longest: str) -> list[str]:
-        """The values ``longest`` starts with, itself among them: the pattern names only
-        the longest value at each place, and a shorter one may be hidden there too."""
-        values = self.starting.get(longest)
-        if values is None:
-            prefixes = (longest[:n] for n in self.lengths if n <= len(longest))
-            values = self.starting[longest] = [p for p in prefixes if p in self.values]
-        return values
+def _automaton(values: Collection[str]) -> ahocorasick.Automaton:
+    """An Aho-Corasick automaton of ``values`` (not empty), each its own payload: one pass
+    over a text reports every value in it, nested and overlapping ones too."""
+    automaton = ahocorasick.Automaton()
+    for value in values:
+        automaton.add_word(value, value)
+    automaton.make_automaton()
+    return automaton
 
 
 def _replaced(text: str, replacements: list[tuple[str, str]]) -> str:
@@ -176,22 +163,3 @@ def _overlapped(taken: list[tuple[int, int]], start: int, end: int) -> int | Non
     if after < len(taken) and taken[after][0] < end:
         return taken[after][1]
     return None
-
-
-def _trie(values: list[str], nesting: int = 0) -> str:
-    """A pattern matching the longest of ``values`` (sorted, distinct, not empty) that
-    starts where it is tried: common prefixes written once, one branch per next
-    character, so trying it reads the characters, not the whole list."""
-    if nesting == _MAX_NESTING:
-        return "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
-    branches = []
-    for _, same_first in groupby(values, key=lambda value: value[0]):
-        group = list(same_first)
-        prefix = commonprefix(group)  # noqa: RUF071 - characters, not paths, are wanted
-        rests = [value[len(prefix) :] for value in group if len(value) > len(prefix)]
-        branch = re.escape(prefix)
-        if rests:  # "?" when the prefix is a value itself: greedy, the longer tried first
-            optional = "?" if len(rests) < len(group) else ""
-            branch += f"(?:{_trie(rests, nesting + 1)}){optional}"
-        branches.append(branch)
-    return "|".join(branches)

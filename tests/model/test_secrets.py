@@ -102,8 +102,8 @@ def _table(values: list[str]) -> SecretTable:
 
 
 # How a table finds a text's values: in its slices (a table's first texts), or by the
-# pattern of all the values (compiled once the slices have cost about as much).
-FINDING = [pytest.param(10**9, id="in-slices"), pytest.param(0, id="by-pattern")]
+# automaton of all the values (built once the slices have cost about as much).
+FINDING = [pytest.param(10**9, id="in-slices"), pytest.param(0, id="by-automaton")]
 
 
 def _finding(slices_per_value: int) -> mock._patch[int]:
@@ -185,7 +185,7 @@ def test_a_value_referred_after_hiding_is_hidden_next_time(
 ) -> None:
     """Values referred between two hidings (the groups sheet mapped after the cameras'
     problems were hidden) are hidden from then on: what was built for the values before
-    is not reused (here the pattern is compiled after a slice a value)."""
+    is not reused (here the automaton is built after a slice a value)."""
     table = SecretTable()
     hidden, expected = [], []
 
@@ -218,23 +218,9 @@ def test_a_value_inside_a_reference_put_in_is_left_alone() -> None:
     )
 
 
-@given(_values_and_text("ab1_}E"), st.integers(0, 2))
-def test_a_pattern_cut_short_in_depth_hides_the_same(
-    values_and_text: tuple[list[str], str], depth: int
-) -> None:
-    """Past its depth the pattern lists the rest of each value plainly, longest first:
-    hiding gives the same text (the depth at 0 to 2 here, 50 in use)."""
-    values, text = values_and_text
-
-    with mock.patch.object(secrets, "_MAX_NESTING", depth), _finding(0):
-        hidden = _table(values).hides(text)
-
-    assert hidden == hides_in_pieces(_table(values), text)[0]
-
-
 def test_values_each_the_prefix_of_the_next_are_hidden() -> None:
-    """300 values, each one character longer than the one before: the pattern's nesting
-    stays within what ``re`` can compile, and the longest is hidden whole."""
+    """300 values, each one character longer than the one before (each found inside all
+    the longer ones): the longest is hidden whole, the rest by the shortest."""
     table = _table(["a" * n for n in range(1, 301)])
 
     with _finding(0):
