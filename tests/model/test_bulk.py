@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from loader.bulk import bulk, frozen_heap, kept_to_exit, paused_gc
+from loader.bulk import bulk, frozen_heap, kept, kept_to_exit, paused_gc
 
 
 @pytest.mark.parametrize("enabled", [True, False])
@@ -64,6 +64,18 @@ def test_kept_to_exit_runs_paused_and_freezes_what_the_stage_made() -> None:
         (made, enabled_inside) = stage()
         assert (enabled_inside, gc.is_tracked(made), gc.isenabled()) == (False, True, True)
         assert gc.get_freeze_count() > 0
+        assert all(seen is not made for seen in gc.get_objects())  # frozen: out of reach
+    finally:
+        gc.unfreeze()
+
+
+def test_kept_runs_a_block_paused_and_freezes_what_it_made() -> None:
+    """A command's imports run with the collector off; what they made is frozen after."""
+    try:
+        with kept():
+            made, enabled_inside = [1, 2, 3], gc.isenabled()
+
+        assert (enabled_inside, gc.isenabled()) == (False, True)
         assert all(seen is not made for seen in gc.get_objects())  # frozen: out of reach
     finally:
         gc.unfreeze()
