@@ -12,17 +12,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from loader.check.load import Loaded
 from loader.check.validate import Checked
 from loader.planning.batches import Plan, plan
 from loader.planning.delta import Delta, partition
 from loader.planning.drift import Drift
-from loader.planning.registration import RegistrationPlan
 from loader.report.summaries import exit_code
 from loader.run.options import LedgerScope, PlanChoices
 from loader.state.ledger import Ledger
+
+if TYPE_CHECKING:  # a run whose sheet registers nothing never imports registration
+    from loader.planning.registration import RegistrationPlan
 
 # The diff's counts that mean the project differs from the sheet (a run, a flag or a
 # person would change something); "unchanged" is the only one that does not.

@@ -48,6 +48,15 @@ RUN_PATH = (
         pytest.param("defusedxml", id="defusedxml"),  # an xlsx sheet's
         pytest.param("python_calamine", id="calamine"),  # an xlsx sheet's
         pytest.param("xml", id="xml"),  # a registering run's (type_config)
+        # A sheet of names': its rules, bodies, listings, registration plan and calls.
+        pytest.param("loader.check.sources", id="registration-checks"),
+        pytest.param("loader.check.registration", id="registration-rules"),
+        pytest.param("loader.model.sources", id="registration-bodies"),
+        pytest.param("loader.model.registering", id="registration-values"),
+        pytest.param("loader.planning.registration", id="registration-plan"),
+        pytest.param("loader.send.registry", id="registry"),
+        pytest.param("loader.run.registration", id="names-found"),
+        pytest.param("loader.run.registrar", id="registrar"),
     ],
 )
 def test_the_run_path_leaves_a_module_for_later(module: str) -> None:
