@@ -57,6 +57,8 @@ RUN_PATH = (
         pytest.param("loader.send.registry", id="registry"),
         pytest.param("loader.run.registration", id="names-found"),
         pytest.param("loader.run.registrar", id="registrar"),
+        pytest.param("loader.report.summaries", id="summaries"),  # the end's
+        pytest.param("loader.planning.drift", id="drift"),  # plan's and refresh's
     ],
 )
 def test_the_run_path_leaves_a_module_for_later(module: str) -> None:
