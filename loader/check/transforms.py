@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Final, TypeVar
 
-from loader.check import schedule, zones
+from loader.check import schedule
 from loader.model.problems import shown
 from loader.model.vias import MAX_ROI_CHARS, roi_problem
 from loader.read.names import loose_key
@@ -175,6 +175,8 @@ def timezone(text: str) -> str:
     ``task_settings`` on the date the plan is made; a word whose reading comes with a warning
     (``CST``) is kept, so that warning reaches its rows. Unreadable text is refused here.
     """
+    from loader.check import zones  # a mapping with a time zone only (most have none)
+
     found = _read_schedule(lambda t: zones.normalize_offset(t, on=_SPELLING_DAY), text)
     if found.zone is not None:
         return found.zone

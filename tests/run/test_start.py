@@ -59,6 +59,9 @@ RUN_PATH = (
         pytest.param("loader.run.registrar", id="registrar"),
         pytest.param("loader.report.summaries", id="summaries"),  # the end's
         pytest.param("loader.planning.drift", id="drift"),  # plan's and refresh's
+        pytest.param("loader.check.starter", id="starter"),  # a sheet no mapping fits
+        pytest.param("loader.check.zones", id="zones"),  # a mapping with a time zone
+        pytest.param("loader.send.signing", id="aksk"),  # AK/SK credentials
     ],
 )
 def test_the_run_path_leaves_a_module_for_later(module: str) -> None:
