@@ -62,6 +62,7 @@ RUN_PATH = (
         pytest.param("loader.check.starter", id="starter"),  # a sheet no mapping fits
         pytest.param("loader.check.zones", id="zones"),  # a mapping with a time zone
         pytest.param("loader.send.signing", id="aksk"),  # AK/SK credentials
+        pytest.param("loader.run.canary", id="canary"),  # a run with a canary
     ],
 )
 def test_the_run_path_leaves_a_module_for_later(module: str) -> None:
