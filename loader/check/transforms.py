@@ -220,12 +220,14 @@ def json_object(text: str) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
-_TAG_SEPARATORS: Final = re.compile(r"[,;|，；、]")
+# Compiled on first use (``re``'s cache): only a tags column reads it, and its full-width
+# characters made compiling it 0.5 ms of every run's start.
+_TAG_SEPARATORS: Final = r"[,;|，；、]"
 
 
 def tags(text: str) -> str:
     """A cell of tags separated by , ; | (or their Chinese forms) as ``a,b``, spaces trimmed."""
-    return ",".join(t.strip() for t in _TAG_SEPARATORS.split(text) if t.strip())
+    return ",".join(t.strip() for t in re.split(_TAG_SEPARATORS, text) if t.strip())
 
 
 def access_type(text: str) -> str:
