@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from loader.bulk import kept_to_exit
+from loader.bulk import kept, kept_to_exit
 from loader.commands import flags, parsing
 from loader.commands.fast_exit import finished, run_app
 from loader.commands.logging_import import import_structlog_without_rich
@@ -238,9 +238,10 @@ def run(
     max_input_mb: flags.MaxInputOpt = DEFAULT_MAX_INPUT_MB,
 ) -> None:
     """Validate, plan and send an inventory; settle every batch exactly once."""
-    import_structlog_without_rich()  # before the runner imports it
-    from loader.commands.prune import confirm_prune
-    from loader.run.runner import start_run
+    with kept():  # modules live to the exit: no collection walks them (``loader.bulk``)
+        import_structlog_without_rich()  # before the runner imports it
+        from loader.commands.prune import confirm_prune
+        from loader.run.runner import start_run
 
     def options() -> RunOptions:
         return RunOptions.of(
@@ -316,8 +317,9 @@ def resume(
     as_json: flags.JsonOpt = False,
 ) -> None:
     """Finish an interrupted run: never resends an accepted batch."""
-    import_structlog_without_rich()
-    from loader.run.runner import resume_run
+    with kept():  # as ``run``'s imports
+        import_structlog_without_rich()
+        from loader.run.runner import resume_run
 
     _continue_run(resume_run, run_dir, as_json)
 
@@ -328,8 +330,9 @@ def reconcile(
     as_json: flags.JsonOpt = False,
 ) -> None:
     """Ask the API what became of each batch's cameras; rewrite results.xlsx."""
-    import_structlog_without_rich()
-    from loader.run.runner import reconcile_run
+    with kept():  # as ``run``'s imports
+        import_structlog_without_rich()
+        from loader.run.runner import reconcile_run
 
     _continue_run(reconcile_run, run_dir, as_json)
 

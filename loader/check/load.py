@@ -24,7 +24,6 @@ from loader.check.mapping import (
     bundled,
     find_mapping,
 )
-from loader.check.starter import found_words
 from loader.check.validate import Checked, check
 from loader.errors import InputError
 from loader.model.secrets import SecretTable
@@ -142,6 +141,8 @@ def choose_mapping(workbook: InputBook, candidates: list[Mapping]) -> tuple[Mapp
         ((score(workbook, m), m) for m in candidates), key=lambda pair: pair[0], reverse=True
     )
     if not scored or scored[0][0] <= (0, 0):
+        from loader.check.starter import found_words  # an error's words only: its guesses
+
         sheets = ", ".join(workbook.sheets) or "(none)"
         raise InputError(
             f"no bundled mapping fits {workbook.file} (sheets: {sheets})",

@@ -14,16 +14,15 @@ import difflib
 import json
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from loader.check import transforms
-from loader.check.registration import GroupSplit
 from loader.errors import ConfigError
-from loader.model.sources import TypeConfigFormat
+from loader.model.choices import GroupSplit, TypeConfigFormat
 
 # Fields a camera row may carry. ``group`` becomes video_source_group_id.
 # ``group`` joins cameras to groups and is the video_source_group_id unless ``group_id`` is
@@ -404,13 +403,18 @@ class Mapping(BaseModel):
         return (
             "video_source_id" not in cameras
             or bool(set(REGISTRATION_FIELDS) & set(cameras))
-            or ("group_name" in group_fields and not {"group", "group_id"} & group_fields)
+            or groups_by_name(group_fields)
         )
 
     def fields_from_columns(self) -> set[str]:
         """Fields some sheet of this mapping reads from a column."""
         specs = [self.cameras, *([self.groups] if self.groups else [])]
         return {f for s in specs for f, c in s.columns.items() if c.column or c.template}
+
+
+def groups_by_name(fields: Collection[str]) -> bool:
+    """Whether groups are named, not given by id: they are found or registered."""
+    return "group_name" in fields and not {"group", "group_id"} & set(fields)
 
 
 def bundled_dir() -> Path:

@@ -30,6 +30,7 @@ from enum import StrEnum
 from typing import Final
 from urllib.parse import urlsplit
 
+from loader.model.choices import GroupSplit
 from loader.model.problems import Place, Problem, Severity, shown
 from loader.model.sources import MAX_GROUP_MEMBERS, MAX_TAGS
 
@@ -236,13 +237,6 @@ def address_conflicts(rows: Iterable[Addressed], column: str = "") -> list[Probl
             )
         )
     return problems
-
-
-class GroupSplit(StrEnum):
-    """What to do with a group of more sources than one UpdateVideoGroup holds."""
-
-    SPLIT = "split"  # numbered groups: Lobby, Lobby2, Lobby3, ...
-    REFUSE = "refuse"
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,9 @@ import numpy as np
 import pandas as pd
 
 from loader.check.inventory import MappedSheet
-from loader.check.mapping import Mapping
+from loader.check.mapping import Mapping, groups_by_name
 from loader.check.registration import (
     Addressed,
-    GroupSplit,
     NameKind,
     address_conflicts,
     coordinate_problems,
@@ -43,6 +42,7 @@ from loader.check.registration import (
     stream_url_problem,
     tag_problems,
 )
+from loader.model.choices import GroupSplit
 from loader.model.problems import Problem, Severity
 from loader.model.registering import SheetGroup, SheetRegistration, SourceRow
 from loader.model.secrets import SecretTable
@@ -92,7 +92,7 @@ class Rows:
     @property
     def groups_by_name(self) -> bool:
         """Groups named, not given by id: they are found or registered."""
-        return "group_name" in self.mapped and not {"group", "group_id"} & self.mapped
+        return groups_by_name(self.mapped)
 
 
 def check_rows(rows: Rows, bad: np.ndarray, mapping: Mapping) -> list[Problem]:

@@ -16,13 +16,16 @@ import json
 from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from pydantic import ValidationError
 
-from loader.check import schedule, zones
+from loader.check import schedule
 from loader.check.mapping import OUTPUT_FIELDS, SCHEDULE_FIELDS
 from loader.model.vias import TaskSettings, explain
+
+if TYPE_CHECKING:  # zones are read for a schedule only (most mappings have none)
+    from loader.check.zones import ZoneResult
 
 # API field path prefix -> the mapping fields it is built from (longest prefix wins).
 _PATH_FIELDS: Final = {
@@ -129,11 +132,13 @@ def _schedule(
 @lru_cache(maxsize=4096)
 def _documented(
     timezone: str, days: str, periods: str, on: date
-) -> tuple[schedule.Schedule, zones.ZoneResult] | Issue:
+) -> tuple[schedule.Schedule, ZoneResult] | Issue:
     """The body and zone of three schedule texts, else the first unreadable one's issue.
 
     Cached: many groups share a schedule, and a class per camera is common.
     """
+    from loader.check import zones  # a schedule only: see TYPE_CHECKING
+
     reading: tuple[str, ...] = ("timezone",)
     try:
         zone = zones.normalize_offset(timezone, on=on)

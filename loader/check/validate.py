@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
@@ -24,15 +24,22 @@ from loader.check.codes import ColumnCodes
 from loader.check.duplicates import SETTINGS_CLASS, mark_duplicates
 from loader.check.ids import check_ids
 from loader.check.inventory import ROW, SHEET, MappedSheet
-from loader.check.mapping import CAMERA_FIELDS, INTRINSIC, SETTINGS_FIELDS, Mapping
-from loader.check.sources import Rows, check_rows, gather
+from loader.check.mapping import (
+    CAMERA_FIELDS,
+    INTRINSIC,
+    SETTINGS_FIELDS,
+    Mapping,
+    groups_by_name,
+)
 from loader.check.task_settings import Issue, SettingsError, build_settings
 from loader.check.transforms import TransformError
 from loader.errors import ConfigError
 from loader.model.cameras import Cameras, RowStatus, SettingsClass
 from loader.model.problems import Problem, Severity
-from loader.model.registering import SheetRegistration
 from loader.model.secrets import SecretTable
+
+if TYPE_CHECKING:
+    from loader.model.registering import SheetRegistration
 
 STATUS: Final = "_status"
 
@@ -130,9 +137,13 @@ def check(
             empty = frame[name] == ""  # [task] constants
             if empty.any():
                 frame[name] = frame[name].mask(empty, default)
-    rows = Rows(frame, cameras, mapped)
-    problems += check_ids(frame, bad, cameras, _keys(mapping, rows))
-    if mapping.by_name:
+    named_groups = groups_by_name(mapped)
+    problems += check_ids(frame, bad, cameras, _keys(mapping, named_groups))
+    registers = mapping.by_name
+    if registers:  # only a mapping that registers imports the registration rules and bodies
+        from loader.check.sources import Rows, check_rows, gather
+
+        rows = Rows(frame, cameras, mapped)
         problems += check_rows(rows, bad, mapping)
     settings, codes = _resolve_settings(
         frame, bad, mapping, defaults, (cameras, groups), problems, on=on
@@ -142,13 +153,13 @@ def check(
     status[:] = RowStatus.VALID.value  # one string for every row (np.full makes a million)
     status[bad] = RowStatus.REJECTED.value
     registration = None
-    if mapping.by_name:
+    if registers:
         registration, found, refused = gather(
             rows, np.flatnonzero(status == RowStatus.VALID.value), mapping, cameras.secrets
         )
         problems += found
         status[refused] = RowStatus.REJECTED.value
-    problems += mark_duplicates(frame, status, cameras, _identity_columns(mapping, rows))
+    problems += mark_duplicates(frame, status, cameras, _identity_columns(mapping, named_groups))
     frame[STATUS] = status
     positions = np.flatnonzero(status == RowStatus.VALID.value)
     valid = _cameras(frame, positions)
@@ -283,15 +294,15 @@ def default_texts(mapping: Mapping) -> dict[str, str]:
     return texts
 
 
-def _keys(mapping: Mapping, rows: Rows) -> tuple[str, ...]:
+def _keys(mapping: Mapping, named_groups: bool) -> tuple[str, ...]:
     """The id fields a row must hold: those not to be found by name."""
-    keys = () if rows.groups_by_name else ("group",)
+    keys = () if named_groups else ("group",)
     return (*keys, "video_source_id") if mapping.camera_key == "video_source_id" else keys
 
 
-def _identity_columns(mapping: Mapping, rows: Rows) -> tuple[str, str]:
+def _identity_columns(mapping: Mapping, named_groups: bool) -> tuple[str, str]:
     """The columns that say which camera and group a row is: ids, or names to find."""
-    group = "group_name" if rows.groups_by_name else "group"
+    group = "group_name" if named_groups else "group"
     return (group, mapping.camera_key)
 
 

@@ -16,9 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from loader.model.choices import TypeConfigFormat
 from loader.model.problems import Place
 from loader.model.secrets import SecretTable
-from loader.model.sources import AccessType, Stream, TypeConfigFormat
+from loader.model.sources import AccessType, Stream
 
 
 @dataclass(frozen=True)

@@ -28,22 +28,12 @@ from enum import StrEnum
 from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit
 
+from loader.model.choices import TypeConfigFormat
+
 MAX_TYPE_CONFIG_CHARS: Final = 1024
 MAX_GROUP_MEMBERS: Final = 50  # UpdateVideoGroup's 1..50 ids (the whole membership)
 MAX_TAGS: Final = 4
 REFERENCE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class TypeConfigFormat(StrEnum):
-    """The two documented ``type_config`` XML formats."""
-
-    SDK = "sdk"  # the SDK's and the international pages': <type>…</type><config>…</config>
-    ZH = "zh"  # the Chinese pages of 2025-11 and 2025-12: <type_config>…</type_config>
-
-    @property
-    def other(self) -> TypeConfigFormat:
-        """The format to try when the server refuses this one."""
-        return TypeConfigFormat.ZH if self is TypeConfigFormat.SDK else TypeConfigFormat.SDK
 
 
 class AccessType(StrEnum):

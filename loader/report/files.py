@@ -12,14 +12,16 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator
 from functools import wraps
 from pathlib import Path
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
 import numpy as np
 
 from loader.errors import StorageError, storage_error
 from loader.model.problems import Problem
 from loader.planning.batches import Plan
-from loader.planning.registration import RegistrationPlan
+
+if TYPE_CHECKING:  # a run whose sheet registers nothing never imports registration
+    from loader.planning.registration import RegistrationPlan
 
 P = ParamSpec("P")
 R = TypeVar("R")

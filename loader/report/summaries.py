@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from loader.check.load import Loaded
 from loader.check.schedule import describe
@@ -19,9 +19,11 @@ from loader.model.cameras import RowStatus
 from loader.model.problems import Problem, Severity
 from loader.model.vias import TaskSettings
 from loader.planning.batches import Plan, planned_minimum
-from loader.planning.registration import RegistrationPlan
 from loader.state.events import Event
 from loader.state.runstate import RunState
+
+if TYPE_CHECKING:  # a run whose sheet registers nothing never imports registration
+    from loader.planning.registration import RegistrationPlan
 
 
 class Observer(Protocol):

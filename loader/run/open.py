@@ -13,6 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loader.bulk import bulk
 from loader.check.load import Loaded, load
@@ -22,7 +23,6 @@ from loader.planning.delta import Delta, from_data, to_data
 from loader.report import files
 from loader.run.options import RUNS_DIR, LedgerScope, PlanChoices, RunOptions
 from loader.run.plan import SheetPlan, batches_of, diff_sheet, plan_sheet
-from loader.run.registration import Found, filled, previewed
 from loader.run.run import Run
 from loader.send.engine import Job
 from loader.send.secrecy import Scrubber, resolve
@@ -34,6 +34,9 @@ from loader.state.journal import Journal
 from loader.state.registered import Registration
 from loader.state.rundir import DIFF, JOURNAL, PAYLOADS
 from loader.state.runstate import replay
+
+if TYPE_CHECKING:  # a sheet of ids (most runs) never imports registration
+    from loader.run.registration import Found
 
 
 @bulk
@@ -60,7 +63,7 @@ def open_run(
     found = find(loaded) if find is not None else None
     run_dir = _new_run_dir(options, sheet, now)
     scope = LedgerScope(endpoint, project_id, options.ledger)
-    planned = _plan(loaded if found is None else previewed(loaded, found), options, scope)
+    planned = _plan(_as_diffed(loaded, found), options, scope)
     if confirm is not None:
         confirm(planned.delta)
     previewed_plan = planned  # what RunStarted counts: the batches to come
@@ -84,6 +87,15 @@ def open_run(
     journal.append_many([started, *_planned_events(planned, payload_files)])
     run = _run(run_dir, journal, scrubber, started, planned, options)
     return run if found is None else replace(run, registering=True, names_found=found)
+
+
+def _as_diffed(loaded: Loaded, found: Found | None) -> Loaded:
+    """The sheet its diff is made from: a sheet of names as ``plan`` shows it."""
+    if found is None:
+        return loaded
+    from loader.run.registration import previewed  # a sheet of names only: see TYPE_CHECKING
+
+    return previewed(loaded, found)
 
 
 def _plan(loaded: Loaded, options: RunOptions, scope: LedgerScope) -> SheetPlan:
@@ -262,6 +274,8 @@ def _planned_again(
     loaded = load_sheet(Path(started.input_file), options, on=planned_on)
     target = LedgerScope(started.endpoint, started.project_id, options.ledger)
     if loaded.checked.registration is not None:
+        from loader.run.registration import filled  # a sheet of names only: see TYPE_CHECKING
+
         ids = registration.filled
         if ids is None:
             return unplanned(loaded, target)

@@ -12,17 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from loader.check.load import Loaded
 from loader.check.validate import Checked
 from loader.planning.batches import Plan, plan
 from loader.planning.delta import Delta, partition
-from loader.planning.drift import Drift
-from loader.planning.registration import RegistrationPlan
-from loader.report.summaries import exit_code
 from loader.run.options import LedgerScope, PlanChoices
 from loader.state.ledger import Ledger
+
+if TYPE_CHECKING:  # a run never imports these: registration only for a sheet of names
+    from loader.planning.drift import Drift
+    from loader.planning.registration import RegistrationPlan
 
 # The diff's counts that mean the project differs from the sheet (a run, a flag or a
 # person would change something); "unchanged" is the only one that does not.
@@ -138,6 +139,8 @@ class PlanReport:
         """``bulkload plan``'s exit code: 0 or 1 (rows rejected) as validate's; ``detailed``
         (``--detailed-exitcode``, terraform's convention): 1 an error (rows rejected, or
         drift not known with an endpoint given), 2 changes pending, 0 none."""
+        from loader.report.summaries import exit_code  # ``plan`` only: a run's is the end's
+
         rows = exit_code(self.checked)
         if not detailed:
             return rows

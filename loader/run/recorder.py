@@ -7,12 +7,16 @@ by the ledger (``state.follow``), logged and shown. Every step emits through it 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import anyio
 
-from loader.report.summaries import Observer
 from loader.run import logs
 from loader.run.run import Run
 from loader.state.events import BatchSending, Event, decode, encode
+
+if TYPE_CHECKING:  # the summaries are the end's: imported once the run sends (``runner``)
+    from loader.report.summaries import Observer
 
 
 class Recorder:

@@ -20,8 +20,9 @@ import anyio
 import httpx
 
 from loader.check.load import Loaded
+from loader.model.choices import TypeConfigFormat
 from loader.model.registering import SheetRegistration, SourceRow
-from loader.model.sources import CreateVideoSource, TypeConfigFormat
+from loader.model.sources import CreateVideoSource
 from loader.planning.registration import (
     RegistrationPlan,
     check_quota,

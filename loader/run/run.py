@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loader.check.load import Loaded
 from loader.model.cameras import Camera
@@ -20,7 +21,6 @@ from loader.planning.delta import Delta
 from loader.run.ahead import ResultsAhead
 from loader.run.options import RunOptions
 from loader.run.plan import SheetPlan
-from loader.run.registration import Found
 from loader.send.engine import Job
 from loader.send.observe import SourceNames
 from loader.send.secrecy import Scrubber
@@ -30,6 +30,9 @@ from loader.state.found import FoundTasks
 from loader.state.journal import Journal
 from loader.state.registered import Registration
 from loader.state.runstate import RunState
+
+if TYPE_CHECKING:  # a sheet of ids (most runs) never imports registration
+    from loader.run.registration import Found
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
@@ -28,7 +29,6 @@ from loader.bulk import bulk, frozen_heap
 from loader.errors import LoaderError, StorageError
 from loader.planning.delta import Delta
 from loader.report import files
-from loader.report.summaries import Observer, RunReport
 from loader.run import logs
 from loader.run.ahead import prepare_results
 from loader.run.apply import wanted
@@ -43,6 +43,9 @@ from loader.send.control import RunControl, Sender, SubmitOptions
 from loader.send.pacing import Clock, SystemClock
 from loader.state.events import RunStarted
 from loader.state.rundir import LOG, PAYLOADS
+
+if TYPE_CHECKING:  # the summaries are the end's (``END``), imported once the run sends
+    from loader.report.summaries import Observer, RunReport
 
 STOP_POLL = 0.1  # seconds between looks at Wiring.stop
 # The end of a pass (outcomes, results workbook, summary): imported only once the run

@@ -21,7 +21,6 @@ import anyio
 
 from loader.errors import SubmitError
 from loader.run.apply import apply_changes
-from loader.run.canary import judge
 from loader.run.register import delete_sources
 from loader.run.run import Run
 from loader.run.tasks import doubtful, names_of, replacing, unseen
@@ -58,6 +57,8 @@ async def canary(run: Run, sender: Sender) -> None:
     batch = run.state.canary
     if batch is None or isinstance(run.state.verdict, CanaryPassed):
         return
+    from loader.run.canary import judge  # a run with a canary only (most have none)
+
     await Submitter(sender).run([j for j in run.to_create if j.name == batch.name])
     verdict = await judge(sender, batch, wait=run.options.canary_wait)
     if isinstance(verdict, CanaryFailed) and not verdict.final:

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import anyio
 import httpx
 
 from loader.errors import ConfigError
-from loader.send.signing import AkSk, canonical_url, signed_headers
+
+if TYPE_CHECKING:  # AK/SK credentials only (most runs use a token or IAM)
+    from loader.send.signing import AkSk
 
 
 class TokenSource(Protocol):
@@ -114,6 +116,8 @@ class AkSkAuth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Sign the request as built: its canonical URL, Content-Type and body bytes."""
+        from loader.send.signing import canonical_url, signed_headers  # see TYPE_CHECKING
+
         url = canonical_url(str(request.url))
         content_type = request.headers.get("Content-Type")
         added = signed_headers(

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -23,7 +24,9 @@ from loader.send.auth import AkSkAuth, IamPassword, StaticToken, TokenSource
 from loader.send.client import ViasClient
 from loader.send.credentials import Credentials
 from loader.send.pacing import Clock, RateLimiter
-from loader.send.signing import AkSk
+
+if TYPE_CHECKING:  # AK/SK credentials only (most runs use a token or IAM)
+    from loader.send.signing import AkSk
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +119,8 @@ def auth_source(credentials: Credentials, project_id: str) -> TokenSource:
 
 def _access_key(credentials: Credentials) -> AkSk:
     """The AK/SK pair (and security token) from the environment, checked before any request."""
+    from loader.send.signing import AkSk  # AK/SK credentials only (most runs use a token)
+
     try:
         return AkSk(
             credentials.access_key or "",

@@ -32,11 +32,11 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from loader.errors import ConfigError
+from loader.model.choices import TypeConfigFormat
 from loader.model.sources import (
     REFERENCE,
     CreateVideoGroup,
     CreateVideoSource,
-    TypeConfigFormat,
     UpdateVideoGroup,
     UpdateVideoSource,
 )

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from loader.check.registration import (
     Addressed,
     GroupPart,
-    GroupSplit,
     NameKind,
     address_conflicts,
     coordinate_problems,
@@ -25,6 +24,7 @@ from loader.check.registration import (
     tag_problems,
 )
 from loader.check.transforms import replace
+from loader.model.choices import GroupSplit
 from loader.model.problems import Place, Severity
 from loader.sim.source_rules import GROUP_NAME, SOURCE_NAME
 

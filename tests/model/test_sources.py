@@ -8,13 +8,13 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from loader.model.choices import TypeConfigFormat
 from loader.model.sources import (
     CreateVideoGroup,
     CreateVideoSource,
     EdgeCamera,
     RestfulStream,
     Stream,
-    TypeConfigFormat,
     UpdateVideoGroup,
     UpdateVideoSource,
     UrlStream,

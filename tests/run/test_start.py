@@ -59,6 +59,37 @@ def test_the_run_path_leaves_a_module_for_later(module: str) -> None:
     assert imported == []
 
 
+# Bulkload's own modules that a run imports only where it needs them, and when that is.
+LEFT_FOR_LATER = {
+    "loader.check.sources": "a sheet of names: registration's checks",
+    "loader.check.registration": "a sheet of names: the rules of names and addresses",
+    "loader.model.sources": "a sheet of names: the registering bodies",
+    "loader.model.registering": "a sheet of names: its registration values",
+    "loader.planning.registration": "a sheet of names: the registration plan",
+    "loader.send.registry": "a sheet of names: the project's listings and calls",
+    "loader.run.registration": "a sheet of names: the names found",
+    "loader.run.registrar": "a sheet of names: the registering step",
+    "loader.report.summaries": "the end (imported with it once the run sends)",
+    "loader.planning.drift": "bulkload plan and refresh",
+    "loader.check.starter": "a sheet no mapping fits",
+    "loader.check.zones": "a mapping with a time zone",
+    "loader.send.signing": "AK/SK credentials",
+    "loader.run.canary": "a run with a canary",
+}
+
+
+def test_the_run_path_leaves_its_own_modules_for_later() -> None:
+    """None of ``LEFT_FOR_LATER`` is imported by the time the run path is (one process)."""
+    imported = subprocess.run(
+        [sys.executable, "-c", RUN_PATH, *LEFT_FOR_LATER],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+
+    assert {m: LEFT_FOR_LATER[m] for m in imported} == {}
+
+
 @pytest.mark.parametrize(
     ("module", "model"),
     [

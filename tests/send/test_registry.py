@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from loader.errors import ConfigError
+from loader.model.choices import TypeConfigFormat
 from loader.model.sources import (
     CreateVideoGroup,
     CreateVideoSource,
-    TypeConfigFormat,
     UpdateVideoGroup,
     UpdateVideoSource,
     UrlStream,
