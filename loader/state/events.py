@@ -16,10 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 
-# Every event type is a frozen dataclass whose ``__eq__``, ``__hash__`` and ``__repr__``
-# are Event's, written once below with the dataclass's own results (``eq=False,
-# repr=False``): generated for each of the 31 types, they were 0.007 s of a run's start.
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class Event:
     """Base of all events; ``kind`` names the type in the journal."""
 
@@ -32,32 +29,12 @@ class Event:
         data.pop("batch")
         return data
 
-    def _values(self) -> tuple[Any, ...]:
-        """The fields' values in order: what a dataclass compares, hashes and shows."""
-        return tuple(getattr(self, f.name) for f in dataclasses.fields(self))
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, Event)  # the same class
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{f.name}={value!r}"
-            for f, value in zip(dataclasses.fields(self), self._values(), strict=True)
-        )
-        return f"{self.__class__.__qualname__}({shown})"
-
 
 # How a stage hands an event on: journal first, then the fold, the ledger, log and screen.
 Emit = Callable[[Event], Awaitable[None]]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class RunStarted(Event):
     """A run began (or resumed): what it reads and where it sends."""
 
@@ -77,7 +54,7 @@ class RunStarted(Event):
     started_at: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class BatchPlanned(Event):
     """A batch the run will send."""
 
@@ -88,7 +65,7 @@ class BatchPlanned(Event):
     canary: bool = False  # sent first and alone; the rest waits for its tasks to run
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class BatchSending(Event):
     """A create request is about to go out (from here the batch may exist)."""
 
@@ -96,7 +73,7 @@ class BatchSending(Event):
     attempt: int = 0
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class BatchAccepted(Event):
     """The API created the batch (``failed > 0``: some cameras failed inside a 200)."""
 
@@ -110,7 +87,7 @@ class BatchAccepted(Event):
     request_id: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class BatchRejected(Event):
     """The API refused the batch (validation, wrong project, no permission): not retried."""
 
@@ -122,7 +99,7 @@ class BatchRejected(Event):
     hint: str = ""  # what to check (a wrong project id, permissions, the payload size)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class BatchRetrying(Event):
     """The request provably did not reach the API (throttled, refused): it will be sent again."""
 
@@ -133,7 +110,7 @@ class BatchRetrying(Event):
     request_id: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class BatchAmbiguous(Event):
     """The request went out and no clear answer came back: the batch may exist."""
 
@@ -144,7 +121,7 @@ class BatchAmbiguous(Event):
     request_id: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class BatchLookedUp(Event):
     """A lookup by exact name answered (found or not)."""
 
@@ -155,7 +132,7 @@ class BatchLookedUp(Event):
     window_left: float = 0.0  # seconds the lookups of a lost answer go on (0: spanned)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class LookupFailed(Event):
     """A read-only call about a batch (lookup by name, count, task list) got no answer."""
 
@@ -165,7 +142,7 @@ class LookupFailed(Event):
     request_id: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class BatchAbsent(Event):
     """Lookups over the settle window never found the batch: it may be sent again."""
 
@@ -173,7 +150,7 @@ class BatchAbsent(Event):
     lookups: int = 0
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class BatchGaveUp(Event):
     """The run stopped trying this batch (attempts, budget, outage, interrupt, refusal).
 
@@ -186,7 +163,7 @@ class BatchGaveUp(Event):
     final: bool = False
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class TasksObserved(Event):
     """What ListBatchTasks and ListTasks said of an accepted batch (reconciliation)."""
 
@@ -199,7 +176,7 @@ class TasksObserved(Event):
     ids_only: bool = False  # matched by camera name only, to learn task ids: no verdict
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class CanaryWaiting(Event):
     """The canary batch was created: the run waits (``wait`` s at most) for its tasks to run."""
 
@@ -208,7 +185,7 @@ class CanaryWaiting(Event):
     wait: float = 0.0
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class CanaryPassed(Event):
     """Every task of the canary batch is listed and running: the rest may be sent."""
 
@@ -217,7 +194,7 @@ class CanaryPassed(Event):
     request_id: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class CanaryFailed(Event):
     """The canary failed: the rest is held back, not sent.
 
@@ -232,7 +209,7 @@ class CanaryFailed(Event):
     final: bool = False
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class RunInterrupted(Event):
     """The run was stopped before every batch was settled."""
 
@@ -240,7 +217,7 @@ class RunInterrupted(Event):
     reason: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class RunFinished(Event):
     """The run ended; its exit code and counts."""
 
@@ -254,7 +231,7 @@ class RunFinished(Event):
 # subclass of Event, so KINDS below finds it.
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class ChangeSending(Event):
     """A change request is about to go out (from here it may have been applied)."""
 
@@ -265,7 +242,7 @@ class ChangeSending(Event):
     attempt: int = 0
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class ChangeDone(Event):
     """The change is applied: the API said so, or a check found it applied (``checked``)."""
 
@@ -275,7 +252,7 @@ class ChangeDone(Event):
     checked: bool = False
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class ChangeRefused(Event):
     """The API refused the change, or a check found its task gone: not sent again."""
 
@@ -288,7 +265,7 @@ class ChangeRefused(Event):
     hint: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class ChangeRetrying(Event):
     """The request provably was not applied (throttled, refused the run): sent again later."""
 
@@ -300,7 +277,7 @@ class ChangeRetrying(Event):
     request_id: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class ChangeAmbiguous(Event):
     """The request went out and no clear answer came back: it may have been applied."""
 
@@ -312,7 +289,7 @@ class ChangeAmbiguous(Event):
     request_id: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class ChangeChecked(Event):
     """ShowTaskInfo answered for a change in doubt: the task's state, or that it is gone."""
 
@@ -323,7 +300,7 @@ class ChangeChecked(Event):
     request_id: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class ChangeCheckFailed(Event):
     """ShowTaskInfo gave no usable answer for a change in doubt: it stays in doubt."""
 
@@ -333,7 +310,7 @@ class ChangeCheckFailed(Event):
     request_id: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class ChangeGaveUp(Event):
     """The run stopped trying this change (attempts, budget, outage, interrupt, refusal)."""
 
@@ -342,7 +319,7 @@ class ChangeGaveUp(Event):
     reason: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class TaskIdsFound(Event):
     """The ids of tasks the run's changes need, found by listing their batches (the ledger
     knew them by batch only): a fold of these sits beside the plan, which never changes,
@@ -357,7 +334,7 @@ class TaskIdsFound(Event):
     tasks: list[list[str]] = field(default_factory=list)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class RegistrationSending(Event):
     """A registering call is about to go out (from here the source or group may exist):
     ``what`` is source, group, join (UpdateVideoGroup), update (UpdateVideoSource) or
@@ -369,7 +346,7 @@ class RegistrationSending(Event):
     attempt: int = 0
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class RegistrationDone(Event):
     """A source or group registered (``created``: by this run; else found by its name),
     joined, updated or deleted; ``id`` the source's or group's."""
@@ -382,7 +359,7 @@ class RegistrationDone(Event):
     request_id: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class RegistrationRefused(Event):
     """A registering call refused or given up (``reason`` as users read it)."""
 
@@ -393,7 +370,7 @@ class RegistrationRefused(Event):
     request_id: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(frozen=True)
 class IdsFilled(Event):
     """Registration over: the ids the run's batches name (camera name -> video source id,
     group name -> group id) and the rows it rejected, journaled before the batches are
