@@ -63,8 +63,8 @@ def find_for_run(
     def finder(loaded: Loaded) -> Found | None:
         if loaded.checked.registration is None:  # a sheet of ids: nothing to find
             return None
-        from loader.run.registrar import found_for_run  # a sheet of names only: see above
+        from loader.run.registration import find_and_plan  # a sheet of names only: see above
 
-        return found_for_run(loaded, connection, clock, transport)
+        return find_and_plan(loaded, connection, clock=clock, transport=transport)
 
     return finder

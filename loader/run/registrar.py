@@ -19,9 +19,7 @@ import random
 from collections.abc import Awaitable, Callable
 
 import anyio
-import httpx
 
-from loader.check.load import Loaded
 from loader.model.sources import CreateVideoGroup, UpdateVideoGroup, UpdateVideoSource
 from loader.planning.registration import PENDING, check_quota
 from loader.run.open import plan_registered
@@ -31,15 +29,12 @@ from loader.run.registration import (
     environment,
     filled,
     find,
-    find_and_plan,
     found_ids,
     stream_print,
 )
 from loader.run.run import Run
 from loader.send.answers import Outcome, Verdict
-from loader.send.connect import Connection
 from loader.send.control import Sender, sleep_unless_stopped
-from loader.send.pacing import Clock
 from loader.send.registry import Registered, SourceRegistry, format_refusal
 from loader.send.settle import backoff_delay
 from loader.state.events import (
@@ -145,17 +140,6 @@ async def _listed_again(run: Run, sender: Sender, registry: SourceRegistry) -> F
             done = RegistrationDone(what=what, name=name, id=held[(what, name)], created=True)
             await sender.emit(done)
     check_quota(found.plan, found.sources, found.groups)  # before any create: exit 2
-    return found
-
-
-def found_for_run(
-    loaded: Loaded, connection: Connection, clock: Clock, transport: httpx.AsyncBaseTransport | None
-) -> Found | None:
-    """A new run's sheet of names found in the project, listed once, before the run opens
-    its directory; a quota the registration would pass refused (exit 2)."""
-    found = find_and_plan(loaded, connection, clock=clock, transport=transport)
-    if found is not None:
-        check_quota(found.plan, found.sources, found.groups)
     return found
 
 

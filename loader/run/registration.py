@@ -62,8 +62,9 @@ def find_and_plan(
     clock: Clock,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Found | None:
-    """``find`` with a client of its own (``bulkload plan``, and a run before it opens its
-    directory, so that a quota it would pass stops it before anything is written)."""
+    """``find`` with a client of its own, and the registration's quota checked on what it
+    found (``bulkload plan``, and a run before it opens its directory: a quota it would
+    pass stops it, exit 2, before anything is written)."""
     if loaded.checked.registration is None:
         return None
 
@@ -72,7 +73,10 @@ def find_and_plan(
             registry = SourceRegistry(client, environment(loaded, {}))
             return await find(loaded, registry, connection.project_id)
 
-    return anyio.run(listing)
+    found = anyio.run(listing)
+    if found is not None:
+        check_quota(found.plan, found.sources, found.groups)
+    return found
 
 
 def environment(loaded: Loaded, base: Mapping[str, str]) -> dict[str, str]:
@@ -130,7 +134,6 @@ def as_planned(
     found = find_and_plan(loaded, connection, clock=clock or SystemClock(), transport=transport)
     if found is None:
         return loaded, None
-    check_quota(found.plan, found.sources, found.groups)
     return previewed(loaded, found), found.plan
 
 

@@ -20,7 +20,7 @@ from loader.errors import ConfigError
 from loader.model.registering import GroupListing, SourceListing
 from loader.planning.registration import RegistrationPlan, check_quota
 from loader.report.summaries import format_run
-from loader.run import registrar
+from loader.run import registrar, registration
 from loader.run.options import RunOptions
 from loader.run.runner import Wiring, resume_run, start_run
 from loader.send.credentials import Credentials
@@ -170,7 +170,8 @@ def test_the_quota_is_checked_once_by_a_run_and_once_by_its_resume(
         checked.append(len(plan.sources))
         check_quota(plan, sources, groups)
 
-    monkeypatch.setattr(registrar, "check_quota", counted)
+    monkeypatch.setattr(registration, "check_quota", counted)  # the finder's listing
+    monkeypatch.setattr(registrar, "check_quota", counted)  # a resume's listing
     sheet = sheet_in(tmp_path)
     stopped = threading.Event()
     stopped.set()  # as a Ctrl-C before the first create: registration is cut short
