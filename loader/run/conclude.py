@@ -100,7 +100,7 @@ def conclude(run: Run, delta: Delta, facts: list[tuple[str, str]]) -> Outcomes:
     overlay(result.status, result.message, result.task_state, delta, state)
     failure: StorageError | None = None
     try:
-        run.ledger.conclude(_ledger_entries(run, delta, result), delta.send)
+        run.ledger.conclude(result, delta.send, _change_entries(run, delta))
     except StorageError as exc:
         failure = exc
     changes = changes_table(delta, state, result.status, result.message, run.planned.rows)
@@ -132,9 +132,9 @@ def registered_rows(registration: Registration) -> list[tuple[str, str, str, str
     return rows
 
 
-def _ledger_entries(run: Run, delta: Delta, result: Outcomes) -> list[LedgerEntry]:
-    """What the run recorded of the cameras it sent, and what its changes made."""
-    changed = change_entries(
+def _change_entries(run: Run, delta: Delta) -> list[LedgerEntry]:
+    """What the run's changes made of existing tasks, for the ledger."""
+    return change_entries(
         delta,
         run.state.changes,
         delta.send,
@@ -142,7 +142,6 @@ def _ledger_entries(run: Run, delta: Delta, result: Outcomes) -> list[LedgerEntr
         run=run.started.run_id,
         inventory=Path(run.started.input_file).name,
     )
-    return run.ledger.entries(result, delta.send) + changed
 
 
 def _absent(run: Run, delta: Delta) -> list[LedgerEntry]:

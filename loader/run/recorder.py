@@ -34,7 +34,7 @@ class Recorder:
         run.state.apply(clean)  # folding is idempotent: a settler folds its job's too
         run.found.apply(clean)
         run.registration.apply(clean)
-        run.ledger.after(clean)
+        await run.ledger.after(clean)
         if clean.batch and not isinstance(clean, BatchSending):
             self.answered.set()
         logs.log_event(clean)

@@ -103,11 +103,17 @@ def camera_rows(
 class Ledger:
     """The ledger file; use it as a context manager so it is closed however the block ends."""
 
-    def __init__(self, path: Path, *, lock_wait: float = LOCK_WAIT) -> None:
+    def __init__(
+        self, path: Path, *, lock_wait: float = LOCK_WAIT, any_thread: bool = False
+    ) -> None:
+        """``any_thread``: the connection may be used from other threads than this one, one
+        at a time (the caller takes turns: a run's follower writes from worker threads)."""
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, timeout=lock_wait)
+            self._db = sqlite3.connect(
+                path, isolation_level=None, timeout=lock_wait, check_same_thread=not any_thread
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)

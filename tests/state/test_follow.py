@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from structlog.testing import capture_logs
 
@@ -41,7 +42,7 @@ def _context(tmp_path: Path, groups: int = 150, **options: Any) -> Run:
 def _happen(context: Run, event: Event) -> None:
     """What the run's recorder does after journaling an event: fold, then follow."""
     context.state.apply(event)
-    context.ledger.after(event)
+    anyio.run(context.ledger.after, event)
 
 
 def _rows(tmp_path: Path) -> dict[tuple[str, str, str], tuple[str, str, str, str]]:
@@ -131,7 +132,7 @@ def test_the_conclusion_writes_only_what_changed(
     )
     result = outcomes(context.loaded, context.plan, context.delta, context.state)
     entries = context.ledger.entries(result, context.delta.send)
-    context.ledger.conclude(entries, context.delta.send)
+    context.ledger.conclude(result, context.delta.send)
     context.ledger.close()
 
     assert (len(entries), written) == (300, [])
@@ -193,7 +194,7 @@ def test_a_held_ledger_does_not_hold_the_run_and_the_conclusion_catches_up(
     holder.close()
     during = _rows(tmp_path)
     result = outcomes(context.loaded, context.plan, context.delta, context.state)
-    context.ledger.conclude(context.ledger.entries(result, context.delta.send), context.delta.send)
+    context.ledger.conclude(result, context.delta.send)
     after = _rows(tmp_path)
     context.ledger.close()
 

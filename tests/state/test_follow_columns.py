@@ -3,6 +3,7 @@ earlier implementations are kept here and compared on generated runs."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
@@ -146,6 +147,7 @@ def follower_of(
     follower.recorded = dict(recorded or {})
     follower.documented = set(documented)
     follower.ledger = Recording()  # type: ignore[assignment]
+    follower._writing = threading.Lock()
     follower.endpoint, follower.project = "http://127.0.0.1:9", "p1"
     return follower
 
@@ -254,7 +256,7 @@ def test_the_conclusion_writes_what_an_entry_at_a_time_wrote(
         RunState(), recorded=recorded_by_key, earlier=earlier, documented=documented
     )
 
-    mine.conclude(entries, Cameras.of(cameras))
+    mine.write_differences(entries, Cameras.of(cameras))
 
     expected = conclude_an_entry_at_a_time(theirs, entries, keys)
     assert mine.ledger.written == ([] if expected is None else [expected])  # type: ignore[attr-defined]
