@@ -25,7 +25,7 @@ import anyio.to_thread
 import httpx
 import structlog
 
-from loader.bulk import bulk, frozen_heap
+from loader.bulk import FREEZE_EVERY, bulk, freeze_survivors, frozen_heap
 from loader.errors import LoaderError, StorageError
 from loader.planning.delta import Delta
 from loader.report import files
@@ -196,6 +196,7 @@ async def _pass(
             written = anyio.Event()
             group.start_soon(_write_payloads, run, written)
             group.start_soon(_prepare_results, run, recorder.answered)
+            group.start_soon(_freeze_as_it_grows)
             if threading.current_thread() is threading.main_thread():
                 group.start_soon(_watch_signals, sender.control, group.cancel_scope)
             if wiring.stop is not None:
@@ -244,6 +245,15 @@ async def _prepare_results(run: Run, answered: anyio.Event) -> None:
         await prepare_results(run.loaded, run.ahead)
     except Exception as exc:  # noqa: BLE001 - the conclusion builds them itself
         structlog.get_logger().warning("bulkload.results_not_prepared", reason=str(exc))
+
+
+async def _freeze_as_it_grows() -> None:
+    """What the run keeps as it sends, frozen out of the collector's reach every
+    ``FREEZE_EVERY`` seconds of real time (``loader.bulk``); a fake clock's sleeps would
+    return at once."""
+    while True:
+        await anyio.sleep(FREEZE_EVERY)
+        freeze_survivors()
 
 
 async def _watch_signals(control: RunControl, scope: anyio.CancelScope) -> None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
+import weakref
 
 import pytest
 
-from loader.bulk import bulk, frozen_heap, kept, kept_to_exit, paused_gc
+from loader.bulk import bulk, freeze_survivors, frozen_heap, kept, kept_to_exit, paused_gc
 
 
 @pytest.mark.parametrize("enabled", [True, False])
@@ -52,6 +53,25 @@ def test_frozen_heap_collects_inside_and_restores(enabled: bool) -> None:
         assert (seen, gc.isenabled(), gc.get_freeze_count()) == ((True, True), enabled, 0)
     finally:
         gc.enable()
+
+
+def test_what_a_sending_run_keeps_is_frozen_and_its_young_cycles_collected() -> None:
+    """Inside the frozen heap, ``freeze_survivors`` leaves what is still held out of
+    collections, and a young cycle that died before it is collected, not frozen."""
+
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    with frozen_heap():
+        held = [Node()]
+        dying = Node()
+        died = weakref.ref(dying)
+        del dying
+        freeze_survivors()
+        out_of_reach = all(seen is not held for seen in gc.get_objects())
+
+    assert (out_of_reach, died(), gc.get_freeze_count()) == (True, None, 0)
 
 
 def test_kept_to_exit_runs_paused_and_freezes_what_the_stage_made() -> None:
