@@ -8,10 +8,13 @@ part of the tests).
 The run is made without the network: bench_overhead's inventory (groups of one and two
 cameras, about 150 cameras a batch) is opened as ``bulkload run`` opens it, then every
 batch is folded as sent and as accepted (as ``bench_results`` folds them), the ledger
-following each event as the recorder has it do. Reported: the follower's ``after`` over
-all events (the sum, the CPU time of it: the rest waits for the disk, and the median
-event), then the conclusion (``run.conclude.conclude``):
-its ledger entries, its ledger write, and the whole step with the results workbook.
+following each event as the recorder has it do (awaited on one event loop, where it is a
+coroutine: its write on a worker thread). Reported: the follower's ``after`` over all
+events (the sum; the CPU time of the thread that awaits it, which is the event loop's
+time held from the requests; the median event), then the conclusion
+(``run.conclude.conclude``): the entries it built (``LedgerFollower.entries``), its
+whole ledger part (entries, changes, comparison and write), and the whole step with the
+results workbook.
 ``--unfollowed``: no write during the run (as when another process held the ledger): the
 conclusion writes every entry, as a resumed run's may.
 
@@ -23,6 +26,7 @@ same machine at the same moments. Figures are medians over the rounds.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -33,6 +37,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import anyio
 
 FIGURES = (
     "after_total",
@@ -71,10 +77,13 @@ def measure(cameras: int, *, unfollowed: bool = False) -> dict[str, float]:
         )
         run = open_run(sheet, options, now=datetime(2026, 12, 6, tzinfo=UTC))
         opened = time.perf_counter() - began
-        seconds, cpu = [], 0.0
+        seconds: list[float] = []
         if unfollowed:  # as after a failed write, every event is left to the conclusion
             run.ledger.skipping = 10**9
-        with frozen_heap():  # as the runner sends: no collection walks the inventory
+
+        async def follow() -> float:
+            """Every batch sent and accepted, the follower after each event; its CPU."""
+            cpu = 0.0
             for number, batch in enumerate(run.plan.batches):
                 count = batch.camera_count
                 for event in (
@@ -86,10 +95,17 @@ def measure(cameras: int, *, unfollowed: bool = False) -> dict[str, float]:
                     run.state.apply(event)
                     run.found.apply(event)
                     began, computing = time.perf_counter(), time.thread_time()
-                    run.ledger.after(event)
+                    followed = run.ledger.after(event)
+                    if inspect.iscoroutine(followed):  # the write on a worker thread
+                        await followed
                     seconds.append(time.perf_counter() - began)
                     cpu += time.thread_time() - computing
+            return cpu
+
+        with frozen_heap():  # as the runner sends: no collection walks the inventory
+            cpu = anyio.run(follow)
         parts = _timed_parts(ending)
+        _counting_entries(parts)
         began = time.perf_counter()
         ending.conclude(run, run.changes_named(), [("Run", "bench")])
         concluded = time.perf_counter() - began
@@ -99,10 +115,10 @@ def measure(cameras: int, *, unfollowed: bool = False) -> dict[str, float]:
         "after_total": sum(seconds),
         "after_cpu": cpu,
         "after_median_ms": statistics.median(seconds) * 1000,
-        "entries": parts["_ledger_entries"],
-        "entries_cpu": parts["_ledger_entries_cpu"],
-        "ledger_conclude": parts["conclude"],
-        "ledger_conclude_cpu": parts["conclude_cpu"],
+        "entries": parts["entries"],
+        "entries_cpu": parts["entries_cpu"],
+        "ledger_conclude": parts["ledger"],
+        "ledger_conclude_cpu": parts["ledger_cpu"],
         "conclude": concluded,
         "open": opened,
     }
@@ -110,14 +126,15 @@ def measure(cameras: int, *, unfollowed: bool = False) -> dict[str, float]:
 
 def _timed_parts(ending: Any) -> dict[str, float]:
     """Wrap the conclusion's ledger parts so that their seconds are kept (filled in as the
-    conclusion runs): its entries, and the follower's write of their differences, each
-    also as the CPU time of the thread that ran it."""
+    conclusion runs), each also as the CPU time of the thread that ran it: the entries it
+    builds, and its whole ledger part (an older ``loader`` built every sent camera's
+    entries in ``_ledger_entries``, then wrote their differences; this one builds those
+    of the cameras it must look at, inside ``conclude``)."""
     from loader.state.follow import LedgerFollower
 
-    parts = dict.fromkeys(["_ledger_entries", "conclude"], 0.0)
-    parts |= dict.fromkeys(["_ledger_entries_cpu", "conclude_cpu"], 0.0)
+    parts = dict.fromkeys(["entries", "ledger", "entries_cpu", "ledger_cpu"], 0.0)
 
-    def timing(owner: Any, name: str) -> None:
+    def timing(owner: Any, name: str, part: str) -> None:
         original = getattr(owner, name)
 
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -125,14 +142,33 @@ def _timed_parts(ending: Any) -> dict[str, float]:
             try:
                 return original(*args, **kwargs)
             finally:
-                parts[name] += time.perf_counter() - began
-                parts[f"{name}_cpu"] += time.thread_time() - computing
+                parts[part] += time.perf_counter() - began
+                parts[f"{part}_cpu"] += time.thread_time() - computing
 
         setattr(owner, name, timed)
 
-    timing(ending, "_ledger_entries")
-    timing(LedgerFollower, "conclude")
+    for name in ("_ledger_entries", "_change_entries"):  # the older code has the first
+        if hasattr(ending, name):
+            timing(ending, name, "ledger")
+    timing(LedgerFollower, "conclude", "ledger")
     return parts
+
+
+def _counting_entries(parts: dict[str, float]) -> None:
+    """Time ``LedgerFollower.entries`` once the run is followed: the conclusion's."""
+    from loader.state.follow import LedgerFollower
+
+    original = LedgerFollower.entries
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        began, computing = time.perf_counter(), time.thread_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            parts["entries"] += time.perf_counter() - began
+            parts["entries_cpu"] += time.thread_time() - computing
+
+    LedgerFollower.entries = timed  # type: ignore[method-assign]
 
 
 def drive(cameras: int, rounds: int, against: Path | None, *, unfollowed: bool) -> None:
