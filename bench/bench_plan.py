@@ -84,7 +84,7 @@ def make_xlsx(cameras: int) -> Path:
     path = OUT / f"rollout_{cameras}.xlsx"
     if path.exists():
         return path
-    import openpyxl
+    import openpyxl  # type: ignore[import-untyped]
     from generate import rollout_frames  # type: ignore[import-not-found]
 
     camera_frame, group_frame = rollout_frames(cameras, max(cameras // 50, 1))

@@ -59,8 +59,8 @@ def main() -> None:
     for _ in range(arguments.runs):
         made = []
         for name, planner in planners.items():
-            seconds, payloads = timed(planner, checked)
-            times[name].append(seconds)
+            took, payloads = timed(planner, checked)
+            times[name].append(took)
             made.append(payloads)
         if made[0] != made[1]:
             raise SystemExit("the planners made different payloads")

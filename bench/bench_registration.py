@@ -34,6 +34,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from loader.sim import SimConfig, running_simulator
 from loader.sim.state import SimState
@@ -78,7 +79,9 @@ def counted(state: SimState) -> tuple[Counter[str], Counter[str]]:
     return admitted, throttled
 
 
-def time_run(folder: Path, cameras: int, groups: int, rate: float, latency: float) -> dict:
+def time_run(
+    folder: Path, cameras: int, groups: int, rate: float, latency: float
+) -> dict[str, Any]:
     """One ``bulkload run`` process registering and loading the sheet; what it cost."""
     sheet = inventory(folder, cameras, groups)
     config = SimConfig(rate=rate, latency=latency, registered_only=True)
@@ -123,7 +126,7 @@ def ideal(cameras: int, groups: int, batches: int) -> Counter[str]:
     )
 
 
-def report(run: dict, cameras: int, groups: int, rate: float, latency: float) -> None:
+def report(run: dict[str, Any], cameras: int, groups: int, rate: float, latency: float) -> None:
     """The requests by kind beside the ideal, then the time beside the ideal time at R."""
     best = ideal(cameras, groups, run["batches"])
     admitted, throttled = run["admitted"], run["throttled"]

@@ -411,8 +411,10 @@ def cycle(folder: Path, args: argparse.Namespace, seed: int) -> dict[str, Any]:
         start_fail_percent=0,
     )
     with running_simulator(config) as sim:
-        target = ("--endpoint", sim.url, "--project-id", config.project_id)
-        target += ("--ledger", str(folder / "ledger.sqlite"), "-m", str(folder / "weekly.toml"))
+        target = (
+            *("--endpoint", sim.url, "--project-id", config.project_id),
+            *("--ledger", str(folder / "ledger.sqlite"), "-m", str(folder / "weekly.toml")),
+        )
         load, _ = bulkload(
             "run", str(write(folder, rows, "site-week-1.csv")), *target,
             *("--run-dir", str(folder / "week-1"), "--json"),

@@ -31,6 +31,7 @@ from rich.console import Console
 from loader.bulk import paused_gc
 from loader.check import load as loading
 from loader.check.mapping import bundled
+from loader.check.validate import check
 from loader.commands.plan import plan_summary, show_plan_report, write_plan_json
 from loader.model.secrets import SecretTable
 from loader.read.guard import Limits
@@ -86,7 +87,7 @@ def main(path: Path, engine: str) -> None:
         if mapping.groups is not None:
             groups = loading._mapped(book, mapping, mapping.groups, "group", lookups, secrets)
         mark("locate and map")
-        checked = loading.check(mapping, cameras, groups, on=datetime.now(UTC).date())
+        checked = check(mapping, cameras, groups, on=datetime.now(UTC).date())
         mark("check")
     loaded = loading.Loaded(book, mapping, chosen, cameras, groups, checked)
     planned = plan_sheet(loaded, PlanChoices(), None)
