@@ -74,11 +74,16 @@ async def make_segments(run: Run, prepared: PreparedResults) -> None:
     (and, for rows a change touches, every change), until the pass ends (cancelled). A
     segment's rows are rendered on the loop in steps with pauses (requests go first),
     deflated on a worker thread (ISA-L lets go of the interpreter lock)."""
-    segments = SegmentsDue(run, prepared.segments.count())
+    due = SegmentsDue(run, prepared.segments.count())
     while True:
-        for index in segments.due():
-            await _make_segment(run, prepared, segments, index)
+        await make_due(run, prepared, due)
         await anyio.sleep(SEGMENT_POLL)
+
+
+async def make_due(run: Run, prepared: PreparedResults, due: SegmentsDue) -> None:
+    """Each segment whose rows' outcomes have settled since the last look, made."""
+    for index in due.due():
+        await _make_segment(run, prepared, due, index)
 
 
 async def _make_segment(
