@@ -53,7 +53,7 @@ async def prepare_results(loaded: Loaded, ahead: ResultsAhead) -> None:
     modules are imported here, when the first answer came (``runner``), not before the
     first request (xlsxwriter alone takes 0.03 s)."""
     from loader.report.results import camera_columns, cameras_frame
-    from loader.report.segments import SheetSegments
+    from loader.report.segments import SEGMENT_ROWS, SheetSegments
     from loader.report.workbook import numeric_columns, render_ahead
     from loader.state.outcomes import Outcomes
 
@@ -62,7 +62,10 @@ async def prepare_results(loaded: Loaded, ahead: ResultsAhead) -> None:
     # 600,000-camera run measured each way (92% of R both) did not tell them apart.
     columns = camera_columns(loaded)
     rows = len(loaded.checked.rows)
-    numeric = numeric_columns(cameras_frame(columns, Outcomes.empty(rows)))
+    # The columns' types from the first segment's rows, not a copy of the whole sheet: a
+    # type the whole would have otherwise only leaves every segment to the end (reusable).
+    head = min(rows, SEGMENT_ROWS)
+    numeric = numeric_columns(cameras_frame(columns.rows(0, head), Outcomes.empty(head)))
     rendered: dict[str, dict[str, list[str]]] = {}
     for _ in render_ahead("Cameras", columns.named(), rendered):
         await anyio.sleep(PREPARE_PAUSE)

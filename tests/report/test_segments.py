@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loader.report import segments as segments_module
-from loader.report.deflated import Piece, combined, deflate_piece, write_member
+from loader.report import sheet_xml
+from loader.report.deflated import Piece, combined, deflate_piece, write_member, writes_members
 from loader.report.results import ResultTables
 from loader.report.segments import (
     OUTCOME_COLUMNS,
@@ -187,3 +188,20 @@ def test_segments_of_another_sheet_are_never_reused(change: str) -> None:
 
     assert made.reusable(frame, numeric) == {}
     assert tuple(frame.columns[2:]) == OUTCOME_COLUMNS
+
+
+def test_a_zipfile_that_takes_no_deflated_member_gets_the_whole_body(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should a Python's zipfile lack what a member from pieces needs, the Cameras sheet
+    is rendered and deflated whole at the end, as before: the same parts."""
+    monkeypatch.setattr(segments_module, "SEGMENT_ROWS", 5)
+    monkeypatch.setattr(sheet_xml, "writes_members", lambda target: False)
+    made = made_ahead(results(23).cameras)
+    write_results(tmp_path / "end.xlsx", results(23))
+
+    write_results(tmp_path / "ahead.xlsx", results(23), segments=made)
+
+    assert contents(tmp_path / "ahead.xlsx") == contents(tmp_path / "end.xlsx")
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as package:  # this Python's does
+        assert writes_members(package) is True
