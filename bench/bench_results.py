@@ -15,8 +15,8 @@ of one and two cameras in turn (1.5 a group, as ``bench_overhead.py``'s load), s
 Groups sheet has as many rows as the Cameras sheet nearly. ``--ahead``: the Cameras
 sheet's inventory columns are rendered before the clock starts, as a run renders them
 while it sends (``render_ahead``): what is left is what the end of a run does.
-``--segments`` (with ``--ahead``): the Cameras sheet's segments are made before the clock
-starts too, as a run makes them while its batches settle (``run.ahead``); with
+``--segments`` (with ``--ahead``): the Cameras and Groups sheets' segments are made before
+the clock starts too, as a run makes them while its batches settle (``run.ahead``); with
 ``--before``, the earlier code is measured with ``--ahead`` alone (today's end).
 
 Each measurement is a process of its own (``--once``). ``--before DIR``: a copy of an
@@ -98,7 +98,9 @@ def measure(sheet: Path, *, ahead: bool, segments: bool = False) -> dict[str, fl
             pass
         rendered = made
     result = outcomes(loaded, planned, delta, state)
-    pieces = segments_of(static, rendered, result) if segments and static and rendered else None
+    pieces = (
+        segments_of(static, rendered, result, loaded) if segments and static and rendered else None
+    )
     gc.collect()
     target = sheet.parent / f"results-{os.getpid()}.xlsx"
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -119,33 +121,34 @@ def measure(sheet: Path, *, ahead: bool, segments: bool = False) -> dict[str, fl
     }
 
 
-def segments_of(static: Any, rendered: Any, result: Any) -> Any:
-    """Every segment of the Cameras sheet made as a run makes it once its batches settled:
-    rendered from the outcomes, deflated (``run.ahead``)."""
-    from loader.report.deflated import deflate_piece
-    from loader.report.results import cameras_frame
-    from loader.report.segments import OUTCOME_COLUMNS, Segment, SheetSegments, bounds, rows_from
+def segments_of(static: Any, rendered: Any, result: Any, loaded: Any) -> Any:
+    """Every segment of the Cameras and Groups sheets made as a run makes them once their
+    batches settled: rendered from the outcomes, deflated (``run.ahead``)."""
+    from loader.report.results import cameras_frame, groups_table
+    from loader.report.segments import OUTCOME_COLUMNS, SheetSegments
     from loader.report.workbook import numeric_columns
 
-    frame = cameras_frame(static, result)
-    made = SheetSegments(len(frame), numeric_columns(frame))
-    for index in range(made.count()):
-        start, stop = bounds(index, made.rows)
-        rows = cameras_frame(static.rows(start, stop), _outcome_rows(result, start, stop))
-        texts = [
-            text.encode() for text in rows_from(rows, made.numeric, start, rendered["Cameras"])
-        ]
-        outcomes = tuple(rows[name].to_numpy(dtype=object).copy() for name in OUTCOME_COLUMNS)
-        made.made[index] = Segment(deflate_piece(texts), outcomes)
+    cameras, groups = cameras_frame(static, result), groups_table(loaded, result)
+    made = {
+        "Cameras": SheetSegments(len(cameras), numeric_columns(cameras), OUTCOME_COLUMNS),
+        "Groups": SheetSegments(len(groups), numeric_columns(groups), tuple(groups.columns)),
+    }
+    _make_every_segment(made["Cameras"], cameras, rendered["Cameras"])
+    _make_every_segment(made["Groups"], groups, {})
     return made
 
 
-def _outcome_rows(result: Any, start: int, stop: int) -> Any:
-    """The outcomes of the rows from ``start`` to ``stop``."""
-    from loader.state.outcomes import Outcomes
+def _make_every_segment(made: Any, frame: Any, cells: Any) -> None:
+    """Each segment of ``frame`` rendered and deflated into ``made``."""
+    from loader.report.deflated import deflate_piece
+    from loader.report.segments import Segment, bounds, rows_from
 
-    columns = (result.status, result.batch, result.batch_id, result.task_state, result.message)
-    return Outcomes(*(column[start:stop] for column in columns))
+    for index in range(made.count()):
+        start, stop = bounds(index, made.rows)
+        rows = frame.iloc[start:stop]
+        texts = [text.encode() for text in rows_from(rows, made.numeric, start, cells)]
+        values = tuple(rows[name].to_numpy().copy() for name in made.compared)
+        made.made[index] = Segment(deflate_piece(texts), values)
 
 
 def run_once(
@@ -180,7 +183,7 @@ def main() -> None:
     parser.add_argument("--shape", choices=("forties", "pairs"), default="forties")
     parser.add_argument("--ahead", action="store_true", help="inventory columns rendered ahead")
     parser.add_argument(
-        "--segments", action="store_true", help="the Cameras sheet's segments made ahead"
+        "--segments", action="store_true", help="the Cameras and Groups sheets' segments made ahead"
     )
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--before", type=Path, help="a copy of an earlier commit's loader/")

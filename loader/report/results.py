@@ -66,7 +66,7 @@ def build(
         facts=facts,
         counts=result.counts(),
         cameras=cameras,
-        groups=_groups(loaded, result),
+        groups=groups_table(loaded, result),
         batches=_batches(planned, state),
         problems=pd.DataFrame(
             [p.as_dict() for p in loaded.checked.problems],
@@ -230,7 +230,7 @@ def _letter(position: int) -> str:
     return f"Column {column_letter(position)}"
 
 
-def _groups(loaded: Loaded, result: Outcomes) -> pd.DataFrame:
+def groups_table(loaded: Loaded, result: Outcomes) -> pd.DataFrame:
     """Per group: its row on the Groups sheet (if any), and its camera rows by status."""
     counts = _camera_counts(loaded, result)
     sheet = loaded.groups

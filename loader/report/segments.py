@@ -29,19 +29,23 @@ OUTCOME_COLUMNS: Final = ("Status", "Batch", "Batch ID", "Task State", "Message"
 
 @dataclass(frozen=True)
 class Segment:
-    """A segment's deflated rows, and its outcome columns as they were rendered."""
+    """A segment's deflated rows, and the values of its sheet's ``compared`` columns it
+    was rendered from."""
 
     piece: Piece
-    outcomes: tuple[np.ndarray, ...]  # by OUTCOME_COLUMNS, the segment's rows in order
+    values: tuple[np.ndarray, ...]  # by the sheet's compared columns, its rows in order
 
 
 @dataclass
 class SheetSegments:
     """The segments of a table sheet made ahead, by index, for a sheet of ``rows`` rows
-    whose columns are written as numbers or text as ``numeric`` says."""
+    whose columns (in order) are written as numbers or text as ``numeric`` says, and whose
+    ``compared`` columns are all the outcomes may change (the Cameras sheet's outcome
+    columns; every column of the Groups sheet, its counts by status)."""
 
     rows: int
     numeric: dict[str, bool]
+    compared: tuple[str, ...] = OUTCOME_COLUMNS
     made: dict[int, Segment] = field(default_factory=dict)
 
     def count(self) -> int:
@@ -50,16 +54,17 @@ class SheetSegments:
 
     def reusable(self, frame: pd.DataFrame, numeric: Mapping[str, bool]) -> dict[int, Piece]:
         """The segments made ahead that ``frame`` (the final sheet) would render the same:
-        same rows and column types, and each outcome column equal on the segment's rows."""
-        if self.rows != len(frame) or self.numeric != dict(numeric):
+        same rows, columns and column types, and each compared column equal on the
+        segment's rows (numbers compared as numbers)."""
+        if self.rows != len(frame) or list(self.numeric.items()) != list(numeric.items()):
             return {}
-        final = [frame[name].to_numpy(dtype=object) for name in OUTCOME_COLUMNS]
+        final = [frame[name].to_numpy() for name in self.compared]
         reused = {}
         for index, segment in sorted(self.made.items()):
             start, stop = bounds(index, self.rows)
             if all(
                 np.array_equal(made, column[start:stop])
-                for made, column in zip(segment.outcomes, final, strict=True)
+                for made, column in zip(segment.values, final, strict=True)
             ):
                 reused[index] = segment.piece
         return reused

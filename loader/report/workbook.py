@@ -66,16 +66,16 @@ def write_results(
     path: Path,
     results: ResultTables,
     rendered: Rendered | None = None,
-    segments: SheetSegments | None = None,
+    segments: Mapping[str, SheetSegments] | None = None,
 ) -> None:
     """Write ``results`` to ``path`` (replaced atomically: a reader never sees half a file).
 
-    ``rendered`` holds cells ``render_ahead`` made already, ``segments`` the Cameras
-    sheet's segments made ahead (each used only where the final rows render the same). A
-    file that cannot be written (disk full, no permission) is a StorageError.
+    ``rendered`` holds cells ``render_ahead`` made already, ``segments`` the segments of
+    table sheets made ahead, by sheet (each used only where the final rows render the
+    same). A file that cannot be written (disk full, no permission) is a StorageError.
     """
     try:
-        _write(path, results, rendered or {}, segments)
+        _write(path, results, rendered or {}, segments or {})
     except (OSError, XlsxWriterException) as exc:
         raise storage_error(
             "write",
@@ -87,7 +87,7 @@ def write_results(
 
 
 def _write(
-    path: Path, results: ResultTables, rendered: Rendered, segments: SheetSegments | None
+    path: Path, results: ResultTables, rendered: Rendered, segments: Mapping[str, SheetSegments]
 ) -> None:
     """The workbook, written beside ``path`` and then moved over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,9 +111,9 @@ def _write(
             results.cameras,
             status_column="Status",
             rendered=rendered,
-            segments=segments,
+            segments=segments.get("Cameras"),
         ),
-        _table(book, styles, "Groups", results.groups),
+        _table(book, styles, "Groups", results.groups, segments=segments.get("Groups")),
         _table(book, styles, "Batches", results.batches, status_column="Status"),
         _table(book, styles, "Problems", results.problems),
         _table(book, styles, "Not in sheet", results.not_in_sheet),

@@ -8,21 +8,24 @@ its final rows render the same. [no I/O: renders in memory]
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import anyio
 import anyio.to_thread
 import numpy as np
+import pandas as pd
+
+from loader.run.settling import SegmentsDue, Settling, columns_of
+from loader.state.outcomes import Outcomes
 
 if TYPE_CHECKING:
     from loader.check.load import Loaded
-    from loader.planning.batches import Batch
     from loader.report.results import CameraColumns
-    from loader.report.segments import SheetSegments
+    from loader.report.segments import Segment, SheetSegments
     from loader.report.workbook import Rendered
     from loader.run.run import Run
-    from loader.state.outcomes import Outcomes
 
 PREPARE_PAUSE = 0.002  # seconds between two steps of the rendering: requests go first
 SEGMENT_POLL: Final = 0.5  # seconds between two looks for segments whose batches settled
@@ -35,7 +38,7 @@ class PreparedResults:
 
     columns: CameraColumns
     rendered: Rendered
-    segments: SheetSegments
+    segments: dict[str, SheetSegments]  # by sheet: the Cameras sheet's, then the Groups'
 
 
 class ResultsAhead:
@@ -55,7 +58,6 @@ async def prepare_results(loaded: Loaded, ahead: ResultsAhead) -> None:
     from loader.report.results import camera_columns, cameras_frame
     from loader.report.segments import SEGMENT_ROWS, SheetSegments
     from loader.report.workbook import numeric_columns, render_ahead
-    from loader.state.outcomes import Outcomes
 
     # One pandas step over every row, on the loop (0.4 s at 600,000 cameras: no request
     # goes meanwhile). A worker thread would take the second core while requests go; a
@@ -69,102 +71,119 @@ async def prepare_results(loaded: Loaded, ahead: ResultsAhead) -> None:
     rendered: dict[str, dict[str, list[str]]] = {}
     for _ in render_ahead("Cameras", columns.named(), rendered):
         await anyio.sleep(PREPARE_PAUSE)
-    ahead.prepared = PreparedResults(columns, rendered, SheetSegments(rows, numeric))
+    ahead.prepared = PreparedResults(columns, rendered, {"Cameras": SheetSegments(rows, numeric)})
+
+
+# Seconds between two makings of the Groups sheet's due segments: each counts the whole
+# Groups table again (0.4 s at 600,000 cameras, on a worker thread).
+GROUPS_EVERY: Final = 10.0
+
+
+@dataclass(frozen=True)
+class SegmentMaker:
+    """The outcomes as the run settles, and the segments of each sheet still to make."""
+
+    settling: Settling
+    cameras: SegmentsDue
+    groups: SegmentsDue
 
 
 async def make_segments(run: Run, prepared: PreparedResults) -> None:
-    """Make each segment of the Cameras sheet once every batch of its rows has settled
-    (and, for rows a change touches, every change), until the pass ends (cancelled). A
-    segment's rows are rendered on the loop in steps with pauses (requests go first),
-    deflated on a worker thread (ISA-L lets go of the interpreter lock)."""
-    due = SegmentsDue(run, prepared.segments.count())
+    """Make each segment of the Cameras and Groups sheets once every batch of its rows
+    has settled (and, for rows a change touches, every change), until the pass ends
+    (cancelled). Rows are rendered on the loop in steps with pauses (requests go first),
+    deflated on a worker thread (ISA-L lets go of the interpreter lock); the Groups table
+    is counted on a worker thread, every ``GROUPS_EVERY`` seconds at most."""
+    maker = await segment_maker(run, prepared)
+    counted = -GROUPS_EVERY
     while True:
-        await make_due(run, prepared, due)
+        await make_cameras(prepared, maker)
+        if anyio.current_time() - counted >= GROUPS_EVERY:
+            counted = anyio.current_time()
+            await make_groups(run, prepared, maker)
         await anyio.sleep(SEGMENT_POLL)
 
 
-async def make_due(run: Run, prepared: PreparedResults, due: SegmentsDue) -> None:
-    """Each segment whose rows' outcomes have settled since the last look, made."""
-    for index in due.due():
-        await _make_segment(run, prepared, due, index)
+async def segment_maker(run: Run, prepared: PreparedResults) -> SegmentMaker:
+    """The outcomes known now, the Cameras sheet's segments, and the Groups sheet's (its
+    table counted once, on a worker thread, for its rows and their groups' cameras)."""
+    from loader.report.segments import SEGMENT_ROWS
+
+    settling = Settling(run)
+    rows = np.arange(prepared.segments["Cameras"].rows)
+    cameras = SegmentsDue(run, rows, rows // SEGMENT_ROWS, prepared.segments["Cameras"].count())
+    segments, (shown, of) = await anyio.to_thread.run_sync(_groups_sheet, run, settling.result)
+    prepared.segments["Groups"] = segments
+    return SegmentMaker(settling, cameras, SegmentsDue(run, shown, of, segments.count()))
 
 
-async def _make_segment(
-    run: Run, prepared: PreparedResults, segments: SegmentsDue, index: int
-) -> None:
-    """Segment ``index`` rendered from the outcomes known now, deflated, kept."""
-    from loader.report.deflated import deflate_piece
+def _groups_sheet(
+    run: Run, result: Outcomes
+) -> tuple[SheetSegments, tuple[np.ndarray, np.ndarray]]:
+    """The Groups sheet's segments (none made), and pairs of (camera row, Groups segment
+    that counts it): a camera is counted on each row of its group."""
+    from loader.report.results import groups_table
+    from loader.report.segments import SEGMENT_ROWS, SheetSegments
+    from loader.report.workbook import numeric_columns
+
+    table = groups_table(run.loaded, result)
+    segments = SheetSegments(len(table), numeric_columns(table), tuple(map(str, table.columns)))
+    groups = run.loaded.checked.rows["group"].to_numpy(dtype=object)
+    cameras = pd.DataFrame({"row": np.arange(len(groups)), "id": groups})
+    ids = table["Group ID"].to_numpy(dtype=object)
+    shown = pd.DataFrame({"id": ids, "segment": np.arange(len(ids)) // SEGMENT_ROWS})
+    pairs = cameras.merge(shown, on="id")
+    return segments, (pairs["row"].to_numpy(), pairs["segment"].to_numpy())
+
+
+async def make_cameras(prepared: PreparedResults, maker: SegmentMaker) -> None:
+    """Each segment of the Cameras sheet due since the last look, made from the outcomes
+    of its rows now."""
     from loader.report.results import cameras_frame
-    from loader.report.segments import Segment, bounds, rows_from
+    from loader.report.segments import bounds
 
-    start, stop = bounds(index, prepared.segments.rows)
-    result = segments.outcomes_of(index)
-    rows = cameras_frame(prepared.columns.rows(start, stop), result)
-    cells = prepared.rendered.get("Cameras", {})
+    segments = prepared.segments["Cameras"]
+    due = maker.cameras
+    for index in due.due():
+        now = maker.settling.now(due.batches[index], changes=index in due.changed)
+        start, stop = bounds(index, segments.rows)
+        result = Outcomes(*(column[start:stop].copy() for column in columns_of(now)))
+        rows = cameras_frame(prepared.columns.rows(start, stop), result)
+        cells = prepared.rendered.get("Cameras", {})
+        segments.made[index] = await _segment(segments, rows, start, cells)
+
+
+async def make_groups(run: Run, prepared: PreparedResults, maker: SegmentMaker) -> None:
+    """The Groups sheet's segments due since the last look, made from one count of the
+    whole table (on a worker thread, over a copy of the outcomes: the loop goes on)."""
+    from loader.report.results import groups_table
+    from loader.report.segments import bounds
+
+    due = maker.groups
+    indices = due.due()
+    if not indices:
+        return
+    changes = any(index in due.changed for index in indices)
+    now = maker.settling.now(due.batches_of(indices), changes=changes)
+    copied = Outcomes(*(np.copy(column) for column in columns_of(now)))
+    table = await anyio.to_thread.run_sync(groups_table, run.loaded, copied)
+    segments = prepared.segments["Groups"]
+    for index in indices:
+        start, stop = bounds(index, segments.rows)
+        segments.made[index] = await _segment(segments, table.iloc[start:stop], start, {})
+
+
+async def _segment(
+    segments: SheetSegments, rows: pd.DataFrame, start: int, cells: Mapping[str, list[str]]
+) -> Segment:
+    """``rows`` (the sheet's from position ``start``) rendered on the loop in steps, then
+    deflated on a worker thread, with the values the end compares."""
+    from loader.report.deflated import deflate_piece
+    from loader.report.segments import Segment, rows_from
+
     texts = []
-    for text in rows_from(rows, prepared.segments.numeric, start, cells):
+    for text in rows_from(rows, segments.numeric, start, cells):
         texts.append(text.encode("utf-8"))
         await anyio.sleep(PREPARE_PAUSE)
     piece = await anyio.to_thread.run_sync(deflate_piece, texts)
-    made = (result.status, result.batch, result.batch_id, result.task_state, result.message)
-    prepared.segments.made[index] = Segment(piece, made)
-
-
-class SegmentsDue:
-    """Which segments of the Cameras sheet have their rows' outcomes settled, and those
-    outcomes: computed once as the end computes them (``outcomes``), then each batch's
-    again from the run's state when a segment of its rows is made (``outcome_of_batch``,
-    as the ledger follows a batch)."""
-
-    def __init__(self, run: Run, count: int) -> None:
-        from loader.report.segments import SEGMENT_ROWS
-        from loader.state.outcomes import outcomes
-
-        self.run = run
-        self.result = outcomes(run.loaded, run.plan, run.changes_named(), run.state)
-        self.batches: list[list[Batch]] = [[] for _ in range(count)]
-        for batch in run.plan.batches:
-            for index in np.unique(batch.of.position[batch.at] // SEGMENT_ROWS).tolist():
-                self.batches[index].append(batch)
-        delta = run.delta
-        changed = [c.position for c in (*delta.updates, *delta.restarts)] + list(delta.replaces)
-        self.changed = set((np.asarray(changed, dtype=np.int64) // SEGMENT_ROWS).tolist())
-        self.pending = list(range(count))
-
-    def due(self) -> list[int]:
-        """The segments not made yet whose rows' batches (and changes) have all settled."""
-        state = self.run.state
-        changes_settled = not state.changes_unsettled()
-        due = [
-            index
-            for index in self.pending
-            if (changes_settled or index not in self.changed)
-            and all(
-                (found := state.batches.get(batch.name)) is not None and found.settled
-                for batch in self.batches[index]
-            )
-        ]
-        self.pending = [index for index in self.pending if index not in due]
-        return due
-
-    def outcomes_of(self, index: int) -> Outcomes:
-        """Segment ``index``'s outcomes as its batches (and changes) stand now, copied."""
-        from loader.report.segments import bounds
-        from loader.state.outcomes import Outcomes, outcome_of_batch, overlay
-
-        state = self.run.state
-        for batch in self.batches[index]:
-            outcome_of_batch(self.result, batch, state, held=False)  # settled: never held
-        result = self.result
-        if index in self.changed:  # the changes' statuses over a copy, as the end's
-            result = Outcomes(*(np.copy(column) for column in _columns(result)))
-            overlay(
-                result.status, result.message, result.task_state, self.run.changes_named(), state
-            )
-        start, stop = bounds(index, len(result.status))
-        return Outcomes(*(column[start:stop].copy() for column in _columns(result)))
-
-
-def _columns(result: Outcomes) -> tuple[np.ndarray, ...]:
-    """An outcome's columns, in the Cameras sheet's order."""
-    return (result.status, result.batch, result.batch_id, result.task_state, result.message)
+    return Segment(piece, tuple(rows[name].to_numpy().copy() for name in segments.compared))

@@ -230,9 +230,9 @@ async def _write_payloads(run: Run, written: anyio.Event) -> None:
 
 
 async def _prepare_results(run: Run, answered: anyio.Event) -> None:
-    """The end's modules, the results' inventory columns, then the Cameras sheet's
-    segments as their batches settle (until the pass ends), made while the run waits on
-    the network.
+    """The end's modules, the results' inventory columns, then the Cameras and Groups
+    sheets' segments as their batches settle (until the pass ends), made while the run
+    waits on the network.
 
     It starts once the first answer came, not to slow the first requests; a run that ends
     before (nothing sent) leaves them to the end. It only saves time: should it fail, the

@@ -8,7 +8,6 @@ import zipfile
 import zlib
 from pathlib import Path
 
-import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -107,19 +106,16 @@ def results(cameras: int, message: dict[int, str] | None = None) -> ResultTables
     return ResultTables([("Run", "r1")], {"loaded": 1}, frame, frame.head(3), empty, empty, empty)
 
 
-def outcomes_of(frame: pd.DataFrame, index: int) -> tuple[np.ndarray, ...]:
-    """Segment ``index``'s outcome columns in ``frame``, copied."""
-    start, stop = bounds(index, len(frame))
-    return tuple(frame[name].to_numpy(dtype=object)[start:stop].copy() for name in OUTCOME_COLUMNS)
-
-
-def made_ahead(frame: pd.DataFrame) -> SheetSegments:
-    """Every segment of ``frame``'s rows made as a run makes it."""
+def made_ahead(frame: pd.DataFrame, compared: tuple[str, ...] = OUTCOME_COLUMNS) -> SheetSegments:
+    """Every segment of ``frame``'s rows made as a run makes it, keeping the values of
+    its ``compared`` columns."""
     numeric = numeric_columns(frame)
-    made = SheetSegments(len(frame), numeric)
+    made = SheetSegments(len(frame), numeric, compared)
     for index in range(made.count()):
         texts = [text.encode() for text in segment_rows(frame, numeric, index)]
-        made.made[index] = Segment(deflate_piece(texts), outcomes_of(frame, index))
+        start, stop = bounds(index, len(frame))
+        values = tuple(frame[name].to_numpy()[start:stop].copy() for name in compared)
+        made.made[index] = Segment(deflate_piece(texts), values)
     return made
 
 
@@ -144,7 +140,7 @@ def test_segments_made_ahead_write_the_parts_written_at_the_end(
     made = made_ahead(results(cameras).cameras)
     write_results(tmp_path / "end.xlsx", results(cameras))
 
-    write_results(tmp_path / "ahead.xlsx", results(cameras), segments=made)
+    write_results(tmp_path / "ahead.xlsx", results(cameras), segments={"Cameras": made})
 
     assert contents(tmp_path / "ahead.xlsx") == contents(tmp_path / "end.xlsx")
     assert len(made.reusable(results(cameras).cameras, made.numeric)) == made.count()
@@ -162,7 +158,7 @@ def test_a_segment_made_from_outcomes_changed_since_is_rendered_again(
     final = results(23, message={12: "refused: <later>"})
     write_results(tmp_path / "end.xlsx", final)
 
-    write_results(tmp_path / "ahead.xlsx", final, segments=made)
+    write_results(tmp_path / "ahead.xlsx", final, segments={"Cameras": made})
 
     assert sorted(made.reusable(final.cameras, made.numeric)) == [0, 1, 3, 4]
     assert contents(tmp_path / "ahead.xlsx") == contents(tmp_path / "end.xlsx")
@@ -200,8 +196,31 @@ def test_a_zipfile_that_takes_no_deflated_member_gets_the_whole_body(
     made = made_ahead(results(23).cameras)
     write_results(tmp_path / "end.xlsx", results(23))
 
-    write_results(tmp_path / "ahead.xlsx", results(23), segments=made)
+    write_results(tmp_path / "ahead.xlsx", results(23), segments={"Cameras": made})
 
     assert contents(tmp_path / "ahead.xlsx") == contents(tmp_path / "end.xlsx")
     with zipfile.ZipFile(tmp_path / "other.zip", "w") as package:  # this Python's does
         assert writes_members(package) is True
+
+
+def test_a_groups_segment_whose_counts_changed_is_rendered_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Groups segments compare every column: a group whose count of failed cameras
+    changed since has its segment rendered again, the sheet shows the final count."""
+    monkeypatch.setattr(segments_module, "SEGMENT_ROWS", 5)
+    early = results(23)
+    early.groups = pd.DataFrame(
+        {"Group ID": [f"grp-{n:03d}" for n in range(23)], "Cameras": 2, "failed": 0}
+    )
+    made = made_ahead(early.groups, ("Group ID", "Cameras", "failed"))
+    final = results(23)
+    final.groups = early.groups.assign(failed=[1 if n == 17 else 0 for n in range(23)])
+    write_results(tmp_path / "end.xlsx", final)
+
+    write_results(tmp_path / "ahead.xlsx", final, segments={"Groups": made})
+
+    assert sorted(made.reusable(final.groups, made.numeric)) == [0, 1, 2, 4]
+    assert contents(tmp_path / "ahead.xlsx") == contents(tmp_path / "end.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "ahead.xlsx")["Groups"]
+    assert [cell.value for cell in sheet[19]] == ["grp-017", 2, 1]

@@ -5,6 +5,7 @@ doubt, and a week of changes (updates, replaces, prunes)."""
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from loader.report.results import ResultTables
 from loader.report.segments import SheetSegments
 from loader.report.workbook import Rendered, numeric_columns
 from loader.run import conclude as conclude_module
-from loader.run.ahead import SegmentsDue, make_due, prepare_results
+from loader.run.ahead import make_cameras, make_groups, prepare_results, segment_maker
 from loader.run.run import Run
 from loader.run.runner import start_run
 from loader.sim import SimConfig, running_simulator
@@ -26,19 +27,22 @@ from tests.report.test_results import add_rows
 from tests.run.test_run import settings_for
 from tests.run.test_sync import _options, _week, write
 
-Reused = list[tuple[int, int]]  # per workbook written: segments reused, segments in all
+Reused = list[dict[str, tuple[int, int]]]  # per workbook, by sheet: segments reused, in all
 
 
 def make_every_due_segment(run: Run) -> None:
-    """What a run makes ahead, made now: the inventory's cells, then every segment whose
-    batches (and changes) have settled, from the outcomes the run's state holds."""
+    """What a run makes ahead, made now: the inventory's cells, then every segment of the
+    Cameras and Groups sheets whose batches (and changes) have settled, from the outcomes
+    the run's state holds."""
 
     async def make() -> None:
         if run.ahead.prepared is None:
             await prepare_results(run.loaded, run.ahead)
         prepared = run.ahead.prepared
         assert prepared is not None
-        await make_due(run, prepared, SegmentsDue(run, prepared.segments.count()))
+        maker = await segment_maker(run, prepared)
+        await make_cameras(prepared, maker)
+        await make_groups(run, prepared, maker)
 
     anyio.run(make)
 
@@ -61,12 +65,18 @@ def reused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Reused:
         path: Path,
         results: ResultTables,
         rendered: Rendered | None = None,
-        segments: SheetSegments | None = None,
+        segments: Mapping[str, SheetSegments] | None = None,
     ) -> None:
         assert segments is not None
         write_results(path.with_name("reference.xlsx"), results)
-        found = segments.reusable(results.cameras, numeric_columns(results.cameras))
-        noted.append((len(found), segments.count()))
+        tables = {"Cameras": results.cameras, "Groups": results.groups}
+        noted.append(
+            {
+                name: (len(made.reusable(table, numeric_columns(table))), made.count())
+                for name, made in segments.items()
+                for table in [tables[name]]
+            }
+        )
         write_results(path, results, rendered, segments)
 
     monkeypatch.setattr(conclude_module, "conclude", concluding)
@@ -103,7 +113,7 @@ def test_rejected_rows_and_failed_cameras(tmp_path: Path, reused: Reused) -> Non
         report = start_run(sheet, settings_for(sim.url, tmp_path))
 
     assert report.statuses["failed"] == 2
-    assert reused == [(9, 9)]
+    assert reused == [{"Cameras": (9, 9), "Groups": (2, 2)}]
     assert_same_workbook(report.results)
 
 
@@ -118,7 +128,7 @@ def test_batches_in_doubt_are_rendered_at_the_end(tmp_path: Path, reused: Reused
         report = start_run(sheet, settings_for(sim.url, tmp_path, settle=0.05))
 
     assert (report.exit_code, report.statuses["unknown"]) == (3, 30)
-    assert reused == [(0, 5)]
+    assert reused == [{"Cameras": (0, 5), "Groups": (0, 5)}]
     assert_same_workbook(report.results)
 
 
@@ -134,8 +144,8 @@ def test_some_batches_in_doubt(tmp_path: Path, reused: Reused) -> None:
             sheet, settings_for(sim.url, tmp_path, settle=0.05, max_payload_bytes=1024)
         )
 
-    made, count = reused[0]
-    assert (report.exit_code, 0 < made < count) == (3, True)
+    made = [0 < made < count for made, count in reused[0].values()]
+    assert (report.exit_code, made) == (3, [True, True])
     assert_same_workbook(report.results)
 
 
@@ -155,5 +165,5 @@ def test_a_week_of_updates_replaces_and_prunes(
         "replaced",
         "unchanged",
     }
-    assert [made == count for made, count in reused] == [True, True]
+    assert [made == count for run in reused for made, count in run.values()] == [True] * 4
     assert_same_workbook(report.results)
