@@ -4,7 +4,6 @@ doubt, and a week of changes (updates, replaces, prunes)."""
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from loader.run.runner import start_run
 from loader.sim import SimConfig, running_simulator
 from tests.conftest import FakeClock, write_inventory
 from tests.report.test_results import add_rows
+from tests.report.test_segments import contents
 from tests.run.test_run import settings_for
 from tests.run.test_sync import _options, _week, write
 
@@ -84,20 +84,9 @@ def reused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Reused:
     return noted
 
 
-def parts(path: Path) -> dict[str, bytes]:
-    """Each part's contents (xlsxwriter's dated docProps left out), after a CRC check."""
-    with zipfile.ZipFile(path) as package:
-        assert package.testzip() is None
-        return {
-            item.filename: package.read(item)
-            for item in package.infolist()
-            if not item.filename.startswith("docProps/")
-        }
-
-
 def assert_same_workbook(results: Path) -> None:
     """The run's workbook holds the parts of the one written at the end, and reads."""
-    assert parts(results) == parts(results.with_name("reference.xlsx"))
+    assert contents(results) == contents(results.with_name("reference.xlsx"))
     openpyxl.load_workbook(results, read_only=True).close()
 
 
