@@ -123,10 +123,11 @@ def test_batches_in_doubt_are_rendered_at_the_end(tmp_path: Path, reused: Reused
 
 @pytest.mark.slow
 def test_some_batches_in_doubt(tmp_path: Path, reused: Reused) -> None:
-    """Some answers lost: the segments of settled batches are reused, the others
-    rendered at the end, into the workbook written at the end."""
+    """The first create's answer lost, and no list finds it: the segments of the settled
+    batches are reused (a batch touches two segments of seven rows at most: at least four
+    of six), the others rendered at the end, into the workbook written at the end."""
     sheet = write_inventory(tmp_path, groups=40, per_group=1)
-    config = SimConfig(faults={"5xx-after": 0.3}, list_failures=1.0, seed=3)
+    config = SimConfig(fault_sequence=["5xx-after"], list_failures=1.0)
 
     with running_simulator(config) as sim:
         report = start_run(
