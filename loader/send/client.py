@@ -114,7 +114,7 @@ class ViasClient:
 
     async def _send(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
         """Wait for the pacer, send (unless the run was refused), let the pacer learn."""
-        epoch = await self.limiter.acquire()
+        grant = await self.limiter.take()
         if self.refused is not None:
             raise RunRefused(self.refused)
         if method != "GET" and self.stopped():
@@ -124,9 +124,10 @@ class ViasClient:
             self.base + path,
             headers={"Content-Type": JSON_TYPE},
             auth=self.auth.authenticate(token),
+            extensions={"trace": grant.trace},  # when it left: the pacer spaces from then
             **kwargs,
         )
-        self._pace(response, epoch)
+        self._pace(response, grant.epoch)
         return response
 
     def _pace(self, response: httpx.Response, epoch: int) -> None:

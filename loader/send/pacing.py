@@ -29,6 +29,9 @@ PACING_MARGIN = 1.02
 SPACING: Final = 0.9  # of an interval, at least, between two calls (see RateLimiter)
 RATE_CUT: Final = 0.7  # the rate kept after a 429 without Retry-After
 RATE_FLOOR: Final = 1.0  # requests/s a cut never goes below (unless --rate is lower)
+# Seconds after its turn a request may take to leave (its bytes written) and still count
+# as gone at its turn; a later one (a stall) counts from when it left (``Grant.left``).
+LEFT_LATE: Final = 0.005
 
 
 class Clock(Protocol):
@@ -49,6 +52,33 @@ class SystemClock:
         await anyio.sleep(seconds)
 
 
+class Grant:
+    """One call's turn: the epoch it goes out in, and when it went. ``went`` is when the
+    pacer let it go, until the call says its request left (``left``): a call that
+    stalls between the two (the event loop busy, another thread holding the interpreter)
+    reaches the API later than its turn, and the calls after it are spaced from then."""
+
+    __slots__ = ("clock", "epoch", "went")
+
+    def __init__(self, epoch: int, clock: Clock) -> None:
+        self.epoch, self.clock = epoch, clock
+        self.went = clock.now()
+
+    def left(self) -> None:
+        """The call's request has left (its last byte written): it went now, if that is
+        later than its turn by more than a request's own writing takes (``LEFT_LATE``).
+        Counting those few milliseconds too would add them to every second's calls."""
+        now = self.clock.now()
+        if now - self.went > LEFT_LATE:
+            self.went = now
+
+    async def trace(self, event: str, info: object) -> None:
+        """httpcore's trace hook of an async client (``extensions={"trace": ...}``):
+        ``left`` once the request's body is written, over HTTP/1.1 or HTTP/2."""
+        if event.endswith("send_request_body.complete"):
+            self.left()
+
+
 class RateLimiter:
     """Hands out evenly spaced slots at most ``rate`` per second, shared by all workers.
 
@@ -59,7 +89,8 @@ class RateLimiter:
 
     - no ``burst`` calls (the whole number of calls a second, at least 1) within less than
       ``burst`` intervals: no one-second window sees more than ``rate`` calls, margin
-      included, even after a stall;
+      included, even after a stall; a call's time is when its request left, where the
+      caller says so (``Grant.left``), else when it was let go;
     - nine tenths of an interval at least between two calls: a wake-up a few milliseconds
       late is absorbed by the next call, but callers whose slots passed while the process
       stalled go one after another at about the rate, not in a burst that would meet the
@@ -74,7 +105,7 @@ class RateLimiter:
         self.interval = PACING_MARGIN / rate
         self.clock = clock
         self.next_slot = 0.0
-        self.granted: deque[float] = deque()  # the latest calls' times, ``burst`` at most
+        self.granted: deque[Grant] = deque()  # the latest calls, ``burst`` at most
         self.epoch = 0  # increments on every cut
 
     @property
@@ -83,27 +114,30 @@ class RateLimiter:
         return max(1, math.floor(self.rate))
 
     async def acquire(self) -> int:
-        """Wait for this caller's slot and for the two rules on the calls already made.
+        """``take``, for a caller that cannot tell when its request left: the epoch the
+        call goes out in, for ``slow_down``."""
+        return (await self.take()).epoch
 
-        Returns the epoch the call goes out in, for ``slow_down``.
-        """
+    async def take(self) -> Grant:
+        """Wait for this caller's slot and for the two rules on the calls already made."""
         now = self.clock.now()
         slot = max(now, self.next_slot)
         self.next_slot = slot + self.interval
         while (wait := self._ready_at(slot) - self.clock.now()) > 0:
             await self.clock.sleep(wait)
-        self.granted.append(self.clock.now())
+        grant = Grant(self.epoch, self.clock)
+        self.granted.append(grant)
         while len(self.granted) > self.burst:
             self.granted.popleft()
-        return self.epoch
+        return grant
 
     def _ready_at(self, slot: float) -> float:
         """The earliest a call of ``slot`` may go."""
         ready, granted, burst = slot, self.granted, self.burst
         if granted:
-            ready = max(ready, granted[-1] + self.interval * SPACING)
+            ready = max(ready, granted[-1].went + self.interval * SPACING)
         if len(granted) >= burst:
-            ready = max(ready, granted[-burst] + burst * self.interval)
+            ready = max(ready, granted[-burst].went + burst * self.interval)
         return ready
 
     def pause(self, seconds: float) -> None:

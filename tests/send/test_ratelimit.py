@@ -7,11 +7,19 @@ import itertools
 from collections.abc import Awaitable, Callable
 
 import anyio
+import httpx
 import pytest
 from anyio import wait_all_tasks_blocked
 from anyio.lowlevel import checkpoint
 
-from loader.send.pacing import PACING_MARGIN, SPACING, AdaptiveLimit, RateLimiter
+from loader.send.pacing import (
+    LEFT_LATE,
+    PACING_MARGIN,
+    SPACING,
+    AdaptiveLimit,
+    RateLimiter,
+)
+from loader.sim import SimConfig, running_simulator
 from tests.conftest import FakeClock
 
 
@@ -220,3 +228,68 @@ async def test_after_a_stall_the_calls_keep_to_the_rate_in_every_window() -> Non
     assert (len(times), busiest) == (80, 20)
     assert min(gaps[1:]) >= round(step * SPACING, 6) - 1e-6
     assert times[-1] < 79 * step + 1.5  # the calls after the stall catch up some of it
+
+
+@pytest.mark.anyio
+async def test_a_call_that_left_late_spaces_the_calls_a_second_after_it_from_then(
+    clock: FakeClock,
+) -> None:
+    """At 10/s the 11th call waits ten intervals after the first: after when the first
+    request left (0.3 s after its turn: the process stalled), not after its turn."""
+    limiter = RateLimiter(10, clock)
+    first = await limiter.take()
+    turn = clock.now()
+    clock.time += 0.3
+    first.left()
+    for _ in range(9):
+        await limiter.take()
+
+    eleventh = await limiter.take()
+
+    assert round(eleventh.went - turn, 6) == round(0.3 + 10 * PACING_MARGIN / 10, 6)
+
+
+@pytest.mark.anyio
+async def test_a_request_that_left_within_its_writing_time_counts_at_its_turn(
+    clock: FakeClock,
+) -> None:
+    """Left 4 ms after its turn (``LEFT_LATE`` is 5): the calls a second after it are not
+    moved, else every second's calls would lose those milliseconds."""
+    limiter = RateLimiter(10, clock)
+    first = await limiter.take()
+    turn = clock.now()
+    clock.time += 0.004
+    first.left()
+
+    assert (first.went, LEFT_LATE) == (turn, 0.005)
+
+
+@pytest.mark.anyio
+async def test_a_grant_learns_when_its_request_left_from_httpcore_trace() -> None:
+    """Through a real HTTP/1.1 exchange on loopback, the grant's time moves to when the
+    request's body was written, and only then."""
+    ticks = itertools.count(1)
+
+    class Ticking:
+        """A clock that moves one second at each look."""
+
+        def now(self) -> float:
+            return float(next(ticks))
+
+        async def sleep(self, seconds: float) -> None:  # pragma: no cover - never waits
+            await checkpoint()
+
+    taken = await RateLimiter(10, Ticking()).take()
+    seen: list[tuple[str, float]] = []
+
+    async def trace(event: str, info: object) -> None:
+        await taken.trace(event, info)
+        seen.append((event, taken.went))
+
+    with running_simulator(SimConfig()) as sim:
+        async with httpx.AsyncClient() as client:
+            await client.get(f"{sim.url}/v2/p/services", extensions={"trace": trace})
+
+    moved = [(event, went) for event, went in seen if went != seen[0][1]]
+    assert moved[0][0] == "http11.send_request_body.complete"
+    assert len({went for _, went in moved}) == 1  # nothing after it moved it again
