@@ -1,13 +1,13 @@
 """
 The results workbook made while the run waits on the network, so that its end only adds
 what the outcomes decide: the cells that no outcome changes (the Cameras sheet's
-inventory columns), then the segments of the Cameras and Groups sheets whose rows' batches
-have all settled (``settling``), rendered and deflated (``report.segments``). The end uses
-a segment only where its final rows render the same. [no I/O: renders in memory]
+inventory columns), then the segments of the Cameras sheet whose rows' batches have all
+settled (``settling``), rendered and deflated (``report.segments``). The end uses a
+segment only where its final rows render the same. [no I/O: renders in memory]
 
 The deflated segments stay in memory (about 52 MB for the Cameras sheet of 600,000
-cameras, 17 MB for its Groups sheet, with the compared columns' values): a spool file
-would be read back whole at the end anyway, and a run of that size holds more already.
+cameras, with the compared columns' values): a spool file would be read back whole at
+the end anyway, and a run of that size holds more already.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class PreparedResults:
 
     columns: CameraColumns
     rendered: Rendered
-    segments: dict[str, SheetSegments]  # by sheet: the Cameras sheet's, then the Groups'
+    segments: dict[str, SheetSegments]  # by sheet: the Cameras sheet's
 
 
 class ResultsAhead:
@@ -78,12 +78,6 @@ async def prepare_results(loaded: Loaded, ahead: ResultsAhead) -> None:
     ahead.prepared = PreparedResults(columns, rendered, {"Cameras": SheetSegments(rows, numeric)})
 
 
-# Seconds between two makings of the Groups sheet's due segments: each counts the whole
-# Groups table again, 0.4 s at 600,000 cameras on a worker thread that holds the
-# interpreter lock most of it (pandas hashing texts) while the loop waits for it between
-# requests. Every 10 s, a 600,000-camera run (one, on the shared machine) sent 4% slower
-# than today's run beside it, with 13 429s; every 30 s: 7 counts in its 200 s.
-GROUPS_EVERY: Final = 30.0
 # Rows rendered in one step on the loop (a step renders each column's cells of these
 # rows, then joins them): about 4,000 cells, a few milliseconds.
 STEP_CELLS: Final = 4000
@@ -94,60 +88,39 @@ SEGMENT_PAUSE: Final = 0.01
 
 @dataclass(frozen=True)
 class SegmentMaker:
-    """The outcomes as the run settles, and the segments of each sheet still to make."""
+    """The outcomes as the run settles, and the Cameras sheet's segments still to make."""
 
     settling: Settling
     cameras: SegmentsDue
-    groups: SegmentsDue
 
 
 async def make_segments(run: Run, prepared: PreparedResults) -> None:
-    """Make each segment of the Cameras and Groups sheets once every batch of its rows
-    has settled (and, for rows a change touches, every change), until the pass ends
-    (cancelled). Rows are rendered on the loop in steps with pauses (requests go first),
-    deflated on a worker thread (ISA-L lets go of the interpreter lock); the Groups table
-    is counted on a worker thread, every ``GROUPS_EVERY`` seconds at most."""
+    """Make each segment of the Cameras sheet once every batch of its rows has settled
+    (and, for rows a change touches, every change), until the pass ends (cancelled).
+    Rows are rendered on the loop in steps with pauses (requests go first), deflated on
+    a worker thread (ISA-L lets go of the interpreter lock).
+
+    The Groups sheet is not made ahead: a Groups row counts its group's cameras by
+    status, so each making counts the whole table again (0.4 s at 600,000 cameras), on a
+    worker thread holding the interpreter lock in pandas' long calls: the loop waited up
+    to 0.15 s, a request left late, and the API's window saw a second's calls too close
+    (7 to 13 429s in a 600,000-camera run, counting every 10 to 60 s). At the end it
+    costs about 0.6 s at 600,000 cameras.
+    """
     maker = await segment_maker(run, prepared)
-    counted = -GROUPS_EVERY
     while True:
         await make_cameras(prepared, maker)
-        if anyio.current_time() - counted >= GROUPS_EVERY and await make_groups(
-            run, prepared, maker
-        ):
-            counted = anyio.current_time()
         await anyio.sleep(SEGMENT_POLL)
 
 
 async def segment_maker(run: Run, prepared: PreparedResults) -> SegmentMaker:
-    """The outcomes known now, the Cameras sheet's segments, and the Groups sheet's (its
-    table counted once, on a worker thread, for its rows and their groups' cameras)."""
+    """The outcomes known now, and the Cameras sheet's segments with their rows' batches."""
     from loader.report.segments import SEGMENT_ROWS
 
     settling = Settling(run)
     rows = np.arange(prepared.segments["Cameras"].rows)
     cameras = SegmentsDue(run, rows, rows // SEGMENT_ROWS, prepared.segments["Cameras"].count())
-    segments, (shown, of) = await anyio.to_thread.run_sync(_groups_sheet, run, settling.result)
-    prepared.segments["Groups"] = segments
-    return SegmentMaker(settling, cameras, SegmentsDue(run, shown, of, segments.count()))
-
-
-def _groups_sheet(
-    run: Run, result: Outcomes
-) -> tuple[SheetSegments, tuple[np.ndarray, np.ndarray]]:
-    """The Groups sheet's segments (none made), and pairs of (camera row, Groups segment
-    that counts it): a camera is counted on each row of its group."""
-    from loader.report.results import groups_table
-    from loader.report.segments import SEGMENT_ROWS, SheetSegments
-    from loader.report.workbook import numeric_columns
-
-    table = groups_table(run.loaded, result)
-    segments = SheetSegments(len(table), numeric_columns(table), tuple(map(str, table.columns)))
-    groups = run.loaded.checked.rows["group"].to_numpy(dtype=object)
-    cameras = pd.DataFrame({"row": np.arange(len(groups)), "id": groups})
-    ids = table["Group ID"].to_numpy(dtype=object)
-    shown = pd.DataFrame({"id": ids, "segment": np.arange(len(ids)) // SEGMENT_ROWS})
-    pairs = cameras.merge(shown, on="id")
-    return segments, (pairs["row"].to_numpy(), pairs["segment"].to_numpy())
+    return SegmentMaker(settling, cameras)
 
 
 async def make_cameras(prepared: PreparedResults, maker: SegmentMaker) -> None:
@@ -165,29 +138,6 @@ async def make_cameras(prepared: PreparedResults, maker: SegmentMaker) -> None:
         rows = cameras_frame(prepared.columns.rows(start, stop), result)
         cells = prepared.rendered.get("Cameras", {})
         segments.made[index] = await _segment(segments, rows, start, cells)
-
-
-async def make_groups(run: Run, prepared: PreparedResults, maker: SegmentMaker) -> bool:
-    """The Groups sheet's segments due since the last look, made from one count of the
-    whole table (on a worker thread, over a copy of the statuses: the loop goes on);
-    whether any was due (and the table counted)."""
-    from loader.report.results import groups_table
-    from loader.report.segments import bounds
-
-    due = maker.groups
-    indices = due.due()
-    if not indices:
-        return False
-    changes = any(index in due.changed for index in indices)
-    now = maker.settling.now(due.batches_of(indices), changes=changes)
-    copied = Outcomes.empty(len(now.status))
-    copied.status = np.copy(now.status)  # the Groups table counts the statuses alone
-    table = await anyio.to_thread.run_sync(groups_table, run.loaded, copied)
-    segments = prepared.segments["Groups"]
-    for index in indices:
-        start, stop = bounds(index, segments.rows)
-        segments.made[index] = await _segment(segments, table.iloc[start:stop], start, {})
-    return True
 
 
 async def _segment(

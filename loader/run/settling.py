@@ -50,7 +50,7 @@ def columns_of(result: Outcomes) -> tuple[np.ndarray, ...]:
 class SegmentsDue:
     """The segments of one sheet not made yet, each with the batches of the camera rows
     it shows, from pairs of (camera row, segment): a row of the Cameras sheet shows its
-    own camera, a row of the Groups sheet its group's."""
+    own camera."""
 
     def __init__(self, run: Run, rows: np.ndarray, segments: np.ndarray, count: int) -> None:
         self.run = run
@@ -84,9 +84,3 @@ class SegmentsDue:
         ]
         self.pending = [index for index in self.pending if index not in due]
         return due
-
-    def batches_of(self, indices: list[int]) -> list[Batch]:
-        """The batches of the rows of these segments, each once."""
-        return list(
-            {batch.name: batch for index in indices for batch in self.batches[index]}.values()
-        )

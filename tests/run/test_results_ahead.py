@@ -17,7 +17,7 @@ from loader.report.results import ResultTables
 from loader.report.segments import SheetSegments
 from loader.report.workbook import Rendered, numeric_columns
 from loader.run import conclude as conclude_module
-from loader.run.ahead import make_cameras, make_groups, prepare_results, segment_maker
+from loader.run.ahead import make_cameras, prepare_results, segment_maker
 from loader.run.run import Run
 from loader.run.runner import start_run
 from loader.sim import SimConfig, running_simulator
@@ -32,8 +32,8 @@ Reused = list[dict[str, tuple[int, int]]]  # per workbook, by sheet: segments re
 
 def make_every_due_segment(run: Run) -> None:
     """What a run makes ahead, made now: the inventory's cells, then every segment of the
-    Cameras and Groups sheets whose batches (and changes) have settled, from the outcomes
-    the run's state holds."""
+    Cameras sheet whose batches (and changes) have settled, from the outcomes the run's
+    state holds."""
 
     async def make() -> None:
         if run.ahead.prepared is None:
@@ -42,7 +42,6 @@ def make_every_due_segment(run: Run) -> None:
         assert prepared is not None
         maker = await segment_maker(run, prepared)
         await make_cameras(prepared, maker)
-        await make_groups(run, prepared, maker)
 
     anyio.run(make)
 
@@ -69,7 +68,7 @@ def reused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Reused:
     ) -> None:
         assert segments is not None
         write_results(path.with_name("reference.xlsx"), results)
-        tables = {"Cameras": results.cameras, "Groups": results.groups}
+        tables = {"Cameras": results.cameras}
         noted.append(
             {
                 name: (len(made.reusable(table, numeric_columns(table))), made.count())
@@ -102,7 +101,7 @@ def test_rejected_rows_and_failed_cameras(tmp_path: Path, reused: Reused) -> Non
         report = start_run(sheet, settings_for(sim.url, tmp_path))
 
     assert report.statuses["failed"] == 2
-    assert reused == [{"Cameras": (9, 9), "Groups": (2, 2)}]
+    assert reused == [{"Cameras": (9, 9)}]
     assert_same_workbook(report.results)
 
 
@@ -117,7 +116,7 @@ def test_batches_in_doubt_are_rendered_at_the_end(tmp_path: Path, reused: Reused
         report = start_run(sheet, settings_for(sim.url, tmp_path, settle=0.05))
 
     assert (report.exit_code, report.statuses["unknown"]) == (3, 30)
-    assert reused == [{"Cameras": (0, 5), "Groups": (0, 5)}]
+    assert reused == [{"Cameras": (0, 5)}]
     assert_same_workbook(report.results)
 
 
@@ -135,7 +134,7 @@ def test_some_batches_in_doubt(tmp_path: Path, reused: Reused) -> None:
         )
 
     made = [0 < made < count for made, count in reused[0].values()]
-    assert (report.exit_code, made) == (3, [True, True])
+    assert (report.exit_code, made) == (3, [True])
     assert_same_workbook(report.results)
 
 
@@ -155,5 +154,5 @@ def test_a_week_of_updates_replaces_and_prunes(
         "replaced",
         "unchanged",
     }
-    assert [made == count for run in reused for made, count in run.values()] == [True] * 4
+    assert [made == count for run in reused for made, count in run.values()] == [True] * 2
     assert_same_workbook(report.results)
