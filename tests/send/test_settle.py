@@ -18,7 +18,7 @@ from loader.send.changes import ChangeJob, Changer
 from loader.send.client import ViasClient
 from loader.send.control import RunControl, Sender, SubmitOptions
 from loader.send.engine import Job, Submitter
-from loader.send.pacing import RateLimiter
+from loader.send.pacing import Grant, RateLimiter
 from loader.send.settle import Piece, Settler
 from loader.state.events import BatchAccepted, ChangeDone, Emit, Event
 from loader.state.runstate import BatchState, BatchStatus, ChangeState, ChangeStatus
@@ -489,10 +489,10 @@ class _GatedLimiter(RateLimiter):
         self.gate = anyio.Event()
         self.waiting = anyio.Event()
 
-    async def acquire(self) -> int:
+    async def take(self) -> Grant:
         self.waiting.set()
         await self.gate.wait()
-        return await super().acquire()
+        return await super().take()
 
 
 @pytest.mark.anyio

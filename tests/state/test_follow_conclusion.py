@@ -4,7 +4,6 @@ and writes what a conclusion of every camera writes."""
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loader.model.cameras import LedgerEntry
-from loader.run.open import open_run
-from loader.run.options import RunOptions
 from loader.run.run import Run
 from loader.state.events import (
     BatchAbsent,
@@ -26,22 +23,9 @@ from loader.state.events import (
     TasksObserved,
 )
 from loader.state.outcomes import Outcomes, outcomes
-from tests.conftest import write_inventory
+from tests.state.test_follow import _context
 
 ENDPOINT, PROJECT = "http://127.0.0.1:9", "p1"
-
-
-def _context(folder: Path, groups: int = 110) -> Run:
-    """A new run of ``groups`` groups of two cameras (two batches), not sent yet."""
-    sheet = write_inventory(folder, groups=groups, per_group=2)
-    options = RunOptions.of(
-        mapping=str(folder / "flat-test.toml"),
-        endpoint=ENDPOINT,
-        project_id=PROJECT,
-        run_dir=folder / "run",
-        ledger=folder / "ledger.sqlite",
-    )
-    return open_run(sheet, options, now=datetime(2026, 11, 30, tzinfo=UTC))
 
 
 def _tasks(context: Run, batch: int, named: bool) -> TasksObserved:
@@ -109,6 +93,16 @@ def _written(context: Run, conclude: Any) -> tuple[list[Any], dict[Any, LedgerEn
     return calls, after
 
 
+def _counting_entries(context: Run, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many cameras each later call of the follower's ``entries`` is given."""
+    looked_at: list[int] = []
+    entries = context.ledger.entries
+    monkeypatch.setattr(
+        context.ledger, "entries", lambda r, c: looked_at.append(len(c)) or entries(r, c)
+    )
+    return looked_at
+
+
 def _edited(result: Outcomes, at: list[int]) -> Outcomes:
     """The outcome with some cameras' messages changed, as the end's overlay may."""
     for position in at:
@@ -124,7 +118,7 @@ def test_the_conclusion_writes_what_a_conclusion_of_every_camera_writes(
     """Any history of the two batches' events (some skipped by a held ledger), and an
     outcome the end changed for a few cameras: the same rows written, the same recorded."""
     with tempfile.TemporaryDirectory() as folder:
-        context = _context(Path(folder))
+        context = _context(Path(folder), groups=110)
         for batch, kind, held in steps:
             _happen(context, _event(context, batch, kind), held=held)
         result = _edited(
@@ -145,15 +139,11 @@ def test_a_run_whose_batches_were_all_followed_concludes_without_a_look_at_a_cam
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Both batches sent and accepted: no camera is looked at again, nothing is written."""
-    context = _context(tmp_path)
+    context = _context(tmp_path, groups=110)
     for batch in (0, 1):
         for kind in ("sending", "accepted"):
             _happen(context, _event(context, batch, kind), held=False)
-    looked_at: list[int] = []
-    entries = context.ledger.entries
-    monkeypatch.setattr(
-        context.ledger, "entries", lambda r, c: looked_at.append(len(c)) or entries(r, c)
-    )
+    looked_at = _counting_entries(context, monkeypatch)
     result = outcomes(context.loaded, context.plan, context.delta, context.state)
 
     calls, _ = _written(context, lambda: context.ledger.conclude(result, context.delta.send))
@@ -167,17 +157,13 @@ def test_a_batch_whose_tasks_were_named_later_is_looked_at_again(
 ) -> None:
     """A task's name learned by another batch's listing (not this batch's event): its
     cameras are recorded anew, with the name."""
-    context = _context(tmp_path)
+    context = _context(tmp_path, groups=110)
     for kind in ("sending", "accepted", "tasks"):
         _happen(context, _event(context, 0, kind), held=False)
     first = context.plan.batches[0]
     task = "t-0-0"
     context.state.task_names[task] = "named since"
-    looked_at: list[int] = []
-    entries = context.ledger.entries
-    monkeypatch.setattr(
-        context.ledger, "entries", lambda r, c: looked_at.append(len(c)) or entries(r, c)
-    )
+    looked_at = _counting_entries(context, monkeypatch)
     result = outcomes(context.loaded, context.plan, context.delta, context.state)
 
     calls, recorded = _written(context, lambda: context.ledger.conclude(result, context.delta.send))
