@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -158,3 +160,11 @@ def write_inventory(
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (folder / "flat-test.toml").write_text(FLAT_MAPPING, encoding="utf-8")
     return path
+
+
+def printed(code: str, *arguments: str) -> list[str]:
+    """The words a fresh interpreter prints running ``code`` (with ``arguments``): what a
+    process imports or holds frozen, seen from outside this test process."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *arguments], capture_output=True, text=True, check=True
+    ).stdout.split()

@@ -113,13 +113,9 @@ class RateLimiter:
         """How many calls fit in one second at the current rate (at least one)."""
         return max(1, math.floor(self.rate))
 
-    async def acquire(self) -> int:
-        """``take``, for a caller that cannot tell when its request left: the epoch the
-        call goes out in, for ``slow_down``."""
-        return (await self.take()).epoch
-
     async def take(self) -> Grant:
-        """Wait for this caller's slot and for the two rules on the calls already made."""
+        """Wait for this caller's slot and for the two rules on the calls already made;
+        the grant's epoch is the one to name to ``slow_down``."""
         now = self.clock.now()
         slot = max(now, self.next_slot)
         self.next_slot = slot + self.interval

@@ -158,7 +158,7 @@ class LedgerFollower:
         finds them."""
         at = sent.position
         same = np.ones(len(at), dtype=bool)
-        for ours, theirs in zip(_columns(self.outcomes), _columns(result), strict=True):
+        for ours, theirs in zip(self.outcomes.columns(), result.columns(), strict=True):
             same &= ours[at] == theirs[at]
         codes, names = _distinct(result.batch[at], str)
         confirmed = _each(names, self._is_confirmed)
@@ -358,11 +358,6 @@ def _distinct(
     code = dict(zip(distinct, range(len(distinct)), strict=True))
     codes = np.fromiter(map(code.__getitem__, listed), dtype=np.intp, count=len(listed))
     return codes, _objects(distinct if text is None else map(text, distinct))
-
-
-def _columns(result: Outcomes) -> tuple[np.ndarray, ...]:
-    """An outcome's columns, each camera's ``entries`` reads."""
-    return (result.status, result.batch, result.batch_id, result.task_state, result.message)
 
 
 def _each(values: np.ndarray, test: Callable[[Any], bool]) -> np.ndarray:

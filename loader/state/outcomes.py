@@ -101,6 +101,10 @@ class Outcomes:
         self.batch_id[at], self.task_state[at] = batch_id, task_state
         self.message[at] = message
 
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """The five columns, in the order of the fields."""
+        return (self.status, self.batch, self.batch_id, self.task_state, self.message)
+
     def counts(self) -> dict[str, int]:
         found = Counter(self.status.tolist())
         return {s: found.get(s, 0) for s in STATUSES}

@@ -4,13 +4,12 @@ the collector's state."""
 from __future__ import annotations
 
 import gc
-import subprocess
-import sys
 import weakref
 
 import pytest
 
 from loader.bulk import bulk, freeze_survivors, frozen_heap, kept, kept_to_exit, paused_gc
+from tests.conftest import printed
 
 
 @pytest.mark.parametrize("enabled", [True, False])
@@ -116,8 +115,6 @@ def test_what_kept_froze_is_unfrozen_before_the_interpreter_tears_down() -> None
         "    pass\n"
         "print(gc.get_freeze_count() > 0)\n"
     )
-    shown = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.split()
+    shown = printed(code)
 
     assert shown == ["True", "0"]

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -20,7 +18,7 @@ from loader.sim import SimConfig
 from loader.sim.app import create_app
 from loader.state.events import Event, RunStarted
 from loader.state.runstate import RunState
-from tests.conftest import FakeClock, write_inventory
+from tests.conftest import FakeClock, printed, write_inventory
 from tests.run.test_run import settings_for
 
 # What ``bulkload run`` imports before its first request: the CLI, then the run path.
@@ -52,9 +50,7 @@ RUN_PATH = (
 )
 def test_the_run_path_leaves_a_module_for_later(module: str) -> None:
     """The module is not imported by the time the run path is."""
-    imported = subprocess.run(
-        [sys.executable, "-c", RUN_PATH, module], capture_output=True, text=True, check=True
-    ).stdout.split()
+    imported = printed(RUN_PATH, module)
 
     assert imported == []
 
@@ -80,12 +76,7 @@ LEFT_FOR_LATER = {
 
 def test_the_run_path_leaves_its_own_modules_for_later() -> None:
     """None of ``LEFT_FOR_LATER`` is imported by the time the run path is (one process)."""
-    imported = subprocess.run(
-        [sys.executable, "-c", RUN_PATH, *LEFT_FOR_LATER],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    imported = printed(RUN_PATH, *LEFT_FOR_LATER)
 
     assert {m: LEFT_FOR_LATER[m] for m in imported} == {}
 
@@ -103,9 +94,7 @@ def test_the_run_path_leaves_its_own_modules_for_later() -> None:
 def test_the_run_path_leaves_a_model_unbuilt(module: str, model: str) -> None:
     """The model's validator is built on first use, not by the run path's imports."""
     code = RUN_PATH + f"import {module}\nprint({module}.{model}.__pydantic_complete__)"
-    built = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.split()
+    built = printed(code)
 
     assert built == ["False"]
 
@@ -117,9 +106,7 @@ def test_the_models_validated_before_the_first_request_are_built_at_import() -> 
         "from loader.model.vias import TaskSettings\n"
         "print(Mapping.__pydantic_complete__, TaskSettings.__pydantic_complete__)"
     )
-    built = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.split()
+    built = printed(code)
 
     assert built == ["True", "True"]
 

@@ -31,7 +31,7 @@ async def test_slots_are_evenly_spaced_whoever_asks(clock: FakeClock) -> None:
     times: list[float] = []
 
     async def call() -> None:
-        await limiter.acquire()
+        await limiter.take()
         times.append(round(clock.now() - started, 6))
 
     for _ in range(5):
@@ -47,7 +47,7 @@ async def test_no_one_second_window_exceeds_the_rate(clock: FakeClock) -> None:
     limiter = RateLimiter(20, clock)
     times = []
     for _ in range(100):
-        await limiter.acquire()
+        await limiter.take()
         times.append(clock.now())
 
     busiest = max(sum(1 for t in times if start <= t < start + 1) for start in times)
@@ -58,11 +58,11 @@ async def test_no_one_second_window_exceeds_the_rate(clock: FakeClock) -> None:
 async def test_pause_holds_every_caller(clock: FakeClock) -> None:
     """Retry-After pauses the pacer: the next slot is after the pause."""
     limiter = RateLimiter(10, clock)
-    await limiter.acquire()
+    await limiter.take()
     limiter.pause(3.0)
     before = clock.now()
 
-    await limiter.acquire()
+    await limiter.take()
 
     assert clock.now() - before == pytest.approx(3.0)
 
@@ -137,7 +137,7 @@ async def test_callers_woken_together_after_a_stall_still_keep_their_spacing() -
     granted: list[float] = []
 
     async def call() -> None:
-        await limiter.acquire()
+        await limiter.take()
         granted.append(clock.now())
 
     async with anyio.create_task_group() as group:
@@ -194,7 +194,7 @@ async def _granted(limiter: RateLimiter, clock: VirtualClock, callers: int) -> l
     times: list[float] = []
 
     async def call() -> None:
-        await limiter.acquire()
+        await limiter.take()
         times.append(round(clock.now() - 1000.0, 6))
 
     await clock.run([call] * callers)

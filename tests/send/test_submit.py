@@ -441,14 +441,14 @@ async def test_429_with_retry_after_pauses_without_lowering_the_rate(clock: Fake
 async def test_rate_cut_once_per_epoch_never_below_the_floor(clock: FakeClock) -> None:
     """Throttled answers to calls sent before a cut do not cut again; the floor is 1/s."""
     limiter = RateLimiter(10, clock)
-    first, second = await limiter.acquire(), await limiter.acquire()
+    first, second = (await limiter.take()).epoch, (await limiter.take()).epoch
     limiter.slow_down(epoch=first)
     limiter.slow_down(epoch=second)
     once = limiter.rate
     for _ in range(20):
-        limiter.slow_down(epoch=await limiter.acquire())
+        limiter.slow_down(epoch=(await limiter.take()).epoch)
     slow = RateLimiter(0.5, clock)
-    slow.slow_down(epoch=await slow.acquire())
+    slow.slow_down(epoch=(await slow.take()).epoch)
 
     assert (once, limiter.rate, slow.rate) == (pytest.approx(7.0), 1.0, 0.5)
     assert (limiter.interval, slow.interval) == (pytest.approx(1.02), pytest.approx(2.04))
