@@ -85,7 +85,7 @@ def validate(
     """Read, map and check an inventory; list every problem."""
     from loader.report.console import show_validation
     from loader.report.summaries import format_validation
-    from loader.run.open import load_sheet
+    from loader.run.sheet import load_sheet
 
     def work() -> tuple[Loaded, dict[str, Any]]:
         options = RunOptions.of(

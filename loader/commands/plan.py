@@ -12,18 +12,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loader.bulk import bulk
-from loader.commands.refresh import learn_project
 from loader.commands.terminal import escape
 from loader.planning.batches import name_prefix
 from loader.report import files
 from loader.report.changes import diff_data, format_diff
 from loader.report.console import show_drift, show_plan, show_validation
 from loader.report.summaries import format_plan, format_validation
-from loader.run import drift as run_drift  # called through its module: tests wire it
-from loader.run.open import load_sheet
 from loader.run.options import RunOptions
 from loader.run.plan import PlanReport, plan_sheet
-from loader.run.registration import as_planned
+from loader.run.sheet import load_sheet
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,13 +32,22 @@ def report_plan(sheet: Path, options: RunOptions, *, refresh: bool) -> PlanRepor
     with ``options.out``, write the payload files."""
     loaded = load_sheet(sheet, options, keep_cells=False)  # no results workbook: cells go
     if refresh:  # the sheet's batch name prefixes are the ones it manages
+        from loader.commands.refresh import learn_project  # the send stack: only to refresh
+
         classes = loaded.checked.settings_classes
         prefixes = sorted({name_prefix(c.name_prefix) for c in classes})
         learn_project(options, again=False, prefixes=prefixes, as_json=options.json, quiet=True)
     scope = options.ledger_scope()
-    loaded, registration = as_planned(loaded, options)
+    registration = drift = None
+    if scope is not None:  # the API is asked: its client is imported only then
+        from loader.run.registration import as_planned
+
+        loaded, registration = as_planned(loaded, options)
     planned = plan_sheet(loaded, options.plan_choices, scope)
-    drift = None if scope is None else run_drift.check_drift(loaded, options, planned.delta)
+    if scope is not None:
+        from loader.run import drift as run_drift  # through its module: tests wire it
+
+        drift = run_drift.check_drift(loaded, options, planned.delta)
     written: list[str] = []
     if options.out:  # the payloads, and the registration's bodies (an old one removed)
         written = files.write_plan(options.out, planned.plan)

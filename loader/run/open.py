@@ -11,12 +11,12 @@ import hashlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loader.bulk import bulk
-from loader.check.load import Loaded, load
+from loader.check.load import Loaded
 from loader.errors import ConfigError, StorageError
 from loader.model.cameras import RowStatus
 from loader.planning.delta import Delta, from_data, to_data
@@ -24,6 +24,7 @@ from loader.report import files
 from loader.run.options import RUNS_DIR, LedgerScope, PlanChoices, RunOptions
 from loader.run.plan import SheetPlan, batches_of, diff_sheet, plan_sheet
 from loader.run.run import Run
+from loader.run.sheet import load_sheet
 from loader.send.engine import Job
 from loader.send.secrecy import Scrubber, resolve
 from loader.state import registered
@@ -201,27 +202,6 @@ def _run(
         scrubber=scrubber,
         state=state,
         found=found,
-    )
-
-
-def load_sheet(
-    sheet: Path, options: RunOptions, *, on: date | None = None, keep_cells: bool = True
-) -> Loaded:
-    """Read, map and check ``sheet`` as the options say (mapping, engine, limits, --only).
-
-    ``on`` is the plan's date (zone names take their offset on it): a resume passes its
-    run's, so that a clock change since does not change what it plans. ``keep_cells``:
-    False lets the input's own cells go once mapped (no results workbook to copy them).
-    """
-    return load(
-        sheet,
-        options.reading.mapping,
-        engine=options.reading.engine,
-        encoding=options.reading.encoding,
-        only=options.reading.only,
-        limits=options.reading.limits,
-        on=on,
-        keep_cells=keep_cells,
     )
 
 

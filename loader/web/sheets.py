@@ -1,6 +1,6 @@
 """
 The sheets loaded on the page: each upload read, mapped and checked the way the CLI does
-(``run.open.load_sheet``), with the mapping chosen by its headers or one of the bundled
+(``run.sheet.load_sheet``), with the mapping chosen by its headers or one of the bundled
 mappings picked on the page. A few stay in memory (the most recently used); any other is
 read again from its upload folder when asked for, so pages survive a restart. [I/O: files]
 """
@@ -20,8 +20,8 @@ from loader.check.mapping import bundled
 from loader.errors import LoaderError
 from loader.model.problems import Problem
 from loader.report.summaries import format_validation
-from loader.run.open import load_sheet
 from loader.run.options import RunOptions
+from loader.run.sheet import load_sheet
 from loader.web.security import Refused
 from loader.web.uploads import read_meta, update_meta, upload_file, write_meta
 

@@ -22,11 +22,11 @@ from loader.model.changes import Change
 from loader.planning.delta import Delta, TaskChange
 from loader.planning.drift import drift
 from loader.run import drift as run_drift
-from loader.run.open import load_sheet
 from loader.run.options import RunOptions
 from loader.run.plan import diff_sheet
 from loader.run.refresh import refresh_ledger
 from loader.run.runner import Wiring, start_run
+from loader.run.sheet import load_sheet
 from loader.sim import SimConfig
 from loader.sim.app import create_app, new_state
 from tests.conftest import FakeClock, write_inventory

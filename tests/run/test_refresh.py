@@ -20,10 +20,10 @@ from loader.planning.learned import (
     resolve_group,
     task_document,
 )
-from loader.run.open import load_sheet
 from loader.run.options import RunOptions
 from loader.run.refresh import RefreshProgress, refresh_ledger
 from loader.run.runner import Wiring, start_run
+from loader.run.sheet import load_sheet
 from loader.send import learn
 from loader.sim import SimConfig, SimState
 from loader.sim.app import create_app, new_state

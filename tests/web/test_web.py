@@ -29,9 +29,9 @@ from loader.errors import ConfigError
 from loader.model.problems import Problem, Severity
 from loader.report.changes import format_diff
 from loader.report.files import write_problems_csv
-from loader.run.open import load_sheet
 from loader.run.options import RunOptions
 from loader.run.runner import Wiring, resume_run, start_run
+from loader.run.sheet import load_sheet
 from loader.send.credentials import Credentials
 from loader.sim import SimConfig
 from loader.sim.app import create_app as create_sim
