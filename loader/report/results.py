@@ -66,7 +66,7 @@ def build(
         facts=facts,
         counts=result.counts(),
         cameras=cameras,
-        groups=_groups(loaded, result),
+        groups=groups_table(loaded, result),
         batches=_batches(planned, state),
         problems=pd.DataFrame(
             [p.as_dict() for p in loaded.checked.problems],
@@ -134,6 +134,18 @@ class CameraColumns:
         """Every column by name, in the sheet's order (the result columns left out)."""
         return {**{str(name): self.original[name] for name in self.original}, **self.trailing}
 
+    def rows(self, start: int, stop: int) -> CameraColumns:
+        """The columns of the rows from position ``start`` to ``stop``, numbered from 0."""
+        trailing = {name: _rows_of(values, start, stop) for name, values in self.trailing.items()}
+        return CameraColumns(self.original.iloc[start:stop].reset_index(drop=True), trailing)
+
+
+def _rows_of(values: object, start: int, stop: int) -> object:
+    """A trailing column's rows from ``start`` to ``stop`` (a list or an array)."""
+    if isinstance(values, list | np.ndarray | pd.Series):
+        return values[start:stop]
+    raise TypeError(f"not a column: {type(values).__name__}")
+
 
 def camera_columns(loaded: Loaded) -> CameraColumns:
     """The Cameras sheet's columns that come from the inventory alone."""
@@ -157,6 +169,12 @@ def _cameras(
 ) -> tuple[pd.DataFrame, list[str]]:
     """Original columns of every camera row, the result columns, then the resolved fields."""
     static = static or camera_columns(loaded)
+    return cameras_frame(static, result), list(static.original.columns)
+
+
+def cameras_frame(static: CameraColumns, result: Outcomes) -> pd.DataFrame:
+    """The Cameras sheet: the inventory's columns around the outcome columns (``result``),
+    as the end makes it, and as a run makes it ahead from the outcomes known so far."""
     columns: dict[str, object] = {
         "Status": result.status,
         "Batch": result.batch,
@@ -165,8 +183,7 @@ def _cameras(
         "Message": result.message,
         **static.trailing,
     }
-    frame = pd.concat([static.original, pd.DataFrame(columns)], axis=1)
-    return frame, list(static.original.columns)
+    return pd.concat([static.original, pd.DataFrame(columns)], axis=1)
 
 
 def task_settings_json(rows: pd.DataFrame, defaults: Mapping[str, str]) -> np.ndarray:
@@ -213,7 +230,7 @@ def _letter(position: int) -> str:
     return f"Column {column_letter(position)}"
 
 
-def _groups(loaded: Loaded, result: Outcomes) -> pd.DataFrame:
+def groups_table(loaded: Loaded, result: Outcomes) -> pd.DataFrame:
     """Per group: its row on the Groups sheet (if any), and its camera rows by status."""
     counts = _camera_counts(loaded, result)
     sheet = loaded.groups

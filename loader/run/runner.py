@@ -30,7 +30,7 @@ from loader.errors import LoaderError, StorageError
 from loader.planning.delta import Delta
 from loader.report import files
 from loader.run import logs
-from loader.run.ahead import prepare_results
+from loader.run.ahead import make_segments, prepare_results
 from loader.run.apply import wanted
 from loader.run.open import for_pass, open_run, reopen_run
 from loader.run.options import RunOptions
@@ -231,8 +231,9 @@ async def _write_payloads(run: Run, written: anyio.Event) -> None:
 
 
 async def _prepare_results(run: Run, answered: anyio.Event) -> None:
-    """The end's modules and the results' inventory columns, made while the run waits on
-    the network.
+    """The end's modules, the results' inventory columns, then the Cameras and Groups
+    sheets' segments as their batches settle (until the pass ends), made while the run
+    waits on the network.
 
     It starts once the first answer came, not to slow the first requests; a run that ends
     before (nothing sent) leaves them to the end. It only saves time: should it fail, the
@@ -243,6 +244,8 @@ async def _prepare_results(run: Run, answered: anyio.Event) -> None:
     try:
         await anyio.to_thread.run_sync(import_module, END)
         await prepare_results(run.loaded, run.ahead)
+        if run.ahead.prepared is not None and not run.registering:  # registering: no plan yet
+            await make_segments(run, run.ahead.prepared)
     except Exception as exc:  # noqa: BLE001 - the conclusion builds them itself
         structlog.get_logger().warning("bulkload.results_not_prepared", reason=str(exc))
 
