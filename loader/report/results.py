@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -149,13 +149,39 @@ def _rows_of(values: object, start: int, stop: int) -> object:
 
 def camera_columns(loaded: Loaded) -> CameraColumns:
     """The Cameras sheet's columns that come from the inventory alone."""
+    steps = camera_columns_in_steps(loaded)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as made:
+            value: CameraColumns = made.value
+            return value
+
+
+# Rows a step of ``camera_columns_in_steps`` makes: a few milliseconds at most.
+COLUMN_STEP_ROWS: Final = 40_000
+
+
+def camera_columns_in_steps(loaded: Loaded) -> Generator[None, None, CameraColumns]:
+    """``camera_columns``, a step of ``COLUMN_STEP_ROWS`` rows at a time (a run makes
+    them while it sends, between its calls): the same columns, made in pieces."""
     parts = []
     for table in loaded.cameras.tables:
         headers = _unique_headers(table.headers, table.body.shape[1])
-        parts.append(pd.DataFrame(table.body.to_numpy(dtype=object), columns=headers))
+        for start in range(0, max(len(table.body), 1), COLUMN_STEP_ROWS):
+            body = table.body.iloc[start : start + COLUMN_STEP_ROWS]
+            parts.append(pd.DataFrame(body.to_numpy(dtype=object), columns=headers))
+            yield
     original = pd.concat(parts, ignore_index=True).fillna("") if parts else pd.DataFrame()
+    yield
     rows = loaded.checked.rows
-    sources = [f"{s}!{r}" for s, r in zip(rows[SHEET].tolist(), rows[ROW].tolist(), strict=True)]
+    sheets, numbers = rows[SHEET].to_numpy(), rows[ROW].to_numpy()
+    sources: list[str] = []
+    for start in range(0, len(rows), COLUMN_STEP_ROWS):
+        stop = start + COLUMN_STEP_ROWS
+        pairs = zip(sheets[start:stop].tolist(), numbers[start:stop].tolist(), strict=True)
+        sources += [f"{s}!{r}" for s, r in pairs]
+        yield
     trailing: dict[str, object] = {"Source Row": sources}
     for name in ("video_source_id", "group", "target_roi", "camera_name"):
         if name in rows.columns:
