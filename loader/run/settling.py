@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from loader.state.outcomes import Outcomes, outcome_of_batch, outcomes, overlay
+from loader.state.outcomes import Outcomes, outcome_of_batch, overlay, unsent_outcomes
 
 if TYPE_CHECKING:
     from loader.planning.batches import Batch
@@ -21,13 +21,15 @@ if TYPE_CHECKING:
 
 
 class Settling:
-    """The outcome of each camera row as the run knows it now: computed once as the end
-    computes it (``outcomes``), then each batch's again from the run's state when a
-    segment of its rows is made (``outcome_of_batch``, as the ledger follows a batch)."""
+    """The outcome of each camera row as the run knows it now: the rows no batch sends
+    as the end computes them (``unsent_outcomes``), then each batch's from the run's
+    state when a segment of its rows is made (``outcome_of_batch``, as the ledger follows
+    a batch): a segment shows only rows of batches it names, so no other batch's outcome
+    is computed (4,000 batches at 600,000 cameras: 0.6 s on the loop)."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
-        self.result = outcomes(run.loaded, run.plan, run.changes_named(), run.state)
+        self.result = unsent_outcomes(run.loaded, run.changes_named())
 
     def now(self, batches: list[Batch], *, changes: bool) -> Outcomes:
         """The outcomes, ``batches``' as they stand now (settled: never held), with the
