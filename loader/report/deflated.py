@@ -39,14 +39,32 @@ class Piece:
 def deflate_piece(raw: Iterable[bytes], *, last: bool = False) -> Piece:
     """``raw``'s bytes in order, deflated as one piece: sync-flushed, or closing the stream
     (``last``). A fresh compressor per piece: no piece refers back into another."""
-    compressor = isal_zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
-    deflated, crc, size = [], 0, 0
+    maker = PieceMaker()
     for data in raw:
-        crc = isal_zlib.crc32(data, crc)
-        size += len(data)
-        deflated.append(compressor.compress(data))
-    deflated.append(compressor.flush(isal_zlib.Z_FINISH if last else isal_zlib.Z_SYNC_FLUSH))
-    return Piece(b"".join(deflated), crc, size)
+        maker.add(data)
+    return maker.piece(last=last)
+
+
+class PieceMaker:
+    """A piece deflated as its bytes come (a run deflates each chunk of rows as it renders
+    it, in a gap of the pacer's turns: no thread of its own competes for the cores)."""
+
+    def __init__(self) -> None:
+        self._compressor = isal_zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self._deflated: list[bytes] = []
+        self._crc, self._size = 0, 0
+
+    def add(self, data: bytes) -> None:
+        """The piece's next bytes."""
+        self._crc = isal_zlib.crc32(data, self._crc)
+        self._size += len(data)
+        self._deflated.append(self._compressor.compress(data))
+
+    def piece(self, *, last: bool = False) -> Piece:
+        """The piece, sync-flushed, or closing the stream (``last``)."""
+        flush = isal_zlib.Z_FINISH if last else isal_zlib.Z_SYNC_FLUSH
+        self._deflated.append(self._compressor.flush(flush))
+        return Piece(b"".join(self._deflated), self._crc, self._size)
 
 
 def combined(pieces: Sequence[Piece]) -> tuple[int, int]:

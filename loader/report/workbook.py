@@ -10,7 +10,7 @@ against CSV/formula injection (the results mapping strips it again on re-import)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -46,7 +46,7 @@ RENDER_STEP: Final = 2000  # cells rendered ahead between two looks at the event
 
 def render_ahead(
     sheet: str, columns: Mapping[str, object], into: dict[str, dict[str, list[str]]]
-) -> Iterator[None]:
+) -> Generator[None, None, None]:
     """Render cells of a table sheet's columns before its other columns are known (a run
     renders the inventory's while it waits on the network), into ``into`` for
     ``write_results``; a step per ``RENDER_STEP`` cells, so the caller can pause between."""

@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 import openpyxl
 import pytest
+from anyio.lowlevel import checkpoint
 
 from loader.report import segments as segments_module
 from loader.report.results import ResultTables
@@ -37,11 +38,11 @@ def make_every_due_segment(run: Run) -> None:
 
     async def make() -> None:
         if run.ahead.prepared is None:
-            await prepare_results(run.loaded, run.ahead)
+            await prepare_results(run.loaded, run.ahead, checkpoint)
         prepared = run.ahead.prepared
         assert prepared is not None
-        maker = await segment_maker(run, prepared)
-        await make_cameras(prepared, maker)
+        maker = await segment_maker(run, prepared, checkpoint)
+        await make_cameras(prepared, maker, checkpoint)
 
     anyio.run(make)
 
