@@ -15,6 +15,9 @@ of one and two cameras in turn (1.5 a group, as ``bench_overhead.py``'s load), s
 Groups sheet has as many rows as the Cameras sheet nearly. ``--ahead``: the Cameras
 sheet's inventory columns are rendered before the clock starts, as a run renders them
 while it sends (``render_ahead``): what is left is what the end of a run does.
+``--segments`` (with ``--ahead``): the Cameras and Groups sheets' segments are made before
+the clock starts too, as a run makes them while its batches settle (``run.ahead``); with
+``--before``, the earlier code is measured with ``--ahead`` alone (today's end).
 
 Each measurement is a process of its own (``--once``). ``--before DIR``: a copy of an
 earlier commit's ``loader`` package (``git archive COMMIT loader | tar -x -C DIR``),
@@ -34,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 MAPPING = """
 name = "bench"
@@ -63,7 +67,7 @@ def inventory(folder: Path, cameras: int, shape: str) -> Path:
     return sheet
 
 
-def measure(sheet: Path, *, ahead: bool) -> dict[str, float]:
+def measure(sheet: Path, *, ahead: bool, segments: bool = False) -> dict[str, float]:
     """One end of a run over ``sheet``, in this process: seconds, file MB, peak MB."""
     import gc
 
@@ -93,13 +97,16 @@ def measure(sheet: Path, *, ahead: bool) -> dict[str, float]:
         for _ in render_ahead("Cameras", static.named(), made):
             pass
         rendered = made
-    gc.collect()
     result = outcomes(loaded, planned, delta, state)
+    pieces = (
+        segments_of(static, rendered, result, loaded) if segments and static and rendered else None
+    )
+    gc.collect()
     target = sheet.parent / f"results-{os.getpid()}.xlsx"
     started, cpu_started = time.perf_counter(), time.process_time()
     results = build(loaded, planned, state, result, [("Run", "bench")], static=static)
     built, cpu_built = time.perf_counter(), time.process_time()
-    write_results(target, results, rendered)
+    write_results(target, results, rendered, *([pieces] if pieces else []))
     written, cpu_written = time.perf_counter(), time.process_time()
     size = target.stat().st_size
     target.unlink()
@@ -114,12 +121,45 @@ def measure(sheet: Path, *, ahead: bool) -> dict[str, float]:
     }
 
 
-def run_once(sheet: Path, *, ahead: bool, code: Path | None) -> dict[str, float]:
+def segments_of(static: Any, rendered: Any, result: Any, loaded: Any) -> Any:
+    """Every segment of the Cameras and Groups sheets made as a run makes them once their
+    batches settled: rendered from the outcomes, deflated (``run.ahead``)."""
+    from loader.report.results import cameras_frame, groups_table
+    from loader.report.segments import OUTCOME_COLUMNS, SheetSegments
+    from loader.report.workbook import numeric_columns
+
+    cameras, groups = cameras_frame(static, result), groups_table(loaded, result)
+    made = {
+        "Cameras": SheetSegments(len(cameras), numeric_columns(cameras), OUTCOME_COLUMNS),
+        "Groups": SheetSegments(len(groups), numeric_columns(groups), tuple(groups.columns)),
+    }
+    _make_every_segment(made["Cameras"], cameras, rendered["Cameras"])
+    _make_every_segment(made["Groups"], groups, {})
+    return made
+
+
+def _make_every_segment(made: Any, frame: Any, cells: Any) -> None:
+    """Each segment of ``frame`` rendered and deflated into ``made``."""
+    from loader.report.deflated import deflate_piece
+    from loader.report.segments import Segment, bounds, rows_from
+
+    for index in range(made.count()):
+        start, stop = bounds(index, made.rows)
+        rows = frame.iloc[start:stop]
+        texts = [text.encode() for text in rows_from(rows, made.numeric, start, cells)]
+        values = tuple(rows[name].to_numpy().copy() for name in made.compared)
+        made.made[index] = Segment(deflate_piece(texts), values)
+
+
+def run_once(
+    sheet: Path, *, ahead: bool, code: Path | None, segments: bool = False
+) -> dict[str, float]:
     """``measure`` in a fresh process, with ``loader`` from ``code`` if given."""
     environment = dict(os.environ)
     if code is not None:
         environment["PYTHONPATH"] = str(code)
-    command = [sys.executable, __file__, "--once", str(sheet), *(["--ahead"] if ahead else [])]
+    flags = [*(["--ahead"] if ahead else []), *(["--segments"] if segments else [])]
+    command = [sys.executable, __file__, "--once", str(sheet), *flags]
     answer = subprocess.run(command, check=True, capture_output=True, text=True, env=environment)
     figures: dict[str, float] = json.loads(answer.stdout.strip().splitlines()[-1])
     return figures
@@ -142,12 +182,15 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=100_000)
     parser.add_argument("--shape", choices=("forties", "pairs"), default="forties")
     parser.add_argument("--ahead", action="store_true", help="inventory columns rendered ahead")
+    parser.add_argument(
+        "--segments", action="store_true", help="the Cameras and Groups sheets' segments made ahead"
+    )
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--before", type=Path, help="a copy of an earlier commit's loader/")
     parser.add_argument("--once", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.once is not None:
-        print(json.dumps(measure(args.once, ahead=args.ahead)))
+        print(json.dumps(measure(args.once, ahead=args.ahead, segments=args.segments)))
         return
     with tempfile.TemporaryDirectory() as temporary:
         sheet = inventory(Path(temporary), args.cameras, args.shape)
@@ -156,9 +199,10 @@ def main() -> None:
         for _ in range(args.runs):
             if args.before is not None:
                 before.append(run_once(sheet, ahead=args.ahead, code=args.before))
-            after.append(run_once(sheet, ahead=args.ahead, code=None))
+            after.append(run_once(sheet, ahead=args.ahead, code=None, segments=args.segments))
     print(
-        f"{args.shape}, {'ahead' if args.ahead else 'at the end'}, medians of {args.runs};"
+        f"{args.shape}, {'ahead' if args.ahead else 'at the end'}"
+        f"{', segments ahead (after)' if args.segments else ''}, medians of {args.runs};"
         f" load average {os.getloadavg()[0]:.2f}"
     )
     print(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -66,7 +66,7 @@ def build(
         facts=facts,
         counts=result.counts(),
         cameras=cameras,
-        groups=_groups(loaded, result),
+        groups=groups_table(loaded, result),
         batches=_batches(planned, state),
         problems=pd.DataFrame(
             [p.as_dict() for p in loaded.checked.problems],
@@ -134,16 +134,54 @@ class CameraColumns:
         """Every column by name, in the sheet's order (the result columns left out)."""
         return {**{str(name): self.original[name] for name in self.original}, **self.trailing}
 
+    def rows(self, start: int, stop: int) -> CameraColumns:
+        """The columns of the rows from position ``start`` to ``stop``, numbered from 0."""
+        trailing = {name: _rows_of(values, start, stop) for name, values in self.trailing.items()}
+        return CameraColumns(self.original.iloc[start:stop].reset_index(drop=True), trailing)
+
+
+def _rows_of(values: object, start: int, stop: int) -> object:
+    """A trailing column's rows from ``start`` to ``stop`` (a list or an array)."""
+    if isinstance(values, list | np.ndarray | pd.Series):
+        return values[start:stop]
+    raise TypeError(f"not a column: {type(values).__name__}")
+
 
 def camera_columns(loaded: Loaded) -> CameraColumns:
     """The Cameras sheet's columns that come from the inventory alone."""
+    steps = camera_columns_in_steps(loaded)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as made:
+            value: CameraColumns = made.value
+            return value
+
+
+# Rows a step of ``camera_columns_in_steps`` makes: a few milliseconds at most.
+COLUMN_STEP_ROWS: Final = 40_000
+
+
+def camera_columns_in_steps(loaded: Loaded) -> Generator[None, None, CameraColumns]:
+    """``camera_columns``, a step of ``COLUMN_STEP_ROWS`` rows at a time (a run makes
+    them while it sends, between its calls): the same columns, made in pieces."""
     parts = []
     for table in loaded.cameras.tables:
         headers = _unique_headers(table.headers, table.body.shape[1])
-        parts.append(pd.DataFrame(table.body.to_numpy(dtype=object), columns=headers))
+        for start in range(0, max(len(table.body), 1), COLUMN_STEP_ROWS):
+            body = table.body.iloc[start : start + COLUMN_STEP_ROWS]
+            parts.append(pd.DataFrame(body.to_numpy(dtype=object), columns=headers))
+            yield
     original = pd.concat(parts, ignore_index=True).fillna("") if parts else pd.DataFrame()
+    yield
     rows = loaded.checked.rows
-    sources = [f"{s}!{r}" for s, r in zip(rows[SHEET].tolist(), rows[ROW].tolist(), strict=True)]
+    sheets, numbers = rows[SHEET].to_numpy(), rows[ROW].to_numpy()
+    sources: list[str] = []
+    for start in range(0, len(rows), COLUMN_STEP_ROWS):
+        stop = start + COLUMN_STEP_ROWS
+        pairs = zip(sheets[start:stop].tolist(), numbers[start:stop].tolist(), strict=True)
+        sources += [f"{s}!{r}" for s, r in pairs]
+        yield
     trailing: dict[str, object] = {"Source Row": sources}
     for name in ("video_source_id", "group", "target_roi", "camera_name"):
         if name in rows.columns:
@@ -157,6 +195,12 @@ def _cameras(
 ) -> tuple[pd.DataFrame, list[str]]:
     """Original columns of every camera row, the result columns, then the resolved fields."""
     static = static or camera_columns(loaded)
+    return cameras_frame(static, result), list(static.original.columns)
+
+
+def cameras_frame(static: CameraColumns, result: Outcomes) -> pd.DataFrame:
+    """The Cameras sheet: the inventory's columns around the outcome columns (``result``),
+    as the end makes it, and as a run makes it ahead from the outcomes known so far."""
     columns: dict[str, object] = {
         "Status": result.status,
         "Batch": result.batch,
@@ -165,8 +209,7 @@ def _cameras(
         "Message": result.message,
         **static.trailing,
     }
-    frame = pd.concat([static.original, pd.DataFrame(columns)], axis=1)
-    return frame, list(static.original.columns)
+    return pd.concat([static.original, pd.DataFrame(columns)], axis=1)
 
 
 def task_settings_json(rows: pd.DataFrame, defaults: Mapping[str, str]) -> np.ndarray:
@@ -213,7 +256,7 @@ def _letter(position: int) -> str:
     return f"Column {column_letter(position)}"
 
 
-def _groups(loaded: Loaded, result: Outcomes) -> pd.DataFrame:
+def groups_table(loaded: Loaded, result: Outcomes) -> pd.DataFrame:
     """Per group: its row on the Groups sheet (if any), and its camera rows by status."""
     counts = _camera_counts(loaded, result)
     sheet = loaded.groups

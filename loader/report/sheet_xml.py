@@ -24,12 +24,15 @@ import threading
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from itertools import chain, repeat
 from pathlib import Path
 from typing import IO, Any, Final
 
 import pandas as pd
 from isal import isal_zlib
+
+from loader.report.deflated import DEFLATE_LEVEL, Piece, deflate_piece, write_member, writes_members
 
 ROWS_PER_CHUNK: Final = 2000  # rows joined into one text: a short hold of the interpreter lock
 # Rendered rows handed to the writing thread in pieces of this many bytes at least. The
@@ -41,10 +44,6 @@ ROWS_PER_CHUNK: Final = 2000  # rows joined into one text: a short hold of the i
 PIECE_BYTES: Final = 8 << 20
 CHUNKS_AHEAD: Final = 2  # pieces waiting to be written: memory stays flat
 RENDER_THREAD: Final = "bulkload-workbook-render"
-# Deflated by ISA-L (isal) at its level 1: on the 594 MB Cameras sheet of 600,000 cameras
-# 0.6 s and 51.7 MB, where zlib's level 1 took 1.5 s for 54.8 MB (its default level 6:
-# 6.2 s, 43.6 MB). It lets go of the interpreter lock as zlib does.
-DEFLATE_LEVEL: Final = 1
 _ESCAPES: Final = re.compile(r"[&<>\x00-\x08\x0b-\x1f]|_x[0-9a-fA-F]{4}_")
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _LITERAL_ESCAPE: Final = re.compile(r"(_x[0-9a-fA-F]{4}_)")
@@ -181,15 +180,30 @@ def rows_xml(
         yield "".join(chain.from_iterable(zip(*fragments, strict=False)))
 
 
-def splice(package: Path, bodies: Mapping[str, tuple[str, Iterator[str]]]) -> None:
+@dataclass(frozen=True, eq=False)  # a workbook gathers its bodies in a set: by identity
+class Segmented:
+    """A body of rows in segments (``report.segments``), in row order: each a piece
+    deflated ahead, or rows to render now; ``whole``: every row, should this Python's
+    zipfile take no deflated member (``deflated.writes_members``)."""
+
+    dimension: str
+    segments: list[Piece | Iterator[str]]
+    whole: Iterator[str]
+
+
+Body = tuple[str, Iterator[str]] | Segmented  # (dimension, rows) or a body in segments
+
+
+def splice(package: Path, bodies: Mapping[str, Body]) -> None:
     """Put row bodies into worksheets of an xlsx package xlsxwriter closed, in place.
 
     ``bodies`` maps a worksheet part (``xl/worksheets/sheet2.xml``) to its full dimension
-    (``A1:M60001``) and its body rows; the part holds only its header row so far. The rows
-    are rendered by a thread of their own (``RenderedAhead``) while this one deflates and
-    writes the rows before them: the package is written here as it always was, the same
-    bytes in the same order through zipfile's own streams, and a failed write (disk full)
-    is raised here as it always was.
+    (``A1:M60001``) and its body rows, or to a body in segments; the part holds only its
+    header row so far. The rows are rendered by a thread of their own (``RenderedAhead``)
+    while this one deflates and writes the rows before them: the package is written here
+    as it always was, through zipfile's own streams but for a body in segments (whose
+    pieces made ahead are laid down as they are), and a failed write (disk full) is raised
+    here as it always was.
     """
     spliced = package.with_suffix(".splice.xlsx")
     with (
@@ -197,22 +211,72 @@ def splice(package: Path, bodies: Mapping[str, tuple[str, Iterator[str]]]) -> No
         zipfile.ZipFile(spliced, "w", zipfile.ZIP_DEFLATED, compresslevel=DEFLATE_LEVEL) as target,
     ):
         items = source.infolist()
-        order = [bodies[item.filename][1] for item in items if item.filename in bodies]
-        with RenderedAhead(order) as ahead:
+        bodies = _writable(bodies, writes_members(target))
+        with RenderedAhead(_render_order(items, bodies)) as ahead:
             for item in items:
-                if item.filename not in bodies:
+                body = bodies.get(item.filename)
+                if body is None:
                     with source.open(item) as read, deflating(target, item) as write:
                         shutil.copyfileobj(read, write)
                     continue
-                dimension, _ = bodies[item.filename]
                 head, _, tail = source.read(item).partition(b"</sheetData>")
-                head = _DIMENSION.sub(f'<dimension ref="{dimension}"/>'.encode(), head, count=1)
+                head = _DIMENSION.sub(
+                    f'<dimension ref="{_dimension(body)}"/>'.encode(), head, count=1
+                )
+                if isinstance(body, Segmented):
+                    _write_segmented(target, item.filename, (head, tail), body, ahead)
+                    continue
                 with deflating(target, item.filename) as write:
                     write.write(head)
                     for piece in ahead.body():
                         write.write(piece)
                     write.write(b"</sheetData>" + tail)
     spliced.replace(package)
+
+
+def _writable(bodies: Mapping[str, Body], segmented: bool) -> dict[str, Body]:
+    """``bodies``, those in segments as whole bodies unless they can be written so."""
+    return {
+        part: (body.dimension, body.whole)
+        if isinstance(body, Segmented) and not segmented
+        else body
+        for part, body in bodies.items()
+    }
+
+
+def _dimension(body: Body) -> str:
+    """A body's full dimension (``A1:M60001``)."""
+    return body.dimension if isinstance(body, Segmented) else body[0]
+
+
+def _render_order(items: list[zipfile.ZipInfo], bodies: Mapping[str, Body]) -> list[Iterator[str]]:
+    """What the render thread renders, in the order the package's members are written:
+    each body's rows, or each segment a body in segments has to render."""
+    order: list[Iterator[str]] = []
+    for item in items:
+        body = bodies.get(item.filename)
+        if isinstance(body, Segmented):
+            order += [rows for rows in body.segments if not isinstance(rows, Piece)]
+        elif body is not None:
+            order.append(body[1])
+    return order
+
+
+def _write_segmented(
+    target: zipfile.ZipFile,
+    part: str,
+    head_and_tail: tuple[bytes, bytes],
+    body: Segmented,
+    ahead: RenderedAhead,
+) -> None:
+    """A worksheet of a body in segments: its head, each segment (deflated ahead, else
+    the render thread's rows deflated here), its tail closing the stream."""
+    head, tail = head_and_tail
+    pieces = [deflate_piece([head])]
+    for segment in body.segments:
+        pieces.append(segment if isinstance(segment, Piece) else deflate_piece(ahead.body()))
+    pieces.append(deflate_piece([b"</sheetData>" + tail], last=True))
+    write_member(target, part, pieces)
 
 
 def deflating(target: zipfile.ZipFile, member: str | zipfile.ZipInfo) -> IO[bytes]:

@@ -10,7 +10,7 @@ against CSV/formula injection (the results mapping strips it again on re-import)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -23,7 +23,16 @@ from loader.bulk import bulk
 from loader.errors import storage_error
 from loader.model.cameras import STATUS_INFO, STATUSES, CameraStatus
 from loader.report.results import RESULT_COLUMNS, ResultTables
-from loader.report.sheet_xml import column_letter, neutralise, render_column, rows_xml, splice
+from loader.report.segments import SheetSegments, segment_rows
+from loader.report.sheet_xml import (
+    Body,
+    Segmented,
+    column_letter,
+    neutralise,
+    render_column,
+    rows_xml,
+    splice,
+)
 
 MAX_WIDTH: Final = 60
 WIDTH_SAMPLE: Final = 2000
@@ -37,7 +46,7 @@ RENDER_STEP: Final = 2000  # cells rendered ahead between two looks at the event
 
 def render_ahead(
     sheet: str, columns: Mapping[str, object], into: dict[str, dict[str, list[str]]]
-) -> Iterator[None]:
+) -> Generator[None, None, None]:
     """Render cells of a table sheet's columns before its other columns are known (a run
     renders the inventory's while it waits on the network), into ``into`` for
     ``write_results``; a step per ``RENDER_STEP`` cells, so the caller can pause between."""
@@ -53,14 +62,20 @@ def render_ahead(
 
 
 @bulk
-def write_results(path: Path, results: ResultTables, rendered: Rendered | None = None) -> None:
+def write_results(
+    path: Path,
+    results: ResultTables,
+    rendered: Rendered | None = None,
+    segments: Mapping[str, SheetSegments] | None = None,
+) -> None:
     """Write ``results`` to ``path`` (replaced atomically: a reader never sees half a file).
 
-    ``rendered`` holds cells ``render_ahead`` made already. A file that cannot be written
-    (disk full, no permission) is a StorageError.
+    ``rendered`` holds cells ``render_ahead`` made already, ``segments`` the segments of
+    table sheets made ahead, by sheet (each used only where the final rows render the
+    same). A file that cannot be written (disk full, no permission) is a StorageError.
     """
     try:
-        _write(path, results, rendered or {})
+        _write(path, results, rendered or {}, segments or {})
     except (OSError, XlsxWriterException) as exc:
         raise storage_error(
             "write",
@@ -71,7 +86,9 @@ def write_results(path: Path, results: ResultTables, rendered: Rendered | None =
         ) from exc
 
 
-def _write(path: Path, results: ResultTables, rendered: Rendered) -> None:
+def _write(
+    path: Path, results: ResultTables, rendered: Rendered, segments: Mapping[str, SheetSegments]
+) -> None:
     """The workbook, written beside ``path`` and then moved over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.xlsx")
@@ -87,8 +104,16 @@ def _write(path: Path, results: ResultTables, rendered: Rendered) -> None:
     styles = _Styles(book)
     _summary(book, styles, results)
     bodies = {
-        _table(book, styles, "Cameras", results.cameras, status_column="Status", rendered=rendered),
-        _table(book, styles, "Groups", results.groups),
+        _table(
+            book,
+            styles,
+            "Cameras",
+            results.cameras,
+            status_column="Status",
+            rendered=rendered,
+            segments=segments.get("Cameras"),
+        ),
+        _table(book, styles, "Groups", results.groups, segments=segments.get("Groups")),
         _table(book, styles, "Batches", results.batches, status_column="Status"),
         _table(book, styles, "Problems", results.problems),
         _table(book, styles, "Not in sheet", results.not_in_sheet),
@@ -174,11 +199,13 @@ def _table(
     *,
     status_column: str | None = None,
     rendered: Rendered | None = None,
-) -> tuple[str, tuple[str, Iterator[str]]] | None:
+    segments: SheetSegments | None = None,
+) -> tuple[str, Body] | None:
     """One table sheet: frozen header, autofilter, sensible widths, statuses coloured.
 
     xlsxwriter writes the header and the sheet's features; the body rows are returned
-    (worksheet part, dimension, rows) to be spliced in after it closes.
+    (worksheet part, dimension, rows; or the body in segments, some made ahead) to be
+    spliced in after it closes.
     """
     sheet = book.add_worksheet(name)
     part = f"xl/worksheets/sheet{len(book.worksheets())}.xml"
@@ -204,10 +231,23 @@ def _table(
             )
     if not rows or not columns:
         return None
-    numeric = {str(name): _writer(frame[name]) for name in frame.columns}
+    numeric = numeric_columns(frame)
     dimension = f"A1:{column_letter(len(columns) - 1)}{rows + 1}"
     made = (rendered or {}).get(name)
-    return part, (dimension, rows_xml(frame, numeric, rendered=made))
+    whole = rows_xml(frame, numeric, rendered=made)
+    reused = segments.reusable(frame, numeric) if segments is not None else {}
+    if segments is None or not reused:  # none made ahead, or none still right
+        return part, (dimension, whole)
+    made_now = [
+        reused.get(index) or segment_rows(frame, numeric, index, made)
+        for index in range(segments.count())
+    ]
+    return part, Segmented(dimension, made_now, whole)
+
+
+def numeric_columns(frame: pd.DataFrame) -> dict[str, bool]:
+    """Whether each of a table's columns is written as numbers (else as text), by name."""
+    return {str(name): _writer(frame[name]) for name in frame.columns}
 
 
 def _writer(series: pd.Series) -> bool:

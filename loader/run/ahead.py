@@ -1,30 +1,73 @@
 """
-The results workbook's cells that no outcome changes (the Cameras sheet's inventory
-columns), made and rendered while the run waits on the network, so that its end only
-adds what the outcomes decide. [no I/O: renders in memory]
+The results workbook made while the run waits on the network, so that its end only adds
+what the outcomes decide: the cells that no outcome changes (the Cameras sheet's
+inventory columns), then the segments of the Cameras sheet whose rows' batches have all
+settled (``settling``), rendered and deflated (``report.segments``). The end uses a
+segment only where its final rows render the same. [no I/O: renders in memory]
+
+Every step runs in a gap of the pacer's turns (``RateLimiter.gap``): rendered on the
+event loop at any moment, some 2,000 steps each delayed the call whose turn fell in it,
+and the API's one-second rule carried each delay to the calls after it (a 600,000-camera
+run sent 2 to 3 s slower: what the end saved).
+
+The deflated segments stay in memory (about 52 MB for the Cameras sheet of 600,000
+cameras, with the compared columns' values): a spool file would be read back whole at
+the end anyway, and a run of that size holds more already.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import anyio
+import numpy as np
+import pandas as pd
+
+from loader.run.settling import SegmentsDue, Settling, columns_of
+from loader.state.outcomes import Outcomes
 
 if TYPE_CHECKING:
     from loader.check.load import Loaded
     from loader.report.results import CameraColumns
+    from loader.report.segments import Segment, SheetSegments
     from loader.report.workbook import Rendered
+    from loader.run.run import Run
 
-PREPARE_PAUSE = 0.002  # seconds between two steps of the rendering: requests go first
+SEGMENT_POLL: Final = 0.5  # seconds between two looks for segments whose batches settled
+# The longest a step of the work ahead holds the event loop (the first of a column's
+# cells, listing its values, at 600,000 cameras): each step waits for a gap in the
+# pacer's turns at least this long, so that no call's turn falls within it.
+STEP_SECONDS: Final = 0.03
+# Seconds a step waits for such a gap at most: at a rate whose calls come closer than a
+# step, or while the run waits on answers rather than on turns, the work ahead goes on a
+# step at a time, each delaying a call by a step at most.
+GAP_PATIENCE: Final = 2.0
+
+Quiet = Callable[[], Awaitable[None]]  # waits for a moment when a step delays no call
+Made = TypeVar("Made")
+
+
+async def in_gaps(steps: Generator[None, None, Made], quiet: Quiet) -> Made:
+    """Run ``steps`` to their end, each at a quiet moment; what they made."""
+    while True:
+        await quiet()
+        try:
+            next(steps)
+        except StopIteration as done:
+            value: Made = done.value
+            return value
 
 
 @dataclass(frozen=True)
 class PreparedResults:
-    """What the results workbook holds that no outcome changes, made and rendered ahead."""
+    """What the results workbook holds that no outcome changes, made and rendered ahead,
+    and the table sheets' segments made so far (filled in as batches settle)."""
 
     columns: CameraColumns
     rendered: Rendered
+    segments: dict[str, SheetSegments]  # by sheet: the Cameras sheet's
 
 
 class ResultsAhead:
@@ -34,21 +77,111 @@ class ResultsAhead:
         self.prepared: PreparedResults | None = None
 
 
-async def prepare_results(loaded: Loaded, ahead: ResultsAhead) -> None:
+async def prepare_results(loaded: Loaded, ahead: ResultsAhead, quiet: Quiet) -> None:
     """Make the Cameras sheet's inventory columns and render their cells. A run awaits it
-    while it waits on the network: the columns are made in one step, the cells rendered in
-    steps of a few thousand (about a millisecond each, requests go between them), and it
-    reads only the loaded inventory. The workbook's
-    modules are imported here, when the first answer came (``runner``), not before the
-    first request (xlsxwriter alone takes 0.03 s)."""
-    from loader.report.results import camera_columns
-    from loader.report.workbook import render_ahead
+    while it waits on the network: each step (a few thousand cells, a few milliseconds)
+    at a ``quiet`` moment, between the pacer's turns, and it reads only the loaded
+    inventory. The workbook's modules are imported here, when the first answer came
+    (``runner``), not before the first request (xlsxwriter alone takes 0.03 s)."""
+    from loader.report.results import camera_columns_in_steps, cameras_frame
+    from loader.report.segments import SEGMENT_ROWS, SheetSegments
+    from loader.report.workbook import numeric_columns, render_ahead
 
-    # One pandas step over every row, on the loop (0.4 s at 600,000 cameras: no request
-    # goes meanwhile). A worker thread would take the second core while requests go; a
-    # 600,000-camera run measured each way (92% of R both) did not tell them apart.
-    columns = camera_columns(loaded)
+    # In steps between the calls: in one step, 0.2 to 0.4 s at 600,000 cameras with no
+    # request going; on a worker thread, pandas' long calls hold the interpreter lock.
+    columns = await in_gaps(camera_columns_in_steps(loaded), quiet)
+    rows = len(loaded.checked.rows)
+    # The columns' types from the first segment's rows, not a copy of the whole sheet: a
+    # type the whole would have otherwise only leaves every segment to the end (reusable).
+    head = min(rows, SEGMENT_ROWS)
+    numeric = numeric_columns(cameras_frame(columns.rows(0, head), Outcomes.empty(head)))
     rendered: dict[str, dict[str, list[str]]] = {}
-    for _ in render_ahead("Cameras", columns.named(), rendered):
-        await anyio.sleep(PREPARE_PAUSE)
-    ahead.prepared = PreparedResults(columns, rendered)
+    await in_gaps(render_ahead("Cameras", columns.named(), rendered), quiet)
+    ahead.prepared = PreparedResults(columns, rendered, {"Cameras": SheetSegments(rows, numeric)})
+
+
+# Rows rendered in one step on the loop (a step renders each column's cells of these
+# rows, then joins them): about 4,000 cells, a few milliseconds.
+STEP_CELLS: Final = 4000
+
+
+@dataclass(frozen=True)
+class SegmentMaker:
+    """The outcomes as the run settles, and the Cameras sheet's segments still to make."""
+
+    settling: Settling
+    cameras: SegmentsDue
+
+
+async def make_segments(run: Run, prepared: PreparedResults, quiet: Quiet) -> None:
+    """Make each segment of the Cameras sheet once every batch of its rows has settled
+    (and, for rows a change touches, every change), until the pass ends (cancelled).
+    Rows are rendered and deflated on the loop in steps at ``quiet`` moments (between
+    the pacer's turns).
+
+    The Groups sheet is not made ahead: a Groups row counts its group's cameras by
+    status, so each making counts the whole table again (0.4 s at 600,000 cameras), on a
+    worker thread holding the interpreter lock in pandas' long calls: the loop waited up
+    to 0.15 s, a request left late, and the API's window saw a second's calls too close
+    (7 to 13 429s in a 600,000-camera run, counting every 10 to 60 s). At the end it
+    costs about 0.6 s at 600,000 cameras.
+    """
+    maker = await segment_maker(run, prepared, quiet)
+    while True:
+        await make_cameras(prepared, maker, quiet)
+        await anyio.sleep(SEGMENT_POLL)
+
+
+async def segment_maker(run: Run, prepared: PreparedResults, quiet: Quiet) -> SegmentMaker:
+    """The outcomes known now, and the Cameras sheet's segments with their rows' batches,
+    each made at a ``quiet`` moment (some 50 ms each at 600,000 cameras)."""
+    from loader.report.segments import SEGMENT_ROWS
+
+    await quiet()
+    settling = Settling(run)
+    await quiet()
+    rows = np.arange(prepared.segments["Cameras"].rows)
+    cameras = SegmentsDue(run, rows, rows // SEGMENT_ROWS, prepared.segments["Cameras"].count())
+    return SegmentMaker(settling, cameras)
+
+
+async def make_cameras(prepared: PreparedResults, maker: SegmentMaker, quiet: Quiet) -> None:
+    """Each segment of the Cameras sheet due since the last look, made from the outcomes
+    of its rows now."""
+    from loader.report.results import cameras_frame
+    from loader.report.segments import bounds
+
+    segments = prepared.segments["Cameras"]
+    due = maker.cameras
+    for index in due.due():
+        await quiet()
+        now = maker.settling.now(due.batches[index], changes=index in due.changed)
+        start, stop = bounds(index, segments.rows)
+        result = Outcomes(*(column[start:stop].copy() for column in columns_of(now)))
+        rows = cameras_frame(prepared.columns.rows(start, stop), result)
+        cells = prepared.rendered.get("Cameras", {})
+        segments.made[index] = await _segment(segments, rows, start, cells, quiet)
+
+
+async def _segment(
+    segments: SheetSegments,
+    rows: pd.DataFrame,
+    start: int,
+    cells: Mapping[str, list[str]],
+    quiet: Quiet,
+) -> Segment:
+    """``rows`` (the sheet's from position ``start``) rendered and deflated on the loop in
+    steps, each at a ``quiet`` moment (no thread of its own takes a core from the
+    network's work), with the values the end compares."""
+    from loader.report.deflated import PieceMaker
+    from loader.report.segments import Segment, rows_from
+
+    step = max(1, STEP_CELLS // max(len(rows.columns), 1))
+    piece = PieceMaker()
+    for at in range(0, len(rows), step):  # rows_xml renders a chunk's columns at once
+        await quiet()
+        for text in rows_from(rows.iloc[at : at + step], segments.numeric, start + at, cells):
+            piece.add(text.encode("utf-8"))
+    await quiet()
+    compared = tuple(rows[name].to_numpy().copy() for name in segments.compared)
+    return Segment(piece.piece(), compared)

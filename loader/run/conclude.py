@@ -111,7 +111,8 @@ def conclude(run: Run, delta: Delta, facts: list[tuple[str, str]]) -> Outcomes:
     absent = _absent(run, delta)
     results = build(run.loaded, run.plan, state, result, facts, absent, changes, static)
     results.registered = registered_table(registered_rows(run.registration))
-    write_results(run.run_dir / RESULTS, results, prepared.rendered if prepared else None)
+    rendered, segments = (prepared.rendered, prepared.segments) if prepared else (None, None)
+    write_results(run.run_dir / RESULTS, results, rendered, segments)
     run.journal.keep_results(needing_attention(run.loaded, result))  # for its page
     if failure is not None:
         raise failure

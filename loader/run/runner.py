@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +31,7 @@ from loader.errors import LoaderError, StorageError
 from loader.planning.delta import Delta
 from loader.report import files
 from loader.run import logs
-from loader.run.ahead import prepare_results
+from loader.run.ahead import GAP_PATIENCE, STEP_SECONDS, Quiet, make_segments, prepare_results
 from loader.run.apply import wanted
 from loader.run.open import for_pass, open_run, reopen_run
 from loader.run.options import RunOptions
@@ -195,7 +196,9 @@ async def _pass(
         async with anyio.create_task_group() as group:
             written = anyio.Event()
             group.start_soon(_write_payloads, run, written)
-            group.start_soon(_prepare_results, run, recorder.answered)
+            # Its waits on real time, as the freeze's: a fake clock's would move the run's.
+            quiet = partial(client.limiter.gap, STEP_SECONDS, GAP_PATIENCE, anyio.sleep)
+            group.start_soon(_prepare_results, run, recorder.answered, quiet)
             group.start_soon(_freeze_as_it_grows)
             if threading.current_thread() is threading.main_thread():
                 group.start_soon(_watch_signals, sender.control, group.cancel_scope)
@@ -230,9 +233,10 @@ async def _write_payloads(run: Run, written: anyio.Event) -> None:
         written.set()
 
 
-async def _prepare_results(run: Run, answered: anyio.Event) -> None:
-    """The end's modules and the results' inventory columns, made while the run waits on
-    the network.
+async def _prepare_results(run: Run, answered: anyio.Event, quiet: Quiet) -> None:
+    """The end's modules, the results' inventory columns, then the Cameras sheet's
+    segments as their batches settle (until the pass ends), made while the run waits on
+    the network, each step at a ``quiet`` moment (no call due within it).
 
     It starts once the first answer came, not to slow the first requests; a run that ends
     before (nothing sent) leaves them to the end. It only saves time: should it fail, the
@@ -242,7 +246,9 @@ async def _prepare_results(run: Run, answered: anyio.Event) -> None:
     await answered.wait()
     try:
         await anyio.to_thread.run_sync(import_module, END)
-        await prepare_results(run.loaded, run.ahead)
+        await prepare_results(run.loaded, run.ahead, quiet)
+        if run.ahead.prepared is not None and not run.registering:  # registering: no plan yet
+            await make_segments(run, run.ahead.prepared, quiet)
     except Exception as exc:  # noqa: BLE001 - the conclusion builds them itself
         structlog.get_logger().warning("bulkload.results_not_prepared", reason=str(exc))
 

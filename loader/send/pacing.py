@@ -21,9 +21,11 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Final, Protocol
 
 import anyio
+import anyio.lowlevel
 
 PACING_MARGIN = 1.02
 SPACING: Final = 0.9  # of an interval, at least, between two calls (see RateLimiter)
@@ -32,6 +34,9 @@ RATE_FLOOR: Final = 1.0  # requests/s a cut never goes below (unless --rate is l
 # Seconds after its turn a request may take to leave (its bytes written) and still count
 # as gone at its turn; a later one (a stall) counts from when it left (``Grant.left``).
 LEFT_LATE: Final = 0.005
+# Seconds past a waiting call's turn that background work waits before it looks for a gap
+# again (``RateLimiter.gap``): the call is let go and its request written by then.
+AFTER_TURN: Final = 0.002
 
 
 class Clock(Protocol):
@@ -106,6 +111,7 @@ class RateLimiter:
         self.clock = clock
         self.next_slot = 0.0
         self.granted: deque[Grant] = deque()  # the latest calls, ``burst`` at most
+        self.queued: list[float] = []  # the slots of the callers not let go yet, in order
         self.epoch = 0  # increments on every cut
 
     @property
@@ -119,13 +125,44 @@ class RateLimiter:
         now = self.clock.now()
         slot = max(now, self.next_slot)
         self.next_slot = slot + self.interval
-        while (wait := self._ready_at(slot) - self.clock.now()) > 0:
-            await self.clock.sleep(wait)
+        self.queued.append(slot)
+        try:
+            while (wait := self._ready_at(slot) - self.clock.now()) > 0:
+                await self.clock.sleep(wait)
+        finally:
+            self.queued.remove(slot)
         grant = Grant(self.epoch, self.clock)
         self.granted.append(grant)
         while len(self.granted) > self.burst:
             self.granted.popleft()
         return grant
+
+    async def gap(
+        self,
+        length: float,
+        patience: float = math.inf,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        """Return at a moment when the next caller waiting for its turn has it ``length``
+        seconds from now at the earliest: work of that length, done at once without
+        awaiting, then delays no call (a run's background work, in steps, while it
+        sends). Waits past each turn that falls too soon; while no caller waits for a
+        turn (the run waits on the network: answers to take, each starting a request),
+        looks again an interval later. Returns after ``patience`` seconds whatever the
+        turns (at a rate whose interval is shorter than ``length``, no such gap opens).
+        ``sleep``: how to wait (the pacer's clock's, unless a run's background work waits
+        on real time: a fake clock's sleeps return at once and move the run's time on)."""
+        sleep = sleep or self.clock.sleep
+        await anyio.lowlevel.checkpoint()
+        until = self.clock.now() + patience
+        while (now := self.clock.now()) < until:
+            if not self.queued:
+                await sleep(min(self.interval, until - now))
+                continue
+            wait = self._ready_at(self.queued[0]) - now
+            if wait >= length:
+                return
+            await sleep(max(wait, 0.0) + AFTER_TURN)
 
     def _ready_at(self, slot: float) -> float:
         """The earliest a call of ``slot`` may go."""

@@ -145,16 +145,22 @@ def _text(value: Any) -> str:
 
 def outcomes(loaded: Loaded, planned: Plan, delta: Delta, state: RunState) -> Outcomes:
     """Each input row's outcome."""
-    checked = loaded.checked
-    result = Outcomes.empty(len(checked.rows))
+    result = unsent_outcomes(loaded, delta)
+    held = {b.name for b in state.held()}
+    for batch in planned.batches:
+        outcome_of_batch(result, batch, state, held=batch.name in held)
+    return result
+
+
+def unsent_outcomes(loaded: Loaded, delta: Delta) -> Outcomes:
+    """The outcome of each input row no batch of this run sends: rejected, duplicate, or
+    kept from the ledger (``outcomes`` adds each planned batch's)."""
+    result = Outcomes.empty(len(loaded.checked.rows))
     _from_validation(result, loaded)
     for position, (earlier, entry) in delta.kept.items():
         result.set(
             position, earlier.value, entry.batch, entry.batch_id, "", _held_message(earlier, entry)
         )
-    held = {b.name for b in state.held()}
-    for batch in planned.batches:
-        outcome_of_batch(result, batch, state, held=batch.name in held)
     return result
 
 

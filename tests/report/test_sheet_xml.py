@@ -15,7 +15,8 @@ from python_calamine import CalamineWorkbook
 from loader.check.load import load
 from loader.planning.batches import plan
 from loader.planning.delta import partition
-from loader.report.results import ResultTables, build, camera_columns
+from loader.report import results as results_module
+from loader.report.results import ResultTables, build, camera_columns, camera_columns_in_steps
 from loader.report.sheet_xml import _text_body, column_letter, escape, rows_xml
 from loader.report.workbook import render_ahead, write_results
 from loader.state.events import RunStarted
@@ -170,3 +171,51 @@ def test_cells_rendered_ahead_write_the_same_sheets(tmp_path: Path) -> None:
     ]
     assert steps == 9  # a step per column of three rows (RENDER_STEP cells at most)
     assert parts(tmp_path / "ahead.xlsx") == parts(tmp_path / "end.xlsx")
+
+
+def test_inventory_columns_made_in_steps_are_those_made_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two sheets of a site each, made two rows a step (as a run makes them between its
+    calls): the same columns, cell for cell, as in one step, and a step per two rows of
+    each sheet, the join, then per two rows of the sources."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for site, count in (("North", 5), ("South", 2)):
+        sheet = book.create_sheet(site)
+        sheet.append(["Camera", "Group", "Name", "Notes"])
+        for n in range(count):
+            sheet.append([f"{site.lower()}-{n}", f"grp-{n % 2}", f" cam {n} ", None if n else "x"])
+    book.save(tmp_path / "sites.xlsx")
+    (tmp_path / "m.toml").write_text(
+        MAPPING.replace(
+            "[cameras.columns]", '[cameras]\nsheet = "*"\nignore = ["Notes"]\n[cameras.columns]'
+        ),
+        encoding="utf-8",
+    )
+    loaded = load(tmp_path / "sites.xlsx", str(tmp_path / "m.toml"))
+    whole = camera_columns(loaded)
+    monkeypatch.setattr(results_module, "COLUMN_STEP_ROWS", 2)
+
+    steps = camera_columns_in_steps(loaded)
+    taken = 0
+    while True:
+        try:
+            next(steps)
+        except StopIteration as made:
+            stepped = made.value
+            break
+        taken += 1
+
+    assert [t.sheet for t in loaded.cameras.tables] == ["North", "South"]
+    assert taken == 3 + 1 + 1 + 4  # North's 5 rows, South's 2, the join, 7 sources
+    pd.testing.assert_frame_equal(stepped.original, whole.original)
+    assert stepped.original["Name"].tolist()[:2] == ["cam 0", "cam 1"]
+    assert stepped.trailing.keys() == whole.trailing.keys()
+    for name, values in whole.trailing.items():
+        assert list(stepped.trailing[name]) == list(values), name
+    assert stepped.trailing["Source Row"] == [
+        *(f"North!{r}" for r in range(2, 7)),
+        "South!2",
+        "South!3",
+    ]

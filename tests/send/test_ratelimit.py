@@ -13,6 +13,7 @@ from anyio import wait_all_tasks_blocked
 from anyio.lowlevel import checkpoint
 
 from loader.send.pacing import (
+    AFTER_TURN,
     LEFT_LATE,
     PACING_MARGIN,
     SPACING,
@@ -293,3 +294,76 @@ async def test_a_grant_learns_when_its_request_left_from_httpcore_trace() -> Non
     moved = [(event, went) for event, went in seen if went != seen[0][1]]
     assert moved[0][0] == "http11.send_request_body.complete"
     assert len({went for _, went in moved}) == 1  # nothing after it moved it again
+
+
+@pytest.mark.anyio
+async def test_gap_waits_while_no_caller_waits_for_a_turn(clock: FakeClock) -> None:
+    """No caller waits for a turn (the run waits on the network, answers to come): no gap
+    is known, so the work waits, looking again each interval, until its patience ends."""
+    limiter = RateLimiter(10, clock)
+    await limiter.take()
+    began = clock.now()
+
+    await limiter.gap(0.03, patience=0.5)
+
+    assert clock.sleeps == pytest.approx([0.102, 0.102, 0.102, 0.102, 0.092])
+    assert (round(clock.now() - began, 6), limiter.queued) == (0.5, [])
+
+
+@pytest.mark.anyio
+async def test_work_done_in_the_gaps_delays_no_call() -> None:
+    """At 20/s, 60 callers and a worker whose 25 steps each hold the process 30 ms (the
+    virtual clock moves on while a step runs): every call is granted when it would be
+    with no worker at all, and every step is done, each within the calls' gaps."""
+    steps: list[tuple[float, float]] = []
+
+    async def granted(with_worker: bool) -> list[float]:
+        clock = VirtualClock()
+        limiter = RateLimiter(20, clock)
+        times: list[float] = []
+
+        async def call() -> None:
+            await limiter.take()
+            times.append(round(clock.now() - 1000.0, 6))
+
+        async def worker() -> None:
+            for _ in range(25):
+                await limiter.gap(0.03)
+                began = clock.now() - 1000.0
+                clock.time += 0.03  # the step: nothing else runs meanwhile
+                steps.append((round(began, 6), round(clock.now() - 1000.0, 6)))
+
+        await clock.run([call] * 60 + ([worker] if with_worker else []))
+        return sorted(times)
+
+    alone = await granted(with_worker=False)
+    beside = await granted(with_worker=True)
+
+    assert beside == alone
+    assert len(steps) == 25
+    assert not [(b, e, t) for b, e in steps for t in alone if b < t < e]
+
+
+@pytest.mark.anyio
+async def test_a_gap_longer_than_the_interval_waits_for_its_patience() -> None:
+    """At 20/s (an interval of 51 ms) a gap of 60 ms never opens while calls wait: the
+    work goes when its patience of one second ends, calls still waiting."""
+    clock = VirtualClock()
+    limiter = RateLimiter(20, clock)
+    times: list[float] = []
+    went: list[float] = []
+
+    async def call() -> None:
+        await limiter.take()
+        times.append(clock.now() - 1000.0)
+
+    async def worker() -> None:
+        await checkpoint()  # the callers take their slots first
+        await limiter.gap(0.06, patience=1.0)
+        went.append(clock.now() - 1000.0)
+
+    await clock.run([call] * 40 + [worker])
+
+    (at,) = went  # the first look past its patience: just after a turn
+    assert 1.0 <= at <= 1.0 + PACING_MARGIN / 20 + AFTER_TURN
+    assert len([t for t in times if t > at]) == 19
