@@ -25,7 +25,7 @@ import anyio
 import numpy as np
 import pandas as pd
 
-from loader.run.settling import SegmentsDue, Settling, columns_of
+from loader.run.settling import SegmentsDue, Settling
 from loader.state.outcomes import Outcomes
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ async def make_cameras(prepared: PreparedResults, maker: SegmentMaker, quiet: Qu
         await quiet()
         now = maker.settling.now(due.batches[index], changes=index in due.changed)
         start, stop = bounds(index, segments.rows)
-        result = Outcomes(*(column[start:stop].copy() for column in columns_of(now)))
+        result = Outcomes(*(column[start:stop].copy() for column in now.columns()))
         rows = cameras_frame(prepared.columns.rows(start, stop), result)
         cells = prepared.rendered.get("Cameras", {})
         segments.made[index] = await _segment(segments, rows, start, cells, quiet)

@@ -39,14 +39,9 @@ class Settling:
             outcome_of_batch(self.result, batch, state, held=False)
         if not changes:
             return self.result
-        result = Outcomes(*(np.copy(column) for column in columns_of(self.result)))
+        result = Outcomes(*(np.copy(column) for column in self.result.columns()))
         overlay(result.status, result.message, result.task_state, self.run.changes_named(), state)
         return result
-
-
-def columns_of(result: Outcomes) -> tuple[np.ndarray, ...]:
-    """An outcome's columns, in the Cameras sheet's order."""
-    return (result.status, result.batch, result.batch_id, result.task_state, result.message)
 
 
 class SegmentsDue:
