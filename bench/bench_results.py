@@ -124,7 +124,8 @@ def measure(sheet: Path, *, ahead: bool, segments: bool = False) -> dict[str, fl
 def segments_of(static: Any, rendered: Any, result: Any, loaded: Any) -> Any:
     """Every segment of the Cameras and Groups sheets made as a run makes them once their
     batches settled: rendered from the outcomes, deflated (``run.ahead``)."""
-    from loader.report.results import cameras_frame, groups_table
+    from loader.report.groups import groups_table
+    from loader.report.results import cameras_frame
     from loader.report.segments import OUTCOME_COLUMNS, SheetSegments
     from loader.report.workbook import numeric_columns
 

@@ -18,10 +18,10 @@ from loader.check.inventory import ROW, SHEET
 from loader.check.load import Loaded
 from loader.check.mapping import SETTINGS_FIELDS
 from loader.check.validate import default_texts
-from loader.model.cameras import STATUSES, LedgerEntry
-from loader.model.problems import Severity
+from loader.model.cameras import LedgerEntry
 from loader.planning.batches import Plan
 from loader.report.changes import CHANGE_COLUMNS
+from loader.report.groups import GroupCodes, groups_table
 from loader.report.sheet_xml import column_letter
 from loader.report.summaries import schedule_text
 from loader.state.outcomes import Outcomes
@@ -58,15 +58,17 @@ def build(
     not_in_sheet: Sequence[LedgerEntry] = (),
     changes: pd.DataFrame | None = None,
     static: CameraColumns | None = None,
+    codes: GroupCodes | None = None,
 ) -> ResultTables:
     """All the tables of the results workbook, around the outcomes ``outcomes`` computed
-    (``static``: the Cameras columns ``camera_columns`` made, if made already)."""
+    (``static``: the Cameras columns ``camera_columns`` made, ``codes``: the groups'
+    codes, if made already)."""
     cameras, original = _cameras(loaded, result, static)
     return ResultTables(
         facts=facts,
         counts=result.counts(),
         cameras=cameras,
-        groups=groups_table(loaded, result),
+        groups=groups_table(loaded, result, codes),
         batches=_batches(planned, state),
         problems=pd.DataFrame(
             [p.as_dict() for p in loaded.checked.problems],
@@ -254,98 +256,6 @@ def _unique_headers(headers: list[str], width: int) -> list[str]:
 def _letter(position: int) -> str:
     """Excel's column letter for a 0-based position (A, B, ..., AA)."""
     return f"Column {column_letter(position)}"
-
-
-def groups_table(loaded: Loaded, result: Outcomes) -> pd.DataFrame:
-    """Per group: its row on the Groups sheet (if any), and its camera rows by status."""
-    counts = _camera_counts(loaded, result)
-    sheet = loaded.groups
-    if sheet is None:
-        return counts
-    frame = sheet.frame
-    ids = (
-        frame["group_id"].where(frame["group_id"] != "", frame["group"])
-        if "group_id" in frame
-        else frame["group"]
-    )
-    errors = {(p.sheet, p.row) for p in loaded.checked.problems if p.severity == Severity.ERROR}
-    places = list(zip(frame[SHEET].tolist(), frame[ROW].tolist(), strict=True))
-    rows = pd.DataFrame(
-        {
-            "Source Row": [f"{s}!{r}" for s, r in places],
-            "Group": frame["group"].to_numpy(dtype=object),
-            "Group ID": ids.to_numpy(dtype=object),
-            "Group Name": frame["group_name"].to_numpy(dtype=object)
-            if "group_name" in frame
-            else "",
-            "Row Status": ["rejected" if place in errors else "valid" for place in places],
-        }
-    )
-    counted = counts.drop(columns=["Group Name"], errors="ignore")
-    table = rows.merge(counted, on="Group ID", how="left")
-    missing = counted[~counted["Group ID"].isin(rows["Group ID"])].assign(
-        **{"Row Status": "not on the sheet"}
-    )
-    table = pd.concat([table, missing], ignore_index=True)
-    number_columns = ["Cameras", *STATUSES]
-    table[number_columns] = table[number_columns].fillna(0).astype(int)
-    return table.fillna("")
-
-
-def _camera_counts(loaded: Loaded, result: Outcomes) -> pd.DataFrame:
-    """Per group id: its name and how many of its camera rows ended in each status."""
-    rows = loaded.checked.rows
-    names = rows["group_name"].to_numpy(dtype=object) if "group_name" in rows.columns else None
-    return camera_counts(rows["group"].to_numpy(dtype=object), names, result.status)
-
-
-def camera_counts(
-    groups: np.ndarray, names: np.ndarray | None, statuses: np.ndarray
-) -> pd.DataFrame:
-    """Per group id (sorted), from the camera rows' columns: the first row's group name (if
-    ``names``), the group's rows in a known status, then how many ended in each.
-
-    Counted over codes: a group's and a status's code per row, one ``bincount`` of their
-    pairs. ``groupby(...).size().unstack()`` took 0.75 s for 400,000 groups of one or two
-    cameras (two hashings, a sort of pairs, a pivot); a row with no group or no status
-    counts nowhere, a group with no row in a known status is left out, as they were there.
-    """
-    group_codes, ids = _factorized_in_order(pd.Series(groups))  # ids: the column's dtype
-    known = pd.Index(list(STATUSES)).get_indexer(pd.Index(statuses))  # -1: no such status
-    counted = (group_codes >= 0) & ~pd.isna(statuses)  # groupby leaves out NaN keys
-    present = np.zeros(len(ids), dtype=bool)
-    present[group_codes[counted]] = True
-    kept = counted & (known >= 0)
-    pairs = known[kept].astype(np.int64) * len(ids) + group_codes[kept]
-    # a row per status: the frame's own layout (a block is columns by rows), no transpose
-    matrix = np.bincount(pairs, minlength=len(STATUSES) * len(ids)).reshape(len(STATUSES), -1)
-    matrix = matrix if present.all() else matrix[:, present]
-    table = pd.DataFrame(matrix.T, columns=list(STATUSES), copy=False)
-    table.insert(0, "Cameras", matrix.sum(axis=0))
-    table.insert(0, "Group ID", ids[present].infer_objects())  # typed as the groupby typed keys
-    if names is not None:  # hashed in C already: the first row's name, as pandas types it
-        frame = pd.DataFrame({"Group ID": groups})
-        frame["Group Name"] = names
-        first = frame.drop_duplicates("Group ID").set_index("Group ID")["Group Name"]
-        table.insert(1, "Group Name", table["Group ID"].map(first).fillna(""))
-    return table
-
-
-def _factorized_in_order(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """``pd.factorize(values, sort=True)``, the distinct values sorted by a stable sort: an
-    inventory lists its groups mostly in order, which timsort walks in one pass (pandas'
-    quicksort of Python objects took 0.2 s for 400,000 groups). Values of types that do
-    not compare (numbers and texts) are left to pandas, which orders them its own way."""
-    codes, uniques = pd.factorize(values)
-    try:
-        order = np.argsort(uniques.to_numpy(dtype=object), kind="stable")
-    except TypeError:
-        return pd.factorize(values, sort=True)
-    rank = np.empty(len(order), dtype=np.intp)
-    rank[order] = np.arange(len(order))
-    ranked = np.full(len(codes), -1, dtype=np.intp)
-    ranked[codes >= 0] = rank[codes[codes >= 0]]
-    return ranked, uniques.take(order)
 
 
 def _batch_message(batch: BatchState) -> str:

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from loader.check.codes import Factorized, narrowed
 from loader.model.cameras import STATUSES
-from loader.report.results import camera_counts
+from loader.report.groups import NUMBER_COLUMNS, GroupCodes, camera_counts, segment_pairs
 
 NAN = float("nan")
 
@@ -116,3 +117,93 @@ def test_exact_counts_of_groups_of_one_and_two() -> None:
         {"Group ID": "g2", "Group Name": "two", "Cameras": 1, **zero, "loaded": 1},
         {"Group ID": "g3", "Group Name": "", "Cameras": 2, **zero, "rejected": 2},
     ]
+
+
+TEXT_GROUP = st.sampled_from(["grp-1", "grp-2", "g", "", "Grp-1", "中", "b", "a"])
+KNOWN_STATUS = st.one_of(st.sampled_from(STATUSES), st.just("unheard-of"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(TEXT_GROUP, st.one_of(STATUS, KNOWN_STATUS)), min_size=1, max_size=40))
+def test_codes_from_the_loads_factorization_count_the_same(
+    rows: list[tuple[str, str | None]],
+) -> None:
+    """Groups numbered from the factorization a load made of the column (first-seen
+    order, narrow codes): the very frame hashing them here gives."""
+    groups = np.array([g for g, _ in rows], dtype=object)
+    statuses = np.array([s for _, s in rows], dtype=object)
+    codes, distinct = pd.factorize(groups)
+    known = Factorized(narrowed(codes, len(distinct)), distinct)
+
+    counted = GroupCodes.of(groups, None, known).counts(statuses)
+
+    pd.testing.assert_frame_equal(counted, camera_counts(groups, None, statuses))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(TEXT_GROUP, KNOWN_STATUS), min_size=1, max_size=40),
+    st.integers(1, 5),
+)
+def test_a_segments_counts_are_the_whole_tables_rows(
+    rows: list[tuple[str, str]], segment_rows: int
+) -> None:
+    """Every camera row with a status: the layout has the table's rows, and each segment
+    of it, counted from its groups' camera rows alone, has the table's counts."""
+    groups = np.array([g for g, _ in rows], dtype=object)
+    statuses = np.array([s for _, s in rows], dtype=object)
+    codes = GroupCodes.of(groups, None)
+    table = codes.counts(statuses)
+    layout = codes.layout()
+    shown = codes.named()
+    cameras, segment = segment_pairs(codes, shown, segment_rows)
+
+    assert layout["Group ID"].tolist() == table["Group ID"].tolist()
+    assert (layout[list(NUMBER_COLUMNS)] == 0).all().all()
+    for index, start in enumerate(range(0, len(layout), segment_rows)):
+        mine = cameras[segment == index]
+        stop = start + segment_rows
+        counts = codes.segment_counts(mine, statuses[mine], shown[start:stop])
+        expected = table[list(NUMBER_COLUMNS)].iloc[start:stop].to_numpy().T
+        np.testing.assert_array_equal(counts, expected)
+
+
+def test_segment_pairs_count_a_group_on_each_of_its_rows() -> None:
+    """A group on two rows of the sheet (segments 0 and 1) counts its cameras on both; a
+    row of no camera's group (-1) counts none."""
+    codes = GroupCodes.of(np.array(["b", "a", "b", "c"], dtype=object), None)
+
+    cameras, segment = segment_pairs(codes, np.array([1, -1, 0, 1]), 2)
+
+    assert sorted(zip(cameras.tolist(), segment.tolist(), strict=True)) == [
+        (0, 0),
+        (0, 1),
+        (1, 1),
+        (2, 0),
+        (2, 1),
+    ]
+    counts = codes.segment_counts(
+        np.array([0, 2]), np.array(["loaded", "failed"], dtype=object), np.array([1, -1])
+    )
+    assert counts[:, 0].tolist() == [2, *(1 if s in ("loaded", "failed") else 0 for s in STATUSES)]
+    assert counts[:, 1].tolist() == [0] * (len(STATUSES) + 1)
+
+
+# names all missing are a float column filled with "": pandas warns, then and now
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(TEXT_GROUP, NAME, STATUS), min_size=1, max_size=40))
+def test_names_from_the_loads_factorization_are_the_first_rows(
+    rows: list[tuple[str, object, str | None]],
+) -> None:
+    """Each group's name from its first row, found from the load's codes (no hashing):
+    the frame hashing the groups gives, names of any kind."""
+    groups = np.array([g for g, _, _ in rows], dtype=object)
+    names = np.array([n for _, n, _ in rows], dtype=object)
+    statuses = np.array([s for _, _, s in rows], dtype=object)
+    codes, distinct = pd.factorize(groups)
+    known = Factorized(narrowed(codes, len(distinct)), distinct)
+
+    counted = GroupCodes.of(groups, names, known).counts(statuses)
+
+    pd.testing.assert_frame_equal(counted, camera_counts(groups, names, statuses))
