@@ -1,9 +1,10 @@
 """
 The results workbook made while the run waits on the network, so that its end only adds
 what the outcomes decide: the cells that no outcome changes (the Cameras sheet's
-inventory columns), then the segments of the Cameras sheet whose rows' batches have all
-settled (``settling``), rendered and deflated (``report.segments``). The end uses a
-segment only where its final rows render the same. [no I/O: renders in memory]
+inventory columns) and the groups' codes, then the segments of the Cameras and Groups
+sheets whose rows' batches have all settled (``settling``), rendered and deflated
+(``report.segments``). The end uses a segment only where its final rows render the same.
+[no I/O: renders in memory]
 
 Every step runs in a gap of the pacer's turns (``RateLimiter.gap``): rendered on the
 event loop at any moment, some 2,000 steps each delayed the call whose turn fell in it,
@@ -11,8 +12,8 @@ and the API's one-second rule carried each delay to the calls after it (a 600,00
 run sent 2 to 3 s slower: what the end saved).
 
 The deflated segments stay in memory (about 52 MB for the Cameras sheet of 600,000
-cameras, with the compared columns' values): a spool file would be read back whole at
-the end anyway, and a run of that size holds more already.
+cameras, 17 MB for its Groups sheet, with the compared columns' values): a spool file
+would be read back whole at the end anyway, and a run of that size holds more already.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from loader.state.outcomes import Outcomes
 
 if TYPE_CHECKING:
     from loader.check.load import Loaded
+    from loader.report.groups import GroupCodes
     from loader.report.results import CameraColumns
     from loader.report.segments import Segment, SheetSegments
     from loader.report.workbook import Rendered
@@ -67,7 +69,8 @@ class PreparedResults:
 
     columns: CameraColumns
     rendered: Rendered
-    segments: dict[str, SheetSegments]  # by sheet: the Cameras sheet's
+    codes: GroupCodes  # the camera rows' groups, numbered for the Groups sheet's counts
+    segments: dict[str, SheetSegments]  # by sheet: the Cameras sheet's, then the Groups'
 
 
 class ResultsAhead:
@@ -83,6 +86,7 @@ async def prepare_results(loaded: Loaded, ahead: ResultsAhead, quiet: Quiet) -> 
     at a ``quiet`` moment, between the pacer's turns, and it reads only the loaded
     inventory. The workbook's modules are imported here, when the first answer came
     (``runner``), not before the first request (xlsxwriter alone takes 0.03 s)."""
+    from loader.report.groups import group_codes
     from loader.report.results import camera_columns_in_steps, cameras_frame
     from loader.report.segments import SEGMENT_ROWS, SheetSegments
     from loader.report.workbook import numeric_columns, render_ahead
@@ -97,7 +101,11 @@ async def prepare_results(loaded: Loaded, ahead: ResultsAhead, quiet: Quiet) -> 
     numeric = numeric_columns(cameras_frame(columns.rows(0, head), Outcomes.empty(head)))
     rendered: dict[str, dict[str, list[str]]] = {}
     await in_gaps(render_ahead("Cameras", columns.named(), rendered), quiet)
-    ahead.prepared = PreparedResults(columns, rendered, {"Cameras": SheetSegments(rows, numeric)})
+    await quiet()
+    # The load's own factorization of the groups, sorted: some 30 ms at 400,000 groups.
+    codes = group_codes(loaded)
+    segments = {"Cameras": SheetSegments(rows, numeric)}
+    ahead.prepared = PreparedResults(columns, rendered, codes, segments)
 
 
 # Rows rendered in one step on the loop (a step renders each column's cells of these
@@ -106,43 +114,72 @@ STEP_CELLS: Final = 4000
 
 
 @dataclass(frozen=True)
+class GroupsLayout:
+    """The Groups sheet as it will be once every camera row has a status (its counts
+    nought), the code of the group each of its rows counts, and by segment the camera
+    rows its groups count."""
+
+    table: pd.DataFrame
+    shown: np.ndarray
+    cameras: list[np.ndarray]
+
+
+@dataclass(frozen=True)
 class SegmentMaker:
-    """The outcomes as the run settles, and the Cameras sheet's segments still to make."""
+    """The outcomes as the run settles, and the segments of each sheet still to make."""
 
     settling: Settling
     cameras: SegmentsDue
+    groups: SegmentsDue
+    layout: GroupsLayout
 
 
 async def make_segments(run: Run, prepared: PreparedResults, quiet: Quiet) -> None:
-    """Make each segment of the Cameras sheet once every batch of its rows has settled
-    (and, for rows a change touches, every change), until the pass ends (cancelled).
-    Rows are rendered and deflated on the loop in steps at ``quiet`` moments (between
-    the pacer's turns).
+    """Make each segment of the Cameras and Groups sheets once every batch of its rows
+    has settled (and, for rows a change touches, every change), until the pass ends
+    (cancelled). Rows are rendered and deflated on the loop in steps at ``quiet`` moments
+    (between the pacer's turns).
 
-    The Groups sheet is not made ahead: a Groups row counts its group's cameras by
-    status, so each making counts the whole table again (0.4 s at 600,000 cameras), on a
-    worker thread holding the interpreter lock in pandas' long calls: the loop waited up
-    to 0.15 s, a request left late, and the API's window saw a second's calls too close
-    (7 to 13 429s in a 600,000-camera run, counting every 10 to 60 s). At the end it
-    costs about 0.6 s at 600,000 cameras.
+    A Groups row counts its group's cameras by status: its segment is due once every
+    batch of those cameras has settled, and counts them alone (``segment_counts``). The
+    whole table counted anew for each making (0.4 s at 600,000 cameras, on a worker
+    thread holding the interpreter lock in pandas' long calls) held the loop up to
+    0.15 s: a request left late, and the API's window saw a second's calls too close (7
+    to 13 429s in a 600,000-camera run).
     """
     maker = await segment_maker(run, prepared, quiet)
     while True:
         await make_cameras(prepared, maker, quiet)
+        await make_groups(prepared, maker, quiet)
         await anyio.sleep(SEGMENT_POLL)
 
 
 async def segment_maker(run: Run, prepared: PreparedResults, quiet: Quiet) -> SegmentMaker:
-    """The outcomes known now, and the Cameras sheet's segments with their rows' batches,
-    each made at a ``quiet`` moment (some 50 ms each at 600,000 cameras)."""
-    from loader.report.segments import SEGMENT_ROWS
+    """The outcomes known now, and each sheet's segments with their rows' batches, each
+    made at a ``quiet`` moment (some 50 ms each at 600,000 cameras)."""
+    from loader.report.groups import groups_layout, segment_pairs
+    from loader.report.segments import SEGMENT_ROWS, SheetSegments
+    from loader.report.workbook import numeric_columns
 
     await quiet()
     settling = Settling(run)
     await quiet()
     rows = np.arange(prepared.segments["Cameras"].rows)
     cameras = SegmentsDue(run, rows, rows // SEGMENT_ROWS, prepared.segments["Cameras"].count())
-    return SegmentMaker(settling, cameras)
+    await quiet()
+    table, shown = groups_layout(run.loaded, prepared.codes)
+    await quiet()
+    sheet = SheetSegments(len(table), numeric_columns(table), tuple(map(str, table.columns)))
+    await quiet()
+    counted, segment = segment_pairs(prepared.codes, shown, SEGMENT_ROWS)
+    await quiet()
+    groups = SegmentsDue(run, counted, segment, sheet.count())
+    await quiet()
+    order = np.argsort(segment, kind="stable")
+    ends = np.searchsorted(segment[order], np.arange(sheet.count()), side="right")
+    by_segment = np.split(counted[order], ends[:-1])
+    prepared.segments["Groups"] = sheet
+    return SegmentMaker(settling, cameras, groups, GroupsLayout(table, shown, by_segment))
 
 
 async def make_cameras(prepared: PreparedResults, maker: SegmentMaker, quiet: Quiet) -> None:
@@ -161,6 +198,27 @@ async def make_cameras(prepared: PreparedResults, maker: SegmentMaker, quiet: Qu
         rows = cameras_frame(prepared.columns.rows(start, stop), result)
         cells = prepared.rendered.get("Cameras", {})
         segments.made[index] = await _segment(segments, rows, start, cells, quiet)
+
+
+async def make_groups(prepared: PreparedResults, maker: SegmentMaker, quiet: Quiet) -> None:
+    """Each segment of the Groups sheet due since the last look: its rows as the layout
+    has them, their counts from the statuses of their groups' camera rows now."""
+    from loader.report.groups import NUMBER_COLUMNS
+    from loader.report.segments import bounds
+
+    segments = prepared.segments["Groups"]
+    due, layout = maker.groups, maker.layout
+    for index in due.due():
+        await quiet()
+        now = maker.settling.now(due.batches[index], changes=index in due.changed)
+        start, stop = bounds(index, segments.rows)
+        cameras = layout.cameras[index]
+        shown = layout.shown[start:stop]
+        counts = prepared.codes.segment_counts(cameras, now.status[cameras], shown)
+        rows = layout.table.iloc[start:stop].copy()
+        for name, values in zip(NUMBER_COLUMNS, counts, strict=True):
+            rows[name] = values
+        segments.made[index] = await _segment(segments, rows, start, {}, quiet)
 
 
 async def _segment(

@@ -107,9 +107,9 @@ def conclude(run: Run, delta: Delta, facts: list[tuple[str, str]]) -> Outcomes:
     counts = ", ".join(f"{k} {v:,}" for k, v in delta.counts().items() if v)
     facts = [*facts, ("Changes planned", counts or "none")]
     prepared = run.ahead.prepared
-    static = prepared.columns if prepared is not None else None
+    static, codes = (prepared.columns, prepared.codes) if prepared else (None, None)
     absent = _absent(run, delta)
-    results = build(run.loaded, run.plan, state, result, facts, absent, changes, static)
+    results = build(run.loaded, run.plan, state, result, facts, absent, changes, static, codes)
     results.registered = registered_table(registered_rows(run.registration))
     rendered, segments = (prepared.rendered, prepared.segments) if prepared else (None, None)
     write_results(run.run_dir / RESULTS, results, rendered, segments)

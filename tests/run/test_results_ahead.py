@@ -18,11 +18,11 @@ from loader.report.results import ResultTables
 from loader.report.segments import SheetSegments
 from loader.report.workbook import Rendered, numeric_columns
 from loader.run import conclude as conclude_module
-from loader.run.ahead import make_cameras, prepare_results, segment_maker
+from loader.run.ahead import make_cameras, make_groups, prepare_results, segment_maker
 from loader.run.run import Run
 from loader.run.runner import start_run
 from loader.sim import SimConfig, running_simulator
-from tests.conftest import FakeClock, write_inventory
+from tests.conftest import TWO_SHEET_MAPPING, FakeClock, write_inventory
 from tests.report.test_results import add_rows
 from tests.report.test_segments import contents
 from tests.run.test_run import settings_for
@@ -33,8 +33,8 @@ Reused = list[dict[str, tuple[int, int]]]  # per workbook, by sheet: segments re
 
 def make_every_due_segment(run: Run) -> None:
     """What a run makes ahead, made now: the inventory's cells, then every segment of the
-    Cameras sheet whose batches (and changes) have settled, from the outcomes the run's
-    state holds."""
+    Cameras and Groups sheets whose batches (and changes) have settled, from the outcomes
+    the run's state holds."""
 
     async def make() -> None:
         if run.ahead.prepared is None:
@@ -43,6 +43,7 @@ def make_every_due_segment(run: Run) -> None:
         assert prepared is not None
         maker = await segment_maker(run, prepared, checkpoint)
         await make_cameras(prepared, maker, checkpoint)
+        await make_groups(prepared, maker, checkpoint)
 
     anyio.run(make)
 
@@ -69,7 +70,7 @@ def reused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Reused:
     ) -> None:
         assert segments is not None
         write_results(path.with_name("reference.xlsx"), results)
-        tables = {"Cameras": results.cameras}
+        tables = {"Cameras": results.cameras, "Groups": results.groups}
         noted.append(
             {
                 name: (len(made.reusable(table, numeric_columns(table))), made.count())
@@ -102,7 +103,7 @@ def test_rejected_rows_and_failed_cameras(tmp_path: Path, reused: Reused) -> Non
         report = start_run(sheet, settings_for(sim.url, tmp_path))
 
     assert report.statuses["failed"] == 2
-    assert reused == [{"Cameras": (9, 9)}]
+    assert reused == [{"Cameras": (9, 9), "Groups": (2, 2)}]
     assert_same_workbook(report.results)
 
 
@@ -117,7 +118,7 @@ def test_batches_in_doubt_are_rendered_at_the_end(tmp_path: Path, reused: Reused
         report = start_run(sheet, settings_for(sim.url, tmp_path, settle=0.05))
 
     assert (report.exit_code, report.statuses["unknown"]) == (3, 30)
-    assert reused == [{"Cameras": (0, 5)}]
+    assert reused == [{"Cameras": (0, 5), "Groups": (0, 5)}]
     assert_same_workbook(report.results)
 
 
@@ -135,7 +136,7 @@ def test_some_batches_in_doubt(tmp_path: Path, reused: Reused) -> None:
         )
 
     made = [0 < made < count for made, count in reused[0].values()]
-    assert (report.exit_code, made) == (3, [True])
+    assert (report.exit_code, made) == (3, [True, True])
     assert_same_workbook(report.results)
 
 
@@ -155,5 +156,37 @@ def test_a_week_of_updates_replaces_and_prunes(
         "replaced",
         "unchanged",
     }
-    assert [made == count for run in reused for made, count in run.values()] == [True] * 2
+    assert [made == count for run in reused for made, count in run.values()] == [True] * 4
+    assert_same_workbook(report.results)
+
+
+@pytest.mark.slow
+def test_a_groups_sheet_with_rows_of_no_camera_and_groups_not_on_it(
+    tmp_path: Path, write_xlsx: Any, reused: Reused
+) -> None:
+    """An inventory with a Groups sheet: its rows (one rejected, one twice, some with no
+    camera) then the groups no row names, each counted in segments made as the batches
+    settled, every one reused: the workbook written at the end."""
+    (tmp_path / "flat-test.toml").write_text(TWO_SHEET_MAPPING)
+    cameras = [[f"cam-{n:04d}", f"g{n % 13:02d}"] for n in range(40)]
+    groups = [[f"g{n:02d}", f"Site {n}", "Funday" if n == 4 else "daily"] for n in range(0, 20, 2)]
+    sheet = write_xlsx(
+        {
+            "Cameras": [["Camera", "Group"], *cameras],
+            "Groups": [["Group", "Name", "Days"], *groups, ["g06", "Site 6 again", "daily"]],
+        }
+    )
+
+    with running_simulator() as sim:
+        report = start_run(sheet, settings_for(sim.url, tmp_path))
+
+    groups_sheet = openpyxl.load_workbook(report.results, read_only=True)["Groups"]
+    statuses = [row[4] for row in groups_sheet.iter_rows(min_row=2, values_only=True)]
+    assert statuses == [
+        *("valid", "valid", "rejected"),
+        *["valid"] * 7,
+        "rejected",  # g06 again
+        *["not on the sheet"] * 6,
+    ]
+    assert reused == [{"Cameras": (6, 6), "Groups": (3, 3)}]
     assert_same_workbook(report.results)
