@@ -44,22 +44,33 @@ class Settling:
         return result
 
 
+def batches_of(run: Run) -> np.ndarray:
+    """Each camera row's batch in the run's plan, by number (-1: a row no batch sends)."""
+    batch_of = np.full(len(run.loaded.checked.rows), -1, dtype=np.int64)
+    for number, batch in enumerate(run.plan.batches):
+        batch_of[batch.of.position[batch.at]] = number
+    return batch_of
+
+
 class SegmentsDue:
     """The segments of one sheet not made yet, each with the batches of the camera rows
     it shows, from pairs of (camera row, segment): a row of the Cameras sheet shows its
-    own camera."""
+    own camera, a row of the Groups sheet its group's (``batch_of``: each camera row's
+    batch, -1 for none)."""
 
-    def __init__(self, run: Run, rows: np.ndarray, segments: np.ndarray, count: int) -> None:
+    def __init__(
+        self, run: Run, rows: np.ndarray, segments: np.ndarray, count: int, batch_of: np.ndarray
+    ) -> None:
         self.run = run
         plan = run.plan.batches
-        batch_of = np.full(len(run.loaded.checked.rows), -1, dtype=np.int64)
-        for number, batch in enumerate(plan):
-            batch_of[batch.of.position[batch.at]] = number
         sent = batch_of[rows] >= 0
-        pairs = np.unique(segments[sent].astype(np.int64) * len(plan) + batch_of[rows][sent])
-        self.batches: list[list[Batch]] = [[] for _ in range(count)]
-        for segment, number in zip(*np.divmod(pairs, max(len(plan), 1)), strict=True):
-            self.batches[int(segment)].append(plan[int(number)])
+        # which (segment, batch) pairs occur, marked in a table of them: no sort of the
+        # 600,000 pairs (40 ms in one step on the loop)
+        pairs = np.zeros((count, len(plan)), dtype=bool)
+        pairs[segments[sent], batch_of[rows][sent]] = True
+        self.batches: list[list[Batch]] = [
+            [plan[int(number)] for number in np.flatnonzero(marked)] for marked in pairs
+        ]
         delta = run.delta
         changed = [c.position for c in (*delta.updates, *delta.restarts)] + list(delta.replaces)
         touched = np.isin(rows, np.asarray(changed, dtype=np.int64))
