@@ -11,6 +11,7 @@ as they will be once every camera row has a status (``groups_layout``). [no I/O]
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -46,10 +47,25 @@ class GroupCodes:
     ) -> GroupCodes:
         """The codes of ``groups`` (with their ``names``): from ``known``, the column's
         factorization made already (texts, never NA), else hashed here."""
+        steps = cls.in_steps(groups, names, known)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as made:
+                codes: GroupCodes = made.value
+                return codes
+
+    @classmethod
+    def in_steps(
+        cls, groups: np.ndarray, names: np.ndarray | None, known: Factorized | None = None
+    ) -> Generator[None, None, GroupCodes]:
+        """``of``, in steps of some 30 ms at 600,000 cameras (a run makes it between its
+        calls): the same codes."""
         series = pd.Series(groups)
         if known is not None:
             found = known.codes.astype(np.intp)
             codes, ids = _ranked(found, pd.Index(known.distinct), series)
+            yield
             # codes count up by first sight: a code above all before it is a group's first row
             seen = np.maximum.accumulate(np.concatenate([[-1], found]))[:-1]
             first_rows: np.ndarray | None = np.flatnonzero(found > seen)
@@ -58,8 +74,10 @@ class GroupCodes:
             first_rows = None
         first = None
         if names is not None:  # the first row's name, as pandas types the column
+            yield
             frame = pd.DataFrame({"Group ID": groups})
             frame["Group Name"] = names
+            yield
             first = (
                 frame.drop_duplicates("Group ID")  # hashed in C
                 if first_rows is None
@@ -79,30 +97,35 @@ class GroupCodes:
         known = _STATUS_INDEX.get_indexer(pd.Index(statuses))  # -1: no such status
         counted = (self.codes >= 0) & ~pd.isna(statuses)  # groupby leaves out NaN keys
         kept = counted & (known >= 0)
-        return self._table(self.codes[kept], known[kept], self.codes[counted])
+        present = np.zeros(len(self.ids), dtype=bool)
+        present[self.codes[counted]] = True
+        pairs = known[kept].astype(np.int64) * len(self.ids) + self.codes[kept]
+        # a row per status: the frame's own layout (a block is columns by rows), no transpose
+        by_status = np.bincount(pairs, minlength=len(STATUSES) * len(self.ids))
+        matrix = by_status.reshape(len(STATUSES), -1)
+        return self._table(matrix if present.all() else matrix[:, present], present)
 
     def layout(self) -> pd.DataFrame:
         """The counts' rows and columns once every camera row has a status, every count
         nought: each group some row names (``named``), and what names it."""
-        nothing = np.zeros(0, dtype=np.intp)
-        return self._table(nothing, nothing, self.codes[self.codes >= 0])
+        present = self._named()
+        nought = np.zeros((len(STATUSES), int(present.sum())), dtype=np.intp)  # as bincount's
+        return self._table(nought, present)
 
     def named(self) -> np.ndarray:
         """The codes of the groups some camera row names, in order: ``layout``'s rows."""
+        return np.flatnonzero(self._named())
+
+    def _named(self) -> np.ndarray:
+        """Whether some camera row names each group, by code."""
         present = np.zeros(len(self.ids), dtype=bool)
         present[self.codes[self.codes >= 0]] = True
-        return np.flatnonzero(present)
+        return present
 
-    def _table(self, codes: np.ndarray, known: np.ndarray, shown: np.ndarray) -> pd.DataFrame:
-        """The counts of rows in groups ``codes`` with statuses ``known``, over the groups
-        that ``shown`` (codes) has."""
+    def _table(self, matrix: np.ndarray, present: np.ndarray) -> pd.DataFrame:
+        """The counts ``matrix`` (a row per status, a column per group ``present`` marks)
+        as the sheet's table."""
         ids = self.ids
-        present = np.zeros(len(ids), dtype=bool)
-        present[shown] = True
-        pairs = known.astype(np.int64) * len(ids) + codes
-        # a row per status: the frame's own layout (a block is columns by rows), no transpose
-        matrix = np.bincount(pairs, minlength=len(STATUSES) * len(ids)).reshape(len(STATUSES), -1)
-        matrix = matrix if present.all() else matrix[:, present]
         table = pd.DataFrame(matrix.T, columns=list(STATUSES), copy=False)
         table.insert(0, "Cameras", matrix.sum(axis=0))
         table.insert(0, "Group ID", ids[present].infer_objects())  # as the groupby typed keys
@@ -139,10 +162,21 @@ def camera_counts(
 def group_codes(loaded: Loaded) -> GroupCodes:
     """The loaded camera rows' groups as codes, from the load's own factorization of the
     column when it made one (a million texts not hashed again at a run's end)."""
+    steps = group_codes_in_steps(loaded)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as made:
+            codes: GroupCodes = made.value
+            return codes
+
+
+def group_codes_in_steps(loaded: Loaded) -> Generator[None, None, GroupCodes]:
+    """``group_codes`` in steps (``GroupCodes.in_steps``)."""
     rows = loaded.checked.rows
     groups = rows["group"].to_numpy(dtype=object)
     names = rows["group_name"].to_numpy(dtype=object) if "group_name" in rows.columns else None
-    return GroupCodes.of(groups, names, loaded.cameras.codes.known(groups))
+    return (yield from GroupCodes.in_steps(groups, names, loaded.cameras.codes.known(groups)))
 
 
 def groups_table(loaded: Loaded, result: Outcomes, codes: GroupCodes | None = None) -> pd.DataFrame:

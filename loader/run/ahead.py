@@ -86,7 +86,7 @@ async def prepare_results(loaded: Loaded, ahead: ResultsAhead, quiet: Quiet) -> 
     at a ``quiet`` moment, between the pacer's turns, and it reads only the loaded
     inventory. The workbook's modules are imported here, when the first answer came
     (``runner``), not before the first request (xlsxwriter alone takes 0.03 s)."""
-    from loader.report.groups import group_codes
+    from loader.report.groups import group_codes_in_steps
     from loader.report.results import camera_columns_in_steps, cameras_frame
     from loader.report.segments import SEGMENT_ROWS, SheetSegments
     from loader.report.workbook import numeric_columns, render_ahead
@@ -101,9 +101,8 @@ async def prepare_results(loaded: Loaded, ahead: ResultsAhead, quiet: Quiet) -> 
     numeric = numeric_columns(cameras_frame(columns.rows(0, head), Outcomes.empty(head)))
     rendered: dict[str, dict[str, list[str]]] = {}
     await in_gaps(render_ahead("Cameras", columns.named(), rendered), quiet)
-    await quiet()
-    # The load's own factorization of the groups, sorted: some 30 ms at 400,000 groups.
-    codes = group_codes(loaded)
+    # The load's own factorization of the groups, sorted, with their first names.
+    codes = await in_gaps(group_codes_in_steps(loaded), quiet)
     segments = {"Cameras": SheetSegments(rows, numeric)}
     ahead.prepared = PreparedResults(columns, rendered, codes, segments)
 
@@ -216,13 +215,14 @@ async def make_groups(prepared: PreparedResults, maker: SegmentMaker, quiet: Qui
     for index in due.due():
         await quiet()
         now = maker.settling.now(due.batches[index], changes=index in due.changed)
+        await quiet()  # the outcomes of some 150 batches, then the counts: two steps
         start, stop = bounds(index, segments.rows)
         cameras = layout.cameras[index]
         shown = layout.shown[start:stop]
         counts = prepared.codes.segment_counts(cameras, now.status[cameras], shown)
-        rows = layout.table.iloc[start:stop].copy()
-        for name, values in zip(NUMBER_COLUMNS, counts, strict=True):
-            rows[name] = values
+        rows = layout.table.iloc[start:stop].assign(
+            **dict(zip(NUMBER_COLUMNS, counts, strict=True))
+        )
         segments.made[index] = await _segment(segments, rows, start, {}, quiet)
 
 
