@@ -21,6 +21,7 @@ import pandas as pd
 from loader.check.inventory import ROW, SHEET
 from loader.model.cameras import STATUSES
 from loader.model.problems import Severity
+from loader.report.stepped import drained
 
 if TYPE_CHECKING:
     from loader.check.codes import Factorized
@@ -47,13 +48,7 @@ class GroupCodes:
     ) -> GroupCodes:
         """The codes of ``groups`` (with their ``names``): from ``known``, the column's
         factorization made already (texts, never NA), else hashed here."""
-        steps = cls.in_steps(groups, names, known)
-        while True:
-            try:
-                next(steps)
-            except StopIteration as made:
-                codes: GroupCodes = made.value
-                return codes
+        return drained(cls.in_steps(groups, names, known))
 
     @classmethod
     def in_steps(
@@ -162,13 +157,7 @@ def camera_counts(
 def group_codes(loaded: Loaded) -> GroupCodes:
     """The loaded camera rows' groups as codes, from the load's own factorization of the
     column when it made one (a million texts not hashed again at a run's end)."""
-    steps = group_codes_in_steps(loaded)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as made:
-            codes: GroupCodes = made.value
-            return codes
+    return drained(group_codes_in_steps(loaded))
 
 
 def group_codes_in_steps(loaded: Loaded) -> Generator[None, None, GroupCodes]:

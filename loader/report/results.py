@@ -23,6 +23,7 @@ from loader.planning.batches import Plan
 from loader.report.changes import CHANGE_COLUMNS
 from loader.report.groups import GroupCodes, groups_table
 from loader.report.sheet_xml import column_letter
+from loader.report.stepped import drained
 from loader.report.summaries import schedule_text
 from loader.state.outcomes import Outcomes
 from loader.state.runstate import BatchState, RunState
@@ -151,13 +152,7 @@ def _rows_of(values: object, start: int, stop: int) -> object:
 
 def camera_columns(loaded: Loaded) -> CameraColumns:
     """The Cameras sheet's columns that come from the inventory alone."""
-    steps = camera_columns_in_steps(loaded)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as made:
-            value: CameraColumns = made.value
-            return value
+    return drained(camera_columns_in_steps(loaded))
 
 
 # Rows a step of ``camera_columns_in_steps`` makes: a few milliseconds at most.
