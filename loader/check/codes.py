@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from loader.read.distinct import factorized
+
 _Buffer = tuple[int, int, int]  # where a column's values start, how many, their stride
 
 
@@ -44,7 +46,7 @@ class ColumnCodes:
         known = self._known.get(_buffer(values))
         if known is not None:
             return known[1]
-        codes, distinct = pd.factorize(values)
+        codes, distinct = factorized(values)  # pandas' factorization, by object first
         return self._remember(values, Factorized(narrowed(codes, len(distinct)), distinct))
 
     def known(self, values: np.ndarray) -> Factorized | None:
