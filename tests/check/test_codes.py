@@ -214,3 +214,13 @@ def test_interning_keeps_the_texts_and_their_codes(texts: list[str]) -> None:
     assert {id(v) for v in interned.tolist()} <= {id(v) for v in source.distinct.tolist()}
     assert codes.known(interned) is source
     assert frame["mapped"].to_numpy().ctypes.data == mapped.ctypes.data
+
+
+@given(st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.sampled_from([0, 1, -1])))
+def test_repeated_integers_are_those_numbered_twice(values: list[int]) -> None:
+    """The integers found repeated by a sort are those a count of their codes finds."""
+    column = np.array(values, dtype=np.int64)
+
+    found = duplicates._repeated_integers(column)
+
+    assert found.tolist() == duplicates._repeated(pd.factorize(column)[0]).tolist()
