@@ -225,6 +225,29 @@ def test_transform_is_each_cell_one_by_one(
     assert errors == expected_errors
 
 
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    values=_COLUMN,
+    transforms_=st.lists(st.sampled_from(["lower", "upper", "strip", "int"]), max_size=2),
+)
+def test_transform_of_a_column_with_known_codes_is_each_cell_one_by_one(
+    values: list[str], transforms_: list[str]
+) -> None:
+    """A column already factorized (a group column is, before its transforms) has the
+    steps it leaves unchanged told from its distinct values: the same results and errors."""
+    column = _column(values)
+    codes = ColumnCodes()
+    codes.of(column)
+    spec = ColumnSpec(column="x", transforms=transforms_)
+    steps = [transforms.SIMPLE[t] for t in transforms_]
+
+    results, errors = column_steps.transform(pd.Series(column, copy=False), spec, {}, None, codes)
+
+    expected, expected_errors = _one_by_one(values, steps)
+    assert list(results) == expected
+    assert errors == expected_errors
+
+
 def test_a_column_of_ids_already_lower_case_is_kept_as_it_is() -> None:
     """``lower`` on ids already in lower case is known in C: the column comes back as it
     was, its strings shared rather than copied."""
