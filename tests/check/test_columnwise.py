@@ -98,6 +98,15 @@ def test_plain_rois_are_what_roi_gives(texts: list[str]) -> None:
             assert result == transforms.roi(text)
 
 
+@given(
+    st.binary(max_size=30).map(lambda b: bytes(c % 4 + ord("a") for c in b)),
+    st.lists(st.binary(min_size=1, max_size=3).map(lambda b: bytes(c % 5 + ord("a") for c in b))),
+)
+def test_holds_is_any_pattern_in_the_text(text: bytes, patterns: list[bytes]) -> None:
+    """The patterns found by comparing bytes at offsets are those ``in`` finds."""
+    assert columnwise._holds(text, tuple(patterns)) == any(p in text for p in patterns)
+
+
 def test_plain_points_too_long_for_the_api_are_left_to_roi() -> None:
     """Plain points whose JSON is over the API's limit are left to roi, which refuses
     them with its own message."""
