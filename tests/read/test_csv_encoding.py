@@ -77,3 +77,41 @@ def test_a_byte_past_the_sniffed_head_is_found_as_before(
     assert outcome == _exact(path)
     said = outcome[2] if outcome[0] == "book" else str(outcome[1])[: len(expected[1])]
     assert (outcome[0], said) == expected
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        pytest.param(b"id;name\ncam-1;caf\xc3\xa9\n", True, id="utf-8"),
+        pytest.param(b"id;name\ncam-1;caf\xc3", True, id="a-character-cut-at-the-end"),
+        pytest.param(b"id;name\ncam-1;caf\xe9\n", False, id="cp1252"),
+    ],
+)
+def test_a_head_is_utf8_with_its_last_character_cut(head: bytes, expected: bool) -> None:
+    """Only a head that is not UTF-8 but for a character cut at its end skips the UTF-8
+    read: the file is not UTF-8."""
+    assert sheets._utf8_head(head) is expected
+
+
+def test_a_file_whose_head_is_not_utf8_is_parsed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cp1252 head goes straight to the encoding found: one parse, in that encoding."""
+    path = tmp_path / "cams.csv"
+    path.write_bytes("Device UUID;Name\ncam-000001;caf\u00e9\n".encode("cp1252"))
+    parses: list[str] = []
+    parse = sheets._parse_csv
+
+    def counted(path: Path, encoding: str, delimiter: str, width: int) -> object:
+        parses.append(encoding)
+        return parse(path, encoding, delimiter, width)
+
+    monkeypatch.setattr(sheets, "_parse_csv", counted)
+
+    book = sheets.read_workbook(path)
+
+    assert (parses, book.encoding, book.sheets["cams"].iloc[1, 1]) == (
+        [book.encoding],
+        book.encoding,
+        "caf\u00e9",
+    )
