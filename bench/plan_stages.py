@@ -6,9 +6,10 @@ the tests; `bench_plan.py --stages` runs it on the bench's inputs).
 
 The stages are those of ``commands.plan.report_plan`` against an empty project, called
 one by one with the collector paused as ``load`` and ``plan`` pause it: the read, the
-mapping chosen, the camera and group sheets mapped, the check, the plan (diff and
-batches), the payload files, the summary, plan.json and the terminal's report (rendered
-at 80 columns, as on a terminal or into a file). After each: its CPU seconds, of which
+mapping chosen, the camera and group sheets mapped (the grid then let go, as ``plan``
+lets it go), the check, the plan (diff and batches), the payload files, the summary,
+plan.json and the terminal's report (rendered at 80 columns, as on a terminal or into a
+file). After each: its CPU seconds, of which
 the cyclic collector's (a collection walks every object still young, whichever stage
 allocates next: so it is shown apart), and the process's resident and peak memory. The
 last line sums the stages: the process's CPU but for its exit (``bulkload plan`` ends at
@@ -33,7 +34,6 @@ from loader.check import load as loading
 from loader.check.mapping import bundled
 from loader.check.validate import check
 from loader.commands.plan import plan_summary, show_plan_report, write_plan_json
-from loader.model.secrets import SecretTable
 from loader.read.guard import Limits
 from loader.read.sheets import read_workbook
 from loader.report import files
@@ -78,14 +78,8 @@ def main(path: Path, engine: str) -> None:
         book = read_workbook(path, engine=engine, limits=Limits(max_bytes=2**31))  # type: ignore[arg-type]
         mark("read (parse, trim)")
         mapping, chosen = loading.choose_mapping(book, bundled())
-        lookups = loading._lookups(book, mapping)
-        secrets = SecretTable()
-        cameras = loading._mapped(
-            book, mapping, mapping.cameras, mapping.camera_key, lookups, secrets
-        )
-        groups = None
-        if mapping.groups is not None:
-            groups = loading._mapped(book, mapping, mapping.groups, "group", lookups, secrets)
+        # as ``plan`` loads: the grid let go once mapped (``book`` rebound, as ``load`` does)
+        book, cameras, groups = loading._apply(book, mapping, None, keep_cells=False)
         mark("locate and map")
         checked = check(mapping, cameras, groups, on=datetime.now(UTC).date())
         mark("check")

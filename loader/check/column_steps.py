@@ -57,7 +57,9 @@ def transform(
     filled = values != ""
     whole = bool(filled.all())
     texts = values if whole else values[filled]
-    while steps and len(texts) and columnwise.unchanged(steps[0], texts):
+    known = codes.known(texts) if whole else None  # a step is per value: its distinct
+    distinct = texts if known is None else known.distinct  # ones tell (20,000 groups)
+    while steps and len(texts) and columnwise.unchanged(steps[0], distinct):
         steps = steps[1:]
     if not steps or not len(texts):
         return values, []

@@ -138,15 +138,32 @@ def _plain(text: str, count: int) -> np.ndarray:
     framed = (SEPARATOR + text + SEPARATOR).encode("utf-8", "surrogatepass")
     tokens = framed.translate(_TOKENS)
     punctuation = framed.translate(_PUNCTUATION, _DIGITS)
-    if not any(t in tokens for t in _NEVER_IN_TOKENS) and not any(
-        p in punctuation for p in _NEVER_IN_PUNCTUATION
-    ):
+    if not _holds(tokens, _NEVER_IN_TOKENS) and not _holds(punctuation, _NEVER_IN_PUNCTUATION):
         return np.ones(count, dtype=bool)
     texts = text.split(SEPARATOR)
     match = transforms.PLAIN_POINTS.fullmatch
     plain = np.fromiter(map(bool, map(match, texts)), dtype=bool, count=count)
     plain &= np.fromiter(map(str.isascii, texts), dtype=bool, count=count)
     return plain
+
+
+def _holds(text: bytes, patterns: tuple[bytes, ...]) -> bool:
+    """Whether any of ``patterns`` occurs in ``text``, told by comparing the text with
+    each of their bytes at each offset (passes of C over the bytes, a few ms a pattern:
+    ``in`` stops at every place a pattern's first byte is, which in tokens of four kinds
+    is every other byte; the 1M-row CSV's ROIs: 67 -> 25 ms)."""
+    if any(pattern in text for pattern in patterns if len(pattern) == 1):  # memchr
+        return True
+    longer = [pattern for pattern in patterns if len(pattern) > 1]
+    bytes_ = np.frombuffer(text, dtype=np.uint8)
+    same = {byte: bytes_ == byte for byte in set(b"".join(longer))}
+    for pattern in longer:
+        found = np.ones(max(len(bytes_) - len(pattern) + 1, 0), dtype=bool)
+        for offset, byte in enumerate(pattern):
+            found &= same[byte][offset : offset + len(found)]
+        if found.any():
+            return True
+    return False
 
 
 def _opening(kind: str) -> str:

@@ -44,9 +44,10 @@ def check_ids(
     problems: list[Problem] = []
     for name in keys:
         values = frame[name] if name in frame else pd.Series("", index=frame.index)
-        spaced, odd, outside = _known_id_checks(values.to_numpy(dtype=object), cameras.codes)
+        texts = values.to_numpy(dtype=object)
+        spaced, odd, outside = _known_id_checks(texts, cameras.codes)
         column = cameras.columns.get(name, name)
-        empty = (values == "").to_numpy() & ~bad
+        empty = (texts == "") & ~bad  # numpy's comparison: 15 ms a million, pandas' 54
         findings = [
             (empty, Severity.ERROR, f"missing-{name}", f"{name} is empty", f"fill in {column}"),
             (

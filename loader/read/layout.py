@@ -16,6 +16,7 @@ import pandas as pd
 
 from loader.errors import InputError
 from loader.model.problems import Place, Problem, Severity
+from loader.read.distinct import factorized
 from loader.read.names import header_key
 
 HEADER_SCAN_ROWS: Final = 50
@@ -244,7 +245,7 @@ def _repeated_headers(body: pd.DataFrame, keep: np.ndarray, header: list[str]) -
     # A repeated header repeats every named cell: one column finds the candidates, the one
     # with the fewest distinct values (an algorithm, not an id), folded once per value.
     column = min(named, key=lambda i: _distinct_in_sample(body.iloc[:, i].to_numpy(dtype=object)))
-    codes, distinct = pd.factorize(body.iloc[:, column].to_numpy(dtype=object))
+    codes, distinct = factorized(body.iloc[:, column].to_numpy(dtype=object))
     folded = np.array([header_key(str(v)) == header[column] for v in distinct], dtype=bool)
     first = folded[codes] if len(distinct) else np.zeros(len(body), dtype=bool)
     candidates = np.flatnonzero(first & keep)

@@ -37,6 +37,9 @@ OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 DELIMITERS: Final = (",", ";", "\t", "|")
 _SNIFF_BYTES: Final = 256 * 1024
 _SNIFF_RECORDS: Final = 200
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
+_UTF16_BOMS: Final = (b"\xff\xfe", b"\xfe\xff")
+_MARKS: Final = (_UTF8_BOM, *_UTF16_BOMS)  # an encoding the file's first bytes name
 
 
 @dataclass(frozen=True)
@@ -107,10 +110,26 @@ def _read_excel(path: Path, engine: ExcelReader) -> InputBook:
 
 
 def _read_csv(path: Path, encoding: str | None) -> InputBook:
-    """A CSV file as one sheet named after the file."""
+    """A CSV file as one sheet named after the file.
+
+    Without an encoding named or marked, a file whose head is UTF-8 is first read as
+    UTF-8, strictly: the parser decodes every cell, so a read that succeeds proves the
+    file UTF-8 and a scan of it beforehand is saved (0.08 s of CPU for the 1M-row CSV);
+    any failure reads it again as before, the encoding found by ``detect_encoding``, with
+    that one's errors. (A head that is not UTF-8 goes there at once: no parse wasted.)
+    """
     with path.open("rb") as stream:
         sample = stream.read(_SNIFF_BYTES)
-    encoding = encoding or detect_encoding(path, sample)
+    if encoding is None and not sample.startswith(_MARKS) and _utf8_head(sample):
+        try:
+            return _read_csv_as(path, sample, "utf-8")
+        except (InputError, UnicodeDecodeError):
+            pass  # not UTF-8, or not readable in any encoding: the exact path says which
+    return _read_csv_as(path, sample, encoding or detect_encoding(path, sample))
+
+
+def _read_csv_as(path: Path, sample: bytes, encoding: str) -> InputBook:
+    """A CSV file read in ``encoding`` (``sample``: its head)."""
     try:
         text = sample.decode(encoding, errors="ignore")
     except LookupError as exc:
@@ -174,9 +193,9 @@ def _parse_csv(path: Path, encoding: str, delimiter: str, width: int) -> pd.Data
 
 def detect_encoding(path: Path, sample: bytes) -> str:
     """UTF-8 (with or without BOM) and UTF-16 by their marks, else the best guess."""
-    if sample.startswith(b"\xef\xbb\xbf"):
+    if sample.startswith(_UTF8_BOM):
         return "utf-8-sig"
-    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if sample.startswith(_UTF16_BOMS):
         return "utf-16"
     if _is_utf8(path):
         return "utf-8"
@@ -184,6 +203,15 @@ def detect_encoding(path: Path, sample: bytes) -> str:
 
     best = from_bytes(sample).best()
     return best.encoding if best is not None else "cp1252"
+
+
+def _utf8_head(sample: bytes) -> bool:
+    """Whether the head of a file decodes as UTF-8 (a character cut at its end allowed)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _is_utf8(path: Path) -> bool:

@@ -193,3 +193,34 @@ def test_group_codes_are_factorize_of_the_valid_cameras_groups(
     expected = pd.factorize(frame["group"].to_numpy(dtype=object)[positions])[0]
 
     assert validate._group_codes(frame, positions, codes).tolist() == expected.tolist()
+
+
+@given(st.lists(_TEXT, min_size=1, max_size=40))
+def test_interning_keeps_the_texts_and_their_codes(texts: list[str]) -> None:
+    """A column hashed as read becomes its distinct values' own objects, known by the same
+    codes; a column made of its distinct values (``mapped``) is left as it is."""
+    codes = ColumnCodes()
+    read = _objects(["".join(list(t)) for t in texts])  # one object per cell, as read
+    source = codes.of(read)
+    mapped = codes.mapped(source, source.distinct.copy())
+    frame = pd.DataFrame(index=range(len(texts)))  # columns kept as given, as mapping keeps them
+    for name, column in (("read", read), ("mapped", mapped)):
+        frame[name] = pd.Series(column, index=frame.index, dtype=object, copy=False)
+
+    codes.intern(frame)
+    interned = frame["read"].to_numpy()
+
+    assert interned.tolist() == texts
+    assert {id(v) for v in interned.tolist()} <= {id(v) for v in source.distinct.tolist()}
+    assert codes.known(interned) is source
+    assert frame["mapped"].to_numpy().ctypes.data == mapped.ctypes.data
+
+
+@given(st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.sampled_from([0, 1, -1])))
+def test_repeated_integers_are_those_numbered_twice(values: list[int]) -> None:
+    """The integers found repeated by a sort are those a count of their codes finds."""
+    column = np.array(values, dtype=np.int64)
+
+    found = duplicates._repeated_integers(column)
+
+    assert found.tolist() == duplicates._repeated(pd.factorize(column)[0]).tolist()

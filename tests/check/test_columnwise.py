@@ -98,6 +98,15 @@ def test_plain_rois_are_what_roi_gives(texts: list[str]) -> None:
             assert result == transforms.roi(text)
 
 
+@given(
+    st.binary(max_size=30).map(lambda b: bytes(c % 4 + ord("a") for c in b)),
+    st.lists(st.binary(min_size=1, max_size=3).map(lambda b: bytes(c % 5 + ord("a") for c in b))),
+)
+def test_holds_is_any_pattern_in_the_text(text: bytes, patterns: list[bytes]) -> None:
+    """The patterns found by comparing bytes at offsets are those ``in`` finds."""
+    assert columnwise._holds(text, tuple(patterns)) == any(p in text for p in patterns)
+
+
 def test_plain_points_too_long_for_the_api_are_left_to_roi() -> None:
     """Plain points whose JSON is over the API's limit are left to roi, which refuses
     them with its own message."""
@@ -219,6 +228,29 @@ def test_transform_is_each_cell_one_by_one(
     results, errors = column_steps.transform(
         pd.Series(values, dtype=object), spec, {}, parse, ColumnCodes()
     )
+
+    expected, expected_errors = _one_by_one(values, steps)
+    assert list(results) == expected
+    assert errors == expected_errors
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    values=_COLUMN,
+    transforms_=st.lists(st.sampled_from(["lower", "upper", "strip", "int"]), max_size=2),
+)
+def test_transform_of_a_column_with_known_codes_is_each_cell_one_by_one(
+    values: list[str], transforms_: list[str]
+) -> None:
+    """A column already factorized (a group column is, before its transforms) has the
+    steps it leaves unchanged told from its distinct values: the same results and errors."""
+    column = _column(values)
+    codes = ColumnCodes()
+    codes.of(column)
+    spec = ColumnSpec(column="x", transforms=transforms_)
+    steps = [transforms.SIMPLE[t] for t in transforms_]
+
+    results, errors = column_steps.transform(pd.Series(column, copy=False), spec, {}, None, codes)
 
     expected, expected_errors = _one_by_one(values, steps)
     assert list(results) == expected

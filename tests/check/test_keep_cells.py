@@ -14,6 +14,7 @@ import pytest
 
 from loader.check import load as loading
 from loader.check.load import Loaded, load
+from loader.check.validate import check
 from loader.read.sheets import InputBook, read_workbook
 from tests.conftest import SAMPLES
 
@@ -93,3 +94,34 @@ def test_the_grid_is_freed_once_mapped(monkeypatch: pytest.MonkeyPatch, sheet: s
         True,
         [True] * len(made),
     )
+
+
+@pytest.mark.parametrize("sheet", SHEETS)
+def test_the_grid_is_freed_before_the_check(monkeypatch: pytest.MonkeyPatch, sheet: str) -> None:
+    """The check runs with the read grid already let go (no caller's name still holds it):
+    its columns are dead but those the mapped rows use, and the check's result is the same."""
+    made: list[weakref.ref[np.ndarray]] = []
+    seen: list[bool] = []
+
+    def reading(*args: Any, **kwargs: Any) -> InputBook:
+        book = read_workbook(*args, **kwargs)
+        for grid in book.sheets.values():
+            made.extend(weakref.ref(_owner(grid[c].to_numpy())) for c in grid.columns)
+        return book
+
+    def checking(*args: Any, **kwargs: Any) -> Any:
+        gc.collect()
+        used = {id(_owner(f[c].to_numpy())) for f in _frames(args) for c in f.columns}
+        seen.extend(r() is None or id(r()) in used for r in made)
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(loading, "read_workbook", reading)
+    monkeypatch.setattr(loading, "check", checking)
+    loading.load(SAMPLES / sheet, on=DAY, keep_cells=False)
+
+    assert (len(seen), seen) == (len(made), [True] * len(made))
+
+
+def _frames(args: tuple[Any, ...]) -> list[Any]:
+    """The mapped frames among ``check``'s arguments (cameras, and groups if any)."""
+    return [a.frame for a in args[1:] if a is not None]

@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 from collections import Counter
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from loader.check.schedule import weekly_schedule_from_rules
 from loader.errors import ConfigError
 from loader.model.cameras import Camera, Cameras, SettingsClass
 from loader.model.vias import BatchTaskRequest, TaskSettings
+from loader.planning import payload_text
 from loader.planning.batches import (
     GroupEntry,
     Plan,
@@ -256,6 +258,18 @@ def test_an_entry_written_from_columns_is_the_json_of_its_body(
         for entry in entries:
             assert _entries_text(texts, [entry]).encode() == dumps(entry.body())
     assert batch_texts(texts, *_columns([]), ("[", "]")) == []
+
+
+@given(st.lists(st.one_of(st.text(alphabet="abc-_0", min_size=1, max_size=6), _TRICKY), max_size=9))
+def test_ids_told_plain_a_slice_at_a_time_as_all_at_once(ids: list[str]) -> None:
+    """Whether the ids need escaping, told over slices of two, is what the whole column
+    says (an id that needs it in any slice)."""
+    cameras = Cameras.of(Camera(n, n + 2, "g", i, None, 0) for n, i in enumerate(ids))
+
+    with patch.object(payload_text, "_SLICE", 2):
+        texts = Texts.of(cameras)
+
+    assert texts.plain_ids == payload_text._plain(ids)
 
 
 def _columns(entries: list[GroupEntry]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

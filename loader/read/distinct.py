@@ -1,0 +1,34 @@
+"""
+A column of cells factorized as ``pandas.factorize`` does it, by object before by value.
+
+The readers hand a repeated cell as one string object over many rows (pandas' C parser
+keeps one per value and stretch of the file: a million cells of three analytics are 90
+objects), so a column's distinct objects are far fewer than its cells: numbering the
+objects' addresses (integers, hashed in C without a string compare) and then the values
+of the distinct objects alone gives the same codes and distinct values in half the time
+of hashing the strings (the 1M-row CSV's four repeating columns: 389 -> 209 ms; its
+analytics column 55 -> 13 ms, its groups, 477,807 objects of 20,000 values, 238 ->
+178 ms). Pure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def factorized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pandas.factorize(values)`` of an object array: each value's code, numbered in
+    order of first appearance (-1 for a missing value), and the distinct values, each
+    the object of its first appearance.
+
+    Exact: a value's first row is also the first row of its object, so the distinct
+    objects in order of first appearance hold the values in theirs.
+    """
+    column = np.ascontiguousarray(values, dtype=object)
+    # The cells' addresses, read from the array's own buffer (alive while ``column`` is).
+    objects, addresses = pd.factorize(np.frombuffer(column, dtype=np.intp))
+    firsts = np.empty(len(addresses), dtype=np.intp)
+    firsts[objects[::-1]] = np.arange(len(column) - 1, -1, -1, dtype=np.intp)
+    codes, distinct = pd.factorize(column[firsts])
+    return codes[objects], distinct

@@ -1,0 +1,66 @@
+"""A column factorized by its objects first gives pandas' factorization exactly: the same
+codes, the same distinct values, each the object of its first appearance, whether the
+column shares its strings (as a reader's repeated cells do) or not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+
+from loader.read.distinct import factorized
+
+# Texts a careless comparison would confuse, the empty text, and missing values.
+_CELL = st.sampled_from(["", "a", "A", " a", "a\u3000", "ß", "ss", "\x00", None, float("nan")])
+
+
+def _column(cells: list[object], shared: list[bool]) -> np.ndarray:
+    """The cells, each a copy of its own or the one object of its value."""
+    column = np.empty(len(cells), dtype=object)
+    column[:] = [
+        c if share or not isinstance(c, str) else "".join(list(c))  # an equal, new object
+        for c, share in zip(cells, shared, strict=False)
+    ]
+    return column
+
+
+@given(st.lists(_CELL, max_size=60), st.lists(st.booleans(), min_size=60, max_size=60))
+def test_factorized_is_pandas_factorize(cells: list[object], shared: list[bool]) -> None:
+    """Codes, distinct values and the distinct values' very objects as pandas gives them."""
+    column = _column(cells, shared)
+
+    codes, distinct = factorized(column)
+    expected_codes, expected_distinct = pd.factorize(column)
+
+    assert codes.tolist() == expected_codes.tolist()
+    assert distinct.tolist() == expected_distinct.tolist()
+    assert [id(v) for v in distinct] == [id(v) for v in expected_distinct]
+
+
+@given(st.lists(_CELL, max_size=60), st.integers(min_value=2, max_value=3))
+def test_a_strided_column_is_factorized_as_its_values(cells: list[object], step: int) -> None:
+    """A view with a stride (every other row) is factorized as its own values."""
+    column = _column(cells, [True] * len(cells))[::step]
+
+    codes, distinct = factorized(column)
+    expected_codes, expected_distinct = pd.factorize(column)
+
+    assert (codes.tolist(), distinct.tolist()) == (
+        expected_codes.tolist(),
+        expected_distinct.tolist(),
+    )
+
+
+def test_repeated_objects_are_numbered_by_value() -> None:
+    """Two objects of one text are one code; the distinct value is the first one's."""
+    first, second = "group-1", "".join(["group-", "1"])
+    column = np.array([first, "b", second, "b", first], dtype=object)
+
+    codes, distinct = factorized(column)
+
+    assert (codes.tolist(), distinct.tolist(), distinct[0] is first) == (
+        [0, 1, 0, 1, 0],
+        ["group-1", "b"],
+        True,
+    )
