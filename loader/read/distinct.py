@@ -26,9 +26,15 @@ def factorized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     objects in order of first appearance hold the values in theirs.
     """
     column = np.ascontiguousarray(values, dtype=object)
-    # The cells' addresses, read from the array's own buffer (alive while ``column`` is).
-    objects, addresses = pd.factorize(np.frombuffer(column, dtype=np.intp))
-    firsts = np.empty(len(addresses), dtype=np.intp)
-    firsts[objects[::-1]] = np.arange(len(column) - 1, -1, -1, dtype=np.intp)
+    try:  # the cells' addresses, read from the array's own buffer (alive while it is)
+        addresses = np.frombuffer(column, dtype=np.intp)
+    except (TypeError, ValueError):  # a numpy that lends no object buffer: by value alone
+        found: tuple[np.ndarray, np.ndarray] = pd.factorize(column)
+        return found
+    objects = pd.factorize(addresses)[0]
+    # objects are numbered by first sight: an object's first row is where its number
+    # exceeds every number before it (no reliance on the order of a fancy assignment)
+    seen = np.maximum.accumulate(np.concatenate([[-1], objects]))[:-1]
+    firsts = np.flatnonzero(objects > seen)
     codes, distinct = pd.factorize(column[firsts])
     return codes[objects], distinct

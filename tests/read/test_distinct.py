@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -64,3 +65,20 @@ def test_repeated_objects_are_numbered_by_value() -> None:
         ["group-1", "b"],
         True,
     )
+
+
+def test_a_numpy_that_lends_no_object_buffer_factorizes_by_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Should ``frombuffer`` refuse an object array, the column is factorized by value:
+    the same codes and values."""
+    column = np.array(["b", "a", "b", None, "c"], dtype=object)
+
+    def refuse(*_: object, **__: object) -> np.ndarray:
+        raise TypeError("no buffer for objects")
+
+    monkeypatch.setattr(np, "frombuffer", refuse)
+    codes, distinct = factorized(column)
+
+    assert codes.tolist() == [0, 1, 0, -1, 2]
+    assert distinct.tolist() == ["b", "a", "c"]
