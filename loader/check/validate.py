@@ -122,7 +122,7 @@ def check(
     mapped = frozenset(frame.columns) | frozenset(groups.frame.columns if groups else ())
     for name in CAMERA_FIELDS:
         if name not in frame:  # plain objects, as every mapped column (not pandas' str)
-            frame[name] = _blank(len(frame))
+            frame[name] = blank_texts(len(frame))
     bad = cameras.bad.copy()
     problems = [*cameras.problems, *(groups.problems if groups else [])]
     if groups is not None:
@@ -206,7 +206,7 @@ def _rows_at(column: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return column if len(positions) == len(column) else column[positions]
 
 
-def _blank(rows: int) -> np.ndarray:
+def blank_texts(rows: int) -> np.ndarray:
     """A column of empty text, one string shared by every row."""
     column = np.empty(rows, dtype=object)
     column[:] = ""

@@ -234,9 +234,10 @@ async def _write_payloads(run: Run, written: anyio.Event) -> None:
 
 
 async def _prepare_results(run: Run, answered: anyio.Event, quiet: Quiet) -> None:
-    """The end's modules, the results' inventory columns, then the Cameras sheet's
-    segments as their batches settle (until the pass ends), made while the run waits on
-    the network, each step at a ``quiet`` moment (no call due within it).
+    """The end's modules, the results' inventory columns and the groups' codes, then the
+    Cameras and Groups sheets' segments as their batches settle (until the pass ends),
+    made while the run waits on the network, each step at a ``quiet`` moment (no call
+    due within it).
 
     It starts once the first answer came, not to slow the first requests; a run that ends
     before (nothing sent) leaves them to the end. It only saves time: should it fail, the

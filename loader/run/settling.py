@@ -63,11 +63,12 @@ class SegmentsDue:
     ) -> None:
         self.run = run
         plan = run.plan.batches
-        sent = batch_of[rows] >= 0
+        batch = batch_of[rows]
+        sent = batch >= 0
         # which (segment, batch) pairs occur, marked in a table of them: no sort of the
         # 600,000 pairs (40 ms in one step on the loop)
         pairs = np.zeros((count, len(plan)), dtype=bool)
-        pairs[segments[sent], batch_of[rows][sent]] = True
+        pairs[segments[sent], batch[sent]] = True
         self.batches: list[list[Batch]] = [
             [plan[int(number)] for number in np.flatnonzero(marked)] for marked in pairs
         ]
