@@ -11,6 +11,8 @@ import httpx
 import pytest
 from anyio import wait_all_tasks_blocked
 from anyio.lowlevel import checkpoint
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from loader.send.pacing import (
     AFTER_TURN,
@@ -216,6 +218,58 @@ async def test_late_wake_ups_do_not_add_up() -> None:
 
 
 @pytest.mark.anyio
+async def test_wake_ups_late_by_varying_amounts_do_not_add_up() -> None:
+    """Sleeps ending 4, 0 and 1 ms late in turn (a cycle that does not divide the 20 calls
+    of a second): 400 calls at 20/s each go within 4 ms of their turn. A call a second
+    later, woken less late than the call it is spaced from, would otherwise wait again
+    and wake late again, and the lateness would grow along the run (the 400th call
+    41 ms late)."""
+    clock = VirtualClock(late=(0.004, 0.0, 0.001))
+
+    times = await _granted(RateLimiter(20, clock), clock, 400)
+
+    step = PACING_MARGIN / 20
+    lateness = [round(t - i * step, 6) for i, t in enumerate(times)]
+    assert max(lateness) == 0.004
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    late=st.lists(
+        st.sampled_from((0.0, 0.0005, 0.002, 0.004, 0.009, 0.03)), min_size=1, max_size=7
+    ),
+    writing=st.lists(
+        st.sampled_from((0.0, 0.001, 0.004, 0.006, 0.02, 0.3)), min_size=1, max_size=7
+    ),
+    stall=st.sampled_from((0.0, 0.07, 0.6)),
+)
+def test_however_late_calls_wake_and_leave_no_second_at_the_api_sees_more_than_the_rate(
+    late: list[float], writing: list[float], stall: float
+) -> None:
+    """Wake-ups late, requests slow to leave, a stall: every 21 calls at 20/s leave at
+    least 20 intervals less ``LEFT_LATE`` apart (1.015 s), so no second holds 21."""
+    clock = VirtualClock(late=tuple(late), stall=stall)
+    limiter = RateLimiter(20, clock)
+    writes = itertools.cycle(writing)
+    gone: list[tuple[float, float]] = []  # (when granted, when its request left)
+
+    async def call() -> None:
+        grant = await limiter.take()
+        granted = clock.now()
+        await clock.sleep(next(writes))  # writing the request (the clock adds its lateness)
+        grant.left()
+        gone.append((granted, clock.now()))
+
+    anyio.run(clock.run, [call] * 70)
+
+    left = [t for _, t in sorted(gone)]  # in the order the calls were let go
+    spans = [b - a for a, b in zip(left, left[20:], strict=False)]
+    busiest = max(sum(1 for t in left if start <= t < start + 1) for start in left)
+    assert min(spans) >= 20 * PACING_MARGIN / 20 - LEFT_LATE - 1e-9
+    assert busiest <= 20
+
+
+@pytest.mark.anyio
 async def test_after_a_stall_the_calls_keep_to_the_rate_in_every_window() -> None:
     """Callers whose slots passed in a 1.5 s stall go one after another, nine tenths of an
     interval apart at least (no burst), never 21 calls in one second at 20/s."""
@@ -236,7 +290,8 @@ async def test_a_call_that_left_late_spaces_the_calls_a_second_after_it_from_the
     clock: FakeClock,
 ) -> None:
     """At 10/s the 11th call waits ten intervals after the first: after when the first
-    request left (0.3 s after its turn: the process stalled), not after its turn."""
+    request left (0.3 s after its turn: the process stalled) less ``LEFT_LATE``, not after
+    its turn."""
     limiter = RateLimiter(10, clock)
     first = await limiter.take()
     turn = clock.now()
@@ -247,7 +302,7 @@ async def test_a_call_that_left_late_spaces_the_calls_a_second_after_it_from_the
 
     eleventh = await limiter.take()
 
-    assert round(eleventh.went - turn, 6) == round(0.3 + 10 * PACING_MARGIN / 10, 6)
+    assert round(eleventh.went - turn, 6) == round(0.3 - LEFT_LATE + 10 * PACING_MARGIN / 10, 6)
 
 
 @pytest.mark.anyio
