@@ -115,18 +115,21 @@ class ViasClient:
     async def _send(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
         """Wait for the pacer, send (unless the run was refused), let the pacer learn."""
         grant = await self.limiter.take()
-        if self.refused is not None:
-            raise RunRefused(self.refused)
-        if method != "GET" and self.stopped():
-            raise NotSent(f"{method} {path}: the run was stopped while it waited for its turn")
-        response = await self.http.request(
-            method,
-            self.base + path,
-            headers={"Content-Type": JSON_TYPE},
-            auth=self.auth.authenticate(token),
-            extensions={"trace": grant.trace},  # when it left: the pacer spaces from then
-            **kwargs,
-        )
+        try:
+            if self.refused is not None:
+                raise RunRefused(self.refused)
+            if method != "GET" and self.stopped():
+                raise NotSent(f"{method} {path}: the run was stopped while it waited for its turn")
+            response = await self.http.request(
+                method,
+                self.base + path,
+                headers={"Content-Type": JSON_TYPE},
+                auth=self.auth.authenticate(token),
+                extensions={"trace": grant.trace},  # when it left: the pacer spaces from then
+                **kwargs,
+            )
+        finally:
+            grant.done()  # left, or never will (unsent, or a transport without the trace)
         self._pace(response, grant.epoch)
         return response
 

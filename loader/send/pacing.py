@@ -35,8 +35,11 @@ RATE_FLOOR: Final = 1.0  # requests/s a cut never goes below (unless --rate is l
 # as gone at its turn; a later one (a stall) counts from when it left (``Grant.left``).
 LEFT_LATE: Final = 0.005
 # Seconds past a waiting call's turn that background work waits before it looks for a gap
-# again (``RateLimiter.gap``): the call is let go and its request written by then.
+# again (``RateLimiter.gap``), and between two looks while a call let go has not left.
 AFTER_TURN: Final = 0.002
+# Seconds a call let go may take to leave (its request written) before background work
+# stops waiting for it (``RateLimiter.gap``): a connection being opened, say.
+LEAVING: Final = 0.1
 
 
 class Clock(Protocol):
@@ -71,12 +74,22 @@ class Grant:
     the next, to the end of the run (measured: 0.33 s lost over 20 s of sending, 3.5 s
     over 200 s, before this rule)."""
 
-    __slots__ = ("clock", "epoch", "gone", "slot", "went")
+    __slots__ = ("clock", "epoch", "gone", "out", "slot", "went")
 
     def __init__(self, epoch: int, clock: Clock, slot: float | None = None) -> None:
         self.epoch, self.clock = epoch, clock
         self.went = self.gone = clock.now()
         self.slot = self.went if slot is None else slot
+        self.out = False  # its request has left, or the call ended without one
+
+    def leaving(self, now: float) -> bool:
+        """Whether the call was let go but its request has not left yet (``LEAVING`` at
+        most): background work run now would hold its request back."""
+        return not self.out and now - self.went < LEAVING
+
+    def done(self) -> None:
+        """The call is over, its request sent or not: nothing more of it is to leave."""
+        self.out = True
 
     @property
     def counted(self) -> float:
@@ -89,6 +102,7 @@ class Grant:
         Counting those few milliseconds too would add them to every second's calls."""
         now = self.clock.now()
         self.gone = max(self.gone, now)
+        self.out = True
         if now - self.went > LEFT_LATE:
             self.went = now
 
@@ -105,19 +119,22 @@ class RateLimiter:
     Each caller reserves the next slot at once (callers never collide). A slot is a time
     on a fixed schedule, so a caller that wakes a little late (sleeps end up to a
     millisecond or two after their time) does not push the ones after it: lateness never
-    adds up. Two rules hold on the actual times of the calls, whatever the schedule:
+    adds up. A call let go more than ``LEFT_LATE`` after its slot (the process stalled,
+    or a call before it left late) moves the whole schedule on by its lateness
+    (``moved``): the calls after it keep their intervals from it rather than hurry to
+    make the time up, which would bring every second's calls to the edge of the rule
+    below for as long as they took (a run 0.2 s behind met five 429s in 200 s where it
+    met none). Two rules hold on the actual times of the calls, whatever the schedule:
 
     - no ``burst`` calls (the whole number of calls a second, at least 1) within less than
       ``burst`` intervals less ``LEFT_LATE``: no one-second window sees more than ``rate``
-      calls, most of the margin kept, even after a stall. A call counts from its turn, or
+      calls, most of the margin kept, even after a stall. A call counts from its slot, or
       from when its request left (``Grant.left``; else when it was let go) less
       ``LEFT_LATE`` if that is later (``Grant.counted``): a few milliseconds of lateness
-      are not carried to the call a second later, and the calls after a stall make up for
-      it by ``LEFT_LATE`` a second at most;
+      are not carried to the call a second later, and from it to the next, to the end;
     - nine tenths of an interval at least between two calls: a wake-up a few milliseconds
-      late is absorbed by the next call, but callers whose slots passed while the process
-      stalled go one after another at about the rate, not in a burst that would meet the
-      API's window with no margin left for the network's jitter.
+      late is absorbed by the next call, and calls let go together (their slots passed
+      while the process stalled) go one after another.
     """
 
     def __init__(self, rate: float, clock: Clock) -> None:
@@ -127,9 +144,10 @@ class RateLimiter:
         self.rate = rate
         self.interval = PACING_MARGIN / rate
         self.clock = clock
-        self.next_slot = 0.0
+        self.next_slot = 0.0  # as booked: the schedule is the booked slots plus ``moved``
+        self.moved = 0.0  # how far late calls have moved the schedule on, in all
         self.granted: deque[Grant] = deque()  # the latest calls, ``burst`` at most
-        self.queued: list[float] = []  # the slots of the callers not let go yet, in order
+        self.queued: list[float] = []  # the booked slots of the callers not let go yet
         self.epoch = 0  # increments on every cut
 
     @property
@@ -140,16 +158,18 @@ class RateLimiter:
     async def take(self) -> Grant:
         """Wait for this caller's slot and for the two rules on the calls already made;
         the grant's epoch is the one to name to ``slow_down``."""
-        now = self.clock.now()
-        slot = max(now, self.next_slot)
-        self.next_slot = slot + self.interval
-        self.queued.append(slot)
+        booked = max(self.clock.now() - self.moved, self.next_slot)
+        self.next_slot = booked + self.interval
+        self.queued.append(booked)
         try:
-            while (wait := self._ready_at(slot) - self.clock.now()) > 0:
+            while (wait := self._ready_at(booked + self.moved) - self.clock.now()) > 0:
                 await self.clock.sleep(wait)
         finally:
-            self.queued.remove(slot)
-        grant = Grant(self.epoch, self.clock, slot)
+            self.queued.remove(booked)
+        late = self.clock.now() - (booked + self.moved)
+        if late > LEFT_LATE:
+            self.moved += late
+        grant = Grant(self.epoch, self.clock, booked + self.moved)
         self.granted.append(grant)
         while len(self.granted) > self.burst:
             self.granted.popleft()
@@ -166,18 +186,24 @@ class RateLimiter:
         awaiting, then delays no call (a run's background work, in steps, while it
         sends). Waits past each turn that falls too soon; while no caller waits for a
         turn (the run waits on the network: answers to take, each starting a request),
-        looks again an interval later. Returns after ``patience`` seconds whatever the
-        turns (at a rate whose interval is shorter than ``length``, no such gap opens).
-        ``sleep``: how to wait (the pacer's clock's, unless a run's background work waits
-        on real time: a fake clock's sleeps return at once and move the run's time on)."""
+        looks again an interval later. Never while a call let go has not left yet: its
+        request is written over a few awaits, and work run between them held it back (a
+        request let go at its turn left 79 ms later, behind a step of the work ahead).
+        Returns after ``patience`` seconds whatever the turns (at a rate whose interval is
+        shorter than ``length``, no such gap opens). ``sleep``: how to wait (the pacer's
+        clock's, unless a run's background work waits on real time: a fake clock's sleeps
+        return at once and move the run's time on)."""
         sleep = sleep or self.clock.sleep
         await anyio.lowlevel.checkpoint()
         until = self.clock.now() + patience
         while (now := self.clock.now()) < until:
+            if any(grant.leaving(now) for grant in self.granted):
+                await sleep(min(AFTER_TURN, until - now))
+                continue
             if not self.queued:
                 await sleep(min(self.interval, until - now))
                 continue
-            wait = self._ready_at(self.queued[0]) - now
+            wait = self._ready_at(self.queued[0] + self.moved) - now
             if wait >= length:
                 return
             await sleep(max(wait, 0.0) + AFTER_TURN)
@@ -193,7 +219,7 @@ class RateLimiter:
 
     def pause(self, seconds: float) -> None:
         """Hold every caller off for ``seconds`` (the API said Retry-After)."""
-        self.next_slot = max(self.next_slot, self.clock.now() + seconds)
+        self.next_slot = max(self.next_slot, self.clock.now() + seconds - self.moved)
 
     def slow_down(self, *, epoch: int) -> None:
         """Throttled with no Retry-After: cut the rate, once for all calls sent before a cut."""
