@@ -17,7 +17,7 @@ import pandas as pd
 from loader.errors import InputError
 from loader.model.problems import Place, Problem, Severity
 from loader.read.distinct import factorized
-from loader.read.names import header_key
+from loader.read.names import header_key, may_fold_to
 
 HEADER_SCAN_ROWS: Final = 50
 
@@ -244,11 +244,15 @@ def _repeated_headers(body: pd.DataFrame, keep: np.ndarray, header: list[str]) -
         return np.zeros(len(body), dtype=bool)
     # A repeated header repeats every named cell: one column finds the candidates, the one
     # with the fewest distinct values (an algorithm, not an id), folded once per value.
+    # Only the values whose characters could fold to its header are folded (``may_fold_to``
+    # counts them for the whole column at once): hashing a column of 400,000 distinct
+    # groups and folding each took 0.4 s of a 600,000-camera run's start.
     column = min(named, key=lambda i: _distinct_in_sample(body.iloc[:, i].to_numpy(dtype=object)))
-    codes, distinct = factorized(body.iloc[:, column].to_numpy(dtype=object))
+    values = body.iloc[:, column].to_numpy(dtype=object)
+    maybe = np.flatnonzero(may_fold_to(values, header[column]) & keep)
+    codes, distinct = factorized(values[maybe])
     folded = np.array([header_key(str(v)) == header[column] for v in distinct], dtype=bool)
-    first = folded[codes] if len(distinct) else np.zeros(len(body), dtype=bool)
-    candidates = np.flatnonzero(first & keep)
+    candidates = maybe[folded[codes]] if len(distinct) else maybe[:0]
     repeated = np.zeros(len(body), dtype=bool)
     for position in candidates:
         row = body.iloc[position]

@@ -9,7 +9,8 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loader.read.layout import _blank_runs, _footer, _holding, locate
+from loader.read.layout import _blank_runs, _footer, _holding, _repeated_headers, locate
+from loader.read.names import header_key
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,28 @@ def test_locate_keeps_the_rows_holding_text(rows: list[list[str]]) -> None:
         assert any(grid.iloc[row - 1])
     for position, row in enumerate(rows, start=2):
         assert not any(row) or position in set(table.rows.tolist()) | reported
+
+
+_HEADER_CELL = st.sampled_from(["", "cam-1", "x", "ID", " id ", "I D:", "Name", "NAME", "ſtraße"])
+
+
+@given(
+    rows=st.lists(st.lists(_HEADER_CELL, min_size=3, max_size=3), max_size=30),
+    header=st.sampled_from([["id", "name", ""], ["id", "", ""], ["strasse", "id", "name"]]),
+)
+def test_repeated_headers_are_those_found_row_by_row(
+    rows: list[list[str]], header: list[str]
+) -> None:
+    """A row repeats the header when every named cell folds to its header's key: the
+    rows found by folding only the values that may fold are those folded one by one."""
+    body = _grid(rows) if rows else pd.DataFrame({n: [] for n in range(3)}, dtype=object)
+    keep = _holding(body)
+
+    repeated = _repeated_headers(body, keep, header)
+
+    named = [i for i, h in enumerate(header) if h]
+    expected = [
+        bool(keep[p]) and len(named) >= 2 and all(header_key(r[i]) == header[i] for i in named)
+        for p, r in enumerate(rows)
+    ]
+    assert repeated.tolist() == expected
