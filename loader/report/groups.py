@@ -11,7 +11,7 @@ as they will be once every camera row has a status (``groups_layout``). [no I/O]
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -56,15 +56,18 @@ class GroupCodes:
     ) -> Generator[None, None, GroupCodes]:
         """``of``, in steps of some 30 ms at 600,000 cameras (a run makes it between its
         calls): the same codes."""
-        series = pd.Series(groups)
+        series = pd.Series(groups) if known is None else None  # pandas' fallback alone
         if known is not None:
             found = known.codes.astype(np.intp)
-            codes, ids = _ranked(found, pd.Index(known.distinct), series)
+            distinct = pd.Index(known.distinct)
+            yield  # each step some 10 ms at 400,000 groups: the index, the sort, the ranks
+            codes, ids = yield from _ranked_in_steps(found, distinct, lambda: pd.Series(groups))
             yield
             # codes count up by first sight: a code above all before it is a group's first row
             seen = np.maximum.accumulate(np.concatenate([[-1], found]))[:-1]
             first_rows: np.ndarray | None = np.flatnonzero(found > seen)
         else:
+            assert series is not None
             codes, ids = _factorized_in_order(series)
             first_rows = None
         first = None
@@ -247,10 +250,20 @@ def _ranked(codes: np.ndarray, uniques: pd.Index, values: pd.Series) -> tuple[np
     its groups mostly in order, which timsort walks in one pass (pandas' quicksort of
     Python objects took 0.2 s for 400,000 groups). Values of types that do not compare
     (numbers and texts) are left to pandas, which orders them its own way."""
+    return drained(_ranked_in_steps(codes, uniques, lambda: values))
+
+
+def _ranked_in_steps(
+    codes: np.ndarray, uniques: pd.Index, values: Callable[[], pd.Series]
+) -> Generator[None, None, tuple[np.ndarray, pd.Index]]:
+    """``_ranked`` in two steps, the sort then the ranks (``values``: made only for
+    pandas' own order)."""
     try:
         order = np.argsort(uniques.to_numpy(dtype=object), kind="stable")
     except TypeError:
-        return pd.factorize(values, sort=True)
+        factorized: tuple[np.ndarray, pd.Index] = pd.factorize(values(), sort=True)
+        return factorized
+    yield
     rank = np.empty(len(order), dtype=np.intp)
     rank[order] = np.arange(len(order))
     ranked = np.full(len(codes), -1, dtype=np.intp)

@@ -169,7 +169,10 @@ def camera_columns_in_steps(loaded: Loaded) -> Generator[None, None, CameraColum
             body = table.body.iloc[start : start + COLUMN_STEP_ROWS]
             parts.append(pd.DataFrame(body.to_numpy(dtype=object), columns=headers))
             yield
-    original = pd.concat(parts, ignore_index=True).fillna("") if parts else pd.DataFrame()
+    original = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    for column in range(original.shape[1]):  # then each column's gaps filled, a step each
+        yield
+        original.isetitem(column, original.iloc[:, column].fillna(""))
     yield
     rows = loaded.checked.rows
     sheets, numbers = rows[SHEET].to_numpy(), rows[ROW].to_numpy()

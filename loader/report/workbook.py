@@ -53,7 +53,9 @@ def render_ahead(
     cells = into.setdefault(sheet, {})
     for name, values in columns.items():
         series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
-        numeric, listed = _writer(series), series.tolist()
+        numeric = _writer(series)
+        yield  # a column's type, then its cells: some 20 ms each at 600,000 cameras
+        listed = series.tolist()
         rendered: list[str] = []
         for start in range(0, len(listed), RENDER_STEP):
             rendered += render_column(listed[start : start + RENDER_STEP], numeric=numeric)

@@ -178,7 +178,7 @@ def test_inventory_columns_made_in_steps_are_those_made_at_once(
 ) -> None:
     """Two sheets of a site each, made two rows a step (as a run makes them between its
     calls): the same columns, cell for cell, as in one step, and a step per two rows of
-    each sheet, the join, then per two rows of the sources."""
+    each sheet, the join, per column's gaps filled, then per two rows of the sources."""
     book = openpyxl.Workbook()
     book.remove(book.active)
     for site, count in (("North", 5), ("South", 2)):
@@ -208,7 +208,8 @@ def test_inventory_columns_made_in_steps_are_those_made_at_once(
         taken += 1
 
     assert [t.sheet for t in loaded.cameras.tables] == ["North", "South"]
-    assert taken == 3 + 1 + 1 + 4  # North's 5 rows, South's 2, the join, 7 sources
+    # North's 5 rows, South's 2, the join, each of 4 columns' gaps filled, 7 sources
+    assert taken == 3 + 1 + 1 + 4 + 4
     pd.testing.assert_frame_equal(stepped.original, whole.original)
     assert stepped.original["Name"].tolist()[:2] == ["cam 0", "cam 1"]
     assert stepped.trailing.keys() == whole.trailing.keys()
