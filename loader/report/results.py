@@ -172,7 +172,7 @@ def camera_columns_in_steps(loaded: Loaded) -> Generator[None, None, CameraColum
     original = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     for column in range(original.shape[1]):  # then each column's gaps filled, a step each
         yield
-        original.isetitem(column, original.iloc[:, column].fillna(""))
+        original.isetitem(column, original.iloc[:, column].fillna("").to_numpy(dtype=object))
     yield
     rows = loaded.checked.rows
     sheets, numbers = rows[SHEET].to_numpy(), rows[ROW].to_numpy()

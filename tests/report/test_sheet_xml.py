@@ -169,7 +169,7 @@ def test_cells_rendered_ahead_write_the_same_sheets(tmp_path: Path) -> None:
         *(f"api.{f}" for f in ("video_source_id", "group", "target_roi", "camera_name")),
         "api.settings",
     ]
-    assert steps == 9  # a step per column of three rows (RENDER_STEP cells at most)
+    assert steps == 18  # per column of three rows: its type, then its cells (RENDER_STEP)
     assert parts(tmp_path / "ahead.xlsx") == parts(tmp_path / "end.xlsx")
 
 
