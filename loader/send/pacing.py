@@ -91,10 +91,10 @@ class Grant:
         """The call is over, its request sent or not: nothing more of it is to leave."""
         self.out = True
 
-    @property
-    def counted(self) -> float:
-        """When the call counts as gone for the one-second rule (see the class)."""
-        return max(self.slot, self.gone - LEFT_LATE)
+    def counted(self, forgiven: float = LEFT_LATE) -> float:
+        """When the call counts as gone for the one-second rule (see the class), with
+        ``forgiven`` seconds of its lateness not counted (``LEFT_LATE`` at most)."""
+        return max(self.slot, self.gone - forgiven)
 
     def left(self) -> None:
         """The call's request has left (its last byte written): it went now, if that is
@@ -131,7 +131,10 @@ class RateLimiter:
       calls, most of the margin kept, even after a stall. A call counts from its slot, or
       from when its request left (``Grant.left``; else when it was let go) less
       ``LEFT_LATE`` if that is later (``Grant.counted``): a few milliseconds of lateness
-      are not carried to the call a second later, and from it to the next, to the end;
+      are not carried to the call a second later, and from it to the next, to the end.
+      Once the API has throttled a call (``pause``, ``slow_down``), its window evidently
+      tolerates less than the margin: no lateness is forgiven for the rest of the run
+      (``forgiven``), every ``burst`` calls then ``burst`` intervals apart as they left;
     - nine tenths of an interval at least between two calls: a wake-up a few milliseconds
       late is absorbed by the next call, and calls let go together (their slots passed
       while the process stalled) go one after another.
@@ -149,6 +152,7 @@ class RateLimiter:
         self.granted: deque[Grant] = deque()  # the latest calls, ``burst`` at most
         self.queued: list[float] = []  # the booked slots of the callers not let go yet
         self.epoch = 0  # increments on every cut
+        self.forgiven = LEFT_LATE  # of a call's lateness, until the API throttles one
 
     @property
     def burst(self) -> int:
@@ -214,15 +218,17 @@ class RateLimiter:
         if granted:
             ready = max(ready, granted[-1].went + self.interval * SPACING)
         if len(granted) >= burst:
-            ready = max(ready, granted[-burst].counted + burst * self.interval)
+            ready = max(ready, granted[-burst].counted(self.forgiven) + burst * self.interval)
         return ready
 
     def pause(self, seconds: float) -> None:
         """Hold every caller off for ``seconds`` (the API said Retry-After)."""
         self.next_slot = max(self.next_slot, self.clock.now() + seconds - self.moved)
+        self.forgiven = 0.0
 
     def slow_down(self, *, epoch: int) -> None:
         """Throttled with no Retry-After: cut the rate, once for all calls sent before a cut."""
+        self.forgiven = 0.0
         if epoch != self.epoch:
             return
         self.epoch += 1

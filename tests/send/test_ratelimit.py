@@ -321,6 +321,33 @@ async def test_a_request_that_left_within_its_writing_time_counts_at_its_turn(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("throttled", ["retry-after", "no retry-after", None])
+async def test_once_throttled_no_lateness_is_forgiven(
+    clock: FakeClock, throttled: str | None
+) -> None:
+    """At 10/s the first request left 4 ms after its turn: the 11th call goes ten intervals
+    after its turn, until the API throttles a call; from then, ten intervals after the
+    first left (the API's window tolerates less than the margin)."""
+    limiter = RateLimiter(10, clock)
+    first = await limiter.take()
+    turn = clock.now()
+    clock.time += 0.004
+    first.left()
+    if throttled == "retry-after":
+        limiter.pause(0.0)
+    elif throttled == "no retry-after":
+        limiter.slow_down(epoch=first.epoch)
+        limiter.rate, limiter.interval = 10, PACING_MARGIN / 10  # the cut's rate aside
+    for _ in range(9):
+        await limiter.take()
+
+    eleventh = await limiter.take()
+
+    late = 0.0 if throttled is None else 0.004
+    assert round(eleventh.went - turn, 6) == round(late + 10 * PACING_MARGIN / 10, 6)
+
+
+@pytest.mark.anyio
 async def test_a_grant_learns_when_its_request_left_from_httpcore_trace() -> None:
     """Through a real HTTP/1.1 exchange on loopback, the grant's time moves to when the
     request's body was written, and only then."""
