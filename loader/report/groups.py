@@ -56,7 +56,6 @@ class GroupCodes:
     ) -> Generator[None, None, GroupCodes]:
         """``of``, in steps of some 30 ms at 600,000 cameras (a run makes it between its
         calls): the same codes."""
-        series = pd.Series(groups) if known is None else None  # pandas' fallback alone
         if known is not None:
             found = known.codes.astype(np.intp)
             distinct = pd.Index(known.distinct)
@@ -67,8 +66,7 @@ class GroupCodes:
             seen = np.maximum.accumulate(np.concatenate([[-1], found]))[:-1]
             first_rows: np.ndarray | None = np.flatnonzero(found > seen)
         else:
-            assert series is not None
-            codes, ids = _factorized_in_order(series)
+            codes, ids = _factorized_in_order(pd.Series(groups))
             first_rows = None
         first = None
         if names is not None:  # the first row's name, as pandas types the column

@@ -3,10 +3,10 @@ Pacing and adaptive concurrency for the submission workers, over an injectable c
 tests run without sleeping.
 
 - ``RateLimiter``: one shared pacer. Calls are handed out evenly, ``1/rate`` apart plus a
-  2% margin, on a fixed schedule (a late wake-up does not delay the calls after it), never
-  much closer together than that after a stall, and no one-second window at the API sees
-  more than ``rate`` calls even with scheduling jitter; a throttled answer's Retry-After
-  pauses every worker at once. A throttled answer without Retry-After (the gateway
+  2% margin, on a fixed schedule (a late wake-up does not delay the calls after it, a
+  stall moves it on), never much closer together than that after a stall, and no
+  one-second window at the API sees more than ``rate`` calls even with scheduling jitter;
+  a throttled answer's Retry-After pauses every worker at once. A throttled answer without Retry-After (the gateway
   documents none) means the API's limit is below ``rate``: the rate is cut to 70% (not
   below 1/s), once per cut like the limit below, and grows back by about 1/s per second
   of answers that are not throttled.
@@ -32,7 +32,8 @@ SPACING: Final = 0.9  # of an interval, at least, between two calls (see RateLim
 RATE_CUT: Final = 0.7  # the rate kept after a 429 without Retry-After
 RATE_FLOOR: Final = 1.0  # requests/s a cut never goes below (unless --rate is lower)
 # Seconds after its turn a request may take to leave (its bytes written) and still count
-# as gone at its turn; a later one (a stall) counts from when it left (``Grant.left``).
+# as gone at its turn; a later one counts from when it left (``Grant.left``) less these,
+# and a call let go later than these moves the schedule on (``RateLimiter.take``).
 LEFT_LATE: Final = 0.005
 # Seconds past a waiting call's turn that background work waits before it looks for a gap
 # again (``RateLimiter.gap``), and between two looks while a call let go has not left.
