@@ -6,10 +6,10 @@ tests run without sleeping.
   2% margin, on a fixed schedule (a late wake-up does not delay the calls after it, a
   stall moves it on), never much closer together than that after a stall, and no
   one-second window at the API sees more than ``rate`` calls even with scheduling jitter;
-  a throttled answer's Retry-After pauses every worker at once. A throttled answer without Retry-After (the gateway
-  documents none) means the API's limit is below ``rate``: the rate is cut to 70% (not
-  below 1/s), once per cut like the limit below, and grows back by about 1/s per second
-  of answers that are not throttled.
+  a throttled answer's Retry-After pauses every worker at once. A throttled answer
+  without Retry-After (the gateway documents none) means the API's limit is below
+  ``rate``: the rate is cut to 70% (not below 1/s), once per cut like the limit below, and
+  grows back by about 1/s per second of answers that are not throttled.
 - ``AdaptiveLimit``: AIMD on the number of requests in flight, as TCP does it: a slow start
   that doubles the limit every window until the first sign of congestion, then +1 per
   window of successes; halved on throttling or timeouts (once per window: requests that
