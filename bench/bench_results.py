@@ -56,7 +56,11 @@ FIGURES = ("build", "write", "total", "write cpu", "total cpu", "file", "peak")
 
 def inventory(folder: Path, cameras: int, shape: str) -> Path:
     """The bench's CSV inventory and its mapping in ``folder``; the sheet's path."""
-    per_group = (lambda n: n // 40) if shape == "forties" else (lambda n: (n // 3) * 2 + n % 3 // 2)
+
+    def per_group(n: int) -> int:
+        """The group of camera ``n``: forty a group, else groups of one and two in turn."""
+        return n // 40 if shape == "forties" else (n // 3) * 2 + n % 3 // 2
+
     rows = [
         f'cam-{n:07d},grp-{per_group(n):06d},Camera {n},"{n % 500},{n % 300};600,40;300,500"'
         for n in range(cameras)
@@ -93,7 +97,8 @@ def measure(sheet: Path, *, ahead: bool, segments: bool = False) -> dict[str, fl
     state = replay(events)
     static, rendered = None, None
     if ahead:
-        static, made = camera_columns(loaded), {}
+        made: dict[str, dict[str, list[str]]] = {}
+        static = camera_columns(loaded)
         for _ in render_ahead("Cameras", static.named(), made):
             pass
         rendered = made
