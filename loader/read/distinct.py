@@ -32,9 +32,14 @@ def factorized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         found: tuple[np.ndarray, np.ndarray] = pd.factorize(column)
         return found
     objects = pd.factorize(addresses)[0]
-    # objects are numbered by first sight: an object's first row is where its number
-    # exceeds every number before it (no reliance on the order of a fancy assignment)
-    seen = np.maximum.accumulate(np.concatenate([[-1], objects]))[:-1]
-    firsts = np.flatnonzero(objects > seen)
-    codes, distinct = pd.factorize(column[firsts])
+    codes, distinct = pd.factorize(column[first_rows(objects)])
     return codes[objects], distinct
+
+
+def first_rows(codes: np.ndarray) -> np.ndarray:
+    """Each code's first row, of ``codes`` numbered by first sight (as ``factorize``
+    numbers them): where a code exceeds every code before it (no reliance on the order
+    of a fancy assignment, which numpy does not promise)."""
+    seen = np.maximum.accumulate(np.concatenate([[-1], codes]))[:-1]
+    rows: np.ndarray = np.flatnonzero(codes > seen)
+    return rows

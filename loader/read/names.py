@@ -38,12 +38,12 @@ def may_fold_to(texts: np.ndarray, key: str) -> np.ndarray:
     many (folding never shortens, and what the strip removes is among its ``:*#.``, ``p``
     of them: ``n - p <= len(key)``). A text that is not a ``str`` may be anything.
     """
-    size = len(texts)
+    listed, size = texts.tolist(), len(texts)
     try:
-        joined = "".join(texts.tolist())
+        joined = "".join(listed)
     except TypeError:
         return np.ones(size, dtype=bool)
-    lengths = np.fromiter(map(len, texts.tolist()), dtype=np.int64, count=size)
+    lengths = np.fromiter(map(len, listed), dtype=np.int64, count=size)
     points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     kinds = _KINDS[np.minimum(points, len(_KINDS) - 1)]
     filled = lengths > 0

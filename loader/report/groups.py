@@ -21,6 +21,7 @@ import pandas as pd
 from loader.check.inventory import ROW, SHEET
 from loader.model.cameras import STATUSES
 from loader.model.problems import Severity
+from loader.read.distinct import first_rows
 from loader.report.stepped import drained
 
 if TYPE_CHECKING:
@@ -62,12 +63,10 @@ class GroupCodes:
             yield  # each step some 10 ms at 400,000 groups: the index, the sort, the ranks
             codes, ids = yield from _ranked_in_steps(found, distinct, lambda: pd.Series(groups))
             yield
-            # codes count up by first sight: a code above all before it is a group's first row
-            seen = np.maximum.accumulate(np.concatenate([[-1], found]))[:-1]
-            first_rows: np.ndarray | None = np.flatnonzero(found > seen)
+            firsts: np.ndarray | None = first_rows(found)  # the load's codes: by first sight
         else:
             codes, ids = _factorized_in_order(pd.Series(groups))
-            first_rows = None
+            firsts = None
         first = None
         if names is not None:  # the first row's name, as pandas types the column
             yield
@@ -76,8 +75,8 @@ class GroupCodes:
             yield
             first = (
                 frame.drop_duplicates("Group ID")  # hashed in C
-                if first_rows is None
-                else frame.take(first_rows)
+                if firsts is None
+                else frame.take(firsts)
             ).set_index("Group ID")["Group Name"]
         return cls(codes, ids, first)
 

@@ -77,10 +77,9 @@ class Grant:
 
     __slots__ = ("clock", "epoch", "gone", "out", "slot", "went")
 
-    def __init__(self, epoch: int, clock: Clock, slot: float | None = None) -> None:
-        self.epoch, self.clock = epoch, clock
+    def __init__(self, epoch: int, clock: Clock, slot: float) -> None:
+        self.epoch, self.clock, self.slot = epoch, clock, slot
         self.went = self.gone = clock.now()
-        self.slot = self.went if slot is None else slot
         self.out = False  # its request has left, or the call ended without one
 
     def leaving(self, now: float) -> bool:
@@ -92,7 +91,7 @@ class Grant:
         """The call is over, its request sent or not: nothing more of it is to leave."""
         self.out = True
 
-    def counted(self, forgiven: float = LEFT_LATE) -> float:
+    def counted(self, forgiven: float) -> float:
         """When the call counts as gone for the one-second rule (see the class), with
         ``forgiven`` seconds of its lateness not counted (``LEFT_LATE`` at most)."""
         return max(self.slot, self.gone - forgiven)
