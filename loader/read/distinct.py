@@ -26,14 +26,26 @@ def factorized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     objects in order of first appearance hold the values in theirs.
     """
     column = np.ascontiguousarray(values, dtype=object)
-    try:  # the cells' addresses, read from the array's own buffer (alive while it is)
-        addresses = np.frombuffer(column, dtype=np.intp)
-    except (TypeError, ValueError):  # a numpy that lends no object buffer: by value alone
+    objects = by_object(column)
+    if objects is None:  # a numpy that lends no object buffer: by value alone
         found: tuple[np.ndarray, np.ndarray] = pd.factorize(column)
         return found
-    objects = pd.factorize(addresses)[0]
     codes, distinct = pd.factorize(column[first_rows(objects)])
     return codes[objects], distinct
+
+
+def by_object(values: np.ndarray) -> np.ndarray | None:
+    """Each cell of an object array numbered by its object, in order of first sight (the
+    cells' addresses hashed in C, no string compared): cells of one number hold one
+    value, so what is worked out from a value holds for its number. None where numpy
+    lends no buffer of the array."""
+    column = np.ascontiguousarray(values, dtype=object)
+    try:  # the cells' addresses, read from the array's own buffer (alive while it is)
+        addresses = np.frombuffer(column, dtype=np.intp)
+    except (TypeError, ValueError):
+        return None
+    objects: np.ndarray = pd.factorize(addresses)[0]
+    return objects
 
 
 def first_rows(codes: np.ndarray) -> np.ndarray:

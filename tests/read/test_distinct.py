@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loader.read.distinct import factorized
+from loader.read.distinct import by_object, factorized
 
 # Texts a careless comparison would confuse, the empty text, and missing values.
 _CELL = st.sampled_from(["", "a", "A", " a", "a\u3000", "ß", "ss", "\x00", None, float("nan")])
@@ -82,3 +82,25 @@ def test_a_numpy_that_lends_no_object_buffer_factorizes_by_value(
 
     assert codes.tolist() == [0, 1, 0, -1, 2]
     assert distinct.tolist() == ["b", "a", "c"]
+
+
+def test_cells_are_numbered_by_object_in_order_of_first_sight() -> None:
+    """One object over many rows is one number; an equal text in a new object another."""
+    first, other = "group-1", "".join(["group-", "1"])
+    column = np.array([first, "b", other, "b", first], dtype=object)
+
+    objects = by_object(column)
+
+    assert objects is not None
+    assert objects.tolist() == [0, 1, 2, 1, 0]
+
+
+def test_no_object_buffer_no_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should ``frombuffer`` refuse an object array, there is no numbering by object."""
+
+    def refuse(*_: object, **__: object) -> np.ndarray:
+        raise TypeError("no buffer for objects")
+
+    monkeypatch.setattr(np, "frombuffer", refuse)
+
+    assert by_object(np.array(["a", "a"], dtype=object)) is None

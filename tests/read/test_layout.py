@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from loader.read import layout
 from loader.read.layout import _blank_runs, _footer, _holding, _repeated_headers, locate
 from loader.read.names import header_key
 
@@ -130,12 +132,18 @@ _HEADER_CELL = st.sampled_from(["", "cam-1", "x", "ID", " id ", "I D:", "Name", 
 @given(
     rows=st.lists(st.lists(_HEADER_CELL, min_size=3, max_size=3), max_size=30),
     header=st.sampled_from([["id", "name", ""], ["id", "", ""], ["strasse", "id", "name"]]),
+    copies=st.lists(st.booleans(), min_size=30, max_size=30),
 )
 def test_repeated_headers_are_those_found_row_by_row(
-    rows: list[list[str]], header: list[str]
+    rows: list[list[str]], header: list[str], copies: list[bool]
 ) -> None:
     """A row repeats the header when every named cell folds to its header's key: the
-    rows found by folding only the values that may fold are those folded one by one."""
+    rows found by folding only the objects that may fold (a cell of its own or one
+    object shared by the rows of its value) are those folded one by one."""
+    rows = [
+        ["".join(list(c)) for c in row] if copy else row  # equal texts, new objects
+        for row, copy in zip(rows, copies, strict=False)
+    ]
     body = _grid(rows) if rows else pd.DataFrame({n: [] for n in range(3)}, dtype=object)
     keep = _holding(body)
 
@@ -147,3 +155,14 @@ def test_repeated_headers_are_those_found_row_by_row(
         for p, r in enumerate(rows)
     ]
     assert repeated.tolist() == expected
+
+
+def test_repeated_headers_without_an_object_buffer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should numpy lend no buffer of an object column, each cell is folded as its own
+    object: the same rows are found."""
+    body = _grid([["cam-1", "North"], ["ID", "Name"], ["cam-2", "North"], [" id:", "NAME"]])
+
+    monkeypatch.setattr(layout, "by_object", lambda _: None)  # as numpy refusing does
+    repeated = _repeated_headers(body, _holding(body), ["id", "name"])
+
+    assert repeated.tolist() == [False, True, False, True]
