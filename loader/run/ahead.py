@@ -26,15 +26,13 @@ import anyio
 import numpy as np
 import pandas as pd
 
+from loader.run.prepared import PreparedResults, ResultsAhead
 from loader.run.settling import SegmentsDue, Settling, batches_of
 from loader.state.outcomes import Outcomes
 
 if TYPE_CHECKING:
     from loader.check.load import Loaded
-    from loader.report.groups import GroupCodes
-    from loader.report.results import CameraColumns
     from loader.report.segments import Segment, SheetSegments
-    from loader.report.workbook import Rendered
     from loader.run.run import Run
 
 SEGMENT_POLL: Final = 0.5  # seconds between two looks for segments whose batches settled
@@ -60,24 +58,6 @@ async def in_gaps(steps: Generator[None, None, Made], quiet: Quiet) -> Made:
         except StopIteration as done:
             value: Made = done.value
             return value
-
-
-@dataclass(frozen=True)
-class PreparedResults:
-    """What the results workbook holds that no outcome changes, made and rendered ahead,
-    and the table sheets' segments made so far (filled in as batches settle)."""
-
-    columns: CameraColumns
-    rendered: Rendered
-    codes: GroupCodes  # the camera rows' groups, numbered for the Groups sheet's counts
-    segments: dict[str, SheetSegments]  # by sheet: the Cameras sheet's, then the Groups'
-
-
-class ResultsAhead:
-    """Where a pass keeps the results made ahead (None until they are)."""
-
-    def __init__(self) -> None:
-        self.prepared: PreparedResults | None = None
 
 
 async def prepare_results(loaded: Loaded, ahead: ResultsAhead, quiet: Quiet) -> None:

@@ -18,9 +18,9 @@ from loader.check.load import Loaded
 from loader.model.cameras import Camera
 from loader.planning.batches import Plan
 from loader.planning.delta import Delta
-from loader.run.ahead import ResultsAhead
 from loader.run.options import RunOptions
 from loader.run.plan import SheetPlan
+from loader.run.prepared import ResultsAhead
 from loader.send.engine import Job
 from loader.send.observe import SourceNames
 from loader.send.secrecy import Scrubber
