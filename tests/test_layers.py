@@ -86,13 +86,15 @@ def test_imports_point_down(path: Path) -> None:
 def test_what_decides_does_not_import_what_renders(path: Path) -> None:
     """Results are decided in ``state`` (and below): nothing there, nor in ``send``, imports
     ``report``, which only renders them; in ``run`` only the steps that write files or the
-    screen may (``runner``, ``open``, ``ahead``, ``recorder``, ``conclude``, ``doctor``, ...)."""
+    screen may (``runner``, ``open``, ``ahead``, ``recorder``, ``conclude``, ``doctor``, ...),
+    and ``prepared``, which holds what ``ahead`` renders (its types alone)."""
     here = _stage("loader." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts))
     rendering = {"report", "web", "commands", "cli", "__main__", "__init__"}
     allowed_in_run = {
         "runner",
         "open",
         "ahead",
+        "prepared",
         "recorder",
         "conclude",
         "doctor",
