@@ -243,24 +243,13 @@ def _repeated_headers(body: pd.DataFrame, keep: np.ndarray, header: list[str]) -
     if len(named) < 2:
         return np.zeros(len(body), dtype=bool)
     # A repeated header repeats every named cell: one column finds the candidates, the one
-    # with the fewest distinct values (an algorithm, not an id), folded once per object
-    # (the readers hand a repeated cell as one object: a million cells of three analytics
-    # are 90 objects). Only the objects whose characters could fold to its header are
-    # folded (``may_fold_to`` counts them all at once, no Python step per object): hashing
-    # a column of 400,000 distinct groups by value and folding each took 0.4 s of a
-    # 600,000-camera run's start; counting a million cells' characters, 0.3 to 0.6 s of the
-    # 1,000,000-row CSV's plan.
-    column = min(named, key=lambda i: _distinct_in_sample(body.iloc[:, i].to_numpy(dtype=object)))
+    # with the fewest distinct values in a sample (an algorithm, not an id).
+    sampled = {i: _sample(body.iloc[:, i].to_numpy(dtype=object)) for i in named}
+    distinct = {i: len(set(sample)) for i, sample in sampled.items()}
+    column = min(named, key=distinct.__getitem__)
     values = body.iloc[:, column].to_numpy(dtype=object)
-    key = header[column]
-    objects = by_object(values)
-    if objects is None:  # no buffer lent: each cell is its own object
-        objects = np.arange(len(values))
-    distinct = values[first_rows(objects)]
-    maybe = np.flatnonzero(may_fold_to(distinct, key))
-    folded = np.zeros(len(distinct), dtype=bool)
-    folded[maybe] = [header_key(str(v)) == key for v in distinct[maybe]]
-    candidates = np.flatnonzero(folded[objects] & keep)
+    repeating = 2 * distinct[column] <= len(sampled[column])
+    candidates = _folding_to(values, header[column], keep, by_objects=repeating)
     repeated = np.zeros(len(body), dtype=bool)
     for position in candidates:
         row = body.iloc[position]
@@ -268,9 +257,28 @@ def _repeated_headers(body: pd.DataFrame, keep: np.ndarray, header: list[str]) -
     return repeated
 
 
-def _distinct_in_sample(values: np.ndarray, sample: int = 1_000) -> int:
-    """How many distinct values ``sample`` of them spread over the column hold."""
-    return len(set(values[:: max(len(values) // sample, 1)].tolist()))
+def _sample(values: np.ndarray, size: int = 1_000) -> list[object]:
+    """``size`` of ``values`` spread over the column (all of a shorter one)."""
+    sample: list[object] = values[:: max(len(values) // size, 1)].tolist()
+    return sample
+
+
+def _folding_to(values: np.ndarray, key: str, keep: np.ndarray, *, by_objects: bool) -> np.ndarray:
+    """Positions of the kept ``values`` whose ``header_key`` is ``key``; only the texts
+    whose characters could fold to it are folded (``may_fold_to`` counts them all at once,
+    no Python step per text). ``by_objects``: a column of repeating values, each counted
+    and folded once per object (the readers hand a repeated cell as one object: a million
+    cells of three analytics are 90 objects; counting each cell's characters took 0.3 to
+    0.6 s of the 1,000,000-row CSV's plan), else once per cell (a column of distinct values
+    is as many objects: numbering them costs 20 to 30 ms at 600,000 cells, and hashing its
+    values to fold each once took 0.4 s of a 600,000-camera run's start)."""
+    objects = by_object(values) if by_objects else None
+    texts = values if objects is None else values[first_rows(objects)]
+    maybe = np.flatnonzero(may_fold_to(texts, key))
+    folded = np.zeros(len(texts), dtype=bool)
+    folded[maybe] = [header_key(str(v)) == key for v in texts[maybe]]
+    found: np.ndarray = np.flatnonzero((folded if objects is None else folded[objects]) & keep)
+    return found
 
 
 def _comments(body: pd.DataFrame, keep: np.ndarray, marker: str) -> np.ndarray:

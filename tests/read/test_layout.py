@@ -11,7 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from loader.read import layout
-from loader.read.layout import _blank_runs, _footer, _holding, _repeated_headers, locate
+from loader.read.layout import (
+    _blank_runs,
+    _folding_to,
+    _footer,
+    _holding,
+    _repeated_headers,
+    locate,
+)
 from loader.read.names import header_key
 
 
@@ -160,9 +167,40 @@ def test_repeated_headers_are_those_found_row_by_row(
 def test_repeated_headers_without_an_object_buffer(monkeypatch: pytest.MonkeyPatch) -> None:
     """Should numpy lend no buffer of an object column, each cell is folded as its own
     object: the same rows are found."""
-    body = _grid([["cam-1", "North"], ["ID", "Name"], ["cam-2", "North"], [" id:", "NAME"]])
+    body = _grid(
+        [
+            ["cam-1", "North"],
+            ["ID", "Name"],
+            ["cam-2", "North"],
+            ["cam-3", "North"],
+            [" id:", "NAME"],
+            ["cam-4", "North"],
+        ]
+    )  # the second column repeats: it is folded by object
 
     monkeypatch.setattr(layout, "by_object", lambda _: None)  # as numpy refusing does
     repeated = _repeated_headers(body, _holding(body), ["id", "name"])
 
-    assert repeated.tolist() == [False, True, False, True]
+    assert repeated.tolist() == [False, True, False, False, True, False]
+
+
+@given(
+    cells=st.lists(_HEADER_CELL, max_size=40),
+    copies=st.lists(st.booleans(), min_size=40, max_size=40),
+    kept=st.lists(st.booleans(), min_size=40, max_size=40),
+    key=st.sampled_from(["id", "name", "strasse"]),
+)
+def test_a_column_folds_alike_by_object_and_by_cell(
+    cells: list[str], copies: list[bool], kept: list[bool], key: str
+) -> None:
+    """The cells found folding to a header's key, each object folded once or each cell,
+    are those whose own text folds to it (kept rows only)."""
+    values = np.empty(len(cells), dtype=object)
+    values[:] = ["".join(list(c)) if copy else c for c, copy in zip(cells, copies, strict=False)]
+    keep = np.array(kept[: len(cells)], dtype=bool)
+    expected = [p for p, c in enumerate(cells) if keep[p] and header_key(c) == key]
+
+    by_object = _folding_to(values, key, keep, by_objects=True)
+    by_cell = _folding_to(values, key, keep, by_objects=False)
+
+    assert (by_object.tolist(), by_cell.tolist()) == (expected, expected)
