@@ -26,6 +26,10 @@ def header_key(text: str) -> str:
 # for the punctuation around a header; code points above are looked up as U+3001 (0).
 _KINDS: Final = np.array([int(chr(c).isspace()) for c in range(0x3002)], dtype=np.int8)
 _KINDS[[ord(c) for c in _AROUND]] = 2
+# What a text of ASCII alone may hold that is not counted as itself: its spaces (as
+# ``str.split`` knows them: the six of C and the four separators, 0x1c to 0x1f) and the
+# punctuation around a header.
+_ASCII_UNCOUNTED: Final = "".join(chr(c) for c in range(128) if _KINDS[c])
 
 
 def may_fold_to(texts: np.ndarray, key: str) -> np.ndarray:
@@ -44,6 +48,10 @@ def may_fold_to(texts: np.ndarray, key: str) -> np.ndarray:
     except TypeError:
         return np.ones(size, dtype=bool)
     lengths = np.fromiter(map(len, listed), dtype=np.int64, count=size)
+    if joined.isascii() and not any(c in joined for c in _ASCII_UNCOUNTED):
+        # every character counts and none is stripped (ids, codes: most columns), told by
+        # a few scans of the joined text: 40 ms for 600,000 ids, against 150 ms counted
+        return (3 * lengths >= len(key)) & (lengths <= len(key))
     points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     kinds = _KINDS[np.minimum(points, len(_KINDS) - 1)]
     filled = lengths > 0

@@ -39,3 +39,25 @@ def test_ids_and_names_longer_than_the_header_are_left_out() -> None:
 def test_a_column_holding_other_than_texts_may_hold_the_header_anywhere() -> None:
     """A cell that is not a text (a number a reader typed) is left to the exact fold."""
     assert may_fold_to(np.array(["camera", 3.0], dtype=object), "camera").tolist() == [True, True]
+
+
+def _fits(text: str, key: str) -> bool:
+    """The filter's rule for one text: its characters other than spaces, ``n``, of which
+    ``p`` are the punctuation around a header: ``3n >= len(key)`` and ``n - p <= len(key)``."""
+    counted = "".join(text.split())
+    around = sum(counted.count(c) for c in ":*#.")
+    return 3 * len(counted) >= len(key) and len(counted) - around <= len(key)
+
+
+_PLAIN_TEXT = st.text(alphabet=st.sampled_from("abcCAM019-_/"), max_size=12)
+
+
+@given(st.lists(_TEXT, max_size=30) | st.lists(_PLAIN_TEXT, max_size=30), _TEXT)
+@example(["cam-0001", "CAMERA", "cam", "ca", ""], "camera")  # ASCII, nothing uncounted
+@example(["cam-0001", "CAMERA", "ca\x1fm"], "camera")  # a separator str.split splits on
+def test_the_filter_is_its_rule_text_by_text(texts: list[str], key: str) -> None:
+    """The whole-column count gives each text what the rule gives it alone, whether the
+    column is ASCII with nothing uncounted (its lengths tell) or not (counted)."""
+    column = np.array(texts, dtype=object)
+
+    assert may_fold_to(column, key).tolist() == [_fits(t, key) for t in texts]
